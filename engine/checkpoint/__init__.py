@@ -1,0 +1,3 @@
+from engine.checkpoint.base import BaseCheckpointSaver, CheckpointTuple
+
+__all__ = ["BaseCheckpointSaver", "CheckpointTuple"]

@@ -1,0 +1,170 @@
+"""The saver protocol every checkpointer implements (LangGraph's method names), plus the
+engine's extensions: events written with the checkpoint, and a transaction per superstep.
+
+A checkpoint is a JSON-ready dict:
+    {"v": 1, "id": str, "ts": iso, "step": int,
+     "channel_values": {key: value}, "channel_versions": {key: int},
+     "tasks": [{"id": str, "name": node}],          # what the next superstep runs
+     "waiting": {join_node: [finished sources]},     # progress of add_edge([a, b], c) joins
+     "breakpoint": None | {"when": "before" | "after", "nodes": [...]}}
+Pending writes are `(task_id, channel, value)` recorded against a checkpoint by the tasks of
+its superstep: "__task__" (a finished task's result), "__interrupt__", "__resume__", "__error__".
+A task writes each channel at most once per checkpoint; a second put replaces the first.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+from typing import Any, AsyncIterator, Iterator, NamedTuple, Sequence
+
+from engine.errors import GraphConfigError
+from engine.events import Event
+from engine.runtime.sync import iterate_sync, run_sync
+
+
+class CheckpointTuple(NamedTuple):
+    config: dict
+    checkpoint: dict
+    metadata: dict
+    parent_config: dict | None = None
+    pending_writes: list = []
+
+
+def thread_id_of(config: dict | None) -> str:
+    configurable = (config or {}).get("configurable") or {}
+    thread_id = configurable.get("thread_id")
+    if thread_id is None or thread_id == "":
+        raise GraphConfigError(
+            "this graph has a checkpointer, so every call needs a thread id: pass "
+            'config={"configurable": {"thread_id": "some-id"}}.'
+        )
+    return str(thread_id)
+
+
+def checkpoint_ns_of(config: dict | None) -> str:
+    return str(((config or {}).get("configurable") or {}).get("checkpoint_ns", ""))
+
+
+def checkpoint_id_of(config: dict | None) -> str | None:
+    return ((config or {}).get("configurable") or {}).get("checkpoint_id")
+
+
+def make_config(thread_id: str, checkpoint_ns: str, checkpoint_id: str | None) -> dict:
+    configurable = {"thread_id": thread_id, "checkpoint_ns": checkpoint_ns}
+    if checkpoint_id is not None:
+        configurable["checkpoint_id"] = checkpoint_id
+    return {"configurable": configurable}
+
+
+class BaseCheckpointSaver:
+    """Stores checkpoints, pending writes and events. Subclasses implement the `a*` methods;
+    the sync twins run them on the engine loop."""
+
+    # --- the protocol: implemented by each saver -------------------------------------------
+    async def aget_tuple(self, config: dict) -> CheckpointTuple | None:
+        raise NotImplementedError
+
+    def alist(self, config: dict | None, *, filter: dict | None = None, before: dict | None = None,
+              limit: int | None = None) -> AsyncIterator[CheckpointTuple]:
+        raise NotImplementedError
+
+    async def aput(self, config: dict, checkpoint: dict, metadata: dict, new_versions: dict) -> dict:
+        raise NotImplementedError
+
+    async def aput_writes(self, config: dict, writes: Sequence[tuple[str, Any]], task_id: str,
+                          task_path: str = "") -> None:
+        raise NotImplementedError
+
+    async def adelete_thread(self, thread_id: str) -> None:
+        raise NotImplementedError
+
+    async def _astore_events(self, events: list[Event]) -> list[Event]:
+        """Persist events, returning them numbered with `seq`."""
+        raise NotImplementedError
+
+    async def aread_events(self, since: int | None = None, limit: int | None = None) -> list[Event]:
+        """Stored events with `seq > since`, oldest first."""
+        raise NotImplementedError
+
+    # --- transactions -------------------------------------------------------------------------
+    @contextlib.asynccontextmanager
+    async def transaction(self):
+        """Everything awaited inside commits together or not at all. Savers without
+        transactions (memory) just run the body."""
+        yield
+
+    # --- events ---------------------------------------------------------------------------------
+    def __init__(self) -> None:
+        self._subscribers: set[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = set()
+        self._subscribers_lock = threading.Lock()
+
+    async def aput_events(self, events: list[Event]) -> list[Event]:
+        if not events:
+            return []
+        stored = await self._astore_events(events)
+        self._notify_subscribers()
+        return stored
+
+    def _notify_subscribers(self) -> None:
+        with self._subscribers_lock:
+            subscribers = list(self._subscribers)
+        for loop, wake in subscribers:
+            if not loop.is_closed():
+                loop.call_soon_threadsafe(wake.set)
+
+    async def subscribe(self, since: int | None = None, *, poll_interval: float = 0.05) -> AsyncIterator[Event]:
+        """Yield events with `seq > since` (all stored ones when `since` is None: pass the
+        current `last_event_seq()` to hear only new ones), then new ones as they are stored.
+        Writes from this process wake the subscriber at once; a saver shared between processes
+        also polls every `poll_interval` seconds."""
+        wake = asyncio.Event()
+        entry = (asyncio.get_running_loop(), wake)
+        with self._subscribers_lock:
+            self._subscribers.add(entry)
+        last = since if since is not None else 0
+        try:
+            while True:
+                wake.clear()
+                for event in await self.aread_events(since=last):
+                    last = event.seq
+                    yield event
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(wake.wait(), timeout=self._poll_timeout(poll_interval))
+        finally:
+            with self._subscribers_lock:
+                self._subscribers.discard(entry)
+
+    def _poll_timeout(self, poll_interval: float) -> float | None:
+        """How long a subscriber sleeps without a local wake-up. None: only local writes exist."""
+        return None
+
+    async def alast_event_seq(self) -> int:
+        events = await self.aread_events(since=None)
+        return events[-1].seq if events else 0
+
+    # --- sync twins -----------------------------------------------------------------------------
+    def get_tuple(self, config: dict) -> CheckpointTuple | None:
+        return run_sync(self.aget_tuple(config), "saver.get_tuple()")
+
+    def list(self, config: dict | None, *, filter: dict | None = None, before: dict | None = None,
+             limit: int | None = None) -> Iterator[CheckpointTuple]:
+        return iterate_sync(self.alist(config, filter=filter, before=before, limit=limit), "saver.list()")
+
+    def put(self, config: dict, checkpoint: dict, metadata: dict, new_versions: dict) -> dict:
+        return run_sync(self.aput(config, checkpoint, metadata, new_versions), "saver.put()")
+
+    def put_writes(self, config: dict, writes: Sequence[tuple[str, Any]], task_id: str,
+                   task_path: str = "") -> None:
+        return run_sync(self.aput_writes(config, writes, task_id, task_path), "saver.put_writes()")
+
+    def delete_thread(self, thread_id: str) -> None:
+        return run_sync(self.adelete_thread(thread_id), "saver.delete_thread()")
+
+    def read_events(self, since: int | None = None, limit: int | None = None) -> list[Event]:
+        return run_sync(self.aread_events(since, limit), "saver.read_events()")
+
+
+__all__ = ["BaseCheckpointSaver", "CheckpointTuple", "thread_id_of", "checkpoint_ns_of",
+           "checkpoint_id_of", "make_config"]

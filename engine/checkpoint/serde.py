@@ -1,0 +1,99 @@
+"""JSON serialization for everything the engine stores. Never pickle: a stored value must not
+be able to execute code when it is loaded.
+
+Plain JSON types round-trip as they are. A few common non-JSON values are tagged so they come
+back as the same type: tuples, sets, bytes, datetimes, pydantic models (as their dumped dict),
+dataclasses (as dicts) and `Interrupt`/`Command`/`Send` objects.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import json
+from datetime import date, datetime
+from typing import Any
+
+_TAG = "__engine_type__"
+
+
+def _encode(value: Any) -> Any:
+    from engine.types import Command, Interrupt, Send
+
+    if isinstance(value, Interrupt):
+        return {_TAG: "interrupt", "v": value.to_json()}
+    if isinstance(value, Command):
+        return {_TAG: "command", "v": {"graph": value.graph, "update": _walk(value.update),
+                                       "resume": _walk(value.resume), "goto": _walk(value.goto)}}
+    if isinstance(value, Send):
+        return {_TAG: "send", "v": {"node": value.node, "arg": _walk(value.arg)}}
+    if isinstance(value, tuple):
+        return {_TAG: "tuple", "v": [_walk(v) for v in value]}
+    if isinstance(value, (set, frozenset)):
+        return {_TAG: "set", "v": [_walk(v) for v in value]}
+    if isinstance(value, (bytes, bytearray)):
+        return {_TAG: "bytes", "v": base64.b64encode(bytes(value)).decode()}
+    if isinstance(value, datetime):
+        return {_TAG: "datetime", "v": value.isoformat()}
+    if isinstance(value, date):
+        return {_TAG: "date", "v": value.isoformat()}
+    if hasattr(value, "model_dump") and callable(value.model_dump):
+        return _walk(value.model_dump(mode="json"))
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return _walk({f.name: getattr(value, f.name) for f in dataclasses.fields(value)})
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+def _walk(value: Any) -> Any:
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    if isinstance(value, list):
+        return [_walk(v) for v in value]
+    if isinstance(value, dict):
+        out = {}
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise TypeError(f"dict keys must be strings to store as JSON, got {type(key).__name__}")
+            out[key] = _walk(item)
+        return out
+    return _encode(value)
+
+
+def _decode(obj: dict) -> Any:
+    tag = obj.get(_TAG)
+    if tag is None:
+        return obj
+    v = obj["v"]
+    if tag == "tuple":
+        return tuple(v)
+    if tag == "set":
+        return set(v)
+    if tag == "bytes":
+        return base64.b64decode(v)
+    if tag == "datetime":
+        return datetime.fromisoformat(v)
+    if tag == "date":
+        return date.fromisoformat(v)
+    if tag == "interrupt":
+        from engine.types import Interrupt
+        return Interrupt.from_json(v)
+    if tag == "command":
+        from engine.types import Command
+        return Command(**v)
+    if tag == "send":
+        from engine.types import Send
+        return Send(**v)
+    return obj
+
+
+def to_jsonable(value: Any) -> Any:
+    """The JSON-ready form of `value` (raises TypeError for what cannot be stored)."""
+    return _walk(value)
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(_walk(value), ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+
+
+def loads(text: str | bytes) -> Any:
+    return json.loads(text, object_hook=_decode)

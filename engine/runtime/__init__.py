@@ -1,0 +1,1 @@
+"""The superstep runtime behind compiled graphs."""

@@ -1,0 +1,515 @@
+"""The superstep loop of one run of a graph on one thread (and namespace).
+
+Each superstep runs the checkpoint's tasks concurrently, then either
+- all finished: their writes are applied together through the reducers and a new checkpoint
+  naming the next tasks is saved;
+- some paused on `interrupt()`: the finished ones keep their writes (saved as they finish),
+  the interrupts are recorded against the same checkpoint and the run stops;
+- one failed: the error is recorded against the checkpoint, which stays resumable, and raised.
+Checkpoint, writes and events of a superstep are saved in one saver transaction.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import re
+from typing import Any, AsyncIterator
+
+from engine.checkpoint.base import CheckpointTuple, make_config
+from engine.checkpoint.ids import new_checkpoint_id
+from engine.checkpoint.serde import to_jsonable
+from engine.constants import END, ERROR, INTERRUPT, RESUME, START
+from engine.errors import (EmptyCommandError, GraphInterrupt, GraphRecursionError, InvalidResumeError,
+                           InvalidUpdateError, NothingToResumeError, ParentCommand)
+from engine.events import (InterruptCancelled, InterruptRaised, InterruptResolved, RunFailed, RunFinished,
+                           RunStarted)
+from engine.runtime.context import TaskContext, current_task
+from engine.runtime.node import TaskOutcome, TaskResult, run_task
+from engine.types import Command, Interrupt, Send
+
+TASK = "__task__"
+UPDATE = "__update__"
+BREAKPOINT = "__breakpoint__"
+GRAPH_TASK = "__graph__"  # the task id of writes that belong to the run, not to one task
+
+_ID_LIKE = re.compile(r"^[0-9a-f]{32}$")
+
+
+def task_id_for(checkpoint_id: str, ns: str, name: str, index: int) -> str:
+    return hashlib.sha256(f"{checkpoint_id}\x00{ns}\x00{name}\x00{index}".encode()).hexdigest()[:32]
+
+
+def task_ns(run_ns: str, name: str, task_id: str) -> str:
+    own = f"{name}:{task_id}"
+    return f"{run_ns}|{own}" if run_ns else own
+
+
+class SavedState:
+    """A loaded checkpoint and its pending writes, decoded."""
+
+    def __init__(self, saved):
+        self.config = saved.config
+        self.checkpoint = saved.checkpoint
+        self.metadata = saved.metadata
+        self.parent_config = saved.parent_config
+        self.results: dict[str, TaskResult] = {}
+        self.interrupts: dict[str, list[Interrupt]] = {}
+        self.resume: dict[str, list] = {}
+        self.errors: dict[str, dict] = {}
+        self.updates: list = []
+        self.breakpoint: dict | None = None
+        for task_id, channel, value in saved.pending_writes:
+            if channel == TASK:
+                self.results[task_id] = TaskResult.from_json(value)
+            elif channel == INTERRUPT:
+                self.interrupts[task_id] = list(value)
+            elif channel == RESUME:
+                self.resume[task_id] = list(value)
+            elif channel == ERROR:
+                self.errors[task_id] = value
+            elif channel == UPDATE:
+                self.updates = list(value)
+            elif channel == BREAKPOINT:
+                self.breakpoint = value
+        # A task that finished has no pending interrupt any more.
+        for task_id in self.results:
+            self.interrupts.pop(task_id, None)
+
+    @property
+    def id(self) -> str:
+        return self.checkpoint["id"]
+
+    @property
+    def tasks(self) -> list[dict]:
+        return self.checkpoint["tasks"]
+
+    def pending_interrupts(self) -> list[Interrupt]:
+        out: list[Interrupt] = []
+        for task in self.tasks:
+            out.extend(self.interrupts.get(task["id"], []))
+        return out
+
+
+class Run:
+    """One call of invoke/stream on a compiled graph."""
+
+    def __init__(self, graph: Any, config: dict | None, interrupt_before=None, interrupt_after=None):
+        from engine.checkpoint.base import thread_id_of
+        from engine.checkpoint.memory import InMemorySaver
+
+        self.graph = graph
+        self.parent: TaskContext | None = current_task()
+        self.nested = self.parent is not None
+        config = dict(config or {})
+        configurable = dict(config.get("configurable") or {})
+        if self.nested:
+            parent = self.parent
+            inherited = parent.checkpointer if graph.checkpointer is not False else None
+            self.saver = inherited if inherited is not None else (graph.checkpointer or None)
+            self.thread_id = parent.thread_id
+            self.ns = parent.next_subgraph_ns()
+            self.resume_map = parent.resume_map
+            base = dict(parent.config)
+            base.update({k: v for k, v in config.items() if k != "configurable"})
+            config = base
+            configurable = dict(parent.config.get("configurable") or {})
+        else:
+            self.saver = graph.checkpointer or None
+            self.ns = str(configurable.get("checkpoint_ns", ""))
+            self.resume_map = {}
+            if self.saver is not None:
+                self.thread_id = thread_id_of(config)
+            else:
+                self.thread_id = str(configurable.get("thread_id", "ephemeral"))
+        # Without a checkpointer the run still goes through a private saver (so the code path is
+        # the same), but interrupt() is refused: nothing would outlive the call to resume it.
+        self.durable = self.saver is not None
+        self.store = self.saver if self.saver is not None else InMemorySaver()
+        self.config = config
+        self.configurable = configurable
+        self.checkpoint_config = make_config(self.thread_id, self.ns, configurable.get("checkpoint_id")
+                                             if not self.nested else None)
+        self.interrupt_before = list(interrupt_before) if interrupt_before is not None else graph.interrupt_before
+        self.interrupt_after = list(interrupt_after) if interrupt_after is not None else graph.interrupt_after
+        self.recursion_limit = int(config.get("recursion_limit", 25))
+        self.state: SavedState | None = None
+        self.values: dict = {}
+        self.versions: dict = {}
+        self.emit_events = not self.nested and self.durable
+        self.decided_by = configurable.get("decided_by")
+        self.final_interrupts: list[Interrupt] = []
+
+    # --- helpers ------------------------------------------------------------------------------
+    def now(self) -> str:
+        return self.graph.clock().isoformat()
+
+    def _event_base(self) -> dict:
+        return {"at": self.now(), "thread_id": self.thread_id, "graph": self.graph.name}
+
+    async def _save_writes(self, task_id: str, writes: list[tuple[str, Any]]) -> None:
+        assert self.state is not None
+        await self.store.aput_writes(self.state.config, writes, task_id, "")
+
+    async def _events(self, events: list) -> None:
+        if self.emit_events and events:
+            await self.store.aput_events(events)
+
+    async def _load(self) -> SavedState | None:
+        saved = await self.store.aget_tuple(self.checkpoint_config)
+        if saved is None and self.checkpoint_config["configurable"].get("checkpoint_id"):
+            raise InvalidResumeError(
+                f"thread '{self.thread_id}' has no checkpoint "
+                f"'{self.checkpoint_config['configurable']['checkpoint_id']}'; "
+                "list them with graph.get_state_history(config)."
+            )
+        return SavedState(saved) if saved is not None else None
+
+    def _new_tasks(self, checkpoint_id: str, names: list[str], sends: list[tuple[str, Any]]) -> list[dict]:
+        tasks = [{"name": n} for n in names] + [{"name": n, "arg": a} for n, a in sends]
+        for index, task in enumerate(tasks):
+            task["id"] = task_id_for(checkpoint_id, self.ns, task["name"], index)
+        return tasks
+
+    async def _put_checkpoint(self, *, tasks_names: list[str], sends: list, waiting: dict, step: int,
+                              source: str, changed: set[str], events: list) -> None:
+        checkpoint_id = new_checkpoint_id()
+        for key in changed:
+            self.versions[key] = int(self.versions.get(key, 0)) + 1
+        checkpoint = {
+            "v": 1, "id": checkpoint_id, "ts": self.now(), "step": step,
+            "channel_values": self.values, "channel_versions": dict(self.versions),
+            "tasks": self._new_tasks(checkpoint_id, tasks_names, sends), "waiting": waiting,
+        }
+        metadata = {"source": source, "step": step, "parents": {}, "graph": self.graph.name,
+                    **(self.config.get("metadata") or {})}
+        parent_config = self.state.config if self.state is not None else make_config(self.thread_id, self.ns, None)
+        try:
+            to_jsonable(checkpoint)
+        except TypeError as exc:
+            raise InvalidUpdateError(
+                f"the state of thread '{self.thread_id}' holds a value that cannot be stored as JSON ({exc}). "
+                "Keep state values to dicts, lists, strings, numbers, booleans, None or pydantic models."
+            ) from None
+        async with self.store.transaction():
+            new_config = await self.store.aput(parent_config, checkpoint, metadata,
+                                               {k: self.versions[k] for k in changed})
+            await self._events(events)
+        self.state = SavedState(CheckpointTuple(new_config, checkpoint, metadata, parent_config, []))
+
+    # --- routing ----------------------------------------------------------------------------------
+    async def _entry_targets(self) -> tuple[list[str], list]:
+        names = list(self.graph.static_targets(START))
+        sends: list = []
+        for target in await self.graph.branch_targets(START, self.values):
+            if isinstance(target, Send):
+                sends.append((target.node, target.arg))
+            else:
+                names.append(target)
+        return [n for n in dict.fromkeys(names) if n != END], sends
+
+    # --- the entry point --------------------------------------------------------------------------
+    async def execute(self, input: Any) -> AsyncIterator[tuple[str, Any]]:
+        self.state = await self._load()
+        if self.state is not None:
+            self.values = dict(self.state.checkpoint["channel_values"])
+            self.versions = dict(self.state.checkpoint.get("channel_versions", {}))
+
+        skip_before = False
+        if self.nested and self.state is not None:
+            if not self.state.tasks and not self.state.errors:
+                # This subgraph already finished in an earlier run of the parent task: replay it.
+                yield ("values", dict(self.values))
+                return
+            await self._apply_resume_map(self.resume_map)
+            async for part in self._loop(skip_before=False):
+                yield part
+            return
+
+        if isinstance(input, Command):
+            if not input.has_resume and input.update is None and not input.goto_list():
+                raise EmptyCommandError(
+                    "Command() was given with nothing in it. To answer an interrupt pass "
+                    "Command(resume=value); to change state use graph.update_state(config, values)."
+                )
+            if input.has_resume:
+                await self._start_resume(input)
+            elif input.goto_list():
+                async for part in self._start_input(input.update, goto=input.goto_list()):
+                    yield part
+            else:
+                raise InvalidResumeError(
+                    "Command(update=...) without resume= does not continue a run. To change state use "
+                    "graph.update_state(config, values); to answer an interrupt use Command(resume=...)."
+                )
+        elif input is None:
+            skip_before = await self._start_continue()
+            if not self.state.tasks:
+                yield ("values", dict(self.values))
+                return
+            yield ("values", dict(self.values))
+        else:
+            async for part in self._start_input(input):
+                yield part
+        async for part in self._loop(skip_before=skip_before):
+            yield part
+
+    # --- how a run starts -------------------------------------------------------------------------
+    async def _start_input(self, input: Any, goto: list | None = None) -> AsyncIterator[tuple[str, Any]]:
+        events: list = []
+        if self.state is not None and self.emit_events:
+            for pending in self.state.pending_interrupts():
+                events.append(InterruptCancelled(**self._event_base(), interrupt_id=pending.id,
+                                                 reason="a new run was started on the thread"))
+        if self.state is None:
+            self.values = self.graph.schema.defaults()
+            changed = set(self.values)
+        else:
+            changed = set()
+        update = self.graph.schema.as_update(input, "the graph input") if input is not None else None
+        if update is not None:
+            changed |= self.graph.schema.apply(
+                self.values, [("the graph input", k, v) for k, v in update.items()])
+        if goto is None:
+            names, sends = await self._entry_targets()
+        else:
+            names = [g for g in goto if not isinstance(g, Send)]
+            sends = [(g.node, g.arg) for g in goto if isinstance(g, Send)]
+        if self.emit_events:
+            events.insert(0, RunStarted(**self._event_base(), source="input"))
+        step = (self.state.checkpoint["step"] + 1) if self.state is not None else -1
+        await self._put_checkpoint(tasks_names=names, sends=sends, waiting={}, step=step,
+                                   source="input", changed=changed, events=events)
+        yield ("values", dict(self.values))
+
+    async def _start_continue(self) -> bool:
+        """invoke(None): continue after a static breakpoint or a failed step. Returns whether the
+        before-breakpoint that stopped the run must not fire again at once."""
+        if self.state is None:
+            raise NothingToResumeError(
+                f"invoke(None) continues a paused run, but thread '{self.thread_id}' has no checkpoint yet. "
+                "Start it with an input, e.g. graph.invoke({...}, config)."
+            )
+        pending = self.state.pending_interrupts()
+        if pending:
+            ids = ", ".join(i.id for i in pending)
+            raise InvalidResumeError(
+                f"thread '{self.thread_id}' is waiting for an answer to interrupt(s) {ids}; "
+                "continue it with Command(resume=value) (or Command(resume={id: value, ...}))."
+            )
+        if self.state.tasks:
+            await self._events([RunStarted(**self._event_base(), source="continue")])
+        return bool(self.state.breakpoint and self.state.breakpoint.get("when") == "before")
+
+    def _resolve_resume(self, resume: Any, pending: list[Interrupt]) -> dict[str, Any]:
+        pending_ids = [i.id for i in pending]
+        listed = ", ".join(pending_ids)
+        if isinstance(resume, dict) and resume:
+            keys = [k for k in resume]
+            matching = [k for k in keys if k in pending_ids]
+            if matching:
+                unknown = [k for k in keys if k not in pending_ids]
+                if unknown:
+                    raise InvalidResumeError(
+                        f"the resume map names interrupt id(s) {', '.join(map(str, unknown))} that are not "
+                        f"pending on thread '{self.thread_id}'. Pending: {listed}."
+                    )
+                return dict(resume)
+            if all(isinstance(k, str) and _ID_LIKE.match(k) for k in keys):
+                raise InvalidResumeError(
+                    f"the resume map names interrupt id(s) {', '.join(keys)} that are not pending on thread "
+                    f"'{self.thread_id}' (already answered, or from another thread). Pending: {listed}."
+                )
+        if len(pending) > 1:
+            raise InvalidResumeError(
+                f"Command(resume=value) is ambiguous: {len(pending)} interrupts are pending on thread "
+                f"'{self.thread_id}' ({listed}). Answer them by id: Command(resume={{id: value, ...}})."
+            )
+        return {pending[0].id: resume}
+
+    async def _start_resume(self, command: Command) -> None:
+        if self.state is None:
+            raise NothingToResumeError(
+                f"Command(resume=...) answers a pending interrupt, but thread '{self.thread_id}' has never run. "
+                "Start it with an input first, e.g. graph.invoke({...}, config)."
+            )
+        pending = self.state.pending_interrupts()
+        if not pending:
+            status = "finished" if not self.state.tasks else (
+                "failed" if self.state.errors else "paused at a breakpoint (continue it with invoke(None))")
+            raise NothingToResumeError(
+                f"Command(resume=...) was given, but thread '{self.thread_id}' has no pending interrupt "
+                f"(it is {status}). Nothing was run. Start a new run with an input instead."
+            )
+        answers = self._resolve_resume(command.resume, pending)
+        events = [RunStarted(**self._event_base(), source="resume")] if self.emit_events else []
+        by_id = {i.id: i for i in pending}
+        for interrupt_id, value in answers.items():
+            events.append(InterruptResolved(**self._event_base(), interrupt_id=interrupt_id,
+                                            response=to_jsonable(value), by=self.decided_by))
+            del by_id[interrupt_id]
+        async with self.store.transaction():
+            self.resume_map = answers
+            await self._apply_resume_map(answers)
+            if command.update is not None:
+                update = self.graph.schema.as_update(command.update, "Command(update=...)")
+                self.state.updates.append(update)
+                await self._save_writes(GRAPH_TASK, [(UPDATE, self.state.updates)])
+            await self._events(events if self.emit_events else [])
+
+    async def _apply_resume_map(self, answers: dict[str, Any]) -> None:
+        """Append each answer to the resume list of the task whose own interrupt it answers.
+        Answers to interrupts raised in subgraphs reach them through the task's context."""
+        assert self.state is not None
+        for task in self.state.tasks:
+            own = [i for i in self.state.interrupts.get(task["id"], [])
+                   if i.ns == task_ns(self.ns, task["name"], task["id"]) and i.id in answers]
+            if own:
+                values = self.state.resume.get(task["id"], []) + [answers[i.id] for i in own]
+                self.state.resume[task["id"]] = values
+                await self._save_writes(task["id"], [(RESUME, values)])
+
+    # --- supersteps -------------------------------------------------------------------------------
+    async def _loop(self, skip_before: bool) -> AsyncIterator[tuple[str, Any]]:
+        steps = 0
+        while True:
+            state = self.state
+            assert state is not None
+            if not state.tasks:
+                await self._events([RunFinished(**self._event_base(), outcome="done")])
+                return
+            if steps >= self.recursion_limit:
+                error = GraphRecursionError(
+                    f"the run on thread '{self.thread_id}' took {self.recursion_limit} supersteps without "
+                    f"reaching END (next: {', '.join(t['name'] for t in state.tasks)}). If the loop is intended, "
+                    f"raise the limit: config={{'recursion_limit': N}}; otherwise check the graph's edges."
+                )
+                await self._events([RunFailed(**self._event_base(), error_type="GraphRecursionError",
+                                              error=str(error))])
+                raise error
+            steps += 1
+            names = [t["name"] for t in state.tasks]
+            if not skip_before and self._breaks(self.interrupt_before, names):
+                async with self.store.transaction():
+                    await self._save_writes(GRAPH_TASK, [(BREAKPOINT, {"when": "before", "nodes": names})])
+                    await self._events([RunFinished(**self._event_base(), outcome="interrupted")])
+                yield ("interrupt", ())
+                return
+            skip_before = False
+
+            step_values = dict(self.values)
+            for update in state.updates:
+                self.graph.schema.apply(step_values, [("Command(update=...)", k, v) for k, v in update.items()])
+            outcomes = await self._run_step(state, step_values)
+
+            for outcome in outcomes:
+                if outcome.result is not None and outcome.task["id"] not in state.results:
+                    yield ("updates", {outcome.task["name"]: outcome.result.update})
+            errors = [o for o in outcomes if o.error is not None]
+            if errors:
+                await self._fail(errors[0])
+            interrupted = [o for o in outcomes if o.interrupts]
+            if interrupted:
+                await self._pause(state, interrupted)
+                yield ("interrupt", tuple(self.final_interrupts))
+                return
+            parent_commands = [o.result.parent_command for o in outcomes if o.result.parent_command]
+            if parent_commands:
+                if not self.nested:
+                    raise InvalidUpdateError(
+                        "a node returned Command(graph=Command.PARENT, ...) but this graph is not running "
+                        "inside a parent graph. Return a plain Command(goto=..., update=...) instead."
+                    )
+                raise ParentCommand(parent_commands[0])
+            await self._advance(state, outcomes, step_values)
+            yield ("values", dict(self.values))
+            if self._breaks(self.interrupt_after, names) and self.state.tasks:
+                await self._events([RunFinished(**self._event_base(), outcome="interrupted")])
+                yield ("interrupt", ())
+                return
+
+    @staticmethod
+    def _breaks(breakpoints: list[str], names: list[str]) -> bool:
+        return bool(breakpoints) and ("*" in breakpoints or any(n in breakpoints for n in names))
+
+    async def _run_step(self, state: SavedState, step_values: dict) -> list[TaskOutcome]:
+        async def one(task: dict) -> TaskOutcome:
+            done = state.results.get(task["id"])
+            if done is not None:  # finished in an earlier attempt of this step: not re-run
+                return TaskOutcome(task, result=done)
+            ctx = TaskContext(
+                thread_id=self.thread_id, ns=task_ns(self.ns, task["name"], task["id"]), node=task["name"],
+                task_id=task["id"], checkpointer=self.saver if self.durable else None, config=self.config,
+                resume_values=list(state.resume.get(task["id"], [])), resume_map=self.resume_map,
+                now=self.graph.clock, default_interrupt_timeout=self.graph.interrupt_timeout,
+            )
+            outcome = await run_task(self.graph, task, step_values, ctx, self.config)
+            if outcome.result is not None:
+                try:
+                    await self._save_writes(task["id"], [(TASK, outcome.result.to_json())])
+                except TypeError as exc:
+                    outcome = TaskOutcome(task, error=InvalidUpdateError(
+                        f"node '{task['name']}' wrote a value that cannot be stored as JSON ({exc}). "
+                        "Return dicts, lists, strings, numbers, booleans, None or pydantic models."))
+            return outcome
+
+        return list(await asyncio.gather(*(one(t) for t in state.tasks)))
+
+    async def _fail(self, outcome: TaskOutcome) -> None:
+        error = outcome.error
+        assert error is not None
+        async with self.store.transaction():
+            await self._save_writes(outcome.task["id"], [(ERROR, {"type": type(error).__name__,
+                                                                  "message": str(error)})])
+            await self._events([RunFailed(**self._event_base(), node=outcome.task["name"],
+                                          error_type=type(error).__name__, error=str(error))])
+        raise error
+
+    async def _pause(self, state: SavedState, interrupted: list[TaskOutcome]) -> None:
+        previously = {i.id for i in state.pending_interrupts()}
+        events: list = []
+        async with self.store.transaction():
+            for outcome in interrupted:
+                state.interrupts[outcome.task["id"]] = outcome.interrupts
+                await self._save_writes(outcome.task["id"], [(INTERRUPT, outcome.interrupts)])
+                for item in outcome.interrupts:
+                    if item.id not in previously:
+                        events.append(InterruptRaised(**self._event_base(), interrupt_id=item.id, ns=item.ns,
+                                                      node=item.node, value=to_jsonable(item.value),
+                                                      deadline=item.deadline, checkpoint_id=state.id))
+            events.append(RunFinished(**self._event_base(), outcome="interrupted"))
+            await self._events(events)
+        self.final_interrupts = state.pending_interrupts()
+        if self.nested:
+            assert self.parent is not None
+            for item in self.final_interrupts:
+                if all(item.id != r.id for r in self.parent.raised):
+                    self.parent.raised.append(item)
+            raise GraphInterrupt(self.final_interrupts)
+
+    async def _advance(self, state: SavedState, outcomes: list[TaskOutcome], step_values: dict) -> None:
+        writes: list[tuple[str, str, Any]] = []
+        for update in state.updates:
+            writes.extend(("Command(update=...)", k, v) for k, v in update.items())
+        for outcome in outcomes:
+            writes.extend((f"node '{outcome.task['name']}'", k, v) for k, v in outcome.result.writes)
+        changed = self.graph.schema.apply(self.values, writes)
+        names: list[str] = []
+        sends: list = []
+        waiting = {k: list(v) for k, v in state.checkpoint.get("waiting", {}).items()}
+        for outcome in outcomes:
+            names.extend(outcome.result.goto)
+            sends.extend(outcome.result.sends)
+            for sources, target in self.graph.builder.joins:
+                if outcome.task["name"] in sources:
+                    got = waiting.setdefault(target, [])
+                    if outcome.task["name"] not in got:
+                        got.append(outcome.task["name"])
+        for sources, target in self.graph.builder.joins:
+            if target in waiting and set(sources) <= set(waiting[target]):
+                del waiting[target]
+                names.append(target)
+        order = {name: i for i, name in enumerate(self.graph.builder.nodes)}
+        names = sorted(dict.fromkeys(n for n in names if n != END), key=lambda n: order[n])
+        await self._put_checkpoint(tasks_names=names, sends=sends, waiting=waiting,
+                                   step=state.checkpoint["step"] + 1, source="loop", changed=changed, events=[])

@@ -1,0 +1,168 @@
+"""The public vocabulary of human-in-the-loop runs: `interrupt()`, `Command`, `Interrupt`,
+`StateSnapshot` and task views. Names and shapes follow LangGraph's `langgraph.types`."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any, Generic, NamedTuple, Sequence, TypeVar
+
+from engine.errors import GraphConfigError, GraphInterrupt, InterruptPayloadError
+
+N = TypeVar("N")
+
+
+@dataclass(frozen=True)
+class Interrupt:
+    """A pause raised by `interrupt(value)`, waiting for a human's answer.
+
+    `value` is the JSON payload shown to the human and `id` answers it in a resume map.
+    The other fields say where it was raised; they are left out of the repr so output
+    matches LangGraph's `Interrupt(value=..., id=...)`.
+    """
+
+    value: Any
+    id: str
+    ns: str = field(default="", repr=False, compare=False)
+    node: str = field(default="", repr=False, compare=False)
+    when: str = field(default="during", repr=False, compare=False)
+    deadline: str | None = field(default=None, repr=False, compare=False)
+
+    def to_json(self) -> dict:
+        return {"value": self.value, "id": self.id, "ns": self.ns, "node": self.node,
+                "when": self.when, "deadline": self.deadline}
+
+    @classmethod
+    def from_json(cls, data: dict) -> "Interrupt":
+        return cls(value=data["value"], id=data["id"], ns=data.get("ns", ""), node=data.get("node", ""),
+                   when=data.get("when", "during"), deadline=data.get("deadline"))
+
+
+@dataclass(repr=False)
+class Command(Generic[N]):
+    """Input to resume a paused run (`resume=`), or a node's return value that updates
+    state and routes (`update=`, `goto=`, optionally in the `graph=Command.PARENT`)."""
+
+    graph: str | None = None
+    update: Any = None
+    resume: Any = None
+    goto: Any = ()
+
+    PARENT = "__parent__"
+
+    def __repr__(self) -> str:
+        parts = [f"{name}={value!r}" for name, value in
+                 (("graph", self.graph), ("update", self.update), ("resume", self.resume), ("goto", self.goto))
+                 if value not in (None, ())]
+        return f"Command({', '.join(parts)})"
+
+    @property
+    def has_resume(self) -> bool:
+        return self.resume is not None
+
+    def goto_list(self) -> list:
+        if self.goto is None or self.goto == ():
+            return []
+        if isinstance(self.goto, (str, Send)):
+            return [self.goto]
+        return list(self.goto)
+
+
+@dataclass(frozen=True)
+class Send:
+    """Route to `node` with `arg` as its input state (map-reduce fan-out)."""
+
+    node: str
+    arg: Any
+
+
+class PregelTask(NamedTuple):
+    """A task of the next superstep, as `StateSnapshot.tasks` shows it."""
+
+    id: str
+    name: str
+    path: tuple = ()
+    error: Any = None
+    interrupts: tuple = ()
+    state: Any = None
+    result: Any = None
+
+
+class StateSnapshot(NamedTuple):
+    """A thread's state at one checkpoint, as `get_state()` returns it."""
+
+    values: dict
+    next: tuple
+    config: dict
+    metadata: dict | None
+    created_at: str | None
+    parent_config: dict | None
+    tasks: tuple
+    interrupts: tuple = ()
+
+
+def interrupt(value: Any, *, timeout: timedelta | None = None) -> Any:
+    """Pause the running node and surface `value` to a human.
+
+    The first time it is reached it raises, the run stops and the value shows up under
+    `__interrupt__`. When the run is resumed with `Command(resume=answer)` the node runs again
+    from its start and this call returns `answer`. Several calls in one node are matched to
+    answers by their order. `timeout` sets a deadline after which the interrupt expires
+    (see the saver's expiry policy).
+    """
+    from engine.runtime.context import current_task  # the runtime imports this module
+
+    task = current_task()
+    if task is None:
+        raise GraphConfigError(
+            "interrupt() was called outside a running graph node. Call it from inside a node "
+            "function of a compiled graph that is being invoked or streamed."
+        )
+    if task.checkpointer is None:
+        raise GraphConfigError(
+            f"interrupt() in node '{task.node}' needs a checkpointer to save the paused run. "
+            "Compile the graph with one, e.g. builder.compile(checkpointer=InMemorySaver())."
+        )
+    index = task.interrupt_count
+    task.interrupt_count += 1
+    if index < len(task.resume_values):
+        return task.resume_values[index]
+    _require_json(value, task.node)
+    timeout = timeout if timeout is not None else task.default_interrupt_timeout
+    deadline = None
+    if timeout is not None:
+        deadline = (task.now() + timeout).astimezone(timezone.utc).isoformat()
+    raised = Interrupt(
+        value=value,
+        id=interrupt_id(task.thread_id, task.ns, index),
+        ns=task.ns,
+        node=task.node,
+        deadline=deadline,
+    )
+    task.raised.append(raised)
+    raise GraphInterrupt([raised])
+
+
+def interrupt_id(thread_id: str, task_ns: str, index: int) -> str:
+    """Deterministic and unique: the task namespace already names the checkpoint and task."""
+    return hashlib.sha256(f"{thread_id}\x00{task_ns}\x00{index}".encode()).hexdigest()[:32]
+
+
+def _require_json(value: Any, node: str) -> None:
+    from engine.checkpoint.serde import dumps
+
+    try:
+        dumps(value)
+    except (TypeError, ValueError) as exc:
+        raise InterruptPayloadError(
+            f"interrupt() in node '{node}' got a value that is not JSON-serializable ({exc}). "
+            "Pass plain dicts, lists, strings, numbers, booleans or None (or a pydantic model)."
+        ) from None
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+__all__ = ["Interrupt", "Command", "Send", "PregelTask", "StateSnapshot", "interrupt", "interrupt_id"]

@@ -1,0 +1,1 @@
+"""The Textual approval inbox. The only package that imports textual."""
