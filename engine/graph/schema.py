@@ -29,6 +29,10 @@ class Channel:
         return _MISSING
 
 
+def _type_name(annotation: Any) -> str:
+    return annotation.__name__ if isinstance(annotation, type) else str(annotation).replace("typing.", "")
+
+
 def _reducer_of(annotation: Any) -> tuple[Any, Callable | None]:
     if get_origin(annotation) is typing.Annotated:
         base, *extras = get_args(annotation)
@@ -130,7 +134,7 @@ class StateSchema:
                     raise InvalidUpdateError(
                         f"'{key}' received {len(items)} values in one step (from {sources}) but has no "
                         f"reducer to merge them. Write it from one node per step, or declare it as "
-                        f"Annotated[{getattr(channel.annotation, '__name__', 'T')}, reducer] (e.g. operator.add)."
+                        f"Annotated[{_type_name(channel.annotation)}, reducer] (e.g. operator.add)."
                     )
                 values[key] = items[0][1]
             else:

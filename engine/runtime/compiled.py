@@ -107,14 +107,11 @@ class CompiledStateGraph:
     async def ainvoke(self, input: Any, config: dict | None = None, *, interrupt_before: list[str] | None = None,
                       interrupt_after: list[str] | None = None, **_ignored: Any) -> dict:
         run = Run(self, config, interrupt_before, interrupt_after)
-        values: dict = {}
         interrupts: tuple = ()
         async for kind, chunk in run.execute(input):
-            if kind == "values":
-                values = chunk
-            elif kind == "interrupt":
+            if kind == "interrupt":
                 interrupts = chunk
-        out = self._output(values)
+        out = self._output(run.values)
         if interrupts:
             out["__interrupt__"] = list(interrupts)
         return out

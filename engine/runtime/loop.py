@@ -410,7 +410,7 @@ class Run:
                 await self._fail(errors[0])
             interrupted = [o for o in outcomes if o.interrupts]
             if interrupted:
-                await self._pause(state, interrupted)
+                await self._pause(state, outcomes)
                 yield ("interrupt", tuple(self.final_interrupts))
                 return
             parent_commands = [o.result.parent_command for o in outcomes if o.result.parent_command]
@@ -465,9 +465,14 @@ class Run:
                                           error_type=type(error).__name__, error=str(error))])
         raise error
 
-    async def _pause(self, state: SavedState, interrupted: list[TaskOutcome]) -> None:
+    async def _pause(self, state: SavedState, outcomes: list[TaskOutcome]) -> None:
+        interrupted = [o for o in outcomes if o.interrupts]
         previously = {i.id for i in state.pending_interrupts()}
         events: list = []
+        for outcome in outcomes:
+            if outcome.result is not None:
+                state.results[outcome.task["id"]] = outcome.result
+                state.interrupts.pop(outcome.task["id"], None)
         async with self.store.transaction():
             for outcome in interrupted:
                 state.interrupts[outcome.task["id"]] = outcome.interrupts
@@ -488,12 +493,15 @@ class Run:
             raise GraphInterrupt(self.final_interrupts)
 
     async def _advance(self, state: SavedState, outcomes: list[TaskOutcome], step_values: dict) -> None:
-        writes: list[tuple[str, str, Any]] = []
+        # A Command(update=...) given with the resume came first (the nodes saw it), so it is
+        # applied on its own, before the nodes' writes, as if it were its own step.
+        changed: set[str] = set()
         for update in state.updates:
-            writes.extend(("Command(update=...)", k, v) for k, v in update.items())
+            changed |= self.graph.schema.apply(self.values, [("Command(update=...)", k, v) for k, v in update.items()])
+        writes: list[tuple[str, str, Any]] = []
         for outcome in outcomes:
             writes.extend((f"node '{outcome.task['name']}'", k, v) for k, v in outcome.result.writes)
-        changed = self.graph.schema.apply(self.values, writes)
+        changed |= self.graph.schema.apply(self.values, writes)
         names: list[str] = []
         sends: list = []
         waiting = {k: list(v) for k, v in state.checkpoint.get("waiting", {}).items()}

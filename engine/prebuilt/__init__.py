@@ -1,0 +1,37 @@
+"""Ready-made human-in-the-loop pieces: the request/response shapes (`interrupt`), the
+reviewer-side normalizer and answer checks (`review`)."""
+
+from engine.prebuilt.interrupt import (
+    ActionItem,
+    ActionRequest,
+    ApproveDecision,
+    Decision,
+    EditDecision,
+    EditedAction,
+    HITLRequest,
+    HITLResponse,
+    HumanInterrupt,
+    HumanInterruptConfig,
+    HumanResponse,
+    RejectDecision,
+    RespondDecision,
+    ReviewConfig,
+    accept,
+    approve,
+    edit,
+    edit_decision,
+    ignore,
+    reject,
+    respond,
+    respond_decision,
+)
+from engine.prebuilt.json_schema import schema_errors
+from engine.prebuilt.review import InvalidResponse, ReviewItem, review_items, validate_response
+
+__all__ = [
+    "ActionItem", "ActionRequest", "ApproveDecision", "Decision", "EditDecision", "EditedAction",
+    "HITLRequest", "HITLResponse", "HumanInterrupt", "HumanInterruptConfig", "HumanResponse",
+    "RejectDecision", "RespondDecision", "ReviewConfig",
+    "accept", "approve", "edit", "edit_decision", "ignore", "reject", "respond", "respond_decision",
+    "schema_errors", "InvalidResponse", "ReviewItem", "review_items", "validate_response",
+]
