@@ -72,6 +72,7 @@ class _Parsed:
     configs: list[ReviewConfig] | None = None
     raws: list[Any] | None = None
     problem: str | None = None
+    in_list: bool = True  # a bare HumanInterrupt (not in a list) is answered with a bare response
 
 
 # ---- Normalizing ---------------------------------------------------------------------------
@@ -144,7 +145,7 @@ def _parse_human_interrupts(values: list, in_list: bool) -> _Parsed:
             shape, where = ("a list of HumanInterrupts", f"item {i}: ") if in_list else ("a HumanInterrupt", "")
             return _Parsed(kind="question", problem=(
                 f"looks like {shape} but is not one, so it is shown raw: {where}{_summary(error)}"))
-    return _Parsed(kind="human_interrupt", interrupts=requests, raws=list(values))
+    return _Parsed(kind="human_interrupt", interrupts=requests, raws=list(values), in_list=in_list)
 
 
 def _parse_hitl(value: dict) -> _Parsed:
@@ -188,17 +189,26 @@ def _summary(error: ValidationError, limit: int = 3) -> str:
 # ---- Validating answers --------------------------------------------------------------------
 
 
+def is_review_request(value: Any) -> bool:
+    """Whether `value` is a well-formed review request (HumanInterrupt(s) or multi-action),
+    as opposed to a plain question that takes any answer."""
+    return _parse(value).kind != "question"
+
+
 def validate_response(value: Any, response: Any) -> Any:
     """Check `response` against the request in `value` and return the JSON resume value.
 
-    human_interrupt: a list of HumanResponse dicts (a single dict is accepted for a single
-    request and wrapped in a list). hitl: `{"decisions": [...]}` (a bare list of decisions,
+    human_interrupt: a list of HumanResponse dicts, one per request (a single dict is accepted
+    for a single request); a bare HumanInterrupt, not sent in a list, gets one bare dict.
+    hitl: `{"decisions": [...]}` (a bare list of decisions,
     or one decision for a one-action request, is wrapped). question: any JSON value.
     Raises InvalidResponse naming what is wrong and how to fix it.
     """
     parsed = _parse(value)
     if parsed.kind == "human_interrupt":
-        return _validate_human_responses(parsed.interrupts, response)
+        responses = _validate_human_responses(parsed.interrupts, response)
+        # interrupt([request])[0] reads a list; interrupt(request)["type"] reads one response.
+        return responses if parsed.in_list else responses[0]
     if parsed.kind == "hitl":
         return _validate_decisions(parsed.hitl, parsed.configs, response)
     return _validate_answer(response)

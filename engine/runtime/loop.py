@@ -26,6 +26,7 @@ from engine.events import (InterruptCancelled, InterruptRaised, InterruptResolve
                            RunStarted)
 from engine.runtime.context import TaskContext, current_task
 from engine.runtime.node import TaskOutcome, TaskResult, run_task
+from engine.prebuilt.review import is_review_request, validate_response
 from engine.types import Command, Interrupt, Send
 
 TASK = "__task__"
@@ -342,6 +343,11 @@ class Run:
                 f"(it is {status}). Nothing was run. Start a new run with an input instead."
             )
         answers = self._resolve_resume(command.resume, pending)
+        by_value = {i.id: i.value for i in pending}
+        # A review request (HumanInterrupt, multi-action) only takes answers its config allows:
+        # refuse a bad one now, before anything is stored or run.
+        answers = {i: validate_response(by_value[i], a) if is_review_request(by_value[i]) else a
+                   for i, a in answers.items()}
         events = [RunStarted(**self._event_base(), source="resume")] if self.emit_events else []
         by_id = {i.id: i for i in pending}
         for interrupt_id, value in answers.items():

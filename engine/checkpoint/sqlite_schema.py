@@ -1,0 +1,297 @@
+"""The SQLite file format of `SqliteSaver`: the tables, their migrations, and the checks that
+keep the saver away from files that are not its own.
+
+A file is ours when its `PRAGMA application_id` is `APPLICATION_ID`; its `PRAGMA user_version`
+is the schema version, and `schema_migrations` records when each migration ran. Migrations are
+append-only: to change the schema, add a `(version, [statements])` entry to `MIGRATIONS`.
+
+The checks never write to a file they refuse: a file that is not SQLite is recognised from its
+first bytes without opening it as a database, and a SQLite file that might be foreign is read
+through a read-only connection (which also never checkpoints someone else's WAL into it).
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import stat
+import urllib.parse
+from datetime import datetime, timezone
+
+import aiosqlite
+
+from engine.errors import StorageError
+
+APPLICATION_ID = int.from_bytes(b"AgIn", "big")  # 0x4167496E: "agent inbox"
+SQLITE_MAGIC = b"SQLite format 3\x00"
+
+# Every statement of a migration runs inside the opening BEGIN IMMEDIATE transaction, so a
+# migration either applies completely or not at all (never use executescript: it commits).
+MIGRATIONS: list[tuple[int, list[str]]] = [
+    (1, [
+        """CREATE TABLE schema_migrations (
+            version    INTEGER PRIMARY KEY,
+            applied_at TEXT NOT NULL
+        )""",
+        # One row per thread: what the inbox lists. Maintained from the run events.
+        """CREATE TABLE threads (
+            thread_id  TEXT PRIMARY KEY,
+            graph      TEXT NOT NULL DEFAULT '',
+            status     TEXT NOT NULL DEFAULT 'idle'
+                       CHECK (status IN ('idle', 'busy', 'interrupted', 'error', 'done')),
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            metadata   TEXT NOT NULL DEFAULT '{}'
+        )""",
+        "CREATE INDEX threads_by_status ON threads (status, updated_at)",
+        "CREATE INDEX threads_by_updated ON threads (updated_at)",
+        # A checkpoint without its versioned channel values: `value_refs` is a JSON list of
+        # [channel, version, blob_id] in channel order (blob_id null: the value is inline in
+        # `checkpoint`, because the channel has no version). Insertion order (rowid) is what
+        # "latest" means, as in InMemorySaver.
+        """CREATE TABLE checkpoints (
+            thread_id            TEXT NOT NULL,
+            checkpoint_ns        TEXT NOT NULL,
+            checkpoint_id        TEXT NOT NULL,
+            parent_checkpoint_id TEXT,
+            checkpoint           TEXT NOT NULL,
+            metadata             TEXT NOT NULL,
+            value_refs           TEXT NOT NULL,
+            UNIQUE (thread_id, checkpoint_ns, checkpoint_id)
+        )""",
+        "CREATE INDEX checkpoints_by_insertion ON checkpoints (thread_id, checkpoint_ns)",
+        "CREATE INDEX checkpoints_by_id ON checkpoints (checkpoint_id)",
+        # Channel values, written only when a channel's version changes. A row with a base_id
+        # holds only the JSON list of items appended to its base's list value (depth = length
+        # of that chain); a row without one holds the whole value.
+        """CREATE TABLE blobs (
+            id            INTEGER PRIMARY KEY AUTOINCREMENT,
+            thread_id     TEXT NOT NULL,
+            checkpoint_ns TEXT NOT NULL,
+            channel       TEXT NOT NULL,
+            version       TEXT NOT NULL,
+            base_id       INTEGER REFERENCES blobs (id),
+            depth         INTEGER NOT NULL DEFAULT 0,
+            value         TEXT NOT NULL
+        )""",
+        "CREATE INDEX blobs_by_thread ON blobs (thread_id, checkpoint_ns, channel, version)",
+        "CREATE INDEX blobs_by_base ON blobs (base_id)",
+        # Pending writes, upserted by (task_id, channel) per checkpoint; rowid keeps first-put order.
+        """CREATE TABLE writes (
+            thread_id     TEXT NOT NULL,
+            checkpoint_ns TEXT NOT NULL,
+            checkpoint_id TEXT NOT NULL,
+            task_id       TEXT NOT NULL,
+            channel       TEXT NOT NULL,
+            task_path     TEXT NOT NULL DEFAULT '',
+            value         TEXT NOT NULL,
+            UNIQUE (thread_id, checkpoint_ns, checkpoint_id, task_id, channel)
+        )""",
+        # The pending-interrupt index and, once decided, the audit log.
+        """CREATE TABLE interrupts (
+            id            TEXT PRIMARY KEY,
+            thread_id     TEXT NOT NULL,
+            graph         TEXT NOT NULL DEFAULT '',
+            ns            TEXT NOT NULL DEFAULT '',
+            node          TEXT NOT NULL DEFAULT '',
+            checkpoint_id TEXT NOT NULL DEFAULT '',
+            payload       TEXT NOT NULL,
+            created_at    TEXT NOT NULL,
+            deadline      TEXT,
+            status        TEXT NOT NULL DEFAULT 'pending'
+                          CHECK (status IN ('pending', 'resolved', 'cancelled', 'expired')),
+            overdue       INTEGER NOT NULL DEFAULT 0,
+            resolved_at   TEXT,
+            resolved_by   TEXT,
+            response      TEXT,
+            applied       INTEGER NOT NULL DEFAULT 0,
+            reason        TEXT
+        )""",
+        "CREATE INDEX interrupts_by_status ON interrupts (status, created_at)",
+        "CREATE INDEX interrupts_by_thread ON interrupts (thread_id, status)",
+        "CREATE INDEX interrupts_by_deadline ON interrupts (deadline) "
+        "WHERE status = 'pending' AND deadline IS NOT NULL",
+        "CREATE INDEX interrupts_decided ON interrupts (resolved_at) WHERE status <> 'pending'",
+        "CREATE INDEX interrupts_unapplied ON interrupts (resolved_at) "
+        "WHERE applied = 0 AND status IN ('resolved', 'expired')",
+        """CREATE TABLE events (
+            seq       INTEGER PRIMARY KEY AUTOINCREMENT,
+            at        TEXT NOT NULL,
+            thread_id TEXT NOT NULL,
+            graph     TEXT NOT NULL DEFAULT '',
+            kind      TEXT NOT NULL,
+            data      TEXT NOT NULL
+        )""",
+        "CREATE INDEX events_by_thread ON events (thread_id, seq)",
+    ]),
+]
+
+SCHEMA_VERSION = MIGRATIONS[-1][0]
+
+_FIX_PATH = ("pass the path of a new file (it will be created) or of a database this engine "
+             "created")
+
+
+def _not_sqlite(path: str, detail: str) -> StorageError:
+    return StorageError(
+        f"{path} is not a SQLite database ({detail}). It was left untouched; {_FIX_PATH}."
+    )
+
+
+def _foreign(path: str, app_id: int, tables: int | None = None) -> StorageError:
+    tables_note = f", {tables} table(s)" if tables is not None else ""
+    return StorageError(
+        f"{path} is a SQLite database that this engine did not create (application_id "
+        f"{app_id:#x}{tables_note}). It was left untouched so nothing in it is changed; "
+        f"{_FIX_PATH}."
+    )
+
+
+def _newer(path: str, version: int) -> StorageError:
+    return StorageError(
+        f"{path} was written by a newer version of this engine (schema version {version}; this "
+        f"version understands up to {SCHEMA_VERSION}). It was left untouched; upgrade the "
+        "package (pip install -U agent-inbox-tui) to open it."
+    )
+
+
+def _unreadable(path: str, exc: BaseException) -> StorageError:
+    return StorageError(
+        f"{path} could not be read as a SQLite database ({exc}). It may be corrupt; it was left "
+        f"untouched. Restore it from a backup, or {_FIX_PATH}."
+    )
+
+
+def problem_with(path: str, app_id: int, version: int, tables: int) -> StorageError | None:
+    """Why the database at `path` must not be used, or None when it is ours (or empty)."""
+    if app_id == APPLICATION_ID:
+        if version > SCHEMA_VERSION:
+            return _newer(path, version)
+        return None
+    if app_id != 0 or tables > 0 or version != 0:
+        return _foreign(path, app_id, tables)
+    return None  # an empty database: adopt it
+
+
+def prepare_file(path: str) -> None:
+    """Create `path` with mode 0600 if it does not exist; otherwise refuse it unless it is one
+    of ours or an empty file/database. Never writes to an existing file."""
+    try:
+        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    except FileExistsError:
+        pass
+    except FileNotFoundError:
+        raise StorageError(
+            f"cannot create {path}: its directory {os.path.dirname(path) or '.'} does not exist. "
+            "Create the directory first or choose another path."
+        ) from None
+    except OSError as exc:
+        raise StorageError(f"cannot create {path} ({exc.strerror}); choose a writable path.") from None
+    else:
+        try:
+            os.fchmod(fd, 0o600)  # the umask may have removed bits, never added; be exact anyway
+        finally:
+            os.close(fd)
+        return
+
+    try:
+        st = os.stat(path)
+    except OSError as exc:
+        raise StorageError(f"cannot open {path} ({exc.strerror}); choose a readable path.") from None
+    if stat.S_ISDIR(st.st_mode):
+        raise StorageError(f"{path} is a directory; pass the path of a database file inside it.")
+    if st.st_size == 0:
+        return  # empty: SQLite treats it as a new database
+    try:
+        with open(path, "rb") as f:
+            header = f.read(100)
+    except OSError as exc:
+        raise StorageError(f"cannot read {path} ({exc.strerror}); check its permissions.") from None
+    if len(header) < 100 or not header.startswith(SQLITE_MAGIC):
+        raise _not_sqlite(path, "it does not start with the SQLite file header")
+    header_app_id = int.from_bytes(header[68:72], "big")
+    if header_app_id == APPLICATION_ID:
+        return  # ours; the schema version is checked on the real connection before any write
+    if header_app_id != 0:
+        raise _foreign(path, header_app_id)
+    # application_id 0 in the header: foreign, empty, or ours with page 1 still in the WAL.
+    # Ask SQLite through a read-only connection, which cannot change the file.
+    app_id, version, tables = _inspect_readonly(path)
+    problem = problem_with(path, app_id, version, tables)
+    if problem is not None:
+        raise problem
+
+
+def _readonly_connect(path: str) -> sqlite3.Connection:
+    uri = "file:" + urllib.parse.quote(path) + "?mode=ro"
+    return sqlite3.connect(uri, uri=True, timeout=5.0)
+
+
+def _inspect_readonly(path: str) -> tuple[int, int, int]:
+    try:
+        conn = _readonly_connect(path)
+        try:
+            conn.execute("PRAGMA query_only = ON")
+            app_id = conn.execute("PRAGMA application_id").fetchone()[0]
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            tables = conn.execute(
+                "SELECT count(*) FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'").fetchone()[0]
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError as exc:
+        raise _unreadable(path, exc) from None
+    return app_id, version, tables
+
+
+async def _scalar(conn: aiosqlite.Connection, sql: str):
+    rows = await conn.execute_fetchall(sql)
+    return rows[0][0]
+
+
+async def ensure_schema(conn: aiosqlite.Connection, path: str) -> None:
+    """Check the open database is ours (or empty) and bring its schema up to date, in one
+    BEGIN IMMEDIATE transaction so two processes opening a new file do not both migrate."""
+    try:
+        await conn.execute("BEGIN IMMEDIATE")
+    except sqlite3.OperationalError as exc:
+        if "locked" in str(exc) or "busy" in str(exc):
+            raise StorageError(
+                f"{path} stayed locked by another process while opening it ({exc}); retry, or "
+                "stop the process that holds it."
+            ) from None
+        raise _unreadable(path, exc) from None
+    except sqlite3.DatabaseError as exc:
+        raise _unreadable(path, exc) from None
+    try:
+        try:
+            app_id = await _scalar(conn, "PRAGMA application_id")
+            version = await _scalar(conn, "PRAGMA user_version")
+            tables = await _scalar(
+                conn, "SELECT count(*) FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'")
+        except sqlite3.DatabaseError as exc:
+            raise _unreadable(path, exc) from None
+        problem = problem_with(path, app_id, version, tables)
+        if problem is not None:
+            raise problem
+        if version < SCHEMA_VERSION:
+            now = datetime.now(timezone.utc).isoformat()
+            for target, statements in MIGRATIONS:
+                if target <= version:
+                    continue
+                for statement in statements:
+                    await conn.execute(statement)
+                await conn.execute(
+                    "INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)", (target, now))
+            await conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+            await conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        await conn.execute("COMMIT")
+    except BaseException:
+        try:
+            await conn.execute("ROLLBACK")
+        except Exception:
+            pass
+        raise
+
+
+__all__ = ["APPLICATION_ID", "SCHEMA_VERSION", "MIGRATIONS", "prepare_file", "ensure_schema",
+           "problem_with"]
