@@ -46,6 +46,7 @@ class InterruptRaised(_Event):
     node: str = ""
     value: Any = None
     deadline: str | None = None
+    on_timeout: Any = None  # the automatic answer at the deadline (None: flag it overdue)
     checkpoint_id: str = ""
 
 

@@ -28,15 +28,18 @@ class Interrupt:
     node: str = field(default="", repr=False, compare=False)
     when: str = field(default="during", repr=False, compare=False)
     deadline: str | None = field(default=None, repr=False, compare=False)
+    # The answer given automatically when the deadline passes; None: flag it overdue instead.
+    on_timeout: Any = field(default=None, repr=False, compare=False)
 
     def to_json(self) -> dict:
         return {"value": self.value, "id": self.id, "ns": self.ns, "node": self.node,
-                "when": self.when, "deadline": self.deadline}
+                "when": self.when, "deadline": self.deadline, "on_timeout": self.on_timeout}
 
     @classmethod
     def from_json(cls, data: dict) -> "Interrupt":
         return cls(value=data["value"], id=data["id"], ns=data.get("ns", ""), node=data.get("node", ""),
-                   when=data.get("when", "during"), deadline=data.get("deadline"))
+                   when=data.get("when", "during"), deadline=data.get("deadline"),
+                   on_timeout=data.get("on_timeout"))
 
 
 @dataclass(repr=False)
@@ -102,14 +105,19 @@ class StateSnapshot(NamedTuple):
     interrupts: tuple = ()
 
 
-def interrupt(value: Any, *, timeout: timedelta | None = None) -> Any:
+def interrupt(value: Any, *, timeout: timedelta | None = None, on_timeout: Any = None) -> Any:
     """Pause the running node and surface `value` to a human.
 
     The first time it is reached it raises, the run stops and the value shows up under
     `__interrupt__`. When the run is resumed with `Command(resume=answer)` the node runs again
     from its start and this call returns `answer`. Several calls in one node are matched to
-    answers by their order. `timeout` sets a deadline after which the interrupt expires
-    (see the saver's expiry policy).
+    answers by their order.
+
+    Don't wait forever: `timeout` sets a deadline. When it passes, `engine.runtime.decisions.
+    expire_overdue()` (run by the inbox and `inbox worker`) resumes the node with `on_timeout`
+    as the answer when one is given (e.g. `{"type": "ignore"}`), or else leaves the interrupt
+    pending and flags it overdue. `compile(interrupt_timeout=..., interrupt_on_timeout=...)`
+    sets defaults for the whole graph.
     """
     from engine.runtime.context import current_task  # the runtime imports this module
 
@@ -130,6 +138,9 @@ def interrupt(value: Any, *, timeout: timedelta | None = None) -> Any:
         return task.resume_values[index]
     _require_json(value, task.node)
     timeout = timeout if timeout is not None else task.default_interrupt_timeout
+    on_timeout = on_timeout if on_timeout is not None else task.default_on_timeout
+    if on_timeout is not None:
+        _require_json(on_timeout, task.node)
     deadline = None
     if timeout is not None:
         deadline = (task.now() + timeout).astimezone(timezone.utc).isoformat()
@@ -139,6 +150,7 @@ def interrupt(value: Any, *, timeout: timedelta | None = None) -> Any:
         ns=task.ns,
         node=task.node,
         deadline=deadline,
+        on_timeout=on_timeout if deadline is not None else None,
     )
     task.raised.append(raised)
     raise GraphInterrupt([raised])

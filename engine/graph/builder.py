@@ -211,7 +211,8 @@ class StateGraph:
 
     def compile(self, checkpointer: Any = None, *, interrupt_before: Sequence[str] | str | None = None,
                 interrupt_after: Sequence[str] | str | None = None, name: str | None = None,
-                interrupt_timeout: timedelta | None = None, debug: bool = False, **_ignored: Any):
+                interrupt_timeout: timedelta | None = None, interrupt_on_timeout: Any = None,
+                debug: bool = False, **_ignored: Any):
         from engine.runtime.compiled import CompiledStateGraph
 
         before = [interrupt_before] if isinstance(interrupt_before, str) else list(interrupt_before or [])
@@ -220,4 +221,4 @@ class StateGraph:
         self.compiled = True
         return CompiledStateGraph(self, checkpointer=checkpointer, interrupt_before=before,
                                   interrupt_after=after, name=name or "LangGraph",
-                                  interrupt_timeout=interrupt_timeout)
+                                  interrupt_timeout=interrupt_timeout, interrupt_on_timeout=interrupt_on_timeout)

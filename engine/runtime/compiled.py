@@ -29,7 +29,8 @@ def _utcnow() -> datetime:
 
 class CompiledStateGraph:
     def __init__(self, builder: Any, *, checkpointer: Any, interrupt_before: list[str],
-                 interrupt_after: list[str], name: str, interrupt_timeout: timedelta | None):
+                 interrupt_after: list[str], name: str, interrupt_timeout: timedelta | None,
+                 interrupt_on_timeout: Any = None):
         self.builder = builder
         self.schema = builder.schema
         self.checkpointer = checkpointer
@@ -37,6 +38,7 @@ class CompiledStateGraph:
         self.interrupt_after = interrupt_after
         self.name = name
         self.interrupt_timeout = interrupt_timeout
+        self.interrupt_on_timeout = interrupt_on_timeout
         self.clock: Callable[[], datetime] = _utcnow  # injectable for tests and deadlines
         self._edges_from: dict[str, list[str]] = {}
         for start, end in builder.edges:
@@ -96,7 +98,8 @@ class CompiledStateGraph:
         run = Run(self, config, interrupt_before, interrupt_after)
         async for kind, chunk in run.execute(input):
             if kind == "interrupt":
-                chunks = [(mode, {"__interrupt__": chunk}) for mode in modes]
+                # A static breakpoint (no interrupts) shows in "updates" only, as in LangGraph.
+                chunks = [(mode, {"__interrupt__": chunk}) for mode in modes if chunk or mode == "updates"]
             elif kind in modes:
                 chunks = [(kind, self._output(chunk) if kind == "values" else chunk)]
             else:

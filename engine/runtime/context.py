@@ -23,6 +23,7 @@ class TaskContext:
     resume_map: dict = field(default_factory=dict)  # id -> answer, for interrupts raised in subgraphs
     now: Callable[[], datetime] = datetime.now
     default_interrupt_timeout: timedelta | None = None
+    default_on_timeout: Any = None
     interrupt_count: int = 0
     raised: list[Interrupt] = field(default_factory=list)  # own and subgraph interrupts raised so far
     subgraph_calls: int = 0

@@ -174,7 +174,8 @@ class Run:
 
     async def _put_checkpoint(self, *, tasks_names: list[str], sends: list, waiting: dict, step: int,
                               source: str, changed: set[str], events: list) -> None:
-        checkpoint_id = new_checkpoint_id()
+        parent_id = self.state.id if self.state is not None else None
+        checkpoint_id = new_checkpoint_id(self.graph.clock(), parent_id, f"{self.thread_id}\x00{self.ns}")
         for key in changed:
             self.versions[key] = int(self.versions.get(key, 0)) + 1
         checkpoint = {
@@ -235,6 +236,7 @@ class Run:
                 )
             if input.has_resume:
                 await self._start_resume(input)
+                yield ("values", dict(self.values))
             elif input.goto_list():
                 async for part in self._start_input(input.update, goto=input.goto_list()):
                     yield part
@@ -428,7 +430,8 @@ class Run:
                     )
                 raise ParentCommand(parent_commands[0])
             await self._advance(state, outcomes, step_values)
-            yield ("values", dict(self.values))
+            if state.updates or any(o.result.writes for o in outcomes):
+                yield ("values", dict(self.values))  # as LangGraph: only after a step that wrote
             if self._breaks(self.interrupt_after, names) and self.state.tasks:
                 await self._events([RunFinished(**self._event_base(), outcome="interrupted")])
                 yield ("interrupt", ())
@@ -448,6 +451,7 @@ class Run:
                 task_id=task["id"], checkpointer=self.saver if self.durable else None, config=self.config,
                 resume_values=list(state.resume.get(task["id"], [])), resume_map=self.resume_map,
                 now=self.graph.clock, default_interrupt_timeout=self.graph.interrupt_timeout,
+                default_on_timeout=self.graph.interrupt_on_timeout,
             )
             outcome = await run_task(self.graph, task, step_values, ctx, self.config)
             if outcome.result is not None:
@@ -487,7 +491,8 @@ class Run:
                     if item.id not in previously:
                         events.append(InterruptRaised(**self._event_base(), interrupt_id=item.id, ns=item.ns,
                                                       node=item.node, value=to_jsonable(item.value),
-                                                      deadline=item.deadline, checkpoint_id=state.id))
+                                                      deadline=item.deadline, on_timeout=item.on_timeout,
+                                                      checkpoint_id=state.id))
             events.append(RunFinished(**self._event_base(), outcome="interrupted"))
             await self._events(events)
         self.final_interrupts = state.pending_interrupts()

@@ -74,7 +74,8 @@ async def test_async_invoke_and_stream(saver):
     result = await graph.ainvoke({"text": "x"}, config)
     assert result["__interrupt__"][0].value == {"text_to_revise": "x"}
     chunks = [c async for c in graph.astream(Command(resume="z"), config, stream_mode=["updates", "values"])]
-    assert chunks == [("updates", {"human": {"text": "z"}}), ("values", {"text": "z"})]
+    # A resume first shows the saved state, then each step's update and the state after it.
+    assert chunks == [("values", {"text": "x"}), ("updates", {"human": {"text": "z"}}), ("values", {"text": "z"})]
 
 
 def test_interrupt_ids_are_deterministic_and_unique(saver):

@@ -35,6 +35,12 @@ def chain(saver, names=("one", "two", "three"), **compile_kwargs):
 
 # --- streaming ---------------------------------------------------------------------------------
 
+def test_values_mode_skips_steps_that_wrote_nothing(saver):
+    graph = (StateGraph(Log).add_node("quiet", lambda s: None).add_node("loud", lambda s: {"note": "hi"})
+             .add_edge(START, "quiet").add_edge("quiet", "loud").compile(checkpointer=saver))
+    assert list(graph.stream({"log": []}, cfg(), stream_mode="values")) == [{"log": []}, {"log": [], "note": "hi"}]
+
+
 def test_stream_modes_values_updates_and_lists(saver):
     graph = chain(saver, ("one", "two"))
     assert list(graph.stream({"log": []}, cfg())) == [{"one": {"log": ["one"]}}, {"two": {"log": ["two"]}}]
@@ -87,8 +93,10 @@ def test_interrupt_before_at_compile_time_and_continue_with_none(saver):
     graph = chain(saver, interrupt_before=["three"])
     config = cfg()
     chunks = list(graph.stream({"log": []}, config, stream_mode="values"))
-    assert chunks[-1] == {"__interrupt__": ()}
+    # As in LangGraph, a static breakpoint shows as an empty interrupt in "updates" mode only.
+    assert chunks == [{"log": []}, {"log": ["one"]}, {"log": ["one", "two"]}]
     assert graph.get_state(config).next == ("three",)
+    assert list(graph.stream({"log": []}, cfg(), interrupt_before=["two"]))[-1] == {"__interrupt__": ()}
     # The same breakpoint does not fire again at once.
     assert graph.invoke(None, config) == {"log": ["one", "two", "three"]}
     assert graph.get_state(config).next == ()

@@ -1,0 +1,76 @@
+"""Inbox settings: who the reviewer is and which keys do what.
+
+Read from a TOML file (`$INBOX_CONFIG`, else `$XDG_CONFIG_HOME/agent-inbox/config.toml`, else
+`~/.config/agent-inbox/config.toml`), then environment variables, which win:
+    reviewer = "dana"            # INBOX_REVIEWER=dana
+    [keys]
+    accept = "y"                 # INBOX_KEY_ACCEPT=y   (a binding id from `?` help)
+    cursor_down = "j,down,n"
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import tomllib
+from pathlib import Path
+from typing import Mapping
+
+from pydantic import BaseModel, Field, ValidationError, field_validator
+
+
+class SettingsError(ValueError):
+    """The config file or an INBOX_* variable is invalid."""
+
+
+def _default_reviewer() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:  # no user database entry (containers)
+        return "reviewer"
+
+
+class InboxSettings(BaseModel):
+    model_config = {"extra": "forbid"}
+
+    reviewer: str = Field(default_factory=_default_reviewer, min_length=1)
+    keys: dict[str, str] = Field(default_factory=dict)  # binding id -> comma-separated keys
+    toast_seconds: float = Field(default=6.0, gt=0)
+
+    @field_validator("keys")
+    @classmethod
+    def _keys_not_empty(cls, keys: dict[str, str]) -> dict[str, str]:
+        for binding_id, spec in keys.items():
+            if not spec.strip():
+                raise ValueError(f"keys.{binding_id} is empty; give one or more keys, e.g. \"y\" or \"y,enter\"")
+        return keys
+
+
+def config_path(env: Mapping[str, str] = os.environ) -> Path:
+    if env.get("INBOX_CONFIG"):
+        return Path(env["INBOX_CONFIG"])
+    base = Path(env["XDG_CONFIG_HOME"]) if env.get("XDG_CONFIG_HOME") else Path.home() / ".config"
+    return base / "agent-inbox" / "config.toml"
+
+
+def load_settings(path: Path | None = None, env: Mapping[str, str] = os.environ) -> InboxSettings:
+    path = path or config_path(env)
+    data: dict = {}
+    if path.exists():
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+            raise SettingsError(f"{path} is not valid TOML ({error}); fix it or move it away") from None
+    if env.get("INBOX_REVIEWER"):
+        data["reviewer"] = env["INBOX_REVIEWER"]
+    keys = dict(data.get("keys") or {})
+    for name, value in env.items():
+        if name.startswith("INBOX_KEY_"):
+            keys[name[len("INBOX_KEY_"):].lower()] = value
+    if keys:
+        data["keys"] = keys
+    try:
+        return InboxSettings.model_validate(data)
+    except ValidationError as error:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
+        raise SettingsError(f"invalid inbox settings (from {path} and INBOX_* variables): {problems}") from None
