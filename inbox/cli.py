@@ -1,22 +1,319 @@
-"""The `inbox` command."""
+"""The `inbox` command: the TUI (`demo`, `open`), the `worker`, and headless review commands.
+
+Exit codes (headless commands):
+  0  done
+  1  unexpected failure (rerun with --debug for the traceback)
+  2  bad usage or input: a bad path, a file that is not an inbox database, an unknown graph
+     reference, an import error in user code, an invalid response, an unknown interrupt id
+  3  someone else already decided this interrupt; nothing was sent
+"""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import importlib
+import json
+import os
 import sys
+import traceback
+from pathlib import Path
+from typing import Any
 
-USAGE = """usage: inbox demo [--db PATH] [--threads N]
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_ALREADY = 0, 1, 2, 3
 
-The approval inbox is not there yet: this build ships the engine only.
-Run the engine's examples instead: python examples/<name>.py"""
+
+class UsageError(Exception):
+    """A problem with what the user typed or pointed us at: one clear line, exit 2."""
+
+
+def load_graph_ref(ref: str) -> tuple[str, Any]:
+    """`NAME=module:attr` -> (NAME, compiled graph). The attr may also be a factory taking the
+    checkpointer (called later)."""
+    if "=" not in ref or ":" not in ref.split("=", 1)[1]:
+        raise UsageError(f"--graph {ref!r}: expected NAME=module:attr, e.g. --graph payments=myapp.agents:payments_graph")
+    name, target = ref.split("=", 1)
+    module_name, attr = target.split(":", 1)
+    if not name or not module_name or not attr:
+        raise UsageError(f"--graph {ref!r}: expected NAME=module:attr, e.g. --graph payments=myapp.agents:payments_graph")
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as error:
+        raise UsageError(f"--graph {ref!r}: cannot import module {module_name!r}: {error}") from None
+    except Exception as error:  # user code failed while importing
+        raise UsageError(f"--graph {ref!r}: importing {module_name!r} failed: {type(error).__name__}: {error}") from None
+    try:
+        return name, getattr(module, attr)
+    except AttributeError:
+        raise UsageError(f"--graph {ref!r}: module {module_name!r} has no attribute {attr!r}") from None
+
+
+def bind_graphs(refs: dict[str, Any], saver: Any) -> dict[str, Any]:
+    """Each graph resumes runs with our saver: a compiled graph gets it as its checkpointer, a
+    factory is called with it."""
+    graphs = {}
+    for name, target in refs.items():
+        graph = target if hasattr(target, "ainvoke") else target(saver)
+        if not hasattr(graph, "ainvoke"):
+            raise UsageError(f"--graph {name}: expected a compiled graph or a factory returning one, got {graph!r}")
+        graph.checkpointer = saver
+        graphs[name] = graph
+    return graphs
+
+
+def open_saver(path: str, *, create: bool):
+    from engine.checkpoint.sqlite import SqliteSaver
+
+    db = Path(path)
+    if not create and not db.exists():
+        raise UsageError(f"{path}: no such database. Check the path, or run `inbox demo --db {path}` to create a demo.")
+    if db.exists() and db.is_dir():
+        raise UsageError(f"{path} is a directory; give the path of an inbox database file.")
+    if not db.parent.exists():
+        raise UsageError(f"{path}: folder {db.parent} does not exist.")
+    return SqliteSaver.open(path)
+
+
+def _reviewer(args) -> str:
+    from inbox.config import load_settings
+
+    return args.by or load_settings().reviewer
+
+
+# --- TUI -------------------------------------------------------------------------------------------
+def run_tui(saver: Any, graphs: dict, source: str) -> int:
+    from inbox.app import InboxApp
+    from inbox.config import load_settings
+    from inbox.review import ReviewService
+
+    settings = load_settings()
+    service = ReviewService(saver, graphs, reviewer=settings.reviewer)
+    run_sync_apply(service)
+    InboxApp(service, settings=settings, source=source).run()
+    return EXIT_OK
+
+
+def run_sync_apply(service) -> None:
+    """Finish decisions a crash left claimed-but-unapplied, before showing anything."""
+    from engine.runtime.sync import run_sync
+
+    if service.graphs:
+        run_sync(service.apply_recorded())
+
+
+def cmd_demo(args) -> int:
+    from inbox.demo import GRAPHS, seed
+
+    path = args.db
+    fresh = not Path(path).exists()
+    if fresh:
+        from datetime import datetime, timedelta, timezone
+
+        print(f"Seeding {args.threads} demo agent runs into {path} …", file=sys.stderr)
+        # Requests "arrived" over the last minutes, so their ages read naturally.
+        start = datetime.now(timezone.utc) - timedelta(seconds=37 * args.threads + 60)
+        seed(path, threads=args.threads, start=start)
+    saver = open_saver(path, create=False)
+    graphs = {name: build(saver) for name, build in GRAPHS.items()}
+    return run_tui(saver, graphs, f"demo · {path}")
+
+
+def cmd_open(args) -> int:
+    refs = dict(load_graph_ref(r) for r in args.graph)
+    saver = open_saver(args.db, create=False)
+    return run_tui(saver, bind_graphs(refs, saver), args.db)
+
+
+def cmd_worker(args) -> int:
+    from engine.runtime.decisions import apply_pending_decisions, expire_overdue
+
+    refs = dict(load_graph_ref(r) for r in args.graph)
+    if not refs:
+        raise UsageError("inbox worker needs at least one --graph NAME=module:attr to continue runs with.")
+
+    async def loop() -> None:
+        from engine.checkpoint.sqlite import SqliteSaver
+
+        if not Path(args.db).exists():
+            raise UsageError(f"{args.db}: no such database.")
+        async with SqliteSaver.from_conn_string(args.db) as saver:
+            graphs = bind_graphs(refs, saver)
+            print(f"inbox worker: continuing runs of {', '.join(graphs)} from {args.db} (ctrl+c stops)",
+                  file=sys.stderr)
+            while True:
+                for applied in await apply_pending_decisions(saver, graphs) + await expire_overdue(saver, graphs):
+                    print(json.dumps({"thread_id": applied.thread_id, "graph": applied.graph,
+                                      "interrupts": applied.interrupt_ids, "status": applied.status,
+                                      "error": applied.error}), flush=True)
+                if args.once:
+                    return
+                await asyncio.sleep(args.interval)
+
+    try:
+        asyncio.run(loop())
+    except KeyboardInterrupt:
+        pass
+    return EXIT_OK
+
+
+# --- headless ---------------------------------------------------------------------------------------
+def _service(args, graphs: dict | None = None):
+    from inbox.review import ReviewService
+
+    saver = open_saver(args.db, create=False)
+    return saver, ReviewService(saver, graphs or {}, reviewer=_reviewer(args) if hasattr(args, "by") else "cli")
+
+
+def cmd_list(args) -> int:
+    from engine.runtime.sync import run_sync
+
+    saver, service = _service(args)
+    try:
+        items = run_sync(service.pending(text=args.filter, limit=args.limit, graph=args.graph_name,
+                                         thread_id=args.thread))
+    finally:
+        saver.close()
+    if args.json:
+        print(json.dumps([i.to_json() for i in items], ensure_ascii=False, indent=2))
+    else:
+        from inbox.text import one_line
+        for item in items:
+            print(f"{item.id}  {one_line(item.action, 20):<20}  {one_line(item.record.thread_id, 28):<28}  "
+                  f"{item.record.created_at[:19]}  {one_line(item.description, 60)}")
+        if not items:
+            print("No pending requests.", file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_show(args) -> int:
+    from engine.runtime.sync import run_sync
+
+    saver, service = _service(args)
+    try:
+        item = run_sync(service.item(args.id))
+    finally:
+        saver.close()
+    print(json.dumps(item.to_json(), ensure_ascii=False, indent=2))
+    return EXIT_OK
+
+
+def cmd_decide(args) -> int:
+    from engine.runtime.sync import run_sync
+    from inbox.review import build_response
+
+    refs = dict(load_graph_ref(r) for r in args.graph)
+    saver, service = _service(args)
+    try:
+        service.graphs = bind_graphs(refs, saver)
+        item = run_sync(service.item(args.id))
+        if args.command == "edit":
+            try:
+                new_args = json.loads(args.args)
+            except json.JSONDecodeError as error:
+                raise UsageError(f"--args is not valid JSON: {error.msg} at column {error.colno}") from None
+            if not isinstance(new_args, dict):
+                raise UsageError('--args must be a JSON object, e.g. --args \'{"nights": 2}\'')
+            response = build_response(item, "edit", args=new_args)
+        elif args.command == "respond":
+            text: Any = args.text
+            if args.json:
+                try:
+                    text = json.loads(args.text)
+                except json.JSONDecodeError as error:
+                    raise UsageError(f"--json given but the answer is not valid JSON: {error.msg}") from None
+            verb = "response" if item.kind != "hitl" else ("respond" if "respond" in item.allowed else "reject")
+            response = build_response(item, verb, text=text)
+        elif args.command == "accept":
+            response = build_response(item, "approve" if item.kind == "hitl" else "accept")
+        else:
+            response = build_response(item, "ignore" if item.kind != "hitl" else "reject")
+        applied = run_sync(service.decide(args.id, response))
+    finally:
+        saver.close()
+    print(json.dumps({"id": args.id, "thread_id": applied.thread_id, "status": applied.status,
+                      "new_interrupts": [i.id for i in applied.interrupts], "error": applied.error}))
+    return EXIT_OK if applied.status != "error" else EXIT_FAILED
+
+
+# --- parsing ----------------------------------------------------------------------------------------
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog="inbox", description="A terminal approval inbox for human-in-the-loop agents.")
+    top.add_argument("--debug", action="store_true", help="show tracebacks")
+    sub = top.add_subparsers(dest="command", metavar="COMMAND")
+
+    demo = sub.add_parser("demo", help="open the inbox over a demo fleet of agents (seeded on first use)")
+    demo.add_argument("--db", default="inbox-demo.sqlite", help="database path (default: inbox-demo.sqlite)")
+    demo.add_argument("--threads", type=int, default=36, help="demo runs to seed into a new database (default 36)")
+
+    def with_db(p):
+        p.add_argument("--db", required=True, help="the inbox database (a SqliteSaver file)")
+        return p
+
+    def with_graphs(p):
+        p.add_argument("--graph", action="append", default=[], metavar="NAME=module:attr",
+                       help="a graph to continue runs with (repeatable)")
+        return p
+
+    with_graphs(with_db(sub.add_parser("open", help="open the inbox over your own database")))
+    worker = with_graphs(with_db(sub.add_parser("worker", help="apply recorded decisions: continue the runs")))
+    worker.add_argument("--interval", type=float, default=0.5, help="seconds between polls")
+    worker.add_argument("--once", action="store_true", help="apply what is waiting, then exit")
+
+    listing = with_db(sub.add_parser("list", help="list pending requests"))
+    listing.add_argument("--json", action="store_true", help="a JSON array")
+    listing.add_argument("--filter", help="text to match in action, args or description")
+    listing.add_argument("--graph", dest="graph_name", help="only this graph")
+    listing.add_argument("--thread", help="only this thread")
+    listing.add_argument("--limit", type=int)
+    with_db(sub.add_parser("show", help="show one request as JSON")).add_argument("id")
+    for name, help_text in (("accept", "accept a request"), ("ignore", "ignore a request")):
+        p = with_graphs(with_db(sub.add_parser(name, help=help_text)))
+        p.add_argument("id")
+        p.add_argument("--by", help="who decides (default: the configured reviewer)")
+    edit = with_graphs(with_db(sub.add_parser("edit", help="edit a request's args, then run it")))
+    edit.add_argument("id")
+    edit.add_argument("--args", required=True, help="the new args as a JSON object")
+    edit.add_argument("--by")
+    respond = with_graphs(with_db(sub.add_parser("respond", help="answer with text instead of running the tool")))
+    respond.add_argument("id")
+    respond.add_argument("text")
+    respond.add_argument("--json", action="store_true", help="send TEXT parsed as JSON")
+    respond.add_argument("--by")
+    return top
+
+
+COMMANDS = {"demo": cmd_demo, "open": cmd_open, "worker": cmd_worker, "list": cmd_list, "show": cmd_show,
+            "accept": cmd_decide, "edit": cmd_decide, "respond": cmd_decide, "ignore": cmd_decide}
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="inbox", add_help=True)
-    parser.add_argument("command", nargs="?", default=None)
-    parser.parse_known_args(argv)
-    print(USAGE)
-    return 0
+    args = parser().parse_args(argv)
+    if args.command is None:
+        parser().print_help()
+        return EXIT_USAGE
+    from engine.errors import AlreadyResolved, EngineError
+    from inbox.config import SettingsError
+
+    try:
+        return COMMANDS[args.command](args)
+    except AlreadyResolved as error:
+        print(f"inbox: {error}", file=sys.stderr)
+        return EXIT_ALREADY
+    except (UsageError, EngineError, SettingsError, LookupError, ValueError) as error:
+        if args.debug:
+            traceback.print_exc()
+        message = str(error).strip("'\"")
+        print(f"inbox: {message}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return EXIT_FAILED
+    except Exception as error:  # noqa: BLE001 - one clear line, the traceback only with --debug
+        if args.debug:
+            traceback.print_exc()
+        print(f"inbox: unexpected {type(error).__name__}: {error} (rerun with --debug for details)", file=sys.stderr)
+        return EXIT_FAILED
 
 
 if __name__ == "__main__":

@@ -41,3 +41,15 @@ def pretty_json(value: Any, limit: int | None = None) -> tuple[str, bool]:
     if limit is not None and len(text) > limit:
         return text[:limit], True
     return text, False
+
+
+_MARKDOWN_NOISE = re.compile(r"(\*\*|__|`{1,3}|^#+\s*|^>\s*)", re.MULTILINE)
+
+
+def summary(markdown: str) -> str:
+    """The first line of a Markdown description without emphasis marks, for one-line lists."""
+    for line in (markdown or "").splitlines():
+        line = _MARKDOWN_NOISE.sub("", line).strip()
+        if line:
+            return line
+    return ""

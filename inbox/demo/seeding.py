@@ -70,12 +70,13 @@ def _check_paused(thread_id: str, out: dict) -> None:
                            "its scenario's graph should interrupt on the first run")
 
 
-def seed_into(saver: Any, threads: int = 20, clock: Clock | None = None, seed: int = 0) -> list[str]:
+def seed_into(saver: Any, threads: int = 20, clock: Clock | None = None, seed: int = 0,
+              start: datetime | None = None) -> list[str]:
     """Start `threads` demo threads on `saver` (any checkpointer) and run each until it pauses.
 
     Threads that already exist on the saver are left as they are, so seeding twice is harmless.
     Returns the thread ids in seeding order."""
-    default = DemoClock()
+    default = DemoClock(start or DEFAULT_START)
     graphs: dict[str, Any] = {}
     for thread in plan(threads, seed):
         graph = graphs.get(thread.scenario.name)
@@ -88,9 +89,10 @@ def seed_into(saver: Any, threads: int = 20, clock: Clock | None = None, seed: i
     return [thread.thread_id for thread in plan(threads, seed)]
 
 
-async def aseed_into(saver: Any, threads: int = 20, clock: Clock | None = None, seed: int = 0) -> list[str]:
+async def aseed_into(saver: Any, threads: int = 20, clock: Clock | None = None, seed: int = 0,
+                     start: datetime | None = None) -> list[str]:
     """`seed_into` for async code (a Textual worker, an async test)."""
-    default = DemoClock()
+    default = DemoClock(start or DEFAULT_START)
     graphs: dict[str, Any] = {}
     planned = plan(threads, seed)
     for thread in planned:
@@ -104,10 +106,11 @@ async def aseed_into(saver: Any, threads: int = 20, clock: Clock | None = None, 
     return [thread.thread_id for thread in planned]
 
 
-def seed(db_path: str, threads: int = 20, *, clock: Clock | None = None, seed: int = 0) -> list[str]:
+def seed(db_path: str, threads: int = 20, *, clock: Clock | None = None, seed: int = 0,
+         start: datetime | None = None) -> list[str]:
     """Fill the SQLite database at `db_path` (created if missing) with `threads` paused demo
     threads spread across the scenarios. Returns their thread ids."""
     from engine.checkpoint.sqlite import SqliteSaver
 
     with SqliteSaver.from_conn_string(str(db_path)) as saver:
-        return seed_into(saver, threads, clock, seed)
+        return seed_into(saver, threads, clock, seed, start)

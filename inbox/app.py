@@ -1,0 +1,542 @@
+"""The approval inbox: a keyboard-first Textual app over the engine's pending-interrupt index.
+
+Database reads run in async workers; decisions (which resume agents' graphs) run in thread
+workers on the engine's loop, so the screen never waits on an agent. Results come back as
+messages or `call_from_thread`. The engine's events keep the list live; a burst of them is
+coalesced into one refresh.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime, timezone
+from typing import Any, Callable
+
+from rich.text import Text
+from textual import on, work
+from textual.app import App, ComposeResult, SystemCommand
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.message import Message
+from textual.widgets import DataTable, Footer, Input, Static, Tab, Tabs
+
+from engine.errors import AlreadyResolved
+from engine.events import InterruptRaised
+from engine.prebuilt.review import InvalidResponse
+from engine.runtime.decisions import Applied, apply_claimed, claim
+from engine.runtime.sync import run_sync
+from inbox.config import InboxSettings
+from inbox.review import InboxItem, ReviewService, build_response
+from inbox.screens.confirm import ConfirmScreen
+from inbox.screens.edit import EditArgsScreen
+from inbox.screens.help import HelpScreen
+from inbox.screens.respond import RespondScreen
+from inbox.screens.stepper import StepperScreen
+from inbox.screens.thread import ThreadScreen
+from inbox.text import one_line
+from inbox.widgets.detail import DetailPane
+from inbox.widgets.item_table import ItemTable, age_text
+
+TABS = (("pending", "Pending"), ("resolved", "Resolved"), ("errors", "Errors"), ("all", "All"))
+DECISION_ACTIONS = {"accept", "edit", "respond", "ignore"}
+
+
+class InboxChanged(Message):
+    """The store changed (an engine event). Many in a row collapse into one."""
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, InboxChanged)
+
+
+class InboxApp(App):
+    CSS_PATH = "app.tcss"
+    TITLE = "Agent Inbox"
+    ENABLE_COMMAND_PALETTE = True
+
+    BINDINGS = [
+        Binding("a", "accept", "Accept", id="accept"),
+        Binding("e", "edit", "Edit", id="edit"),
+        Binding("r", "respond", "Respond", id="respond"),
+        Binding("i", "ignore", "Ignore", id="ignore"),
+        Binding("space", "mark", "Mark", id="mark"),
+        Binding("A", "accept_marked", "Accept marked", id="accept_marked"),
+        Binding("enter,t", "open_thread", "Thread", id="open_thread"),
+        Binding("slash", "filter", "Filter", id="filter"),
+        Binding("x", "expand", "Expand args", id="expand", show=False),
+        Binding("j,down", "cursor_down", "Down", id="cursor_down", show=False),
+        Binding("k,up", "cursor_up", "Up", id="cursor_up", show=False),
+        Binding("g,home", "cursor_top", "Top", id="cursor_top", show=False),
+        Binding("G,end", "cursor_bottom", "Bottom", id="cursor_bottom", show=False),
+        Binding("1", "tab('pending')", "Pending", id="tab_pending", show=False),
+        Binding("2", "tab('resolved')", "Resolved", id="tab_resolved", show=False),
+        Binding("3", "tab('errors')", "Errors", id="tab_errors", show=False),
+        Binding("4", "tab('all')", "All", id="tab_all", show=False),
+        Binding("R", "reload", "Refresh", id="reload", show=False),
+        Binding("escape", "clear_filter", "Clear filter", id="clear_filter", show=False),
+        Binding("question_mark", "help", "Help", id="help"),
+        Binding("colon", "command_palette", "Palette", id="palette", show=False),
+        Binding("q", "quit", "Quit", id="quit"),
+    ]
+
+    def __init__(self, service: ReviewService, *, settings: InboxSettings | None = None, source: str = "",
+                 clock: Callable[[], datetime] | None = None, live: bool = True, expire_every: float = 5.0):
+        super().__init__()
+        self.service = service
+        self.settings = settings or InboxSettings(reviewer=service.reviewer)
+        self.source = source
+        self.clock = clock or (lambda: datetime.now(timezone.utc))
+        self.live = live
+        self.expire_every = expire_every
+        self.tab = "pending"
+        self.filter_text = ""
+        self.expanded = False
+        self.counts: dict[str, int] = {}
+        self._new_requests = 0
+        self._refresh_scheduled = False
+        self._loaded_once = False
+
+    # --- layout -----------------------------------------------------------------------------------
+    def compose(self) -> ComposeResult:
+        yield Static(id="topbar")
+        yield Tabs(*(Tab(label, id=f"tab-{key}") for key, label in TABS), id="tabs")
+        yield Input(placeholder="filter: text in action, args or description — enter keeps it, esc clears",
+                    id="filter")
+        with Horizontal(id="main"):
+            yield ItemTable(id="items")
+            yield DetailPane(id="detail")
+        yield Static(id="statusline")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        if self.settings.keys:
+            self.set_keymap(self.settings.keys)
+        self.query_one("#filter", Input).display = False
+        self._topbar()
+        self.set_status("Loading…")
+        self.query_one(ItemTable).focus()
+        self.reload()
+        if self.live:
+            self.watch_events()
+            if self.expire_every:
+                self.set_interval(self.expire_every, self.expire_overdue)
+
+    def _topbar(self) -> None:
+        text = Text()
+        text.append(" Agent Inbox ", style="bold reverse")
+        text.append(f"  {one_line(self.source, 60)}", style="dim")
+        text.append(f"   reviewer: {one_line(self.service.reviewer, 24)}", style="dim")
+        if not self.service.graphs:
+            text.append("   decisions are recorded; `inbox worker` continues the runs", style="yellow")
+        self.query_one("#topbar", Static).update(text)
+
+    def set_status(self, message: str | Text, style: str = "") -> None:
+        self.query_one("#statusline", Static).update(Text(message, style=style) if isinstance(message, str) else message)
+
+    def _update_tab_labels(self) -> None:
+        for key, label in TABS:
+            count = self.counts.get(key)
+            self.query_one(f"#tab-{key}", Tab).label = f"{label} {count}" if count is not None else label
+
+    # --- loading ----------------------------------------------------------------------------------
+    async def _fetch(self) -> list[InboxItem]:
+        text = self.filter_text or None
+        if self.tab == "pending":
+            return await self.service.pending(text=text)
+        if self.tab == "resolved":
+            return self._filtered(await self.service.resolved())
+        if self.tab == "errors":
+            return self._filtered(await self.service.errors())
+        pending = await self.service.pending(text=text)
+        return pending + self._filtered(await self.service.resolved())
+
+    def _filtered(self, items: list[InboxItem]) -> list[InboxItem]:
+        if not self.filter_text:
+            return items
+        needle = self.filter_text.lower()
+        return [i for i in items if needle in i.search_text]
+
+    @work(exclusive=True, group="load")
+    async def reload(self) -> None:
+        items = await self._fetch()
+        self.counts = await self.service.counts()
+        table = self.query_one(ItemTable)
+        table.load(items, self.clock())
+        self._update_tab_labels()
+        self._show_current()
+        if not self._loaded_once:
+            self._loaded_once = True
+            pending = self.counts.get("pending", 0)
+            self.set_status(f"{pending} request{'s' if pending != 1 else ''} waiting. "
+                            "a accept · e edit · r respond · i ignore · ? all keys" if pending else
+                            "Nothing is waiting for you. New requests appear here as agents raise them.")
+
+    @work(exclusive=True, group="events")
+    async def watch_events(self) -> None:
+        since = await self.service.saver.alast_event_seq()
+        async for event in self.service.saver.subscribe(since=since):
+            if isinstance(event, InterruptRaised):
+                self._new_requests += 1
+            self.post_message(InboxChanged())
+
+    def on_inbox_changed(self, message: InboxChanged) -> None:
+        if not self._refresh_scheduled:
+            self._refresh_scheduled = True
+            self.set_timer(0.05, self.live_update)
+
+    @work(exclusive=True, group="load")
+    async def live_update(self) -> None:
+        self._refresh_scheduled = False
+        table = self.query_one(ItemTable)
+        new_requests, self._new_requests = self._new_requests, 0
+        if self.tab != "pending":
+            await self._reload_now()
+        else:
+            fresh = await self.service.pending(text=self.filter_text or None)
+            fresh_ids = {i.id for i in fresh}
+            gone = []
+            for item_id, item in table.items.items():
+                if item_id not in fresh_ids and item.record.status == "pending":
+                    gone.append(await self.service.item(item_id))
+            table.merge(fresh, gone, self.clock())
+            self.counts = await self.service.counts()
+            self._update_tab_labels()
+            self._show_current()
+        if new_requests:
+            self.notify(f"{new_requests} new request{'s' if new_requests != 1 else ''} to review",
+                        title="New work", timeout=self.settings.toast_seconds)
+
+    async def _reload_now(self) -> None:
+        items = await self._fetch()
+        self.counts = await self.service.counts()
+        self.query_one(ItemTable).load(items, self.clock())
+        self._update_tab_labels()
+        self._show_current()
+
+    @work(exclusive=True, group="expire", thread=True)
+    def expire_overdue(self) -> None:
+        for applied in run_sync(self.service.expire()):
+            self.call_from_thread(self._report, None, applied, "expired (deadline)")
+
+    # --- selection and detail -------------------------------------------------------------------------
+    @property
+    def current(self) -> InboxItem | None:
+        return self.query_one(ItemTable).current
+
+    def _show_current(self) -> None:
+        item = self.current
+        self.query_one(DetailPane).show(item, age_text(item.record.created_at, self.clock()) if item else "",
+                                        self.expanded)
+        self.refresh_bindings()
+        if item is not None:
+            self.load_messages(item.record.thread_id)
+        else:
+            self.query_one(DetailPane).show_messages([])
+
+    @on(DataTable.RowHighlighted)
+    def _row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self.expanded = False
+        self._show_current()
+
+    @work(exclusive=True, group="messages")
+    async def load_messages(self, thread_id: str) -> None:
+        messages = await self.service.messages(thread_id)
+        if self.current is not None and self.current.record.thread_id == thread_id:
+            self.query_one(DetailPane).show_messages(messages)
+
+    def check_action(self, action: str, parameters: tuple) -> bool | None:
+        """Decision keys are shown disabled when the selected request does not allow them."""
+        if action not in DECISION_ACTIONS:
+            return True
+        item = self.current
+        if item is None or item.record.status != "pending":
+            return None
+        return True if self._allows(item, action) else None
+
+    @staticmethod
+    def _allows(item: InboxItem, action: str) -> bool:
+        if item.needs_stepper:
+            return True  # decided action by action in the stepper
+        if item.kind == "question":
+            return action == "respond"
+        names = {"accept": ("accept", "approve"), "edit": ("edit",), "respond": ("response", "respond", "reject"),
+                 "ignore": ("ignore",)}[action]
+        return any(n in item.allowed for n in names)
+
+    def on_key(self, event) -> None:
+        # A disabled decision key does nothing by itself; say why instead of staying silent.
+        binding = self.active_bindings.get(event.key)
+        if binding is not None and not binding.enabled and binding.binding.action in DECISION_ACTIONS:
+            item = self.current
+            if item is None:
+                self.notify("Select a request first.", severity="warning")
+            elif item.record.status != "pending":
+                self.notify(f"Already {item.record.status} by {item.record.resolved_by}; nothing to decide.",
+                            severity="warning")
+            else:
+                self.notify(f"'{binding.binding.description}' is not allowed for {item.action}: its request's "
+                            "config forbids it (see Responses in the detail pane).", severity="warning")
+
+    # --- moving -----------------------------------------------------------------------------------
+    def action_cursor_down(self) -> None:
+        self.query_one(ItemTable).action_cursor_down()
+
+    def action_cursor_up(self) -> None:
+        self.query_one(ItemTable).action_cursor_up()
+
+    def action_cursor_top(self) -> None:
+        self.query_one(ItemTable).move_cursor(row=0)
+
+    def action_cursor_bottom(self) -> None:
+        table = self.query_one(ItemTable)
+        table.move_cursor(row=max(table.row_count - 1, 0))
+
+    def action_tab(self, key: str) -> None:
+        self.query_one(Tabs).active = f"tab-{key}"
+
+    @on(Tabs.TabActivated)
+    def _tab_activated(self, event: Tabs.TabActivated) -> None:
+        self.tab = event.tab.id.removeprefix("tab-")
+        self.query_one(ItemTable).focus()
+        self.reload()
+
+    def action_reload(self) -> None:
+        self.set_status("Refreshed.")
+        self.reload()
+
+    def action_expand(self) -> None:
+        self.expanded = not self.expanded
+        self._show_current()
+
+    # --- filter -------------------------------------------------------------------------------------
+    def action_filter(self) -> None:
+        box = self.query_one("#filter", Input)
+        box.display = True
+        box.focus()
+
+    @on(Input.Changed, "#filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        self.filter_text = event.value.strip()
+        self.reload()
+
+    @on(Input.Submitted, "#filter")
+    def _filter_submitted(self, event: Input.Submitted) -> None:
+        self.query_one(ItemTable).focus()
+        if self.filter_text:
+            self.set_status(f"Filtered by “{one_line(self.filter_text, 40)}” — / to change, esc to clear.")
+        else:
+            event.input.display = False
+
+    def action_clear_filter(self) -> None:
+        box = self.query_one("#filter", Input)
+        if box.display or self.filter_text:
+            box.value = ""
+            box.display = False
+            self.filter_text = ""
+            self.query_one(ItemTable).focus()
+            self.set_status("Filter cleared.")
+            self.reload()
+
+    # --- deciding ---------------------------------------------------------------------------------
+    def _pending_or_explain(self) -> InboxItem | None:
+        item = self.current
+        if item is None:
+            self.notify("Nothing selected.", severity="warning")
+            return None
+        if item.record.status != "pending":
+            self.notify(f"Already {item.record.status} by {item.record.resolved_by}; nothing to decide.",
+                        severity="warning")
+            return None
+        return item
+
+    def _stepper(self, item: InboxItem) -> None:
+        def done(response: Any) -> None:
+            if response is not None:
+                self.submit(item, response, "decisions")
+        self.push_screen(StepperScreen(item), done)
+
+    def action_accept(self) -> None:
+        item = self._pending_or_explain()
+        if item is None:
+            return
+        if item.needs_stepper:
+            return self._stepper(item)
+        verb = "approve" if item.kind == "hitl" else "accept"
+        self.submit(item, build_response(item, verb), "accepted")
+
+    def action_ignore(self) -> None:
+        item = self._pending_or_explain()
+        if item is None:
+            return
+        if item.needs_stepper:
+            return self._stepper(item)
+        self.submit(item, build_response(item, "ignore"), "ignored")
+
+    def action_edit(self) -> None:
+        item = self._pending_or_explain()
+        if item is None:
+            return
+        if item.needs_stepper:
+            return self._stepper(item)
+        entry = item.items[0]
+
+        def edited(args: dict | None) -> None:
+            if args is not None:
+                self.submit(item, build_response(item, "edit", args=args), "edited")
+            else:
+                self.set_status("Edit cancelled; nothing was sent.")
+        self.push_screen(EditArgsScreen(entry.action, entry.args, entry.args_schema), edited)
+
+    def action_respond(self) -> None:
+        item = self._pending_or_explain()
+        if item is None:
+            return
+        if item.needs_stepper:
+            return self._stepper(item)
+        question = item.kind == "question"
+        verb = "respond" if item.kind == "hitl" and "respond" in item.allowed else (
+            "reject" if item.kind == "hitl" else "response")
+
+        def answered(text: Any) -> None:
+            if text is not None:
+                self.submit(item, build_response(item, verb, text=text), "answered" if question else "responded")
+            else:
+                self.set_status("Response cancelled; nothing was sent.")
+        prompt = ("Type the answer the agent is waiting for." if question else
+                  "Your words go back to the agent; the tool does not run.")
+        self.push_screen(RespondScreen(f"{'Answer' if question else 'Respond to'} {item.action}", prompt,
+                                       allow_json=question), answered)
+
+    def action_mark(self) -> None:
+        table = self.query_one(ItemTable)
+        table.toggle_mark()
+        marked = len(table.marked)
+        self.set_status(f"{marked} marked — A accepts them all (after a confirm)." if marked else "No requests marked.")
+        table.action_cursor_down()
+
+    def action_accept_marked(self) -> None:
+        table = self.query_one(ItemTable)
+        items = [table.items[i] for i in table.marked if i in table.items]
+        if not items:
+            self.notify("Mark requests with space first, then press A.", severity="warning")
+            return
+        acceptable = [i for i in items if not i.needs_stepper and self._allows(i, "accept")]
+        skipped = len(items) - len(acceptable)
+        detail = f"{skipped} marked request(s) cannot be accepted (config forbids it, or several actions) " \
+                 "and will be left pending." if skipped else "Each run continues as soon as it is accepted."
+
+        def confirmed(yes: bool) -> None:
+            if not yes:
+                self.set_status("Nothing was accepted.")
+                return
+            for item in acceptable:
+                table.marked.discard(item.id)
+                verb = "approve" if item.kind == "hitl" else "accept"
+                self.submit(item, build_response(item, verb), "accepted")
+        self.push_screen(ConfirmScreen(f"Accept {len(acceptable)} marked request{'s' if len(acceptable) != 1 else ''}?",
+                                       detail), confirmed)
+
+    def submit(self, item: InboxItem, response: Any, verb: str) -> None:
+        self.set_status(f"Sending: {verb} {item.action} on {item.record.thread_id}…", "bold")
+        self._decide(item, response, verb)
+
+    @work(thread=True, group="decide")
+    def _decide(self, item: InboxItem, response: Any, verb: str) -> None:
+        try:
+            record = run_sync(claim(self.service.saver, item.id, response, by=self.service.reviewer))
+        except AlreadyResolved as lost:
+            self.call_from_thread(self._lost, item, lost)
+            return
+        except (InvalidResponse, LookupError) as refused:
+            self.call_from_thread(self._refused, item, refused)
+            return
+        self.call_from_thread(self._claimed, item, record, verb)
+        applied = run_sync(apply_claimed(self.service.graphs, record))
+        self.call_from_thread(self._report, item, applied, verb)
+
+    def _claimed(self, item: InboxItem, record: Any, verb: str) -> None:
+        updated = replace(item, record=record)
+        self.query_one(ItemTable).replace_item(updated)
+        if self.current is not None and self.current.id == item.id:
+            self._show_current()
+        running = "run continuing…" if self.service.graphs.get(record.graph) else "recorded for `inbox worker`"
+        self.set_status(f"✓ {verb.capitalize()} {item.action} on {item.record.thread_id} — {running}", "green")
+
+    def _report(self, item: InboxItem | None, applied: Applied, verb: str) -> None:
+        thread = applied.thread_id
+        if applied.status == "done":
+            self.set_status(f"✓ {thread}: {verb}; the run finished.", "green")
+        elif applied.status == "interrupted":
+            asks = ", ".join(InboxItem.of_interrupt(i).action for i in applied.interrupts) or "input"
+            self.set_status(f"✓ {thread}: {verb}; the agent now asks: {asks} (new row below).", "green")
+        elif applied.status == "error":
+            self.set_status(f"✗ {thread}: the run failed after your decision: {applied.error} (see Errors, 3).",
+                            "bold red")
+            self.notify(one_line(applied.error or "", 200), title=f"Run failed: {thread}", severity="error",
+                        timeout=self.settings.toast_seconds * 2)
+        else:
+            self.set_status(f"✓ {thread}: {verb}; recorded — `inbox worker` will continue the run.", "green")
+        self.post_message(InboxChanged())
+
+    def _lost(self, item: InboxItem, lost: AlreadyResolved) -> None:
+        when = (lost.at or "")[:19].replace("T", " ")
+        self.notify(f"{item.action} on {item.record.thread_id} was already resolved by {lost.by} at {when}. "
+                    "Your decision was not sent.", title="Someone else decided first", severity="error",
+                    timeout=self.settings.toast_seconds * 2)
+        self.set_status(f"✗ Not sent: resolved by {lost.by} at {when}.", "bold red")
+        self.refresh_item(item.id)
+
+    def _refused(self, item: InboxItem, refused: Exception) -> None:
+        self.notify(str(refused), title="Decision refused — nothing was sent", severity="error",
+                    timeout=self.settings.toast_seconds * 2)
+        self.set_status(f"✗ Not sent: {one_line(str(refused), 100)}", "bold red")
+
+    @work(group="load")
+    async def refresh_item(self, item_id: str) -> None:
+        self.query_one(ItemTable).replace_item(await self.service.item(item_id))
+        self._show_current()
+
+    # --- other screens ------------------------------------------------------------------------------
+    def action_open_thread(self) -> None:
+        item = self.current
+        if item is None:
+            self.notify("Nothing selected.", severity="warning")
+            return
+        self.open_thread(item.record.thread_id)
+
+    @work(group="thread")
+    async def open_thread(self, thread_id: str) -> None:
+        view = await self.service.thread(thread_id)
+        self.push_screen(ThreadScreen(view))
+
+    def action_help(self) -> None:
+        rows = []
+        for key, binding in self._help_bindings():
+            rows.append((key, binding.description, binding.id or ""))
+        self.push_screen(HelpScreen(rows))
+
+    def _help_bindings(self):
+        keymap = self.settings.keys
+        seen = set()
+        for binding in self.BINDINGS:
+            if binding.id in seen:
+                continue
+            seen.add(binding.id)
+            keys = keymap.get(binding.id, binding.key)
+            yield ", ".join(k.strip() for k in keys.split(",")), binding
+
+    def get_system_commands(self, screen):
+        yield from super().get_system_commands(screen)
+        for key, label in TABS:
+            yield SystemCommand(f"Show {label}", f"List the {label.lower()} requests", lambda k=key: self.action_tab(k))
+        for action, label in (("accept", "Accept selected request"), ("edit", "Edit arguments of selected request"),
+                              ("respond", "Respond to selected request"), ("ignore", "Ignore selected request"),
+                              ("accept_marked", "Accept all marked requests"), ("open_thread", "Open the thread view"),
+                              ("filter", "Filter requests by text"), ("clear_filter", "Clear the filter"),
+                              ("reload", "Refresh the list"), ("help", "Show all keys")):
+            yield SystemCommand(label, f"Same as its key ({self._key_for(action)})", getattr(self, f"action_{action}"))
+
+    def _key_for(self, action: str) -> str:
+        for key, binding in self._help_bindings():
+            if binding.action == action:
+                return key
+        return "no key"

@@ -1,0 +1,89 @@
+"""Edit a request's arguments as JSON, checked as you type (syntax, then the tool's schema).
+Submitting is disabled while the text is invalid."""
+
+from __future__ import annotations
+
+import json
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Static, TextArea
+
+from engine.prebuilt.json_schema import schema_errors
+from inbox.text import defang, one_line
+
+
+def check_args(text: str, schema: dict | None) -> tuple[dict | None, list[str]]:
+    """Parsed args and the problems with them (empty when valid)."""
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as error:
+        return None, [f"JSON syntax: {error.msg} at line {error.lineno}, column {error.colno}"]
+    if not isinstance(value, dict):
+        return None, ["the arguments must be a JSON object, e.g. {\"key\": \"value\"}"]
+    problems = schema_errors(value, schema) if schema else []
+    return value, problems
+
+
+class EditArgsScreen(ModalScreen[dict | None]):
+    """Returns the edited args, or None when cancelled."""
+
+    BINDINGS = [
+        Binding("ctrl+s", "submit", "Submit edit", id="edit.submit"),
+        Binding("escape", "cancel", "Cancel", id="edit.cancel"),
+    ]
+
+    def __init__(self, action: str, args: dict, schema: dict | None):
+        super().__init__()
+        self.action_name = action
+        self.original = args
+        self.schema = schema
+        self.valid_args: dict | None = args
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog", classes="edit-dialog"):
+            yield Static(Text.assemble(("Edit arguments of ", ""), (one_line(self.action_name, 50), "bold"),
+                                       ("  ctrl+s submit · esc cancel", "dim")), classes="dialog-title")
+            yield TextArea(defang(json.dumps(self.original, indent=2, ensure_ascii=False)), id="args-editor",
+                           soft_wrap=True, show_line_numbers=True, tab_behavior="indent")
+            yield Static(id="edit-status")
+            yield Button("Submit (ctrl+s)", id="submit", variant="success")
+
+    def on_mount(self) -> None:
+        self.query_one(TextArea).focus()
+        self._validate(self.query_one(TextArea).text)
+
+    def on_text_area_changed(self, event: TextArea.Changed) -> None:
+        self._validate(event.text_area.text)
+
+    def _validate(self, text: str) -> None:
+        value, problems = check_args(text, self.schema)
+        status = self.query_one("#edit-status", Static)
+        button = self.query_one("#submit", Button)
+        if problems:
+            self.valid_args = None
+            status.update(Text("✗ " + "\n✗ ".join(defang(p) for p in problems[:6]), style="bold red"))
+            button.disabled = True
+        else:
+            self.valid_args = value
+            checked = "matches the tool's schema" if self.schema else "valid JSON (this tool sent no schema)"
+            changed = "" if value != self.original else " · unchanged"
+            status.update(Text(f"✓ {checked}{changed}", style="bold green"))
+            button.disabled = False
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "submit":
+            self.action_submit()
+
+    def action_submit(self) -> None:
+        if self.valid_args is None:
+            self.notify("Fix the arguments first: the problems are listed under the editor.",
+                        severity="warning")
+            return
+        self.dismiss(self.valid_args)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)

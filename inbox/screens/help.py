@@ -1,0 +1,38 @@
+"""`?`: every key, what it does, and the binding id to remap it in the config file."""
+
+from __future__ import annotations
+
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+from inbox.config import config_path
+
+
+class HelpScreen(ModalScreen[None]):
+    BINDINGS = [Binding("escape,q,question_mark", "close", "Close", id="help.close")]
+
+    def __init__(self, rows: list[tuple[str, str, str]]):
+        super().__init__()
+        self.rows = rows
+
+    def compose(self) -> ComposeResult:
+        table = Table(show_edge=False, pad_edge=False, expand=True)
+        table.add_column("Key", style="bold cyan", no_wrap=True)
+        table.add_column("Does")
+        table.add_column("Binding id (remap it)", style="dim")
+        for keys, description, binding_id in self.rows:
+            table.add_row(keys, description, binding_id)
+        with VerticalScroll(id="dialog", classes="help-dialog"):
+            yield Static(Text("Keys  ·  esc closes", style="bold"), classes="dialog-title")
+            yield Static(table)
+            yield Static(Text(
+                f"\nRemap any key in {config_path()} under [keys], e.g.  accept = \"y\"\n"
+                "or with an environment variable, e.g.  INBOX_KEY_ACCEPT=y", style="dim"))
+
+    def action_close(self) -> None:
+        self.dismiss(None)

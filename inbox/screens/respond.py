@@ -1,0 +1,94 @@
+"""Answer with text: a response to the agent (the tool does not run), or the answer to a plain
+question (which may also be JSON)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Static, Switch, TextArea
+
+from inbox.text import one_line
+
+
+class RespondScreen(ModalScreen[Any]):
+    """Returns the answer (a string, or a JSON value when "send as JSON" is on), or None."""
+
+    BINDINGS = [
+        Binding("ctrl+s", "submit", "Send", id="respond.submit"),
+        Binding("escape", "cancel", "Cancel", id="respond.cancel"),
+        Binding("ctrl+j", "toggle_json", "JSON on/off", id="respond.json"),
+    ]
+
+    def __init__(self, title: str, prompt: str, allow_json: bool):
+        super().__init__()
+        self.title_text = title
+        self.prompt = prompt
+        self.allow_json = allow_json
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog", classes="respond-dialog"):
+            yield Static(Text.assemble((one_line(self.title_text, 70), "bold"), ("  ctrl+s send · esc cancel", "dim")),
+                         classes="dialog-title")
+            yield Static(Text(self.prompt, style="dim"))
+            yield TextArea(id="answer", soft_wrap=True)
+            if self.allow_json:
+                with Horizontal(classes="json-row"):
+                    yield Switch(value=False, id="as-json")
+                    yield Static("send as JSON (ctrl+j) — e.g. 42, true, {\"region\": \"eu-west-1\"}")
+            yield Static(id="respond-status")
+            yield Button("Send (ctrl+s)", id="submit", variant="success", disabled=True)
+
+    def on_mount(self) -> None:
+        self.query_one(TextArea).focus()
+
+    def _as_json(self) -> bool:
+        return self.allow_json and self.query_one("#as-json", Switch).value
+
+    def _answer(self) -> tuple[Any, str | None]:
+        text = self.query_one(TextArea).text
+        if not text.strip():
+            return None, "write an answer first"
+        if self._as_json():
+            try:
+                return json.loads(text), None
+            except json.JSONDecodeError as error:
+                return None, f"not valid JSON: {error.msg} at line {error.lineno}, column {error.colno}"
+        return text, None
+
+    def _refresh_status(self) -> None:
+        answer, problem = self._answer()
+        self.query_one("#submit", Button).disabled = problem is not None
+        status = self.query_one("#respond-status", Static)
+        status.update(Text(f"✗ {problem}", style="red") if problem and answer is None and
+                      self.query_one(TextArea).text.strip() else "")
+
+    def on_text_area_changed(self, event: TextArea.Changed) -> None:
+        self._refresh_status()
+
+    def on_switch_changed(self, event: Switch.Changed) -> None:
+        self._refresh_status()
+
+    def action_toggle_json(self) -> None:
+        if self.allow_json:
+            switch = self.query_one("#as-json", Switch)
+            switch.value = not switch.value
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "submit":
+            self.action_submit()
+
+    def action_submit(self) -> None:
+        answer, problem = self._answer()
+        if problem:
+            self.notify(f"Not sent: {problem}.", severity="warning")
+            return
+        self.dismiss(answer)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)

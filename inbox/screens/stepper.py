@@ -1,0 +1,158 @@
+"""Several actions in one request (multi-action format, or a list of HumanInterrupts): decide
+each in turn, then send all decisions together."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Group
+from rich.syntax import Syntax
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Markdown, Static
+
+from inbox.review import InboxItem
+from inbox.screens.edit import EditArgsScreen
+from inbox.screens.respond import RespondScreen
+from inbox.text import defang, literal, one_line, pretty_json
+
+
+class StepperScreen(ModalScreen[Any]):
+    """Returns the complete resume value, or None when cancelled."""
+
+    BINDINGS = [
+        Binding("a", "decide('approve')", "Approve/accept", id="step.approve"),
+        Binding("e", "edit", "Edit args", id="step.edit"),
+        Binding("x", "decide('reject')", "Reject", id="step.reject"),
+        Binding("r", "respond", "Respond", id="step.respond"),
+        Binding("i", "decide('ignore')", "Ignore", id="step.ignore"),
+        Binding("A", "approve_all", "Approve all", id="step.approve_all"),
+        Binding("n,j,down", "move(1)", "Next", id="step.next"),
+        Binding("p,k,up", "move(-1)", "Previous", id="step.previous"),
+        Binding("ctrl+s", "submit", "Send all", id="step.submit"),
+        Binding("escape", "cancel", "Cancel", id="step.cancel"),
+    ]
+
+    def __init__(self, item: InboxItem):
+        super().__init__()
+        self.item = item
+        self.position = 0
+        self.decisions: list[dict | None] = [None] * len(item.items)
+        self.hitl = item.kind == "hitl"
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog", classes="stepper-dialog"):
+            yield Static(id="step-title", classes="dialog-title")
+            yield Static(id="step-list")
+            with VerticalScroll(id="step-body"):
+                yield Markdown(id="step-description")
+                yield Static(id="step-args")
+            yield Static(id="step-keys")
+
+    def on_mount(self) -> None:
+        self._render()
+
+    def _kind_names(self) -> dict[str, str]:
+        # The same keys work in both formats; the stored decision uses the format's own words.
+        return ({"approve": "approve", "reject": "reject", "ignore": "reject", "respond": "respond", "edit": "edit"}
+                if self.hitl else
+                {"approve": "accept", "reject": "ignore", "ignore": "ignore", "respond": "response", "edit": "edit"})
+
+    def _allowed(self, verb: str) -> bool:
+        return self._kind_names()[verb] in self.item.items[self.position].allowed
+
+    def _render(self) -> None:
+        entry = self.item.items[self.position]
+        done = sum(d is not None for d in self.decisions)
+        self.query_one("#step-title", Static).update(Text.assemble(
+            (f"Action {self.position + 1} of {len(self.item.items)}: ", "bold"), literal(one_line(entry.action, 40), "bold"),
+            (f"   {done}/{len(self.item.items)} decided", "dim")))
+        lines = Text()
+        for i, (other, decision) in enumerate(zip(self.item.items, self.decisions)):
+            pointer = "▶ " if i == self.position else "  "
+            label = decision["type"] if decision else "undecided"
+            lines.append(f"{pointer}{i + 1}. ", style="bold" if i == self.position else "")
+            lines.append(literal(one_line(other.action, 30)))
+            lines.append(f"  {label}\n", style="green" if decision else "yellow")
+        self.query_one("#step-list", Static).update(lines)
+        self.query_one("#step-description", Markdown).update(defang(entry.description or ""))
+        code, _ = pretty_json(entry.args, 4000)
+        self.query_one("#step-args", Static).update(Group(Syntax(code, "json", theme="ansi_dark",
+                                                                 background_color="default", word_wrap=True)))
+        keys = Text()
+        for verb, key in (("approve", "a"), ("edit", "e"), ("reject", "x"), ("respond", "r")):
+            ok = self._allowed(verb)
+            keys.append(f" {key} {verb} ", style="reverse green" if ok else "dim strike")
+            keys.append(" ")
+        keys.append("  A approve all · n/p move · ctrl+s send all · esc cancel", style="dim")
+        self.query_one("#step-keys", Static).update(keys)
+
+    def _set(self, decision: dict) -> None:
+        self.decisions[self.position] = decision
+        if self.position < len(self.decisions) - 1:
+            self.position += 1
+        self._render()
+
+    def action_move(self, delta: int) -> None:
+        self.position = max(0, min(len(self.decisions) - 1, self.position + delta))
+        self._render()
+
+    def action_decide(self, verb: str) -> None:
+        if not self._allowed(verb):
+            self.notify(f"{verb} is not allowed for this action by the request's config.", severity="warning")
+            return
+        self._set({"type": self._kind_names()[verb]} if self.hitl or verb != "approve" else {"type": "accept"})
+
+    def action_approve_all(self) -> None:
+        verb = self._kind_names()["approve"]
+        refused = [e.action for e in self.item.items if verb not in e.allowed]
+        if refused:
+            self.notify(f"Cannot approve all: not allowed for {', '.join(refused)}.", severity="warning")
+            return
+        self.decisions = [{"type": verb} for _ in self.item.items]
+        self._render()
+        self.action_submit()
+
+    def action_edit(self) -> None:
+        if not self._allowed("edit"):
+            self.notify("Editing is not allowed for this action by the request's config.", severity="warning")
+            return
+        entry = self.item.items[self.position]
+
+        def edited(args: dict | None) -> None:
+            if args is None:
+                return
+            if self.hitl:
+                self._set({"type": "edit", "edited_action": {"name": entry.action, "args": args}})
+            else:
+                self._set({"type": "edit", "args": {"action": entry.action, "args": args}})
+
+        self.app.push_screen(EditArgsScreen(entry.action, entry.args, entry.args_schema), edited)
+
+    def action_respond(self) -> None:
+        if not self._allowed("respond"):
+            self.notify("Responding is not allowed for this action by the request's config.", severity="warning")
+            return
+
+        def answered(text: Any) -> None:
+            if text is None:
+                return
+            self._set({"type": "respond", "message": text} if self.hitl else {"type": "response", "args": text})
+
+        self.app.push_screen(RespondScreen(f"Respond to {self.item.items[self.position].action}",
+                                           "Your words go back to the agent instead of running the tool.",
+                                           allow_json=False), answered)
+
+    def action_submit(self) -> None:
+        missing = [str(i + 1) for i, d in enumerate(self.decisions) if d is None]
+        if missing:
+            self.notify(f"Decide action(s) {', '.join(missing)} first; nothing was sent.", severity="warning")
+            return
+        decisions = [d for d in self.decisions if d is not None]
+        self.dismiss({"decisions": decisions} if self.hitl else decisions)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)

@@ -1,0 +1,143 @@
+"""The detail pane: everything about the selected request, and what each key will do to it."""
+
+from __future__ import annotations
+
+from rich.console import Group
+from rich.syntax import Syntax
+from rich.text import Text
+from textual.containers import VerticalScroll
+from textual.widgets import Markdown, Static
+
+from inbox.review import RESPONSE_LETTERS, InboxItem
+from inbox.text import defang, literal, one_line, pretty_json
+
+ARGS_PREVIEW_CHARS = 4000
+ACTION_NAMES = {"accept": "accept", "edit": "edit args", "response": "respond", "ignore": "ignore",
+                "approve": "approve", "reject": "reject", "respond": "respond"}
+
+
+def allowed_lines(item: InboxItem) -> Text:
+    """Each response with its key; the ones this request's config forbids shown struck out, with why."""
+    text = Text()
+    if item.record.status != "pending":
+        text.append("Decided — nothing more to do here.", style="dim")
+        return text
+    if item.kind == "question":
+        text.append(" r ", style="reverse green")
+        text.append(" answer (text, or JSON)   ")
+        text.append("a e i", style="dim strike")
+        text.append("  a plain question only takes an answer", style="dim")
+        return text
+    names = ("approve", "edit", "reject", "respond") if item.kind == "hitl" else ("accept", "edit", "response", "ignore")
+    keys = {"approve": "a", "edit": "e", "reject": "x", "respond": "r", "accept": "a", "response": "r", "ignore": "i"}
+    for name in names:
+        if name in item.allowed:
+            text.append(f" {keys[name]} ", style="reverse green")
+            text.append(f" {ACTION_NAMES[name]}   ")
+        else:
+            text.append(f" {keys[name]} {ACTION_NAMES[name]} ", style="dim strike")
+            text.append("  ")
+    missing = [ACTION_NAMES[n] for n in names if n not in item.allowed]
+    if missing:
+        text.append("\n")
+        text.append(f"Not allowed by this request's config: {', '.join(missing)}.", style="dim")
+    if item.needs_stepper:
+        text.append("\n")
+        text.append(f"{len(item.items)} actions in one request: enter steps through them.", style="italic")
+    return text
+
+
+def header_text(item: InboxItem, age: str) -> Text:
+    record = item.record
+    text = Text()
+    text.append(one_line(item.action, 60), style="bold")
+    text.append("  ·  ")
+    text.append(literal(one_line(record.thread_id, 40)))
+    if record.graph:
+        text.append(f"  ·  {one_line(record.graph, 30)}", style="dim")
+    text.append(f"\nraised by node {one_line(record.node or '?', 30)} · {age} ago", style="dim")
+    if record.deadline:
+        text.append(f" · deadline {record.deadline[:16].replace('T', ' ')}",
+                    style="bold yellow" if record.overdue else "dim")
+        if record.overdue:
+            text.append("  ⚠ OVERDUE", style="bold yellow")
+    if item.error:
+        text.append("\nthe run failed after this decision: ", style="bold red")
+        text.append(literal(item.error, "red"))
+    if record.status != "pending":
+        text.append(f"\n{record.status} by {one_line(record.resolved_by or '?', 30)} at "
+                    f"{(record.resolved_at or '')[:19].replace('T', ' ')}", style="bold green")
+        if record.response is not None:
+            text.append(f"\nresponse: {one_line(record.response, 100)}", style="green")
+    return text
+
+
+def args_renderable(item: InboxItem, expanded: bool):
+    parts = []
+    for entry in item.items:
+        value = entry.args if item.kind != "question" else entry.raw
+        code, cut = pretty_json(value, None if expanded else ARGS_PREVIEW_CHARS)
+        if item.needs_stepper:
+            parts.append(Text(f"{entry.index + 1}. {one_line(entry.action, 40)}", style="bold"))
+        parts.append(Syntax(code, "json", theme="ansi_dark", word_wrap=True, background_color="default"))
+        if cut:
+            parts.append(Text(f"… {len(pretty_json(value)[0]) - ARGS_PREVIEW_CHARS:,} more characters — "
+                              "press x to expand", style="bold yellow"))
+    return Group(*parts)
+
+
+def messages_text(messages: list) -> Text:
+    text = Text()
+    for message in messages[-6:]:
+        if not isinstance(message, dict):
+            continue
+        role = str(message.get("role", "?"))
+        text.append(f"{role:>9} ", style={"user": "bold cyan", "assistant": "bold magenta",
+                                          "tool": "bold yellow"}.get(role, "bold"))
+        content = message.get("content") or ""
+        calls = message.get("tool_calls") or []
+        line = one_line(content, 100) if content else ""
+        if calls:
+            line += ("  " if line else "") + "→ " + ", ".join(one_line(c.get("name", "?"), 30) for c in calls)
+        text.append(literal(line or "…"))
+        text.append("\n")
+    return text
+
+
+class DetailPane(VerticalScroll):
+    """Shows one InboxItem; `show(None)` shows the empty state."""
+
+    def compose(self):
+        yield Static(id="detail-header")
+        yield Static("Responses", classes="section-title")
+        yield Static(id="detail-allowed")
+        yield Static("Description", classes="section-title")
+        yield Markdown(id="detail-description")
+        yield Static("Arguments", classes="section-title", id="args-title")
+        yield Static(id="detail-args")
+        yield Static("Recent messages", classes="section-title", id="messages-title")
+        yield Static(id="detail-messages")
+
+    def show(self, item: InboxItem | None, age: str = "", expanded: bool = False) -> None:
+        header = self.query_one("#detail-header", Static)
+        if item is None:
+            header.update(Text("Nothing selected.\nPending requests appear on the left as agents raise them.",
+                               style="dim"))
+            for name in ("#detail-args", "#detail-allowed", "#detail-messages"):
+                self.query_one(name, Static).update("")
+            self.query_one("#detail-description", Markdown).update("")
+            return
+        header.update(header_text(item, age))
+        description = item.description if item.kind != "question" else (
+            item.items[0].description or "A question from the agent: answer it with **r**.")
+        if item.items[0].problem:
+            description = f"{description}\n\n> {item.items[0].problem}"
+        # Markdown is intended here, but terminal escapes are not.
+        self.query_one("#detail-description", Markdown).update(defang(description or "_(no description)_"))
+        self.query_one("#args-title", Static).update("Question" if item.kind == "question" else "Arguments")
+        self.query_one("#detail-args", Static).update(args_renderable(item, expanded))
+        self.query_one("#detail-allowed", Static).update(allowed_lines(item))
+
+    def show_messages(self, messages: list) -> None:
+        self.query_one("#messages-title", Static).display = bool(messages)
+        self.query_one("#detail-messages", Static).update(messages_text(messages))
