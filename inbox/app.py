@@ -39,6 +39,7 @@ from inbox.widgets.item_table import ItemTable, age_text
 
 TABS = (("pending", "Pending"), ("resolved", "Resolved"), ("errors", "Errors"), ("all", "All"))
 DECISION_ACTIONS = {"accept", "edit", "respond", "ignore"}
+KEY_NAMES = {"slash": "/", "question_mark": "?", "colon": ":", "space": "space", "escape": "esc"}
 
 
 class InboxChanged(Message):
@@ -522,7 +523,7 @@ class InboxApp(App):
                 continue
             seen.add(binding.id)
             keys = keymap.get(binding.id, binding.key)
-            yield ", ".join(k.strip() for k in keys.split(",")), binding
+            yield ", ".join(KEY_NAMES.get(k.strip(), k.strip()) for k in keys.split(",")), binding
 
     def get_system_commands(self, screen):
         yield from super().get_system_commands(screen)

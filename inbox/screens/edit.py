@@ -53,8 +53,9 @@ class EditArgsScreen(ModalScreen[dict | None]):
             yield Button("Submit (ctrl+s)", id="submit", variant="success")
 
     def on_mount(self) -> None:
-        self.query_one(TextArea).focus()
-        self._validate(self.query_one(TextArea).text)
+        editor = self.query_one("#args-editor", TextArea)
+        editor.focus()
+        self._validate(editor.text)
 
     def on_text_area_changed(self, event: TextArea.Changed) -> None:
         self._validate(event.text_area.text)
