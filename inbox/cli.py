@@ -41,9 +41,9 @@ def load_graph_ref(ref: str) -> tuple[str, Any]:
     try:
         module = importlib.import_module(module_name)
     except ImportError as error:
-        raise UsageError(f"--graph {ref!r}: cannot import module {module_name!r}: {error}") from None
+        raise UsageError(f"--graph {ref!r}: cannot import module {module_name!r}: {error}") from error
     except Exception as error:  # user code failed while importing
-        raise UsageError(f"--graph {ref!r}: importing {module_name!r} failed: {type(error).__name__}: {error}") from None
+        raise UsageError(f"--graph {ref!r}: importing {module_name!r} failed: {type(error).__name__}: {error}") from error
     try:
         return name, getattr(module, attr)
     except AttributeError:
@@ -55,7 +55,17 @@ def bind_graphs(refs: dict[str, Any], saver: Any) -> dict[str, Any]:
     factory is called with it."""
     graphs = {}
     for name, target in refs.items():
-        graph = target if hasattr(target, "ainvoke") else target(saver)
+        if hasattr(target, "ainvoke"):
+            graph = target
+        elif not callable(target):
+            raise UsageError(f"--graph {name}: expected a compiled graph or a factory taking the checkpointer, "
+                             f"got {type(target).__name__} {target!r:.60}")
+        else:
+            try:
+                graph = target(saver)
+            except Exception as error:  # user code failed while building its graph
+                raise UsageError(f"--graph {name}: the factory {getattr(target, '__qualname__', target)!s} "
+                                 f"failed: {type(error).__name__}: {error}") from error
         if not hasattr(graph, "ainvoke"):
             raise UsageError(f"--graph {name}: expected a compiled graph or a factory returning one, got {graph!r}")
         graph.checkpointer = saver
@@ -107,6 +117,8 @@ def cmd_demo(args) -> int:
     from inbox.demo import GRAPHS, seed
 
     path = args.db
+    if args.threads < 0:
+        raise UsageError(f"--threads must be 0 or more, got {args.threads}")
     fresh = not Path(path).exists()
     if fresh:
         from datetime import datetime, timedelta, timezone
@@ -208,6 +220,9 @@ def cmd_decide(args) -> int:
     try:
         service.graphs = bind_graphs(refs, saver)
         item = run_sync(service.item(args.id))
+        if item.kind == "question" and args.command != "respond":
+            raise UsageError(f"{args.id} is a plain question, so it can only be answered: "
+                             f"`inbox respond {args.id} TEXT` (add --json to send JSON).")
         if args.command == "edit":
             try:
                 new_args = json.loads(args.args)
@@ -232,6 +247,9 @@ def cmd_decide(args) -> int:
         applied = run_sync(service.decide(args.id, response))
     finally:
         saver.close()
+    if refs and applied.status == "recorded":
+        print(f"inbox: note: no --graph named {applied.graph!r} (given: {', '.join(refs)}); the decision is "
+              "recorded for `inbox worker`, the run did not continue.", file=sys.stderr)
     print(json.dumps({"id": args.id, "thread_id": applied.thread_id, "status": applied.status,
                       "new_interrupts": [i.id for i in applied.interrupts], "error": applied.error}))
     return EXIT_OK if applied.status != "error" else EXIT_FAILED
@@ -304,7 +322,8 @@ def main(argv: list[str] | None = None) -> int:
     except (UsageError, EngineError, SettingsError, LookupError, ValueError) as error:
         if args.debug:
             traceback.print_exc()
-        message = str(error).strip("'\"")
+        # str(KeyError("x")) is "'x'": show a KeyError's message without the quotes.
+        message = str(error.args[0]) if isinstance(error, KeyError) and error.args else str(error)
         print(f"inbox: {message}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:

@@ -53,7 +53,7 @@ class StepperScreen(ModalScreen[Any]):
             yield Static(id="step-keys")
 
     def on_mount(self) -> None:
-        self._render()
+        self._redraw()
 
     def _kind_names(self) -> dict[str, str]:
         # The same keys work in both formats; the stored decision uses the format's own words.
@@ -64,7 +64,7 @@ class StepperScreen(ModalScreen[Any]):
     def _allowed(self, verb: str) -> bool:
         return self._kind_names()[verb] in self.item.items[self.position].allowed
 
-    def _render(self) -> None:
+    def _redraw(self) -> None:
         entry = self.item.items[self.position]
         done = sum(d is not None for d in self.decisions)
         self.query_one("#step-title", Static).update(Text.assemble(
@@ -94,11 +94,11 @@ class StepperScreen(ModalScreen[Any]):
         self.decisions[self.position] = decision
         if self.position < len(self.decisions) - 1:
             self.position += 1
-        self._render()
+        self._redraw()
 
     def action_move(self, delta: int) -> None:
         self.position = max(0, min(len(self.decisions) - 1, self.position + delta))
-        self._render()
+        self._redraw()
 
     def action_decide(self, verb: str) -> None:
         if not self._allowed(verb):
@@ -113,7 +113,7 @@ class StepperScreen(ModalScreen[Any]):
             self.notify(f"Cannot approve all: not allowed for {', '.join(refused)}.", severity="warning")
             return
         self.decisions = [{"type": verb} for _ in self.item.items]
-        self._render()
+        self._redraw()
         self.action_submit()
 
     def action_edit(self) -> None:

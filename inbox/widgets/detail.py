@@ -76,13 +76,14 @@ def args_renderable(item: InboxItem, expanded: bool):
     parts = []
     for entry in item.items:
         value = entry.args if item.kind != "question" else entry.raw
-        code, cut = pretty_json(value, None if expanded else ARGS_PREVIEW_CHARS)
+        full, _ = pretty_json(value)
+        code = full if expanded else full[:ARGS_PREVIEW_CHARS]
         if item.needs_stepper:
             parts.append(Text(f"{entry.index + 1}. {one_line(entry.action, 40)}", style="bold"))
         parts.append(Syntax(code, "json", theme="ansi_dark", word_wrap=True, background_color="default"))
-        if cut:
-            parts.append(Text(f"… {len(pretty_json(value)[0]) - ARGS_PREVIEW_CHARS:,} more characters — "
-                              "press x to expand", style="bold yellow"))
+        if len(code) < len(full):
+            parts.append(Text(f"… {len(full) - len(code):,} more characters — press x to expand",
+                              style="bold yellow"))
     return Group(*parts)
 
 
