@@ -98,6 +98,7 @@ MIGRATIONS: list[tuple[int, list[str]]] = [
             payload       TEXT NOT NULL,
             created_at    TEXT NOT NULL,
             deadline      TEXT,
+            on_timeout    TEXT,
             status        TEXT NOT NULL DEFAULT 'pending'
                           CHECK (status IN ('pending', 'resolved', 'cancelled', 'expired')),
             overdue       INTEGER NOT NULL DEFAULT 0,
@@ -224,6 +225,10 @@ def prepare_file(path: str) -> None:
 
 def _readonly_connect(path: str) -> sqlite3.Connection:
     uri = "file:" + urllib.parse.quote(path) + "?mode=ro"
+    if not os.path.exists(path + "-wal"):
+        # Nothing pending in a WAL: the file alone is the database. `immutable` reads it without
+        # creating -wal/-shm side files next to someone else's database.
+        uri += "&immutable=1"
     return sqlite3.connect(uri, uri=True, timeout=5.0)
 
 

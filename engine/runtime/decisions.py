@@ -51,17 +51,28 @@ async def _resume(graphs: Mapping[str, Any], thread_id: str, graph_name: str, an
     return Applied(thread_id, graph_name, ids, "interrupted" if pending else "done", list(pending), values=out)
 
 
-async def decide(saver: Any, graphs: Mapping[str, Any], interrupt_id: str, response: Any, *, by: str) -> Applied:
-    """Validate, claim (exactly once) and apply one decision.
+async def claim(saver: Any, interrupt_id: str, response: Any, *, by: str):
+    """Validate and claim one decision, exactly once; returns the claimed record.
 
     Raises InvalidResponse for an answer the request does not allow (nothing is stored),
-    AlreadyResolved when someone else decided first (nothing is sent), and the saver's
-    not-found error for an unknown id. With no graph for the interrupt's graph name the
-    decision is recorded for `inbox worker` / `apply_pending_decisions` to apply."""
+    AlreadyResolved when someone else decided first (nothing is sent), and LookupError for
+    an unknown id."""
     record = await saver.aget_interrupt(interrupt_id)
+    if record is None:
+        raise LookupError(f"no interrupt with id {interrupt_id!r}; list the pending ones to find its id.")
     answer = check_response(record.payload, response)
-    await saver.aresolve(interrupt_id, answer, by=by)
-    return await _resume(graphs, record.thread_id, record.graph, {interrupt_id: answer}, by)
+    return await saver.aresolve(interrupt_id, answer, by=by)
+
+
+async def apply_claimed(graphs: Mapping[str, Any], record: Any) -> Applied:
+    """Resume the run with a claimed decision (recorded only, when we have no such graph)."""
+    return await _resume(graphs, record.thread_id, record.graph, {record.id: record.response}, record.resolved_by)
+
+
+async def decide(saver: Any, graphs: Mapping[str, Any], interrupt_id: str, response: Any, *, by: str) -> Applied:
+    """Claim one decision (see `claim`) and apply it. With no graph for the interrupt's graph
+    name the decision stays recorded for `inbox worker` / `apply_pending_decisions`."""
+    return await apply_claimed(graphs, await claim(saver, interrupt_id, response, by=by))
 
 
 async def apply_pending_decisions(saver: Any, graphs: Mapping[str, Any]) -> list[Applied]:
@@ -93,4 +104,4 @@ async def expire_overdue(saver: Any, graphs: Mapping[str, Any], now: datetime | 
     return results
 
 
-__all__ = ["decide", "apply_pending_decisions", "expire_overdue", "check_response", "Applied"]
+__all__ = ["claim", "apply_claimed", "decide", "apply_pending_decisions", "expire_overdue", "check_response", "Applied"]

@@ -1,0 +1,1152 @@
+"""A durable saver in one SQLite file, on aiosqlite.
+
+    async with SqliteSaver.from_conn_string("runs.sqlite") as saver:   # async code
+        graph = builder.compile(checkpointer=saver)
+    with SqliteSaver.from_conn_string("runs.sqlite") as saver:         # sync code
+        ...
+    saver = SqliteSaver.open("runs.sqlite"); ...; saver.close()        # or aopen()/aclose()
+
+Besides LangGraph's saver protocol it keeps the tables an approval inbox needs: `threads`
+(status per thread), `interrupts` (the pending-interrupt index, then the audit log) and
+`events` (append-only, numbered by `seq`), all written in the same transaction as the
+checkpoint. Decisions are claimed exactly once with `resolve()`.
+
+Durability: WAL with `synchronous=NORMAL` by default. A committed transaction survives the
+process being killed at any point; after a power loss or OS crash the last few transactions
+may be lost, but the file is never corrupt. Pass `synchronous="FULL"` to also survive power
+loss, at the cost of one fsync per commit.
+
+Storage of channel values: a checkpoint row holds everything but its versioned channel values,
+plus `value_refs` naming, per channel, the blob that holds its value at that version. A blob
+is written only for channels whose version changed (those in `aput`'s `new_versions`);
+unchanged channels point at their parent checkpoint's blob. When a channel's new value is a
+list extending the previous one (a message history), the blob stores only the appended items
+and points at the previous blob (chains are capped at `max_delta_chain`, then a full copy is
+written), so a growing history costs the size of its new messages per step. Blobs are keyed by
+id rather than by (channel, version) because two forks of a thread can give different values
+the same integer version.
+
+Concurrency: one connection for writes (and for reads inside a transaction), guarded by a lock
+that works across event loops (the engine's background loop and the caller's); each saver call
+is one round trip to aiosqlite's connection thread, where its statements run back to back.
+Everything awaited inside `async with saver.transaction():` commits in one
+`BEGIN IMMEDIATE ... COMMIT` (rolled back if the block raises); calls outside a transaction
+commit on their own. Inside a transaction, `aput` and `aput_writes` (whose results do not come
+from the database) are queued and run with the transaction's next round trip, so a superstep
+costs two round trips; if one of them fails then, that call raises the error and the
+transaction refuses to commit. A second connection serves reads outside transactions (checkpoints, the
+inbox queries, event polling), so they never wait behind a writer. Other processes are
+serialised by SQLite itself (busy_timeout, default 30 s).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import contextvars
+import os
+import sqlite3
+from collections import defaultdict
+from datetime import datetime, timezone
+from typing import Any, AsyncIterator, Callable, Iterable, Literal, Sequence
+
+import aiosqlite
+
+from engine.checkpoint.base import (BaseCheckpointSaver, CheckpointTuple, checkpoint_id_of,
+                                    checkpoint_ns_of, make_config, thread_id_of)
+from engine.checkpoint.serde import dumps, loads
+from engine.checkpoint.sqlite_records import (INTERRUPT_COLUMNS, THREAD_COLUMNS, InterruptNotFound,
+                                              InterruptRecord, ThreadRecord, interrupt_from_row,
+                                              thread_from_row)
+from engine.checkpoint.sqlite_schema import APPLICATION_ID, SCHEMA_VERSION, ensure_schema, prepare_file
+from engine.checkpoint.sqlite_support import (BlobCache, CrossLoopLock, append_suffix, join_lists,
+                                              normalize_ts, utc_iso)
+from engine.errors import AlreadyResolved, StorageError
+from engine.events import (Event, InterruptCancelled, InterruptExpired, InterruptRaised,
+                           InterruptResolved, RunFailed, RunFinished, RunStarted, event_from_json)
+from engine.runtime.sync import run_sync
+
+_MEMORY = ":memory:"
+_CHUNK = 500  # ids per IN (...) list
+
+_CHECKPOINT_COLUMNS = ("thread_id, checkpoint_ns, checkpoint_id, parent_checkpoint_id, checkpoint, "
+                       "metadata, value_refs")
+
+_CHAIN_SQL = """
+WITH RECURSIVE chain(root, id, base_id, depth, value) AS (
+    SELECT id, id, base_id, depth, value FROM blobs WHERE id IN ({ids})
+    UNION ALL
+    SELECT chain.root, b.id, b.base_id, b.depth, b.value
+    FROM blobs AS b JOIN chain ON b.id = chain.base_id
+)
+SELECT root, depth, value FROM chain
+"""
+
+_INSERT_EVENT = "INSERT INTO events (at, thread_id, graph, kind, data) VALUES (?, ?, ?, ?, ?)"
+
+# --- how events update the threads and interrupts tables --------------------------------------
+_RUN_SQL = """
+INSERT INTO threads (thread_id, graph, status, created_at, updated_at, metadata)
+VALUES (:thread_id, :graph, :status, :at, :at, coalesce(:metadata, '{}'))
+ON CONFLICT (thread_id) DO UPDATE SET
+    status = excluded.status,
+    updated_at = excluded.updated_at,
+    graph = CASE WHEN excluded.graph <> '' THEN excluded.graph ELSE threads.graph END,
+    metadata = CASE WHEN :metadata IS NOT NULL THEN excluded.metadata ELSE threads.metadata END
+"""
+_ENSURE_THREAD_SQL = """
+INSERT OR IGNORE INTO threads (thread_id, graph, status, created_at, updated_at, metadata)
+VALUES (:thread_id, :graph, 'idle', :at, :at, '{}')
+"""
+_RAISED_SQL = """
+INSERT OR IGNORE INTO interrupts
+    (id, thread_id, graph, ns, node, checkpoint_id, payload, created_at, deadline, on_timeout, status)
+VALUES (:id, :thread_id, :graph, :ns, :node, :checkpoint_id, :payload, :at, :deadline, :on_timeout,
+        'pending')
+"""
+# Pending: this is the decision (a direct Command(resume=...)). Already claimed by resolve() or
+# expired with a default response: the runtime has now applied it.
+_RESOLVED_SQL = """
+UPDATE interrupts SET
+    resolved_at = CASE WHEN status = 'pending' THEN :at ELSE resolved_at END,
+    resolved_by = CASE WHEN status = 'pending' THEN :by ELSE resolved_by END,
+    response    = CASE WHEN status = 'pending' THEN :response ELSE response END,
+    status      = CASE WHEN status = 'pending' THEN 'resolved' ELSE status END,
+    applied     = 1
+WHERE id = :id AND status <> 'cancelled'
+"""
+# A claimed decision that was never applied is cancelled too: the run it belonged to is gone.
+_CANCELLED_SQL = """
+UPDATE interrupts SET status = 'cancelled', resolved_at = coalesce(resolved_at, :at),
+    resolved_by = coalesce(resolved_by, 'system'), reason = :reason
+WHERE id = :id AND (status = 'pending' OR (status IN ('resolved', 'expired') AND applied = 0))
+"""
+_EXPIRED_FLAG_SQL = "UPDATE interrupts SET overdue = 1 WHERE id = :id AND status = 'pending'"
+_EXPIRED_RESUME_SQL = """
+UPDATE interrupts SET status = 'expired', overdue = 1, resolved_at = :at, resolved_by = 'deadline',
+    response = :response, applied = 0, reason = 'deadline passed'
+WHERE id = :id AND status = 'pending'
+"""
+
+# A HumanInterrupt payload (alone or in a list) names its tool in action_request.action; the
+# newer HITL request shape lists action_requests[] with a name each.
+_ACTION_MATCH_SQL = """(CASE json_type(payload)
+    WHEN 'object' THEN (
+        json_extract(payload, '$.action_request.action') = ?
+        OR EXISTS (SELECT 1 FROM json_each(payload, '$.action_requests') AS r
+                   WHERE json_type(r.value) = 'object' AND json_extract(r.value, '$.name') = ?))
+    WHEN 'array' THEN EXISTS (SELECT 1 FROM json_each(payload) AS r
+                              WHERE json_type(r.value) = 'object'
+                              AND json_extract(r.value, '$.action_request.action') = ?)
+    ELSE 0 END)"""
+
+
+class _Txn:
+    """A transaction: shared by the calls a task awaits inside `saver.transaction()`, or private
+    to one call. Mutated only in the connection thread or by its owning task between calls."""
+
+    __slots__ = ("active", "begun", "failed", "savepoints", "pending", "new_blob_ids", "events_written")
+
+    def __init__(self) -> None:
+        self.active = True
+        self.begun = False
+        self.failed = False
+        self.savepoints = 0
+        # Writes whose result the caller does not need (aput, aput_writes) wait here and run
+        # in the next round trip of the transaction: a superstep's checkpoint, writes, events
+        # and COMMIT cost two round trips, not four.
+        self.pending: list[tuple[Callable, tuple]] = []
+        self.new_blob_ids: list[int] = []
+        self.events_written = False
+
+
+def _icontains(haystack, needle) -> int:
+    if haystack is None or needle is None:
+        return 0
+    return int(str(needle).casefold() in str(haystack).casefold())
+
+
+def _optional_json(value: Any) -> str | None:
+    return None if value is None else dumps(value)
+
+
+def _chunks(items: list, size: int = _CHUNK):
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+def _is_lock_error(exc: BaseException) -> bool:
+    return isinstance(exc, sqlite3.OperationalError) and ("locked" in str(exc) or "busy" in str(exc))
+
+
+def _rollback_quietly(db: sqlite3.Connection) -> None:
+    if db.in_transaction:
+        with contextlib.suppress(sqlite3.Error):
+            db.execute("ROLLBACK")
+
+
+class SqliteSaver(BaseCheckpointSaver):
+    """Checkpoints, pending writes, threads, the pending-interrupt index and events in one
+    SQLite file. See the module docstring for durability, storage and concurrency choices."""
+
+    #: longest chain of append deltas before a list value is stored whole again
+    max_delta_chain = 64
+    #: list values shorter than this (as JSON text) are always stored whole
+    delta_min_chars = 256
+
+    def __init__(self, path: str | os.PathLike, *, busy_timeout: float = 30.0,
+                 synchronous: Literal["NORMAL", "FULL"] = "NORMAL",
+                 clock: Callable[[], datetime] | None = None) -> None:
+        super().__init__()
+        raw = os.fspath(path)
+        self.path: str = _MEMORY if raw == _MEMORY else os.path.abspath(raw)
+        if str(synchronous).upper() not in ("NORMAL", "FULL"):
+            raise ValueError(f"synchronous must be 'NORMAL' or 'FULL', not {synchronous!r}")
+        self.synchronous = str(synchronous).upper()
+        self.busy_timeout = float(busy_timeout)
+        self._clock = clock or (lambda: datetime.now(timezone.utc))
+        self._conn: aiosqlite.Connection | None = None
+        self._reader: aiosqlite.Connection | None = None
+        self._state: Literal["new", "open", "closed"] = "new"
+        self._lock = CrossLoopLock()
+        self._open_lock = CrossLoopLock()
+        self._txn_var: contextvars.ContextVar[_Txn | None] = contextvars.ContextVar(
+            f"SqliteSaver_txn_{id(self)}", default=None)
+        self._cache = BlobCache()
+
+    def __repr__(self) -> str:
+        return f"SqliteSaver({self.path!r}, state={self._state})"
+
+    # --- opening and closing --------------------------------------------------------------------
+    @classmethod
+    def from_conn_string(cls, path: str | os.PathLike, **options: Any) -> "_SaverContext":
+        """`async with SqliteSaver.from_conn_string(path) as saver:` or the same with `with`.
+        Opens (creating the file with mode 0600 if needed) on entry, closes on exit.
+        `path` may be ":memory:" (nothing is written to disk)."""
+        return _SaverContext(cls, path, options)
+
+    @classmethod
+    async def aopen(cls, path: str | os.PathLike, **options: Any) -> "SqliteSaver":
+        saver = cls(path, **options)
+        await saver.asetup()
+        return saver
+
+    @classmethod
+    def open(cls, path: str | os.PathLike, **options: Any) -> "SqliteSaver":
+        saver = cls(path, **options)
+        saver.setup()
+        return saver
+
+    async def asetup(self) -> None:
+        """Open the file now (otherwise the first call does). Raises StorageError for a file
+        that is not ours, is corrupt, or has a newer schema."""
+        await self._ensure_open()
+
+    def setup(self) -> None:
+        run_sync(self.asetup(), "saver.setup()")
+
+    async def aclose(self) -> None:
+        """Close the connections (idempotent). Waits for a running transaction to finish."""
+        if self._current_txn() is not None:
+            raise RuntimeError("aclose() was called inside this saver's transaction; close it "
+                               "after the `async with saver.transaction():` block.")
+        await self._open_lock.acquire()
+        try:
+            if self._state != "open":
+                self._state = "closed"
+                return
+            await self._lock.acquire()
+            try:
+                self._state = "closed"
+                conn, reader, self._conn, self._reader = self._conn, self._reader, None, None
+                for connection in (reader, conn):
+                    if connection is not None:
+                        with contextlib.suppress(Exception):
+                            await connection.close()
+            finally:
+                self._lock.release()
+        finally:
+            self._open_lock.release()
+        self._notify_subscribers()
+
+    def close(self) -> None:
+        run_sync(self.aclose(), "saver.close()")
+
+    async def __aenter__(self) -> "SqliteSaver":
+        await self.asetup()
+        return self
+
+    async def __aexit__(self, *exc_info) -> None:
+        await self.aclose()
+
+    def __enter__(self) -> "SqliteSaver":
+        self.setup()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+    @property
+    def is_memory(self) -> bool:
+        return self.path == _MEMORY
+
+    async def _ensure_open(self) -> None:
+        if self._state == "open":
+            return
+        await self._open_lock.acquire()
+        try:
+            if self._state == "closed":
+                raise StorageError(
+                    f"the SqliteSaver for {self.path} is closed; open a new one with "
+                    "SqliteSaver.from_conn_string(path).")
+            if self._state == "new":
+                await self._open()
+                self._state = "open"
+        finally:
+            self._open_lock.release()
+
+    async def _open(self) -> None:
+        if not self.is_memory:
+            await asyncio.to_thread(prepare_file, self.path)
+        conn = await self._connect()
+        try:
+            await ensure_schema(conn, self.path)
+            if not self.is_memory:
+                rows = await conn.execute_fetchall("PRAGMA journal_mode = WAL")
+                if rows and str(rows[0][0]).lower() != "wal":
+                    raise StorageError(
+                        f"{self.path}: SQLite could not switch to WAL mode (got {rows[0][0]!r}); "
+                        "put the file on a local disk (network filesystems do not support WAL).")
+            await conn.execute(f"PRAGMA synchronous = {self.synchronous}")
+            reader = None if self.is_memory else await self._connect(readonly=True)
+        except BaseException:
+            with contextlib.suppress(Exception):
+                await conn.close()
+            raise
+        self._conn, self._reader = conn, reader
+
+    async def _connect(self, readonly: bool = False) -> aiosqlite.Connection:
+        pending = aiosqlite.connect(self.path, isolation_level=None, timeout=self.busy_timeout)
+        worker = getattr(pending, "_thread", None)
+        if worker is not None:
+            worker.daemon = True  # an unclosed saver must not keep the process alive at exit
+        conn = await pending
+        try:
+            if not callable(getattr(conn, "_execute", None)):
+                raise StorageError(
+                    f"this aiosqlite version ({getattr(aiosqlite, '__version__', '?')}) does not "
+                    "offer Connection._execute, which SqliteSaver uses to run each call in one "
+                    "round trip; install aiosqlite>=0.20,<1.")
+            await conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
+            await conn.execute("PRAGMA foreign_keys = ON")
+            await conn.create_function("engine_icontains", 2, _icontains, deterministic=True)
+            if readonly:
+                await conn.execute("PRAGMA query_only = ON")
+        except BaseException:
+            with contextlib.suppress(Exception):
+                await conn.close()
+            raise
+        return conn
+
+    # --- running work on the connection thread ---------------------------------------------------
+    # Every saver call is a plain function `fn(db, txn, *args)` on the sqlite3 connection, run in
+    # aiosqlite's connection thread in one round trip. These wrappers choose the connection and
+    # the transaction it runs in.
+
+    def _current_txn(self) -> _Txn | None:
+        txn = self._txn_var.get()
+        return txn if txn is not None and txn.active else None
+
+    def _locked_error(self, exc: BaseException) -> StorageError:
+        return StorageError(
+            f"{self.path} stayed locked by another process for more than {self.busy_timeout:g} s "
+            f"({exc}). Retry, raise busy_timeout, or stop the process that holds the lock.")
+
+    def _closed_error(self) -> StorageError:
+        return StorageError(f"the SqliteSaver for {self.path} is closed; open a new one with "
+                            "SqliteSaver.from_conn_string(path).")
+
+    async def _on(self, conn: aiosqlite.Connection | None, fn: Callable, *args: Any) -> Any:
+        if conn is None:
+            raise self._closed_error()
+        try:
+            return await conn._execute(fn, conn._conn, *args)
+        except sqlite3.OperationalError as exc:
+            if _is_lock_error(exc):
+                raise self._locked_error(exc) from exc
+            raise
+        except ValueError as exc:
+            if "closed" in str(exc) or "no active connection" in str(exc):
+                raise self._closed_error() from exc
+            raise
+
+    def _joined(self, db: sqlite3.Connection, txn: _Txn, fn: Callable, args: tuple) -> Any:
+        if not txn.begun:  # the transaction starts with its first statement
+            db.execute("BEGIN IMMEDIATE")
+            txn.begun = True
+        self._flush(db, txn)
+        return fn(db, txn, *args)
+
+    @staticmethod
+    def _flush(db: sqlite3.Connection, txn: _Txn) -> None:
+        while txn.pending:
+            fn, args = txn.pending.pop(0)
+            try:
+                fn(db, txn, *args)
+            except BaseException:
+                txn.failed = True  # a later COMMIT must not keep the rest without this write
+                txn.pending.clear()
+                raise
+
+    def _standalone(self, db: sqlite3.Connection, txn: _Txn, write: bool, fn: Callable, args: tuple) -> Any:
+        db.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+        try:
+            result = fn(db, txn, *args)
+            db.execute("COMMIT")
+        except BaseException:
+            self._cache.discard(txn.new_blob_ids)
+            _rollback_quietly(db)
+            raise
+        return result
+
+    def _finish(self, db: sqlite3.Connection, txn: _Txn, commit: bool) -> None:
+        if commit:
+            try:
+                if not txn.begun:
+                    db.execute("BEGIN IMMEDIATE")
+                    txn.begun = True
+                self._flush(db, txn)
+                if txn.failed:
+                    raise StorageError(
+                        f"a write to {self.path} failed earlier in this transaction, so none of it "
+                        "was saved (the error was raised by the call that failed).")
+                db.execute("COMMIT")
+                return
+            except BaseException:
+                self._cache.discard(txn.new_blob_ids)
+                _rollback_quietly(db)
+                raise
+        txn.pending.clear()
+        self._cache.discard(txn.new_blob_ids)
+        _rollback_quietly(db)
+
+    async def _write(self, fn: Callable, *args: Any, defer: bool = False) -> Any:
+        """Run `fn` in the caller's transaction, or in its own committed one. With `defer`,
+        inside a transaction, `fn` runs with the transaction's next round trip instead."""
+        await self._ensure_open()
+        current = self._current_txn()
+        if current is not None:
+            if defer:
+                current.pending.append((fn, args))
+                return None
+            return await self._on(self._conn, self._joined, current, fn, args)
+        await self._lock.acquire()
+        txn = _Txn()
+        try:
+            # If the caller is cancelled meanwhile, the call still completes (or rolls back) as
+            # one unit in the connection thread before anything queued after it.
+            result = await self._on(self._conn, self._standalone, txn, True, fn, args)
+        finally:
+            txn.active = False
+            self._lock.release()
+        if txn.events_written:
+            self._notify_subscribers()
+        return result
+
+    async def _read(self, fn: Callable, *args: Any) -> Any:
+        """Run the read `fn` in one consistent snapshot: on the read connection (never waits
+        for the writer) unless the caller's transaction must see its own writes."""
+        await self._ensure_open()
+        current = self._current_txn()
+        if current is not None:
+            return await self._on(self._conn, self._joined, current, fn, args)
+        if self._reader is not None:
+            return await self._on(self._reader, self._standalone, _Txn(), False, fn, args)
+        await self._lock.acquire()
+        try:
+            return await self._on(self._conn, self._standalone, _Txn(), False, fn, args)
+        finally:
+            self._lock.release()
+
+    async def _query(self, sql: str, params: Sequence | dict = ()) -> list:
+        return await self._read(lambda db, _txn: db.execute(sql, params).fetchall())
+
+    @contextlib.asynccontextmanager
+    async def transaction(self):
+        """Everything awaited inside commits in one SQLite transaction (BEGIN IMMEDIATE), or is
+        rolled back if the block raises. Nested blocks become savepoints. Other tasks' calls
+        wait for the block to finish (calls from tasks it starts join it)."""
+        await self._ensure_open()
+        current = self._current_txn()
+        if current is not None:
+            async with self._savepoint(current):
+                yield
+            return
+        await self._lock.acquire()
+        txn = _Txn()
+        token = self._txn_var.set(txn)
+        try:
+            try:
+                yield
+            except BaseException:
+                txn.pending.clear()
+                if txn.begun:
+                    with contextlib.suppress(Exception):
+                        await self._on(self._conn, self._finish, txn, False)
+                raise
+            if txn.begun or txn.pending:
+                await self._on(self._conn, self._finish, txn, True)
+        finally:
+            txn.active = False
+            self._txn_var.reset(token)
+            self._lock.release()
+        if txn.events_written:
+            self._notify_subscribers()
+
+    @contextlib.asynccontextmanager
+    async def _savepoint(self, txn: _Txn):
+        name = f"engine_sp{txn.savepoints}"
+        txn.savepoints += 1
+        mark = len(txn.new_blob_ids)
+
+        def rollback_to(db, txn):
+            txn.pending.clear()  # queued inside the savepoint: never run them
+            self._cache.discard(txn.new_blob_ids[mark:])
+            del txn.new_blob_ids[mark:]
+            db.execute(f"ROLLBACK TO {name}")
+            db.execute(f"RELEASE {name}")
+
+        try:
+            await self._on(self._conn, self._joined, txn, lambda db, _t: db.execute(f"SAVEPOINT {name}"), ())
+            try:
+                yield
+            except BaseException:
+                with contextlib.suppress(Exception):
+                    await self._on(self._conn, self._rollback_to, txn, rollback_to)
+                raise
+            await self._on(self._conn, self._joined, txn, lambda db, _t: db.execute(f"RELEASE {name}"), ())
+        finally:
+            txn.savepoints -= 1
+
+    @staticmethod
+    def _rollback_to(db: sqlite3.Connection, txn: _Txn, fn: Callable) -> None:
+        fn(db, txn)  # not _joined: the writes queued inside the savepoint must not be flushed
+
+    def _now(self) -> str:
+        return utc_iso(self._clock())
+
+    def _when(self, at: datetime | str | None) -> str:
+        if at is None:
+            return self._now()
+        return utc_iso(at) if isinstance(at, datetime) else normalize_ts(at)
+
+    # --- channel value blobs (connection thread) --------------------------------------------------
+    def _load_blobs(self, db: sqlite3.Connection, blob_ids: Iterable[int]) -> dict[int, str]:
+        """The full JSON text of each blob, following append chains."""
+        texts: dict[int, str] = {}
+        missing: list[int] = []
+        for blob_id in set(blob_ids):
+            cached = self._cache.get(blob_id)
+            if cached is not None:
+                texts[blob_id] = cached[0]
+            else:
+                missing.append(blob_id)
+        for chunk in _chunks(missing):
+            parts: dict[int, list[tuple[int, str]]] = defaultdict(list)
+            for root, depth, value in db.execute(_CHAIN_SQL.format(ids=",".join("?" * len(chunk))), chunk):
+                parts[root].append((depth, value))
+            for root in chunk:
+                chain = sorted(parts.get(root, ()), key=lambda part: part[0])
+                if not chain or chain[0][0] != 0 or len(chain) != chain[-1][0] + 1:
+                    raise StorageError(
+                        f"{self.path} is damaged: channel value blob {root} is missing or "
+                        "incomplete. Restore the file from a backup.")
+                text = chain[0][1] if len(chain) == 1 else join_lists([value for _, value in chain])
+                texts[root] = text
+                if text.startswith("["):
+                    self._cache.put(root, text, chain[-1][0])
+        return texts
+
+    def _write_blob(self, db: sqlite3.Connection, txn: _Txn, thread_id: str, ns: str, channel: str,
+                    version: Any, text: str, base_id: int | None) -> int:
+        stored, depth, base = text, 0, None
+        if base_id is not None and text.startswith("[") and len(text) >= self.delta_min_chars:
+            previous = self._cache.get(base_id)
+            if previous is None and self._load_blobs(db, [base_id])[base_id].startswith("["):
+                previous = self._cache.get(base_id)
+            if previous is not None and previous[1] < self.max_delta_chain:
+                suffix = append_suffix(previous[0], text)
+                if suffix is not None:
+                    stored, depth, base = suffix, previous[1] + 1, base_id
+        cursor = db.execute(
+            "INSERT INTO blobs (thread_id, checkpoint_ns, channel, version, base_id, depth, value) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (thread_id, ns, channel, dumps(version), base, depth, stored))
+        blob_id = cursor.lastrowid
+        txn.new_blob_ids.append(blob_id)
+        if text.startswith("["):
+            self._cache.put(blob_id, text, depth)
+        return blob_id
+
+    def _materialize(self, db: sqlite3.Connection, rows: list) -> list[CheckpointTuple]:
+        """Checkpoint tuples for checkpoint rows: their channel values and pending writes."""
+        refs = [loads(row[6]) for row in rows]
+        texts = self._load_blobs(db, [blob_id for ref in refs for _c, _v, blob_id in ref if blob_id is not None])
+        writes: dict[tuple[str, str, str], list] = defaultdict(list)
+        by_namespace: dict[tuple[str, str], list[str]] = defaultdict(list)
+        for row in rows:
+            by_namespace[(row[0], row[1])].append(row[2])
+        for (thread_id, ns), checkpoint_ids in by_namespace.items():
+            for chunk in _chunks(checkpoint_ids):
+                found = db.execute(
+                    "SELECT checkpoint_id, task_id, channel, value FROM writes "
+                    "WHERE thread_id = ? AND checkpoint_ns = ? AND checkpoint_id IN "
+                    f"({','.join('?' * len(chunk))}) ORDER BY rowid",
+                    (thread_id, ns, *chunk))
+                for checkpoint_id, task_id, channel, value in found:
+                    writes[(thread_id, ns, checkpoint_id)].append((task_id, channel, loads(value)))
+        tuples = []
+        for row, ref in zip(rows, refs):
+            thread_id, ns, checkpoint_id, parent_id, checkpoint_text, metadata_text = row[:6]
+            checkpoint = loads(checkpoint_text)
+            if "channel_values" in checkpoint:
+                inline = checkpoint["channel_values"]
+                checkpoint["channel_values"] = {
+                    channel: loads(texts[blob_id]) if blob_id is not None else inline[channel]
+                    for channel, _version, blob_id in ref}
+            tuples.append(CheckpointTuple(
+                config=make_config(thread_id, ns, checkpoint_id),
+                checkpoint=checkpoint,
+                metadata=loads(metadata_text),
+                parent_config=make_config(thread_id, ns, parent_id) if parent_id else None,
+                pending_writes=writes.get((thread_id, ns, checkpoint_id), []),
+            ))
+        return tuples
+
+    # --- the saver protocol -------------------------------------------------------------------------
+    async def aget_tuple(self, config: dict) -> CheckpointTuple | None:
+        thread_id, ns = thread_id_of(config), checkpoint_ns_of(config)
+        return await self._read(self._get_tuple, thread_id, ns, checkpoint_id_of(config))
+
+    def _get_tuple(self, db, _txn, thread_id: str, ns: str, wanted: str | None) -> CheckpointTuple | None:
+        if wanted is None:  # the latest is the last written, as in InMemorySaver
+            rows = db.execute(
+                f"SELECT {_CHECKPOINT_COLUMNS} FROM checkpoints INDEXED BY checkpoints_by_insertion "
+                "WHERE thread_id = ? AND checkpoint_ns = ? ORDER BY rowid DESC LIMIT 1",
+                (thread_id, ns)).fetchall()
+        else:
+            rows = db.execute(
+                f"SELECT {_CHECKPOINT_COLUMNS} FROM checkpoints "
+                "WHERE thread_id = ? AND checkpoint_ns = ? AND checkpoint_id = ?",
+                (thread_id, ns, wanted)).fetchall()
+        return self._materialize(db, rows)[0] if rows else None
+
+    async def alist(self, config: dict | None, *, filter: dict | None = None, before: dict | None = None,
+                    limit: int | None = None) -> AsyncIterator[CheckpointTuple]:
+        where: list[str] = []
+        params: list[Any] = []
+        if config is not None:
+            where += ["thread_id = ?", "checkpoint_ns = ?"]
+            params += [thread_id_of(config), checkpoint_ns_of(config)]
+            order = "checkpoint_id DESC"
+        else:
+            # Ties between threads (equal ids) keep InMemorySaver's order: threads, then
+            # namespaces, in the order they were first written.
+            order = ("checkpoint_id DESC, "
+                     "(SELECT min(rowid) FROM checkpoints AS t WHERE t.thread_id = c.thread_id), "
+                     "(SELECT min(rowid) FROM checkpoints AS t WHERE t.thread_id = c.thread_id "
+                     "AND t.checkpoint_ns = c.checkpoint_ns)")
+        before_id = checkpoint_id_of(before)
+        if before_id is not None:
+            where.append("checkpoint_id < ?")
+            params.append(before_id)
+        sql = f"SELECT {_CHECKPOINT_COLUMNS} FROM checkpoints AS c"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += f" ORDER BY {order}"
+        if not filter and limit is not None and limit >= 0:
+            sql += " LIMIT ?"
+            params.append(limit)
+        for item in await self._read(self._list, sql, params, filter, limit):
+            yield item
+
+    def _list(self, db, _txn, sql: str, params: list, filter: dict | None, limit: int | None) -> list:
+        rows = db.execute(sql, params).fetchall()
+        if filter:
+            rows = [row for row in rows
+                    if not any(loads(row[5]).get(k) != v for k, v in filter.items())]
+        if limit is not None:
+            rows = rows[:limit]
+        return self._materialize(db, rows)
+
+    async def aput(self, config: dict, checkpoint: dict, metadata: dict, new_versions: dict) -> dict:
+        thread_id, ns = thread_id_of(config), checkpoint_ns_of(config)
+        parent_id = checkpoint_id_of(config)
+        values = checkpoint.get("channel_values") or {}
+        versions = checkpoint.get("channel_versions") or {}
+        changed = new_versions or {}
+        # Serialise what will certainly be written before touching the database, so a value
+        # that cannot be stored fails the call without leaving half of it behind.
+        stored = dict(checkpoint)
+        if "channel_values" in checkpoint:
+            stored["channel_values"] = {ch: v for ch, v in values.items() if ch not in versions}
+        texts = {ch: dumps(v) for ch, v in values.items() if ch in versions and ch in changed}
+        # The checkpoint's own time (the runtime's clock, which tests may inject), not ours.
+        ts = checkpoint.get("ts")
+        now = normalize_ts(ts) if isinstance(ts, str) else self._now()
+        await self._write(self._put, thread_id, ns, parent_id, checkpoint["id"], dict(values), dict(versions),
+                          texts, dumps(stored), dumps(metadata), now, defer=True)
+        return make_config(thread_id, ns, checkpoint["id"])
+
+    def _put(self, db, txn, thread_id, ns, parent_id, checkpoint_id, values, versions, texts,
+             checkpoint_text, metadata_text, now) -> None:
+        parent_refs: dict[str, tuple[Any, int]] = {}
+        if parent_id is not None:
+            found = db.execute(
+                "SELECT value_refs FROM checkpoints WHERE thread_id = ? AND checkpoint_ns = ? AND checkpoint_id = ?",
+                (thread_id, ns, parent_id)).fetchone()
+            if found:
+                parent_refs = {ch: (version, blob_id) for ch, version, blob_id in loads(found[0])
+                               if blob_id is not None}
+        refs: list[list] = []
+        for channel, value in values.items():
+            if channel not in versions:
+                refs.append([channel, None, None])
+                continue
+            version = versions[channel]
+            parent = parent_refs.get(channel)
+            if channel not in texts and parent is not None and parent[0] == version:
+                refs.append([channel, version, parent[1]])  # unchanged: share the parent's blob
+                continue
+            text = texts[channel] if channel in texts else dumps(value)
+            blob_id = self._write_blob(db, txn, thread_id, ns, channel, version, text,
+                                       parent[1] if parent is not None else None)
+            refs.append([channel, version, blob_id])
+        db.execute(
+            "INSERT INTO checkpoints (thread_id, checkpoint_ns, checkpoint_id, parent_checkpoint_id, "
+            "checkpoint, metadata, value_refs) VALUES (?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (thread_id, checkpoint_ns, checkpoint_id) DO UPDATE SET "
+            "parent_checkpoint_id = excluded.parent_checkpoint_id, checkpoint = excluded.checkpoint, "
+            "metadata = excluded.metadata, value_refs = excluded.value_refs",
+            (thread_id, ns, checkpoint_id, parent_id, checkpoint_text, metadata_text, dumps(refs)))
+        # A thread checkpointed without run events (e.g. update_state) is still listed.
+        db.execute("INSERT OR IGNORE INTO threads (thread_id, created_at, updated_at) VALUES (?, ?, ?)",
+                   (thread_id, now, now))
+
+    async def aput_writes(self, config: dict, writes: Sequence[tuple[str, Any]], task_id: str,
+                          task_path: str = "") -> None:
+        thread_id, ns = thread_id_of(config), checkpoint_ns_of(config)
+        checkpoint_id = checkpoint_id_of(config) or ""
+        rows = [(thread_id, ns, checkpoint_id, task_id, channel, task_path, dumps(value))
+                for channel, value in writes]
+        if rows:
+            await self._write(self._put_writes, rows, defer=True)
+
+    @staticmethod
+    def _put_writes(db, _txn, rows: list) -> None:
+        db.executemany(
+            "INSERT INTO writes (thread_id, checkpoint_ns, checkpoint_id, task_id, channel, task_path, value) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (thread_id, checkpoint_ns, checkpoint_id, task_id, channel) DO UPDATE SET "
+            "task_path = excluded.task_path, value = excluded.value",
+            rows)
+
+    async def adelete_thread(self, thread_id: str) -> None:
+        """Delete the thread's checkpoints, channel values, pending writes and its threads row.
+        Its interrupt rows stay (the audit log); pending or claimed-but-unapplied ones become
+        cancelled (reason "thread deleted"). No event is written, as with InMemorySaver."""
+        await self._write(self._delete_thread, str(thread_id), self._now())
+
+    @staticmethod
+    def _delete_thread(db, _txn, thread_id: str, now: str) -> None:
+        db.execute("DELETE FROM writes WHERE thread_id = ?", (thread_id,))
+        db.execute("DELETE FROM checkpoints WHERE thread_id = ?", (thread_id,))
+        db.execute("DELETE FROM blobs WHERE thread_id = ?", (thread_id,))
+        db.execute(
+            "UPDATE interrupts SET status = 'cancelled', resolved_at = coalesce(resolved_at, ?), "
+            "resolved_by = coalesce(resolved_by, 'system'), reason = 'thread deleted' "
+            "WHERE thread_id = ? AND (status = 'pending' OR (status IN ('resolved', 'expired') AND applied = 0))",
+            (now, thread_id))
+        db.execute("DELETE FROM threads WHERE thread_id = ?", (thread_id,))
+
+    # --- events -------------------------------------------------------------------------------------
+    @staticmethod
+    def _event_row(event: Event) -> tuple:
+        # serde over the python-mode dump: pydantic's own JSON mode gives up near 250 levels of
+        # nesting, serde does not, and tagged values (tuples, datetimes) come back as themselves.
+        return (normalize_ts(event.at), event.thread_id, event.graph, event.kind,
+                dumps(event.model_dump(exclude={"seq"})))
+
+    @staticmethod
+    def _event_effects(event: Event) -> tuple[tuple[str, dict] | None, tuple[str, dict] | None]:
+        """The (sql, params) an event applies to the threads table and to the interrupts table."""
+        at = normalize_ts(event.at)
+        base = {"thread_id": event.thread_id, "graph": event.graph, "at": at}
+        if isinstance(event, (RunStarted, RunFinished, RunFailed)):
+            if isinstance(event, RunStarted):
+                status = "busy"
+            elif isinstance(event, RunFinished):
+                status = "done" if event.outcome == "done" else "interrupted"
+            else:
+                status = "error"
+            metadata = getattr(event, "metadata", None)
+            return (_RUN_SQL, {**base, "status": status, "metadata": _optional_json(metadata)}), None
+        thread_effect = (_ENSURE_THREAD_SQL, base)
+        if isinstance(event, InterruptRaised):
+            return thread_effect, (_RAISED_SQL, {
+                **base, "id": event.interrupt_id, "ns": event.ns, "node": event.node,
+                "checkpoint_id": event.checkpoint_id or "", "payload": dumps(event.value),
+                "deadline": normalize_ts(event.deadline),
+                "on_timeout": _optional_json(getattr(event, "on_timeout", None))})
+        if isinstance(event, InterruptResolved):
+            return thread_effect, (_RESOLVED_SQL, {
+                "id": event.interrupt_id, "at": at, "by": event.by or "api", "response": dumps(event.response)})
+        if isinstance(event, InterruptCancelled):
+            return thread_effect, (_CANCELLED_SQL, {"id": event.interrupt_id, "at": at, "reason": event.reason or None})
+        if isinstance(event, InterruptExpired):
+            if event.policy == "flag":
+                return thread_effect, (_EXPIRED_FLAG_SQL, {"id": event.interrupt_id})
+            return thread_effect, (_EXPIRED_RESUME_SQL, {
+                "id": event.interrupt_id, "at": at, "response": dumps(event.response)})
+        return thread_effect, None
+
+    @staticmethod
+    def _run_grouped(db, statements: list[tuple[str, dict]]) -> None:
+        """Execute statements in order, batching runs of the same SQL into one executemany."""
+        index = 0
+        while index < len(statements):
+            sql = statements[index][0]
+            end = index
+            while end < len(statements) and statements[end][0] is sql:
+                end += 1
+            db.executemany(sql, [params for _, params in statements[index:end]])
+            index = end
+
+    @staticmethod
+    def _insert_events(db, txn: _Txn, rows: list[tuple]) -> int:
+        """Append event rows; returns the seq of the first. One connection holds the write lock,
+        so the rows get consecutive numbers."""
+        if len(rows) == 1:
+            last = db.execute(_INSERT_EVENT, rows[0]).lastrowid
+        else:
+            db.executemany(_INSERT_EVENT, rows)
+            last = db.execute("SELECT last_insert_rowid()").fetchone()[0]
+        txn.events_written = True
+        return last - len(rows) + 1
+
+    async def _astore_events(self, events: list[Event]) -> list[Event]:
+        """Append the events and apply them to the threads and interrupts tables, in the same
+        transaction:
+
+        - RunStarted: thread busy (row created if new; its metadata replaced only if the event
+          carries some); RunFinished: done or interrupted; RunFailed: error.
+        - InterruptRaised: a pending row (ignored if that id exists already: a re-run node
+          raises the same id again).
+        - InterruptResolved: a pending row becomes resolved (by = event.by or "api") and
+          applied; a row claimed by resolve() (or expired with a default response) keeps its
+          decision and is marked applied.
+        - InterruptCancelled: pending, or claimed but never applied, becomes cancelled.
+        - InterruptExpired: policy "flag" leaves the row pending with `overdue` set; policy
+          "resume" makes a pending row expired, claimed with the event's response by
+          "deadline", to be applied by the runtime (like a resolve() claim).
+        """
+        if not events:
+            return []
+        rows = [self._event_row(event) for event in events]
+        thread_statements: list[tuple[str, dict]] = []
+        interrupt_statements: list[tuple[str, dict]] = []
+        for event in events:
+            thread_effect, interrupt_effect = self._event_effects(event)
+            if thread_effect is not None:
+                thread_statements.append(thread_effect)
+            if interrupt_effect is not None:
+                interrupt_statements.append(interrupt_effect)
+
+        def store(db, txn):
+            first = self._insert_events(db, txn, rows)
+            self._run_grouped(db, thread_statements)
+            self._run_grouped(db, interrupt_statements)
+            return first
+
+        first = await self._write(store)
+        return [event.model_copy(update={"seq": first + i}) for i, event in enumerate(events)]
+
+    async def aread_events(self, since: int | None = None, limit: int | None = None) -> list[Event]:
+        rows = await self._query("SELECT seq, data FROM events WHERE seq > ? ORDER BY seq LIMIT ?",
+                                 (since or 0, -1 if limit is None else limit))
+        events = []
+        for seq, data in rows:
+            fields = loads(data)
+            fields["seq"] = seq
+            events.append(event_from_json(fields))
+        return events
+
+    async def alast_event_seq(self) -> int:
+        return (await self._query("SELECT coalesce(max(seq), 0) FROM events"))[0][0]
+
+    def last_event_seq(self) -> int:
+        return run_sync(self.alast_event_seq(), "saver.last_event_seq()")
+
+    def _poll_timeout(self, poll_interval: float) -> float | None:
+        # Another process may write to the file: re-read `seq > last` at least every 50 ms.
+        return None if self.is_memory else min(poll_interval, 0.05)
+
+    # --- the inbox's queries ------------------------------------------------------------------------
+    async def alist_pending(self, limit: int | None = None, offset: int = 0, graph: str | None = None,
+                            thread_id: str | None = None, action: str | None = None,
+                            text: str | None = None) -> list[InterruptRecord]:
+        """Pending interrupts, oldest first, from the status index (never scans checkpoints).
+
+        `action` matches the payload's `action_request.action` (a HumanInterrupt, alone or in a
+        list) or any `action_requests[].name`; `text` is a case-insensitive substring of the
+        payload's JSON text."""
+        sql, params = self._pending_query(limit, offset, graph, thread_id, action, text)
+        return [interrupt_from_row(row) for row in await self._query(sql, params)]
+
+    @staticmethod
+    def _pending_query(limit, offset, graph, thread_id, action, text) -> tuple[str, list]:
+        where = ["status = 'pending'"]
+        params: list[Any] = []
+        if graph is not None:
+            where.append("graph = ?")
+            params.append(graph)
+        if thread_id is not None:
+            where.append("thread_id = ?")
+            params.append(str(thread_id))
+        if action is not None:
+            where.append(_ACTION_MATCH_SQL)
+            params += [action, action, action]
+        if text is not None:
+            where.append("engine_icontains(payload, ?)")
+            params.append(text)
+        # Walk the (status, created_at) index in order: the first page costs the same at 100k
+        # pending rows as at 10 (a thread's own index is smaller when one is given).
+        index = "" if thread_id is not None else "INDEXED BY interrupts_by_status "
+        sql = (f"SELECT {INTERRUPT_COLUMNS} FROM interrupts {index}"
+               f"WHERE {' AND '.join(where)} ORDER BY created_at, rowid LIMIT ? OFFSET ?")
+        params += [-1 if limit is None else limit, offset or 0]
+        return sql, params
+
+    async def acount_by_status(self) -> dict[str, int]:
+        """{"pending": n, "resolved": n, "cancelled": n, "expired": n} (every key present)."""
+        counts = {"pending": 0, "resolved": 0, "cancelled": 0, "expired": 0}
+        for status, count in await self._query("SELECT status, count(*) FROM interrupts GROUP BY status"):
+            counts[status] = count
+        return counts
+
+    async def aget_interrupt(self, interrupt_id: str) -> InterruptRecord | None:
+        """The interrupt with this id in any status, or None."""
+        rows = await self._query(f"SELECT {INTERRUPT_COLUMNS} FROM interrupts WHERE id = ?", (interrupt_id,))
+        return interrupt_from_row(rows[0]) if rows else None
+
+    async def alist_threads(self, status: str | None = None, limit: int | None = None,
+                            offset: int = 0) -> list[ThreadRecord]:
+        """Threads, most recently updated first, with their count of pending interrupts."""
+        sql = (f"SELECT {THREAD_COLUMNS}, (SELECT count(*) FROM interrupts AS i "
+               "WHERE i.thread_id = t.thread_id AND i.status = 'pending') FROM threads AS t")
+        params: list[Any] = []
+        if status is not None:
+            sql += " WHERE status = ?"
+            params.append(status)
+        sql += " ORDER BY updated_at DESC, rowid DESC LIMIT ? OFFSET ?"
+        params += [-1 if limit is None else limit, offset or 0]
+        return [thread_from_row(row) for row in await self._query(sql, params)]
+
+    async def adecisions(self, thread_id: str | None = None, limit: int | None = None,
+                         offset: int = 0) -> list[InterruptRecord]:
+        """The audit log: resolved, cancelled and expired interrupts, newest decision first."""
+        sql = f"SELECT {INTERRUPT_COLUMNS} FROM interrupts WHERE status <> 'pending'"
+        params: list[Any] = []
+        if thread_id is not None:
+            sql += " AND thread_id = ?"
+            params.append(str(thread_id))
+        sql += " ORDER BY resolved_at DESC, rowid DESC LIMIT ? OFFSET ?"
+        params += [-1 if limit is None else limit, offset or 0]
+        return [interrupt_from_row(row) for row in await self._query(sql, params)]
+
+    async def alist_claimed_unapplied(self) -> list[InterruptRecord]:
+        """Decisions claimed (resolve(), or expiry with a default response) that the runtime has
+        not applied yet, oldest claim first: resume each with its `response` after a restart."""
+        return [interrupt_from_row(row) for row in await self._query(
+            f"SELECT {INTERRUPT_COLUMNS} FROM interrupts "
+            "WHERE applied = 0 AND status IN ('resolved', 'expired') ORDER BY resolved_at, rowid")]
+
+    async def alist_due(self, now: datetime | str | None = None, limit: int | None = None) -> list[InterruptRecord]:
+        """Pending interrupts whose deadline is at or before `now` (default: the saver's clock)
+        and that are not flagged overdue yet, earliest deadline first."""
+        return [interrupt_from_row(row) for row in await self._query(
+            f"SELECT {INTERRUPT_COLUMNS} FROM interrupts "
+            "WHERE status = 'pending' AND deadline IS NOT NULL AND deadline <= ? AND overdue = 0 "
+            "ORDER BY deadline, rowid LIMIT ?",
+            (self._when(now), -1 if limit is None else limit))]
+
+    # --- exactly-once decisions (connection thread helpers first) -----------------------------------
+    @staticmethod
+    def _interrupt_row(db, interrupt_id: str) -> InterruptRecord | None:
+        row = db.execute(f"SELECT {INTERRUPT_COLUMNS} FROM interrupts WHERE id = ?", (interrupt_id,)).fetchone()
+        return interrupt_from_row(row) if row else None
+
+    def _lost(self, db, interrupt_id: str) -> BaseException:
+        row = self._interrupt_row(db, interrupt_id)
+        if row is None:
+            return InterruptNotFound(interrupt_id, self.path)
+        return AlreadyResolved(interrupt_id, row.resolved_by or row.status, row.resolved_at, row.response)
+
+    async def aresolve(self, interrupt_id: str, response: Any, *, by: str,
+                       at: datetime | str | None = None) -> InterruptRecord:
+        """Claim a pending interrupt with `response`, exactly once across tasks, loops and
+        processes (one conditional UPDATE). The claim and an InterruptResolved event commit
+        together with applied=0; the runtime marks it applied when it resumes the graph (by
+        storing its own InterruptResolved event).
+
+        Raises AlreadyResolved (with by, at, response of the earlier decision) if it is no
+        longer pending, InterruptNotFound (a KeyError) if no such interrupt exists."""
+        if not isinstance(by, str) or not by:
+            raise ValueError("resolve() needs by=<who decided>, e.g. by='alice'; it goes into the audit log.")
+        when = self._when(at)
+        response_text = dumps(response)
+
+        def claim(db, txn):
+            cursor = db.execute(
+                "UPDATE interrupts SET status = 'resolved', resolved_at = ?, resolved_by = ?, response = ?, "
+                "applied = 0 WHERE id = ? AND status = 'pending'",
+                (when, by, response_text, interrupt_id))
+            if cursor.rowcount != 1:
+                raise self._lost(db, interrupt_id)
+            record = self._interrupt_row(db, interrupt_id)
+            event = InterruptResolved(at=when, thread_id=record.thread_id, graph=record.graph,
+                                      interrupt_id=interrupt_id, response=response, by=by)
+            self._insert_events(db, txn, [self._event_row(event)])
+            return record
+
+        return await self._write(claim)
+
+    def _expire_one(self, db, txn, interrupt_id: str, policy: str, response: Any, when: str
+                    ) -> InterruptRecord | None:
+        """Apply one expiry with its event; None if it was flagged already. Raises
+        AlreadyResolved / InterruptNotFound when it is not pending."""
+        if policy == "flag":
+            cursor = db.execute(
+                "UPDATE interrupts SET overdue = 1 WHERE id = ? AND status = 'pending' AND overdue = 0",
+                (interrupt_id,))
+        else:
+            cursor = db.execute(
+                "UPDATE interrupts SET status = 'expired', overdue = 1, resolved_at = ?, "
+                "resolved_by = 'deadline', response = ?, applied = 0, reason = 'deadline passed' "
+                "WHERE id = ? AND status = 'pending'",
+                (when, dumps(response), interrupt_id))
+        if cursor.rowcount != 1:
+            row = self._interrupt_row(db, interrupt_id)
+            if policy == "flag" and row is not None and row.status == "pending":
+                return None
+            raise self._lost(db, interrupt_id)
+        record = self._interrupt_row(db, interrupt_id)
+        event = InterruptExpired(at=when, thread_id=record.thread_id, graph=record.graph,
+                                 interrupt_id=interrupt_id, policy=policy,
+                                 response=response if policy == "resume" else None)
+        self._insert_events(db, txn, [self._event_row(event)])
+        return record
+
+    async def aexpire(self, interrupt_id: str, *, policy: Literal["flag", "resume"] = "flag",
+                      response: Any = None, at: datetime | str | None = None) -> InterruptRecord | None:
+        """Apply a passed deadline to one interrupt, exactly once, with an InterruptExpired event.
+
+        "flag": the interrupt stays pending with `overdue=True` (returns None if it was flagged
+        already). "resume": it is claimed as expired with `response` by "deadline", to be
+        applied by the runtime like a resolve() claim. Raises AlreadyResolved if it is no longer
+        pending, InterruptNotFound if it does not exist."""
+        if policy not in ("flag", "resume"):
+            raise ValueError(f"policy must be 'flag' or 'resume', not {policy!r}")
+        when = self._when(at)
+        return await self._write(self._expire_one, interrupt_id, policy, response, when)
+
+    async def aexpire_due(self, now: datetime | str | None = None) -> list[InterruptRecord]:
+        """Expire every pending interrupt whose deadline is at or before `now` (default: the
+        saver's clock) and that is not flagged yet, in one transaction: one with an
+        `on_timeout` answer is claimed as expired with it (status "expired", applied=False:
+        the caller resumes the run with `record.response`), the others are flagged overdue
+        and stay pending. Returns the changed records, earliest deadline first."""
+        cutoff = self._when(now)
+
+        def expire_due(db, txn):
+            due = db.execute(
+                "SELECT id, on_timeout FROM interrupts "
+                "WHERE status = 'pending' AND deadline IS NOT NULL AND deadline <= ? AND overdue = 0 "
+                "ORDER BY deadline, rowid", (cutoff,)).fetchall()
+            changed = []
+            for interrupt_id, on_timeout in due:
+                policy = "flag" if on_timeout is None else "resume"
+                response = None if on_timeout is None else loads(on_timeout)
+                record = self._expire_one(db, txn, interrupt_id, policy, response, cutoff)
+                if record is not None:
+                    changed.append(record)
+            return changed
+
+        return await self._write(expire_due)
+
+    # --- sync twins -----------------------------------------------------------------------------------
+    def list_pending(self, limit: int | None = None, offset: int = 0, graph: str | None = None,
+                     thread_id: str | None = None, action: str | None = None,
+                     text: str | None = None) -> list[InterruptRecord]:
+        return run_sync(self.alist_pending(limit, offset, graph, thread_id, action, text), "saver.list_pending()")
+
+    def count_by_status(self) -> dict[str, int]:
+        return run_sync(self.acount_by_status(), "saver.count_by_status()")
+
+    def get_interrupt(self, interrupt_id: str) -> InterruptRecord | None:
+        return run_sync(self.aget_interrupt(interrupt_id), "saver.get_interrupt()")
+
+    def list_threads(self, status: str | None = None, limit: int | None = None,
+                     offset: int = 0) -> list[ThreadRecord]:
+        return run_sync(self.alist_threads(status, limit, offset), "saver.list_threads()")
+
+    def decisions(self, thread_id: str | None = None, limit: int | None = None,
+                  offset: int = 0) -> list[InterruptRecord]:
+        return run_sync(self.adecisions(thread_id, limit, offset), "saver.decisions()")
+
+    def list_claimed_unapplied(self) -> list[InterruptRecord]:
+        return run_sync(self.alist_claimed_unapplied(), "saver.list_claimed_unapplied()")
+
+    def list_due(self, now: datetime | str | None = None, limit: int | None = None) -> list[InterruptRecord]:
+        return run_sync(self.alist_due(now, limit), "saver.list_due()")
+
+    def resolve(self, interrupt_id: str, response: Any, *, by: str,
+                at: datetime | str | None = None) -> InterruptRecord:
+        return run_sync(self.aresolve(interrupt_id, response, by=by, at=at), "saver.resolve()")
+
+    def expire(self, interrupt_id: str, *, policy: Literal["flag", "resume"] = "flag",
+               response: Any = None, at: datetime | str | None = None) -> InterruptRecord | None:
+        return run_sync(self.aexpire(interrupt_id, policy=policy, response=response, at=at), "saver.expire()")
+
+    def expire_due(self, now: datetime | str | None = None) -> list[InterruptRecord]:
+        return run_sync(self.aexpire_due(now), "saver.expire_due()")
+
+    def put_events(self, events: list[Event]) -> list[Event]:
+        return run_sync(self.aput_events(events), "saver.put_events()")
+
+
+class _SaverContext:
+    """What `SqliteSaver.from_conn_string` returns: usable with `async with` and with `with`."""
+
+    def __init__(self, cls: type[SqliteSaver], path: str | os.PathLike, options: dict) -> None:
+        self._saver = cls(path, **options)
+
+    async def __aenter__(self) -> SqliteSaver:
+        await self._saver.asetup()
+        return self._saver
+
+    async def __aexit__(self, *exc_info) -> None:
+        await self._saver.aclose()
+
+    def __enter__(self) -> SqliteSaver:
+        self._saver.setup()
+        return self._saver
+
+    def __exit__(self, *exc_info) -> None:
+        self._saver.close()
+
+
+AsyncSqliteSaver = SqliteSaver  # LangGraph's async saver name: one class serves both here
+
+__all__ = ["SqliteSaver", "AsyncSqliteSaver", "InterruptRecord", "ThreadRecord", "InterruptNotFound",
+           "APPLICATION_ID", "SCHEMA_VERSION"]

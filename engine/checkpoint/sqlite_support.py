@@ -1,0 +1,156 @@
+"""Pieces of the SQLite saver that do not touch the database: a lock for coroutines running on
+any event loop, the append-delta encoding of list values, a cache of recent list values, and
+timestamp normalisation."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections import OrderedDict, deque
+from datetime import datetime, timezone
+
+
+class CrossLoopLock:
+    """A FIFO mutex for coroutines that may run on different event loops.
+
+    asyncio.Lock belongs to one loop; the saver is used from the engine's background loop and
+    from the caller's own loop at once, so this lock keeps its state under a threading.Lock and
+    wakes a waiter on the waiter's own loop. Waiting never blocks a loop's thread. Not
+    re-entrant (the saver lets calls inside its own transaction skip it)."""
+
+    def __init__(self) -> None:
+        self._mutex = threading.Lock()
+        self._locked = False
+        self._waiters: deque[tuple[asyncio.AbstractEventLoop, asyncio.Future]] = deque()
+
+    def locked(self) -> bool:
+        return self._locked
+
+    async def acquire(self) -> None:
+        loop = asyncio.get_running_loop()
+        with self._mutex:
+            if not self._locked:
+                self._locked = True
+                return
+            waiter = (loop, loop.create_future())
+            self._waiters.append(waiter)
+        try:
+            await waiter[1]
+        except BaseException:
+            with self._mutex:
+                try:
+                    self._waiters.remove(waiter)
+                    handed_over = False
+                except ValueError:
+                    handed_over = True  # release() chose us just before we were cancelled
+            if handed_over:
+                self.release()
+            raise
+
+    def release(self) -> None:
+        with self._mutex:
+            while self._waiters:
+                loop, future = self._waiters.popleft()
+                try:
+                    loop.call_soon_threadsafe(_wake, future)
+                except RuntimeError:  # that loop is closed: its waiter is gone
+                    continue
+                return  # ownership passes straight to the woken waiter
+            self._locked = False
+
+
+def _wake(future: asyncio.Future) -> None:
+    if not future.done():
+        future.set_result(None)
+
+
+# --- append deltas ----------------------------------------------------------------------------
+# Values are stored as the compact JSON of serde.dumps, so a list is "[" + ",".join(items) + "]".
+# If the new list's text starts with the old list's text minus its "]" and continues with ",",
+# JSON's grammar guarantees the first items are identical (every item ends where it ended
+# before), so storing only the new items loses nothing.
+
+def append_suffix(base_text: str, new_text: str) -> str | None:
+    """The JSON list of the items `new_text` appends to `base_text`, or None when `new_text`
+    is not such an extension (or the base is empty, so there is nothing to share)."""
+    if not base_text.startswith("[") or not new_text.startswith("["):
+        return None
+    if new_text == base_text:
+        return "[]"
+    if base_text == "[]":
+        return None
+    stem_len = len(base_text) - 1
+    if len(new_text) > len(base_text) and new_text[stem_len] == "," and new_text.startswith(base_text[:-1]):
+        return "[" + new_text[stem_len + 1:]
+    return None
+
+
+def join_lists(parts: list[str]) -> str:
+    """The JSON text of the concatenation of JSON lists given as text (oldest first)."""
+    items = [part[1:-1] for part in parts if part != "[]"]
+    return "[" + ",".join(items) + "]"
+
+
+class BlobCache:
+    """Recently written or read list values by blob id (text and delta depth), so the next
+    checkpoint can store an append delta without reading the previous list back. Blob ids are
+    never reused once committed (AUTOINCREMENT); ids written by a transaction that rolls back
+    are dropped by the saver."""
+
+    def __init__(self, max_chars: int = 32_000_000, max_entry_chars: int = 8_000_000) -> None:
+        self._lock = threading.Lock()
+        self._entries: OrderedDict[int, tuple[str, int]] = OrderedDict()
+        self._chars = 0
+        self._max_chars = max_chars
+        self._max_entry_chars = max_entry_chars
+
+    def get(self, blob_id: int) -> tuple[str, int] | None:
+        with self._lock:
+            entry = self._entries.get(blob_id)
+            if entry is not None:
+                self._entries.move_to_end(blob_id)
+            return entry
+
+    def put(self, blob_id: int, text: str, depth: int) -> None:
+        if len(text) > self._max_entry_chars:
+            return
+        with self._lock:
+            old = self._entries.pop(blob_id, None)
+            if old is not None:
+                self._chars -= len(old[0])
+            self._entries[blob_id] = (text, depth)
+            self._chars += len(text)
+            while self._chars > self._max_chars and self._entries:
+                _, (evicted, _) = self._entries.popitem(last=False)
+                self._chars -= len(evicted)
+
+    def discard(self, blob_ids) -> None:
+        with self._lock:
+            for blob_id in blob_ids:
+                old = self._entries.pop(blob_id, None)
+                if old is not None:
+                    self._chars -= len(old[0])
+
+
+# --- time -------------------------------------------------------------------------------------
+
+def utc_iso(moment: datetime) -> str:
+    """Fixed-width ISO-8601 UTC (microseconds always present) so stored times sort as text."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
+
+
+def normalize_ts(value: str | None) -> str | None:
+    """Normalise an ISO-8601 time to `utc_iso` form; text that is not a time is kept as is."""
+    if value is None:
+        return None
+    if len(value) == 32 and value[10] == "T" and value[19] == "." and value.endswith("+00:00"):
+        return value  # already in that form (what the runtime's UTC isoformat() usually gives)
+    try:
+        return utc_iso(datetime.fromisoformat(value))
+    except (TypeError, ValueError):
+        return value
+
+
+__all__ = ["CrossLoopLock", "append_suffix", "join_lists", "BlobCache", "utc_iso", "normalize_ts"]
