@@ -37,6 +37,21 @@ def normalize(stdout: str) -> str:
 
 
 EXPECTED: dict[str, str] = {
+    # Seed 002 "Add interrupts to any tool", ported to add_human_in_the_loop + create_tool_agent
+    # with a scripted model; the seed shows no output (it needs an LLM), so this is the engine's:
+    # the tool runs once with the accepted, then the edited, hotel name.
+    "tool_review_agent": """\
+--- accept ---
+{'agent': {'messages': [{'role': 'assistant', 'content': '', 'tool_calls': [{'id': 'call_1', 'name': 'book_hotel', 'args': {'hotel_name': 'McKittrick hotel'}}]}]}}
+review requested: {'action': 'book_hotel', 'args': {'hotel_name': 'McKittrick hotel'}}
+{'tools': {'messages': [{'role': 'tool', 'tool_call_id': 'call_1', 'name': 'book_hotel', 'content': 'Successfully booked a stay at McKittrick hotel.'}]}}
+{'agent': {'messages': [{'role': 'assistant', 'content': 'Successfully booked a stay at McKittrick hotel.'}]}}
+--- edit ---
+{'agent': {'messages': [{'role': 'assistant', 'content': '', 'tool_calls': [{'id': 'call_1', 'name': 'book_hotel', 'args': {'hotel_name': 'McKittrick hotel'}}]}]}}
+review requested: {'action': 'book_hotel', 'args': {'hotel_name': 'McKittrick hotel'}}
+{'tools': {'messages': [{'role': 'tool', 'tool_call_id': 'call_1', 'name': 'book_hotel', 'content': 'Successfully booked a stay at McKittrick Hotel.'}]}}
+{'agent': {'messages': [{'role': 'assistant', 'content': 'Successfully booked a stay at McKittrick Hotel.'}]}}
+""",
     # Seed 002 "Extended example: using `interrupt`". Both lines as the seed shows them.
     "interrupt_edit_text": """\
 [Interrupt(value={'text_to_revise': 'original text'}, id='...')]
