@@ -8,6 +8,7 @@ Messages are plain dicts: {"role": "user" | "assistant" | "tool" | "system", "co
 from __future__ import annotations
 
 import inspect
+from collections import deque
 from typing import Annotated, Any, Callable, Sequence, TypedDict
 
 from engine.constants import END, START
@@ -44,7 +45,7 @@ class ScriptedModel:
 
     def __init__(self, script: Sequence[Any]):
         self.script = list(script)
-        self.calls: list[list[dict]] = []
+        self.calls: deque[list[dict]] = deque(maxlen=100)  # the latest prompts, for tests to inspect
 
     def __call__(self, messages: list[dict]) -> dict:
         # A resumed agent replays its history; index by the assistant turns already taken so the

@@ -60,7 +60,7 @@ class ReviewedTool:
     """A tool whose every call waits for a human decision."""
 
     def __init__(self, fn: Callable, *, interrupt_config: HumanInterruptConfig | dict | None = None,
-                 description: str | None = None, name: str | None = None):
+                 description: str | Callable[..., str] | None = None, name: str | None = None):
         if not callable(fn):
             raise TypeError(f"add_human_in_the_loop() needs a function, got {fn!r}.")
         self.fn = fn
@@ -79,8 +79,11 @@ class ReviewedTool:
 
     def request(self, args: dict) -> dict:
         """The HumanInterrupt this call shows the reviewer."""
-        description = self.review_description or (
-            f"**{self.name}** wants to run with the arguments below.\n\n{self.tool_description}".strip())
+        if callable(self.review_description):  # written per call, e.g. "Wire €12,400 to DE89…"
+            description = self.review_description(**args)
+        else:
+            description = self.review_description or (
+                f"**{self.name}** wants to run with the arguments below.\n\n{self.tool_description}".strip())
         return {
             "action_request": {"action": self.name, "args": args},
             "config": self.interrupt_config.model_dump(),
@@ -125,11 +128,12 @@ class ReviewedTool:
 
 
 def add_human_in_the_loop(fn: Callable, *, interrupt_config: HumanInterruptConfig | dict | None = None,
-                          description: str | None = None) -> ReviewedTool:
+                          description: str | Callable[..., str] | None = None) -> ReviewedTool:
     """Wrap `fn` so every call waits for a human's accept, edit, response or ignore.
 
     By default the reviewer may accept, edit or respond (as in the seed documents); pass
-    `interrupt_config` to change that, and `description` (Markdown) to say what to check."""
+    `interrupt_config` to change that, and `description` (Markdown) to say what to check: a
+    string, or a function of the call's arguments returning one."""
     return ReviewedTool(fn, interrupt_config=interrupt_config, description=description)
 
 

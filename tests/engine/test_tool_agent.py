@@ -110,6 +110,12 @@ def test_edited_args_that_break_the_schema_are_refused_before_resuming(saver):
     assert booked == []
 
 
+def test_a_description_can_be_written_from_the_call_arguments(saver):
+    agent, _, _ = hotel_setup(saver, description=lambda hotel_name, nights: f"Book **{nights}** nights at {hotel_name}")
+    _, out = start(agent)
+    assert out["__interrupt__"][0].value[0]["description"] == "Book **2** nights at McKittrick Hotel"
+
+
 def test_review_items_show_the_tool_request(saver):
     agent, _, _ = hotel_setup(saver, description="Check the **dates** first.")
     _, out = start(agent)
