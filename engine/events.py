@@ -24,6 +24,7 @@ class _Event(BaseModel):
 class RunStarted(_Event):
     kind: Literal["run_started"] = "run_started"
     source: Literal["input", "resume", "continue"] = "input"
+    metadata: dict | None = None  # the run's config["metadata"], kept on the thread
 
 
 class RunFinished(_Event):

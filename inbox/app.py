@@ -198,8 +198,8 @@ class InboxApp(App):
             for item_id, item in table.items.items():
                 if item_id not in fresh_ids and item.record.status == "pending":
                     gone.append(await self.service.item(item_id))
-            table.merge(fresh, gone, self.clock())
             self.counts = await self.service.counts()
+            table.merge(fresh, gone, self.clock())  # rows and counts change in the same refresh
             self._update_tab_labels()
             self._show_current()
         if new_requests:

@@ -119,8 +119,7 @@ def cmd_demo(args) -> int:
     path = args.db
     if args.threads < 0:
         raise UsageError(f"--threads must be 0 or more, got {args.threads}")
-    fresh = not Path(path).exists()
-    if fresh:
+    if not Path(path).exists() or _is_empty_inbox(path):
         from datetime import datetime, timedelta, timezone
 
         print(f"Seeding {args.threads} demo agent runs into {path} …", file=sys.stderr)
@@ -130,6 +129,15 @@ def cmd_demo(args) -> int:
     saver = open_saver(path, create=False)
     graphs = {name: build(saver) for name, build in GRAPHS.items()}
     return run_tui(saver, graphs, f"demo · {path}")
+
+
+def _is_empty_inbox(path: str) -> bool:
+    """An inbox database with no threads at all (a demo is seeded into it)."""
+    saver = open_saver(path, create=False)
+    try:
+        return not saver.list_threads(limit=1)
+    finally:
+        saver.close()
 
 
 def cmd_open(args) -> int:
@@ -223,6 +231,11 @@ def cmd_decide(args) -> int:
         if item.kind == "question" and args.command != "respond":
             raise UsageError(f"{args.id} is a plain question, so it can only be answered: "
                              f"`inbox respond {args.id} TEXT` (add --json to send JSON).")
+        if args.command == "edit" and item.needs_stepper:
+            actions = ", ".join(i.action for i in item.items)
+            raise UsageError(f"{args.id} asks about {len(item.items)} actions ({actions}); one --args cannot edit "
+                             "them all. Decide it action by action in the inbox (`inbox open`), or accept, "
+                             "ignore or respond to all of them at once.")
         if args.command == "edit":
             try:
                 new_args = json.loads(args.args)
@@ -307,7 +320,10 @@ COMMANDS = {"demo": cmd_demo, "open": cmd_open, "worker": cmd_worker, "list": cm
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv  # accepted anywhere: `inbox --debug list` and `inbox list --debug`
+    args = parser().parse_args([a for a in argv if a != "--debug"])
+    args.debug = debug
     if args.command is None:
         parser().print_help()
         return EXIT_USAGE
@@ -328,6 +344,9 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     except KeyboardInterrupt:
         return EXIT_FAILED
+    except BrokenPipeError:  # `inbox list | head`: the reader left, which is fine
+        sys.stderr.close()
+        return EXIT_OK
     except Exception as error:  # noqa: BLE001 - one clear line, the traceback only with --debug
         if args.debug:
             traceback.print_exc()

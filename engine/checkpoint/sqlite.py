@@ -694,12 +694,14 @@ class SqliteSaver(BaseCheckpointSaver):
         # The checkpoint's own time (the runtime's clock, which tests may inject), not ours.
         ts = checkpoint.get("ts")
         now = normalize_ts(ts) if isinstance(ts, str) else self._now()
+        graph = metadata.get("graph") if isinstance(metadata, dict) else None
         await self._write(self._put, thread_id, ns, parent_id, checkpoint["id"], dict(values), dict(versions),
-                          texts, dumps(stored), dumps(metadata), now, defer=True)
+                          texts, dumps(stored), dumps(metadata), now, graph if isinstance(graph, str) else "",
+                          defer=True)
         return make_config(thread_id, ns, checkpoint["id"])
 
     def _put(self, db, txn, thread_id, ns, parent_id, checkpoint_id, values, versions, texts,
-             checkpoint_text, metadata_text, now) -> None:
+             checkpoint_text, metadata_text, now, graph) -> None:
         parent_refs: dict[str, tuple[Any, int]] = {}
         if parent_id is not None:
             found = db.execute(
@@ -730,8 +732,8 @@ class SqliteSaver(BaseCheckpointSaver):
             "metadata = excluded.metadata, value_refs = excluded.value_refs",
             (thread_id, ns, checkpoint_id, parent_id, checkpoint_text, metadata_text, dumps(refs)))
         # A thread checkpointed without run events (e.g. update_state) is still listed.
-        db.execute("INSERT OR IGNORE INTO threads (thread_id, created_at, updated_at) VALUES (?, ?, ?)",
-                   (thread_id, now, now))
+        db.execute("INSERT OR IGNORE INTO threads (thread_id, graph, created_at, updated_at) VALUES (?, ?, ?, ?)",
+                   (thread_id, graph, now, now))
 
     async def aput_writes(self, config: dict, writes: Sequence[tuple[str, Any]], task_id: str,
                           task_path: str = "") -> None:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Mapping
 
-from engine.prebuilt.review import is_review_request, validate_response
+from engine.prebuilt.review import validate_response
 from engine.types import Command, Interrupt
 
 
@@ -32,8 +32,9 @@ class Applied:
 
 
 def check_response(payload: Any, response: Any) -> Any:
-    """The normalized answer for an interrupt's payload, or InvalidResponse naming the fix."""
-    return validate_response(payload, response) if is_review_request(payload) else response
+    """The normalized answer for an interrupt's payload, or InvalidResponse naming the fix.
+    A reviewer's answer to a plain question must be JSON and not null."""
+    return validate_response(payload, response)
 
 
 async def _resume(graphs: Mapping[str, Any], thread_id: str, graph_name: str, answers: dict[str, Any],

@@ -279,7 +279,7 @@ class Run:
             names = [g for g in goto if not isinstance(g, Send)]
             sends = [(g.node, g.arg) for g in goto if isinstance(g, Send)]
         if self.emit_events:
-            events.insert(0, RunStarted(**self._event_base(), source="input"))
+            events.insert(0, RunStarted(**self._event_base(), source="input", metadata=self.config.get("metadata")))
         step = (self.state.checkpoint["step"] + 1) if self.state is not None else -1
         await self._put_checkpoint(tasks_names=names, sends=sends, waiting={}, step=step,
                                    source="input", changed=changed, events=events)
@@ -301,7 +301,7 @@ class Run:
                 "continue it with Command(resume=value) (or Command(resume={id: value, ...}))."
             )
         if self.state.tasks:
-            await self._events([RunStarted(**self._event_base(), source="continue")])
+            await self._events([RunStarted(**self._event_base(), source="continue", metadata=self.config.get("metadata"))])
         return bool(self.state.breakpoint and self.state.breakpoint.get("when") == "before")
 
     def _resolve_resume(self, resume: Any, pending: list[Interrupt]) -> dict[str, Any]:
@@ -350,7 +350,7 @@ class Run:
         # refuse a bad one now, before anything is stored or run.
         answers = {i: validate_response(by_value[i], a) if is_review_request(by_value[i]) else a
                    for i, a in answers.items()}
-        events = [RunStarted(**self._event_base(), source="resume")] if self.emit_events else []
+        events = [RunStarted(**self._event_base(), source="resume", metadata=self.config.get("metadata"))] if self.emit_events else []
         by_id = {i.id: i for i in pending}
         for interrupt_id, value in answers.items():
             events.append(InterruptResolved(**self._event_base(), interrupt_id=interrupt_id,
