@@ -755,3 +755,24 @@ def test_debug_shows_the_traceback(db, cwd, user_modules):
     assert "StorageError" in bad_file.stderr
     # the user's own failing line is in it, not just the CLI's frames
     assert "agents_broken.py" in user_code.stderr and "ZeroDivisionError" in user_code.stderr
+
+
+def test_edit_of_a_multi_action_request_is_refused_with_what_to_do(db, ids, cwd):
+    result = inbox("edit", "--db", str(db), ids["ops-triage-0001"], "--args", "{}", cwd=cwd)
+    fails_cleanly(result, 2, "3 actions", "action by action")
+    assert ids["ops-triage-0001"] in pending_ids(db)
+
+
+def test_debug_is_accepted_after_the_command_too(db, cwd):
+    result = inbox("show", "--db", str(db), "0" * 32, "--debug", cwd=cwd)
+    assert result.returncode == 2 and "Traceback" in result.stderr
+
+
+def test_an_empty_database_is_seeded_by_demo_but_a_used_one_is_not(tmp_path, cwd):
+    empty = tmp_path / "empty.sqlite"
+    SqliteSaver.open(str(empty)).close()
+    assert pending_ids(empty) == set()
+    from inbox.cli import _is_empty_inbox
+    assert _is_empty_inbox(str(empty))
+    seed(str(empty), threads=2)
+    assert not _is_empty_inbox(str(empty))
