@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Any, Generic, NamedTuple, Sequence, TypeVar
+from typing import Any, Generic, NamedTuple, TypeVar
 
 from engine.errors import GraphConfigError, GraphInterrupt, InterruptPayloadError
 

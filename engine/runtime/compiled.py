@@ -7,14 +7,14 @@ import inspect
 from datetime import datetime, timedelta, timezone
 from typing import Any, AsyncIterator, Callable, Iterator
 
-from engine.checkpoint.base import CheckpointTuple, make_config, thread_id_of
+from engine.checkpoint.base import make_config, thread_id_of
 from engine.constants import END, START
 from engine.errors import GraphBuildError, GraphConfigError, InvalidUpdateError
 from engine.events import InterruptCancelled
-from engine.runtime.loop import GRAPH_TASK, Run, SavedState
+from engine.runtime.loop import Run, SavedState
 from engine.runtime.node import call_node
 from engine.runtime.sync import iterate_sync, run_sync
-from engine.types import Interrupt, PregelTask, Send, StateSnapshot
+from engine.types import PregelTask, Send, StateSnapshot
 
 STREAM_MODES = ("values", "updates")
 

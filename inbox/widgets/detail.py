@@ -8,7 +8,7 @@ from rich.text import Text
 from textual.containers import VerticalScroll
 from textual.widgets import Markdown, Static
 
-from inbox.review import RESPONSE_LETTERS, InboxItem
+from inbox.review import InboxItem
 from inbox.text import defang, literal, one_line, pretty_json
 
 ARGS_PREVIEW_CHARS = 4000

@@ -17,7 +17,6 @@ from engine.checkpoint.sqlite import SqliteSaver
 from engine.errors import AlreadyResolved
 from engine.runtime.decisions import apply_pending_decisions, claim, decide, expire_overdue
 from engine.runtime.sync import run_sync
-from engine.types import Command
 
 HERE = Path(__file__).parent
 REPO = HERE.parent.parent
@@ -44,8 +43,7 @@ def test_a_run_paused_in_one_process_resumes_in_another(tmp_path):
     """)
     result = run_py(f"""
         from engine.checkpoint.sqlite import SqliteSaver
-        from engine.types import Command
-        from durable_graphs import payment_graph
+                from durable_graphs import payment_graph
         with SqliteSaver.from_conn_string({db!r}) as saver:
             print(payment_graph(saver, {effects!r}).invoke(Command(resume=[{{"type": "accept"}}]),
                                                            {{"configurable": {{"thread_id": "t1"}}}}))
@@ -142,8 +140,7 @@ def test_four_processes_with_two_hundred_runs_each_never_see_a_locked_database(t
     code = """
         import sys
         from engine.checkpoint.sqlite import SqliteSaver
-        from engine.types import Command
-        from durable_graphs import payment_graph
+                from durable_graphs import payment_graph
         db, effects, worker = sys.argv[1:4]
         with SqliteSaver.from_conn_string(db) as saver:
             graph = payment_graph(saver, effects)

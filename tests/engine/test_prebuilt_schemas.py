@@ -14,7 +14,6 @@ from pydantic import BaseModel, Field, TypeAdapter, ValidationError, create_mode
 from engine.errors import InvalidResumeError
 from engine.prebuilt import (
     ActionItem,
-    ActionRequest,
     HITLRequest,
     HITLResponse,
     HumanInterrupt,

@@ -4,11 +4,11 @@ import asyncio
 import operator
 import threading
 import uuid
-from typing import Annotated, Literal, TypedDict
+from typing import Annotated, TypedDict
 
 import pytest
 
-from engine.constants import END, START
+from engine.constants import START
 from engine.errors import GraphConfigError, GraphRecursionError, InvalidUpdateError
 from engine.graph import StateGraph
 from engine.types import Command, StateSnapshot, interrupt
