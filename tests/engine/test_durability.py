@@ -43,7 +43,8 @@ def test_a_run_paused_in_one_process_resumes_in_another(tmp_path):
     """)
     result = run_py(f"""
         from engine.checkpoint.sqlite import SqliteSaver
-                from durable_graphs import payment_graph
+        from engine.types import Command
+        from durable_graphs import payment_graph
         with SqliteSaver.from_conn_string({db!r}) as saver:
             print(payment_graph(saver, {effects!r}).invoke(Command(resume=[{{"type": "accept"}}]),
                                                            {{"configurable": {{"thread_id": "t1"}}}}))
@@ -140,7 +141,8 @@ def test_four_processes_with_two_hundred_runs_each_never_see_a_locked_database(t
     code = """
         import sys
         from engine.checkpoint.sqlite import SqliteSaver
-                from durable_graphs import payment_graph
+        from engine.types import Command
+        from durable_graphs import payment_graph
         db, effects, worker = sys.argv[1:4]
         with SqliteSaver.from_conn_string(db) as saver:
             graph = payment_graph(saver, effects)
