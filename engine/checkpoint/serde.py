@@ -96,4 +96,9 @@ def dumps(value: Any) -> str:
 
 
 def loads(text: str | bytes) -> Any:
+    # Most stored values hold no tagged type: skip the per-object hook for them (listing
+    # thousands of pending interrupts decodes a payload each).
+    tag = _TAG if isinstance(text, str) else _TAG.encode()
+    if tag not in text:
+        return json.loads(text)
     return json.loads(text, object_hook=_decode)

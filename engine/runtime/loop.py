@@ -140,6 +140,7 @@ class Run:
         self.emit_events = not self.nested and self.durable
         self.decided_by = configurable.get("decided_by")
         self.final_interrupts: list[Interrupt] = []
+        self._finish_recorded = False
 
     # --- helpers ------------------------------------------------------------------------------
     def now(self) -> str:
@@ -187,16 +188,15 @@ class Run:
                     **(self.config.get("metadata") or {})}
         parent_config = self.state.config if self.state is not None else make_config(self.thread_id, self.ns, None)
         try:
-            to_jsonable(checkpoint)
-        except TypeError as exc:
+            async with self.store.transaction():
+                new_config = await self.store.aput(parent_config, checkpoint, metadata,
+                                                   {k: self.versions[k] for k in changed})
+                await self._events(events)
+        except TypeError as exc:  # raised while serializing: nothing was stored
             raise InvalidUpdateError(
                 f"the state of thread '{self.thread_id}' holds a value that cannot be stored as JSON ({exc}). "
                 "Keep state values to dicts, lists, strings, numbers, booleans, None or pydantic models."
             ) from None
-        async with self.store.transaction():
-            new_config = await self.store.aput(parent_config, checkpoint, metadata,
-                                               {k: self.versions[k] for k in changed})
-            await self._events(events)
         self.state = SavedState(CheckpointTuple(new_config, checkpoint, metadata, parent_config, []))
 
     # --- routing ----------------------------------------------------------------------------------
@@ -384,7 +384,8 @@ class Run:
             state = self.state
             assert state is not None
             if not state.tasks:
-                await self._events([RunFinished(**self._event_base(), outcome="done")])
+                if not self._finish_recorded:
+                    await self._events([RunFinished(**self._event_base(), outcome="done")])
                 return
             if steps >= self.recursion_limit:
                 error = GraphRecursionError(
@@ -456,13 +457,18 @@ class Run:
             outcome = await run_task(self.graph, task, step_values, ctx, self.config)
             if outcome.result is not None:
                 try:
-                    await self._save_writes(task["id"], [(TASK, outcome.result.to_json())])
+                    to_jsonable(outcome.result.to_json())
+                    if parallel:
+                        # Saved as soon as it finishes, so a sibling's pause or a crash does not
+                        # run it again. A lone task's writes go straight into the next checkpoint.
+                        await self._save_writes(task["id"], [(TASK, outcome.result.to_json())])
                 except TypeError as exc:
                     outcome = TaskOutcome(task, error=InvalidUpdateError(
                         f"node '{task['name']}' wrote a value that cannot be stored as JSON ({exc}). "
                         "Return dicts, lists, strings, numbers, booleans, None or pydantic models."))
             return outcome
 
+        parallel = len(state.tasks) > 1
         return list(await asyncio.gather(*(one(t) for t in state.tasks)))
 
     async def _fail(self, outcome: TaskOutcome) -> None:
@@ -530,5 +536,9 @@ class Run:
                 names.append(target)
         order = {name: i for i, name in enumerate(self.graph.builder.nodes)}
         names = sorted(dict.fromkeys(n for n in names if n != END), key=lambda n: order[n])
+        # The last step's checkpoint and "the run finished" commit together (one write fewer).
+        done = not names and not sends and self.emit_events
+        events = [RunFinished(**self._event_base(), outcome="done")] if done else []
+        self._finish_recorded = done
         await self._put_checkpoint(tasks_names=names, sends=sends, waiting=waiting,
-                                   step=state.checkpoint["step"] + 1, source="loop", changed=changed, events=[])
+                                   step=state.checkpoint["step"] + 1, source="loop", changed=changed, events=events)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import functools
 import contextvars
 import inspect
 from dataclasses import dataclass, field
@@ -50,6 +51,18 @@ class TaskOutcome:
 
 
 def _wants_config(fn: Any) -> bool:
+    try:
+        return _wants_config_cached(fn)
+    except TypeError:  # an unhashable callable object
+        return _inspect_wants_config(fn)
+
+
+@functools.lru_cache(maxsize=4096)
+def _wants_config_cached(fn: Any) -> bool:
+    return _inspect_wants_config(fn)
+
+
+def _inspect_wants_config(fn: Any) -> bool:
     try:
         params = inspect.signature(fn).parameters
     except (TypeError, ValueError):
