@@ -20,6 +20,7 @@ from textual.containers import Horizontal
 from textual.message import Message
 from textual.widgets import DataTable, Footer, Input, Static, Tab, Tabs
 
+from engine.checkpoint.sqlite_records import InterruptRecord
 from engine.errors import AlreadyResolved
 from engine.events import InterruptRaised
 from engine.prebuilt.review import InvalidResponse
@@ -33,12 +34,15 @@ from inbox.screens.help import HelpScreen
 from inbox.screens.respond import RespondScreen
 from inbox.screens.stepper import StepperScreen
 from inbox.screens.thread import ThreadScreen
-from inbox.text import one_line
+from inbox.text import one_line, summary
 from inbox.widgets.detail import DetailPane
 from inbox.widgets.item_table import ItemTable, age_text
 
 TABS = (("pending", "Pending"), ("resolved", "Resolved"), ("errors", "Errors"), ("all", "All"))
 DECISION_ACTIONS = {"accept", "edit", "respond", "ignore"}
+PAGE = 500  # rows fetched at a time; more are paged in as the cursor nears the end
+DETAIL_DELAY = 0.06
+FILTER_DELAY = 0.15
 KEY_NAMES = {"slash": "/", "question_mark": "?", "colon": ":", "space": "space", "escape": "esc"}
 
 
@@ -61,7 +65,7 @@ class InboxApp(App):
         Binding("i", "ignore", "Ignore", id="ignore"),
         Binding("space", "mark", "Mark", id="mark"),
         Binding("A", "accept_marked", "Accept marked", id="accept_marked"),
-        Binding("enter,t", "open_thread", "Thread", id="open_thread"),
+        Binding("t", "open_thread", "Thread", id="open_thread"),
         Binding("slash", "filter", "Filter", id="filter"),
         Binding("x", "expand", "Expand args", id="expand", show=False),
         Binding("j,down", "cursor_down", "Down", id="cursor_down", show=False),
@@ -75,7 +79,7 @@ class InboxApp(App):
         Binding("R", "reload", "Refresh", id="reload", show=False),
         Binding("escape", "clear_filter", "Clear filter", id="clear_filter", show=False),
         Binding("question_mark", "help", "Help", id="help"),
-        Binding("colon", "command_palette", "Palette", id="palette", show=False),
+        Binding("colon,ctrl+p", "command_palette", "Palette", id="palette", show=False),
         Binding("q", "quit", "Quit", id="quit"),
     ]
 
@@ -84,6 +88,7 @@ class InboxApp(App):
         super().__init__()
         self.service = service
         self.settings = settings or InboxSettings(reviewer=service.reviewer)
+        self.NOTIFICATION_TIMEOUT = self.settings.toast_seconds  # every toast, not only some
         self.source = source
         self.clock = clock or (lambda: datetime.now(timezone.utc))
         self.live = live
@@ -92,8 +97,11 @@ class InboxApp(App):
         self.filter_text = ""
         self.expanded = False
         self.counts: dict[str, int] = {}
-        self._new_requests = 0
+        self._raised: dict[str, InboxItem] = {}  # from events, not yet on screen
+        self._changed: set[str] = set()  # decided, cancelled or expired, not yet restyled
         self._refresh_scheduled = False
+        self._detail_timer = None
+        self._filter_timer = None
         self._loaded_once = False
 
     # --- layout -----------------------------------------------------------------------------------
@@ -139,16 +147,19 @@ class InboxApp(App):
             self.query_one(f"#tab-{key}", Tab).label = f"{label} {count}" if count is not None else label
 
     # --- loading ----------------------------------------------------------------------------------
-    async def _fetch(self) -> list[InboxItem]:
+    async def _fetch(self, offset: int = 0) -> list[InboxItem]:
+        """Up to PAGE + 1 items from `offset` (the extra one tells whether more follow)."""
         text = self.filter_text or None
         if self.tab == "pending":
-            return await self.service.pending(text=text)
+            return await self.service.pending(text=text, limit=PAGE + 1, offset=offset)
+        if offset:
+            return []  # the other tabs show their newest PAGE items
         if self.tab == "resolved":
-            return self._filtered(await self.service.resolved())
+            return self._filtered(await self.service.resolved(limit=PAGE))
         if self.tab == "errors":
             return self._filtered(await self.service.errors())
-        pending = await self.service.pending(text=text)
-        return pending + self._filtered(await self.service.resolved())
+        pending = await self.service.pending(text=text, limit=PAGE)
+        return pending + self._filtered(await self.service.resolved(limit=PAGE))
 
     def _filtered(self, items: list[InboxItem]) -> list[InboxItem]:
         if not self.filter_text:
@@ -161,7 +172,7 @@ class InboxApp(App):
         items = await self._fetch()
         self.counts = await self.service.counts()
         table = self.query_one(ItemTable)
-        table.load(items, self.clock())
+        table.load(items[:PAGE], self.clock(), complete=len(items) <= PAGE)
         self._update_tab_labels()
         self._show_current()
         if not self._loaded_once:
@@ -176,7 +187,12 @@ class InboxApp(App):
         since = await self.service.saver.alast_event_seq()
         async for event in self.service.saver.subscribe(since=since):
             if isinstance(event, InterruptRaised):
-                self._new_requests += 1
+                self._raised[event.interrupt_id] = InboxItem.of(InterruptRecord(
+                    id=event.interrupt_id, thread_id=event.thread_id, graph=event.graph, ns=event.ns,
+                    node=event.node, checkpoint_id=event.checkpoint_id, payload=event.value,
+                    created_at=event.at, deadline=event.deadline, status="pending"))
+            elif getattr(event, "interrupt_id", None):
+                self._changed.add(event.interrupt_id)
             self.post_message(InboxChanged())
 
     def on_inbox_changed(self, message: InboxChanged) -> None:
@@ -184,21 +200,24 @@ class InboxApp(App):
             self._refresh_scheduled = True
             self.set_timer(0.05, self.live_update)
 
-    @work(exclusive=True, group="load")
+    @work(exclusive=True, group="live")
     async def live_update(self) -> None:
+        """Apply what the events said, without re-reading the whole list: new requests come
+        from the events themselves; only requests someone decided are read back."""
         self._refresh_scheduled = False
         table = self.query_one(ItemTable)
-        new_requests, self._new_requests = self._new_requests, 0
+        raised, self._raised = self._raised, {}
+        changed, self._changed = self._changed, set()
+        new_requests = len(raised)
         if self.tab != "pending":
             await self._reload_now()
         else:
-            fresh = await self.service.pending(text=self.filter_text or None)
-            fresh_ids = {i.id for i in fresh}
-            gone = []
-            for item_id, item in table.items.items():
-                if item_id not in fresh_ids and item.record.status == "pending":
-                    gone.append(await self.service.item(item_id))
+            needle = self.filter_text.lower()
+            fresh = [i for i in raised.values() if i.id not in changed and (not needle or needle in i.search_text)]
+            gone = [await self.service.item(i) for i in changed if i in table.items]
             self.counts = await self.service.counts()
+            if not table.complete:
+                fresh = []  # older requests are still to be paged in: new ones come after them
             table.merge(fresh, gone, self.clock())  # rows and counts change in the same refresh
             self._update_tab_labels()
             self._show_current()
@@ -209,7 +228,7 @@ class InboxApp(App):
     async def _reload_now(self) -> None:
         items = await self._fetch()
         self.counts = await self.service.counts()
-        self.query_one(ItemTable).load(items, self.clock())
+        self.query_one(ItemTable).load(items[:PAGE], self.clock(), complete=len(items) <= PAGE)
         self._update_tab_labels()
         self._show_current()
 
@@ -236,7 +255,31 @@ class InboxApp(App):
     @on(DataTable.RowHighlighted)
     def _row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         self.expanded = False
-        self._show_current()
+        self.refresh_bindings()
+        # Holding j should not render every request it passes: show the one the cursor rests on.
+        if self._detail_timer is not None:
+            self._detail_timer.stop()
+        self._detail_timer = self.set_timer(DETAIL_DELAY, self._show_current)
+        table = self.query_one(ItemTable)
+        if not table.complete and event.cursor_row >= table.row_count - 25:
+            self.load_more()
+
+    @on(DataTable.RowSelected)
+    def _row_selected(self, event: DataTable.RowSelected) -> None:
+        """enter: a request with several actions opens its stepper; any other opens its thread."""
+        item = self.current
+        if item is not None and item.needs_stepper and item.record.status == "pending":
+            self._stepper(item)
+        else:
+            self.action_open_thread()
+
+    @work(exclusive=True, group="more")
+    async def load_more(self) -> None:
+        table = self.query_one(ItemTable)
+        if table.complete:
+            return
+        items = await self._fetch(offset=table.row_count)
+        table.append(items[:PAGE], self.clock(), complete=len(items) <= PAGE)
 
     @work(exclusive=True, group="messages")
     async def load_messages(self, thread_id: str) -> None:
@@ -317,7 +360,10 @@ class InboxApp(App):
     @on(Input.Changed, "#filter")
     def _filter_changed(self, event: Input.Changed) -> None:
         self.filter_text = event.value.strip()
-        self.reload()
+        # Typing "refund" is one query, not six.
+        if self._filter_timer is not None:
+            self._filter_timer.stop()
+        self._filter_timer = self.set_timer(FILTER_DELAY, self.reload)
 
     @on(Input.Submitted, "#filter")
     def _filter_submitted(self, event: Input.Submitted) -> None:
@@ -402,8 +448,9 @@ class InboxApp(App):
                 self.submit(item, build_response(item, verb, text=text), "answered" if question else "responded")
             else:
                 self.set_status("Response cancelled; nothing was sent.")
-        prompt = ("Type the answer the agent is waiting for." if question else
-                  "Your words go back to the agent; the tool does not run.")
+        asked = one_line(item.items[0].description or item.record.payload, 200)
+        prompt = (f"The agent asks: {asked}\nType the answer it is waiting for." if question else
+                  f"{one_line(summary(item.description), 150)}\nYour words go back to the agent; the tool does not run.")
         self.push_screen(RespondScreen(f"{'Answer' if question else 'Respond to'} {item.action}", prompt,
                                        allow_json=question), answered)
 
@@ -456,7 +503,7 @@ class InboxApp(App):
 
     def _claimed(self, item: InboxItem, record: Any, verb: str) -> None:
         updated = replace(item, record=record)
-        self.query_one(ItemTable).replace_item(updated)
+        self.query_one(ItemTable).replace_item(updated, self.clock())
         if self.current is not None and self.current.id == item.id:
             self._show_current()
         running = "run continuing…" if self.service.graphs.get(record.graph) else "recorded for `inbox worker`"
@@ -493,7 +540,9 @@ class InboxApp(App):
 
     @work(group="load")
     async def refresh_item(self, item_id: str) -> None:
-        self.query_one(ItemTable).replace_item(await self.service.item(item_id))
+        self.query_one(ItemTable).replace_item(await self.service.item(item_id), self.clock())
+        self.counts = await self.service.counts()
+        self._update_tab_labels()
         self._show_current()
 
     # --- other screens ------------------------------------------------------------------------------
@@ -510,9 +559,12 @@ class InboxApp(App):
         self.push_screen(ThreadScreen(view))
 
     def action_help(self) -> None:
-        rows = []
-        for key, binding in self._help_bindings():
-            rows.append((key, binding.description, binding.id or ""))
+        rows = [(key, binding.description, binding.id or "") for key, binding in self._help_bindings()]
+        rows += [("enter", "open the thread, or step through a request with several actions", ""),
+                 ("ctrl+c", "quit", ""),
+                 ("ctrl+s", "in a dialog: submit (edit, respond, stepper)", ""),
+                 ("ctrl+j", "in the answer dialog: send the text as JSON", ""),
+                 ("n / p, x, A", "in the stepper: next / previous action, reject, approve all", "")]
         self.push_screen(HelpScreen(rows))
 
     def _help_bindings(self):

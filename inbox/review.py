@@ -98,6 +98,21 @@ class InboxItem:
                 "resolved_at": r.resolved_at, "response": r.response, "payload": r.payload}
 
 
+def describe_response(response: Any) -> str:
+    """A decision in words: "accepted", "edited", "responded: …", "approve, reject, approve"."""
+    words = {"accept": "accepted", "edit": "edited", "ignore": "ignored", "response": "responded"}
+    if isinstance(response, dict) and isinstance(response.get("decisions"), list):
+        return ", ".join(str(d.get("type", "?")) for d in response["decisions"] if isinstance(d, dict))
+    answers = response if isinstance(response, list) else [response]
+    if answers and all(isinstance(a, dict) and a.get("type") in words for a in answers):
+        parts = []
+        for answer in answers:
+            word = words[answer["type"]]
+            parts.append(f"{word}: {answer['args']}" if answer["type"] == "response" else word)
+        return ", ".join(parts)
+    return f"answered: {json.dumps(response, ensure_ascii=False, default=str)}"
+
+
 def build_response(item: InboxItem, kind: str, *, args: dict | None = None, text: Any = None) -> Any:
     """The resume value for a one-key decision on every request of `item`.
 

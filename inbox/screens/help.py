@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
@@ -11,6 +13,12 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from inbox.config import config_path
+
+
+def _home_relative(path) -> str:
+    home = str(Path.home())
+    text = str(path)
+    return "~" + text[len(home):] if home != "/" and text.startswith(home) else text
 
 
 class HelpScreen(ModalScreen[None]):
@@ -31,7 +39,7 @@ class HelpScreen(ModalScreen[None]):
             yield Static(Text("Keys  ·  esc closes", style="bold"), classes="dialog-title")
             yield Static(table)
             yield Static(Text(
-                f"\nRemap any key in {config_path()} under [keys], e.g.  accept = \"y\"\n"
+                f"\nRemap any key in {_home_relative(config_path())} under [keys], e.g.  accept = \"y\"\n"
                 "or with an environment variable, e.g.  INBOX_KEY_ACCEPT=y", style="dim"))
 
     def action_close(self) -> None:

@@ -11,7 +11,7 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from inbox.review import ThreadView
+from inbox.review import ThreadView, describe_response
 from inbox.text import literal, one_line, pretty_json
 from inbox.widgets.detail import messages_text
 
@@ -22,7 +22,7 @@ def _history_table(view: ThreadView) -> Table:
         table.add_column(name, style="dim" if name == "checkpoint" else "")
     for entry in view.history:
         table.add_row(str(entry["step"]), str(entry["source"]), literal(", ".join(entry["next"]) or "—"),
-                      (entry["created"] or "")[:19].replace("T", " "), entry["checkpoint_id"][:13])
+                      (entry["created"] or "")[:19].replace("T", " "), "…" + entry["checkpoint_id"][-12:])
     return table
 
 
@@ -34,7 +34,8 @@ def _decisions_table(view: ThreadView) -> Table | Text:
         table.add_column(name)
     for record in view.decisions:
         table.add_row((record.resolved_at or "")[:19].replace("T", " "), record.status,
-                      literal(one_line(record.resolved_by or "?", 20)), literal(one_line(record.response, 50)),
+                      literal(one_line(record.resolved_by or "?", 20)),
+                      literal(one_line(describe_response(record.response), 50)),
                       Text(record.id[:10], style="dim"))
     return table
 
@@ -59,9 +60,11 @@ class ThreadScreen(ModalScreen[None]):
                 yield Static(Text.assemble(("Last run failed: ", "bold red"), literal(view.error, "red")))
             yield Static("Messages", classes="section-title")
             messages = view.values.get("messages") if isinstance(view.values.get("messages"), list) else []
-            yield Static(messages_text(messages) if messages else Text("No messages in this thread's state.", style="dim"))
+            yield Static(messages_text(messages) if messages else
+                         Text("No messages in this thread's state.", style="dim"))
             yield Static("State values", classes="section-title")
-            yield Static(literal(pretty_json(values, 6000)[0]))
+            yield Static(literal(pretty_json(values, 6000)[0]) if values else
+                         Text("Nothing besides the messages.", style="dim"))
             yield Static("Decisions", classes="section-title")
             yield Static(_decisions_table(view))
             yield Static("Checkpoint history (newest first)", classes="section-title")

@@ -8,7 +8,7 @@ from rich.text import Text
 from textual.containers import VerticalScroll
 from textual.widgets import Markdown, Static
 
-from inbox.review import InboxItem
+from inbox.review import InboxItem, describe_response
 from inbox.text import defang, literal, one_line, pretty_json
 
 ARGS_PREVIEW_CHARS = 4000
@@ -29,6 +29,14 @@ def allowed_lines(item: InboxItem) -> Text:
         text.append("  a plain question only takes an answer", style="dim")
         return text
     names = ("approve", "edit", "reject", "respond") if item.kind == "hitl" else ("accept", "edit", "response", "ignore")
+    if item.needs_stepper:
+        text.append(f"{len(item.items)} actions in one request: enter (or a, e, r) opens the stepper to decide "
+                    "each, then ctrl+s sends them together. Allowed per action:\n", style="italic")
+        for entry in item.items:
+            text.append(f"  {entry.index + 1}. {one_line(entry.action, 30)}: ", style="bold")
+            text.append(", ".join(ACTION_NAMES[n] for n in names if n in entry.allowed) or "nothing")
+            text.append("\n")
+        return text
     keys = {"approve": "a", "edit": "e", "reject": "x", "respond": "r", "accept": "a", "response": "r", "ignore": "i"}
     for name in names:
         if name in item.allowed:
@@ -41,9 +49,6 @@ def allowed_lines(item: InboxItem) -> Text:
     if missing:
         text.append("\n")
         text.append(f"Not allowed by this request's config: {', '.join(missing)}.", style="dim")
-    if item.needs_stepper:
-        text.append("\n")
-        text.append(f"{len(item.items)} actions in one request: enter steps through them.", style="italic")
     return text
 
 
@@ -68,7 +73,7 @@ def header_text(item: InboxItem, age: str) -> Text:
         text.append(f"\n{record.status} by {one_line(record.resolved_by or '?', 30)} at "
                     f"{(record.resolved_at or '')[:19].replace('T', ' ')}", style="bold green")
         if record.response is not None:
-            text.append(f"\nresponse: {one_line(record.response, 100)}", style="green")
+            text.append(f"\n{one_line(describe_response(record.response), 100)}", style="green")
     return text
 
 
@@ -121,6 +126,8 @@ class DetailPane(VerticalScroll):
 
     def show(self, item: InboxItem | None, age: str = "", expanded: bool = False) -> None:
         header = self.query_one("#detail-header", Static)
+        for title in self.query(".section-title"):
+            title.display = item is not None
         if item is None:
             header.update(Text("Nothing selected.\nPending requests appear on the left as agents raise them.",
                                style="dim"))
@@ -135,8 +142,11 @@ class DetailPane(VerticalScroll):
             description = f"{description}\n\n> {item.items[0].problem}"
         # Markdown is intended here, but terminal escapes are not.
         self.query_one("#detail-description", Markdown).update(defang(description or "_(no description)_"))
+        plain_question = item.kind == "question" and isinstance(item.record.payload, str)
+        # A question asked in words is already the description; show JSON questions as JSON.
+        self.query_one("#args-title", Static).display = not plain_question
         self.query_one("#args-title", Static).update("Question" if item.kind == "question" else "Arguments")
-        self.query_one("#detail-args", Static).update(args_renderable(item, expanded))
+        self.query_one("#detail-args", Static).update("" if plain_question else args_renderable(item, expanded))
         self.query_one("#detail-allowed", Static).update(allowed_lines(item))
 
     def show_messages(self, messages: list) -> None:

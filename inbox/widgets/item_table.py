@@ -7,16 +7,18 @@ full reload, so the reviewer sees what happened to it instead of a row vanishing
 
 from __future__ import annotations
 
-from datetime import datetime
+import functools
+from datetime import datetime, timezone
 
 from rich.text import Text
 from textual.widgets import DataTable
 
-from inbox.review import RESPONSE_LETTERS, InboxItem
+from inbox.review import RESPONSE_LETTERS, InboxItem, describe_response
 from inbox.text import literal, one_line, summary
 
-COLUMNS = (("mark", " "), ("status", "Status"), ("action", "Action"), ("thread", "Thread"),
-           ("allowed", "Keys"), ("age", "Age"), ("description", "Description"))
+# (key, label, width): fixed widths, so columns do not jump between tabs or after an update.
+COLUMNS = (("mark", " ", 1), ("status", " ", 1), ("action", "Action", 16), ("thread", "Thread", 20),
+           ("allowed", "Keys", 7), ("age", "Age", 4), ("description", "Description / outcome", 60))
 ALL_RESPONSES = ("accept", "edit", "response", "ignore")
 
 
@@ -36,31 +38,52 @@ def age_text(created: str, now: datetime) -> str:
 
 def allowed_cell(item: InboxItem) -> Text:
     """Letters of the allowed responses; disallowed ones as a dim dot, in fixed positions."""
+    return _allowed_cell(item.kind, item.allowed).copy()
+
+
+@functools.lru_cache(maxsize=64)
+def _allowed_cell(kind: str, allowed: frozenset[str]) -> Text:
     text = Text()
-    if item.kind == "question":
-        return Text("r (answer)", style="green")
-    if item.kind == "hitl":
+    if kind == "question":
+        return Text.assemble(("r", "green"), (" text", "dim"))
+    if kind == "hitl":
         names = ("approve", "edit", "reject", "respond")
     else:
         names = ALL_RESPONSES
     for name in names:
         letter = RESPONSE_LETTERS[name]
-        text.append(letter if name in item.allowed else "·", style="green" if name in item.allowed else "dim")
+        text.append(letter if name in allowed else "·", style="green" if name in allowed else "dim")
         text.append(" ")
     return text
 
 
 def status_cell(item: InboxItem) -> Text:
+    """One symbol: ⚠ overdue, ✓ resolved, ⌛ expired, ✗ cancelled or failed; blank while pending."""
     record = item.record
     if item.error:
-        return Text("✗ run failed", style="bold red")
+        return Text("✗", style="bold red")
     if record.status == "pending":
-        return Text("⚠ overdue", style="bold yellow") if record.overdue else Text("pending", style="cyan")
-    who = one_line(record.resolved_by or "?", 12)
-    when = (record.resolved_at or "")[11:16]
+        return Text("⚠", style="bold yellow") if record.overdue else Text(" ")
     style = {"resolved": "green", "expired": "yellow", "cancelled": "dim"}.get(record.status, "")
-    label = {"resolved": "✓", "expired": "⌛", "cancelled": "✗"}.get(record.status, "")
-    return Text(f"{label} {who} {when}".strip(), style=style)
+    return Text({"resolved": "✓", "expired": "⌛", "cancelled": "✗"}.get(record.status, "?"), style=style)
+
+
+def outcome_cell(item: InboxItem) -> Text:
+    """The description while pending; what happened, by whom and when, once decided."""
+    record = item.record
+    if item.error:
+        return literal(one_line(f"run failed: {item.error}", 90), "red")
+    if record.status == "pending":
+        text = literal(one_line(summary(item.description), 90))
+        if record.overdue:
+            text = Text.assemble(("OVERDUE ", "bold yellow"), text)
+        return text
+    when = (record.resolved_at or "")[11:16]
+    who = one_line(record.resolved_by or "?", 16)
+    verb = {"resolved": f"{describe_response(record.response)} by {who}", "expired": "expired at deadline",
+            "cancelled": f"cancelled ({record.reason or 'the run moved on'})"}.get(record.status, record.status)
+    style = {"resolved": "green", "expired": "yellow", "cancelled": "dim"}.get(record.status, "")
+    return literal(one_line(f"{verb} at {when} UTC", 90), style)
 
 
 class ItemTable(DataTable):
@@ -70,30 +93,37 @@ class ItemTable(DataTable):
         super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)
         self.items: dict[str, InboxItem] = {}
         self.marked: set[str] = set()
+        self.complete = True  # every item of the current list is loaded
 
     def on_mount(self) -> None:
-        for key, label in COLUMNS:
-            self.add_column(label, key=key)
+        for key, label, width in COLUMNS:
+            self.add_column(label, key=key, width=width)
 
     def _cells(self, item: InboxItem, now: datetime) -> tuple:
         mark = Text("●", style="bold magenta") if item.id in self.marked else Text(" ")
         age = age_text(item.record.created_at, now)
-        description = item.error if item.error else summary(item.description)
-        return (mark, status_cell(item), literal(one_line(item.action, 24), "bold"),
-                literal(one_line(item.record.thread_id, 26)), allowed_cell(item),
-                Text(age, style="bold yellow" if item.record.overdue else ""),
-                literal(one_line(description, 70), "red" if item.error else ""))
+        pending = item.record.status == "pending" and not item.error
+        return (mark, status_cell(item), literal(one_line(item.action, 16), "bold" if pending else "dim"),
+                literal(one_line(item.record.thread_id, 20)), allowed_cell(item) if pending else Text(""),
+                Text(age, style="bold yellow" if item.record.overdue else ""), outcome_cell(item))
 
-    def load(self, items: list[InboxItem], now: datetime) -> None:
-        """Replace every row (a tab switch, a filter, a manual refresh), keeping the cursor's item."""
+    def load(self, items: list[InboxItem], now: datetime, complete: bool = True) -> None:
+        """Replace every row (a tab switch, a filter, a manual refresh), keeping the cursor's item.
+        `complete`: no more items follow these (else `append` pages them in)."""
         current = self.current_id
         self.clear()
-        self.items = {item.id: item for item in items}
+        self.items = {}
+        self.append(items, now, complete)
         self.marked &= set(self.items)
-        for item in items:
-            self.add_row(*self._cells(item, now), key=item.id)
         if current in self.items:
             self.move_cursor(row=self.get_row_index(current))
+
+    def append(self, items: list[InboxItem], now: datetime, complete: bool) -> None:
+        for item in items:
+            if item.id not in self.items:
+                self.items[item.id] = item
+                self.add_row(*self._cells(item, now), key=item.id)
+        self.complete = complete
 
     def merge(self, fresh: list[InboxItem], gone: list[InboxItem], now: datetime) -> int:
         """A live update: append new requests, restyle decided ones in place. Returns how many were new."""
@@ -106,16 +136,17 @@ class ItemTable(DataTable):
             added += 1
         for item in gone:
             if item.id in self.items:
-                self.items[item.id] = item
-                self.update_cell(item.id, "status", status_cell(item))
                 self.marked.discard(item.id)
-                self.update_cell(item.id, "mark", Text(" "))
+                self.replace_item(item)
         return added
 
-    def replace_item(self, item: InboxItem) -> None:
+    def replace_item(self, item: InboxItem, now: datetime | None = None) -> None:
+        """Restyle one row in place (decided by us or someone else)."""
         if item.id in self.items:
             self.items[item.id] = item
-            self.update_cell(item.id, "status", status_cell(item))
+            for (key, _label, _width), cell in zip(COLUMNS, self._cells(item, now or datetime.now(timezone.utc))):
+                if key != "age":
+                    self.update_cell(item.id, key, cell)
 
     def toggle_mark(self) -> None:
         item_id = self.current_id

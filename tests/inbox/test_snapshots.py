@@ -57,7 +57,7 @@ def test_screen(opened, snap_compare):
     assert snap_compare(app, terminal_size=scenario.size, run_before=run_before), scenario.what
 
 
-# ---- keys the snapshots had to work around ---------------------------------------------------------
+# ---- keys that once did nothing ----------------------------------------------------------------------
 
 
 @pytest.fixture
@@ -70,8 +70,6 @@ def inbox(built, tmp_path, monkeypatch):
         saver.close()
 
 
-@pytest.mark.xfail(strict=True, reason="InboxApp binds ':' to command_palette, so Textual does not add its "
-                                       "own ctrl+p binding; bind 'colon,ctrl+p' in the app")
 async def test_ctrl_p_opens_the_palette(inbox):
     from textual.command import CommandPalette
 
@@ -81,8 +79,6 @@ async def test_ctrl_p_opens_the_palette(inbox):
         assert isinstance(inbox.screen, CommandPalette)
 
 
-@pytest.mark.xfail(strict=True, reason="the focused DataTable's own enter binding (select_cursor) wins over "
-                                       "the app's 'enter,t' binding, and RowSelected is not handled")
 async def test_enter_opens_the_thread_view(inbox):
     from inbox.screens.thread import ThreadScreen
 
