@@ -40,7 +40,7 @@ from inbox.widgets.item_table import ItemTable, age_text
 
 TABS = (("pending", "Pending"), ("resolved", "Resolved"), ("errors", "Errors"), ("all", "All"))
 DECISION_ACTIONS = {"accept", "edit", "respond", "ignore"}
-PAGE = 500  # rows fetched at a time; more are paged in as the cursor nears the end
+PAGE = 200  # rows fetched at a time; more are paged in as the cursor nears the end
 DETAIL_DELAY = 0.06
 FILTER_DELAY = 0.15
 KEY_NAMES = {"slash": "/", "question_mark": "?", "colon": ":", "space": "space", "escape": "esc"}
