@@ -85,7 +85,8 @@ THREAD_COLUMNS = "thread_id, graph, status, created_at, updated_at, metadata"
 def interrupt_from_row(row) -> InterruptRecord:
     (id_, thread_id, graph, ns, node, checkpoint_id, payload, created_at, deadline, on_timeout, status,
      overdue, resolved_at, resolved_by, response, applied, reason) = row
-    return InterruptRecord(
+    # Rows were validated on the way in; skipping validation here makes listing 10k rows cheaper.
+    return InterruptRecord.model_construct(
         id=id_, thread_id=thread_id, graph=graph, ns=ns, node=node, checkpoint_id=checkpoint_id,
         payload=loads(payload), created_at=created_at, deadline=deadline,
         on_timeout=loads(on_timeout) if on_timeout is not None else None, status=status,
