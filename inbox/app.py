@@ -42,6 +42,7 @@ TABS = (("pending", "Pending"), ("resolved", "Resolved"), ("errors", "Errors"), 
 DECISION_ACTIONS = {"accept", "edit", "respond", "ignore"}
 PAGE = 200  # rows fetched at a time; more are paged in as the cursor nears the end
 DETAIL_DELAY = 0.06
+NARROW = 110  # columns
 FILTER_DELAY = 0.15
 KEY_NAMES = {"slash": "/", "question_mark": "?", "colon": ":", "space": "space", "escape": "esc"}
 
@@ -63,8 +64,8 @@ class InboxApp(App):
         Binding("e", "edit", "Edit", id="edit"),
         Binding("r", "respond", "Respond", id="respond"),
         Binding("i", "ignore", "Ignore", id="ignore"),
-        Binding("space", "mark", "Mark", id="mark"),
-        Binding("A", "accept_marked", "Accept marked", id="accept_marked"),
+        Binding("space", "mark", "Mark", id="mark", show=False),  # in ? help; the footer keeps to 80 columns
+        Binding("A", "accept_marked", "Accept marked", id="accept_marked", show=False),
         Binding("t", "open_thread", "Thread", id="open_thread"),
         Binding("slash", "filter", "Filter", id="filter"),
         Binding("x", "expand", "Expand args", id="expand", show=False),
@@ -128,6 +129,10 @@ class InboxApp(App):
             self.watch_events()
             if self.expire_every:
                 self.set_interval(self.expire_every, self.expire_overdue)
+
+    def on_resize(self, event) -> None:
+        # Below 110 columns the detail pane goes under the list instead of beside it.
+        self.query_one("#main").set_class(event.size.width < NARROW, "narrow")
 
     def _topbar(self) -> None:
         text = Text()

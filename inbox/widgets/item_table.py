@@ -12,6 +12,7 @@ from datetime import datetime, timezone
 
 from rich.text import Text
 from textual.widgets import DataTable
+from textual.widgets.data_table import ColumnKey
 
 from inbox.review import RESPONSE_LETTERS, InboxItem, describe_response
 from inbox.text import literal, one_line, summary
@@ -98,6 +99,16 @@ class ItemTable(DataTable):
     def on_mount(self) -> None:
         for key, label, width in COLUMNS:
             self.add_column(label, key=key, width=width)
+
+    def on_resize(self, event) -> None:
+        """The description takes whatever width the fixed columns leave (at least 20)."""
+        fixed = sum(width + 2 * self.cell_padding for key, _label, width in COLUMNS if key != "description")
+        available = max(20, event.size.width - fixed - 2 * self.cell_padding - 1)
+        column = self.columns.get(ColumnKey("description"))
+        if column is not None and column.width != available:
+            column.width = available
+            self._require_update_dimensions = True
+            self.refresh()
 
     def _cells(self, item: InboxItem, now: datetime) -> tuple:
         mark = Text("●", style="bold magenta") if item.id in self.marked else Text(" ")
