@@ -103,7 +103,7 @@ class ItemTable(DataTable):
     def on_resize(self, event) -> None:
         """The description takes whatever width the fixed columns leave (at least 20)."""
         fixed = sum(width + 2 * self.cell_padding for key, _label, width in COLUMNS if key != "description")
-        available = max(20, event.size.width - fixed - 2 * self.cell_padding - 1)
+        available = max(20, event.size.width - fixed - 2 * self.cell_padding - 3)
         column = self.columns.get(ColumnKey("description"))
         if column is not None and column.width != available:
             column.width = available
