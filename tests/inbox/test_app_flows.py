@@ -240,7 +240,8 @@ async def test_new_interrupts_from_another_process_appear_without_a_keypress(dem
         assert any("new request" in str(n.message) for n in app._notifications)
 
 
-async def test_payload_text_is_shown_literally(tmp_path):
+async def app_over_one_request(tmp_path, request: dict) -> InboxApp:
+    """The inbox over a database holding one paused run that asked `interrupt([request])`."""
     from typing import TypedDict
 
     from engine.graph import START, StateGraph
@@ -249,17 +250,17 @@ async def test_payload_text_is_shown_literally(tmp_path):
     class State(TypedDict):
         answer: str
 
-    hostile = "[bold red]PWNED[/] \x1b[2J\x1b[31mred\x07 done"
-
-    def ask(state):
-        return {"answer": interrupt([{"action_request": {"action": "[blink]x", "args": {"note": hostile}},
-                                      "config": {"allow_accept": True}, "description": hostile}])}
-
-    path = tmp_path / "hostile.sqlite"
-    saver = await SqliteSaver.aopen(str(path))
-    graph = StateGraph(State).add_node("ask", ask).add_edge(START, "ask").compile(checkpointer=saver, name="h")
+    saver = await SqliteSaver.aopen(str(tmp_path / "one.sqlite"))
+    graph = (StateGraph(State).add_node("ask", lambda state: {"answer": interrupt([request])})
+             .add_edge(START, "ask").compile(checkpointer=saver, name="h"))
     await graph.ainvoke({"answer": ""}, {"configurable": {"thread_id": "t1"}})
-    app = InboxApp(ReviewService(saver, {}, reviewer="dana"), clock=lambda: NOW, live=False)
+    return InboxApp(ReviewService(saver, {}, reviewer="dana"), clock=lambda: NOW, live=False)
+
+
+async def test_payload_text_is_shown_literally(tmp_path):
+    hostile = "[bold red]PWNED[/] \x1b[2J\x1b[31mred\x07 done"
+    app = await app_over_one_request(tmp_path, {"action_request": {"action": "[blink]x", "args": {"note": hostile}},
+                                                "config": {"allow_accept": True}, "description": hostile})
     async with app.run_test(size=(150, 40)) as pilot:
         await wait_until(pilot, lambda: app.current is not None, what="the row")
         await pilot.pause(0.3)
@@ -274,24 +275,8 @@ async def test_payload_text_is_shown_literally(tmp_path):
 
 
 async def test_huge_args_are_truncated_with_a_key_to_expand(tmp_path):
-    from typing import TypedDict
-
-    from engine.graph import START, StateGraph
-    from engine.types import interrupt
-
-    class State(TypedDict):
-        answer: str
-
-    def ask(state):
-        blob = "x" * 1_000_000
-        return {"answer": interrupt([{"action_request": {"action": "upload", "args": {"blob": blob}},
-                                      "config": {"allow_accept": True}}])}
-
-    path = tmp_path / "huge.sqlite"
-    saver = await SqliteSaver.aopen(str(path))
-    graph = StateGraph(State).add_node("ask", ask).add_edge(START, "ask").compile(checkpointer=saver, name="h")
-    await graph.ainvoke({"answer": ""}, {"configurable": {"thread_id": "t1"}})
-    app = InboxApp(ReviewService(saver, {}, reviewer="dana"), clock=lambda: NOW, live=False)
+    app = await app_over_one_request(tmp_path, {"action_request": {"action": "upload", "args": {"blob": "x" * 1_000_000}},
+                                                "config": {"allow_accept": True}})
     async with app.run_test(size=(150, 40)) as pilot:
         await wait_until(pilot, lambda: app.current is not None, what="the row")
         await pilot.pause(0.2)
