@@ -56,7 +56,7 @@ from engine.checkpoint.base import (BaseCheckpointSaver, CheckpointTuple, checkp
                                     checkpoint_ns_of, make_config, thread_id_of)
 from engine.checkpoint.serde import dumps, loads
 from engine.checkpoint.sqlite_records import (INTERRUPT_COLUMNS, THREAD_COLUMNS, InterruptNotFound,
-                                              InterruptRecord, ThreadRecord, interrupt_from_row,
+                                              InterruptRecord, ThreadRecord, interrupt_from_row, interrupts_from_rows,
                                               thread_from_row)
 from engine.checkpoint.sqlite_schema import APPLICATION_ID, SCHEMA_VERSION, ensure_schema, prepare_file
 from engine.checkpoint.sqlite_support import (BlobCache, CrossLoopLock, append_suffix, join_lists,
@@ -903,7 +903,7 @@ class SqliteSaver(BaseCheckpointSaver):
         list) or any `action_requests[].name`; `text` is a case-insensitive substring of the
         payload's JSON text."""
         sql, params = self._pending_query(limit, offset, graph, thread_id, action, text)
-        return [interrupt_from_row(row) for row in await self._query(sql, params)]
+        return interrupts_from_rows(await self._query(sql, params))
 
     @staticmethod
     def _pending_query(limit, offset, graph, thread_id, action, text) -> tuple[str, list]:
@@ -964,7 +964,7 @@ class SqliteSaver(BaseCheckpointSaver):
             params.append(str(thread_id))
         sql += " ORDER BY resolved_at DESC, rowid DESC LIMIT ? OFFSET ?"
         params += [-1 if limit is None else limit, offset or 0]
-        return [interrupt_from_row(row) for row in await self._query(sql, params)]
+        return interrupts_from_rows(await self._query(sql, params))
 
     async def alist_claimed_unapplied(self) -> list[InterruptRecord]:
         """Decisions claimed (resolve(), or expiry with a default response) that the runtime has
