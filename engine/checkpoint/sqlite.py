@@ -58,6 +58,7 @@ from engine.checkpoint.serde import dumps, loads
 from engine.checkpoint.sqlite_records import (INTERRUPT_COLUMNS, THREAD_COLUMNS, InterruptNotFound,
                                               InterruptRecord, ThreadRecord, interrupt_from_row, interrupts_from_rows,
                                               thread_from_row)
+from engine.checkpoint.sqlite_pack import pack, unpack
 from engine.checkpoint.sqlite_schema import APPLICATION_ID, SCHEMA_VERSION, ensure_schema, prepare_file
 from engine.checkpoint.sqlite_support import (BlobCache, CrossLoopLock, append_suffix, join_lists,
                                               normalize_ts, utc_iso)
@@ -82,6 +83,7 @@ WITH RECURSIVE chain(root, id, base_id, depth, value) AS (
 SELECT root, depth, value FROM chain
 """
 
+_EVENT_COLUMNS = {"seq", "thread_id", "graph", "kind"}
 _INSERT_EVENT = "INSERT INTO events (at, thread_id, graph, kind, data) VALUES (?, ?, ?, ?, ?)"
 
 # --- how events update the threads and interrupts tables --------------------------------------
@@ -554,7 +556,7 @@ class SqliteSaver(BaseCheckpointSaver):
         for chunk in _chunks(missing):
             parts: dict[int, list[tuple[int, str]]] = defaultdict(list)
             for root, depth, value in db.execute(_CHAIN_SQL.format(ids=",".join("?" * len(chunk))), chunk):
-                parts[root].append((depth, value))
+                parts[root].append((depth, unpack(value)))
             for root in chunk:
                 chain = sorted(parts.get(root, ()), key=lambda part: part[0])
                 if not chain or chain[0][0] != 0 or len(chain) != chain[-1][0] + 1:
@@ -581,7 +583,7 @@ class SqliteSaver(BaseCheckpointSaver):
         cursor = db.execute(
             "INSERT INTO blobs (thread_id, checkpoint_ns, channel, version, base_id, depth, value) "
             "VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (thread_id, ns, channel, dumps(version), base, depth, stored))
+            (thread_id, ns, channel, dumps(version), base, depth, pack(stored)))
         blob_id = cursor.lastrowid
         txn.new_blob_ids.append(blob_id)
         if text.startswith("["):
@@ -604,11 +606,11 @@ class SqliteSaver(BaseCheckpointSaver):
                     f"({','.join('?' * len(chunk))}) ORDER BY rowid",
                     (thread_id, ns, *chunk))
                 for checkpoint_id, task_id, channel, value in found:
-                    writes[(thread_id, ns, checkpoint_id)].append((task_id, channel, loads(value)))
+                    writes[(thread_id, ns, checkpoint_id)].append((task_id, channel, loads(unpack(value))))
         tuples = []
         for row, ref in zip(rows, refs):
             thread_id, ns, checkpoint_id, parent_id, checkpoint_text, metadata_text = row[:6]
-            checkpoint = loads(checkpoint_text)
+            checkpoint = loads(unpack(checkpoint_text))
             if "channel_values" in checkpoint:
                 inline = checkpoint["channel_values"]
                 checkpoint["channel_values"] = {
@@ -730,7 +732,7 @@ class SqliteSaver(BaseCheckpointSaver):
             "ON CONFLICT (thread_id, checkpoint_ns, checkpoint_id) DO UPDATE SET "
             "parent_checkpoint_id = excluded.parent_checkpoint_id, checkpoint = excluded.checkpoint, "
             "metadata = excluded.metadata, value_refs = excluded.value_refs",
-            (thread_id, ns, checkpoint_id, parent_id, checkpoint_text, metadata_text, dumps(refs)))
+            (thread_id, ns, checkpoint_id, parent_id, pack(checkpoint_text), metadata_text, dumps(refs)))
         # A thread checkpointed without run events (e.g. update_state) is still listed.
         db.execute("INSERT OR IGNORE INTO threads (thread_id, graph, created_at, updated_at) VALUES (?, ?, ?, ?)",
                    (thread_id, graph, now, now))
@@ -739,7 +741,7 @@ class SqliteSaver(BaseCheckpointSaver):
                           task_path: str = "") -> None:
         thread_id, ns = thread_id_of(config), checkpoint_ns_of(config)
         checkpoint_id = checkpoint_id_of(config) or ""
-        rows = [(thread_id, ns, checkpoint_id, task_id, channel, task_path, dumps(value))
+        rows = [(thread_id, ns, checkpoint_id, task_id, channel, task_path, pack(dumps(value)))
                 for channel, value in writes]
         if rows:
             await self._write(self._put_writes, rows, defer=True)
@@ -776,8 +778,9 @@ class SqliteSaver(BaseCheckpointSaver):
     def _event_row(event: Event) -> tuple:
         # serde over the python-mode dump: pydantic's own JSON mode gives up near 250 levels of
         # nesting, serde does not, and tagged values (tuples, datetimes) come back as themselves.
+        # thread_id, graph and kind have columns of their own: not repeated in `data`.
         return (normalize_ts(event.at), event.thread_id, event.graph, event.kind,
-                dumps(event.model_dump(exclude={"seq"})))
+                pack(dumps(event.model_dump(exclude=_EVENT_COLUMNS))))
 
     @staticmethod
     def _event_effects(event: Event) -> tuple[tuple[str, dict] | None, tuple[str, dict] | None]:
@@ -854,6 +857,12 @@ class SqliteSaver(BaseCheckpointSaver):
         """
         if not events:
             return []
+        first = await self._write(self._events_writer(events))
+        return [event.model_copy(update={"seq": first + i}) for i, event in enumerate(events)]
+
+    def _events_writer(self, events: list[Event]) -> Callable:
+        """The connection-thread function that appends `events` (returning the first seq) and
+        applies them; serialization happens here, in the caller."""
         rows = [self._event_row(event) for event in events]
         thread_statements: list[tuple[str, dict]] = []
         interrupt_statements: list[tuple[str, dict]] = []
@@ -870,16 +879,19 @@ class SqliteSaver(BaseCheckpointSaver):
             self._run_grouped(db, interrupt_statements)
             return first
 
-        first = await self._write(store)
-        return [event.model_copy(update={"seq": first + i}) for i, event in enumerate(events)]
+        return store
 
     async def aread_events(self, since: int | None = None, limit: int | None = None) -> list[Event]:
-        rows = await self._query("SELECT seq, data FROM events WHERE seq > ? ORDER BY seq LIMIT ?",
+        rows = await self._query("SELECT seq, data, thread_id, graph, kind FROM events WHERE seq > ? "
+                                 "ORDER BY seq LIMIT ?",
                                  (since or 0, -1 if limit is None else limit))
         events = []
-        for seq, data in rows:
-            fields = loads(data)
+        for seq, data, thread_id, graph, kind in rows:
+            fields = loads(unpack(data))
             fields["seq"] = seq
+            fields.setdefault("thread_id", thread_id)  # rows written before these were left out
+            fields.setdefault("graph", graph)
+            fields.setdefault("kind", kind)
             events.append(event_from_json(fields))
         return events
 
