@@ -860,6 +860,17 @@ class SqliteSaver(BaseCheckpointSaver):
         first = await self._write(self._events_writer(events))
         return [event.model_copy(update={"seq": first + i}) for i, event in enumerate(events)]
 
+    async def aqueue_events(self, events: list[Event]) -> None:
+        """Store the events like `aput_events`, without returning them. Inside a transaction
+        they are written with its next round trip (usually the COMMIT), so a superstep's
+        checkpoint, writes and events cost one round trip to the connection thread."""
+        if not events:
+            return
+        if self._current_txn() is None:
+            await self.aput_events(events)
+            return
+        await self._write(self._events_writer(events), defer=True)
+
     def _events_writer(self, events: list[Event]) -> Callable:
         """The connection-thread function that appends `events` (returning the first seq) and
         applies them; serialization happens here, in the caller."""
