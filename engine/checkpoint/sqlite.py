@@ -84,6 +84,7 @@ SELECT root, depth, value FROM chain
 """
 
 _EVENT_COLUMNS = {"seq", "thread_id", "graph", "kind"}
+_VALUE_REF = "__value_in_interrupts__"  # an InterruptRaised event row whose value is its interrupt's payload
 _INSERT_EVENT = "INSERT INTO events (at, thread_id, graph, kind, data) VALUES (?, ?, ?, ?, ?)"
 
 # --- how events update the threads and interrupts tables --------------------------------------
@@ -874,7 +875,10 @@ class SqliteSaver(BaseCheckpointSaver):
     def _events_writer(self, events: list[Event]) -> Callable:
         """The connection-thread function that appends `events` (returning the first seq) and
         applies them; serialization happens here, in the caller."""
-        rows = [self._event_row(event) for event in events]
+        rows: list[tuple] = []
+        # An InterruptRaised event's value is the interrupt row's payload: stored once, there,
+        # unless that row holds another payload (an id raised again with a different value).
+        by_reference: list[tuple[int, str, str, Event]] = []
         thread_statements: list[tuple[str, dict]] = []
         interrupt_statements: list[tuple[str, dict]] = []
         for event in events:
@@ -883,28 +887,55 @@ class SqliteSaver(BaseCheckpointSaver):
                 thread_statements.append(thread_effect)
             if interrupt_effect is not None:
                 interrupt_statements.append(interrupt_effect)
+            if isinstance(event, InterruptRaised):
+                by_reference.append((len(rows), event.interrupt_id, interrupt_effect[1]["payload"], event))
+                data = event.model_dump(exclude=_EVENT_COLUMNS | {"value"})
+                data[_VALUE_REF] = True
+                rows.append((normalize_ts(event.at), event.thread_id, event.graph, event.kind,
+                             pack(dumps(data))))
+            else:
+                rows.append(self._event_row(event))
 
         def store(db, txn):
-            first = self._insert_events(db, txn, rows)
             self._run_grouped(db, thread_statements)
             self._run_grouped(db, interrupt_statements)
-            return first
+            for index, interrupt_id, payload_text, event in by_reference:
+                found = db.execute("SELECT payload FROM interrupts WHERE id = ?", (interrupt_id,)).fetchone()
+                if found is None or found[0] != payload_text:
+                    rows[index] = self._event_row(event)
+            return self._insert_events(db, txn, rows)
 
         return store
 
     async def aread_events(self, since: int | None = None, limit: int | None = None) -> list[Event]:
-        rows = await self._query("SELECT seq, data, thread_id, graph, kind FROM events WHERE seq > ? "
-                                 "ORDER BY seq LIMIT ?",
-                                 (since or 0, -1 if limit is None else limit))
-        events = []
+        return [event_from_json(fields) for fields in await self._read(
+            self._read_events, since or 0, -1 if limit is None else limit)]
+
+    def _read_events(self, db, _txn, since: int, limit: int) -> list[dict]:
+        rows = db.execute("SELECT seq, data, thread_id, graph, kind FROM events WHERE seq > ? "
+                          "ORDER BY seq LIMIT ?", (since, limit)).fetchall()
+        decoded, referring = [], []
         for seq, data, thread_id, graph, kind in rows:
             fields = loads(unpack(data))
             fields["seq"] = seq
             fields.setdefault("thread_id", thread_id)  # rows written before these were left out
             fields.setdefault("graph", graph)
             fields.setdefault("kind", kind)
-            events.append(event_from_json(fields))
-        return events
+            if fields.pop(_VALUE_REF, False):
+                referring.append(fields)
+            decoded.append(fields)
+        payloads: dict[str, str] = {}
+        for chunk in _chunks(list({fields["interrupt_id"] for fields in referring})):
+            payloads.update(db.execute(
+                f"SELECT id, payload FROM interrupts WHERE id IN ({','.join('?' * len(chunk))})", chunk))
+        for fields in referring:
+            payload = payloads.get(fields["interrupt_id"])
+            if payload is None:
+                raise StorageError(
+                    f"{self.path} is damaged: interrupt {fields['interrupt_id']} of event "
+                    f"{fields['seq']} is missing. Restore the file from a backup.")
+            fields["value"] = loads(payload)
+        return decoded
 
     async def alast_event_seq(self) -> int:
         return (await self._query("SELECT coalesce(max(seq), 0) FROM events"))[0][0]
