@@ -107,6 +107,12 @@ class BaseCheckpointSaver:
         self._notify_subscribers()
         return stored
 
+    async def aqueue_events(self, events: list[Event]) -> None:
+        """Store events whose seq numbers the caller does not need. Inside a transaction a
+        saver may write them with the transaction's commit; by default the same as
+        `aput_events`."""
+        await self.aput_events(events)
+
     def _notify_subscribers(self) -> None:
         with self._subscribers_lock:
             subscribers = list(self._subscribers)

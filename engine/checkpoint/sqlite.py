@@ -56,8 +56,9 @@ from engine.checkpoint.base import (BaseCheckpointSaver, CheckpointTuple, checkp
                                     checkpoint_ns_of, make_config, thread_id_of)
 from engine.checkpoint.serde import dumps, loads
 from engine.checkpoint.sqlite_records import (INTERRUPT_COLUMNS, THREAD_COLUMNS, InterruptNotFound,
-                                              InterruptRecord, ThreadRecord, interrupt_from_row,
+                                              InterruptRecord, ThreadRecord, interrupt_from_row, interrupts_from_rows,
                                               thread_from_row)
+from engine.checkpoint.sqlite_pack import pack, unpack
 from engine.checkpoint.sqlite_schema import APPLICATION_ID, SCHEMA_VERSION, ensure_schema, prepare_file
 from engine.checkpoint.sqlite_support import (BlobCache, CrossLoopLock, append_suffix, join_lists,
                                               normalize_ts, utc_iso)
@@ -82,6 +83,8 @@ WITH RECURSIVE chain(root, id, base_id, depth, value) AS (
 SELECT root, depth, value FROM chain
 """
 
+_EVENT_COLUMNS = {"seq", "thread_id", "graph", "kind"}
+_VALUE_REF = "__value_in_interrupts__"  # an InterruptRaised event row whose value is its interrupt's payload
 _INSERT_EVENT = "INSERT INTO events (at, thread_id, graph, kind, data) VALUES (?, ?, ?, ?, ?)"
 
 # --- how events update the threads and interrupts tables --------------------------------------
@@ -554,7 +557,7 @@ class SqliteSaver(BaseCheckpointSaver):
         for chunk in _chunks(missing):
             parts: dict[int, list[tuple[int, str]]] = defaultdict(list)
             for root, depth, value in db.execute(_CHAIN_SQL.format(ids=",".join("?" * len(chunk))), chunk):
-                parts[root].append((depth, value))
+                parts[root].append((depth, unpack(value)))
             for root in chunk:
                 chain = sorted(parts.get(root, ()), key=lambda part: part[0])
                 if not chain or chain[0][0] != 0 or len(chain) != chain[-1][0] + 1:
@@ -581,7 +584,7 @@ class SqliteSaver(BaseCheckpointSaver):
         cursor = db.execute(
             "INSERT INTO blobs (thread_id, checkpoint_ns, channel, version, base_id, depth, value) "
             "VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (thread_id, ns, channel, dumps(version), base, depth, stored))
+            (thread_id, ns, channel, dumps(version), base, depth, pack(stored)))
         blob_id = cursor.lastrowid
         txn.new_blob_ids.append(blob_id)
         if text.startswith("["):
@@ -604,11 +607,11 @@ class SqliteSaver(BaseCheckpointSaver):
                     f"({','.join('?' * len(chunk))}) ORDER BY rowid",
                     (thread_id, ns, *chunk))
                 for checkpoint_id, task_id, channel, value in found:
-                    writes[(thread_id, ns, checkpoint_id)].append((task_id, channel, loads(value)))
+                    writes[(thread_id, ns, checkpoint_id)].append((task_id, channel, loads(unpack(value))))
         tuples = []
         for row, ref in zip(rows, refs):
             thread_id, ns, checkpoint_id, parent_id, checkpoint_text, metadata_text = row[:6]
-            checkpoint = loads(checkpoint_text)
+            checkpoint = loads(unpack(checkpoint_text))
             if "channel_values" in checkpoint:
                 inline = checkpoint["channel_values"]
                 checkpoint["channel_values"] = {
@@ -730,7 +733,7 @@ class SqliteSaver(BaseCheckpointSaver):
             "ON CONFLICT (thread_id, checkpoint_ns, checkpoint_id) DO UPDATE SET "
             "parent_checkpoint_id = excluded.parent_checkpoint_id, checkpoint = excluded.checkpoint, "
             "metadata = excluded.metadata, value_refs = excluded.value_refs",
-            (thread_id, ns, checkpoint_id, parent_id, checkpoint_text, metadata_text, dumps(refs)))
+            (thread_id, ns, checkpoint_id, parent_id, pack(checkpoint_text), metadata_text, dumps(refs)))
         # A thread checkpointed without run events (e.g. update_state) is still listed.
         db.execute("INSERT OR IGNORE INTO threads (thread_id, graph, created_at, updated_at) VALUES (?, ?, ?, ?)",
                    (thread_id, graph, now, now))
@@ -739,7 +742,7 @@ class SqliteSaver(BaseCheckpointSaver):
                           task_path: str = "") -> None:
         thread_id, ns = thread_id_of(config), checkpoint_ns_of(config)
         checkpoint_id = checkpoint_id_of(config) or ""
-        rows = [(thread_id, ns, checkpoint_id, task_id, channel, task_path, dumps(value))
+        rows = [(thread_id, ns, checkpoint_id, task_id, channel, task_path, pack(dumps(value)))
                 for channel, value in writes]
         if rows:
             await self._write(self._put_writes, rows, defer=True)
@@ -776,8 +779,9 @@ class SqliteSaver(BaseCheckpointSaver):
     def _event_row(event: Event) -> tuple:
         # serde over the python-mode dump: pydantic's own JSON mode gives up near 250 levels of
         # nesting, serde does not, and tagged values (tuples, datetimes) come back as themselves.
+        # thread_id, graph and kind have columns of their own: not repeated in `data`.
         return (normalize_ts(event.at), event.thread_id, event.graph, event.kind,
-                dumps(event.model_dump(exclude={"seq"})))
+                pack(dumps(event.model_dump(exclude=_EVENT_COLUMNS))))
 
     @staticmethod
     def _event_effects(event: Event) -> tuple[tuple[str, dict] | None, tuple[str, dict] | None]:
@@ -854,7 +858,27 @@ class SqliteSaver(BaseCheckpointSaver):
         """
         if not events:
             return []
-        rows = [self._event_row(event) for event in events]
+        first = await self._write(self._events_writer(events))
+        return [event.model_copy(update={"seq": first + i}) for i, event in enumerate(events)]
+
+    async def aqueue_events(self, events: list[Event]) -> None:
+        """Store the events like `aput_events`, without returning them. Inside a transaction
+        they are written with its next round trip (usually the COMMIT), so a superstep's
+        checkpoint, writes and events cost one round trip to the connection thread."""
+        if not events:
+            return
+        if self._current_txn() is None:
+            await self.aput_events(events)
+            return
+        await self._write(self._events_writer(events), defer=True)
+
+    def _events_writer(self, events: list[Event]) -> Callable:
+        """The connection-thread function that appends `events` (returning the first seq) and
+        applies them; serialization happens here, in the caller."""
+        rows: list[tuple] = []
+        # An InterruptRaised event's value is the interrupt row's payload: stored once, there,
+        # unless that row holds another payload (an id raised again with a different value).
+        by_reference: list[tuple[int, str, str, Event]] = []
         thread_statements: list[tuple[str, dict]] = []
         interrupt_statements: list[tuple[str, dict]] = []
         for event in events:
@@ -863,25 +887,55 @@ class SqliteSaver(BaseCheckpointSaver):
                 thread_statements.append(thread_effect)
             if interrupt_effect is not None:
                 interrupt_statements.append(interrupt_effect)
+            if isinstance(event, InterruptRaised):
+                by_reference.append((len(rows), event.interrupt_id, interrupt_effect[1]["payload"], event))
+                data = event.model_dump(exclude=_EVENT_COLUMNS | {"value"})
+                data[_VALUE_REF] = True
+                rows.append((normalize_ts(event.at), event.thread_id, event.graph, event.kind,
+                             pack(dumps(data))))
+            else:
+                rows.append(self._event_row(event))
 
         def store(db, txn):
-            first = self._insert_events(db, txn, rows)
             self._run_grouped(db, thread_statements)
             self._run_grouped(db, interrupt_statements)
-            return first
+            for index, interrupt_id, payload_text, event in by_reference:
+                found = db.execute("SELECT payload FROM interrupts WHERE id = ?", (interrupt_id,)).fetchone()
+                if found is None or found[0] != payload_text:
+                    rows[index] = self._event_row(event)
+            return self._insert_events(db, txn, rows)
 
-        first = await self._write(store)
-        return [event.model_copy(update={"seq": first + i}) for i, event in enumerate(events)]
+        return store
 
     async def aread_events(self, since: int | None = None, limit: int | None = None) -> list[Event]:
-        rows = await self._query("SELECT seq, data FROM events WHERE seq > ? ORDER BY seq LIMIT ?",
-                                 (since or 0, -1 if limit is None else limit))
-        events = []
-        for seq, data in rows:
-            fields = loads(data)
+        return [event_from_json(fields) for fields in await self._read(
+            self._read_events, since or 0, -1 if limit is None else limit)]
+
+    def _read_events(self, db, _txn, since: int, limit: int) -> list[dict]:
+        rows = db.execute("SELECT seq, data, thread_id, graph, kind FROM events WHERE seq > ? "
+                          "ORDER BY seq LIMIT ?", (since, limit)).fetchall()
+        decoded, referring = [], []
+        for seq, data, thread_id, graph, kind in rows:
+            fields = loads(unpack(data))
             fields["seq"] = seq
-            events.append(event_from_json(fields))
-        return events
+            fields.setdefault("thread_id", thread_id)  # rows written before these were left out
+            fields.setdefault("graph", graph)
+            fields.setdefault("kind", kind)
+            if fields.pop(_VALUE_REF, False):
+                referring.append(fields)
+            decoded.append(fields)
+        payloads: dict[str, str] = {}
+        for chunk in _chunks(list({fields["interrupt_id"] for fields in referring})):
+            payloads.update(db.execute(
+                f"SELECT id, payload FROM interrupts WHERE id IN ({','.join('?' * len(chunk))})", chunk))
+        for fields in referring:
+            payload = payloads.get(fields["interrupt_id"])
+            if payload is None:
+                raise StorageError(
+                    f"{self.path} is damaged: interrupt {fields['interrupt_id']} of event "
+                    f"{fields['seq']} is missing. Restore the file from a backup.")
+            fields["value"] = loads(payload)
+        return decoded
 
     async def alast_event_seq(self) -> int:
         return (await self._query("SELECT coalesce(max(seq), 0) FROM events"))[0][0]
@@ -903,7 +957,7 @@ class SqliteSaver(BaseCheckpointSaver):
         list) or any `action_requests[].name`; `text` is a case-insensitive substring of the
         payload's JSON text."""
         sql, params = self._pending_query(limit, offset, graph, thread_id, action, text)
-        return [interrupt_from_row(row) for row in await self._query(sql, params)]
+        return interrupts_from_rows(await self._query(sql, params))
 
     @staticmethod
     def _pending_query(limit, offset, graph, thread_id, action, text) -> tuple[str, list]:
@@ -964,7 +1018,7 @@ class SqliteSaver(BaseCheckpointSaver):
             params.append(str(thread_id))
         sql += " ORDER BY resolved_at DESC, rowid DESC LIMIT ? OFFSET ?"
         params += [-1 if limit is None else limit, offset or 0]
-        return [interrupt_from_row(row) for row in await self._query(sql, params)]
+        return interrupts_from_rows(await self._query(sql, params))
 
     async def alist_claimed_unapplied(self) -> list[InterruptRecord]:
         """Decisions claimed (resolve(), or expiry with a default response) that the runtime has

@@ -125,6 +125,13 @@ MIGRATIONS: list[tuple[int, list[str]]] = [
         )""",
         "CREATE INDEX events_by_thread ON events (thread_id, seq)",
     ]),
+    # Version 2 changes no table: from now on blobs.value, writes.value, events.data and
+    # checkpoints.checkpoint may hold compressed BLOB values (see sqlite_pack), and events.data
+    # leaves out thread_id, graph and kind (they have columns) and, for interrupt_raised, the
+    # value when it is the interrupt row's payload. Version 1 files upgrade in
+    # place (their rows stay readable as they are); the version bump makes an older engine
+    # refuse a file it could not read.
+    (2, []),
 ]
 
 SCHEMA_VERSION = MIGRATIONS[-1][0]

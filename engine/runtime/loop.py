@@ -155,7 +155,7 @@ class Run:
 
     async def _events(self, events: list) -> None:
         if self.emit_events and events:
-            await self.store.aput_events(events)
+            await self.store.aqueue_events(events)
 
     async def _load(self) -> SavedState | None:
         saved = await self.store.aget_tuple(self.checkpoint_config)

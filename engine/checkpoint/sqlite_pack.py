@@ -1,0 +1,79 @@
+"""Compression of the larger JSON texts the SQLite saver stores (channel value blobs, pending
+writes, event data, checkpoints).
+
+A stored value is either the JSON text itself (a SQLite TEXT value: short values, values that
+do not shrink, and every row written before compression existed) or a SQLite BLOB value: one
+format byte, then the raw deflate stream of the UTF-8 text. Format 1 deflates against
+`_DICTIONARY_1`, a preset dictionary of the strings the engine's own formats repeat in every
+row (checkpoint fields, interrupt and event fields, HumanInterrupt requests, chat messages), so
+even a row of a few hundred bytes compresses well. A format's dictionary must never change
+once files use it: add a new format byte for a new dictionary.
+
+Columns the database itself searches (interrupts.payload, used by the action and text
+filters) are never compressed.
+"""
+
+from __future__ import annotations
+
+import zlib
+
+#: texts shorter than this are stored as they are
+MIN_CHARS = 64
+
+_FORMAT_1 = 1
+_DICTIONARY_1 = (
+    '{"v":1,"id":"","ts":"+00:00","step":-1,"channel_values":{},"channel_versions":{'
+    '"tasks":[{"name":"","id":"","arg":'
+    '"waiting":{}}'
+    '{"__engine_type__":"interrupt","v":{"value":'
+    '"id":"","ns":"","node":"","when":"during","resumable":true,"deadline":null,"on_timeout":null}}]'
+    '{"__engine_type__":"tuple","v":['
+    '{"__engine_type__":"datetime","v":"'
+    '"update":{},"goto":[],"sends":[],"writes":[["'
+    '"at":"","thread_id":"","graph":"","kind":"run_started","source":"input","metadata":null}'
+    '"kind":"run_finished","outcome":"interrupted"}'
+    '"kind":"interrupt_resolved","response":{"type":"accept","args":null},"by":null}'
+    '"kind":"interrupt_raised","interrupt_id":"","checkpoint_id":"'
+    '[{"action_request":{"action":"","args":{"to":"","subject":"","body":"'
+    '"config":{"allow_ignore":true,"allow_respond":true,"allow_edit":true,"allow_accept":true},'
+    '"description":"'
+    '"action_requests":[{"name":"","args":{'
+    '"review_configs":[{"action_name":"","allowed_decisions":["approve","edit","reject"]}]'
+    '[{"role":"system","content":"You are '
+    '{"role":"user","content":"Please '
+    '{"role":"assistant","content":"I\'ll ","tool_calls":[{"id":"call_","name":"","args":{'
+    '{"role":"tool","tool_call_id":"call_","content":"'
+    '{"type":"human","content":"'
+    '{"type":"ai","content":"'
+    ' the and to of a in is for that with on as be this by'
+).encode()
+
+_SMALL = 1 << 14  # texts up to this size deflate with a 4 KiB window (much cheaper to set up)
+
+
+def pack(text: str) -> str | bytes:
+    """The value to store for `text`: compressed bytes when that is smaller, else `text`."""
+    if len(text) < MIN_CHARS:
+        return text
+    data = text.encode()
+    if len(data) <= _SMALL:
+        compressor = zlib.compressobj(6, zlib.DEFLATED, -12, 4, zlib.Z_DEFAULT_STRATEGY, _DICTIONARY_1)
+    else:
+        compressor = zlib.compressobj(6, zlib.DEFLATED, -15, 8, zlib.Z_DEFAULT_STRATEGY, _DICTIONARY_1)
+    packed = compressor.compress(data) + compressor.flush()
+    if len(packed) + 1 >= len(data):
+        return text
+    return bytes((_FORMAT_1,)) + packed
+
+
+def unpack(value: str | bytes) -> str:
+    """The JSON text of a stored value (either form)."""
+    if isinstance(value, str):
+        return value
+    if not value or value[0] != _FORMAT_1:
+        raise ValueError(f"unknown stored value format {value[:1]!r}")
+    decompressor = zlib.decompressobj(-15, _DICTIONARY_1)
+    return (decompressor.decompress(memoryview(value)[1:]) + decompressor.flush()).decode()
+
+
+__all__ = ["pack", "unpack", "MIN_CHARS"]
