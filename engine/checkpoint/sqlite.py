@@ -62,6 +62,7 @@ from engine.checkpoint.sqlite_pack import pack, unpack
 from engine.checkpoint.sqlite_schema import APPLICATION_ID, SCHEMA_VERSION, ensure_schema, prepare_file
 from engine.checkpoint.sqlite_support import (BlobCache, CrossLoopLock, append_suffix, join_lists,
                                               normalize_ts, utc_iso)
+from engine.prebuilt.review import validate_response
 from engine.errors import AlreadyResolved, StorageError
 from engine.events import (Event, InterruptCancelled, InterruptExpired, InterruptRaised,
                            InterruptResolved, RunFailed, RunFinished, RunStarted, event_from_json)
@@ -1056,10 +1057,14 @@ class SqliteSaver(BaseCheckpointSaver):
         storing its own InterruptResolved event).
 
         Raises AlreadyResolved (with by, at, response of the earlier decision) if it is no
-        longer pending, InterruptNotFound (a KeyError) if no such interrupt exists."""
+        longer pending, InterruptNotFound (a KeyError) if no such interrupt exists, and
+        InvalidResponse if the request's config does not allow the answer (nothing is stored)."""
         if not isinstance(by, str) or not by:
             raise ValueError("resolve() needs by=<who decided>, e.g. by='alice'; it goes into the audit log.")
         when = self._when(at)
+        stored = await self.aget_interrupt(interrupt_id)
+        if stored is not None and stored.status == "pending":
+            response = validate_response(stored.payload, response)  # normalized, or InvalidResponse
         response_text = dumps(response)
 
         def claim(db, txn):

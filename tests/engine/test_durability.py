@@ -274,3 +274,18 @@ def test_graph_level_default_deadline(tmp_path):
         assert pending.deadline.startswith("2025-01-01T00:05") and pending.on_timeout == "no"
         run_sync(expire_overdue(saver, {graph.name: graph}, datetime(2025, 1, 1, 1, tzinfo=timezone.utc)))
         assert graph.get_state(cfg("t")).values == {"answer": "no"}
+
+
+def test_resolve_refuses_an_answer_the_request_does_not_allow_and_stores_nothing(tmp_path):
+    from engine.prebuilt import InvalidResponse
+
+    db, effects = str(tmp_path / "refuse.sqlite"), str(tmp_path / "effects.txt")
+    from durable_graphs import payment_graph
+    with SqliteSaver.from_conn_string(db) as saver:
+        interrupt_id = payment_graph(saver, effects).invoke({"amount": 5, "status": ""}, cfg("t"))["__interrupt__"][0].id
+        with pytest.raises(InvalidResponse, match="type 'edit' is not allowed"):
+            saver.resolve(interrupt_id, [{"type": "edit", "args": {"args": {"amount": 500}}}], by="mallory")
+        record = saver.get_interrupt(interrupt_id)
+        assert record.status == "pending" and record.resolved_by is None
+        # An allowed answer is stored normalized.
+        assert saver.resolve(interrupt_id, {"type": "accept"}, by="alice").response == [{"type": "accept", "args": None}]
