@@ -100,12 +100,12 @@ def run_tui(saver: Any, graphs: dict, source: str) -> int:
 
     settings = load_settings()
     service = ReviewService(saver, graphs, reviewer=settings.reviewer)
-    run_sync_apply(service)
+    apply_recorded_decisions(service)
     InboxApp(service, settings=settings, source=source).run()
     return EXIT_OK
 
 
-def run_sync_apply(service) -> None:
+def apply_recorded_decisions(service) -> None:
     """Finish decisions a crash left claimed-but-unapplied, before showing anything."""
     from engine.runtime.sync import run_sync
 

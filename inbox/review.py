@@ -222,8 +222,7 @@ class ReviewService:
             history.append({"checkpoint_id": saved.checkpoint["id"], "step": saved.metadata.get("step"),
                             "source": saved.metadata.get("source"), "created": saved.checkpoint.get("ts"),
                             "next": [t["name"] for t in saved.checkpoint.get("tasks", [])]})
-        records = [t for t in await self.saver.alist_threads() if t.thread_id == thread_id]
-        return ThreadView(thread_id, records[0] if records else None,
+        return ThreadView(thread_id, await self.saver.aget_thread(thread_id),
                           dict(latest.checkpoint["channel_values"]) if latest else {}, history,
                           await self.saver.adecisions(thread_id=thread_id), await self._error_of(thread_id))
 

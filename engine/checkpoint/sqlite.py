@@ -1009,6 +1009,14 @@ class SqliteSaver(BaseCheckpointSaver):
         params += [-1 if limit is None else limit, offset or 0]
         return [thread_from_row(row) for row in await self._query(sql, params)]
 
+    async def aget_thread(self, thread_id: str) -> ThreadRecord | None:
+        """One thread with its count of pending interrupts, or None."""
+        rows = await self._query(
+            f"SELECT {THREAD_COLUMNS}, (SELECT count(*) FROM interrupts AS i "
+            "WHERE i.thread_id = t.thread_id AND i.status = 'pending') FROM threads AS t WHERE thread_id = ?",
+            (thread_id,))
+        return thread_from_row(rows[0]) if rows else None
+
     async def adecisions(self, thread_id: str | None = None, limit: int | None = None,
                          offset: int = 0) -> list[InterruptRecord]:
         """The audit log: resolved, cancelled and expired interrupts, newest decision first."""
@@ -1156,6 +1164,9 @@ class SqliteSaver(BaseCheckpointSaver):
 
     def get_interrupt(self, interrupt_id: str) -> InterruptRecord | None:
         return run_sync(self.aget_interrupt(interrupt_id), "saver.get_interrupt()")
+
+    def get_thread(self, thread_id: str) -> ThreadRecord | None:
+        return run_sync(self.aget_thread(thread_id), "saver.get_thread()")
 
     def list_threads(self, status: str | None = None, limit: int | None = None,
                      offset: int = 0) -> list[ThreadRecord]:

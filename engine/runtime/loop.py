@@ -351,11 +351,9 @@ class Run:
         answers = {i: validate_response(by_value[i], a) if is_review_request(by_value[i]) else a
                    for i, a in answers.items()}
         events = [RunStarted(**self._event_base(), source="resume", metadata=self.config.get("metadata"))] if self.emit_events else []
-        by_id = {i.id: i for i in pending}
         for interrupt_id, value in answers.items():
             events.append(InterruptResolved(**self._event_base(), interrupt_id=interrupt_id,
                                             response=to_jsonable(value), by=self.decided_by))
-            del by_id[interrupt_id]
         async with self.store.transaction():
             self.resume_map = answers
             await self._apply_resume_map(answers)
@@ -457,11 +455,12 @@ class Run:
             outcome = await run_task(self.graph, task, step_values, ctx, self.config)
             if outcome.result is not None:
                 try:
-                    to_jsonable(outcome.result.to_json())
+                    result = outcome.result.to_json()
+                    to_jsonable(result)  # a value that cannot be stored fails here, naming the node
                     if parallel:
                         # Saved as soon as it finishes, so a sibling's pause or a crash does not
                         # run it again. A lone task's writes go straight into the next checkpoint.
-                        await self._save_writes(task["id"], [(TASK, outcome.result.to_json())])
+                        await self._save_writes(task["id"], [(TASK, result)])
                 except TypeError as exc:
                     outcome = TaskOutcome(task, error=InvalidUpdateError(
                         f"node '{task['name']}' wrote a value that cannot be stored as JSON ({exc}). "

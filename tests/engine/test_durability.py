@@ -164,6 +164,7 @@ def test_four_processes_with_two_hundred_runs_each_never_see_a_locked_database(t
     with SqliteSaver.from_conn_string(db) as saver:
         threads = saver.list_threads()
         assert len(threads) == 800 and {t.status for t in threads} == {"done"}
+        assert saver.get_thread("w0-7").status == "done" and saver.get_thread("nope") is None
         assert {k: v for k, v in saver.count_by_status().items() if v} == {"resolved": 800}
 
 
