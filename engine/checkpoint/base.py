@@ -58,6 +58,15 @@ def make_config(thread_id: str, checkpoint_ns: str, checkpoint_id: str | None) -
     return {"configurable": configurable}
 
 
+class Commit:
+    """The outcome of a transaction the caller chose not to wait for (`transaction(wait=False)`).
+    This base one is already committed: savers without a background writer commit at once."""
+
+    async def wait(self) -> None:
+        """Return once the writes are committed; raise the error if they could not be."""
+        return None
+
+
 class BaseCheckpointSaver:
     """Stores checkpoints, pending writes and events. Subclasses implement the `a*` methods;
     the sync twins run them on the engine loop."""
@@ -90,10 +99,18 @@ class BaseCheckpointSaver:
 
     # --- transactions -------------------------------------------------------------------------
     @contextlib.asynccontextmanager
-    async def transaction(self):
+    async def transaction(self, *, wait: bool = True, after: "Commit | None" = None,
+                          carry: bool = False) -> AsyncIterator["Commit"]:
         """Everything awaited inside commits together or not at all. Savers without
-        transactions (memory) just run the body."""
-        yield
+        transactions (memory) just run the body.
+
+        Yields a `Commit`. By default the block returns once its writes are committed. With
+        `wait=False` a saver may instead hand the commit to its writer and return at once
+        (`await commit.wait()` for the outcome); `after` names the previous such commit of the
+        same run, so this one is not committed if that one failed. With `carry=True` as well, a
+        saver may keep the writes in memory and commit them with the next transaction that
+        names this one in `after`, or at `wait()`."""
+        yield Commit()
 
     # --- events ---------------------------------------------------------------------------------
     def __init__(self) -> None:

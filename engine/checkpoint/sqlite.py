@@ -44,6 +44,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
+import functools
 import os
 import sqlite3
 from collections import defaultdict
@@ -52,7 +53,7 @@ from typing import Any, AsyncIterator, Callable, Iterable, Literal, Sequence
 
 import aiosqlite
 
-from engine.checkpoint.base import (BaseCheckpointSaver, CheckpointTuple, checkpoint_id_of,
+from engine.checkpoint.base import (BaseCheckpointSaver, CheckpointTuple, Commit, checkpoint_id_of,
                                     checkpoint_ns_of, make_config, thread_id_of)
 from engine.checkpoint.serde import dumps, loads
 from engine.checkpoint.sqlite_records import (INTERRUPT_COLUMNS, THREAD_COLUMNS, InterruptNotFound,
@@ -149,7 +150,8 @@ class _Txn:
     """A transaction: shared by the calls a task awaits inside `saver.transaction()`, or private
     to one call. Mutated only in the connection thread or by its owning task between calls."""
 
-    __slots__ = ("active", "begun", "failed", "savepoints", "pending", "new_blob_ids", "events_written")
+    __slots__ = ("active", "begun", "failed", "savepoints", "pending", "new_blob_ids", "events_written",
+                 "after", "error")
 
     def __init__(self) -> None:
         self.active = True
@@ -162,6 +164,42 @@ class _Txn:
         self.pending: list[tuple[Callable, tuple]] = []
         self.new_blob_ids: list[int] = []
         self.events_written = False
+        # A transaction committed in the background (transaction(wait=False)) is refused if the
+        # one before it in the same run (`after`) failed; `error` is what made it fail.
+        self.after: _Txn | None = None
+        self.error: BaseException | None = None
+
+
+class _Commit(Commit):
+    """A transaction handed to the connection thread without waiting (see `transaction`)."""
+
+    def __init__(self, saver: "SqliteSaver", txn: _Txn) -> None:
+        self.saver = saver
+        self.txn = txn
+        self.future: asyncio.Future | None = None
+        self.carried = False  # its writes wait in memory for the next transaction or wait()
+        self.merged_into: _Commit | None = None  # a carried commit whose writes another took over
+        self.before: Commit | None = None  # an empty commit stands for the one it came after
+
+    async def wait(self) -> None:
+        if self.merged_into is not None:
+            return await self.merged_into.wait()
+        if self.carried:
+            self.carried = False
+            saver = self.saver
+            await saver._lock.acquire()
+            try:
+                if self.txn.pending:
+                    self.future = saver._submit(saver._conn, saver._finish, self.txn, True)
+            finally:
+                saver._lock.release()
+        if self.future is not None:
+            try:
+                await asyncio.shield(self.future)
+            except BaseException as exc:
+                raise self.saver._translated(exc) from exc
+        elif self.before is not None:
+            await self.before.wait()
 
 
 def _icontains(haystack, needle) -> int:
@@ -217,6 +255,7 @@ class SqliteSaver(BaseCheckpointSaver):
         self._txn_var: contextvars.ContextVar[_Txn | None] = contextvars.ContextVar(
             f"SqliteSaver_txn_{id(self)}", default=None)
         self._cache = BlobCache()
+        self._inflight: set[asyncio.Future] = set()  # background commits not finished yet
 
     def __repr__(self) -> str:
         return f"SqliteSaver({self.path!r}, state={self._state})"
@@ -370,19 +409,49 @@ class SqliteSaver(BaseCheckpointSaver):
         return StorageError(f"the SqliteSaver for {self.path} is closed; open a new one with "
                             "SqliteSaver.from_conn_string(path).")
 
+    def _translated(self, exc: BaseException) -> BaseException:
+        """The error a caller should see for `exc` raised by the connection."""
+        if isinstance(exc, sqlite3.OperationalError) and _is_lock_error(exc):
+            return self._locked_error(exc)
+        if isinstance(exc, ValueError) and ("closed" in str(exc) or "no active connection" in str(exc)):
+            return self._closed_error()
+        return exc
+
     async def _on(self, conn: aiosqlite.Connection | None, fn: Callable, *args: Any) -> Any:
         if conn is None:
             raise self._closed_error()
         try:
             return await conn._execute(fn, conn._conn, *args)
-        except sqlite3.OperationalError as exc:
-            if _is_lock_error(exc):
-                raise self._locked_error(exc) from exc
-            raise
-        except ValueError as exc:
-            if "closed" in str(exc) or "no active connection" in str(exc):
-                raise self._closed_error() from exc
-            raise
+        except (sqlite3.OperationalError, ValueError) as exc:
+            translated = self._translated(exc)
+            if translated is exc:
+                raise
+            raise translated from exc
+
+    def _submit(self, conn: aiosqlite.Connection | None, fn: Callable, *args: Any) -> asyncio.Future:
+        """Queue `fn` on the connection thread now and return its future without waiting: what
+        aiosqlite's `_execute` does before it awaits. Calls queued later run after it."""
+        if conn is None or not conn._running or conn._connection is None:
+            raise self._closed_error()
+        future = asyncio.get_running_loop().create_future()
+        conn._tx.put_nowait((future, functools.partial(fn, conn._conn, *args)))
+        self._inflight.add(future)
+        txn = args[0] if args and isinstance(args[0], _Txn) else None
+
+        def finished(done: asyncio.Future) -> None:
+            self._inflight.discard(done)
+            if not done.cancelled() and done.exception() is None and txn is not None and txn.events_written:
+                self._notify_subscribers()
+
+        future.add_done_callback(finished)
+        return future
+
+    async def _settle_inflight(self) -> None:
+        """Wait for this loop's background commits, so a read sees what this process wrote."""
+        loop = asyncio.get_running_loop()
+        pending = [f for f in self._inflight if f.get_loop() is loop]
+        if pending:
+            await asyncio.wait(pending)
 
     def _joined(self, db: sqlite3.Connection, txn: _Txn, fn: Callable, args: tuple) -> Any:
         if not txn.begun:  # the transaction starts with its first statement
@@ -416,6 +485,10 @@ class SqliteSaver(BaseCheckpointSaver):
     def _finish(self, db: sqlite3.Connection, txn: _Txn, commit: bool) -> None:
         if commit:
             try:
+                if txn.after is not None and txn.after.error is not None:
+                    raise StorageError(
+                        f"not saved to {self.path}: an earlier write of the same run failed "
+                        f"({txn.after.error}), and this one builds on it.")
                 if not txn.begun:
                     db.execute("BEGIN IMMEDIATE")
                     txn.begun = True
@@ -426,7 +499,8 @@ class SqliteSaver(BaseCheckpointSaver):
                         "was saved (the error was raised by the call that failed).")
                 db.execute("COMMIT")
                 return
-            except BaseException:
+            except BaseException as exc:
+                txn.error = exc
                 self._cache.discard(txn.new_blob_ids)
                 _rollback_quietly(db)
                 raise
@@ -464,6 +538,8 @@ class SqliteSaver(BaseCheckpointSaver):
         current = self._current_txn()
         if current is not None:
             return await self._on(self._conn, self._joined, current, fn, args)
+        if self._inflight:
+            await self._settle_inflight()
         if self._reader is not None:
             return await self._on(self._reader, self._standalone, _Txn(), False, fn, args)
         await self._lock.acquire()
@@ -476,35 +552,63 @@ class SqliteSaver(BaseCheckpointSaver):
         return await self._read(lambda db, _txn: db.execute(sql, params).fetchall())
 
     @contextlib.asynccontextmanager
-    async def transaction(self):
+    async def transaction(self, *, wait: bool = True, after: Commit | None = None, carry: bool = False):
         """Everything awaited inside commits in one SQLite transaction (BEGIN IMMEDIATE), or is
         rolled back if the block raises. Nested blocks become savepoints. Other tasks' calls
-        wait for the block to finish (calls from tasks it starts join it)."""
+        wait for the block to finish (calls from tasks it starts join it).
+
+        `wait=False` (a run's durability "async"): the COMMIT, with the writes queued for it, is
+        handed to the connection thread and the block returns at once; `await commit.wait()`
+        for the outcome. Later calls on the connection run after it, and reads from this process
+        wait for it, so nothing can observe the writes out of order. If the commit named in
+        `after` failed, this one is refused. With `carry=True` too (durability "exit"), writes
+        that were only queued stay in memory until the next transaction naming this one in
+        `after` (which commits them with its own) or `wait()`."""
         await self._ensure_open()
         current = self._current_txn()
         if current is not None:
             async with self._savepoint(current):
-                yield
+                yield Commit()  # committed with the enclosing transaction
             return
         await self._lock.acquire()
         txn = _Txn()
+        commit = _Commit(self, txn)
+        adopted: _Commit | None = None
+        if isinstance(after, _Commit) and after.saver is self:
+            if after.carried:  # take over its writes: they commit first, with ours
+                adopted = after
+                txn.pending, after.txn.pending = after.txn.pending, []
+                txn.after, after.carried, after.merged_into = after.txn.after, False, commit
+            else:
+                txn.after = after.txn
+        adopted_count = len(txn.pending)
         token = self._txn_var.set(txn)
         try:
             try:
-                yield
+                yield commit
             except BaseException:
+                if adopted is not None and not txn.begun:  # give the carried writes back
+                    adopted.txn.pending = txn.pending[:adopted_count]
+                    adopted.carried, adopted.merged_into = True, None
                 txn.pending.clear()
                 if txn.begun:
                     with contextlib.suppress(Exception):
                         await self._on(self._conn, self._finish, txn, False)
                 raise
-            if txn.begun or txn.pending:
+            if not (txn.begun or txn.pending):
+                commit.before = after
+                return
+            if wait:
                 await self._on(self._conn, self._finish, txn, True)
+            elif carry and not txn.begun:
+                commit.carried = True
+            else:
+                commit.future = self._submit(self._conn, self._finish, txn, True)
         finally:
             txn.active = False
             self._txn_var.reset(token)
             self._lock.release()
-        if txn.events_written:
+        if wait and txn.events_written:
             self._notify_subscribers()
 
     @contextlib.asynccontextmanager

@@ -11,6 +11,7 @@ from engine.checkpoint.base import make_config, thread_id_of
 from engine.constants import END, START
 from engine.errors import GraphBuildError, GraphConfigError, InvalidUpdateError
 from engine.events import InterruptCancelled
+from engine.runtime.durability import Durability
 from engine.runtime.loop import Run, SavedState
 from engine.runtime.node import call_node
 from engine.runtime.sync import iterate_sync, run_sync
@@ -87,7 +88,7 @@ class CompiledStateGraph:
 
     async def astream(self, input: Any, config: dict | None = None, *, stream_mode: str | list[str] = "updates",
                       interrupt_before: list[str] | None = None, interrupt_after: list[str] | None = None,
-                      **_ignored: Any) -> AsyncIterator[Any]:
+                      durability: Durability | None = None, **_ignored: Any) -> AsyncIterator[Any]:
         modes = [stream_mode] if isinstance(stream_mode, str) else list(stream_mode)
         for mode in modes:
             if mode not in STREAM_MODES:
@@ -95,7 +96,7 @@ class CompiledStateGraph:
                     f"stream_mode {mode!r} is not supported; use one of {', '.join(STREAM_MODES)} or a list of them."
                 )
         single = isinstance(stream_mode, str)
-        run = Run(self, config, interrupt_before, interrupt_after)
+        run = Run(self, config, interrupt_before, interrupt_after, durability)
         async for kind, chunk in run.execute(input):
             if kind == "interrupt":
                 # A static breakpoint (no interrupts) shows in "updates" only, as in LangGraph.
@@ -108,8 +109,11 @@ class CompiledStateGraph:
                 yield item if single else (mode, item)
 
     async def ainvoke(self, input: Any, config: dict | None = None, *, interrupt_before: list[str] | None = None,
-                      interrupt_after: list[str] | None = None, **_ignored: Any) -> dict:
-        run = Run(self, config, interrupt_before, interrupt_after)
+                      interrupt_after: list[str] | None = None, durability: Durability | None = None,
+                      **_ignored: Any) -> dict:
+        """Run until the graph finishes or pauses. `durability` ("sync", the default, "async" or
+        "exit") says when each step's checkpoint is committed: see engine.runtime.durability."""
+        run = Run(self, config, interrupt_before, interrupt_after, durability)
         interrupts: tuple = ()
         async for kind, chunk in run.execute(input):
             if kind == "interrupt":
@@ -195,7 +199,7 @@ class CompiledStateGraph:
             raise GraphBuildError(
                 f"update_state(as_node={as_node!r}): no such node (nodes: {', '.join(self.builder.nodes)})."
             )
-        run = Run(self, config)
+        run = Run(self, config, durability="sync")  # committed before this returns
         run.state = await run._load()
         if run.state is not None:
             run.values = dict(run.state.checkpoint["channel_values"])

@@ -25,6 +25,7 @@ from engine.errors import (EmptyCommandError, GraphInterrupt, GraphRecursionErro
 from engine.events import (InterruptCancelled, InterruptRaised, InterruptResolved, RunFailed, RunFinished,
                            RunStarted)
 from engine.runtime.context import TaskContext, current_task
+from engine.runtime.durability import Persistence, check_durability
 from engine.runtime.node import TaskOutcome, TaskResult, run_task
 from engine.prebuilt.review import is_review_request, validate_response
 from engine.types import Command, Interrupt, Send
@@ -95,7 +96,8 @@ class SavedState:
 class Run:
     """One call of invoke/stream on a compiled graph."""
 
-    def __init__(self, graph: Any, config: dict | None, interrupt_before=None, interrupt_after=None):
+    def __init__(self, graph: Any, config: dict | None, interrupt_before=None, interrupt_after=None,
+                 durability: str | None = None):
         from engine.checkpoint.base import thread_id_of
         from engine.checkpoint.memory import InMemorySaver
 
@@ -127,6 +129,8 @@ class Run:
         # the same), but interrupt() is refused: nothing would outlive the call to resume it.
         self.durable = self.saver is not None
         self.store = self.saver if self.saver is not None else InMemorySaver()
+        # A subgraph commits each of its steps: its parent's task waits for it anyway.
+        self.persist = Persistence(self.store, "sync" if self.nested else check_durability(durability))
         self.config = config
         self.configurable = configurable
         self.checkpoint_config = make_config(self.thread_id, self.ns, configurable.get("checkpoint_id")
@@ -188,7 +192,7 @@ class Run:
                     **(self.config.get("metadata") or {})}
         parent_config = self.state.config if self.state is not None else make_config(self.thread_id, self.ns, None)
         try:
-            async with self.store.transaction():
+            async with self.persist.step():
                 new_config = await self.store.aput(parent_config, checkpoint, metadata,
                                                    {k: self.versions[k] for k in changed})
                 await self._events(events)
@@ -212,6 +216,22 @@ class Run:
 
     # --- the entry point --------------------------------------------------------------------------
     async def execute(self, input: Any) -> AsyncIterator[tuple[str, Any]]:
+        """The run's stream of (kind, chunk). Its writes are all committed before it yields an
+        interrupt and before it ends or raises (see engine.runtime.durability)."""
+        try:
+            async for part in self._execute(input):
+                if part[0] == "interrupt":
+                    await self.persist.settle()
+                yield part
+        except BaseException as exc:
+            try:
+                await self.persist.settle()
+            except Exception as storage_error:
+                exc.add_note(f"Saving the run's last writes failed as well: {storage_error}")
+            raise
+        await self.persist.settle()
+
+    async def _execute(self, input: Any) -> AsyncIterator[tuple[str, Any]]:
         self.state = await self._load()
         if self.state is not None:
             self.values = dict(self.state.checkpoint["channel_values"])
@@ -301,7 +321,9 @@ class Run:
                 "continue it with Command(resume=value) (or Command(resume={id: value, ...}))."
             )
         if self.state.tasks:
-            await self._events([RunStarted(**self._event_base(), source="continue", metadata=self.config.get("metadata"))])
+            async with self.persist.step():
+                await self._events([RunStarted(**self._event_base(), source="continue",
+                                               metadata=self.config.get("metadata"))])
         return bool(self.state.breakpoint and self.state.breakpoint.get("when") == "before")
 
     def _resolve_resume(self, resume: Any, pending: list[Interrupt]) -> dict[str, Any]:
@@ -354,7 +376,7 @@ class Run:
         for interrupt_id, value in answers.items():
             events.append(InterruptResolved(**self._event_base(), interrupt_id=interrupt_id,
                                             response=to_jsonable(value), by=self.decided_by))
-        async with self.store.transaction():
+        async with self.persist.step():
             self.resume_map = answers
             await self._apply_resume_map(answers)
             if command.update is not None:
@@ -383,7 +405,8 @@ class Run:
             assert state is not None
             if not state.tasks:
                 if not self._finish_recorded:
-                    await self._events([RunFinished(**self._event_base(), outcome="done")])
+                    async with self.persist.step():
+                        await self._events([RunFinished(**self._event_base(), outcome="done")])
                 return
             if steps >= self.recursion_limit:
                 error = GraphRecursionError(
@@ -391,13 +414,14 @@ class Run:
                     f"reaching END (next: {', '.join(t['name'] for t in state.tasks)}). If the loop is intended, "
                     f"raise the limit: config={{'recursion_limit': N}}; otherwise check the graph's edges."
                 )
-                await self._events([RunFailed(**self._event_base(), error_type="GraphRecursionError",
-                                              error=str(error))])
+                async with self.persist.step():
+                    await self._events([RunFailed(**self._event_base(), error_type="GraphRecursionError",
+                                                  error=str(error))])
                 raise error
             steps += 1
             names = [t["name"] for t in state.tasks]
             if not skip_before and self._breaks(self.interrupt_before, names):
-                async with self.store.transaction():
+                async with self.persist.step():
                     await self._save_writes(GRAPH_TASK, [(BREAKPOINT, {"when": "before", "nodes": names})])
                     await self._events([RunFinished(**self._event_base(), outcome="interrupted")])
                 yield ("interrupt", ())
@@ -432,7 +456,8 @@ class Run:
             if state.updates or any(o.result.writes for o in outcomes):
                 yield ("values", dict(self.values))  # as LangGraph: only after a step that wrote
             if self._breaks(self.interrupt_after, names) and self.state.tasks:
-                await self._events([RunFinished(**self._event_base(), outcome="interrupted")])
+                async with self.persist.step():
+                    await self._events([RunFinished(**self._event_base(), outcome="interrupted")])
                 yield ("interrupt", ())
                 return
 
@@ -473,7 +498,7 @@ class Run:
     async def _fail(self, outcome: TaskOutcome) -> None:
         error = outcome.error
         assert error is not None
-        async with self.store.transaction():
+        async with self.persist.step():
             await self._save_writes(outcome.task["id"], [(ERROR, {"type": type(error).__name__,
                                                                   "message": str(error)})])
             await self._events([RunFailed(**self._event_base(), node=outcome.task["name"],
@@ -488,7 +513,7 @@ class Run:
             if outcome.result is not None:
                 state.results[outcome.task["id"]] = outcome.result
                 state.interrupts.pop(outcome.task["id"], None)
-        async with self.store.transaction():
+        async with self.persist.step():
             for outcome in interrupted:
                 state.interrupts[outcome.task["id"]] = outcome.interrupts
                 await self._save_writes(outcome.task["id"], [(INTERRUPT, outcome.interrupts)])

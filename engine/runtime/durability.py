@@ -1,0 +1,59 @@
+"""How a run's supersteps reach its checkpointer: LangGraph's `durability` modes.
+
+- "sync": each superstep's checkpoint, writes and events are committed before the next
+  superstep starts. A crash loses at most the superstep that was running. The default.
+- "async": each superstep's commit is handed to the saver and the next superstep runs while it
+  is written (LangGraph's default). A crash may also lose the superstep before.
+- "exit": the writes stay in memory and are committed together when the run stops (it
+  finished, paused on an interrupt, or failed). A crash loses the whole run.
+
+Whatever the mode, a run's writes are committed, in order, before `invoke()` returns, raises,
+or a stream yields its interrupt; a write that failed is raised then.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any, AsyncIterator, Literal
+
+from engine.errors import GraphConfigError
+
+Durability = Literal["sync", "async", "exit"]
+DURABILITY_MODES: tuple[str, ...] = ("sync", "async", "exit")
+DEFAULT_DURABILITY: Durability = "sync"
+
+
+def check_durability(value: Any) -> Durability:
+    if value is None:
+        return DEFAULT_DURABILITY
+    if value not in DURABILITY_MODES:
+        raise GraphConfigError(
+            f"durability={value!r} is not a durability mode; use 'sync' (commit each step before "
+            "the next), 'async' (commit while the next step runs) or 'exit' (commit when the run stops).")
+    return value
+
+
+class Persistence:
+    """The transactions of one run, in the run's durability mode."""
+
+    def __init__(self, store: Any, mode: Durability) -> None:
+        self.store = store
+        self.mode = mode
+        self._last: Any = None  # the latest commit not waited for ("async", "exit")
+
+    @contextlib.asynccontextmanager
+    async def step(self) -> AsyncIterator[None]:
+        """Everything awaited inside is one transaction, committed as the mode says."""
+        if self.mode == "sync":
+            async with self.store.transaction():
+                yield
+            return
+        async with self.store.transaction(wait=False, after=self._last, carry=self.mode == "exit") as commit:
+            yield
+        self._last = commit
+
+    async def settle(self) -> None:
+        """Wait until every write so far is committed; raise the first that failed."""
+        last, self._last = self._last, None
+        if last is not None:
+            await last.wait()

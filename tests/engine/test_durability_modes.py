@@ -1,0 +1,174 @@
+"""`durability="sync" | "async" | "exit"`: when a run's steps are committed, and that every
+mode leaves the same history once the call returns. Real SQLite files throughout."""
+
+import asyncio
+import operator
+import sqlite3
+import uuid
+from typing import Annotated, TypedDict
+
+import pytest
+
+from engine.checkpoint.sqlite import SqliteSaver
+from engine.constants import START
+from engine.errors import GraphConfigError, StorageError
+from engine.graph import StateGraph
+from engine.types import Command, interrupt
+
+MODES = ["sync", "async", "exit"]
+
+
+class Log(TypedDict):
+    log: Annotated[list[str], operator.add]
+
+
+def cfg(thread=None):
+    return {"configurable": {"thread_id": thread or str(uuid.uuid4())}}
+
+
+def committed_checkpoints(path, thread_id) -> int:
+    """What another connection (another process) sees of the thread right now."""
+    db = sqlite3.connect(path)
+    try:
+        return db.execute("SELECT count(*) FROM checkpoints WHERE thread_id = ?", (thread_id,)).fetchone()[0]
+    finally:
+        db.close()
+
+
+def approval_graph(saver, seen=None):
+    def first(state):
+        return {"log": ["first"]}
+
+    def ask(state):
+        answer = interrupt({"question": "go?"})
+        return {"log": [f"ask:{answer}"]}
+
+    def last(state):
+        if seen is not None:
+            seen.append(state["log"])
+        return {"log": ["last"]}
+
+    return (StateGraph(Log).add_node("first", first).add_node("ask", ask).add_node("last", last)
+            .add_edge(START, "first").add_edge("first", "ask").add_edge("ask", "last")
+            .compile(checkpointer=saver))
+
+
+def history(graph, config):
+    return [(s.values, s.next, s.metadata["step"]) for s in graph.get_state_history(config)]
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_every_mode_leaves_the_same_history_and_resumes(saver, mode):
+    reference = approval_graph(saver)
+    ref_config = cfg()
+    reference.invoke({"log": []}, ref_config, durability="sync")
+    reference.invoke(Command(resume="yes"), ref_config, durability="sync")
+
+    graph = approval_graph(saver)
+    config = cfg()
+    out = graph.invoke({"log": []}, config, durability=mode)
+    assert [i.value for i in out["__interrupt__"]] == [{"question": "go?"}]
+    out = graph.invoke(Command(resume="yes"), config, durability=mode)
+    assert out == {"log": ["first", "ask:yes", "last"]}
+    assert history(graph, config) == history(reference, ref_config)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_the_pause_is_committed_before_invoke_returns(tmp_path, mode):
+    path = str(tmp_path / "runs.sqlite")
+    with SqliteSaver.from_conn_string(path) as saver:
+        graph = approval_graph(saver)
+        config = cfg("t1")
+        graph.invoke({"log": []}, config, durability=mode)
+        # Another connection sees the checkpoints and the pending interrupt at once.
+        assert committed_checkpoints(path, "t1") == 2
+        assert [r.payload for r in saver.list_pending()] == [{"question": "go?"}]
+
+
+@pytest.mark.parametrize("mode, visible_during_last_node", [("sync", 3), ("async", 3), ("exit", 0)])
+def test_when_each_mode_commits(tmp_path, mode, visible_during_last_node):
+    """Seen from another connection while the last node runs: "sync" has committed every
+    earlier step; "async" may still be writing the step just before; "exit" nothing yet."""
+    path = str(tmp_path / "runs.sqlite")
+    counts = []
+
+    class Slow(TypedDict):
+        log: Annotated[list[str], operator.add]
+
+    async def step(state):
+        return {"log": ["step"]}
+
+    async def last(state):
+        await asyncio.sleep(0.2)  # long enough for a background commit to land
+        counts.append(committed_checkpoints(path, "t1"))
+        return {"log": ["last"]}
+
+    async def main():
+        async with SqliteSaver.from_conn_string(path) as saver:
+            graph = (StateGraph(Slow).add_node("a", step).add_node("b", step).add_node("c", last)
+                     .add_edge(START, "a").add_edge("a", "b").add_edge("b", "c").compile(checkpointer=saver))
+            await graph.ainvoke({"log": []}, cfg("t1"), durability=mode)
+
+    asyncio.run(main())
+    # "async": the step before the last node has had 0.2 s to commit.
+    assert counts == [visible_during_last_node]
+    assert committed_checkpoints(path, "t1") == 4  # the input's, then one after each node
+
+
+def test_async_mode_raises_a_failed_commit_and_saves_nothing_after_it(tmp_path):
+    path = str(tmp_path / "runs.sqlite")
+    blocker = sqlite3.connect(path, isolation_level=None)
+
+    async def second(state):
+        blocker.execute("BEGIN IMMEDIATE")  # another process takes the write lock mid-run
+        return {"log": ["second"]}
+
+    async def third(state):
+        await asyncio.sleep(0.6)  # meanwhile the commit of "second" gives up (busy_timeout 0.2 s)
+        blocker.execute("ROLLBACK")  # the lock is free again: the commits after it must still not land
+        return {"log": ["third"]}
+
+    async def main():
+        async with SqliteSaver.from_conn_string(path, busy_timeout=0.2) as saver:
+            graph = (StateGraph(Log).add_node("first", lambda s: {"log": ["first"]})
+                     .add_node("second", second).add_node("third", third)
+                     .add_edge(START, "first").add_edge("first", "second").add_edge("second", "third")
+                     .compile(checkpointer=saver))
+            with pytest.raises(StorageError, match="locked"):
+                await graph.ainvoke({"log": []}, cfg("t1"), durability="async")
+            state = await graph.aget_state(cfg("t1"))
+            return state.values
+
+    values = asyncio.run(main())
+    blocker.close()
+    # The input's and first's checkpoints landed; second's failed; third's and the end's,
+    # which build on it, were refused although the lock was free by then.
+    assert values == {"log": ["first"]}
+    assert committed_checkpoints(path, "t1") == 2
+
+
+def test_exit_mode_keeps_everything_in_memory_until_the_run_stops(tmp_path):
+    path = str(tmp_path / "runs.sqlite")
+    seen_during = []
+
+    def peek(state):
+        seen_during.append(committed_checkpoints(path, "t1"))
+        return {"log": ["peek"]}
+
+    with SqliteSaver.from_conn_string(path) as saver:
+        graph = (StateGraph(Log).add_node("a", lambda s: {"log": ["a"]}).add_node("peek", peek)
+                 .add_edge(START, "a").add_edge("a", "peek").compile(checkpointer=saver))
+        graph.invoke({"log": []}, cfg("t1"), durability="exit")
+        assert seen_during == [0]
+        assert committed_checkpoints(path, "t1") == 3
+        assert graph.get_state(cfg("t1")).values == {"log": ["a", "peek"]}
+        assert [e.kind for e in saver.read_events()] == ["run_started", "run_finished"]
+
+
+def test_an_unknown_durability_is_refused_before_anything_runs(saver):
+    ran = []
+    graph = (StateGraph(Log).add_node("a", lambda s: ran.append(1) or {"log": ["a"]})
+             .add_edge(START, "a").compile(checkpointer=saver))
+    with pytest.raises(GraphConfigError, match="durability='fast'.*'sync'.*'async'.*'exit'"):
+        graph.invoke({"log": []}, cfg(), durability="fast")
+    assert ran == []
