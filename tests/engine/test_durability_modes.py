@@ -120,6 +120,7 @@ def test_async_mode_raises_a_failed_commit_and_saves_nothing_after_it(tmp_path):
     blocker = sqlite3.connect(path, isolation_level=None)
 
     async def second(state):
+        await asyncio.sleep(0.1)  # let the commits so far land
         blocker.execute("BEGIN IMMEDIATE")  # another process takes the write lock mid-run
         return {"log": ["second"]}
 
