@@ -1,11 +1,13 @@
 """Listing many interrupts takes shortcuts: payloads decoded together (`serde.loads_many`, with
-orjson when installed) and records built without pydantic's per-field bookkeeping. Each must
-give exactly what the plain way gives."""
+orjson when installed), records built without pydantic's per-field bookkeeping, the garbage
+collector paused while a large batch is built. Each must give exactly what the plain way gives."""
 
 from __future__ import annotations
 
 import copy
+import gc
 import pickle
+import sqlite3
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
@@ -133,7 +135,7 @@ def _stored(value):
     return loads(dumps(value))
 
 
-@pytest.mark.parametrize("count", [40, 2007])
+@pytest.mark.parametrize("count", [40, 2 * sqlite_records.GC_PAUSE_ROWS + 7])
 async def test_listing_mixes_tagged_and_plain_payloads_exactly(tmp_path, parser, count):
     pool = tagged_payloads() + plain_payloads()
     payloads = [pool[n % len(pool)] for n in range(count)]
@@ -189,6 +191,33 @@ async def test_listed_records_behave_like_constructed_ones(tmp_path):
     assert copy.deepcopy(first) == first and pickle.loads(pickle.dumps(first)) == first
     with pytest.raises(Exception):
         first.status = "resolved"  # frozen, as before
+
+
+async def test_the_collector_is_paused_only_while_a_large_batch_is_built(tmp_path, monkeypatch):
+    seen = []
+    real = sqlite_records._records
+    monkeypatch.setattr(sqlite_records, "_records",
+                        lambda rows, payloads: seen.append(gc.isenabled()) or real(rows, payloads))
+    async with SqliteSaver.from_conn_string(tmp_path / "gc.sqlite") as saver:
+        await _fill(saver, [{"n": n} for n in range(sqlite_records.GC_PAUSE_ROWS)])
+        assert gc.isenabled()
+        assert len(await saver.alist_pending()) == sqlite_records.GC_PAUSE_ROWS
+        assert len(await saver.alist_pending(limit=10)) == 10
+        assert seen == [False, True] and gc.isenabled()
+        gc.disable()  # the caller's choice is kept
+        try:
+            await saver.alist_pending()
+            assert not gc.isenabled()
+        finally:
+            gc.enable()
+        # a row that fails to decode leaves the collector as it was
+        path = saver.path
+    with sqlite3.connect(path) as db:
+        db.execute("UPDATE interrupts SET payload = 'not json' WHERE id = 'i00500'")
+    async with SqliteSaver.from_conn_string(path) as saver:
+        with pytest.raises(ValueError):
+            await saver.alist_pending()
+        assert gc.isenabled()
 
 
 async def test_models_the_shortcut_cannot_build_take_model_construct(tmp_path, monkeypatch):
