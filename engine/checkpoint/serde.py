@@ -130,8 +130,18 @@ def _scan_plain(text: str) -> Any:
     return value
 
 
-def _loads_plain(texts: list[str], joined: str) -> list:
-    """Decode texts that hold no tagged value (`joined`: the texts joined by a newline)."""
+#: texts decoded together: enough to amortise the per-batch calls, few enough that the joined
+#: text and its translation stay in the CPU cache (one 4 MB join for 10k texts was slower)
+_BATCH = 128
+
+
+def _loads_batch(texts: list) -> list:
+    try:
+        joined = "\n".join(texts)  # "\n" is neither a digit nor part of the tag
+    except TypeError:  # bytes among them
+        return [loads(text) for text in texts]
+    if _TAG in joined:
+        return [loads(text) for text in texts]
     if _orjson is not None and _LONG_RUN not in joined.encode("utf-8", "surrogatepass").translate(_DIGITS):
         try:
             return list(map(_orjson.loads, texts))
@@ -145,19 +155,9 @@ def loads_many(texts: Sequence[str | bytes]) -> list:
     the per-object hook and use orjson when it is installed (its result is the same: it is only
     used where it parses exactly as the standard library does)."""
     texts = list(texts)
-    try:
-        joined = "\n".join(texts)  # "\n" is neither a digit nor part of the tag
-    except TypeError:  # bytes among them
-        return [loads(text) for text in texts]
-    if _TAG not in joined:
-        return _loads_plain(texts, joined)
-    out: list = [None] * len(texts)
-    plain = [i for i, text in enumerate(texts) if _TAG not in text]
-    if plain:
-        plain_texts = [texts[i] for i in plain]
-        for i, value in zip(plain, _loads_plain(plain_texts, "\n".join(plain_texts))):
-            out[i] = value
-    for i, text in enumerate(texts):
-        if _TAG in text:
-            out[i] = json.loads(text, object_hook=_decode)
+    if len(texts) <= _BATCH:
+        return _loads_batch(texts)
+    out: list = []
+    for start in range(0, len(texts), _BATCH):
+        out += _loads_batch(texts[start:start + _BATCH])
     return out

@@ -97,6 +97,10 @@ def test_loads_many_is_loads_for_each_text(parser):
     plain = [t for t in texts if serde._TAG not in t]
     assert [exact(v) for v in loads_many(plain)] == [exact(loads(t)) for t in plain]
     assert loads_many([]) == []
+    # many texts are decoded in batches: a batch with a big integer, NaN or a tag among plain ones
+    many = [dumps({"n": n, "x": [n * 1.5, str(n)]}) for n in range(1000)]
+    many[300], many[555], many[700], many[999] = "NaN", dumps((1, 2)), dumps(-(10**25)), dumps(2**64)
+    assert [exact(v) for v in loads_many(many)] == [exact(loads(t)) for t in many]
     assert loads_many([dumps({"a": (1,)}).encode(), b'{"b":2}']) == [{"a": (1,)}, {"b": 2}]
 
 
@@ -195,9 +199,8 @@ async def test_listed_records_behave_like_constructed_ones(tmp_path):
 
 async def test_the_collector_is_paused_only_while_a_large_batch_is_built(tmp_path, monkeypatch):
     seen = []
-    real = sqlite_records._records
-    monkeypatch.setattr(sqlite_records, "_records",
-                        lambda rows, payloads: seen.append(gc.isenabled()) or real(rows, payloads))
+    real = sqlite_records.loads_many
+    monkeypatch.setattr(sqlite_records, "loads_many", lambda texts: seen.append(gc.isenabled()) or real(texts))
     async with SqliteSaver.from_conn_string(tmp_path / "gc.sqlite") as saver:
         await _fill(saver, [{"n": n} for n in range(sqlite_records.GC_PAUSE_ROWS)])
         assert gc.isenabled()
@@ -234,3 +237,34 @@ async def test_models_the_shortcut_cannot_build_take_model_construct(tmp_path, m
         x: int = Field(alias="y")
 
     assert not sqlite_records._constructs_plainly(Aliased)
+
+
+async def test_pending_rows_with_a_decision_column_set_keep_it(tmp_path, parser):
+    """The listing reads the five decision columns only for pending rows that have one set (the
+    saver's own writes never do): such rows, written by hand, come back exactly."""
+    path = tmp_path / "odd.sqlite"
+    async with SqliteSaver.from_conn_string(path) as saver:
+        ids = await _fill(saver, [{"n": n} for n in range(1200)])
+    odd = {ids[3]: ("resolved_at", "2026-02-02T00:00:00.000000+00:00"), ids[4]: ("resolved_by", "bob"),
+           ids[5]: ("response", dumps((1, "x"))), ids[6]: ("applied", 1), ids[7]: ("reason", "note"),
+           ids[8]: ("applied", b"\x00")}
+    with sqlite3.connect(path) as db:
+        for interrupt_id, (column, value) in odd.items():
+            db.execute(f"UPDATE interrupts SET {column} = ? WHERE id = ?", (value, interrupt_id))
+        # more than one IN (...) chunk of them
+        db.execute("UPDATE interrupts SET reason = 'bulk' WHERE rowid % 2 = 0 AND rowid > 20")
+    async with SqliteSaver.from_conn_string(path) as saver:
+        listed = await saver.alist_pending()
+        assert [r.id for r in listed] == ids
+        for record in listed[:40] + listed[-40:]:
+            assert record == await saver.aget_interrupt(record.id)
+            assert exact(record.response) == exact((await saver.aget_interrupt(record.id)).response)
+        by_id = {r.id: r for r in listed}
+        assert by_id[ids[3]].resolved_at == "2026-02-02T00:00:00.000000+00:00"
+        assert by_id[ids[4]].resolved_by == "bob"
+        assert by_id[ids[5]].response == (1, "x")
+        assert by_id[ids[6]].applied is True and by_id[ids[8]].applied is True
+        assert by_id[ids[7]].reason == "note" and by_id[ids[2]].reason is None
+        assert sum(r.reason == "bulk" for r in listed) > 500
+        assert all(r.status == "pending" for r in listed)
+        assert await saver.alist_pending(limit=3, offset=3) == listed[3:6]
