@@ -81,6 +81,15 @@ class ThreadRecord(BaseModel):
 INTERRUPT_COLUMNS = ("id, thread_id, graph, ns, node, checkpoint_id, payload, created_at, deadline, "
                      "on_timeout, status, overdue, resolved_at, resolved_by, response, applied, reason")
 
+#: What `alist_pending` reads: no `status` (its WHERE makes it 'pending') and, instead of the five
+#: decision columns a pending row leaves NULL (`applied` 0), `decided`: NULL, or the row's rowid
+#: when one of them is set after all (the saver's own writes never do that), to read them then.
+#: Every column read costs ~0.15 us per row in the sqlite3 module, set or NULL.
+PENDING_COLUMNS = ("id, thread_id, graph, ns, node, checkpoint_id, payload, created_at, deadline, on_timeout, "
+                   "overdue, CASE WHEN resolved_at IS NULL AND resolved_by IS NULL AND response IS NULL "
+                   "AND applied IS 0 AND reason IS NULL THEN NULL ELSE rowid END")
+DECISION_COLUMNS = "rowid, resolved_at, resolved_by, response, applied, reason"
+
 THREAD_COLUMNS = "thread_id, graph, status, created_at, updated_at, metadata"
 
 
@@ -103,38 +112,37 @@ _set_fields_set = BaseModel.__dict__["__pydantic_fields_set__"].__set__
 _set_extra = BaseModel.__dict__["__pydantic_extra__"].__set__
 _set_private = BaseModel.__dict__["__pydantic_private__"].__set__
 _set_dict = object.__setattr__
+_new_record = InterruptRecord.__new__
+
+
+def _record(values: dict, fields_set: set) -> InterruptRecord:
+    """`InterruptRecord.model_construct(**values)` for a dict of every field, without
+    model_construct's per-field bookkeeping. Rows were validated on the way in (and the schema's
+    NOT NULL and CHECK constraints hold for every row), so listing 10k of them does not validate
+    them again. Every record has every field set; one `fields_set` serves a whole batch: pydantic
+    never mutates it for a frozen model (model_copy copies it before adding the updated names)."""
+    if not _PLAIN:  # a pydantic feature the shortcut does not honour: take the documented way
+        return InterruptRecord.model_construct(set(fields_set), **values)
+    record = _new_record(InterruptRecord)
+    _set_dict(record, "__dict__", values)
+    _set_fields_set(record, fields_set)
+    _set_extra(record, None)
+    _set_private(record, None)
+    return record
 
 
 def _records(rows: list, payloads: list) -> list[InterruptRecord]:
-    """`InterruptRecord.model_construct(**fields)` for each row and its decoded payload, without
-    model_construct's per-field bookkeeping. Rows were validated on the way in (and the schema's
-    NOT NULL and CHECK constraints hold for every row), so listing 10k of them does not validate
-    them again."""
-    # Every record has every field set. One set serves the whole batch: pydantic never mutates it
-    # for a frozen model (model_copy copies it before adding the updated names).
+    """Records for rows of INTERRUPT_COLUMNS and their decoded payloads."""
     fields_set = set(_FIELDS)
-    out: list[InterruptRecord] = []
-    append = out.append
-    new = InterruptRecord.__new__
-    for (id_, thread_id, graph, ns, node, checkpoint_id, _text, created_at, deadline, on_timeout, status,
-         overdue, resolved_at, resolved_by, response, applied, reason), payload in zip(rows, payloads):
-        values = {
-            "id": id_, "thread_id": thread_id, "graph": graph, "ns": ns, "node": node,
-            "checkpoint_id": checkpoint_id, "payload": payload, "created_at": created_at,
-            "deadline": deadline, "on_timeout": None if on_timeout is None else loads(on_timeout),
-            "status": status, "overdue": bool(overdue), "resolved_at": resolved_at,
-            "resolved_by": resolved_by, "response": None if response is None else loads(response),
-            "applied": bool(applied), "reason": reason}
-        if not _PLAIN:  # a pydantic feature the shortcut does not honour: take the documented way
-            append(InterruptRecord.model_construct(set(_FIELDS), **values))
-            continue
-        record = new(InterruptRecord)
-        _set_dict(record, "__dict__", values)
-        _set_fields_set(record, fields_set)
-        _set_extra(record, None)
-        _set_private(record, None)
-        append(record)
-    return out
+    return [_record({
+        "id": id_, "thread_id": thread_id, "graph": graph, "ns": ns, "node": node,
+        "checkpoint_id": checkpoint_id, "payload": payload, "created_at": created_at,
+        "deadline": deadline, "on_timeout": None if on_timeout is None else loads(on_timeout),
+        "status": status, "overdue": bool(overdue), "resolved_at": resolved_at,
+        "resolved_by": resolved_by, "response": None if response is None else loads(response),
+        "applied": bool(applied), "reason": reason}, fields_set)
+        for (id_, thread_id, graph, ns, node, checkpoint_id, _text, created_at, deadline, on_timeout, status,
+             overdue, resolved_at, resolved_by, response, applied, reason), payload in zip(rows, payloads)]
 
 
 def interrupt_from_row(row) -> InterruptRecord:
@@ -172,6 +180,43 @@ def interrupts_from_rows(rows: list) -> list[InterruptRecord]:
         return []
     with _gc_paused(len(rows) >= GC_PAUSE_ROWS):
         return _records(rows, loads_many([row[6] for row in rows]))
+
+
+def pending_from_rows(rows: list, decisions: dict) -> list[InterruptRecord]:
+    """Records for rows of PENDING_COLUMNS (all pending); `decisions` maps the `decided` rowids
+    to those rows' DECISION_COLUMNS (without the rowid)."""
+    if not rows:
+        return []
+    with _gc_paused(len(rows) >= GC_PAUSE_ROWS):
+        payloads = loads_many([row[6] for row in rows])
+        fields_set = set(_FIELDS)
+        out: list[InterruptRecord] = []
+        append = out.append
+        for (id_, thread_id, graph, ns, node, checkpoint_id, _text, created_at, deadline, on_timeout, overdue,
+             decided), payload in zip(rows, payloads):
+            if decided is None:
+                resolved_at = resolved_by = response = reason = None
+                applied = False
+            else:
+                resolved_at, resolved_by, response, applied, reason = decisions[decided]
+                response = None if response is None else loads(response)
+                applied = bool(applied)
+            values = {
+                "id": id_, "thread_id": thread_id, "graph": graph, "ns": ns, "node": node,
+                "checkpoint_id": checkpoint_id, "payload": payload, "created_at": created_at,
+                "deadline": deadline, "on_timeout": None if on_timeout is None else loads(on_timeout),
+                "status": "pending", "overdue": bool(overdue), "resolved_at": resolved_at,
+                "resolved_by": resolved_by, "response": response, "applied": applied, "reason": reason}
+            if not _PLAIN:
+                append(_record(values, fields_set))
+                continue
+            record = _new_record(InterruptRecord)  # _record, inlined: the loop runs 10k times
+            _set_dict(record, "__dict__", values)
+            _set_fields_set(record, fields_set)
+            _set_extra(record, None)
+            _set_private(record, None)
+            append(record)
+        return out
 
 
 def thread_from_row(row) -> ThreadRecord:
