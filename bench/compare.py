@@ -220,7 +220,12 @@ class EngineSide(Side):
         assert not out.get("__interrupt__") and out["messages"][-1]["role"] == "tool"
 
     async def list_pending(self) -> int:
-        return len(await self.saver.alist_pending())
+        records = await self.saver.alist_pending()
+        # Touch every record's payload down to the request's action, so that however payloads
+        # are decoded (eagerly or lazily) the figure includes decoding each one.
+        actions = sum(len(item["action_request"]["action"]) for record in records for item in record.payload)
+        assert actions >= len(records), "every pending payload holds a request"
+        return len(records)
 
     async def pending_count(self) -> int:
         return (await self.saver.acount_by_status())["pending"]

@@ -12,7 +12,12 @@ import base64
 import dataclasses
 import json
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Sequence
+
+try:  # optional: a faster parser for untagged texts (see `loads_many`)
+    import orjson as _orjson
+except ImportError:  # pragma: no cover - depends on the environment
+    _orjson = None
 
 _TAG = "__engine_type__"
 
@@ -102,3 +107,57 @@ def loads(text: str | bytes) -> Any:
     if tag not in text:
         return json.loads(text)
     return json.loads(text, object_hook=_decode)
+
+
+# `loads_many` --------------------------------------------------------------------------------------
+# The standard library's scanner with the default settings `json.loads` uses: calling it per text
+# skips `json.loads`'s per-call checks (a third of the time for small texts).
+_scan_once = json.JSONDecoder().scan_once
+# orjson parses an integer literal outside [-2**63, 2**64) as a float instead of an int. Such a
+# literal has at least 19 digits in a row: texts with a run that long (anywhere, strings included)
+# are left to the standard parser. Digits map to "0", everything else to " ".
+_DIGITS = bytes(48 if 48 <= b <= 57 else 32 for b in range(256))
+_LONG_RUN = b"0" * 19
+
+
+def _scan_plain(text: str) -> Any:
+    try:
+        value, end = _scan_once(text, 0)
+    except StopIteration:  # leading whitespace or not JSON: json.loads accepts or explains it
+        return json.loads(text)
+    if end != len(text):  # trailing whitespace or extra data
+        return json.loads(text)
+    return value
+
+
+#: texts decoded together: enough to amortise the per-batch calls, few enough that the joined
+#: text and its translation stay in the CPU cache (one 4 MB join for 10k texts was slower)
+_BATCH = 128
+
+
+def _loads_batch(texts: list) -> list:
+    try:
+        joined = "\n".join(texts)  # "\n" is neither a digit nor part of the tag
+    except TypeError:  # bytes among them
+        return [loads(text) for text in texts]
+    if _TAG in joined:
+        return [loads(text) for text in texts]
+    if _orjson is not None and _LONG_RUN not in joined.encode("utf-8", "surrogatepass").translate(_DIGITS):
+        try:
+            return list(map(_orjson.loads, texts))
+        except _orjson.JSONDecodeError:
+            pass  # NaN, Infinity, a lone surrogate...: the standard parser decides, as in loads()
+    return [_scan_plain(text) for text in texts]
+
+
+def loads_many(texts: Sequence[str | bytes]) -> list:
+    """`[loads(text) for text in texts]`, faster for many texts: texts without a tagged value skip
+    the per-object hook and use orjson when it is installed (its result is the same: it is only
+    used where it parses exactly as the standard library does)."""
+    texts = list(texts)
+    if len(texts) <= _BATCH:
+        return _loads_batch(texts)
+    out: list = []
+    for start in range(0, len(texts), _BATCH):
+        out += _loads_batch(texts[start:start + _BATCH])
+    return out

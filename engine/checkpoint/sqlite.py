@@ -56,8 +56,9 @@ import aiosqlite
 from engine.checkpoint.base import (BaseCheckpointSaver, CheckpointTuple, Commit, checkpoint_id_of,
                                     checkpoint_ns_of, make_config, thread_id_of)
 from engine.checkpoint.serde import dumps, loads
-from engine.checkpoint.sqlite_records import (INTERRUPT_COLUMNS, THREAD_COLUMNS, InterruptNotFound,
-                                              InterruptRecord, ThreadRecord, interrupt_from_row, interrupts_from_rows,
+from engine.checkpoint.sqlite_records import (DECISION_COLUMNS, INTERRUPT_COLUMNS, PENDING_COLUMNS,
+                                              THREAD_COLUMNS, InterruptNotFound, InterruptRecord, ThreadRecord,
+                                              interrupt_from_row, interrupts_from_rows, pending_from_rows,
                                               thread_from_row)
 from engine.checkpoint.sqlite_pack import pack, unpack
 from engine.checkpoint.sqlite_schema import APPLICATION_ID, SCHEMA_VERSION, ensure_schema, prepare_file
@@ -1062,7 +1063,20 @@ class SqliteSaver(BaseCheckpointSaver):
         list) or any `action_requests[].name`; `text` is a case-insensitive substring of the
         payload's JSON text."""
         sql, params = self._pending_query(limit, offset, graph, thread_id, action, text)
-        return interrupts_from_rows(await self._query(sql, params))
+        return pending_from_rows(*await self._read(self._fetch_pending, sql, params))
+
+    @staticmethod
+    def _fetch_pending(db, _txn, sql: str, params: list) -> tuple[list, dict]:
+        rows = db.execute(sql, params).fetchall()
+        # rows with a decision column set (see PENDING_COLUMNS): read those, in the same snapshot
+        decided = [row[-1] for row in rows if row[-1] is not None]
+        decisions = {}
+        for chunk in _chunks(decided):
+            marks = ",".join("?" * len(chunk))
+            for rowid, *columns in db.execute(f"SELECT {DECISION_COLUMNS} FROM interrupts WHERE rowid IN ({marks})",
+                                              chunk):
+                decisions[rowid] = columns
+        return rows, decisions
 
     @staticmethod
     def _pending_query(limit, offset, graph, thread_id, action, text) -> tuple[str, list]:
@@ -1083,7 +1097,7 @@ class SqliteSaver(BaseCheckpointSaver):
         # Walk the (status, created_at) index in order: the first page costs the same at 100k
         # pending rows as at 10 (a thread's own index is smaller when one is given).
         index = "" if thread_id is not None else "INDEXED BY interrupts_by_status "
-        sql = (f"SELECT {INTERRUPT_COLUMNS} FROM interrupts {index}"
+        sql = (f"SELECT {PENDING_COLUMNS} FROM interrupts {index}"
                f"WHERE {' AND '.join(where)} ORDER BY created_at, rowid LIMIT ? OFFSET ?")
         params += [-1 if limit is None else limit, offset or 0]
         return sql, params
