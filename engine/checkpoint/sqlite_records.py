@@ -107,10 +107,12 @@ def _constructs_plainly(cls: type[BaseModel]) -> bool:
 
 
 _PLAIN = _constructs_plainly(InterruptRecord)
-# The slots model_construct sets, set directly (BaseModel declares them in __slots__).
-_set_fields_set = BaseModel.__dict__["__pydantic_fields_set__"].__set__
-_set_extra = BaseModel.__dict__["__pydantic_extra__"].__set__
-_set_private = BaseModel.__dict__["__pydantic_private__"].__set__
+try:  # the slots model_construct sets, set directly (BaseModel declares them in __slots__)
+    _set_fields_set = BaseModel.__dict__["__pydantic_fields_set__"].__set__
+    _set_extra = BaseModel.__dict__["__pydantic_extra__"].__set__
+    _set_private = BaseModel.__dict__["__pydantic_private__"].__set__
+except (KeyError, AttributeError):  # a pydantic that lays models out otherwise: model_construct
+    _PLAIN = False
 _set_dict = object.__setattr__
 _new_record = InterruptRecord.__new__
 
