@@ -47,6 +47,7 @@ import contextvars
 import functools
 import os
 import sqlite3
+import threading
 from collections import defaultdict
 from datetime import datetime, timezone
 from typing import Any, AsyncIterator, Callable, Iterable, Literal, Sequence
@@ -71,6 +72,7 @@ from engine.events import (Event, InterruptCancelled, InterruptExpired, Interrup
 from engine.runtime.sync import run_sync
 
 _MEMORY = ":memory:"
+_BUSY = object()  # _read_inline could not read without waiting
 _CHUNK = 500  # ids per IN (...) list
 
 _CHECKPOINT_COLUMNS = ("thread_id, checkpoint_ns, checkpoint_id, parent_checkpoint_id, checkpoint, "
@@ -257,6 +259,8 @@ class SqliteSaver(BaseCheckpointSaver):
             f"SqliteSaver_txn_{id(self)}", default=None)
         self._cache = BlobCache()
         self._inflight: set[asyncio.Future] = set()  # background commits not finished yet
+        self._inline: sqlite3.Connection | None = None  # see _read_inline
+        self._inline_lock = threading.Lock()
 
     def __repr__(self) -> str:
         return f"SqliteSaver({self.path!r}, state={self._state})"
@@ -303,6 +307,10 @@ class SqliteSaver(BaseCheckpointSaver):
             try:
                 self._state = "closed"
                 conn, reader, self._conn, self._reader = self._conn, self._reader, None, None
+                inline, self._inline = self._inline, None
+                if inline is not None:
+                    with self._inline_lock:
+                        inline.close()
                 for connection in (reader, conn):
                     if connection is not None:
                         with contextlib.suppress(Exception):
@@ -368,6 +376,13 @@ class SqliteSaver(BaseCheckpointSaver):
                 await conn.close()
             raise
         self._conn, self._reader = conn, reader
+        if not self.is_memory:
+            self._inline = self._connect_inline()
+
+    def _connect_inline(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=0.005)
+        db.execute("PRAGMA query_only = ON")
+        return db
 
     async def _connect(self, readonly: bool = False) -> aiosqlite.Connection:
         pending = aiosqlite.connect(self.path, isolation_level=None, timeout=self.busy_timeout)
@@ -735,7 +750,30 @@ class SqliteSaver(BaseCheckpointSaver):
     # --- the saver protocol -------------------------------------------------------------------------
     async def aget_tuple(self, config: dict) -> CheckpointTuple | None:
         thread_id, ns = thread_id_of(config), checkpoint_ns_of(config)
-        return await self._read(self._get_tuple, thread_id, ns, checkpoint_id_of(config))
+        args = (thread_id, ns, checkpoint_id_of(config))
+        if self._current_txn() is None and not self._inflight and self._state == "open":
+            found = self._read_inline(self._get_tuple, *args)
+            if found is not _BUSY:
+                return found
+        return await self._read(self._get_tuple, *args)
+
+    def _read_inline(self, fn: Callable, *args: Any) -> Any:
+        """Run the small read `fn` right here, on the caller's thread, through a third connection:
+        a WAL reader never waits for writers, so a point read costs less than the round trip to a
+        connection thread (which is most of a run's start). Returns _BUSY, having waited at most
+        a few ms, if SQLite asks to wait (e.g. another process is resetting the WAL): the caller
+        then reads through aiosqlite as usual."""
+        db = self._inline
+        if db is None or not self._inline_lock.acquire(blocking=False):
+            return _BUSY  # another thread is using it right now: take the normal path
+        try:
+            return self._standalone(db, _Txn(), False, fn, args)
+        except sqlite3.OperationalError as exc:
+            if _is_lock_error(exc):
+                return _BUSY
+            raise
+        finally:
+            self._inline_lock.release()
 
     def _get_tuple(self, db, _txn, thread_id: str, ns: str, wanted: str | None) -> CheckpointTuple | None:
         if wanted is None:  # the latest is the last written, as in InMemorySaver

@@ -113,6 +113,31 @@ async def test_put_then_get_latest_and_by_id(any_saver):
     assert older.checkpoint == first and older.parent_config is None
 
 
+async def test_a_point_read_falls_back_to_the_connection_thread_when_the_inline_one_is_in_use(sqlite_saver):
+    """aget_tuple reads on the caller's thread when it can; when that connection is busy (another
+    thread holds it, or SQLite asks to wait) it reads through aiosqlite, with the same result."""
+    first = ckpt("0001", {"messages": ["hi"]}, {"messages": 1})
+    await sqlite_saver.aput(cfg(), first, {"source": "input", "step": -1}, {"messages": 1})
+    inline = await sqlite_saver.aget_tuple(cfg())
+    calls = []
+    original = sqlite_saver._read
+
+    async def counting_read(fn, *args):
+        calls.append(fn.__name__)
+        return await original(fn, *args)
+
+    sqlite_saver._read = counting_read
+    assert await sqlite_saver.aget_tuple(cfg()) == inline and calls == []  # served inline
+    with sqlite_saver._inline_lock:  # e.g. another thread is reading through it
+        fallback = await sqlite_saver.aget_tuple(cfg())
+    assert fallback == inline and calls == ["_get_tuple"]
+    async with sqlite_saver.transaction():  # inside a transaction: must see its own writes
+        second = ckpt("0002", {"messages": ["hi", "there"]}, {"messages": 2})
+        await sqlite_saver.aput(cfg(checkpoint_id="0001"), second, {"source": "loop", "step": 0}, {"messages": 2})
+        assert (await sqlite_saver.aget_tuple(cfg())).checkpoint == second
+    assert calls == ["_get_tuple", "_get_tuple"]
+
+
 async def test_latest_means_last_written_and_list_sorts_by_id(any_saver):
     await any_saver.aput(cfg(), ckpt("b", {}, {}), {"i": 1}, {})
     await any_saver.aput(cfg(), ckpt("a", {}, {}), {"i": 2}, {})
