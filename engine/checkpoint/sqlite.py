@@ -198,9 +198,12 @@ class _Commit(Commit):
                 saver._lock.release()
         if self.future is not None:
             try:
-                await asyncio.shield(self.future)
-            except BaseException as exc:
-                raise self.saver._translated(exc) from exc
+                await asyncio.shield(self.future)  # a cancelled waiter leaves the commit running
+            except (sqlite3.OperationalError, ValueError) as exc:
+                translated = self.saver._translated(exc)
+                if translated is exc:
+                    raise
+                raise translated from exc
         elif self.before is not None:
             await self.before.wait()
 
