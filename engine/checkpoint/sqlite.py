@@ -60,8 +60,10 @@ from engine.checkpoint.sqlite_records import (INTERRUPT_COLUMNS, THREAD_COLUMNS,
                                               thread_from_row)
 from engine.checkpoint.sqlite_pack import pack, unpack
 from engine.checkpoint.sqlite_schema import APPLICATION_ID, SCHEMA_VERSION, ensure_schema, prepare_file
-from engine.checkpoint.sqlite_support import (BlobCache, CrossLoopLock, append_suffix, join_lists,
+from engine.checkpoint.sqlite_support import (INTERRUPT_ROW_FIELDS, INTERRUPT_ROWS_TAG, BlobCache, CrossLoopLock,
+                                              append_suffix, interrupt_refs, interrupts_text, join_lists,
                                               normalize_ts, utc_iso)
+from engine.constants import INTERRUPT
 from engine.prebuilt.review import validate_response
 from engine.errors import AlreadyResolved, StorageError
 from engine.events import (Event, InterruptCancelled, InterruptExpired, InterruptRaised,
@@ -85,7 +87,11 @@ SELECT root, depth, value FROM chain
 """
 
 _EVENT_COLUMNS = {"seq", "thread_id", "graph", "kind"}
-_VALUE_REF = "__value_in_interrupts__"  # an InterruptRaised event row whose value is its interrupt's payload
+# An InterruptRaised event row whose value is its interrupt's payload (schema version 2), or
+# whose every field but interrupt_id is what its interrupt's row holds (version 3).
+_VALUE_REF = "__value_in_interrupts__"
+_ROW_REF = "__in_interrupts__"
+_RAISED_FIELDS = ("ns", "node", "checkpoint_id", "value", "deadline", "on_timeout")
 _INSERT_EVENT = "INSERT INTO events (at, thread_id, graph, kind, data) VALUES (?, ?, ?, ?, ?)"
 
 # --- how events update the threads and interrupts tables --------------------------------------
@@ -571,8 +577,8 @@ class SqliteSaver(BaseCheckpointSaver):
                     self._cache.put(root, text, chain[-1][0])
         return texts
 
-    def _write_blob(self, db: sqlite3.Connection, txn: _Txn, thread_id: str, ns: str, channel: str,
-                    version: Any, text: str, base_id: int | None) -> int:
+    def _write_blob(self, db: sqlite3.Connection, txn: _Txn, thread_id: str, text: str,
+                    base_id: int | None) -> int:
         stored, depth, base = text, 0, None
         if base_id is not None and text.startswith("[") and len(text) >= self.delta_min_chars:
             previous = self._cache.get(base_id)
@@ -582,10 +588,8 @@ class SqliteSaver(BaseCheckpointSaver):
                 suffix = append_suffix(previous[0], text)
                 if suffix is not None:
                     stored, depth, base = suffix, previous[1] + 1, base_id
-        cursor = db.execute(
-            "INSERT INTO blobs (thread_id, checkpoint_ns, channel, version, base_id, depth, value) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (thread_id, ns, channel, dumps(version), base, depth, pack(stored)))
+        cursor = db.execute("INSERT INTO blobs (thread_id, base_id, depth, value) VALUES (?, ?, ?, ?)",
+                            (thread_id, base, depth, pack(stored)))
         blob_id = cursor.lastrowid
         txn.new_blob_ids.append(blob_id)
         if text.startswith("["):
@@ -594,7 +598,7 @@ class SqliteSaver(BaseCheckpointSaver):
 
     def _materialize(self, db: sqlite3.Connection, rows: list) -> list[CheckpointTuple]:
         """Checkpoint tuples for checkpoint rows: their channel values and pending writes."""
-        refs = [loads(row[6]) for row in rows]
+        refs = [loads(unpack(row[6])) for row in rows]
         texts = self._load_blobs(db, [blob_id for ref in refs for _c, _v, blob_id in ref if blob_id is not None])
         writes: dict[tuple[str, str, str], list] = defaultdict(list)
         by_namespace: dict[tuple[str, str], list[str]] = defaultdict(list)
@@ -608,11 +612,14 @@ class SqliteSaver(BaseCheckpointSaver):
                     f"({','.join('?' * len(chunk))}) ORDER BY rowid",
                     (thread_id, ns, *chunk))
                 for checkpoint_id, task_id, channel, value in found:
-                    writes[(thread_id, ns, checkpoint_id)].append((task_id, channel, loads(unpack(value))))
+                    writes[(thread_id, ns, checkpoint_id)].append((task_id, channel, unpack(value)))
+        self._expand_interrupt_writes(db, writes.values())
         tuples = []
         for row, ref in zip(rows, refs):
             thread_id, ns, checkpoint_id, parent_id, checkpoint_text, metadata_text = row[:6]
             checkpoint = loads(unpack(checkpoint_text))
+            if checkpoint.get("id") == "":  # stored without its id since schema version 3
+                checkpoint["id"] = checkpoint_id
             if "channel_values" in checkpoint:
                 inline = checkpoint["channel_values"]
                 checkpoint["channel_values"] = {
@@ -621,11 +628,30 @@ class SqliteSaver(BaseCheckpointSaver):
             tuples.append(CheckpointTuple(
                 config=make_config(thread_id, ns, checkpoint_id),
                 checkpoint=checkpoint,
-                metadata=loads(metadata_text),
+                metadata=loads(unpack(metadata_text)),
                 parent_config=make_config(thread_id, ns, parent_id) if parent_id else None,
-                pending_writes=writes.get((thread_id, ns, checkpoint_id), []),
+                pending_writes=[(task_id, channel, loads(text))
+                                for task_id, channel, text in writes.get((thread_id, ns, checkpoint_id), ())],
             ))
         return tuples
+
+    def _expand_interrupt_writes(self, db: sqlite3.Connection, groups: Iterable[list]) -> None:
+        """Replace the short form of interrupt writes (task_id, channel, text) by their full text."""
+        short: list[tuple[list, int, list]] = []
+        for group in groups:
+            for index, (_task_id, channel, text) in enumerate(group):
+                if channel == INTERRUPT and text.startswith(INTERRUPT_ROWS_TAG):
+                    short.append((group, index, loads(text)["v"]))
+        if not short:
+            return
+        rows = self._interrupt_rows(db, [ref[0] for _g, _i, refs in short for ref in refs])
+        for group, index, refs in short:
+            text = interrupts_text(refs, rows)
+            if text is None:
+                raise StorageError(
+                    f"{self.path} is damaged: an interrupt named by a pending write of task "
+                    f"{group[index][0]!r} is missing. Restore the file from a backup.")
+            group[index] = (group[index][0], group[index][1], text)
 
     # --- the saver protocol -------------------------------------------------------------------------
     async def aget_tuple(self, config: dict) -> CheckpointTuple | None:
@@ -678,7 +704,7 @@ class SqliteSaver(BaseCheckpointSaver):
         rows = db.execute(sql, params).fetchall()
         if filter:
             rows = [row for row in rows
-                    if not any(loads(row[5]).get(k) != v for k, v in filter.items())]
+                    if not any(loads(unpack(row[5])).get(k) != v for k, v in filter.items())]
         if limit is not None:
             rows = rows[:limit]
         return self._materialize(db, rows)
@@ -692,6 +718,8 @@ class SqliteSaver(BaseCheckpointSaver):
         # Serialise what will certainly be written before touching the database, so a value
         # that cannot be stored fails the call without leaving half of it behind.
         stored = dict(checkpoint)
+        if isinstance(stored.get("id"), str):
+            stored["id"] = ""  # the checkpoint_id column holds it (see _materialize)
         if "channel_values" in checkpoint:
             stored["channel_values"] = {ch: v for ch, v in values.items() if ch not in versions}
         texts = {ch: dumps(v) for ch, v in values.items() if ch in versions and ch in changed}
@@ -712,7 +740,7 @@ class SqliteSaver(BaseCheckpointSaver):
                 "SELECT value_refs FROM checkpoints WHERE thread_id = ? AND checkpoint_ns = ? AND checkpoint_id = ?",
                 (thread_id, ns, parent_id)).fetchone()
             if found:
-                parent_refs = {ch: (version, blob_id) for ch, version, blob_id in loads(found[0])
+                parent_refs = {ch: (version, blob_id) for ch, version, blob_id in loads(unpack(found[0]))
                                if blob_id is not None}
         refs: list[list] = []
         for channel, value in values.items():
@@ -725,8 +753,7 @@ class SqliteSaver(BaseCheckpointSaver):
                 refs.append([channel, version, parent[1]])  # unchanged: share the parent's blob
                 continue
             text = texts[channel] if channel in texts else dumps(value)
-            blob_id = self._write_blob(db, txn, thread_id, ns, channel, version, text,
-                                       parent[1] if parent is not None else None)
+            blob_id = self._write_blob(db, txn, thread_id, text, parent[1] if parent is not None else None)
             refs.append([channel, version, blob_id])
         db.execute(
             "INSERT INTO checkpoints (thread_id, checkpoint_ns, checkpoint_id, parent_checkpoint_id, "
@@ -734,7 +761,7 @@ class SqliteSaver(BaseCheckpointSaver):
             "ON CONFLICT (thread_id, checkpoint_ns, checkpoint_id) DO UPDATE SET "
             "parent_checkpoint_id = excluded.parent_checkpoint_id, checkpoint = excluded.checkpoint, "
             "metadata = excluded.metadata, value_refs = excluded.value_refs",
-            (thread_id, ns, checkpoint_id, parent_id, pack(checkpoint_text), metadata_text, dumps(refs)))
+            (thread_id, ns, checkpoint_id, parent_id, pack(checkpoint_text), pack(metadata_text), pack(dumps(refs))))
         # A thread checkpointed without run events (e.g. update_state) is still listed.
         db.execute("INSERT OR IGNORE INTO threads (thread_id, graph, created_at, updated_at) VALUES (?, ?, ?, ?)",
                    (thread_id, graph, now, now))
@@ -743,19 +770,60 @@ class SqliteSaver(BaseCheckpointSaver):
                           task_path: str = "") -> None:
         thread_id, ns = thread_id_of(config), checkpoint_ns_of(config)
         checkpoint_id = checkpoint_id_of(config) or ""
-        rows = [(thread_id, ns, checkpoint_id, task_id, channel, task_path, pack(dumps(value)))
+        # An interrupt write's text is packed in the connection thread: it may be stored naming
+        # the interrupt rows instead (see _interrupts_by_reference).
+        rows = [(thread_id, ns, checkpoint_id, task_id, channel, task_path,
+                 dumps(value) if channel == INTERRUPT else pack(dumps(value)))
                 for channel, value in writes]
         if rows:
             await self._write(self._put_writes, rows, defer=True)
 
+    def _put_writes(self, db, _txn, rows: list) -> None:
+        # Upserted by (task_id, channel) per checkpoint: an update keeps the row's rowid, so
+        # readers still get first-put order.
+        for thread_id, ns, checkpoint_id, task_id, channel, task_path, value in rows:
+            if channel == INTERRUPT:
+                value = pack(self._interrupts_by_reference(db, value) or value)
+            updated = db.execute(
+                "UPDATE writes SET task_path = ?, value = ? WHERE thread_id = ? AND checkpoint_id = ? "
+                "AND checkpoint_ns = ? AND task_id = ? AND channel = ?",
+                (task_path, value, thread_id, checkpoint_id, ns, task_id, channel)).rowcount
+            if not updated:
+                db.execute(
+                    "INSERT INTO writes (thread_id, checkpoint_ns, checkpoint_id, task_id, channel, task_path, "
+                    "value) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (thread_id, ns, checkpoint_id, task_id, channel, task_path, value))
+
     @staticmethod
-    def _put_writes(db, _txn, rows: list) -> None:
-        db.executemany(
-            "INSERT INTO writes (thread_id, checkpoint_ns, checkpoint_id, task_id, channel, task_path, value) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?) "
-            "ON CONFLICT (thread_id, checkpoint_ns, checkpoint_id, task_id, channel) DO UPDATE SET "
-            "task_path = excluded.task_path, value = excluded.value",
-            rows)
+    def _interrupt_rows(db, ids: Iterable[str]) -> dict[str, tuple]:
+        rows: dict[str, tuple] = {}
+        for chunk in _chunks(list(set(ids))):
+            for row in db.execute(f"SELECT {INTERRUPT_ROW_FIELDS} FROM interrupts "
+                                  f"WHERE id IN ({','.join('?' * len(chunk))})", chunk):
+                rows[row[0]] = row
+        return rows
+
+    def _interrupts_by_reference(self, db, text: str) -> str | None:
+        """The short form of an interrupt write's JSON text, naming each interrupt's row, when
+        those rows rebuild exactly this text; else None (the text is stored as it is)."""
+        refs = interrupt_refs(text)
+        if not refs:
+            return None
+        if interrupts_text(refs, self._interrupt_rows(db, [ref[0] for ref in refs])) != text:
+            return None
+        return INTERRUPT_ROWS_TAG + dumps(refs) + "}"
+
+    def _link_interrupt_writes(self, db, places: Iterable[tuple[str, str]]) -> None:
+        """Store the interrupt writes at these (thread_id, checkpoint_id) in their short form
+        where the interrupt rows now allow it (a superstep writes them before its events)."""
+        for thread_id, checkpoint_id in places:
+            found = db.execute(
+                "SELECT rowid, value FROM writes WHERE thread_id = ? AND checkpoint_id = ? AND channel = ?",
+                (thread_id, checkpoint_id, INTERRUPT)).fetchall()
+            for rowid, value in found:
+                short = self._interrupts_by_reference(db, unpack(value))
+                if short is not None:
+                    db.execute("UPDATE writes SET value = ? WHERE rowid = ?", (pack(short), rowid))
 
     async def adelete_thread(self, thread_id: str) -> None:
         """Delete the thread's checkpoints, channel values, pending writes and its threads row.
@@ -777,12 +845,19 @@ class SqliteSaver(BaseCheckpointSaver):
 
     # --- events -------------------------------------------------------------------------------------
     @staticmethod
-    def _event_row(event: Event) -> tuple:
+    def _event_data(event: Event) -> tuple[str, dict]:
         # serde over the python-mode dump: pydantic's own JSON mode gives up near 250 levels of
         # nesting, serde does not, and tagged values (tuples, datetimes) come back as themselves.
-        # thread_id, graph and kind have columns of their own: not repeated in `data`.
-        return (normalize_ts(event.at), event.thread_id, event.graph, event.kind,
-                pack(dumps(event.model_dump(exclude=_EVENT_COLUMNS))))
+        # thread_id, graph and kind have columns of their own: not repeated in `data`; nor is
+        # `at` when the column holds the same text.
+        at = normalize_ts(event.at)
+        data = event.model_dump(exclude=_EVENT_COLUMNS | {"at"} if event.at == at else _EVENT_COLUMNS)
+        return at, data
+
+    @classmethod
+    def _event_row(cls, event: Event) -> tuple:
+        at, data = cls._event_data(event)
+        return (at, event.thread_id, event.graph, event.kind, pack(dumps(data)))
 
     @staticmethod
     def _event_effects(event: Event) -> tuple[tuple[str, dict] | None, tuple[str, dict] | None]:
@@ -876,10 +951,10 @@ class SqliteSaver(BaseCheckpointSaver):
     def _events_writer(self, events: list[Event]) -> Callable:
         """The connection-thread function that appends `events` (returning the first seq) and
         applies them; serialization happens here, in the caller."""
-        rows: list[tuple] = []
-        # An InterruptRaised event's value is the interrupt row's payload: stored once, there,
-        # unless that row holds another payload (an id raised again with a different value).
-        by_reference: list[tuple[int, str, str, Event]] = []
+        rows: list[tuple | None] = []
+        # An InterruptRaised event's fields are what the interrupt's row holds: stored once,
+        # there, unless that row holds something else (an id raised again with another value).
+        by_reference: list[tuple[int, InterruptRaised, dict]] = []
         thread_statements: list[tuple[str, dict]] = []
         interrupt_statements: list[tuple[str, dict]] = []
         for event in events:
@@ -889,53 +964,81 @@ class SqliteSaver(BaseCheckpointSaver):
             if interrupt_effect is not None:
                 interrupt_statements.append(interrupt_effect)
             if isinstance(event, InterruptRaised):
-                by_reference.append((len(rows), event.interrupt_id, interrupt_effect[1]["payload"], event))
-                data = event.model_dump(exclude=_EVENT_COLUMNS | {"value"})
-                data[_VALUE_REF] = True
-                rows.append((normalize_ts(event.at), event.thread_id, event.graph, event.kind,
-                             pack(dumps(data))))
+                by_reference.append((len(rows), event, interrupt_effect[1]))
+                rows.append(None)  # chosen once the interrupt's row is there
             else:
                 rows.append(self._event_row(event))
 
         def store(db, txn):
             self._run_grouped(db, thread_statements)
             self._run_grouped(db, interrupt_statements)
-            for index, interrupt_id, payload_text, event in by_reference:
-                found = db.execute("SELECT payload FROM interrupts WHERE id = ?", (interrupt_id,)).fetchone()
-                if found is None or found[0] != payload_text:
-                    rows[index] = self._event_row(event)
+            for index, event, params in by_reference:
+                found = db.execute("SELECT ns, node, checkpoint_id, payload, deadline, on_timeout "
+                                   "FROM interrupts WHERE id = ?", (event.interrupt_id,)).fetchone()
+                rows[index] = self._raised_row(event, params, found)
+            if by_reference:
+                self._link_interrupt_writes(db, {(event.thread_id, event.checkpoint_id)
+                                                 for _index, event, _params in by_reference})
             return self._insert_events(db, txn, rows)
 
         return store
+
+    @classmethod
+    def _raised_row(cls, event: InterruptRaised, params: dict, found: tuple | None) -> tuple:
+        """An InterruptRaised event's row, leaving out what its interrupt's row (`found`: ns,
+        node, checkpoint_id, payload, deadline, on_timeout) holds exactly."""
+        at, data = cls._event_data(event)
+        if found is not None and found[3] == params["payload"]:
+            stored = (params["ns"], params["node"], params["checkpoint_id"], params["payload"],
+                      params["deadline"], params["on_timeout"])
+            # the row keeps normalized text; only an event that held it already is left out
+            if found == stored and event.checkpoint_id == params["checkpoint_id"] \
+                    and event.deadline == params["deadline"]:
+                for name in _RAISED_FIELDS:
+                    del data[name]
+                data[_ROW_REF] = True
+            else:
+                del data["value"]
+                data[_VALUE_REF] = True
+        return (at, event.thread_id, event.graph, event.kind, pack(dumps(data)))
 
     async def aread_events(self, since: int | None = None, limit: int | None = None) -> list[Event]:
         return [event_from_json(fields) for fields in await self._read(
             self._read_events, since or 0, -1 if limit is None else limit)]
 
     def _read_events(self, db, _txn, since: int, limit: int) -> list[dict]:
-        rows = db.execute("SELECT seq, data, thread_id, graph, kind FROM events WHERE seq > ? "
+        rows = db.execute("SELECT seq, data, thread_id, graph, kind, at FROM events WHERE seq > ? "
                           "ORDER BY seq LIMIT ?", (since, limit)).fetchall()
         decoded, referring = [], []
-        for seq, data, thread_id, graph, kind in rows:
+        for seq, data, thread_id, graph, kind, at in rows:
             fields = loads(unpack(data))
             fields["seq"] = seq
             fields.setdefault("thread_id", thread_id)  # rows written before these were left out
             fields.setdefault("graph", graph)
             fields.setdefault("kind", kind)
-            if fields.pop(_VALUE_REF, False):
-                referring.append(fields)
+            fields.setdefault("at", at)
+            if fields.pop(_ROW_REF, False):
+                referring.append((fields, _RAISED_FIELDS))
+            elif fields.pop(_VALUE_REF, False):
+                referring.append((fields, ("value",)))
             decoded.append(fields)
-        payloads: dict[str, str] = {}
-        for chunk in _chunks(list({fields["interrupt_id"] for fields in referring})):
-            payloads.update(db.execute(
-                f"SELECT id, payload FROM interrupts WHERE id IN ({','.join('?' * len(chunk))})", chunk))
-        for fields in referring:
-            payload = payloads.get(fields["interrupt_id"])
-            if payload is None:
+        found: dict[str, tuple] = {}
+        for chunk in _chunks(list({fields["interrupt_id"] for fields, _names in referring})):
+            for row in db.execute("SELECT id, ns, node, checkpoint_id, payload, deadline, on_timeout "
+                                  f"FROM interrupts WHERE id IN ({','.join('?' * len(chunk))})", chunk):
+                found[row[0]] = row
+        for fields, names in referring:
+            row = found.get(fields["interrupt_id"])
+            if row is None:
                 raise StorageError(
                     f"{self.path} is damaged: interrupt {fields['interrupt_id']} of event "
                     f"{fields['seq']} is missing. Restore the file from a backup.")
-            fields["value"] = loads(payload)
+            _id, ns, node, checkpoint_id, payload, deadline, on_timeout = row
+            stored = {"ns": ns, "node": node, "checkpoint_id": checkpoint_id, "value": payload,
+                      "deadline": deadline, "on_timeout": on_timeout}
+            for name in names:
+                fields[name] = loads(stored[name]) if name in ("value", "on_timeout") and stored[name] is not None \
+                    else stored[name]
         return decoded
 
     async def alast_event_seq(self) -> int:

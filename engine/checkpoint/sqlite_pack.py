@@ -1,13 +1,14 @@
-"""Compression of the larger JSON texts the SQLite saver stores (channel value blobs, pending
-writes, event data, checkpoints).
+"""Compression of the JSON texts the SQLite saver stores (channel value blobs, pending writes,
+event data, checkpoints, their metadata and value references).
 
 A stored value is either the JSON text itself (a SQLite TEXT value: short values, values that
 do not shrink, and every row written before compression existed) or a SQLite BLOB value: one
-format byte, then the raw deflate stream of the UTF-8 text. Format 1 deflates against
-`_DICTIONARY_1`, a preset dictionary of the strings the engine's own formats repeat in every
-row (checkpoint fields, interrupt and event fields, HumanInterrupt requests, chat messages), so
-even a row of a few hundred bytes compresses well. A format's dictionary must never change
-once files use it: add a new format byte for a new dictionary.
+format byte, then the raw deflate stream of the UTF-8 text against that format's preset
+dictionary of the strings the engine's own formats repeat in every row (checkpoint fields,
+interrupt and event fields, HumanInterrupt requests, chat messages), so even a row of a few
+dozen bytes compresses well. A format's dictionary must never change once files use it: add
+a new format byte for a new dictionary. Format 1 (schema version 2) is still read; format 2
+(schema version 3) is written.
 
 Columns the database itself searches (interrupts.payload, used by the action and text
 filters) are never compressed.
@@ -18,7 +19,7 @@ from __future__ import annotations
 import zlib
 
 #: texts shorter than this are stored as they are
-MIN_CHARS = 64
+MIN_CHARS = 16
 
 _FORMAT_1 = 1
 _DICTIONARY_1 = (
@@ -48,7 +49,28 @@ _DICTIONARY_1 = (
     ' the and to of a in is for that with on as be this by'
 ).encode()
 
+# Format 2 adds what schema version 3 stores: checkpoint metadata, value references, event data
+# without its time, and the short forms that name interrupt rows.
+_FORMAT_2 = 2
+_DICTIONARY_2 = _DICTIONARY_1 + (
+    '{"source":"update","step":'
+    '{"source":"input","step":-1,"parents":{},"graph":"'
+    '{"source":"loop","step":0,"parents":{},"graph":"'
+    '{"reason":"","error_type":"","error":"'
+    '{"policy":"flag","response":null}'
+    '{"node":"","error_type":"","error":"'
+    '{"source":"resume","metadata":null}'
+    '{"source":"input","metadata":null}'
+    '{"outcome":"done"}'
+    '{"outcome":"interrupted"}'
+    '{"__engine_type__":"interrupt_rows","v":[["","during"]]}'
+    '{"interrupt_id":"","__in_interrupts__":true}'
+    '[["messages",1,1],["'
+).encode()
+
 _SMALL = 1 << 14  # texts up to this size deflate with a 4 KiB window (much cheaper to set up)
+
+_DICTIONARIES = {_FORMAT_1: _DICTIONARY_1, _FORMAT_2: _DICTIONARY_2}
 
 
 def pack(text: str) -> str | bytes:
@@ -57,22 +79,23 @@ def pack(text: str) -> str | bytes:
         return text
     data = text.encode()
     if len(data) <= _SMALL:
-        compressor = zlib.compressobj(6, zlib.DEFLATED, -12, 4, zlib.Z_DEFAULT_STRATEGY, _DICTIONARY_1)
+        compressor = zlib.compressobj(6, zlib.DEFLATED, -12, 4, zlib.Z_DEFAULT_STRATEGY, _DICTIONARY_2)
     else:
-        compressor = zlib.compressobj(6, zlib.DEFLATED, -15, 8, zlib.Z_DEFAULT_STRATEGY, _DICTIONARY_1)
+        compressor = zlib.compressobj(6, zlib.DEFLATED, -15, 8, zlib.Z_DEFAULT_STRATEGY, _DICTIONARY_2)
     packed = compressor.compress(data) + compressor.flush()
     if len(packed) + 1 >= len(data):
         return text
-    return bytes((_FORMAT_1,)) + packed
+    return bytes((_FORMAT_2,)) + packed
 
 
 def unpack(value: str | bytes) -> str:
-    """The JSON text of a stored value (either form)."""
+    """The JSON text of a stored value (either form, any format)."""
     if isinstance(value, str):
         return value
-    if not value or value[0] != _FORMAT_1:
+    dictionary = _DICTIONARIES.get(value[0]) if value else None
+    if dictionary is None:
         raise ValueError(f"unknown stored value format {value[:1]!r}")
-    decompressor = zlib.decompressobj(-15, _DICTIONARY_1)
+    decompressor = zlib.decompressobj(-15, dictionary)
     return (decompressor.decompress(memoryview(value)[1:]) + decompressor.flush()).decode()
 
 

@@ -132,6 +132,52 @@ MIGRATIONS: list[tuple[int, list[str]]] = [
     # place (their rows stay readable as they are); the version bump makes an older engine
     # refuse a file it could not read.
     (2, []),
+    # Version 3 stores less per paused thread; rows written by versions 1 and 2 stay readable.
+    # - writes: the UNIQUE (thread_id, checkpoint_ns, checkpoint_id, task_id, channel) index
+    #   repeated ~100 bytes of key per row; the saver now upserts by (task_id, channel) itself
+    #   through a three-column index (rowids are kept, so first-put order is kept too).
+    #   An `__interrupt__` write may name interrupts whose rows hold the same payload.
+    # - blobs: channel, version and checkpoint_ns were never read; without the foreign key
+    #   on base_id no index on it is needed (blobs are only deleted a whole thread at a time).
+    #   The AUTOINCREMENT counter is carried over: blob ids are never reused.
+    # - checkpoints_by_id and events_by_thread served no query.
+    # - stored values use sqlite_pack's format 2 (format 1 is still read), also for short
+    #   texts and for checkpoints.metadata and value_refs; checkpoints.checkpoint leaves out
+    #   the id its column holds; event data leaves out `at` when the column holds the same
+    #   text, and an interrupt_raised row may take every field but interrupt_id from its
+    #   interrupt's row.
+    (3, [
+        """CREATE TABLE writes_v3 (
+            thread_id     TEXT NOT NULL,
+            checkpoint_ns TEXT NOT NULL,
+            checkpoint_id TEXT NOT NULL,
+            task_id       TEXT NOT NULL,
+            channel       TEXT NOT NULL,
+            task_path     TEXT NOT NULL DEFAULT '',
+            value         TEXT NOT NULL
+        )""",
+        "INSERT INTO writes_v3 (rowid, thread_id, checkpoint_ns, checkpoint_id, task_id, channel, task_path, value) "
+        "SELECT rowid, thread_id, checkpoint_ns, checkpoint_id, task_id, channel, task_path, value FROM writes",
+        "DROP TABLE writes",
+        "ALTER TABLE writes_v3 RENAME TO writes",
+        "CREATE INDEX writes_by_checkpoint ON writes (thread_id, checkpoint_id, checkpoint_ns)",
+        """CREATE TABLE blobs_v3 (
+            id        INTEGER PRIMARY KEY AUTOINCREMENT,
+            thread_id TEXT NOT NULL,
+            base_id   INTEGER,
+            depth     INTEGER NOT NULL DEFAULT 0,
+            value     TEXT NOT NULL
+        )""",
+        "INSERT INTO blobs_v3 (id, thread_id, base_id, depth, value) "
+        "SELECT id, thread_id, base_id, depth, value FROM blobs ORDER BY id",
+        "DELETE FROM sqlite_sequence WHERE name = 'blobs_v3'",
+        "INSERT INTO sqlite_sequence (name, seq) SELECT 'blobs_v3', seq FROM sqlite_sequence WHERE name = 'blobs'",
+        "DROP TABLE blobs",
+        "ALTER TABLE blobs_v3 RENAME TO blobs",
+        "CREATE INDEX blobs_by_thread ON blobs (thread_id)",
+        "DROP INDEX checkpoints_by_id",
+        "DROP INDEX events_by_thread",
+    ]),
 ]
 
 SCHEMA_VERSION = MIGRATIONS[-1][0]

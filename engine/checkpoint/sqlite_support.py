@@ -1,10 +1,11 @@
 """Pieces of the SQLite saver that do not touch the database: a lock for coroutines running on
-any event loop, the append-delta encoding of list values, a cache of recent list values, and
-timestamp normalisation."""
+any event loop, the append-delta encoding of list values, a cache of recent list values, the
+short form of pending interrupt writes, and timestamp normalisation."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 from collections import OrderedDict, deque
 from datetime import datetime, timezone
@@ -132,6 +133,59 @@ class BlobCache:
                     self._chars -= len(old[0])
 
 
+# --- interrupts named by their rows -------------------------------------------------------------
+# An `__interrupt__` pending write holds a list of Interrupt objects, whose payloads, places and
+# deadlines the interrupts table holds too. It may be stored as INTERRUPT_ROWS_TAG + a JSON list
+# of [id, when] + "}" instead: its text is rebuilt from the rows by `interrupts_text`, and the
+# saver stores that form only when the rebuilt text is exactly the text it replaces.
+
+INTERRUPT_ROWS_TAG = '{"__engine_type__":"interrupt_rows","v":'
+_INTERRUPT_TAG = '{"__engine_type__":"interrupt","v":'
+
+#: the interrupts columns `interrupts_text` needs, in its order
+INTERRUPT_ROW_FIELDS = "id, ns, node, payload, deadline, on_timeout"
+
+
+def interrupt_refs(text: str) -> list[list[str]] | None:
+    """[[id, when], ...] for the JSON text of a list of tagged Interrupt objects; None for any
+    other text."""
+    if not text.startswith("[" + _INTERRUPT_TAG):
+        return None
+    try:
+        items = json.loads(text)
+    except ValueError:
+        return None
+    refs = []
+    for item in items:
+        if not isinstance(item, dict) or item.get("__engine_type__") != "interrupt" or len(item) != 2:
+            return None
+        fields = item.get("v")
+        if not isinstance(fields, dict) or not isinstance(fields.get("id"), str) \
+                or not isinstance(fields.get("when"), str):
+            return None
+        refs.append([fields["id"], fields["when"]])
+    return refs
+
+
+def interrupts_text(refs: list, rows: dict[str, tuple]) -> str | None:
+    """The JSON text of the Interrupt list `refs` names, built from `rows` (id -> the row's
+    INTERRUPT_ROW_FIELDS) the way serde writes an Interrupt; None if a row is missing."""
+    parts = []
+    for interrupt_id, when in refs:
+        row = rows.get(interrupt_id)
+        if row is None:
+            return None
+        _id, ns, node, payload, deadline, on_timeout = row
+        parts.append(f'{_INTERRUPT_TAG}{{"value":{payload},"id":{_text(interrupt_id)},"ns":{_text(ns)},'
+                     f'"node":{_text(node)},"when":{_text(when)},"deadline":{_text(deadline)},'
+                     f'"on_timeout":{"null" if on_timeout is None else on_timeout}}}}}')
+    return "[" + ",".join(parts) + "]"
+
+
+def _text(value: str | None) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
 # --- time -------------------------------------------------------------------------------------
 
 def utc_iso(moment: datetime) -> str:
@@ -153,4 +207,5 @@ def normalize_ts(value: str | None) -> str | None:
         return value
 
 
-__all__ = ["CrossLoopLock", "append_suffix", "join_lists", "BlobCache", "utc_iso", "normalize_ts"]
+__all__ = ["CrossLoopLock", "append_suffix", "join_lists", "BlobCache", "INTERRUPT_ROWS_TAG",
+           "INTERRUPT_ROW_FIELDS", "interrupt_refs", "interrupts_text", "utc_iso", "normalize_ts"]
