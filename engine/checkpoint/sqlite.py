@@ -58,11 +58,12 @@ from engine.checkpoint.serde import dumps, loads
 from engine.checkpoint.sqlite_records import (INTERRUPT_COLUMNS, THREAD_COLUMNS, InterruptNotFound,
                                               InterruptRecord, ThreadRecord, interrupt_from_row, interrupts_from_rows,
                                               thread_from_row)
-from engine.checkpoint.sqlite_pack import pack, unpack
+from engine.checkpoint.sqlite_pack import MAX_RELATED_CHARS, pack, pack_with, related_id, unpack
 from engine.checkpoint.sqlite_schema import APPLICATION_ID, SCHEMA_VERSION, ensure_schema, prepare_file
 from engine.checkpoint.sqlite_support import (INTERRUPT_ROW_FIELDS, INTERRUPT_ROWS_TAG, BlobCache, CrossLoopLock,
-                                              append_suffix, interrupt_refs, interrupts_text, join_lists,
-                                              normalize_ts, utc_iso)
+                                              append_suffix, compact_checkpoint, expand_checkpoint,
+                                              interrupt_refs, interrupts_text, join_lists, normalize_ts,
+                                              utc_iso)
 from engine.constants import INTERRUPT
 from engine.prebuilt.review import validate_response
 from engine.errors import AlreadyResolved, StorageError
@@ -83,7 +84,7 @@ WITH RECURSIVE chain(root, id, base_id, depth, value) AS (
     SELECT chain.root, b.id, b.base_id, b.depth, b.value
     FROM blobs AS b JOIN chain ON b.id = chain.base_id
 )
-SELECT root, depth, value FROM chain
+SELECT root, id, depth, value FROM chain
 """
 
 _EVENT_COLUMNS = {"seq", "thread_id", "graph", "kind"}
@@ -562,23 +563,51 @@ class SqliteSaver(BaseCheckpointSaver):
             else:
                 missing.append(blob_id)
         for chunk in _chunks(missing):
+            rows = db.execute(_CHAIN_SQL.format(ids=",".join("?" * len(chunk))), chunk).fetchall()
+            related = self._related_texts(db, rows)
             parts: dict[int, list[tuple[int, str]]] = defaultdict(list)
-            for root, depth, value in db.execute(_CHAIN_SQL.format(ids=",".join("?" * len(chunk))), chunk):
-                parts[root].append((depth, unpack(value)))
+            for root, blob_id, depth, value in rows:
+                needed = related_id(value)
+                if needed is not None and needed not in related:
+                    raise self._damaged_blob(needed)
+                parts[root].append((depth, unpack(value, related.get(needed))))
             for root in chunk:
                 chain = sorted(parts.get(root, ()), key=lambda part: part[0])
                 if not chain or chain[0][0] != 0 or len(chain) != chain[-1][0] + 1:
-                    raise StorageError(
-                        f"{self.path} is damaged: channel value blob {root} is missing or "
-                        "incomplete. Restore the file from a backup.")
+                    raise self._damaged_blob(root)
                 text = chain[0][1] if len(chain) == 1 else join_lists([value for _, value in chain])
                 texts[root] = text
                 if text.startswith("["):
                     self._cache.put(root, text, chain[-1][0])
         return texts
 
+    def _damaged_blob(self, blob_id: int) -> StorageError:
+        return StorageError(f"{self.path} is damaged: channel value blob {blob_id} is missing or "
+                            "incomplete. Restore the file from a backup.")
+
+    def _related_texts(self, db: sqlite3.Connection, rows: list) -> dict[int, str]:
+        """The stored texts the format-3 values among `rows` (root, id, depth, value) need, by
+        blob id (see sqlite_pack.pack_with)."""
+        wanted = {related_id(value) for _root, _id, _depth, value in rows} - {None}
+        if not wanted:
+            return {}
+        values = {blob_id: value for _root, blob_id, _depth, value in rows if blob_id in wanted}
+        for chunk in _chunks([blob_id for blob_id in wanted if blob_id not in values]):
+            values.update(db.execute(f"SELECT id, value FROM blobs WHERE id IN ({','.join('?' * len(chunk))})",
+                                     chunk))
+        texts = {}
+        for blob_id, value in values.items():
+            if related_id(value) is not None:  # never written: a related text is not of format 3
+                raise self._damaged_blob(blob_id)
+            texts[blob_id] = unpack(value)
+        return texts
+
     def _write_blob(self, db: sqlite3.Connection, txn: _Txn, thread_id: str, text: str,
-                    base_id: int | None) -> int:
+                    base_id: int | None, siblings: list[tuple[int, str]]) -> int:
+        """Insert a channel value's blob: an append delta of `base_id`'s list when it extends
+        it, deflated against the largest of `siblings` (blobs written for the same checkpoint,
+        as (id, stored text)) when that is smaller (a tool call's request repeats the message
+        that made the call). A blob stored without a sibling joins `siblings`."""
         stored, depth, base = text, 0, None
         if base_id is not None and text.startswith("[") and len(text) >= self.delta_min_chars:
             previous = self._cache.get(base_id)
@@ -588,10 +617,17 @@ class SqliteSaver(BaseCheckpointSaver):
                 suffix = append_suffix(previous[0], text)
                 if suffix is not None:
                     stored, depth, base = suffix, previous[1] + 1, base_id
+        value = pack(stored)
+        usable = [sibling for sibling in siblings if len(sibling[1]) <= MAX_RELATED_CHARS]
+        if usable:
+            sibling_id, sibling_text = max(usable, key=lambda sibling: len(sibling[1]))
+            value = pack_with(stored, sibling_text, sibling_id) or value
         cursor = db.execute("INSERT INTO blobs (thread_id, base_id, depth, value) VALUES (?, ?, ?, ?)",
-                            (thread_id, base, depth, pack(stored)))
+                            (thread_id, base, depth, value))
         blob_id = cursor.lastrowid
         txn.new_blob_ids.append(blob_id)
+        if related_id(value) is None:
+            siblings.append((blob_id, stored))
         if text.startswith("["):
             self._cache.put(blob_id, text, depth)
         return blob_id
@@ -617,9 +653,7 @@ class SqliteSaver(BaseCheckpointSaver):
         tuples = []
         for row, ref in zip(rows, refs):
             thread_id, ns, checkpoint_id, parent_id, checkpoint_text, metadata_text = row[:6]
-            checkpoint = loads(unpack(checkpoint_text))
-            if checkpoint.get("id") == "":  # stored without its id since schema version 3
-                checkpoint["id"] = checkpoint_id
+            checkpoint = expand_checkpoint(loads(unpack(checkpoint_text)), checkpoint_id, ns, ref)
             if "channel_values" in checkpoint:
                 inline = checkpoint["channel_values"]
                 checkpoint["channel_values"] = {
@@ -718,10 +752,11 @@ class SqliteSaver(BaseCheckpointSaver):
         # Serialise what will certainly be written before touching the database, so a value
         # that cannot be stored fails the call without leaving half of it behind.
         stored = dict(checkpoint)
-        if isinstance(stored.get("id"), str):
-            stored["id"] = ""  # the checkpoint_id column holds it (see _materialize)
         if "channel_values" in checkpoint:
             stored["channel_values"] = {ch: v for ch, v in values.items() if ch not in versions}
+        # without what the row gives back (its id, and the versions value_refs will hold)
+        stored = compact_checkpoint(stored, ns, [[ch, versions[ch] if ch in versions else None] for ch in values],
+                                    dumps)
         texts = {ch: dumps(v) for ch, v in values.items() if ch in versions and ch in changed}
         # The checkpoint's own time (the runtime's clock, which tests may inject), not ours.
         ts = checkpoint.get("ts")
@@ -743,6 +778,7 @@ class SqliteSaver(BaseCheckpointSaver):
                 parent_refs = {ch: (version, blob_id) for ch, version, blob_id in loads(unpack(found[0]))
                                if blob_id is not None}
         refs: list[list] = []
+        siblings: list[tuple[int, str]] = []
         for channel, value in values.items():
             if channel not in versions:
                 refs.append([channel, None, None])
@@ -753,7 +789,8 @@ class SqliteSaver(BaseCheckpointSaver):
                 refs.append([channel, version, parent[1]])  # unchanged: share the parent's blob
                 continue
             text = texts[channel] if channel in texts else dumps(value)
-            blob_id = self._write_blob(db, txn, thread_id, text, parent[1] if parent is not None else None)
+            blob_id = self._write_blob(db, txn, thread_id, text, parent[1] if parent is not None else None,
+                                       siblings)
             refs.append([channel, version, blob_id])
         db.execute(
             "INSERT INTO checkpoints (thread_id, checkpoint_ns, checkpoint_id, parent_checkpoint_id, "

@@ -10,6 +10,12 @@ dozen bytes compresses well. A format's dictionary must never change once files 
 a new format byte for a new dictionary. Format 1 (schema version 2) is still read; format 2
 (schema version 3) is written.
 
+Format 3 is format 2 whose dictionary continues with a related stored text (`pack_with`): a
+channel value deflated against another value written with it (a tool call's request against
+the message that made the call). The id of the row holding that text follows the format byte
+(as an unsigned LEB128 number); the reader passes that row's text to `unpack`. A related text
+is never of format 3 itself.
+
 Columns the database itself searches (interrupts.payload, used by the action and text
 filters) are never compressed.
 """
@@ -53,6 +59,8 @@ _DICTIONARY_1 = (
 # without its time, and the short forms that name interrupt rows.
 _FORMAT_2 = 2
 _DICTIONARY_2 = _DICTIONARY_1 + (
+    '{"v":1,"id":["ts","tasks","versions"],"ts":0,"step":0,"channel_values":{},'
+    '"channel_versions":null,"tasks":[{"name":""}],"waiting":{}}'
     '{"source":"update","step":'
     '{"source":"input","step":-1,"parents":{},"graph":"'
     '{"source":"loop","step":0,"parents":{},"graph":"'
@@ -67,6 +75,10 @@ _DICTIONARY_2 = _DICTIONARY_1 + (
     '{"interrupt_id":"","__in_interrupts__":true}'
     '[["messages",1,1],["'
 ).encode()
+
+_FORMAT_3 = 3
+#: related texts longer than this are not used (a deflate window holds 32 KiB)
+MAX_RELATED_CHARS = 16_000
 
 _SMALL = 1 << 14  # texts up to this size deflate with a 4 KiB window (much cheaper to set up)
 
@@ -88,10 +100,54 @@ def pack(text: str) -> str | bytes:
     return bytes((_FORMAT_2,)) + packed
 
 
-def unpack(value: str | bytes) -> str:
-    """The JSON text of a stored value (either form, any format)."""
+def pack_with(text: str, related: str, related_id: int) -> bytes | None:
+    """`text` stored against `related` (the stored text of row `related_id`, not itself of
+    format 3), or None when that is not smaller than `pack(text)`."""
+    if len(text) < MIN_CHARS or len(related) > MAX_RELATED_CHARS or related_id < 0:
+        return None
+    data = text.encode()
+    compressor = zlib.compressobj(6, zlib.DEFLATED, -15, 8, zlib.Z_DEFAULT_STRATEGY,
+                                  _DICTIONARY_2 + related.encode())
+    head = bytearray((_FORMAT_3,))
+    number = related_id
+    while True:
+        byte, number = number & 0x7F, number >> 7
+        head.append(byte | (0x80 if number else 0))
+        if not number:
+            break
+    packed = bytes(head) + compressor.compress(data) + compressor.flush()
+    return packed if len(packed) < len(pack(text)) else None
+
+
+def related_id(value: str | bytes) -> int | None:
+    """The id of the row whose text a stored value of format 3 needs; None for other values."""
+    if isinstance(value, str) or not value or value[0] != _FORMAT_3:
+        return None
+    return _related(value)[0]
+
+
+def _related(value: bytes) -> tuple[int, int]:
+    number, shift, index = 0, 0, 1
+    while True:
+        byte = value[index]
+        number |= (byte & 0x7F) << shift
+        index += 1
+        if not byte & 0x80:
+            return number, index
+        shift += 7
+
+
+def unpack(value: str | bytes, related: str | None = None) -> str:
+    """The JSON text of a stored value (either form, any format). A value of format 3 needs the
+    stored text of the row `related_id(value)` names."""
     if isinstance(value, str):
         return value
+    if value and value[0] == _FORMAT_3:
+        if related is None:
+            raise ValueError("a stored value of format 3 needs its related text")
+        _id, start = _related(value)
+        decompressor = zlib.decompressobj(-15, _DICTIONARY_2 + related.encode())
+        return (decompressor.decompress(memoryview(value)[start:]) + decompressor.flush()).decode()
     dictionary = _DICTIONARIES.get(value[0]) if value else None
     if dictionary is None:
         raise ValueError(f"unknown stored value format {value[:1]!r}")
@@ -99,4 +155,4 @@ def unpack(value: str | bytes) -> str:
     return (decompressor.decompress(memoryview(value)[1:]) + decompressor.flush()).decode()
 
 
-__all__ = ["pack", "unpack", "MIN_CHARS"]
+__all__ = ["pack", "pack_with", "related_id", "unpack", "MIN_CHARS", "MAX_RELATED_CHARS"]

@@ -1,14 +1,17 @@
 """Pieces of the SQLite saver that do not touch the database: a lock for coroutines running on
 any event loop, the append-delta encoding of list values, a cache of recent list values, the
-short form of pending interrupt writes, and timestamp normalisation."""
+short forms of pending interrupt writes and of checkpoints, and timestamp normalisation."""
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import threading
+import uuid
 from collections import OrderedDict, deque
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
+from typing import Any, Callable
 
 
 class CrossLoopLock:
@@ -186,6 +189,98 @@ def _text(value: str | None) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
+# --- the stored checkpoint ------------------------------------------------------------------------
+# A checkpoint row's JSON leaves out what the row gives back exactly:
+# - its id (the checkpoint_id column): stored "" (schema version 3);
+# - "ts", when it is the UTC isoformat() of a time near the time in the id (a UUID whose high 64
+#   bits are nanoseconds, see ids.py): stored as the offset in microseconds;
+# - each task's "id" (its last key), when it is the runtime's id for that task (task_id_for in
+#   runtime/loop.py, copied here: this copy is part of the file format and never changes);
+# - "channel_versions", when it lists the versions value_refs holds, in the same order: null.
+# When any of the last three is left out, the stored id is the list of their names instead of ""
+# (a list can never be an id: the id is also bound as an SQL parameter).
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+def _id_micros(checkpoint_id: str) -> int | None:
+    try:
+        parsed = uuid.UUID(checkpoint_id)
+    except (TypeError, ValueError):
+        return None
+    if str(parsed) != checkpoint_id:
+        return None
+    return (parsed.int >> 64) // 1000
+
+
+def _ts_at(micros: int) -> str:
+    return (_EPOCH + timedelta(microseconds=micros)).isoformat()
+
+
+def _task_id(checkpoint_id: str, ns: str, name: str, index: int) -> str:
+    return hashlib.sha256(f"{checkpoint_id}\x00{ns}\x00{name}\x00{index}".encode()).hexdigest()[:32]
+
+
+def _ref_versions(refs: list) -> dict:
+    return {ref[0]: ref[1] for ref in refs if ref[1] is not None}
+
+
+def compact_checkpoint(checkpoint: dict, ns: str, refs: list, dumps: Callable[[Any], str]) -> dict:
+    """The checkpoint to store (a copy; `checkpoint` is what aput stores otherwise: its id is
+    the column's). `refs` are the [channel, version, ...] value_refs the row will hold."""
+    checkpoint_id = checkpoint.get("id")
+    if not isinstance(checkpoint_id, str):
+        return checkpoint
+    stored = dict(checkpoint)
+    left_out = []
+    ts = stored.get("ts")
+    micros = _id_micros(checkpoint_id)
+    if isinstance(ts, str) and micros is not None:
+        try:
+            since = datetime.fromisoformat(ts) - _EPOCH
+            offset = (since.days * 86_400 + since.seconds) * 1_000_000 + since.microseconds - micros
+        except (TypeError, ValueError, OverflowError):
+            offset = None
+        if offset is not None and abs(offset) < 1 << 40 and _ts_at(micros + offset) == ts:
+            stored["ts"] = offset
+            left_out.append("ts")
+    tasks = stored.get("tasks")
+    if isinstance(tasks, list) and tasks and all(isinstance(t, dict) and list(t)[-1:] == ["id"] for t in tasks):
+        shortened = [
+            {k: v for k, v in task.items() if k != "id"}
+            if isinstance(task.get("name"), str) and task["id"] == _task_id(checkpoint_id, ns, task["name"], index)
+            else task
+            for index, task in enumerate(tasks)]
+        if any("id" not in task for task in shortened):
+            stored["tasks"] = shortened
+            left_out.append("tasks")
+    versions = stored.get("channel_versions")
+    if isinstance(versions, dict) and dumps(versions) == dumps(_ref_versions(refs)):
+        stored["channel_versions"] = None
+        left_out.append("versions")
+    stored["id"] = left_out or ""
+    return stored
+
+
+def expand_checkpoint(stored: dict, checkpoint_id: str, ns: str, refs: list) -> dict:
+    """The checkpoint `compact_checkpoint` stored (in place). Rows written before schema
+    version 3 hold their id and everything else: they are returned as they are."""
+    left_out = stored.get("id")
+    if left_out == "":
+        stored["id"] = checkpoint_id
+    elif isinstance(left_out, list):
+        stored["id"] = checkpoint_id
+        if "ts" in left_out:
+            stored["ts"] = _ts_at(_id_micros(checkpoint_id) + stored["ts"])
+        if "tasks" in left_out:
+            for index, task in enumerate(stored["tasks"]):
+                if "id" not in task:
+                    task["id"] = _task_id(checkpoint_id, ns, task["name"], index)
+        if "versions" in left_out:
+            stored["channel_versions"] = _ref_versions(refs)
+    return stored
+
+
 # --- time -------------------------------------------------------------------------------------
 
 def utc_iso(moment: datetime) -> str:
@@ -208,4 +303,5 @@ def normalize_ts(value: str | None) -> str | None:
 
 
 __all__ = ["CrossLoopLock", "append_suffix", "join_lists", "BlobCache", "INTERRUPT_ROWS_TAG",
-           "INTERRUPT_ROW_FIELDS", "interrupt_refs", "interrupts_text", "utc_iso", "normalize_ts"]
+           "INTERRUPT_ROW_FIELDS", "interrupt_refs", "interrupts_text", "compact_checkpoint",
+           "expand_checkpoint", "utc_iso", "normalize_ts"]

@@ -16,8 +16,9 @@ from typing import Annotated, TypedDict
 
 from engine.checkpoint.serde import dumps, loads
 from engine.checkpoint.sqlite import SCHEMA_VERSION, SqliteSaver
-from engine.checkpoint.sqlite_pack import _DICTIONARY_1, unpack
+from engine.checkpoint.sqlite_pack import _DICTIONARY_1, related_id, unpack
 from engine.checkpoint.sqlite_schema import APPLICATION_ID, MIGRATIONS
+from engine.checkpoint.sqlite_support import expand_checkpoint
 from engine.events import InterruptRaised, RunStarted
 from engine.graph import END, START, StateGraph
 from engine.types import Command, interrupt
@@ -86,18 +87,21 @@ def write_v2_file(path, source: sqlite3.Connection, before: dict) -> None:
     blob_places = {}
     for row in source.execute("SELECT rowid, * FROM checkpoints ORDER BY rowid"):
         rowid, thread_id, ns, checkpoint_id, parent_id, checkpoint, metadata, refs = row
-        stored = loads(unpack(checkpoint))
-        stored["id"] = checkpoint_id
+        stored = expand_checkpoint(loads(unpack(checkpoint)), checkpoint_id, ns, loads(unpack(refs)))
         for channel, version, blob_id in loads(unpack(refs)):
             blob_places[blob_id] = (thread_id, ns, channel, dumps(version))
         db.execute("INSERT INTO checkpoints (rowid, thread_id, checkpoint_ns, checkpoint_id, parent_checkpoint_id, "
                    "checkpoint, metadata, value_refs) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                    (rowid, thread_id, ns, checkpoint_id, parent_id, pack_v2(dumps(stored)), unpack(metadata),
                     unpack(refs)))
-    for blob_id, _thread_id, base_id, depth, value in source.execute("SELECT * FROM blobs ORDER BY id"):
+    blobs = source.execute("SELECT * FROM blobs ORDER BY id").fetchall()
+    values = {blob_id: value for blob_id, _thread_id, _base_id, _depth, value in blobs}
+    for blob_id, _thread_id, base_id, depth, value in blobs:
         thread_id, ns, channel, version = blob_places[blob_id]
+        related = related_id(value)
+        text = unpack(value, None if related is None else unpack(values[related]))
         db.execute("INSERT INTO blobs VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                   (blob_id, thread_id, ns, channel, version, base_id, depth, pack_v2(unpack(value))))
+                   (blob_id, thread_id, ns, channel, version, base_id, depth, pack_v2(text)))
     # ids up to 1000 were used by blobs since deleted: they must never be given out again
     db.execute("UPDATE sqlite_sequence SET seq = 1000 WHERE name = 'blobs'")
     pending = {(cfg["configurable"]["thread_id"], cfg["configurable"]["checkpoint_ns"],

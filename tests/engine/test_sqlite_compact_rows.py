@@ -1,0 +1,179 @@
+"""SqliteSaver's short row forms (schema version 3) are used only where they lose nothing: an
+interrupt write or an interrupt_raised event names the interrupt's row only when that row holds
+exactly what it would repeat, and a channel value deflated against a sibling value reads back
+without the cache and without its sibling being loaded."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from engine.checkpoint.serde import loads
+from engine.checkpoint.sqlite import SqliteSaver
+from engine.checkpoint.sqlite_pack import related_id, unpack
+from engine.errors import StorageError
+from engine.events import InterruptRaised, RunStarted
+from engine.types import Interrupt
+
+T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
+
+
+def at(seconds: float = 0) -> str:
+    """A time in the form the saver's columns hold (what the runtime's clock gives)."""
+    return (T0 + timedelta(seconds=seconds)).strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
+
+
+def cfg(thread: str = "t1", checkpoint_id: str | None = None) -> dict:
+    configurable = {"thread_id": thread, "checkpoint_ns": ""}
+    if checkpoint_id is not None:
+        configurable["checkpoint_id"] = checkpoint_id
+    return {"configurable": configurable}
+
+
+def ckpt(checkpoint_id: str, values: dict, versions: dict) -> dict:
+    return {"v": 1, "id": checkpoint_id, "ts": at(), "step": 0, "channel_values": values,
+            "channel_versions": versions, "tasks": [{"name": "review", "id": "task"}], "waiting": {}}
+
+
+@pytest.fixture
+async def saver(tmp_path):
+    opened = await SqliteSaver.aopen(tmp_path / "compact.sqlite")
+    yield opened
+    await opened.aclose()
+
+
+def raw(saver: SqliteSaver, sql: str, params=()) -> list:
+    db = sqlite3.connect(saver.path)
+    try:
+        return db.execute(sql, params).fetchall()
+    finally:
+        db.close()
+
+
+async def pause(saver: SqliteSaver, thread: str, interrupts: list[Interrupt], events: list) -> dict:
+    """One superstep as the runtime writes it: checkpoint, interrupt write, then the events."""
+    async with saver.transaction():
+        config = await saver.aput(cfg(thread), ckpt("0001", {}, {}), {}, {})
+        await saver.aput_writes(config, [("__interrupt__", interrupts)], "task")
+        await saver.aqueue_events(events)
+    return config
+
+
+def raised(thread: str, item: Interrupt, **fields) -> InterruptRaised:
+    base = dict(at=at(1), thread_id=thread, graph="g", interrupt_id=item.id, ns=item.ns, node=item.node,
+                value=item.value, deadline=item.deadline, on_timeout=item.on_timeout, checkpoint_id="0001")
+    return InterruptRaised(**{**base, **fields})
+
+
+def stored_write(saver: SqliteSaver, thread: str) -> str:
+    (value,), = raw(saver, "SELECT value FROM writes WHERE thread_id = ? AND channel = '__interrupt__'", (thread,))
+    return unpack(value)
+
+
+def stored_event(saver: SqliteSaver, seq: int) -> dict:
+    (data,), = raw(saver, "SELECT data FROM events WHERE seq = ?", (seq,))
+    return loads(unpack(data))
+
+
+async def read_back(saver: SqliteSaver, thread: str) -> list[Interrupt]:
+    fresh = await SqliteSaver.aopen(saver.path)  # no cache: everything comes from the file
+    try:
+        (write,) = (await fresh.aget_tuple(cfg(thread))).pending_writes
+        return write[2]
+    finally:
+        await fresh.aclose()
+
+
+def full(items: list[Interrupt]) -> list[dict]:
+    return [item.to_json() for item in items]
+
+
+async def test_an_interrupt_write_names_rows_that_hold_the_same(saver):
+    items = [Interrupt(value=[{"action_request": {"action": "pay", "args": {"n": 1}}}], id="i1", ns="review:t",
+                       node="review", deadline="2026-01-02T00:00:00.000000+00:00", on_timeout={"type": "ignore"}),
+             Interrupt(value="second", id="i2", ns="review:t", node="review", when="after")]
+    await pause(saver, "t1", items, [raised("t1", item) for item in items])
+    assert stored_write(saver, "t1").startswith('{"__engine_type__":"interrupt_rows"')
+    assert full(await read_back(saver, "t1")) == full(items)
+    events = await saver.aread_events()
+    assert [stored_event(saver, e.seq) for e in events] == [{"interrupt_id": i, "__in_interrupts__": True}
+                                                            for i in ("i1", "i2")]
+    assert events == [raised("t1", item).model_copy(update={"seq": n}) for n, item in enumerate(items, 1)]
+
+
+async def test_an_interrupt_write_keeps_what_its_row_does_not_hold(saver):
+    # the row of "old" holds another payload (the id was raised before with another value)
+    await saver.aput_events([raised("t0", Interrupt(value="before", id="old"))])
+    changed = Interrupt(value="after", id="old", ns="n:t", node="n")
+    await pause(saver, "t1", [changed], [raised("t1", changed)])
+    # a deadline the row keeps in normalized form
+    late = Interrupt(value="v", id="late", deadline="2026-01-02T00:00:00Z")
+    await pause(saver, "t2", [late], [raised("t2", late)])
+    # an interrupt with no row (no event was stored for it)
+    unknown = Interrupt(value="v", id="unknown")
+    await pause(saver, "t3", [unknown], [RunStarted(at=at(), thread_id="t3")])
+    # a write that is not a list of interrupts
+    async with saver.transaction():
+        config = await saver.aput(cfg("t4"), ckpt("0001", {}, {}), {}, {})
+        await saver.aput_writes(config, [("__interrupt__", {"value": 1})], "task")
+    for thread, items in (("t1", [changed]), ("t2", [late]), ("t3", [unknown])):
+        assert not stored_write(saver, thread).startswith('{"__engine_type__":"interrupt_rows"'), thread
+        assert full(await read_back(saver, thread)) == full(items), thread
+    assert await read_back(saver, "t4") == {"value": 1}
+    events = await saver.aread_events()
+    assert events[1:3] == [raised("t1", changed).model_copy(update={"seq": 2}),
+                           raised("t2", late).model_copy(update={"seq": 3})]
+    second, third = stored_event(saver, 2), stored_event(saver, 3)
+    assert second["value"] == "after" and not {"__value_in_interrupts__", "__in_interrupts__"} & set(second)
+    # the payload is the row's; the deadline is not (the row holds it normalized)
+    assert (third["deadline"], third["__value_in_interrupts__"], "value" in third) == \
+        ("2026-01-02T00:00:00Z", True, False)
+
+
+async def test_an_event_keeps_a_time_that_is_not_in_the_column_form(saver):
+    await saver.aput_events([RunStarted(at="2026-01-01T00:00:00Z", thread_id="t1"),
+                             RunStarted(at="2026-01-01T00:00:01+00:00", thread_id="t1"),
+                             RunStarted(at=at(2), thread_id="t1")])
+    events = await saver.aread_events()
+    assert [e.at for e in events] == ["2026-01-01T00:00:00Z", "2026-01-01T00:00:01+00:00", at(2)]
+    assert ["at" in stored_event(saver, e.seq) for e in events] == [True, True, False]
+    assert raw(saver, "SELECT at FROM events ORDER BY seq") == [(at(0),), (at(1),), (at(2),)]
+
+
+async def test_a_value_repeating_a_sibling_is_stored_against_it(saver, tmp_path):
+    call = {"id": "call_1", "name": "send_email",
+            "args": {"to": "ops@example.com", "body": "The weekly report, with every incident and its fix. " * 5}}
+    messages = [{"role": "user", "content": "Send the report"},
+                {"role": "assistant", "content": "Sending it.", "tool_calls": [call]}]
+    first = await saver.aput(cfg(), ckpt("0001", {"messages": messages, "request": call},
+                                         {"messages": 1, "request": 1}), {}, {"messages": 1, "request": 1})
+    rows = raw(saver, "SELECT id, value FROM blobs ORDER BY id")
+    (messages_id, messages_value), (request_id, request_value) = rows
+    assert related_id(messages_value) is None and related_id(request_value) == messages_id
+    assert len(request_value) < 20
+    # a later checkpoint shares the request's blob; its messages blob is a whole copy
+    saver.delta_min_chars = 10**9
+    later = messages + [{"role": "tool", "content": "sent"}]
+    await saver.aput(first, ckpt("0002", {"messages": later, "request": call}, {"messages": 2, "request": 1}),
+                     {}, {"messages": 2})
+    fresh = await SqliteSaver.aopen(tmp_path / "compact.sqlite")
+    try:
+        latest = await fresh.aget_tuple(cfg())
+        assert latest.checkpoint["channel_values"] == {"messages": later, "request": call}
+        assert (await fresh.aget_tuple(cfg(checkpoint_id="0001"))).checkpoint["channel_values"] == \
+            {"messages": messages, "request": call}
+    finally:
+        await fresh.aclose()
+    # the row the request was stored against is gone: the file is damaged, and says so
+    db = sqlite3.connect(saver.path)
+    db.execute("DELETE FROM blobs WHERE id = ?", (messages_id,))
+    db.commit()
+    db.close()
+    fresh = await SqliteSaver.aopen(tmp_path / "compact.sqlite")
+    try:
+        with pytest.raises(StorageError, match="damaged"):
+            await fresh.aget_tuple(cfg(checkpoint_id="0002"))
+    finally:
+        await fresh.aclose()
