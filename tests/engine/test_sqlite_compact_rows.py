@@ -5,6 +5,7 @@ without the cache and without its sibling being loaded."""
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from datetime import datetime, timedelta, timezone
 
@@ -177,3 +178,61 @@ async def test_a_value_repeating_a_sibling_is_stored_against_it(saver, tmp_path)
             await fresh.aget_tuple(cfg(checkpoint_id="0002"))
     finally:
         await fresh.aclose()
+
+
+async def test_a_checkpoint_reads_back_exactly_whatever_it_leaves_out(saver):
+    """ts, task ids and channel_versions are left out only when rebuilding them from the row
+    gives back the same text (key order included)."""
+    from engine.checkpoint.ids import new_checkpoint_id
+    from engine.runtime.loop import task_id_for
+
+    now = datetime(2026, 3, 4, 5, 6, 7, 891011, tzinfo=timezone.utc)
+    made = []
+
+    def checkpoint(ns: str, parent: str | None, **changes) -> dict:
+        checkpoint_id = new_checkpoint_id(now, parent, f"t1\x00{ns}")
+        base = {"v": 1, "id": checkpoint_id, "ts": (now + timedelta(microseconds=37)).isoformat(), "step": 1,
+                "channel_values": {"a": [1], "b": "x"}, "channel_versions": {"a": 2, "b": 1},
+                "tasks": [{"name": "n", "id": task_id_for(checkpoint_id, ns, "n", 0)},
+                          {"name": "m", "arg": {"k": 1}, "id": task_id_for(checkpoint_id, ns, "m", 1)}],
+                "waiting": {}}
+        for key, value in changes.items():
+            base[key] = value(checkpoint_id) if callable(value) else value
+        return base
+
+    variants = [
+        {},
+        {"ts": (now + timedelta(microseconds=-5)).isoformat()},           # before the id's time
+        {"ts": now.replace(microsecond=0).isoformat()},                     # isoformat without micros
+        {"ts": "2026-03-04T05:06:07.891048Z"},                             # not isoformat()
+        {"ts": now.astimezone(timezone(timedelta(hours=2))).isoformat()},  # not UTC
+        {"ts": 12},
+        {"tasks": lambda i: [{"name": "n", "id": "other"}, {"name": "m", "id": task_id_for(i, "", "m", 1)}]},
+        {"tasks": lambda i: [{"id": task_id_for(i, "", "n", 0), "name": "n"}]},  # id not the last key
+        {"tasks": lambda i: [{"name": "n"}, {"name": "m", "id": task_id_for(i, "", "m", 1)}]},  # one has none
+        {"tasks": []},
+        {"channel_versions": {"b": 1, "a": 2}},                             # another order
+        {"channel_versions": {"a": 2, "b": 1, "gone": 3}},                  # a version without a value
+        {"channel_versions": {"a": 2}},                                     # b has no version: inline
+        {"id_is_not_a_uuid": True},
+    ]
+    parent = None
+    for number, changes in enumerate(variants):
+        ns = "sub:1" if number % 3 == 2 else ""
+        item = checkpoint(ns, parent, **changes)
+        if changes.get("id_is_not_a_uuid"):
+            item["id"] = f"plain-{number}"
+        versions = item["channel_versions"]
+        config = await saver.aput({"configurable": {"thread_id": "t1", "checkpoint_ns": ns}}, item, {"n": number},
+                                  {ch: v for ch, v in versions.items() if ch in item["channel_values"]})
+        made.append((config, item))
+        parent = item["id"] if ns == "" else parent
+    fresh = await SqliteSaver.aopen(saver.path)
+    try:
+        for config, item in made:
+            got = (await fresh.aget_tuple(config)).checkpoint
+            assert json.dumps(got) == json.dumps(item), item
+    finally:
+        await fresh.aclose()
+    (stored,), = raw(saver, "SELECT checkpoint FROM checkpoints ORDER BY rowid LIMIT 1")
+    assert loads(unpack(stored))["id"] == ["ts", "tasks", "versions"]
