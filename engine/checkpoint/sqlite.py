@@ -63,7 +63,7 @@ from engine.checkpoint.sqlite_schema import APPLICATION_ID, SCHEMA_VERSION, ensu
 from engine.checkpoint.sqlite_support import (INTERRUPT_ROW_FIELDS, INTERRUPT_ROWS_TAG, BlobCache, CrossLoopLock,
                                               append_suffix, compact_checkpoint, expand_checkpoint,
                                               interrupt_refs, interrupts_text, join_lists, normalize_ts,
-                                              utc_iso)
+                                              stored_time, time_text, utc_iso)
 from engine.constants import INTERRUPT
 from engine.prebuilt.review import validate_response
 from engine.errors import AlreadyResolved, StorageError
@@ -894,7 +894,7 @@ class SqliteSaver(BaseCheckpointSaver):
     @classmethod
     def _event_row(cls, event: Event) -> tuple:
         at, data = cls._event_data(event)
-        return (at, event.thread_id, event.graph, event.kind, pack(dumps(data)))
+        return (stored_time(at), event.thread_id, event.graph, event.kind, pack(dumps(data)))
 
     @staticmethod
     def _event_effects(event: Event) -> tuple[tuple[str, dict] | None, tuple[str, dict] | None]:
@@ -1037,7 +1037,7 @@ class SqliteSaver(BaseCheckpointSaver):
             else:
                 del data["value"]
                 data[_VALUE_REF] = True
-        return (at, event.thread_id, event.graph, event.kind, pack(dumps(data)))
+        return (stored_time(at), event.thread_id, event.graph, event.kind, pack(dumps(data)))
 
     async def aread_events(self, since: int | None = None, limit: int | None = None) -> list[Event]:
         return [event_from_json(fields) for fields in await self._read(
@@ -1053,7 +1053,7 @@ class SqliteSaver(BaseCheckpointSaver):
             fields.setdefault("thread_id", thread_id)  # rows written before these were left out
             fields.setdefault("graph", graph)
             fields.setdefault("kind", kind)
-            fields.setdefault("at", at)
+            fields.setdefault("at", time_text(at))
             if fields.pop(_ROW_REF, False):
                 referring.append((fields, _RAISED_FIELDS))
             elif fields.pop(_VALUE_REF, False):

@@ -140,7 +140,8 @@ MIGRATIONS: list[tuple[int, list[str]]] = [
     # - blobs: channel, version and checkpoint_ns were never read; without the foreign key
     #   on base_id no index on it is needed (blobs are only deleted a whole thread at a time).
     #   The AUTOINCREMENT counter is carried over: blob ids are never reused.
-    # - checkpoints_by_id and events_by_thread served no query.
+    # - checkpoints_by_id and events_by_thread served no query (the events table is rebuilt
+    #   below, without the latter).
     # - stored values use sqlite_pack's format 2 (format 1 is still read), also for short
     #   texts and for checkpoints.metadata and value_refs; checkpoints.checkpoint leaves out
     #   the id its column holds; event data leaves out `at` when the column holds the same
@@ -176,7 +177,22 @@ MIGRATIONS: list[tuple[int, list[str]]] = [
         "ALTER TABLE blobs_v3 RENAME TO blobs",
         "CREATE INDEX blobs_by_thread ON blobs (thread_id)",
         "DROP INDEX checkpoints_by_id",
-        "DROP INDEX events_by_thread",
+        # events: `at` loses its text affinity, to hold a time as integer microseconds since
+        # 1970 UTC (see sqlite_support.stored_time); rows already written keep their text.
+        """CREATE TABLE events_v3 (
+            seq       INTEGER PRIMARY KEY AUTOINCREMENT,
+            at        NOT NULL,
+            thread_id TEXT NOT NULL,
+            graph     TEXT NOT NULL DEFAULT '',
+            kind      TEXT NOT NULL,
+            data      TEXT NOT NULL
+        )""",
+        "INSERT INTO events_v3 (seq, at, thread_id, graph, kind, data) "
+        "SELECT seq, at, thread_id, graph, kind, data FROM events ORDER BY seq",
+        "DELETE FROM sqlite_sequence WHERE name = 'events_v3'",
+        "INSERT INTO sqlite_sequence (name, seq) SELECT 'events_v3', seq FROM sqlite_sequence WHERE name = 'events'",
+        "DROP TABLE events",
+        "ALTER TABLE events_v3 RENAME TO events",
     ]),
 ]
 

@@ -290,6 +290,27 @@ def utc_iso(moment: datetime) -> str:
     return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
 
 
+def stored_time(text: str) -> int | str:
+    """What a column of times without text affinity (events.at) holds for a `utc_iso` text:
+    microseconds since 1970 (8 bytes instead of 32); other text as it is."""
+    if len(text) == 32 and text[10] == "T" and text.endswith("+00:00"):
+        try:
+            since = datetime.fromisoformat(text) - _EPOCH
+        except ValueError:
+            return text
+        micros = (since.days * 86_400 + since.seconds) * 1_000_000 + since.microseconds
+        if time_text(micros) == text:
+            return micros
+    return text
+
+
+def time_text(value: int | str) -> str:
+    """The text `stored_time` was given."""
+    if isinstance(value, int):
+        return utc_iso(_EPOCH + timedelta(microseconds=value))
+    return value
+
+
 def normalize_ts(value: str | None) -> str | None:
     """Normalise an ISO-8601 time to `utc_iso` form; text that is not a time is kept as is."""
     if value is None:
@@ -304,4 +325,4 @@ def normalize_ts(value: str | None) -> str | None:
 
 __all__ = ["CrossLoopLock", "append_suffix", "join_lists", "BlobCache", "INTERRUPT_ROWS_TAG",
            "INTERRUPT_ROW_FIELDS", "interrupt_refs", "interrupts_text", "compact_checkpoint",
-           "expand_checkpoint", "utc_iso", "normalize_ts"]
+           "expand_checkpoint", "stored_time", "time_text", "utc_iso", "normalize_ts"]

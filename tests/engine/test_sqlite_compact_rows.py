@@ -14,6 +14,7 @@ import pytest
 from engine.checkpoint.serde import loads
 from engine.checkpoint.sqlite import SqliteSaver
 from engine.checkpoint.sqlite_pack import related_id, unpack
+from engine.checkpoint.sqlite_support import stored_time, time_text
 from engine.errors import StorageError
 from engine.events import InterruptRaised, RunStarted
 from engine.types import Interrupt
@@ -140,7 +141,11 @@ async def test_an_event_keeps_a_time_that_is_not_in_the_column_form(saver):
     events = await saver.aread_events()
     assert [e.at for e in events] == ["2026-01-01T00:00:00Z", "2026-01-01T00:00:01+00:00", at(2)]
     assert ["at" in stored_event(saver, e.seq) for e in events] == [True, True, False]
-    assert raw(saver, "SELECT at FROM events ORDER BY seq") == [(at(0),), (at(1),), (at(2),)]
+    # the column holds each time (normalized) as microseconds since 1970
+    stored = [value for (value,) in raw(saver, "SELECT at FROM events ORDER BY seq")]
+    assert [type(value) for value in stored] == [int, int, int]
+    assert [time_text(value) for value in stored] == [at(0), at(1), at(2)]
+    assert stored[1] - stored[0] == 1_000_000
 
 
 async def test_a_value_repeating_a_sibling_is_stored_against_it(saver, tmp_path):
@@ -236,3 +241,13 @@ async def test_a_checkpoint_reads_back_exactly_whatever_it_leaves_out(saver):
         await fresh.aclose()
     (stored,), = raw(saver, "SELECT checkpoint FROM checkpoints ORDER BY rowid LIMIT 1")
     assert loads(unpack(stored))["id"] == ["ts", "tasks", "versions"]
+
+
+def test_times_are_stored_as_microseconds_only_when_they_read_back_the_same():
+    for text in ("2026-01-01T00:00:00.000000+00:00", "1969-12-31T23:59:59.999999+00:00",
+                 "9999-12-31T23:59:59.999999+00:00"):
+        assert isinstance(stored_time(text), int) and time_text(stored_time(text)) == text
+    # (strftime writes year 1 as "1": utc_iso could not give this text back)
+    for text in ("0001-01-01T00:00:00.000000+00:00", "2026-01-01T00:00:00+00:00", "2026-01-01T00:00:00.000000Z", "not a time at all, 32 chars+00:00",
+                 "2026-01-01T00:00:00.000000+01:00", ""):
+        assert stored_time(text) == text
