@@ -602,8 +602,8 @@ class SqliteSaver(BaseCheckpointSaver):
             texts[blob_id] = unpack(value)
         return texts
 
-    def _write_blob(self, db: sqlite3.Connection, txn: _Txn, thread_id: str, text: str,
-                    base_id: int | None, siblings: list[tuple[int, str]]) -> int:
+    def _write_blob(self, db: sqlite3.Connection, txn: _Txn, text: str, base_id: int | None,
+                    siblings: list[tuple[int, str]]) -> int:
         """Insert a channel value's blob: an append delta of `base_id`'s list when it extends
         it, deflated against the largest of `siblings` (blobs written for the same checkpoint,
         as (id, stored text)) when that is smaller (a tool call's request repeats the message
@@ -622,8 +622,7 @@ class SqliteSaver(BaseCheckpointSaver):
         if usable:
             sibling_id, sibling_text = max(usable, key=lambda sibling: len(sibling[1]))
             value = pack_with(stored, sibling_text, sibling_id) or value
-        cursor = db.execute("INSERT INTO blobs (thread_id, base_id, depth, value) VALUES (?, ?, ?, ?)",
-                            (thread_id, base, depth, value))
+        cursor = db.execute("INSERT INTO blobs (base_id, depth, value) VALUES (?, ?, ?)", (base, depth, value))
         blob_id = cursor.lastrowid
         txn.new_blob_ids.append(blob_id)
         if related_id(value) is None:
@@ -631,6 +630,38 @@ class SqliteSaver(BaseCheckpointSaver):
         if text.startswith("["):
             self._cache.put(blob_id, text, depth)
         return blob_id
+
+    @staticmethod
+    def _blob_refs(value_refs: Iterable) -> set[int]:
+        return {blob_id for stored in value_refs for _c, _v, blob_id in loads(unpack(stored)) if blob_id is not None}
+
+    def _thread_blob_refs(self, db: sqlite3.Connection, thread_id: str) -> set[int]:
+        """The blobs the thread's checkpoints (every namespace) name in their value_refs."""
+        return self._blob_refs(stored for (stored,) in db.execute(
+            "SELECT value_refs FROM checkpoints WHERE thread_id = ?", (thread_id,)))
+
+    @staticmethod
+    def _reachable_blobs(db: sqlite3.Connection, blob_ids: set[int]) -> set[int]:
+        """`blob_ids` and every blob they need: the bases of append deltas and the rows that
+        values of format 3 were deflated against. All belong to the same thread."""
+        reached, frontier = set(blob_ids), list(blob_ids)
+        while frontier:
+            found = []
+            for chunk in _chunks(frontier):
+                for base_id, head in db.execute(
+                        f"SELECT base_id, substr(value, 1, 16) FROM blobs WHERE id IN ({','.join('?' * len(chunk))})",
+                        chunk):
+                    for needed in (base_id, related_id(head)):
+                        if needed is not None and needed not in reached:
+                            reached.add(needed)
+                            found.append(needed)
+            frontier = found
+        return reached
+
+    def _delete_blobs(self, db: sqlite3.Connection, blob_ids: set[int]) -> None:
+        for chunk in _chunks(sorted(blob_ids)):
+            db.execute(f"DELETE FROM blobs WHERE id IN ({','.join('?' * len(chunk))})", chunk)
+        self._cache.discard(blob_ids)
 
     def _materialize(self, db: sqlite3.Connection, rows: list) -> list[CheckpointTuple]:
         """Checkpoint tuples for checkpoint rows: their channel values and pending writes."""
@@ -777,6 +808,9 @@ class SqliteSaver(BaseCheckpointSaver):
             if found:
                 parent_refs = {ch: (version, blob_id) for ch, version, blob_id in loads(unpack(found[0]))
                                if blob_id is not None}
+        replaced = db.execute(
+            "SELECT value_refs FROM checkpoints WHERE thread_id = ? AND checkpoint_ns = ? AND checkpoint_id = ?",
+            (thread_id, ns, checkpoint_id)).fetchone()
         refs: list[list] = []
         siblings: list[tuple[int, str]] = []
         for channel, value in values.items():
@@ -789,8 +823,7 @@ class SqliteSaver(BaseCheckpointSaver):
                 refs.append([channel, version, parent[1]])  # unchanged: share the parent's blob
                 continue
             text = texts[channel] if channel in texts else dumps(value)
-            blob_id = self._write_blob(db, txn, thread_id, text, parent[1] if parent is not None else None,
-                                       siblings)
+            blob_id = self._write_blob(db, txn, text, parent[1] if parent is not None else None, siblings)
             refs.append([channel, version, blob_id])
         db.execute(
             "INSERT INTO checkpoints (thread_id, checkpoint_ns, checkpoint_id, parent_checkpoint_id, "
@@ -799,6 +832,11 @@ class SqliteSaver(BaseCheckpointSaver):
             "parent_checkpoint_id = excluded.parent_checkpoint_id, checkpoint = excluded.checkpoint, "
             "metadata = excluded.metadata, value_refs = excluded.value_refs",
             (thread_id, ns, checkpoint_id, parent_id, pack(checkpoint_text), pack(metadata_text), pack(dumps(refs))))
+        if replaced is not None:
+            # Blobs are found through the checkpoints that name them: drop those no checkpoint
+            # of the thread reaches any more (written for the row just replaced).
+            before = self._reachable_blobs(db, self._blob_refs([replaced[0]]))
+            self._delete_blobs(db, before - self._reachable_blobs(db, self._thread_blob_refs(db, thread_id)))
         # A thread checkpointed without run events (e.g. update_state) is still listed.
         db.execute("INSERT OR IGNORE INTO threads (thread_id, graph, created_at, updated_at) VALUES (?, ?, ?, ?)",
                    (thread_id, graph, now, now))
@@ -868,11 +906,11 @@ class SqliteSaver(BaseCheckpointSaver):
         cancelled (reason "thread deleted"). No event is written, as with InMemorySaver."""
         await self._write(self._delete_thread, str(thread_id), self._now())
 
-    @staticmethod
-    def _delete_thread(db, _txn, thread_id: str, now: str) -> None:
+    def _delete_thread(self, db, _txn, thread_id: str, now: str) -> None:
+        blob_ids = self._reachable_blobs(db, self._thread_blob_refs(db, thread_id))
         db.execute("DELETE FROM writes WHERE thread_id = ?", (thread_id,))
         db.execute("DELETE FROM checkpoints WHERE thread_id = ?", (thread_id,))
-        db.execute("DELETE FROM blobs WHERE thread_id = ?", (thread_id,))
+        self._delete_blobs(db, blob_ids)
         db.execute(
             "UPDATE interrupts SET status = 'cancelled', resolved_at = coalesce(resolved_at, ?), "
             "resolved_by = coalesce(resolved_by, 'system'), reason = 'thread deleted' "
@@ -987,7 +1025,9 @@ class SqliteSaver(BaseCheckpointSaver):
 
     def _events_writer(self, events: list[Event]) -> Callable:
         """The connection-thread function that appends `events` (returning the first seq) and
-        applies them; serialization happens here, in the caller."""
+        applies them. Every value is serialized here, in the caller (so a value that cannot be
+        stored fails before anything is written); an InterruptRaised row's form is chosen in
+        the connection thread, once its interrupt's row is there."""
         rows: list[tuple | None] = []
         # An InterruptRaised event's fields are what the interrupt's row holds: stored once,
         # there, unless that row holds something else (an id raised again with another value).

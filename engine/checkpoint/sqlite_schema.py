@@ -137,16 +137,21 @@ MIGRATIONS: list[tuple[int, list[str]]] = [
     #   repeated ~100 bytes of key per row; the saver now upserts by (task_id, channel) itself
     #   through a three-column index (rowids are kept, so first-put order is kept too).
     #   An `__interrupt__` write may name interrupts whose rows hold the same payload.
-    # - blobs: channel, version and checkpoint_ns were never read; without the foreign key
-    #   on base_id no index on it is needed (blobs are only deleted a whole thread at a time).
+    # - blobs: thread_id, checkpoint_ns, channel and version were never read, and go with
+    #   blobs_by_thread: a thread's blobs are found through its checkpoints' value_refs (and the
+    #   bases and related rows those need), and the saver deletes the ones a replaced
+    #   checkpoint row leaves unreachable. Blobs no checkpoint reaches already (left by a
+    #   replaced checkpoint before this version) are deleted here. Without the foreign key on
+    #   base_id no index on it is needed (a blob is only deleted with everything that needs it).
     #   The AUTOINCREMENT counter is carried over: blob ids are never reused.
     # - checkpoints_by_id and events_by_thread served no query (the events table is rebuilt
     #   below, without the latter).
     # - stored values use sqlite_pack's format 2 (format 1 is still read), also for short
-    #   texts and for checkpoints.metadata and value_refs; checkpoints.checkpoint leaves out
-    #   the id its column holds; event data leaves out `at` when the column holds the same
-    #   text, and an interrupt_raised row may take every field but interrupt_id from its
-    #   interrupt's row.
+    #   texts and for checkpoints.metadata and value_refs, and a blob may be of format 3
+    #   (deflated against another blob of the same checkpoint); checkpoints.checkpoint leaves
+    #   out what its row gives back (sqlite_support.compact_checkpoint); event data leaves out
+    #   `at` when the column holds the same text, and an interrupt_raised row may take every
+    #   field but interrupt_id from its interrupt's row.
     (3, [
         """CREATE TABLE writes_v3 (
             thread_id     TEXT NOT NULL,
@@ -163,19 +168,24 @@ MIGRATIONS: list[tuple[int, list[str]]] = [
         "ALTER TABLE writes_v3 RENAME TO writes",
         "CREATE INDEX writes_by_checkpoint ON writes (thread_id, checkpoint_id, checkpoint_ns)",
         """CREATE TABLE blobs_v3 (
-            id        INTEGER PRIMARY KEY AUTOINCREMENT,
-            thread_id TEXT NOT NULL,
-            base_id   INTEGER,
-            depth     INTEGER NOT NULL DEFAULT 0,
-            value     TEXT NOT NULL
+            id      INTEGER PRIMARY KEY AUTOINCREMENT,
+            base_id INTEGER,
+            depth   INTEGER NOT NULL DEFAULT 0,
+            value   TEXT NOT NULL
         )""",
-        "INSERT INTO blobs_v3 (id, thread_id, base_id, depth, value) "
-        "SELECT id, thread_id, base_id, depth, value FROM blobs ORDER BY id",
+        # (value_refs are plain JSON lists of [channel, version, blob_id] before this version)
+        """INSERT INTO blobs_v3 (id, base_id, depth, value)
+        WITH RECURSIVE reached(id) AS (
+            SELECT json_extract(ref.value, '$[2]') FROM checkpoints, json_each(checkpoints.value_refs) AS ref
+            WHERE json_extract(ref.value, '$[2]') IS NOT NULL
+            UNION
+            SELECT blobs.base_id FROM blobs JOIN reached ON blobs.id = reached.id WHERE blobs.base_id IS NOT NULL
+        )
+        SELECT id, base_id, depth, value FROM blobs WHERE id IN (SELECT id FROM reached) ORDER BY id""",
         "DELETE FROM sqlite_sequence WHERE name = 'blobs_v3'",
         "INSERT INTO sqlite_sequence (name, seq) SELECT 'blobs_v3', seq FROM sqlite_sequence WHERE name = 'blobs'",
         "DROP TABLE blobs",
         "ALTER TABLE blobs_v3 RENAME TO blobs",
-        "CREATE INDEX blobs_by_thread ON blobs (thread_id)",
         "DROP INDEX checkpoints_by_id",
         # events: `at` loses its text affinity, to hold a time as integer microseconds since
         # 1970 UTC (see sqlite_support.stored_time); rows already written keep their text.

@@ -251,3 +251,61 @@ def test_times_are_stored_as_microseconds_only_when_they_read_back_the_same():
     for text in ("0001-01-01T00:00:00.000000+00:00", "2026-01-01T00:00:00+00:00", "2026-01-01T00:00:00.000000Z", "not a time at all, 32 chars+00:00",
                  "2026-01-01T00:00:00.000000+01:00", ""):
         assert stored_time(text) == text
+
+
+def blobs_needed(saver: SqliteSaver) -> set[int]:
+    """Every blob the checkpoints in the file need (computed here from the raw rows)."""
+    rows = {blob_id: (base_id, value) for blob_id, base_id, value in raw(saver, "SELECT id, base_id, value FROM blobs")}
+    needed: set[int] = set()
+    todo = [ref[2] for (refs,) in raw(saver, "SELECT value_refs FROM checkpoints")
+            for ref in loads(unpack(refs)) if ref[2] is not None]
+    while todo:
+        blob_id = todo.pop()
+        if blob_id in needed:
+            continue
+        needed.add(blob_id)
+        base_id, value = rows[blob_id]
+        todo += [linked for linked in (base_id, related_id(value)) if linked is not None]
+    return needed
+
+
+async def test_blobs_a_rewritten_checkpoint_leaves_behind_are_deleted_and_no_others(saver):
+    """Blobs carry no thread: they go when no checkpoint needs them (directly, as the base of
+    a delta, or as the text a sibling was deflated against) and only then."""
+    saver.delta_min_chars = 0
+
+    def values(n: int, request: str) -> dict:
+        calls = [{"id": f"call_{i}", "name": "send_email", "args": {"body": f"{request} {i} " * 20}}
+                 for i in range(1, n + 1)]
+        return {"messages": [{"role": "assistant", "tool_calls": [call]} for call in calls], "request": calls[-1]}
+
+    async def put(thread: str, checkpoint_id: str, parent: str | None, n: int, request: str, changed: dict):
+        config = cfg(thread, parent)
+        return await saver.aput(config, ckpt(checkpoint_id, values(n, request), {"messages": n, "request": changed.get("request", 1)}),
+                                {}, changed)
+
+    await put("other", "0001", None, 1, "keep", {"messages": 1, "request": 1})
+    others = blobs_needed(saver)
+    await put("t1", "0001", None, 1, "first", {"messages": 1, "request": 1})
+    await put("t1", "0002", "0001", 2, "first", {"messages": 2})
+    before = set(r[0] for r in raw(saver, "SELECT id FROM blobs"))
+    assert any(related_id(value) is not None for (value,) in raw(saver, "SELECT value FROM blobs"))
+    assert raw(saver, "SELECT count(*) FROM blobs WHERE base_id IS NOT NULL") == [(1,)]
+    # 0001 written again: its old blobs are still needed by 0002 (a delta base, a shared value)
+    await put("t1", "0001", None, 1, "second", {"messages": 1, "request": 1})
+    assert before <= {r[0] for r in raw(saver, "SELECT id FROM blobs")}
+    assert {r[0] for r in raw(saver, "SELECT id FROM blobs")} == blobs_needed(saver)
+    # 0002 written again on top of the new 0001: nothing needs the first blobs any more
+    await put("t1", "0002", "0001", 2, "second", {"messages": 2, "request": 2})
+    assert {r[0] for r in raw(saver, "SELECT id FROM blobs")} == blobs_needed(saver)
+    assert {r[0] for r in raw(saver, "SELECT id FROM blobs")} & before == others
+    fresh = await SqliteSaver.aopen(saver.path)
+    try:
+        for checkpoint_id, n in (("0001", 1), ("0002", 2)):
+            got = (await fresh.aget_tuple(cfg("t1", checkpoint_id))).checkpoint["channel_values"]
+            assert got == values(n, "second")
+        await fresh.adelete_thread("t1")
+        assert {r[0] for r in raw(saver, "SELECT id FROM blobs")} == blobs_needed(saver) != set()
+        assert (await fresh.aget_tuple(cfg("other"))).checkpoint["channel_values"] == values(1, "keep")
+    finally:
+        await fresh.aclose()

@@ -95,13 +95,15 @@ def write_v2_file(path, source: sqlite3.Connection, before: dict) -> None:
                    (rowid, thread_id, ns, checkpoint_id, parent_id, pack_v2(dumps(stored)), unpack(metadata),
                     unpack(refs)))
     blobs = source.execute("SELECT * FROM blobs ORDER BY id").fetchall()
-    values = {blob_id: value for blob_id, _thread_id, _base_id, _depth, value in blobs}
-    for blob_id, _thread_id, base_id, depth, value in blobs:
+    values = {blob_id: value for blob_id, _base_id, _depth, value in blobs}
+    for blob_id, base_id, depth, value in blobs:
         thread_id, ns, channel, version = blob_places[blob_id]
         related = related_id(value)
         text = unpack(value, None if related is None else unpack(values[related]))
         db.execute("INSERT INTO blobs VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                    (blob_id, thread_id, ns, channel, version, base_id, depth, pack_v2(text)))
+    # a blob no checkpoint names any more (left by a checkpoint written again with another value)
+    db.execute("INSERT INTO blobs VALUES (900, 'paused', '', 'messages', '7', NULL, 0, '[\"orphan\"]')")
     # ids up to 1000 were used by blobs since deleted: they must never be given out again
     db.execute("UPDATE sqlite_sequence SET seq = 1000 WHERE name = 'blobs'")
     pending = {(cfg["configurable"]["thread_id"], cfg["configurable"]["checkpoint_ns"],
@@ -157,6 +159,7 @@ async def test_a_version_2_file_is_upgraded_in_place_and_reads_and_resumes_as_be
     source = sqlite3.connect(source_path)
     try:
         write_v2_file(path, source, before)
+        blob_ids = [r[0] for r in source.execute("SELECT id FROM blobs")] + [900]
     finally:
         source.close()
     assert [e.kind for e in before["events"]].count("interrupt_raised") == 6
@@ -171,10 +174,14 @@ async def test_a_version_2_file_is_upgraded_in_place_and_reads_and_resumes_as_be
         assert (await db.execute_fetchall("PRAGMA integrity_check"))[0][0] == "ok"
         assert await db.execute_fetchall("PRAGMA foreign_key_check") == []
         indexes = {r[0] for r in await db.execute_fetchall("SELECT name FROM sqlite_master WHERE type = 'index'")}
-        assert {"checkpoints_by_id", "events_by_thread", "blobs_by_base", "sqlite_autoindex_writes_1"} & indexes == set()
-        assert {"writes_by_checkpoint", "blobs_by_thread"} <= indexes
+        assert {"checkpoints_by_id", "events_by_thread", "blobs_by_base", "blobs_by_thread",
+                "sqlite_autoindex_writes_1"} & indexes == set()
+        assert "writes_by_checkpoint" in indexes
         assert [r[1] for r in await db.execute_fetchall("PRAGMA table_info(blobs)")] == [
-            "id", "thread_id", "base_id", "depth", "value"]
+            "id", "base_id", "depth", "value"]
+        assert [r[2] for r in await db.execute_fetchall("PRAGMA table_info(events)") if r[1] == "at"] == [""]
+        migrated_blobs = {r[0] for r in await db.execute_fetchall("SELECT id FROM blobs")}
+        assert 900 not in migrated_blobs and len(migrated_blobs) == len(blob_ids) - 1
 
         # the paused run resumes; what it writes now reads back with the old rows
         graph = chat_graph(saver)
@@ -198,10 +205,18 @@ async def test_a_version_2_file_is_upgraded_in_place_and_reads_and_resumes_as_be
         assert set(loads(unpack(data))) == {"interrupt_id", "__in_interrupts__"}
         latest = await saver.aget_tuple(config("paused"))
         assert [w[2] for w in latest.pending_writes] == [again["__interrupt__"]]
+        kept = await reachable_blobs(saver, "twice", "paused", "legacy")
         await saver.adelete_thread("done")
         assert (await saver.aget_tuple(config("done"))) is None
-        assert (await db.execute_fetchall("SELECT count(*) FROM blobs WHERE thread_id = 'done'"))[0][0] == 0
+        assert {r[0] for r in await db.execute_fetchall("SELECT id FROM blobs")} == kept
         assert (await saver.aget_tuple(config("twice"))).checkpoint == before_latest(before, "twice")
+
+
+async def reachable_blobs(saver: SqliteSaver, *threads: str) -> set[int]:
+    """The blobs the threads' checkpoints need, found by reading their values back one by one."""
+    async def of(thread):
+        return await saver._read(lambda db, _txn: saver._reachable_blobs(db, saver._thread_blob_refs(db, thread)))
+    return set().union(*[await of(thread) for thread in threads])
 
 
 def before_latest(before: dict, thread: str) -> dict:
