@@ -22,9 +22,17 @@ is written only for channels whose version changed (those in `aput`'s `new_versi
 unchanged channels point at their parent checkpoint's blob. When a channel's new value is a
 list extending the previous one (a message history), the blob stores only the appended items
 and points at the previous blob (chains are capped at `max_delta_chain`, then a full copy is
-written), so a growing history costs the size of its new messages per step. Blobs are keyed by
-id rather than by (channel, version) because two forks of a thread can give different values
-the same integer version.
+written), so a growing history costs the size of its new messages per step. A value written
+with others for the same checkpoint may be deflated against one of them (a tool call's request
+against the message that made it). Blobs are keyed by id rather than by (channel, version)
+because two forks of a thread can give different values the same integer version; a thread's
+blobs are the ones its checkpoints reach (through value_refs, delta bases and those related
+values), which is how they are deleted.
+
+Rows leave out what another row holds exactly: a checkpoint its id, time and task ids (derived
+from the id) and versions (in value_refs); a pending `__interrupt__` write and an
+interrupt_raised event the fields of the interrupt's row. Each short form is used only when
+what it rebuilds is identical to what it replaces.
 
 Concurrency: one connection for writes (and for reads inside a transaction), guarded by a lock
 that works across event loops (the engine's background loop and the caller's); each saver call
@@ -44,6 +52,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
+import json
 import os
 import sqlite3
 from collections import defaultdict
@@ -93,6 +102,7 @@ _EVENT_COLUMNS = {"seq", "thread_id", "graph", "kind"}
 _VALUE_REF = "__value_in_interrupts__"
 _ROW_REF = "__in_interrupts__"
 _RAISED_FIELDS = ("ns", "node", "checkpoint_id", "value", "deadline", "on_timeout")
+_RAISED_PARAMS = ("ns", "node", "checkpoint_id", "payload", "deadline", "on_timeout")  # in _RAISED_SQL
 _INSERT_EVENT = "INSERT INTO events (at, thread_id, graph, kind, data) VALUES (?, ?, ?, ?, ?)"
 
 # --- how events update the threads and interrupts tables --------------------------------------
@@ -706,7 +716,7 @@ class SqliteSaver(BaseCheckpointSaver):
         for group in groups:
             for index, (_task_id, channel, text) in enumerate(group):
                 if channel == INTERRUPT and text.startswith(INTERRUPT_ROWS_TAG):
-                    short.append((group, index, loads(text)["v"]))
+                    short.append((group, index, json.loads(text)["v"]))
         if not short:
             return
         rows = self._interrupt_rows(db, [ref[0] for _g, _i, refs in short for ref in refs])
@@ -786,8 +796,7 @@ class SqliteSaver(BaseCheckpointSaver):
         if "channel_values" in checkpoint:
             stored["channel_values"] = {ch: v for ch, v in values.items() if ch not in versions}
         # without what the row gives back (its id, and the versions value_refs will hold)
-        stored = compact_checkpoint(stored, ns, [[ch, versions[ch] if ch in versions else None] for ch in values],
-                                    dumps)
+        stored = compact_checkpoint(stored, ns, [[ch, versions[ch] if ch in versions else None] for ch in values])
         texts = {ch: dumps(v) for ch, v in values.items() if ch in versions and ch in changed}
         # The checkpoint's own time (the runtime's clock, which tests may inject), not ours.
         ts = checkpoint.get("ts")
@@ -845,28 +854,26 @@ class SqliteSaver(BaseCheckpointSaver):
                           task_path: str = "") -> None:
         thread_id, ns = thread_id_of(config), checkpoint_ns_of(config)
         checkpoint_id = checkpoint_id_of(config) or ""
-        # An interrupt write's text is packed in the connection thread: it may be stored naming
-        # the interrupt rows instead (see _interrupts_by_reference).
-        rows = [(thread_id, ns, checkpoint_id, task_id, channel, task_path,
-                 dumps(value) if channel == INTERRUPT else pack(dumps(value)))
+        rows = [(thread_id, ns, checkpoint_id, task_id, channel, task_path, pack(dumps(value)))
                 for channel, value in writes]
         if rows:
             await self._write(self._put_writes, rows, defer=True)
 
-    def _put_writes(self, db, _txn, rows: list) -> None:
+    @staticmethod
+    def _put_writes(db, _txn, rows: list) -> None:
         # Upserted by (task_id, channel) per checkpoint: an update keeps the row's rowid, so
-        # readers still get first-put order.
+        # readers still get first-put order. (An interrupt write is shortened by the events
+        # writer, once the interrupt rows it names are there: see _link_interrupt_writes.)
         for thread_id, ns, checkpoint_id, task_id, channel, task_path, value in rows:
-            if channel == INTERRUPT:
-                value = pack(self._interrupts_by_reference(db, value) or value)
-            updated = db.execute(
-                "UPDATE writes SET task_path = ?, value = ? WHERE thread_id = ? AND checkpoint_id = ? "
-                "AND checkpoint_ns = ? AND task_id = ? AND channel = ?",
-                (task_path, value, thread_id, checkpoint_id, ns, task_id, channel)).rowcount
-            if not updated:
+            inserted = db.execute(
+                "INSERT INTO writes (thread_id, checkpoint_ns, checkpoint_id, task_id, channel, task_path, value) "
+                "SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7 WHERE NOT EXISTS (SELECT 1 FROM writes WHERE thread_id = ?1 "
+                "AND checkpoint_id = ?3 AND checkpoint_ns = ?2 AND task_id = ?4 AND channel = ?5)",
+                (thread_id, ns, checkpoint_id, task_id, channel, task_path, value)).rowcount
+            if not inserted:
                 db.execute(
-                    "INSERT INTO writes (thread_id, checkpoint_ns, checkpoint_id, task_id, channel, task_path, "
-                    "value) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    "UPDATE writes SET task_path = ?6, value = ?7 WHERE thread_id = ?1 AND checkpoint_id = ?3 "
+                    "AND checkpoint_ns = ?2 AND task_id = ?4 AND channel = ?5",
                     (thread_id, ns, checkpoint_id, task_id, channel, task_path, value))
 
     @staticmethod
@@ -1031,7 +1038,8 @@ class SqliteSaver(BaseCheckpointSaver):
         rows: list[tuple | None] = []
         # An InterruptRaised event's fields are what the interrupt's row holds: stored once,
         # there, unless that row holds something else (an id raised again with another value).
-        by_reference: list[tuple[int, InterruptRaised, dict]] = []
+        # The short row is made here; which row to store is known once the interrupt's row is.
+        by_reference: list[tuple[int, InterruptRaised, dict, tuple | None]] = []
         thread_statements: list[tuple[str, dict]] = []
         interrupt_statements: list[tuple[str, dict]] = []
         for event in events:
@@ -1041,42 +1049,51 @@ class SqliteSaver(BaseCheckpointSaver):
             if interrupt_effect is not None:
                 interrupt_statements.append(interrupt_effect)
             if isinstance(event, InterruptRaised):
-                by_reference.append((len(rows), event, interrupt_effect[1]))
-                rows.append(None)  # chosen once the interrupt's row is there
+                by_reference.append((len(rows), event, interrupt_effect[1],
+                                     self._raised_short_row(event, interrupt_effect[1])))
+                rows.append(None)
             else:
                 rows.append(self._event_row(event))
 
         def store(db, txn):
             self._run_grouped(db, thread_statements)
             self._run_grouped(db, interrupt_statements)
-            for index, event, params in by_reference:
+            for index, event, params, short_row in by_reference:
                 found = db.execute("SELECT ns, node, checkpoint_id, payload, deadline, on_timeout "
                                    "FROM interrupts WHERE id = ?", (event.interrupt_id,)).fetchone()
-                rows[index] = self._raised_row(event, params, found)
+                if short_row is not None and found == tuple(params[name] for name in _RAISED_PARAMS):
+                    rows[index] = short_row
+                else:
+                    rows[index] = self._raised_row(event, params, found)
             if by_reference:
                 self._link_interrupt_writes(db, {(event.thread_id, event.checkpoint_id)
-                                                 for _index, event, _params in by_reference})
+                                                 for _index, event, _params, _row in by_reference})
             return self._insert_events(db, txn, rows)
 
         return store
 
     @classmethod
+    def _raised_short_row(cls, event: InterruptRaised, params: dict) -> tuple | None:
+        """The row of an InterruptRaised event that takes every field but interrupt_id from
+        its interrupt's row, to store when that row holds `params` (what the event inserts);
+        None when those are not the event's own (the row keeps its deadline normalized)."""
+        if event.checkpoint_id != params["checkpoint_id"] or event.deadline != params["deadline"]:
+            return None
+        at, data = cls._event_data(event)
+        for name in _RAISED_FIELDS:
+            del data[name]
+        data[_ROW_REF] = True
+        return (stored_time(at), event.thread_id, event.graph, event.kind, pack(dumps(data)))
+
+    @classmethod
     def _raised_row(cls, event: InterruptRaised, params: dict, found: tuple | None) -> tuple:
-        """An InterruptRaised event's row, leaving out what its interrupt's row (`found`: ns,
-        node, checkpoint_id, payload, deadline, on_timeout) holds exactly."""
+        """An InterruptRaised event's row when its interrupt's row (`found`: ns, node,
+        checkpoint_id, payload, deadline, on_timeout) does not hold all of it: without the value
+        if that row holds the same payload, else whole."""
         at, data = cls._event_data(event)
         if found is not None and found[3] == params["payload"]:
-            stored = (params["ns"], params["node"], params["checkpoint_id"], params["payload"],
-                      params["deadline"], params["on_timeout"])
-            # the row keeps normalized text; only an event that held it already is left out
-            if found == stored and event.checkpoint_id == params["checkpoint_id"] \
-                    and event.deadline == params["deadline"]:
-                for name in _RAISED_FIELDS:
-                    del data[name]
-                data[_ROW_REF] = True
-            else:
-                del data["value"]
-                data[_VALUE_REF] = True
+            del data["value"]
+            data[_VALUE_REF] = True
         return (stored_time(at), event.thread_id, event.graph, event.kind, pack(dumps(data)))
 
     async def aread_events(self, since: int | None = None, limit: int | None = None) -> list[Event]:

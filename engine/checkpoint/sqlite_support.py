@@ -8,10 +8,9 @@ import asyncio
 import hashlib
 import json
 import threading
-import uuid
+import re
 from collections import OrderedDict, deque
 from datetime import datetime, timedelta, timezone
-from typing import Any, Callable
 
 
 class CrossLoopLock:
@@ -203,18 +202,24 @@ def _text(value: str | None) -> str:
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\Z")
+
+
 def _id_micros(checkpoint_id: str) -> int | None:
-    try:
-        parsed = uuid.UUID(checkpoint_id)
-    except (TypeError, ValueError):
+    """The time in a checkpoint id (a UUID in canonical form whose high 64 bits are ns)."""
+    if not _UUID.match(checkpoint_id):
         return None
-    if str(parsed) != checkpoint_id:
-        return None
-    return (parsed.int >> 64) // 1000
+    return int(checkpoint_id[:8] + checkpoint_id[9:13] + checkpoint_id[14:18], 16) // 1000
 
 
 def _ts_at(micros: int) -> str:
     return (_EPOCH + timedelta(microseconds=micros)).isoformat()
+
+
+def _same_json(a: dict, b: dict) -> bool:
+    """Whether two dicts of scalars are written as the same JSON (1, 1.0 and True are not)."""
+    return list(a) == list(b) and all(type(x) is type(y) and x == y and isinstance(x, (str, int, float))
+                                      for x, y in zip(a.values(), b.values()))
 
 
 def _task_id(checkpoint_id: str, ns: str, name: str, index: int) -> str:
@@ -225,7 +230,7 @@ def _ref_versions(refs: list) -> dict:
     return {ref[0]: ref[1] for ref in refs if ref[1] is not None}
 
 
-def compact_checkpoint(checkpoint: dict, ns: str, refs: list, dumps: Callable[[Any], str]) -> dict:
+def compact_checkpoint(checkpoint: dict, ns: str, refs: list) -> dict:
     """The checkpoint to store (a copy; `checkpoint` is what aput stores otherwise: its id is
     the column's). `refs` are the [channel, version, ...] value_refs the row will hold."""
     checkpoint_id = checkpoint.get("id")
@@ -255,7 +260,7 @@ def compact_checkpoint(checkpoint: dict, ns: str, refs: list, dumps: Callable[[A
             stored["tasks"] = shortened
             left_out.append("tasks")
     versions = stored.get("channel_versions")
-    if isinstance(versions, dict) and dumps(versions) == dumps(_ref_versions(refs)):
+    if isinstance(versions, dict) and _same_json(versions, _ref_versions(refs)):
         stored["channel_versions"] = None
         left_out.append("versions")
     stored["id"] = left_out or ""
@@ -307,7 +312,7 @@ def stored_time(text: str) -> int | str:
 def time_text(value: int | str) -> str:
     """The text `stored_time` was given."""
     if isinstance(value, int):
-        return utc_iso(_EPOCH + timedelta(microseconds=value))
+        return (_EPOCH + timedelta(microseconds=value)).isoformat(timespec="microseconds")
     return value
 
 

@@ -245,10 +245,9 @@ async def test_a_checkpoint_reads_back_exactly_whatever_it_leaves_out(saver):
 
 def test_times_are_stored_as_microseconds_only_when_they_read_back_the_same():
     for text in ("2026-01-01T00:00:00.000000+00:00", "1969-12-31T23:59:59.999999+00:00",
-                 "9999-12-31T23:59:59.999999+00:00"):
+                 "9999-12-31T23:59:59.999999+00:00", "0001-01-01T00:00:00.000000+00:00"):
         assert isinstance(stored_time(text), int) and time_text(stored_time(text)) == text
-    # (strftime writes year 1 as "1": utc_iso could not give this text back)
-    for text in ("0001-01-01T00:00:00.000000+00:00", "2026-01-01T00:00:00+00:00", "2026-01-01T00:00:00.000000Z", "not a time at all, 32 chars+00:00",
+    for text in ("2026-01-01T00:00:00+00:00", "2026-01-01T00:00:00.000000Z", "not a time at all, 32 chars+00:00",
                  "2026-01-01T00:00:00.000000+01:00", ""):
         assert stored_time(text) == text
 
