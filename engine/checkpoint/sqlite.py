@@ -52,7 +52,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
-import json
 import os
 import sqlite3
 from collections import defaultdict
@@ -71,8 +70,8 @@ from engine.checkpoint.sqlite_pack import MAX_RELATED_CHARS, pack, pack_with, re
 from engine.checkpoint.sqlite_schema import APPLICATION_ID, SCHEMA_VERSION, ensure_schema, prepare_file
 from engine.checkpoint.sqlite_support import (INTERRUPT_ROW_FIELDS, INTERRUPT_ROWS_TAG, BlobCache, CrossLoopLock,
                                               append_suffix, compact_checkpoint, expand_checkpoint,
-                                              interrupt_refs, interrupts_text, join_lists, normalize_ts,
-                                              stored_time, time_text, utc_iso)
+                                              interrupt_refs, interrupts_text, join_lists, named_interrupts,
+                                              naming_interrupts, normalize_ts, stored_time, time_text, utc_iso)
 from engine.constants import INTERRUPT
 from engine.prebuilt.review import validate_response
 from engine.errors import AlreadyResolved, StorageError
@@ -716,7 +715,7 @@ class SqliteSaver(BaseCheckpointSaver):
         for group in groups:
             for index, (_task_id, channel, text) in enumerate(group):
                 if channel == INTERRUPT and text.startswith(INTERRUPT_ROWS_TAG):
-                    short.append((group, index, json.loads(text)["v"]))
+                    short.append((group, index, named_interrupts(text)))
         if not short:
             return
         rows = self._interrupt_rows(db, [ref[0] for _g, _i, refs in short for ref in refs])
@@ -893,7 +892,7 @@ class SqliteSaver(BaseCheckpointSaver):
             return None
         if interrupts_text(refs, self._interrupt_rows(db, [ref[0] for ref in refs])) != text:
             return None
-        return INTERRUPT_ROWS_TAG + dumps(refs) + "}"
+        return naming_interrupts(refs)
 
     def _link_interrupt_writes(self, db, places: Iterable[tuple[str, str]]) -> None:
         """Store the interrupt writes at these (thread_id, checkpoint_id) in their short form

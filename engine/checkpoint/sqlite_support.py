@@ -169,6 +169,16 @@ def interrupt_refs(text: str) -> list[list[str]] | None:
     return refs
 
 
+def naming_interrupts(refs: list[list[str]]) -> str:
+    """The short form of an interrupt write naming `refs` ([[id, when], ...])."""
+    return INTERRUPT_ROWS_TAG + json.dumps(refs, ensure_ascii=False, separators=(",", ":")) + "}"
+
+
+def named_interrupts(text: str) -> list[list[str]]:
+    """The [[id, when], ...] a short form names."""
+    return json.loads(text)["v"]
+
+
 def interrupts_text(refs: list, rows: dict[str, tuple]) -> str | None:
     """The JSON text of the Interrupt list `refs` names, built from `rows` (id -> the row's
     INTERRUPT_ROW_FIELDS) the way serde writes an Interrupt; None if a row is missing."""
@@ -329,5 +339,6 @@ def normalize_ts(value: str | None) -> str | None:
 
 
 __all__ = ["CrossLoopLock", "append_suffix", "join_lists", "BlobCache", "INTERRUPT_ROWS_TAG",
-           "INTERRUPT_ROW_FIELDS", "interrupt_refs", "interrupts_text", "compact_checkpoint",
-           "expand_checkpoint", "stored_time", "time_text", "utc_iso", "normalize_ts"]
+           "INTERRUPT_ROW_FIELDS", "interrupt_refs", "naming_interrupts", "named_interrupts",
+           "interrupts_text", "compact_checkpoint", "expand_checkpoint", "stored_time", "time_text",
+           "utc_iso", "normalize_ts"]
