@@ -105,9 +105,10 @@ _RAISED_PARAMS = ("ns", "node", "checkpoint_id", "payload", "deadline", "on_time
 _INSERT_EVENT = "INSERT INTO events (at, thread_id, graph, kind, data) VALUES (?, ?, ?, ?, ?)"
 
 # --- how events update the threads and interrupts tables --------------------------------------
+# (threads.created_at and updated_at hold sqlite_support.stored_time(at): :thread_at)
 _RUN_SQL = """
 INSERT INTO threads (thread_id, graph, status, created_at, updated_at, metadata)
-VALUES (:thread_id, :graph, :status, :at, :at, coalesce(:metadata, '{}'))
+VALUES (:thread_id, :graph, :status, :thread_at, :thread_at, coalesce(:metadata, '{}'))
 ON CONFLICT (thread_id) DO UPDATE SET
     status = excluded.status,
     updated_at = excluded.updated_at,
@@ -116,7 +117,7 @@ ON CONFLICT (thread_id) DO UPDATE SET
 """
 _ENSURE_THREAD_SQL = """
 INSERT OR IGNORE INTO threads (thread_id, graph, status, created_at, updated_at, metadata)
-VALUES (:thread_id, :graph, 'idle', :at, :at, '{}')
+VALUES (:thread_id, :graph, 'idle', :thread_at, :thread_at, '{}')
 """
 _RAISED_SQL = """
 INSERT OR IGNORE INTO interrupts
@@ -847,7 +848,7 @@ class SqliteSaver(BaseCheckpointSaver):
             self._delete_blobs(db, before - self._reachable_blobs(db, self._thread_blob_refs(db, thread_id)))
         # A thread checkpointed without run events (e.g. update_state) is still listed.
         db.execute("INSERT OR IGNORE INTO threads (thread_id, graph, created_at, updated_at) VALUES (?, ?, ?, ?)",
-                   (thread_id, graph, now, now))
+                   (thread_id, graph, stored_time(now), stored_time(now)))
 
     async def aput_writes(self, config: dict, writes: Sequence[tuple[str, Any]], task_id: str,
                           task_path: str = "") -> None:
@@ -945,6 +946,7 @@ class SqliteSaver(BaseCheckpointSaver):
         """The (sql, params) an event applies to the threads table and to the interrupts table."""
         at = normalize_ts(event.at)
         base = {"thread_id": event.thread_id, "graph": event.graph, "at": at}
+        thread = {"thread_id": event.thread_id, "graph": event.graph, "thread_at": stored_time(at)}
         if isinstance(event, (RunStarted, RunFinished, RunFailed)):
             if isinstance(event, RunStarted):
                 status = "busy"
@@ -953,8 +955,8 @@ class SqliteSaver(BaseCheckpointSaver):
             else:
                 status = "error"
             metadata = getattr(event, "metadata", None)
-            return (_RUN_SQL, {**base, "status": status, "metadata": _optional_json(metadata)}), None
-        thread_effect = (_ENSURE_THREAD_SQL, base)
+            return (_RUN_SQL, {**thread, "status": status, "metadata": _optional_json(metadata)}), None
+        thread_effect = (_ENSURE_THREAD_SQL, thread)
         if isinstance(event, InterruptRaised):
             return thread_effect, (_RAISED_SQL, {
                 **base, "id": event.interrupt_id, "ns": event.ns, "node": event.node,

@@ -8,6 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict
 
 from engine.checkpoint.serde import _TAG, loads
+from engine.checkpoint.sqlite_support import time_text
 from engine.errors import StorageError
 
 InterruptStatus = Literal["pending", "resolved", "cancelled", "expired"]
@@ -119,8 +120,8 @@ def interrupts_from_rows(rows: list) -> list[InterruptRecord]:
 
 def thread_from_row(row) -> ThreadRecord:
     thread_id, graph, status, created_at, updated_at, metadata, pending = row
-    return ThreadRecord(thread_id=thread_id, graph=graph, status=status, created_at=created_at,
-                        updated_at=updated_at, metadata=loads(metadata), pending=pending)
+    return ThreadRecord(thread_id=thread_id, graph=graph, status=status, created_at=time_text(created_at),
+                        updated_at=time_text(updated_at), metadata=loads(metadata), pending=pending)
 
 
 class InterruptNotFound(StorageError, KeyError):

@@ -25,6 +25,18 @@ from engine.errors import StorageError
 APPLICATION_ID = int.from_bytes(b"AgIn", "big")  # 0x4167496E: "agent inbox"
 SQLITE_MAGIC = b"SQLite format 3\x00"
 
+def _stored_time_sql(column: str) -> str:
+    """SQL for sqlite_support.stored_time(column) (integer microseconds since 1970 for a time in
+    utc_iso form that reads back as the same text; the text otherwise)."""
+    return (f"CASE WHEN length({column}) = 32 AND substr({column}, 20, 1) = '.' "
+            f"AND substr({column}, 27) = '+00:00' AND substr({column}, 1, 4) >= '0001' "
+            f"AND substr({column}, 21, 6) GLOB '[0-9][0-9][0-9][0-9][0-9][0-9]' "
+            f"AND strftime('%Y-%m-%dT%H:%M:%S', strftime('%s', substr({column}, 1, 19)), 'unixepoch') "
+            f"= substr({column}, 1, 19) "
+            f"THEN CAST(strftime('%s', substr({column}, 1, 19)) AS INTEGER) * 1000000 "
+            f"+ CAST(substr({column}, 21, 6) AS INTEGER) ELSE {column} END")
+
+
 # Every statement of a migration runs inside the opening BEGIN IMMEDIATE transaction, so a
 # migration either applies completely or not at all (never use executescript: it commits).
 MIGRATIONS: list[tuple[int, list[str]]] = [
@@ -203,6 +215,24 @@ MIGRATIONS: list[tuple[int, list[str]]] = [
         "INSERT INTO sqlite_sequence (name, seq) SELECT 'events_v3', seq FROM sqlite_sequence WHERE name = 'events'",
         "DROP TABLE events",
         "ALTER TABLE events_v3 RENAME TO events",
+        # threads: created_at and updated_at lose their text affinity the same way; the rows
+        # already written are converted (_stored_time_sql), so times keep their order.
+        """CREATE TABLE threads_v3 (
+            thread_id  TEXT PRIMARY KEY,
+            graph      TEXT NOT NULL DEFAULT '',
+            status     TEXT NOT NULL DEFAULT 'idle'
+                       CHECK (status IN ('idle', 'busy', 'interrupted', 'error', 'done')),
+            created_at NOT NULL,
+            updated_at NOT NULL,
+            metadata   TEXT NOT NULL DEFAULT '{}'
+        )""",
+        "INSERT INTO threads_v3 (rowid, thread_id, graph, status, created_at, updated_at, metadata) "
+        f"SELECT rowid, thread_id, graph, status, {_stored_time_sql('created_at')}, "
+        f"{_stored_time_sql('updated_at')}, metadata FROM threads ORDER BY rowid",
+        "DROP TABLE threads",
+        "ALTER TABLE threads_v3 RENAME TO threads",
+        "CREATE INDEX threads_by_status ON threads (status, updated_at)",
+        "CREATE INDEX threads_by_updated ON threads (updated_at)",
     ]),
 ]
 

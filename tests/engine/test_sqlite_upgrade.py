@@ -18,7 +18,7 @@ from engine.checkpoint.serde import dumps, loads
 from engine.checkpoint.sqlite import SCHEMA_VERSION, SqliteSaver
 from engine.checkpoint.sqlite_pack import _DICTIONARY_1, related_id, unpack
 from engine.checkpoint.sqlite_schema import APPLICATION_ID, MIGRATIONS
-from engine.checkpoint.sqlite_support import expand_checkpoint
+from engine.checkpoint.sqlite_support import expand_checkpoint, time_text
 from engine.events import InterruptRaised, RunStarted
 from engine.graph import END, START, StateGraph
 from engine.types import Command, interrupt
@@ -117,9 +117,15 @@ def write_v2_file(path, source: sqlite3.Connection, before: dict) -> None:
                    "task_path, value) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                    (rowid, thread_id, ns, checkpoint_id, task_id, channel, task_path, pack_v2(dumps(value))))
     payloads = dict(source.execute("SELECT id, payload FROM interrupts"))
-    for table in ("interrupts", "threads"):
-        rows = source.execute(f"SELECT * FROM {table}").fetchall()
-        db.executemany(f"INSERT INTO {table} VALUES ({','.join('?' * len(rows[0]))})", rows)
+    db.executemany("INSERT INTO interrupts VALUES (" + ",".join("?" * 17) + ")",
+                   source.execute("SELECT * FROM interrupts").fetchall())
+    # version 2 kept a thread's times as text
+    db.executemany("INSERT INTO threads VALUES (?, ?, ?, ?, ?, ?)",
+                   [(thread_id, graph, status, time_text(created), time_text(updated), metadata)
+                    for thread_id, graph, status, created, updated, metadata in source.execute(
+                        "SELECT * FROM threads ORDER BY rowid")])
+    # and a time that is not in the form the saver writes stays as it is
+    db.execute("INSERT INTO threads VALUES ('odd', '', 'idle', '2026-01-01 00:00', '2026-02-30T00:00:00.000000+00:00', '{}')")
     db.executemany("INSERT INTO events (seq, at, thread_id, graph, kind, data) VALUES (?, ?, ?, ?, ?, ?)",
                    [(event.seq, *v2_event_row(event, payloads)) for event in before["events"]])
     db.commit()
@@ -167,6 +173,9 @@ async def test_a_version_2_file_is_upgraded_in_place_and_reads_and_resumes_as_be
 
     async with SqliteSaver.from_conn_string(path) as saver:
         after = await everything(saver)
+        odd = [t for t in after["threads"] if t.thread_id == "odd"]
+        assert [(t.created_at, t.updated_at) for t in odd] == [("2026-01-01 00:00", "2026-02-30T00:00:00.000000+00:00")]
+        after["threads"] = [t for t in after["threads"] if t.thread_id != "odd"]
         assert after == before
         db = saver._conn
         assert (await db.execute_fetchall("PRAGMA user_version"))[0][0] == SCHEMA_VERSION == 3
@@ -180,6 +189,10 @@ async def test_a_version_2_file_is_upgraded_in_place_and_reads_and_resumes_as_be
         assert [r[1] for r in await db.execute_fetchall("PRAGMA table_info(blobs)")] == [
             "id", "base_id", "depth", "value"]
         assert [r[2] for r in await db.execute_fetchall("PRAGMA table_info(events)") if r[1] == "at"] == [""]
+        # thread times are converted to microseconds, in the order they had as text
+        times = await db.execute_fetchall("SELECT thread_id, created_at, updated_at FROM threads ORDER BY rowid")
+        assert all(isinstance(t, int) for _id, *pair in times if _id != "odd" for t in pair)
+        assert [pair for _id, *pair in times if _id == "odd"] == [["2026-01-01 00:00", "2026-02-30T00:00:00.000000+00:00"]]
         migrated_blobs = {r[0] for r in await db.execute_fetchall("SELECT id FROM blobs")}
         assert 900 not in migrated_blobs and len(migrated_blobs) == len(blob_ids) - 1
 
