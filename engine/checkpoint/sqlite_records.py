@@ -8,8 +8,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict
 
 from engine.checkpoint.serde import _TAG, loads
-from engine.checkpoint.sqlite_support import time_text
 from engine.errors import StorageError
+from engine.checkpoint.sqlite_support import time_text
 
 InterruptStatus = Literal["pending", "resolved", "cancelled", "expired"]
 ThreadStatus = Literal["idle", "busy", "interrupted", "error", "done"]
