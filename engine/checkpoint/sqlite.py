@@ -22,9 +22,17 @@ is written only for channels whose version changed (those in `aput`'s `new_versi
 unchanged channels point at their parent checkpoint's blob. When a channel's new value is a
 list extending the previous one (a message history), the blob stores only the appended items
 and points at the previous blob (chains are capped at `max_delta_chain`, then a full copy is
-written), so a growing history costs the size of its new messages per step. Blobs are keyed by
-id rather than by (channel, version) because two forks of a thread can give different values
-the same integer version.
+written), so a growing history costs the size of its new messages per step. A value written
+with others for the same checkpoint may be deflated against one of them (a tool call's request
+against the message that made it). Blobs are keyed by id rather than by (channel, version)
+because two forks of a thread can give different values the same integer version; a thread's
+blobs are the ones its checkpoints reach (through value_refs, delta bases and those related
+values), which is how they are deleted.
+
+Rows leave out what another row holds exactly: a checkpoint its id, time and task ids (derived
+from the id) and versions (in value_refs); a pending `__interrupt__` write and an
+interrupt_raised event the fields of the interrupt's row. Each short form is used only when
+what it rebuilds is identical to what it replaces.
 
 Concurrency: one connection for writes (and for reads inside a transaction), guarded by a lock
 that works across event loops (the engine's background loop and the caller's); each saver call
@@ -61,10 +69,13 @@ from engine.checkpoint.sqlite_records import (DECISION_COLUMNS, INTERRUPT_COLUMN
                                               THREAD_COLUMNS, InterruptNotFound, InterruptRecord, ThreadRecord,
                                               interrupt_from_row, interrupts_from_rows, pending_from_rows,
                                               thread_from_row)
-from engine.checkpoint.sqlite_pack import pack, unpack
+from engine.checkpoint.sqlite_pack import MAX_RELATED_CHARS, pack, pack_with, related_id, unpack
 from engine.checkpoint.sqlite_schema import APPLICATION_ID, SCHEMA_VERSION, ensure_schema, prepare_file
-from engine.checkpoint.sqlite_support import (BlobCache, CrossLoopLock, append_suffix, join_lists,
-                                              normalize_ts, utc_iso)
+from engine.checkpoint.sqlite_support import (INTERRUPT_ROW_FIELDS, INTERRUPT_ROWS_TAG, BlobCache, CrossLoopLock,
+                                              append_suffix, compact_checkpoint, expand_checkpoint,
+                                              interrupt_refs, interrupts_text, join_lists, named_interrupts,
+                                              naming_interrupts, normalize_ts, stored_time, time_text, utc_iso)
+from engine.constants import INTERRUPT
 from engine.prebuilt.review import validate_response
 from engine.errors import AlreadyResolved, StorageError
 from engine.events import (Event, InterruptCancelled, InterruptExpired, InterruptRaised,
@@ -85,17 +96,23 @@ WITH RECURSIVE chain(root, id, base_id, depth, value) AS (
     SELECT chain.root, b.id, b.base_id, b.depth, b.value
     FROM blobs AS b JOIN chain ON b.id = chain.base_id
 )
-SELECT root, depth, value FROM chain
+SELECT root, id, depth, value FROM chain
 """
 
 _EVENT_COLUMNS = {"seq", "thread_id", "graph", "kind"}
-_VALUE_REF = "__value_in_interrupts__"  # an InterruptRaised event row whose value is its interrupt's payload
+# An InterruptRaised event row whose value is its interrupt's payload (schema version 2), or
+# whose every field but interrupt_id is what its interrupt's row holds (version 3).
+_VALUE_REF = "__value_in_interrupts__"
+_ROW_REF = "__in_interrupts__"
+_RAISED_FIELDS = ("ns", "node", "checkpoint_id", "value", "deadline", "on_timeout")
+_RAISED_PARAMS = ("ns", "node", "checkpoint_id", "payload", "deadline", "on_timeout")  # in _RAISED_SQL
 _INSERT_EVENT = "INSERT INTO events (at, thread_id, graph, kind, data) VALUES (?, ?, ?, ?, ?)"
 
 # --- how events update the threads and interrupts tables --------------------------------------
+# (threads.created_at and updated_at hold sqlite_support.stored_time(at): :thread_at)
 _RUN_SQL = """
 INSERT INTO threads (thread_id, graph, status, created_at, updated_at, metadata)
-VALUES (:thread_id, :graph, :status, :at, :at, coalesce(:metadata, '{}'))
+VALUES (:thread_id, :graph, :status, :thread_at, :thread_at, coalesce(:metadata, '{}'))
 ON CONFLICT (thread_id) DO UPDATE SET
     status = excluded.status,
     updated_at = excluded.updated_at,
@@ -104,7 +121,7 @@ ON CONFLICT (thread_id) DO UPDATE SET
 """
 _ENSURE_THREAD_SQL = """
 INSERT OR IGNORE INTO threads (thread_id, graph, status, created_at, updated_at, metadata)
-VALUES (:thread_id, :graph, 'idle', :at, :at, '{}')
+VALUES (:thread_id, :graph, 'idle', :thread_at, :thread_at, '{}')
 """
 _RAISED_SQL = """
 INSERT OR IGNORE INTO interrupts
@@ -679,23 +696,51 @@ class SqliteSaver(BaseCheckpointSaver):
             else:
                 missing.append(blob_id)
         for chunk in _chunks(missing):
+            rows = db.execute(_CHAIN_SQL.format(ids=",".join("?" * len(chunk))), chunk).fetchall()
+            related = self._related_texts(db, rows)
             parts: dict[int, list[tuple[int, str]]] = defaultdict(list)
-            for root, depth, value in db.execute(_CHAIN_SQL.format(ids=",".join("?" * len(chunk))), chunk):
-                parts[root].append((depth, unpack(value)))
+            for root, blob_id, depth, value in rows:
+                needed = related_id(value)
+                if needed is not None and needed not in related:
+                    raise self._damaged_blob(needed)
+                parts[root].append((depth, unpack(value, related.get(needed))))
             for root in chunk:
                 chain = sorted(parts.get(root, ()), key=lambda part: part[0])
                 if not chain or chain[0][0] != 0 or len(chain) != chain[-1][0] + 1:
-                    raise StorageError(
-                        f"{self.path} is damaged: channel value blob {root} is missing or "
-                        "incomplete. Restore the file from a backup.")
+                    raise self._damaged_blob(root)
                 text = chain[0][1] if len(chain) == 1 else join_lists([value for _, value in chain])
                 texts[root] = text
                 if text.startswith("["):
                     self._cache.put(root, text, chain[-1][0])
         return texts
 
-    def _write_blob(self, db: sqlite3.Connection, txn: _Txn, thread_id: str, ns: str, channel: str,
-                    version: Any, text: str, base_id: int | None) -> int:
+    def _damaged_blob(self, blob_id: int) -> StorageError:
+        return StorageError(f"{self.path} is damaged: channel value blob {blob_id} is missing or "
+                            "incomplete. Restore the file from a backup.")
+
+    def _related_texts(self, db: sqlite3.Connection, rows: list) -> dict[int, str]:
+        """The stored texts the format-3 values among `rows` (root, id, depth, value) need, by
+        blob id (see sqlite_pack.pack_with)."""
+        wanted = {related_id(value) for _root, _id, _depth, value in rows} - {None}
+        if not wanted:
+            return {}
+        values = {blob_id: value for _root, blob_id, _depth, value in rows if blob_id in wanted}
+        for chunk in _chunks([blob_id for blob_id in wanted if blob_id not in values]):
+            values.update(db.execute(f"SELECT id, value FROM blobs WHERE id IN ({','.join('?' * len(chunk))})",
+                                     chunk))
+        texts = {}
+        for blob_id, value in values.items():
+            if related_id(value) is not None:  # never written: a related text is not of format 3
+                raise self._damaged_blob(blob_id)
+            texts[blob_id] = unpack(value)
+        return texts
+
+    def _write_blob(self, db: sqlite3.Connection, txn: _Txn, text: str, base_id: int | None,
+                    siblings: list[tuple[int, str]]) -> int:
+        """Insert a channel value's blob: an append delta of `base_id`'s list when it extends
+        it, deflated against the largest of `siblings` (blobs written for the same checkpoint,
+        as (id, stored text)) when that is smaller (a tool call's request repeats the message
+        that made the call). A blob stored without a sibling joins `siblings`."""
         stored, depth, base = text, 0, None
         if base_id is not None and text.startswith("[") and len(text) >= self.delta_min_chars:
             previous = self._cache.get(base_id)
@@ -705,19 +750,55 @@ class SqliteSaver(BaseCheckpointSaver):
                 suffix = append_suffix(previous[0], text)
                 if suffix is not None:
                     stored, depth, base = suffix, previous[1] + 1, base_id
-        cursor = db.execute(
-            "INSERT INTO blobs (thread_id, checkpoint_ns, channel, version, base_id, depth, value) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (thread_id, ns, channel, dumps(version), base, depth, pack(stored)))
+        value = pack(stored)
+        usable = [sibling for sibling in siblings if len(sibling[1]) <= MAX_RELATED_CHARS]
+        if usable:
+            sibling_id, sibling_text = max(usable, key=lambda sibling: len(sibling[1]))
+            value = pack_with(stored, sibling_text, sibling_id) or value
+        cursor = db.execute("INSERT INTO blobs (base_id, depth, value) VALUES (?, ?, ?)", (base, depth, value))
         blob_id = cursor.lastrowid
         txn.new_blob_ids.append(blob_id)
+        if related_id(value) is None:
+            siblings.append((blob_id, stored))
         if text.startswith("["):
             self._cache.put(blob_id, text, depth)
         return blob_id
 
+    @staticmethod
+    def _blob_refs(value_refs: Iterable) -> set[int]:
+        return {blob_id for stored in value_refs for _c, _v, blob_id in loads(unpack(stored)) if blob_id is not None}
+
+    def _thread_blob_refs(self, db: sqlite3.Connection, thread_id: str) -> set[int]:
+        """The blobs the thread's checkpoints (every namespace) name in their value_refs."""
+        return self._blob_refs(stored for (stored,) in db.execute(
+            "SELECT value_refs FROM checkpoints WHERE thread_id = ?", (thread_id,)))
+
+    @staticmethod
+    def _reachable_blobs(db: sqlite3.Connection, blob_ids: set[int]) -> set[int]:
+        """`blob_ids` and every blob they need: the bases of append deltas and the rows that
+        values of format 3 were deflated against. All belong to the same thread."""
+        reached, frontier = set(blob_ids), list(blob_ids)
+        while frontier:
+            found = []
+            for chunk in _chunks(frontier):
+                for base_id, head in db.execute(
+                        f"SELECT base_id, substr(value, 1, 16) FROM blobs WHERE id IN ({','.join('?' * len(chunk))})",
+                        chunk):
+                    for needed in (base_id, related_id(head)):
+                        if needed is not None and needed not in reached:
+                            reached.add(needed)
+                            found.append(needed)
+            frontier = found
+        return reached
+
+    def _delete_blobs(self, db: sqlite3.Connection, blob_ids: set[int]) -> None:
+        for chunk in _chunks(sorted(blob_ids)):
+            db.execute(f"DELETE FROM blobs WHERE id IN ({','.join('?' * len(chunk))})", chunk)
+        self._cache.discard(blob_ids)
+
     def _materialize(self, db: sqlite3.Connection, rows: list) -> list[CheckpointTuple]:
         """Checkpoint tuples for checkpoint rows: their channel values and pending writes."""
-        refs = [loads(row[6]) for row in rows]
+        refs = [loads(unpack(row[6])) for row in rows]
         texts = self._load_blobs(db, [blob_id for ref in refs for _c, _v, blob_id in ref if blob_id is not None])
         writes: dict[tuple[str, str, str], list] = defaultdict(list)
         by_namespace: dict[tuple[str, str], list[str]] = defaultdict(list)
@@ -731,11 +812,12 @@ class SqliteSaver(BaseCheckpointSaver):
                     f"({','.join('?' * len(chunk))}) ORDER BY rowid",
                     (thread_id, ns, *chunk))
                 for checkpoint_id, task_id, channel, value in found:
-                    writes[(thread_id, ns, checkpoint_id)].append((task_id, channel, loads(unpack(value))))
+                    writes[(thread_id, ns, checkpoint_id)].append((task_id, channel, unpack(value)))
+        self._expand_interrupt_writes(db, writes.values())
         tuples = []
         for row, ref in zip(rows, refs):
             thread_id, ns, checkpoint_id, parent_id, checkpoint_text, metadata_text = row[:6]
-            checkpoint = loads(unpack(checkpoint_text))
+            checkpoint = expand_checkpoint(loads(unpack(checkpoint_text)), checkpoint_id, ns, ref)
             if "channel_values" in checkpoint:
                 inline = checkpoint["channel_values"]
                 checkpoint["channel_values"] = {
@@ -744,11 +826,30 @@ class SqliteSaver(BaseCheckpointSaver):
             tuples.append(CheckpointTuple(
                 config=make_config(thread_id, ns, checkpoint_id),
                 checkpoint=checkpoint,
-                metadata=loads(metadata_text),
+                metadata=loads(unpack(metadata_text)),
                 parent_config=make_config(thread_id, ns, parent_id) if parent_id else None,
-                pending_writes=writes.get((thread_id, ns, checkpoint_id), []),
+                pending_writes=[(task_id, channel, loads(text))
+                                for task_id, channel, text in writes.get((thread_id, ns, checkpoint_id), ())],
             ))
         return tuples
+
+    def _expand_interrupt_writes(self, db: sqlite3.Connection, groups: Iterable[list]) -> None:
+        """Replace the short form of interrupt writes (task_id, channel, text) by their full text."""
+        short: list[tuple[list, int, list]] = []
+        for group in groups:
+            for index, (_task_id, channel, text) in enumerate(group):
+                if channel == INTERRUPT and text.startswith(INTERRUPT_ROWS_TAG):
+                    short.append((group, index, named_interrupts(text)))
+        if not short:
+            return
+        rows = self._interrupt_rows(db, [ref[0] for _g, _i, refs in short for ref in refs])
+        for group, index, refs in short:
+            text = interrupts_text(refs, rows)
+            if text is None:
+                raise StorageError(
+                    f"{self.path} is damaged: an interrupt named by a pending write of task "
+                    f"{group[index][0]!r} is missing. Restore the file from a backup.")
+            group[index] = (group[index][0], group[index][1], text)
 
     # --- the saver protocol -------------------------------------------------------------------------
     async def aget_tuple(self, config: dict) -> CheckpointTuple | None:
@@ -824,7 +925,7 @@ class SqliteSaver(BaseCheckpointSaver):
         rows = db.execute(sql, params).fetchall()
         if filter:
             rows = [row for row in rows
-                    if not any(loads(row[5]).get(k) != v for k, v in filter.items())]
+                    if not any(loads(unpack(row[5])).get(k) != v for k, v in filter.items())]
         if limit is not None:
             rows = rows[:limit]
         return self._materialize(db, rows)
@@ -840,6 +941,8 @@ class SqliteSaver(BaseCheckpointSaver):
         stored = dict(checkpoint)
         if "channel_values" in checkpoint:
             stored["channel_values"] = {ch: v for ch, v in values.items() if ch not in versions}
+        # without what the row gives back (its id, and the versions value_refs will hold)
+        stored = compact_checkpoint(stored, ns, [[ch, versions[ch] if ch in versions else None] for ch in values])
         texts = {ch: dumps(v) for ch, v in values.items() if ch in versions and ch in changed}
         # The checkpoint's own time (the runtime's clock, which tests may inject), not ours.
         ts = checkpoint.get("ts")
@@ -858,9 +961,13 @@ class SqliteSaver(BaseCheckpointSaver):
                 "SELECT value_refs FROM checkpoints WHERE thread_id = ? AND checkpoint_ns = ? AND checkpoint_id = ?",
                 (thread_id, ns, parent_id)).fetchone()
             if found:
-                parent_refs = {ch: (version, blob_id) for ch, version, blob_id in loads(found[0])
+                parent_refs = {ch: (version, blob_id) for ch, version, blob_id in loads(unpack(found[0]))
                                if blob_id is not None}
+        replaced = db.execute(
+            "SELECT value_refs FROM checkpoints WHERE thread_id = ? AND checkpoint_ns = ? AND checkpoint_id = ?",
+            (thread_id, ns, checkpoint_id)).fetchone()
         refs: list[list] = []
+        siblings: list[tuple[int, str]] = []
         for channel, value in values.items():
             if channel not in versions:
                 refs.append([channel, None, None])
@@ -871,8 +978,7 @@ class SqliteSaver(BaseCheckpointSaver):
                 refs.append([channel, version, parent[1]])  # unchanged: share the parent's blob
                 continue
             text = texts[channel] if channel in texts else dumps(value)
-            blob_id = self._write_blob(db, txn, thread_id, ns, channel, version, text,
-                                       parent[1] if parent is not None else None)
+            blob_id = self._write_blob(db, txn, text, parent[1] if parent is not None else None, siblings)
             refs.append([channel, version, blob_id])
         db.execute(
             "INSERT INTO checkpoints (thread_id, checkpoint_ns, checkpoint_id, parent_checkpoint_id, "
@@ -880,10 +986,15 @@ class SqliteSaver(BaseCheckpointSaver):
             "ON CONFLICT (thread_id, checkpoint_ns, checkpoint_id) DO UPDATE SET "
             "parent_checkpoint_id = excluded.parent_checkpoint_id, checkpoint = excluded.checkpoint, "
             "metadata = excluded.metadata, value_refs = excluded.value_refs",
-            (thread_id, ns, checkpoint_id, parent_id, pack(checkpoint_text), metadata_text, dumps(refs)))
+            (thread_id, ns, checkpoint_id, parent_id, pack(checkpoint_text), pack(metadata_text), pack(dumps(refs))))
+        if replaced is not None:
+            # Blobs are found through the checkpoints that name them: drop those no checkpoint
+            # of the thread reaches any more (written for the row just replaced).
+            before = self._reachable_blobs(db, self._blob_refs([replaced[0]]))
+            self._delete_blobs(db, before - self._reachable_blobs(db, self._thread_blob_refs(db, thread_id)))
         # A thread checkpointed without run events (e.g. update_state) is still listed.
         db.execute("INSERT OR IGNORE INTO threads (thread_id, graph, created_at, updated_at) VALUES (?, ?, ?, ?)",
-                   (thread_id, graph, now, now))
+                   (thread_id, graph, stored_time(now), stored_time(now)))
 
     async def aput_writes(self, config: dict, writes: Sequence[tuple[str, Any]], task_id: str,
                           task_path: str = "") -> None:
@@ -896,12 +1007,51 @@ class SqliteSaver(BaseCheckpointSaver):
 
     @staticmethod
     def _put_writes(db, _txn, rows: list) -> None:
-        db.executemany(
-            "INSERT INTO writes (thread_id, checkpoint_ns, checkpoint_id, task_id, channel, task_path, value) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?) "
-            "ON CONFLICT (thread_id, checkpoint_ns, checkpoint_id, task_id, channel) DO UPDATE SET "
-            "task_path = excluded.task_path, value = excluded.value",
-            rows)
+        # Upserted by (task_id, channel) per checkpoint: an update keeps the row's rowid, so
+        # readers still get first-put order. (An interrupt write is shortened by the events
+        # writer, once the interrupt rows it names are there: see _link_interrupt_writes.)
+        for thread_id, ns, checkpoint_id, task_id, channel, task_path, value in rows:
+            inserted = db.execute(
+                "INSERT INTO writes (thread_id, checkpoint_ns, checkpoint_id, task_id, channel, task_path, value) "
+                "SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7 WHERE NOT EXISTS (SELECT 1 FROM writes WHERE thread_id = ?1 "
+                "AND checkpoint_id = ?3 AND checkpoint_ns = ?2 AND task_id = ?4 AND channel = ?5)",
+                (thread_id, ns, checkpoint_id, task_id, channel, task_path, value)).rowcount
+            if not inserted:
+                db.execute(
+                    "UPDATE writes SET task_path = ?6, value = ?7 WHERE thread_id = ?1 AND checkpoint_id = ?3 "
+                    "AND checkpoint_ns = ?2 AND task_id = ?4 AND channel = ?5",
+                    (thread_id, ns, checkpoint_id, task_id, channel, task_path, value))
+
+    @staticmethod
+    def _interrupt_rows(db, ids: Iterable[str]) -> dict[str, tuple]:
+        rows: dict[str, tuple] = {}
+        for chunk in _chunks(list(set(ids))):
+            for row in db.execute(f"SELECT {INTERRUPT_ROW_FIELDS} FROM interrupts "
+                                  f"WHERE id IN ({','.join('?' * len(chunk))})", chunk):
+                rows[row[0]] = row
+        return rows
+
+    def _interrupts_by_reference(self, db, text: str) -> str | None:
+        """The short form of an interrupt write's JSON text, naming each interrupt's row, when
+        those rows rebuild exactly this text; else None (the text is stored as it is)."""
+        refs = interrupt_refs(text)
+        if not refs:
+            return None
+        if interrupts_text(refs, self._interrupt_rows(db, [ref[0] for ref in refs])) != text:
+            return None
+        return naming_interrupts(refs)
+
+    def _link_interrupt_writes(self, db, places: Iterable[tuple[str, str]]) -> None:
+        """Store the interrupt writes at these (thread_id, checkpoint_id) in their short form
+        where the interrupt rows now allow it (a superstep writes them before its events)."""
+        for thread_id, checkpoint_id in places:
+            found = db.execute(
+                "SELECT rowid, value FROM writes WHERE thread_id = ? AND checkpoint_id = ? AND channel = ?",
+                (thread_id, checkpoint_id, INTERRUPT)).fetchall()
+            for rowid, value in found:
+                short = self._interrupts_by_reference(db, unpack(value))
+                if short is not None:
+                    db.execute("UPDATE writes SET value = ? WHERE rowid = ?", (pack(short), rowid))
 
     async def adelete_thread(self, thread_id: str) -> None:
         """Delete the thread's checkpoints, channel values, pending writes and its threads row.
@@ -909,11 +1059,11 @@ class SqliteSaver(BaseCheckpointSaver):
         cancelled (reason "thread deleted"). No event is written, as with InMemorySaver."""
         await self._write(self._delete_thread, str(thread_id), self._now())
 
-    @staticmethod
-    def _delete_thread(db, _txn, thread_id: str, now: str) -> None:
+    def _delete_thread(self, db, _txn, thread_id: str, now: str) -> None:
+        blob_ids = self._reachable_blobs(db, self._thread_blob_refs(db, thread_id))
         db.execute("DELETE FROM writes WHERE thread_id = ?", (thread_id,))
         db.execute("DELETE FROM checkpoints WHERE thread_id = ?", (thread_id,))
-        db.execute("DELETE FROM blobs WHERE thread_id = ?", (thread_id,))
+        self._delete_blobs(db, blob_ids)
         db.execute(
             "UPDATE interrupts SET status = 'cancelled', resolved_at = coalesce(resolved_at, ?), "
             "resolved_by = coalesce(resolved_by, 'system'), reason = 'thread deleted' "
@@ -923,18 +1073,26 @@ class SqliteSaver(BaseCheckpointSaver):
 
     # --- events -------------------------------------------------------------------------------------
     @staticmethod
-    def _event_row(event: Event) -> tuple:
+    def _event_data(event: Event) -> tuple[str, dict]:
         # serde over the python-mode dump: pydantic's own JSON mode gives up near 250 levels of
         # nesting, serde does not, and tagged values (tuples, datetimes) come back as themselves.
-        # thread_id, graph and kind have columns of their own: not repeated in `data`.
-        return (normalize_ts(event.at), event.thread_id, event.graph, event.kind,
-                pack(dumps(event.model_dump(exclude=_EVENT_COLUMNS))))
+        # thread_id, graph and kind have columns of their own: not repeated in `data`; nor is
+        # `at` when the column holds the same text.
+        at = normalize_ts(event.at)
+        data = event.model_dump(exclude=_EVENT_COLUMNS | {"at"} if event.at == at else _EVENT_COLUMNS)
+        return at, data
+
+    @classmethod
+    def _event_row(cls, event: Event) -> tuple:
+        at, data = cls._event_data(event)
+        return (stored_time(at), event.thread_id, event.graph, event.kind, pack(dumps(data)))
 
     @staticmethod
     def _event_effects(event: Event) -> tuple[tuple[str, dict] | None, tuple[str, dict] | None]:
         """The (sql, params) an event applies to the threads table and to the interrupts table."""
         at = normalize_ts(event.at)
         base = {"thread_id": event.thread_id, "graph": event.graph, "at": at}
+        thread = {"thread_id": event.thread_id, "graph": event.graph, "thread_at": stored_time(at)}
         if isinstance(event, (RunStarted, RunFinished, RunFailed)):
             if isinstance(event, RunStarted):
                 status = "busy"
@@ -943,8 +1101,8 @@ class SqliteSaver(BaseCheckpointSaver):
             else:
                 status = "error"
             metadata = getattr(event, "metadata", None)
-            return (_RUN_SQL, {**base, "status": status, "metadata": _optional_json(metadata)}), None
-        thread_effect = (_ENSURE_THREAD_SQL, base)
+            return (_RUN_SQL, {**thread, "status": status, "metadata": _optional_json(metadata)}), None
+        thread_effect = (_ENSURE_THREAD_SQL, thread)
         if isinstance(event, InterruptRaised):
             return thread_effect, (_RAISED_SQL, {
                 **base, "id": event.interrupt_id, "ns": event.ns, "node": event.node,
@@ -1021,11 +1179,14 @@ class SqliteSaver(BaseCheckpointSaver):
 
     def _events_writer(self, events: list[Event]) -> Callable:
         """The connection-thread function that appends `events` (returning the first seq) and
-        applies them; serialization happens here, in the caller."""
-        rows: list[tuple] = []
-        # An InterruptRaised event's value is the interrupt row's payload: stored once, there,
-        # unless that row holds another payload (an id raised again with a different value).
-        by_reference: list[tuple[int, str, str, Event]] = []
+        applies them. Every value is serialized here, in the caller (so a value that cannot be
+        stored fails before anything is written); an InterruptRaised row's form is chosen in
+        the connection thread, once its interrupt's row is there."""
+        rows: list[tuple | None] = []
+        # An InterruptRaised event's fields are what the interrupt's row holds: stored once,
+        # there, unless that row holds something else (an id raised again with another value).
+        # The short row is made here; which row to store is known once the interrupt's row is.
+        by_reference: list[tuple[int, InterruptRaised, dict, tuple | None]] = []
         thread_statements: list[tuple[str, dict]] = []
         interrupt_statements: list[tuple[str, dict]] = []
         for event in events:
@@ -1035,53 +1196,90 @@ class SqliteSaver(BaseCheckpointSaver):
             if interrupt_effect is not None:
                 interrupt_statements.append(interrupt_effect)
             if isinstance(event, InterruptRaised):
-                by_reference.append((len(rows), event.interrupt_id, interrupt_effect[1]["payload"], event))
-                data = event.model_dump(exclude=_EVENT_COLUMNS | {"value"})
-                data[_VALUE_REF] = True
-                rows.append((normalize_ts(event.at), event.thread_id, event.graph, event.kind,
-                             pack(dumps(data))))
+                by_reference.append((len(rows), event, interrupt_effect[1],
+                                     self._raised_short_row(event, interrupt_effect[1])))
+                rows.append(None)
             else:
                 rows.append(self._event_row(event))
 
         def store(db, txn):
             self._run_grouped(db, thread_statements)
             self._run_grouped(db, interrupt_statements)
-            for index, interrupt_id, payload_text, event in by_reference:
-                found = db.execute("SELECT payload FROM interrupts WHERE id = ?", (interrupt_id,)).fetchone()
-                if found is None or found[0] != payload_text:
-                    rows[index] = self._event_row(event)
+            for index, event, params, short_row in by_reference:
+                found = db.execute("SELECT ns, node, checkpoint_id, payload, deadline, on_timeout "
+                                   "FROM interrupts WHERE id = ?", (event.interrupt_id,)).fetchone()
+                if short_row is not None and found == tuple(params[name] for name in _RAISED_PARAMS):
+                    rows[index] = short_row
+                else:
+                    rows[index] = self._raised_row(event, params, found)
+            if by_reference:
+                self._link_interrupt_writes(db, {(event.thread_id, event.checkpoint_id)
+                                                 for _index, event, _params, _row in by_reference})
             return self._insert_events(db, txn, rows)
 
         return store
+
+    @classmethod
+    def _raised_short_row(cls, event: InterruptRaised, params: dict) -> tuple | None:
+        """The row of an InterruptRaised event that takes every field but interrupt_id from
+        its interrupt's row, to store when that row holds `params` (what the event inserts);
+        None when those are not the event's own (the row keeps its deadline normalized)."""
+        if event.checkpoint_id != params["checkpoint_id"] or event.deadline != params["deadline"]:
+            return None
+        at, data = cls._event_data(event)
+        for name in _RAISED_FIELDS:
+            del data[name]
+        data[_ROW_REF] = True
+        return (stored_time(at), event.thread_id, event.graph, event.kind, pack(dumps(data)))
+
+    @classmethod
+    def _raised_row(cls, event: InterruptRaised, params: dict, found: tuple | None) -> tuple:
+        """An InterruptRaised event's row when its interrupt's row (`found`: ns, node,
+        checkpoint_id, payload, deadline, on_timeout) does not hold all of it: without the value
+        if that row holds the same payload, else whole."""
+        at, data = cls._event_data(event)
+        if found is not None and found[3] == params["payload"]:
+            del data["value"]
+            data[_VALUE_REF] = True
+        return (stored_time(at), event.thread_id, event.graph, event.kind, pack(dumps(data)))
 
     async def aread_events(self, since: int | None = None, limit: int | None = None) -> list[Event]:
         return [event_from_json(fields) for fields in await self._read(
             self._read_events, since or 0, -1 if limit is None else limit)]
 
     def _read_events(self, db, _txn, since: int, limit: int) -> list[dict]:
-        rows = db.execute("SELECT seq, data, thread_id, graph, kind FROM events WHERE seq > ? "
+        rows = db.execute("SELECT seq, data, thread_id, graph, kind, at FROM events WHERE seq > ? "
                           "ORDER BY seq LIMIT ?", (since, limit)).fetchall()
         decoded, referring = [], []
-        for seq, data, thread_id, graph, kind in rows:
+        for seq, data, thread_id, graph, kind, at in rows:
             fields = loads(unpack(data))
             fields["seq"] = seq
             fields.setdefault("thread_id", thread_id)  # rows written before these were left out
             fields.setdefault("graph", graph)
             fields.setdefault("kind", kind)
-            if fields.pop(_VALUE_REF, False):
-                referring.append(fields)
+            fields.setdefault("at", time_text(at))
+            if fields.pop(_ROW_REF, False):
+                referring.append((fields, _RAISED_FIELDS))
+            elif fields.pop(_VALUE_REF, False):
+                referring.append((fields, ("value",)))
             decoded.append(fields)
-        payloads: dict[str, str] = {}
-        for chunk in _chunks(list({fields["interrupt_id"] for fields in referring})):
-            payloads.update(db.execute(
-                f"SELECT id, payload FROM interrupts WHERE id IN ({','.join('?' * len(chunk))})", chunk))
-        for fields in referring:
-            payload = payloads.get(fields["interrupt_id"])
-            if payload is None:
+        found: dict[str, tuple] = {}
+        for chunk in _chunks(list({fields["interrupt_id"] for fields, _names in referring})):
+            for row in db.execute("SELECT id, ns, node, checkpoint_id, payload, deadline, on_timeout "
+                                  f"FROM interrupts WHERE id IN ({','.join('?' * len(chunk))})", chunk):
+                found[row[0]] = row
+        for fields, names in referring:
+            row = found.get(fields["interrupt_id"])
+            if row is None:
                 raise StorageError(
                     f"{self.path} is damaged: interrupt {fields['interrupt_id']} of event "
                     f"{fields['seq']} is missing. Restore the file from a backup.")
-            fields["value"] = loads(payload)
+            _id, ns, node, checkpoint_id, payload, deadline, on_timeout = row
+            stored = {"ns": ns, "node": node, "checkpoint_id": checkpoint_id, "value": payload,
+                      "deadline": deadline, "on_timeout": on_timeout}
+            for name in names:
+                fields[name] = loads(stored[name]) if name in ("value", "on_timeout") and stored[name] is not None \
+                    else stored[name]
         return decoded
 
     async def alast_event_seq(self) -> int:

@@ -1,13 +1,20 @@
-"""Compression of the larger JSON texts the SQLite saver stores (channel value blobs, pending
-writes, event data, checkpoints).
+"""Compression of the JSON texts the SQLite saver stores (channel value blobs, pending writes,
+event data, checkpoints, their metadata and value references).
 
 A stored value is either the JSON text itself (a SQLite TEXT value: short values, values that
 do not shrink, and every row written before compression existed) or a SQLite BLOB value: one
-format byte, then the raw deflate stream of the UTF-8 text. Format 1 deflates against
-`_DICTIONARY_1`, a preset dictionary of the strings the engine's own formats repeat in every
-row (checkpoint fields, interrupt and event fields, HumanInterrupt requests, chat messages), so
-even a row of a few hundred bytes compresses well. A format's dictionary must never change
-once files use it: add a new format byte for a new dictionary.
+format byte, then the raw deflate stream of the UTF-8 text against that format's preset
+dictionary of the strings the engine's own formats repeat in every row (checkpoint fields,
+interrupt and event fields, HumanInterrupt requests, chat messages), so even a row of a few
+dozen bytes compresses well. A format's dictionary must never change once files use it: add
+a new format byte for a new dictionary. Format 1 (schema version 2) is still read; format 2
+(schema version 3) is written.
+
+Format 3 is format 2 whose dictionary continues with a related stored text (`pack_with`): a
+channel value deflated against another value written with it (a tool call's request against
+the message that made the call). The id of the row holding that text follows the format byte
+(as an unsigned LEB128 number); the reader passes that row's text to `unpack`. A related text
+is never of format 3 itself.
 
 Columns the database itself searches (interrupts.payload, used by the action and text
 filters) are never compressed.
@@ -18,7 +25,7 @@ from __future__ import annotations
 import zlib
 
 #: texts shorter than this are stored as they are
-MIN_CHARS = 64
+MIN_CHARS = 16
 
 _FORMAT_1 = 1
 _DICTIONARY_1 = (
@@ -48,7 +55,34 @@ _DICTIONARY_1 = (
     ' the and to of a in is for that with on as be this by'
 ).encode()
 
+# Format 2 adds what schema version 3 stores: checkpoint metadata, value references, event data
+# without its time, and the short forms that name interrupt rows.
+_FORMAT_2 = 2
+_DICTIONARY_2 = _DICTIONARY_1 + (
+    '{"v":1,"id":["ts","tasks","versions"],"ts":0,"step":0,"channel_values":{},'
+    '"channel_versions":null,"tasks":[{"name":""}],"waiting":{}}'
+    '{"source":"update","step":'
+    '{"source":"input","step":-1,"parents":{},"graph":"'
+    '{"source":"loop","step":0,"parents":{},"graph":"'
+    '{"reason":"","error_type":"","error":"'
+    '{"policy":"flag","response":null}'
+    '{"node":"","error_type":"","error":"'
+    '{"source":"resume","metadata":null}'
+    '{"source":"input","metadata":null}'
+    '{"outcome":"done"}'
+    '{"outcome":"interrupted"}'
+    '{"__engine_type__":"interrupt_rows","v":[["","during"]]}'
+    '{"interrupt_id":"","__in_interrupts__":true}'
+    '[["messages",1,1],["'
+).encode()
+
+_FORMAT_3 = 3
+#: related texts longer than this are not used (a deflate window holds 32 KiB)
+MAX_RELATED_CHARS = 16_000
+
 _SMALL = 1 << 14  # texts up to this size deflate with a 4 KiB window (much cheaper to set up)
+
+_DICTIONARIES = {_FORMAT_1: _DICTIONARY_1, _FORMAT_2: _DICTIONARY_2}
 
 
 def pack(text: str) -> str | bytes:
@@ -57,23 +91,68 @@ def pack(text: str) -> str | bytes:
         return text
     data = text.encode()
     if len(data) <= _SMALL:
-        compressor = zlib.compressobj(6, zlib.DEFLATED, -12, 4, zlib.Z_DEFAULT_STRATEGY, _DICTIONARY_1)
+        compressor = zlib.compressobj(6, zlib.DEFLATED, -12, 4, zlib.Z_DEFAULT_STRATEGY, _DICTIONARY_2)
     else:
-        compressor = zlib.compressobj(6, zlib.DEFLATED, -15, 8, zlib.Z_DEFAULT_STRATEGY, _DICTIONARY_1)
+        compressor = zlib.compressobj(6, zlib.DEFLATED, -15, 8, zlib.Z_DEFAULT_STRATEGY, _DICTIONARY_2)
     packed = compressor.compress(data) + compressor.flush()
     if len(packed) + 1 >= len(data):
         return text
-    return bytes((_FORMAT_1,)) + packed
+    return bytes((_FORMAT_2,)) + packed
 
 
-def unpack(value: str | bytes) -> str:
-    """The JSON text of a stored value (either form)."""
+def pack_with(text: str, related: str, related_id: int) -> bytes | None:
+    """`text` stored against `related` (the stored text of row `related_id`, not itself of
+    format 3), or None when that is not smaller than `pack(text)`."""
+    if len(text) < MIN_CHARS or len(related) > MAX_RELATED_CHARS or related_id < 0:
+        return None
+    data = text.encode()
+    compressor = zlib.compressobj(6, zlib.DEFLATED, -15, 8, zlib.Z_DEFAULT_STRATEGY,
+                                  _DICTIONARY_2 + related.encode())
+    head = bytearray((_FORMAT_3,))
+    number = related_id
+    while True:
+        byte, number = number & 0x7F, number >> 7
+        head.append(byte | (0x80 if number else 0))
+        if not number:
+            break
+    packed = bytes(head) + compressor.compress(data) + compressor.flush()
+    return packed if len(packed) < len(pack(text)) else None
+
+
+def related_id(value: str | bytes) -> int | None:
+    """The id of the row whose text a stored value of format 3 needs; None for other values."""
+    if isinstance(value, str) or not value or value[0] != _FORMAT_3:
+        return None
+    return _related(value)[0]
+
+
+def _related(value: bytes) -> tuple[int, int]:
+    number, shift, index = 0, 0, 1
+    while True:
+        byte = value[index]
+        number |= (byte & 0x7F) << shift
+        index += 1
+        if not byte & 0x80:
+            return number, index
+        shift += 7
+
+
+def unpack(value: str | bytes, related: str | None = None) -> str:
+    """The JSON text of a stored value (either form, any format). A value of format 3 needs the
+    stored text of the row `related_id(value)` names."""
     if isinstance(value, str):
         return value
-    if not value or value[0] != _FORMAT_1:
+    if value and value[0] == _FORMAT_3:
+        if related is None:
+            raise ValueError("a stored value of format 3 needs its related text")
+        _id, start = _related(value)
+        decompressor = zlib.decompressobj(-15, _DICTIONARY_2 + related.encode())
+        return (decompressor.decompress(memoryview(value)[start:]) + decompressor.flush()).decode()
+    dictionary = _DICTIONARIES.get(value[0]) if value else None
+    if dictionary is None:
         raise ValueError(f"unknown stored value format {value[:1]!r}")
-    decompressor = zlib.decompressobj(-15, _DICTIONARY_1)
+    decompressor = zlib.decompressobj(-15, dictionary)
     return (decompressor.decompress(memoryview(value)[1:]) + decompressor.flush()).decode()
 
 
-__all__ = ["pack", "unpack", "MIN_CHARS"]
+__all__ = ["pack", "pack_with", "related_id", "unpack", "MIN_CHARS", "MAX_RELATED_CHARS"]

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict
 
 from engine.checkpoint.serde import loads, loads_many
 from engine.errors import StorageError
+from engine.checkpoint.sqlite_support import time_text
 
 InterruptStatus = Literal["pending", "resolved", "cancelled", "expired"]
 ThreadStatus = Literal["idle", "busy", "interrupted", "error", "done"]
@@ -223,8 +224,8 @@ def pending_from_rows(rows: list, decisions: dict) -> list[InterruptRecord]:
 
 def thread_from_row(row) -> ThreadRecord:
     thread_id, graph, status, created_at, updated_at, metadata, pending = row
-    return ThreadRecord(thread_id=thread_id, graph=graph, status=status, created_at=created_at,
-                        updated_at=updated_at, metadata=loads(metadata), pending=pending)
+    return ThreadRecord(thread_id=thread_id, graph=graph, status=status, created_at=time_text(created_at),
+                        updated_at=time_text(updated_at), metadata=loads(metadata), pending=pending)
 
 
 class InterruptNotFound(StorageError, KeyError):

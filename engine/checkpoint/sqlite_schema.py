@@ -25,6 +25,18 @@ from engine.errors import StorageError
 APPLICATION_ID = int.from_bytes(b"AgIn", "big")  # 0x4167496E: "agent inbox"
 SQLITE_MAGIC = b"SQLite format 3\x00"
 
+def _stored_time_sql(column: str) -> str:
+    """SQL for sqlite_support.stored_time(column) (integer microseconds since 1970 for a time in
+    utc_iso form that reads back as the same text; the text otherwise)."""
+    return (f"CASE WHEN length({column}) = 32 AND substr({column}, 20, 1) = '.' "
+            f"AND substr({column}, 27) = '+00:00' AND substr({column}, 1, 4) >= '0001' "
+            f"AND substr({column}, 21, 6) GLOB '[0-9][0-9][0-9][0-9][0-9][0-9]' "
+            f"AND strftime('%Y-%m-%dT%H:%M:%S', strftime('%s', substr({column}, 1, 19)), 'unixepoch') "
+            f"= substr({column}, 1, 19) "
+            f"THEN CAST(strftime('%s', substr({column}, 1, 19)) AS INTEGER) * 1000000 "
+            f"+ CAST(substr({column}, 21, 6) AS INTEGER) ELSE {column} END")
+
+
 # Every statement of a migration runs inside the opening BEGIN IMMEDIATE transaction, so a
 # migration either applies completely or not at all (never use executescript: it commits).
 MIGRATIONS: list[tuple[int, list[str]]] = [
@@ -132,6 +144,96 @@ MIGRATIONS: list[tuple[int, list[str]]] = [
     # place (their rows stay readable as they are); the version bump makes an older engine
     # refuse a file it could not read.
     (2, []),
+    # Version 3 stores less per paused thread; rows written by versions 1 and 2 stay readable.
+    # - writes: the UNIQUE (thread_id, checkpoint_ns, checkpoint_id, task_id, channel) index
+    #   repeated ~100 bytes of key per row; the saver now upserts by (task_id, channel) itself
+    #   through a three-column index (rowids are kept, so first-put order is kept too).
+    #   An `__interrupt__` write may name interrupts whose rows hold the same payload.
+    # - blobs: thread_id, checkpoint_ns, channel and version were never read, and go with
+    #   blobs_by_thread: a thread's blobs are found through its checkpoints' value_refs (and the
+    #   bases and related rows those need), and the saver deletes the ones a replaced
+    #   checkpoint row leaves unreachable. Blobs no checkpoint reaches already (left by a
+    #   replaced checkpoint before this version) are deleted here. Without the foreign key on
+    #   base_id no index on it is needed (a blob is only deleted with everything that needs it).
+    #   The AUTOINCREMENT counter is carried over: blob ids are never reused.
+    # - checkpoints_by_id and events_by_thread served no query (the events table is rebuilt
+    #   below, without the latter).
+    # - stored values use sqlite_pack's format 2 (format 1 is still read), also for short
+    #   texts and for checkpoints.metadata and value_refs, and a blob may be of format 3
+    #   (deflated against another blob of the same checkpoint); checkpoints.checkpoint leaves
+    #   out what its row gives back (sqlite_support.compact_checkpoint); event data leaves out
+    #   `at` when the column holds the same text, and an interrupt_raised row may take every
+    #   field but interrupt_id from its interrupt's row.
+    (3, [
+        """CREATE TABLE writes_v3 (
+            thread_id     TEXT NOT NULL,
+            checkpoint_ns TEXT NOT NULL,
+            checkpoint_id TEXT NOT NULL,
+            task_id       TEXT NOT NULL,
+            channel       TEXT NOT NULL,
+            task_path     TEXT NOT NULL DEFAULT '',
+            value         TEXT NOT NULL
+        )""",
+        "INSERT INTO writes_v3 (rowid, thread_id, checkpoint_ns, checkpoint_id, task_id, channel, task_path, value) "
+        "SELECT rowid, thread_id, checkpoint_ns, checkpoint_id, task_id, channel, task_path, value FROM writes",
+        "DROP TABLE writes",
+        "ALTER TABLE writes_v3 RENAME TO writes",
+        "CREATE INDEX writes_by_checkpoint ON writes (thread_id, checkpoint_id, checkpoint_ns)",
+        """CREATE TABLE blobs_v3 (
+            id      INTEGER PRIMARY KEY AUTOINCREMENT,
+            base_id INTEGER,
+            depth   INTEGER NOT NULL DEFAULT 0,
+            value   TEXT NOT NULL
+        )""",
+        # (value_refs are plain JSON lists of [channel, version, blob_id] before this version)
+        """INSERT INTO blobs_v3 (id, base_id, depth, value)
+        WITH RECURSIVE reached(id) AS (
+            SELECT json_extract(ref.value, '$[2]') FROM checkpoints, json_each(checkpoints.value_refs) AS ref
+            WHERE json_extract(ref.value, '$[2]') IS NOT NULL
+            UNION
+            SELECT blobs.base_id FROM blobs JOIN reached ON blobs.id = reached.id WHERE blobs.base_id IS NOT NULL
+        )
+        SELECT id, base_id, depth, value FROM blobs WHERE id IN (SELECT id FROM reached) ORDER BY id""",
+        "DELETE FROM sqlite_sequence WHERE name = 'blobs_v3'",
+        "INSERT INTO sqlite_sequence (name, seq) SELECT 'blobs_v3', seq FROM sqlite_sequence WHERE name = 'blobs'",
+        "DROP TABLE blobs",
+        "ALTER TABLE blobs_v3 RENAME TO blobs",
+        "DROP INDEX checkpoints_by_id",
+        # events: `at` loses its text affinity, to hold a time as integer microseconds since
+        # 1970 UTC (see sqlite_support.stored_time); rows already written keep their text.
+        """CREATE TABLE events_v3 (
+            seq       INTEGER PRIMARY KEY AUTOINCREMENT,
+            at        NOT NULL,
+            thread_id TEXT NOT NULL,
+            graph     TEXT NOT NULL DEFAULT '',
+            kind      TEXT NOT NULL,
+            data      TEXT NOT NULL
+        )""",
+        "INSERT INTO events_v3 (seq, at, thread_id, graph, kind, data) "
+        "SELECT seq, at, thread_id, graph, kind, data FROM events ORDER BY seq",
+        "DELETE FROM sqlite_sequence WHERE name = 'events_v3'",
+        "INSERT INTO sqlite_sequence (name, seq) SELECT 'events_v3', seq FROM sqlite_sequence WHERE name = 'events'",
+        "DROP TABLE events",
+        "ALTER TABLE events_v3 RENAME TO events",
+        # threads: created_at and updated_at lose their text affinity the same way; the rows
+        # already written are converted (_stored_time_sql), so times keep their order.
+        """CREATE TABLE threads_v3 (
+            thread_id  TEXT PRIMARY KEY,
+            graph      TEXT NOT NULL DEFAULT '',
+            status     TEXT NOT NULL DEFAULT 'idle'
+                       CHECK (status IN ('idle', 'busy', 'interrupted', 'error', 'done')),
+            created_at NOT NULL,
+            updated_at NOT NULL,
+            metadata   TEXT NOT NULL DEFAULT '{}'
+        )""",
+        "INSERT INTO threads_v3 (rowid, thread_id, graph, status, created_at, updated_at, metadata) "
+        f"SELECT rowid, thread_id, graph, status, {_stored_time_sql('created_at')}, "
+        f"{_stored_time_sql('updated_at')}, metadata FROM threads ORDER BY rowid",
+        "DROP TABLE threads",
+        "ALTER TABLE threads_v3 RENAME TO threads",
+        "CREATE INDEX threads_by_status ON threads (status, updated_at)",
+        "CREATE INDEX threads_by_updated ON threads (updated_at)",
+    ]),
 ]
 
 SCHEMA_VERSION = MIGRATIONS[-1][0]

@@ -23,6 +23,7 @@ from pathlib import Path
 import pytest
 
 from engine.checkpoint.memory import InMemorySaver
+from engine.checkpoint.sqlite_pack import unpack
 from engine.checkpoint.sqlite import (APPLICATION_ID, SCHEMA_VERSION, InterruptNotFound, InterruptRecord,
                                       SqliteSaver, ThreadRecord)
 from engine.errors import AlreadyResolved, StorageError
@@ -875,10 +876,17 @@ async def test_500_turns_of_a_growing_history_stay_small(tmp_path):
         middle = await saver.aget_tuple(cfg("chat", checkpoint_id=f"{250:06d}"))
         assert middle.checkpoint["channel_values"]["messages"] == messages[:251]
         assert middle.checkpoint["channel_values"]["turn"] == 250
-        rows = await saver._conn.execute_fetchall("SELECT count(*) FROM blobs WHERE channel = 'system'")
-        assert rows[0][0] == 1
+        # which blobs hold each channel: the checkpoints' value_refs name them
+        blob_ids: dict[str, set[int]] = {}
+        for (refs,) in await saver._conn.execute_fetchall("SELECT value_refs FROM checkpoints"):
+            for channel, _version, blob_id in json.loads(unpack(refs)):
+                blob_ids.setdefault(channel, set()).add(blob_id)
+        assert len(blob_ids["system"]) == 1
+        messages_ids = sorted(blob_ids["messages"])
+        assert len(messages_ids) == 500
         full_copies = (await saver._conn.execute_fetchall(
-            "SELECT count(*) FROM blobs WHERE channel = 'messages' AND base_id IS NULL"))[0][0]
+            f"SELECT count(*) FROM blobs WHERE base_id IS NULL AND id IN ({','.join('?' * 500)})",
+            messages_ids))[0][0]
     size = path.stat().st_size + sum(Path(str(path) + s).stat().st_size
                                      for s in ("-wal", "-shm") if Path(str(path) + s).exists())
     print(f"\n500 turns: {size / 1e6:.2f} MB on disk ({full_copies} full copies of the history); "
