@@ -13,7 +13,9 @@ result, then END. Measured, both stacks in this one process, interleaved in smal
 - runs to interrupt per second: `ainvoke(input)` on a new thread until it pauses;
 - bytes on disk per paused thread (after `wal_checkpoint(TRUNCATE)`: used pages x page size);
 - resumes per second: `ainvoke(Command(resume=[{"type": "accept", "args": None}]))`;
-- listing every pending interrupt at each size: engine `saver.alist_pending()`; langgraph
+- the runtime alone, as a floor: the same runs and resumes with each stack's InMemorySaver;
+- listing every pending interrupt at each size: engine `saver.alist_pending()` (and reading
+  every record's payload); langgraph
   has no index, so its only way is to read every thread's latest checkpoint and its pending
   writes (the faster of `aget_tuple` per thread and `alist(None)` is used, see the output);
 - cross-process event latency: a subscriber process (`saver.subscribe()`) receives the
@@ -25,10 +27,11 @@ result, then END. Measured, both stacks in this one process, interleaved in smal
 
 Durability, made equal: both files in WAL mode with `synchronous=NORMAL` (the engine's
 default; LangGraph's AsyncSqliteSaver sets WAL and leaves SQLite's default FULL, so this
-script sets NORMAL on its connection). `--synchronous FULL` runs both with FULL. Both
-commit every superstep; langgraph runs with `durability="async"` (its default: the checkpoint
-is written while the next step runs, all are committed when `ainvoke` returns) and with
-`durability="sync"` (written before the next step, like the engine); the ratios use the faster.
+script sets NORMAL on its connection). `--synchronous FULL` runs both with FULL. Both stacks
+commit every superstep and run half of their runs and resumes in each durability mode:
+`durability="sync"` (a step is committed before the next starts; the engine's default) and
+`durability="async"` (committed while the next step runs; LangGraph's default). Each mode is
+compared with the same mode of the other stack.
 
 Filling: the first size and the resume pool are real runs. Larger sizes are topped up by the
 fastest path, and the output says so: the engine gets RunStarted/InterruptRaised/RunFinished
@@ -357,6 +360,7 @@ class Results:
     listing: dict[int, dict[str, Any]] = field(default_factory=dict)
     disk: dict[str, dict] = field(default_factory=dict)
     events: dict[str, dict] = field(default_factory=dict)
+    floor: dict[str, dict] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 
 
@@ -429,6 +433,34 @@ async def do_resumes(sides: list[Side], count: int, chunk: int, results: Results
         side.paused.discard(thread_id)
 
     await interleaved(sides, count, chunk, op, results.resumes, "resumes")
+
+
+async def measure_runtime_floor(sides: list[Side], results: Results, count: int = 300) -> None:
+    """Runs and resumes per second with each stack's InMemorySaver (durability "sync"), best of
+    3 rounds: the cost of the runtime itself, which no checkpointer can go below."""
+    print("runtime floor (InMemorySaver)", file=sys.stderr)
+    for side in sides:
+        if side.label == "engine":
+            from engine.checkpoint.memory import InMemorySaver
+            from engine.graph import END, START, StateGraph
+            from engine.types import Command, interrupt
+        else:
+            from langgraph.checkpoint.memory import InMemorySaver
+            from langgraph.graph import END, START, StateGraph
+            from langgraph.types import Command, interrupt
+        graph = build_graph(StateGraph, START, END, interrupt, InMemorySaver())
+        best_run = best_resume = float("inf")
+        for round_no in range(3):
+            threads = [f"floor-{round_no}-{k}" for k in range(count)]
+            began = time.perf_counter()
+            for k, thread_id in enumerate(threads):
+                await graph.ainvoke(run_input(k), config_for(thread_id), durability="sync")
+            middle = time.perf_counter()
+            for thread_id in threads:
+                await graph.ainvoke(Command(resume=ACCEPT), config_for(thread_id), durability="sync")
+            ended = time.perf_counter()
+            best_run, best_resume = min(best_run, middle - began), min(best_resume, ended - middle)
+        results.floor[side.label] = {"runs": count / best_run, "resumes": count / best_resume}
 
 
 async def timed(fn: Callable, repeats: int) -> tuple[float, int, list[float]]:
@@ -635,6 +667,11 @@ def report(results: Results, sides: list[Side], args, started: float) -> dict:
 
     higher_better("runs to interrupt", results.runs, 4)
     higher_better("resumes", results.resumes, 4)
+    if "engine" in results.floor:
+        e, g = results.floor["engine"], results.floor.get("langgraph")
+        for what in ("runs", "resumes"):
+            rows.append((f"  runtime alone ({what}, InMemorySaver)", f"{e[what]:.0f}/s",
+                         f"{g[what]:.0f}/s" if g else "n/a", fmt_ratio(e[what] / g[what]) if g else "-", "", ""))
     for size, entry in sorted(results.listing.items()):
         e = entry["engine"]["seconds"]
         filled = entry["engine"]["filled"]
@@ -704,6 +741,7 @@ def report(results: Results, sides: list[Side], args, started: float) -> dict:
         "runs": {k: {"ops": v.ops, "seconds": v.seconds, "rate": v.rate} for k, v in results.runs.items()},
         "resumes_by_lane": {k: {"ops": v.ops, "seconds": v.seconds, "rate": v.rate} for k, v in results.resumes.items()},
         "listing": {str(k): v for k, v in results.listing.items()}, "disk": results.disk, "events": results.events,
+        "runtime_floor": results.floor,
         "notes": results.notes, "rows": rows,
     }
 
@@ -744,6 +782,9 @@ async def main(args) -> dict:
         # 3. resumes.
         print(f"resumes: {args.resumes} per stack", file=sys.stderr)
         await do_resumes(sides, args.resumes, args.chunk, results)
+        # 3b. the runtime alone (no disk): what persistence is measured on top of.
+        if args.resumes:
+            await measure_runtime_floor(sides, results)
         # 4. listing at the first size, then the events, then the larger sizes.
         payload = None
         engine_pending = await engine.list_pending()
