@@ -200,17 +200,23 @@ class _Commit(Commit):
         self.carried = False  # its writes wait in memory for the next transaction or wait()
         self.merged_into: _Commit | None = None  # a carried commit whose writes another took over
         self.before: Commit | None = None  # an empty commit stands for the one it came after
+        self.error: BaseException | None = None  # its block failed after taking over carried writes
 
     async def wait(self) -> None:
         if self.merged_into is not None:
             return await self.merged_into.wait()
+        if self.error is not None:
+            raise StorageError(
+                f"writes carried over from earlier steps were not saved to {self.saver.path}: the "
+                f"transaction that took them over failed ({self.error}).") from self.error
         if self.carried:
-            self.carried = False
             saver = self.saver
-            await saver._lock.acquire()
+            await saver._lock.acquire()  # if cancelled here, the writes stay carried for a retry
             try:
-                if self.txn.pending:
-                    self.future = saver._submit(saver._conn, saver._finish, self.txn, True)
+                if self.carried:
+                    self.carried = False
+                    if self.txn.pending:
+                        self.future = saver._submit(saver._conn, saver._finish, self.txn, True)
             finally:
                 saver._lock.release()
         if self.future is not None:
@@ -485,7 +491,7 @@ class SqliteSaver(BaseCheckpointSaver):
     async def _settle_inflight(self) -> None:
         """Wait for this loop's background commits, so a read sees what this process wrote."""
         loop = asyncio.get_running_loop()
-        pending = [f for f in self._inflight if f.get_loop() is loop]
+        pending = [f for f in self._inflight.copy() if f.get_loop() is loop]  # other loops add to it
         if pending:
             await asyncio.wait(pending)
 
@@ -622,17 +628,22 @@ class SqliteSaver(BaseCheckpointSaver):
         try:
             try:
                 yield commit
-            except BaseException:
-                if adopted is not None and not txn.begun:  # give the carried writes back
-                    adopted.txn.pending = txn.pending[:adopted_count]
-                    adopted.carried, adopted.merged_into = True, None
+            except BaseException as exc:
+                if adopted is not None:
+                    if txn.begun:  # they were sent with this transaction, which now rolls back
+                        commit.error = exc
+                    else:  # give the carried writes back
+                        adopted.txn.pending = txn.pending[:adopted_count]
+                        adopted.carried, adopted.merged_into = True, None
                 txn.pending.clear()
                 if txn.begun:
                     with contextlib.suppress(Exception):
                         await self._on(self._conn, self._finish, txn, False)
                 raise
             if not (txn.begun or txn.pending):
-                commit.before = after
+                commit.before = after  # an empty commit stands for the one before it...
+                if isinstance(after, _Commit) and after.saver is self:
+                    commit.txn = after.txn  # ...also for the next one's `after` check
                 return
             if wait:
                 await self._on(self._conn, self._finish, txn, True)
@@ -754,7 +765,7 @@ class SqliteSaver(BaseCheckpointSaver):
         usable = [sibling for sibling in siblings if len(sibling[1]) <= MAX_RELATED_CHARS]
         if usable:
             sibling_id, sibling_text = max(usable, key=lambda sibling: len(sibling[1]))
-            value = pack_with(stored, sibling_text, sibling_id) or value
+            value = pack_with(stored, sibling_text, sibling_id, value) or value
         cursor = db.execute("INSERT INTO blobs (base_id, depth, value) VALUES (?, ?, ?)", (base, depth, value))
         blob_id = cursor.lastrowid
         txn.new_blob_ids.append(blob_id)
@@ -867,10 +878,12 @@ class SqliteSaver(BaseCheckpointSaver):
         connection thread (which is most of a run's start). Returns _BUSY, having waited at most
         a few ms, if SQLite asks to wait (e.g. another process is resetting the WAL): the caller
         then reads through aiosqlite as usual."""
-        db = self._inline
-        if db is None or not self._inline_lock.acquire(blocking=False):
+        if not self._inline_lock.acquire(blocking=False):
             return _BUSY  # another thread is using it right now: take the normal path
         try:
+            db = self._inline
+            if db is None:  # closing: the normal path says so
+                return _BUSY
             return self._standalone(db, _Txn(), False, fn, args)
         except sqlite3.OperationalError as exc:
             if _is_lock_error(exc):

@@ -100,9 +100,9 @@ def pack(text: str) -> str | bytes:
     return bytes((_FORMAT_2,)) + packed
 
 
-def pack_with(text: str, related: str, related_id: int) -> bytes | None:
+def pack_with(text: str, related: str, related_id: int, packed_alone: bytes | str) -> bytes | None:
     """`text` stored against `related` (the stored text of row `related_id`, not itself of
-    format 3), or None when that is not smaller than `pack(text)`."""
+    format 3), or None when that is not smaller than `packed_alone` (its `pack(text)`)."""
     if len(text) < MIN_CHARS or len(related) > MAX_RELATED_CHARS or related_id < 0:
         return None
     data = text.encode()
@@ -116,7 +116,7 @@ def pack_with(text: str, related: str, related_id: int) -> bytes | None:
         if not number:
             break
     packed = bytes(head) + compressor.compress(data) + compressor.flush()
-    return packed if len(packed) < len(pack(text)) else None
+    return packed if len(packed) < len(packed_alone) else None
 
 
 def related_id(value: str | bytes) -> int | None:

@@ -13,6 +13,7 @@ or a stream yields its interrupt; a write that failed is raised then.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from typing import Any, AsyncIterator, Literal
 
@@ -53,7 +54,15 @@ class Persistence:
         self._last = commit
 
     async def settle(self) -> None:
-        """Wait until every write so far is committed; raise the first that failed."""
-        last, self._last = self._last, None
-        if last is not None:
-            await last.wait()
+        """Wait until every write so far is committed; raise the first that failed. If the
+        wait is cancelled, the next settle() waits again (nothing is forgotten)."""
+        if self._last is None:
+            return
+        try:
+            await self._last.wait()
+        except asyncio.CancelledError:
+            raise  # the writes are still pending: a later settle() waits for them again
+        except BaseException:
+            self._last = None  # failed for good: raised once, not again by a later settle()
+            raise
+        self._last = None

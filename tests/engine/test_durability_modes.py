@@ -173,3 +173,82 @@ def test_an_unknown_durability_is_refused_before_anything_runs(saver):
     with pytest.raises(GraphConfigError, match="durability='fast'.*'sync'.*'async'.*'exit'"):
         graph.invoke({"log": []}, cfg(), durability="fast")
     assert ran == []
+
+
+# --- the saver's side: transaction(wait=False, after=..., carry=...) ----------------------------
+
+def a_checkpoint(step: int) -> dict:
+    return {"v": 1, "id": str(uuid.uuid4()), "ts": "2026-01-01T00:00:00+00:00", "step": step,
+            "channel_values": {"x": step}, "channel_versions": {"x": step + 1}, "tasks": [], "waiting": {}}
+
+
+def thread_cfg(thread_id):
+    return {"configurable": {"thread_id": thread_id, "checkpoint_ns": ""}}
+
+
+def test_carried_writes_survive_a_cancelled_wait_and_commit_on_the_next(tmp_path):
+    path = str(tmp_path / "runs.sqlite")
+
+    async def main():
+        async with SqliteSaver.from_conn_string(path) as saver:
+            async with saver.transaction(wait=False, carry=True) as carried:
+                await saver.aput(thread_cfg("t1"), a_checkpoint(0), {}, {"x": 1})
+            holder_in, holder_out = asyncio.Event(), asyncio.Event()
+
+            async def hold_the_saver():
+                async with saver.transaction():
+                    holder_in.set()
+                    await holder_out.wait()
+
+            holder = asyncio.create_task(hold_the_saver())
+            await holder_in.wait()
+            with pytest.raises(asyncio.TimeoutError):  # e.g. invoke() under asyncio.wait_for
+                await asyncio.wait_for(carried.wait(), 0.1)
+            holder_out.set()
+            await holder
+            assert committed_checkpoints(path, "t1") == 0
+            await carried.wait()
+            assert committed_checkpoints(path, "t1") == 1
+
+    asyncio.run(main())
+
+
+def test_carried_writes_sent_with_a_transaction_that_failed_are_reported_not_lost_silently(tmp_path):
+    path = str(tmp_path / "runs.sqlite")
+
+    async def main():
+        async with SqliteSaver.from_conn_string(path) as saver:
+            async with saver.transaction(wait=False, carry=True) as carried:
+                await saver.aput(thread_cfg("t1"), a_checkpoint(0), {}, {"x": 1})
+            with pytest.raises(RuntimeError):
+                async with saver.transaction(wait=False, after=carried, carry=True):
+                    await saver.aget_tuple(thread_cfg("t1"))  # a read: the carried writes go out with it
+                    raise RuntimeError("the step failed")
+            with pytest.raises(StorageError, match="carried over from earlier steps were not saved.*the step failed"):
+                await carried.wait()
+            assert committed_checkpoints(path, "t1") == 0
+
+    asyncio.run(main())
+
+
+def test_an_empty_background_transaction_does_not_break_the_chain(tmp_path):
+    path = str(tmp_path / "runs.sqlite")
+
+    async def main():
+        async with SqliteSaver.from_conn_string(path) as saver:
+            async with saver.transaction(wait=False) as first:
+                await saver.aput(thread_cfg("t1"), a_checkpoint(0), {}, {"x": 1})
+                await saver.aput_events([])  # nothing
+                saver._current_txn().pending.append(  # make its COMMIT fail in the connection thread
+                    (lambda db, txn: db.execute("INSERT INTO no_such_table VALUES (1)"), ()))
+            async with saver.transaction(wait=False, after=first) as empty:
+                pass
+            async with saver.transaction(wait=False, after=empty) as third:
+                await saver.aput(thread_cfg("t1"), a_checkpoint(1), {}, {"x": 2})
+            with pytest.raises(sqlite3.OperationalError, match="no_such_table"):
+                await first.wait()
+            with pytest.raises(StorageError, match="an earlier write of the same run failed"):
+                await third.wait()
+            assert committed_checkpoints(path, "t1") == 0
+
+    asyncio.run(main())
