@@ -97,7 +97,15 @@ def to_jsonable(value: Any) -> Any:
 
 
 def dumps(value: Any) -> str:
-    return json.dumps(_walk(value), ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    text = json.dumps(_walk(value), ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    try:
+        text.encode("utf-8")  # what storing it will do; fail here, where the caller can say whose value
+    except UnicodeEncodeError as exc:
+        raise TypeError(
+            f"a string holds {text[exc.start:exc.end]!r}, a lone surrogate, which is not text that can "
+            "be stored (it usually comes from decoding bytes with errors='surrogateescape'); decode "
+            "with errors='replace' or keep the bytes as bytes") from None
+    return text
 
 
 def loads(text: str | bytes) -> Any:

@@ -285,6 +285,16 @@ def test_a_failing_node_raises_marks_the_task_and_the_last_checkpoint_stays_resu
     assert sorted(out["log"]) == ["paid", "steady"] and attempts["steady"] == 1
 
 
+def test_text_that_cannot_be_stored_is_a_clear_error_and_nothing_half_written(saver):
+    garbled = b"caf\xe9".decode("utf-8", "surrogateescape")  # a lone surrogate, not text
+    graph = StateGraph(Log).add_node("a", lambda s: {"note": garbled}).add_edge(START, "a") \
+        .compile(checkpointer=saver)
+    config = cfg()
+    with pytest.raises(InvalidUpdateError, match="lone surrogate.*errors='replace'"):
+        graph.invoke({"log": []}, config)
+    assert graph.get_state(config).next == ("a",)  # the input's checkpoint stands; "a" can run again
+
+
 def test_a_non_json_state_value_is_a_clear_error(saver):
     graph = StateGraph(Log).add_node("a", lambda s: {"note": object()}).add_edge(START, "a") \
         .compile(checkpointer=saver)
