@@ -9,7 +9,9 @@
 Besides LangGraph's saver protocol it keeps the tables an approval inbox needs: `threads`
 (status per thread), `interrupts` (the pending-interrupt index, then the audit log) and
 `events` (append-only, numbered by `seq`), all written in the same transaction as the
-checkpoint. Decisions are claimed exactly once with `resolve()`.
+checkpoint. Decisions are claimed exactly once with `resolve()`. The events (and how each
+updates `threads` and `interrupts`) live in sqlite_events.py; the inbox's queries and the
+exactly-once decisions in sqlite_queries.py; both are mixins SqliteSaver inherits.
 
 Durability: WAL with `synchronous=NORMAL` by default. A committed transaction survives the
 process being killed at any point; after a power loss or OS crash the last few transactions
@@ -65,26 +67,21 @@ import aiosqlite
 from engine.checkpoint.base import (BaseCheckpointSaver, CheckpointTuple, Commit, checkpoint_id_of,
                                     checkpoint_ns_of, make_config, thread_id_of)
 from engine.checkpoint.serde import dumps, loads
-from engine.checkpoint.sqlite_records import (DECISION_COLUMNS, INTERRUPT_COLUMNS, PENDING_COLUMNS,
-                                              THREAD_COLUMNS, InterruptNotFound, InterruptRecord, ThreadRecord,
-                                              interrupt_from_row, interrupts_from_rows, pending_from_rows,
-                                              thread_from_row)
+from engine.checkpoint.sqlite_events import SqliteEvents
+from engine.checkpoint.sqlite_queries import SqliteQueries
+from engine.checkpoint.sqlite_records import InterruptNotFound, InterruptRecord, ThreadRecord
 from engine.checkpoint.sqlite_pack import MAX_RELATED_CHARS, pack, pack_with, related_id, unpack
 from engine.checkpoint.sqlite_schema import APPLICATION_ID, SCHEMA_VERSION, ensure_schema, prepare_file
 from engine.checkpoint.sqlite_support import (INTERRUPT_ROW_FIELDS, INTERRUPT_ROWS_TAG, BlobCache, CrossLoopLock,
                                               append_suffix, compact_checkpoint, expand_checkpoint,
                                               interrupt_refs, interrupts_text, join_lists, named_interrupts,
-                                              naming_interrupts, normalize_ts, stored_time, time_text, utc_iso)
+                                              naming_interrupts, normalize_ts, stored_time, utc_iso, chunks)
 from engine.constants import INTERRUPT
-from engine.prebuilt.review import validate_response
-from engine.errors import AlreadyResolved, StorageError
-from engine.events import (Event, InterruptCancelled, InterruptExpired, InterruptRaised,
-                           InterruptResolved, RunFailed, RunFinished, RunStarted, event_from_json)
+from engine.errors import StorageError
 from engine.runtime.sync import run_sync
 
 _MEMORY = ":memory:"
 _BUSY = object()  # _read_inline could not read without waiting
-_CHUNK = 500  # ids per IN (...) list
 
 _CHECKPOINT_COLUMNS = ("thread_id, checkpoint_ns, checkpoint_id, parent_checkpoint_id, checkpoint, "
                        "metadata, value_refs")
@@ -98,72 +95,6 @@ WITH RECURSIVE chain(root, id, base_id, depth, value) AS (
 )
 SELECT root, id, depth, value FROM chain
 """
-
-_EVENT_COLUMNS = {"seq", "thread_id", "graph", "kind"}
-# An InterruptRaised event row whose value is its interrupt's payload (schema version 2), or
-# whose every field but interrupt_id is what its interrupt's row holds (version 3).
-_VALUE_REF = "__value_in_interrupts__"
-_ROW_REF = "__in_interrupts__"
-_RAISED_FIELDS = ("ns", "node", "checkpoint_id", "value", "deadline", "on_timeout")
-_RAISED_PARAMS = ("ns", "node", "checkpoint_id", "payload", "deadline", "on_timeout")  # in _RAISED_SQL
-_INSERT_EVENT = "INSERT INTO events (at, thread_id, graph, kind, data) VALUES (?, ?, ?, ?, ?)"
-
-# --- how events update the threads and interrupts tables --------------------------------------
-# (threads.created_at and updated_at hold sqlite_support.stored_time(at): :thread_at)
-_RUN_SQL = """
-INSERT INTO threads (thread_id, graph, status, created_at, updated_at, metadata)
-VALUES (:thread_id, :graph, :status, :thread_at, :thread_at, coalesce(:metadata, '{}'))
-ON CONFLICT (thread_id) DO UPDATE SET
-    status = excluded.status,
-    updated_at = excluded.updated_at,
-    graph = CASE WHEN excluded.graph <> '' THEN excluded.graph ELSE threads.graph END,
-    metadata = CASE WHEN :metadata IS NOT NULL THEN excluded.metadata ELSE threads.metadata END
-"""
-_ENSURE_THREAD_SQL = """
-INSERT OR IGNORE INTO threads (thread_id, graph, status, created_at, updated_at, metadata)
-VALUES (:thread_id, :graph, 'idle', :thread_at, :thread_at, '{}')
-"""
-_RAISED_SQL = """
-INSERT OR IGNORE INTO interrupts
-    (id, thread_id, graph, ns, node, checkpoint_id, payload, created_at, deadline, on_timeout, status)
-VALUES (:id, :thread_id, :graph, :ns, :node, :checkpoint_id, :payload, :at, :deadline, :on_timeout,
-        'pending')
-"""
-# Pending: this is the decision (a direct Command(resume=...)). Already claimed by resolve() or
-# expired with a default response: the runtime has now applied it.
-_RESOLVED_SQL = """
-UPDATE interrupts SET
-    resolved_at = CASE WHEN status = 'pending' THEN :at ELSE resolved_at END,
-    resolved_by = CASE WHEN status = 'pending' THEN :by ELSE resolved_by END,
-    response    = CASE WHEN status = 'pending' THEN :response ELSE response END,
-    status      = CASE WHEN status = 'pending' THEN 'resolved' ELSE status END,
-    applied     = 1
-WHERE id = :id AND status <> 'cancelled'
-"""
-# A claimed decision that was never applied is cancelled too: the run it belonged to is gone.
-_CANCELLED_SQL = """
-UPDATE interrupts SET status = 'cancelled', resolved_at = coalesce(resolved_at, :at),
-    resolved_by = coalesce(resolved_by, 'system'), reason = :reason
-WHERE id = :id AND (status = 'pending' OR (status IN ('resolved', 'expired') AND applied = 0))
-"""
-_EXPIRED_FLAG_SQL = "UPDATE interrupts SET overdue = 1 WHERE id = :id AND status = 'pending'"
-_EXPIRED_RESUME_SQL = """
-UPDATE interrupts SET status = 'expired', overdue = 1, resolved_at = :at, resolved_by = 'deadline',
-    response = :response, applied = 0, reason = 'deadline passed'
-WHERE id = :id AND status = 'pending'
-"""
-
-# A HumanInterrupt payload (alone or in a list) names its tool in action_request.action; the
-# newer HITL request shape lists action_requests[] with a name each.
-_ACTION_MATCH_SQL = """(CASE json_type(payload)
-    WHEN 'object' THEN (
-        json_extract(payload, '$.action_request.action') = ?
-        OR EXISTS (SELECT 1 FROM json_each(payload, '$.action_requests') AS r
-                   WHERE json_type(r.value) = 'object' AND json_extract(r.value, '$.name') = ?))
-    WHEN 'array' THEN EXISTS (SELECT 1 FROM json_each(payload) AS r
-                              WHERE json_type(r.value) = 'object'
-                              AND json_extract(r.value, '$.action_request.action') = ?)
-    ELSE 0 END)"""
 
 
 class _Txn:
@@ -237,15 +168,6 @@ def _icontains(haystack, needle) -> int:
     return int(str(needle).casefold() in str(haystack).casefold())
 
 
-def _optional_json(value: Any) -> str | None:
-    return None if value is None else dumps(value)
-
-
-def _chunks(items: list, size: int = _CHUNK):
-    for start in range(0, len(items), size):
-        yield items[start:start + size]
-
-
 def _is_lock_error(exc: BaseException) -> bool:
     return isinstance(exc, sqlite3.OperationalError) and ("locked" in str(exc) or "busy" in str(exc))
 
@@ -256,7 +178,7 @@ def _rollback_quietly(db: sqlite3.Connection) -> None:
             db.execute("ROLLBACK")
 
 
-class SqliteSaver(BaseCheckpointSaver):
+class SqliteSaver(SqliteEvents, SqliteQueries, BaseCheckpointSaver):
     """Checkpoints, pending writes, threads, the pending-interrupt index and events in one
     SQLite file. See the module docstring for durability, storage and concurrency choices."""
 
@@ -706,7 +628,7 @@ class SqliteSaver(BaseCheckpointSaver):
                 texts[blob_id] = cached[0]
             else:
                 missing.append(blob_id)
-        for chunk in _chunks(missing):
+        for chunk in chunks(missing):
             rows = db.execute(_CHAIN_SQL.format(ids=",".join("?" * len(chunk))), chunk).fetchall()
             related = self._related_texts(db, rows)
             parts: dict[int, list[tuple[int, str]]] = defaultdict(list)
@@ -736,7 +658,7 @@ class SqliteSaver(BaseCheckpointSaver):
         if not wanted:
             return {}
         values = {blob_id: value for _root, blob_id, _depth, value in rows if blob_id in wanted}
-        for chunk in _chunks([blob_id for blob_id in wanted if blob_id not in values]):
+        for chunk in chunks([blob_id for blob_id in wanted if blob_id not in values]):
             values.update(db.execute(f"SELECT id, value FROM blobs WHERE id IN ({','.join('?' * len(chunk))})",
                                      chunk))
         texts = {}
@@ -791,7 +713,7 @@ class SqliteSaver(BaseCheckpointSaver):
         reached, frontier = set(blob_ids), list(blob_ids)
         while frontier:
             found = []
-            for chunk in _chunks(frontier):
+            for chunk in chunks(frontier):
                 for base_id, head in db.execute(
                         f"SELECT base_id, substr(value, 1, 16) FROM blobs WHERE id IN ({','.join('?' * len(chunk))})",
                         chunk):
@@ -803,7 +725,7 @@ class SqliteSaver(BaseCheckpointSaver):
         return reached
 
     def _delete_blobs(self, db: sqlite3.Connection, blob_ids: set[int]) -> None:
-        for chunk in _chunks(sorted(blob_ids)):
+        for chunk in chunks(sorted(blob_ids)):
             db.execute(f"DELETE FROM blobs WHERE id IN ({','.join('?' * len(chunk))})", chunk)
         self._cache.discard(blob_ids)
 
@@ -816,7 +738,7 @@ class SqliteSaver(BaseCheckpointSaver):
         for row in rows:
             by_namespace[(row[0], row[1])].append(row[2])
         for (thread_id, ns), checkpoint_ids in by_namespace.items():
-            for chunk in _chunks(checkpoint_ids):
+            for chunk in chunks(checkpoint_ids):
                 found = db.execute(
                     "SELECT checkpoint_id, task_id, channel, value FROM writes "
                     "WHERE thread_id = ? AND checkpoint_ns = ? AND checkpoint_id IN "
@@ -1038,7 +960,7 @@ class SqliteSaver(BaseCheckpointSaver):
     @staticmethod
     def _interrupt_rows(db, ids: Iterable[str]) -> dict[str, tuple]:
         rows: dict[str, tuple] = {}
-        for chunk in _chunks(list(set(ids))):
+        for chunk in chunks(list(set(ids))):
             for row in db.execute(f"SELECT {INTERRUPT_ROW_FIELDS} FROM interrupts "
                                   f"WHERE id IN ({','.join('?' * len(chunk))})", chunk):
                 rows[row[0]] = row
@@ -1083,488 +1005,6 @@ class SqliteSaver(BaseCheckpointSaver):
             "WHERE thread_id = ? AND (status = 'pending' OR (status IN ('resolved', 'expired') AND applied = 0))",
             (now, thread_id))
         db.execute("DELETE FROM threads WHERE thread_id = ?", (thread_id,))
-
-    # --- events -------------------------------------------------------------------------------------
-    @staticmethod
-    def _event_data(event: Event) -> tuple[str, dict]:
-        # serde over the python-mode dump: pydantic's own JSON mode gives up near 250 levels of
-        # nesting, serde does not, and tagged values (tuples, datetimes) come back as themselves.
-        # thread_id, graph and kind have columns of their own: not repeated in `data`; nor is
-        # `at` when the column holds the same text.
-        at = normalize_ts(event.at)
-        data = event.model_dump(exclude=_EVENT_COLUMNS | {"at"} if event.at == at else _EVENT_COLUMNS)
-        return at, data
-
-    @classmethod
-    def _event_row(cls, event: Event) -> tuple:
-        at, data = cls._event_data(event)
-        return (stored_time(at), event.thread_id, event.graph, event.kind, pack(dumps(data)))
-
-    @staticmethod
-    def _event_effects(event: Event) -> tuple[tuple[str, dict] | None, tuple[str, dict] | None]:
-        """The (sql, params) an event applies to the threads table and to the interrupts table."""
-        at = normalize_ts(event.at)
-        base = {"thread_id": event.thread_id, "graph": event.graph, "at": at}
-        thread = {"thread_id": event.thread_id, "graph": event.graph, "thread_at": stored_time(at)}
-        if isinstance(event, (RunStarted, RunFinished, RunFailed)):
-            if isinstance(event, RunStarted):
-                status = "busy"
-            elif isinstance(event, RunFinished):
-                status = "done" if event.outcome == "done" else "interrupted"
-            else:
-                status = "error"
-            metadata = getattr(event, "metadata", None)
-            return (_RUN_SQL, {**thread, "status": status, "metadata": _optional_json(metadata)}), None
-        thread_effect = (_ENSURE_THREAD_SQL, thread)
-        if isinstance(event, InterruptRaised):
-            return thread_effect, (_RAISED_SQL, {
-                **base, "id": event.interrupt_id, "ns": event.ns, "node": event.node,
-                "checkpoint_id": event.checkpoint_id or "", "payload": dumps(event.value),
-                "deadline": normalize_ts(event.deadline),
-                "on_timeout": _optional_json(getattr(event, "on_timeout", None))})
-        if isinstance(event, InterruptResolved):
-            return thread_effect, (_RESOLVED_SQL, {
-                "id": event.interrupt_id, "at": at, "by": event.by or "api", "response": dumps(event.response)})
-        if isinstance(event, InterruptCancelled):
-            return thread_effect, (_CANCELLED_SQL, {"id": event.interrupt_id, "at": at, "reason": event.reason or None})
-        if isinstance(event, InterruptExpired):
-            if event.policy == "flag":
-                return thread_effect, (_EXPIRED_FLAG_SQL, {"id": event.interrupt_id})
-            return thread_effect, (_EXPIRED_RESUME_SQL, {
-                "id": event.interrupt_id, "at": at, "response": dumps(event.response)})
-        return thread_effect, None
-
-    @staticmethod
-    def _run_grouped(db, statements: list[tuple[str, dict]]) -> None:
-        """Execute statements in order, batching runs of the same SQL into one executemany."""
-        index = 0
-        while index < len(statements):
-            sql = statements[index][0]
-            end = index
-            while end < len(statements) and statements[end][0] is sql:
-                end += 1
-            db.executemany(sql, [params for _, params in statements[index:end]])
-            index = end
-
-    @staticmethod
-    def _insert_events(db, txn: _Txn, rows: list[tuple]) -> int:
-        """Append event rows; returns the seq of the first. One connection holds the write lock,
-        so the rows get consecutive numbers."""
-        if len(rows) == 1:
-            last = db.execute(_INSERT_EVENT, rows[0]).lastrowid
-        else:
-            db.executemany(_INSERT_EVENT, rows)
-            last = db.execute("SELECT last_insert_rowid()").fetchone()[0]
-        txn.events_written = True
-        return last - len(rows) + 1
-
-    async def _astore_events(self, events: list[Event]) -> list[Event]:
-        """Append the events and apply them to the threads and interrupts tables, in the same
-        transaction:
-
-        - RunStarted: thread busy (row created if new; its metadata replaced only if the event
-          carries some); RunFinished: done or interrupted; RunFailed: error.
-        - InterruptRaised: a pending row (ignored if that id exists already: a re-run node
-          raises the same id again).
-        - InterruptResolved: a pending row becomes resolved (by = event.by or "api") and
-          applied; a row claimed by resolve() (or expired with a default response) keeps its
-          decision and is marked applied.
-        - InterruptCancelled: pending, or claimed but never applied, becomes cancelled.
-        - InterruptExpired: policy "flag" leaves the row pending with `overdue` set; policy
-          "resume" makes a pending row expired, claimed with the event's response by
-          "deadline", to be applied by the runtime (like a resolve() claim).
-        """
-        if not events:
-            return []
-        first = await self._write(self._events_writer(events))
-        return [event.model_copy(update={"seq": first + i}) for i, event in enumerate(events)]
-
-    async def aqueue_events(self, events: list[Event]) -> None:
-        """Store the events like `aput_events`, without returning them. Inside a transaction
-        they are written with its next round trip (usually the COMMIT), so a superstep's
-        checkpoint, writes and events cost one round trip to the connection thread."""
-        if not events:
-            return
-        if self._current_txn() is None:
-            await self.aput_events(events)
-            return
-        await self._write(self._events_writer(events), defer=True)
-
-    def _events_writer(self, events: list[Event]) -> Callable:
-        """The connection-thread function that appends `events` (returning the first seq) and
-        applies them. Every value is serialized here, in the caller (so a value that cannot be
-        stored fails before anything is written); an InterruptRaised row's form is chosen in
-        the connection thread, once its interrupt's row is there."""
-        rows: list[tuple | None] = []
-        # An InterruptRaised event's fields are what the interrupt's row holds: stored once,
-        # there, unless that row holds something else (an id raised again with another value).
-        # The short row is made here; which row to store is known once the interrupt's row is.
-        by_reference: list[tuple[int, InterruptRaised, dict, tuple | None]] = []
-        thread_statements: list[tuple[str, dict]] = []
-        interrupt_statements: list[tuple[str, dict]] = []
-        for event in events:
-            thread_effect, interrupt_effect = self._event_effects(event)
-            if thread_effect is not None:
-                thread_statements.append(thread_effect)
-            if interrupt_effect is not None:
-                interrupt_statements.append(interrupt_effect)
-            if isinstance(event, InterruptRaised):
-                by_reference.append((len(rows), event, interrupt_effect[1],
-                                     self._raised_short_row(event, interrupt_effect[1])))
-                rows.append(None)
-            else:
-                rows.append(self._event_row(event))
-
-        def store(db, txn):
-            self._run_grouped(db, thread_statements)
-            self._run_grouped(db, interrupt_statements)
-            for index, event, params, short_row in by_reference:
-                found = db.execute("SELECT ns, node, checkpoint_id, payload, deadline, on_timeout "
-                                   "FROM interrupts WHERE id = ?", (event.interrupt_id,)).fetchone()
-                if short_row is not None and found == tuple(params[name] for name in _RAISED_PARAMS):
-                    rows[index] = short_row
-                else:
-                    rows[index] = self._raised_row(event, params, found)
-            if by_reference:
-                self._link_interrupt_writes(db, {(event.thread_id, event.checkpoint_id)
-                                                 for _index, event, _params, _row in by_reference})
-            return self._insert_events(db, txn, rows)
-
-        return store
-
-    @classmethod
-    def _raised_short_row(cls, event: InterruptRaised, params: dict) -> tuple | None:
-        """The row of an InterruptRaised event that takes every field but interrupt_id from
-        its interrupt's row, to store when that row holds `params` (what the event inserts);
-        None when those are not the event's own (the row keeps its deadline normalized)."""
-        if event.checkpoint_id != params["checkpoint_id"] or event.deadline != params["deadline"]:
-            return None
-        at, data = cls._event_data(event)
-        for name in _RAISED_FIELDS:
-            del data[name]
-        data[_ROW_REF] = True
-        return (stored_time(at), event.thread_id, event.graph, event.kind, pack(dumps(data)))
-
-    @classmethod
-    def _raised_row(cls, event: InterruptRaised, params: dict, found: tuple | None) -> tuple:
-        """An InterruptRaised event's row when its interrupt's row (`found`: ns, node,
-        checkpoint_id, payload, deadline, on_timeout) does not hold all of it: without the value
-        if that row holds the same payload, else whole."""
-        at, data = cls._event_data(event)
-        if found is not None and found[3] == params["payload"]:
-            del data["value"]
-            data[_VALUE_REF] = True
-        return (stored_time(at), event.thread_id, event.graph, event.kind, pack(dumps(data)))
-
-    async def aread_events(self, since: int | None = None, limit: int | None = None) -> list[Event]:
-        return [event_from_json(fields) for fields in await self._read(
-            self._read_events, since or 0, -1 if limit is None else limit)]
-
-    def _read_events(self, db, _txn, since: int, limit: int) -> list[dict]:
-        rows = db.execute("SELECT seq, data, thread_id, graph, kind, at FROM events WHERE seq > ? "
-                          "ORDER BY seq LIMIT ?", (since, limit)).fetchall()
-        decoded, referring = [], []
-        for seq, data, thread_id, graph, kind, at in rows:
-            fields = loads(unpack(data))
-            fields["seq"] = seq
-            fields.setdefault("thread_id", thread_id)  # rows written before these were left out
-            fields.setdefault("graph", graph)
-            fields.setdefault("kind", kind)
-            fields.setdefault("at", time_text(at))
-            if fields.pop(_ROW_REF, False):
-                referring.append((fields, _RAISED_FIELDS))
-            elif fields.pop(_VALUE_REF, False):
-                referring.append((fields, ("value",)))
-            decoded.append(fields)
-        found: dict[str, tuple] = {}
-        for chunk in _chunks(list({fields["interrupt_id"] for fields, _names in referring})):
-            for row in db.execute("SELECT id, ns, node, checkpoint_id, payload, deadline, on_timeout "
-                                  f"FROM interrupts WHERE id IN ({','.join('?' * len(chunk))})", chunk):
-                found[row[0]] = row
-        for fields, names in referring:
-            row = found.get(fields["interrupt_id"])
-            if row is None:
-                raise StorageError(
-                    f"{self.path} is damaged: interrupt {fields['interrupt_id']} of event "
-                    f"{fields['seq']} is missing. Restore the file from a backup.")
-            _id, ns, node, checkpoint_id, payload, deadline, on_timeout = row
-            stored = {"ns": ns, "node": node, "checkpoint_id": checkpoint_id, "value": payload,
-                      "deadline": deadline, "on_timeout": on_timeout}
-            for name in names:
-                fields[name] = loads(stored[name]) if name in ("value", "on_timeout") and stored[name] is not None \
-                    else stored[name]
-        return decoded
-
-    async def alast_event_seq(self) -> int:
-        return (await self._query("SELECT coalesce(max(seq), 0) FROM events"))[0][0]
-
-    def last_event_seq(self) -> int:
-        return run_sync(self.alast_event_seq(), "saver.last_event_seq()")
-
-    def _poll_timeout(self, poll_interval: float) -> float | None:
-        # Another process may write to the file: re-read `seq > last` at least every 50 ms.
-        return None if self.is_memory else min(poll_interval, 0.05)
-
-    # --- the inbox's queries ------------------------------------------------------------------------
-    async def alist_pending(self, limit: int | None = None, offset: int = 0, graph: str | None = None,
-                            thread_id: str | None = None, action: str | None = None,
-                            text: str | None = None) -> list[InterruptRecord]:
-        """Pending interrupts, oldest first, from the status index (never scans checkpoints).
-
-        `action` matches the payload's `action_request.action` (a HumanInterrupt, alone or in a
-        list) or any `action_requests[].name`; `text` is a case-insensitive substring of the
-        payload's JSON text."""
-        sql, params = self._pending_query(limit, offset, graph, thread_id, action, text)
-        return pending_from_rows(*await self._read(self._fetch_pending, sql, params))
-
-    @staticmethod
-    def _fetch_pending(db, _txn, sql: str, params: list) -> tuple[list, dict]:
-        rows = db.execute(sql, params).fetchall()
-        # rows with a decision column set (see PENDING_COLUMNS): read those, in the same snapshot
-        decided = [row[-1] for row in rows if row[-1] is not None]
-        decisions = {}
-        for chunk in _chunks(decided):
-            marks = ",".join("?" * len(chunk))
-            for rowid, *columns in db.execute(f"SELECT {DECISION_COLUMNS} FROM interrupts WHERE rowid IN ({marks})",
-                                              chunk):
-                decisions[rowid] = columns
-        return rows, decisions
-
-    @staticmethod
-    def _pending_query(limit, offset, graph, thread_id, action, text) -> tuple[str, list]:
-        where = ["status = 'pending'"]
-        params: list[Any] = []
-        if graph is not None:
-            where.append("graph = ?")
-            params.append(graph)
-        if thread_id is not None:
-            where.append("thread_id = ?")
-            params.append(str(thread_id))
-        if action is not None:
-            where.append(_ACTION_MATCH_SQL)
-            params += [action, action, action]
-        if text is not None:
-            where.append("engine_icontains(payload, ?)")
-            params.append(text)
-        # Walk the (status, created_at) index in order: the first page costs the same at 100k
-        # pending rows as at 10 (a thread's own index is smaller when one is given).
-        index = "" if thread_id is not None else "INDEXED BY interrupts_by_status "
-        sql = (f"SELECT {PENDING_COLUMNS} FROM interrupts {index}"
-               f"WHERE {' AND '.join(where)} ORDER BY created_at, rowid LIMIT ? OFFSET ?")
-        params += [-1 if limit is None else limit, offset or 0]
-        return sql, params
-
-    async def acount_by_status(self) -> dict[str, int]:
-        """{"pending": n, "resolved": n, "cancelled": n, "expired": n} (every key present)."""
-        counts = {"pending": 0, "resolved": 0, "cancelled": 0, "expired": 0}
-        for status, count in await self._query("SELECT status, count(*) FROM interrupts GROUP BY status"):
-            counts[status] = count
-        return counts
-
-    async def aget_interrupt(self, interrupt_id: str) -> InterruptRecord | None:
-        """The interrupt with this id in any status, or None."""
-        rows = await self._query(f"SELECT {INTERRUPT_COLUMNS} FROM interrupts WHERE id = ?", (interrupt_id,))
-        return interrupt_from_row(rows[0]) if rows else None
-
-    async def alist_threads(self, status: str | None = None, limit: int | None = None,
-                            offset: int = 0) -> list[ThreadRecord]:
-        """Threads, most recently updated first, with their count of pending interrupts."""
-        sql = (f"SELECT {THREAD_COLUMNS}, (SELECT count(*) FROM interrupts AS i "
-               "WHERE i.thread_id = t.thread_id AND i.status = 'pending') FROM threads AS t")
-        params: list[Any] = []
-        if status is not None:
-            sql += " WHERE status = ?"
-            params.append(status)
-        sql += " ORDER BY updated_at DESC, rowid DESC LIMIT ? OFFSET ?"
-        params += [-1 if limit is None else limit, offset or 0]
-        return [thread_from_row(row) for row in await self._query(sql, params)]
-
-    async def aget_thread(self, thread_id: str) -> ThreadRecord | None:
-        """One thread with its count of pending interrupts, or None."""
-        rows = await self._query(
-            f"SELECT {THREAD_COLUMNS}, (SELECT count(*) FROM interrupts AS i "
-            "WHERE i.thread_id = t.thread_id AND i.status = 'pending') FROM threads AS t WHERE thread_id = ?",
-            (thread_id,))
-        return thread_from_row(rows[0]) if rows else None
-
-    async def adecisions(self, thread_id: str | None = None, limit: int | None = None,
-                         offset: int = 0) -> list[InterruptRecord]:
-        """The audit log: resolved, cancelled and expired interrupts, newest decision first."""
-        sql = f"SELECT {INTERRUPT_COLUMNS} FROM interrupts WHERE status <> 'pending'"
-        params: list[Any] = []
-        if thread_id is not None:
-            sql += " AND thread_id = ?"
-            params.append(str(thread_id))
-        sql += " ORDER BY resolved_at DESC, rowid DESC LIMIT ? OFFSET ?"
-        params += [-1 if limit is None else limit, offset or 0]
-        return interrupts_from_rows(await self._query(sql, params))
-
-    async def alist_claimed_unapplied(self) -> list[InterruptRecord]:
-        """Decisions claimed (resolve(), or expiry with a default response) that the runtime has
-        not applied yet, oldest claim first: resume each with its `response` after a restart."""
-        return [interrupt_from_row(row) for row in await self._query(
-            f"SELECT {INTERRUPT_COLUMNS} FROM interrupts "
-            "WHERE applied = 0 AND status IN ('resolved', 'expired') ORDER BY resolved_at, rowid")]
-
-    async def alist_due(self, now: datetime | str | None = None, limit: int | None = None) -> list[InterruptRecord]:
-        """Pending interrupts whose deadline is at or before `now` (default: the saver's clock)
-        and that are not flagged overdue yet, earliest deadline first."""
-        return [interrupt_from_row(row) for row in await self._query(
-            f"SELECT {INTERRUPT_COLUMNS} FROM interrupts "
-            "WHERE status = 'pending' AND deadline IS NOT NULL AND deadline <= ? AND overdue = 0 "
-            "ORDER BY deadline, rowid LIMIT ?",
-            (self._when(now), -1 if limit is None else limit))]
-
-    # --- exactly-once decisions (connection thread helpers first) -----------------------------------
-    @staticmethod
-    def _interrupt_row(db, interrupt_id: str) -> InterruptRecord | None:
-        row = db.execute(f"SELECT {INTERRUPT_COLUMNS} FROM interrupts WHERE id = ?", (interrupt_id,)).fetchone()
-        return interrupt_from_row(row) if row else None
-
-    def _lost(self, db, interrupt_id: str) -> BaseException:
-        row = self._interrupt_row(db, interrupt_id)
-        if row is None:
-            return InterruptNotFound(interrupt_id, self.path)
-        return AlreadyResolved(interrupt_id, row.resolved_by or row.status, row.resolved_at, row.response)
-
-    async def aresolve(self, interrupt_id: str, response: Any, *, by: str,
-                       at: datetime | str | None = None) -> InterruptRecord:
-        """Claim a pending interrupt with `response`, exactly once across tasks, loops and
-        processes (one conditional UPDATE). The claim and an InterruptResolved event commit
-        together with applied=0; the runtime marks it applied when it resumes the graph (by
-        storing its own InterruptResolved event).
-
-        Raises AlreadyResolved (with by, at, response of the earlier decision) if it is no
-        longer pending, InterruptNotFound (a KeyError) if no such interrupt exists, and
-        InvalidResponse if the request's config does not allow the answer (nothing is stored)."""
-        if not isinstance(by, str) or not by:
-            raise ValueError("resolve() needs by=<who decided>, e.g. by='alice'; it goes into the audit log.")
-        when = self._when(at)
-        stored = await self.aget_interrupt(interrupt_id)
-        if stored is not None and stored.status == "pending":
-            response = validate_response(stored.payload, response)  # normalized, or InvalidResponse
-        response_text = dumps(response)
-
-        def claim(db, txn):
-            cursor = db.execute(
-                "UPDATE interrupts SET status = 'resolved', resolved_at = ?, resolved_by = ?, response = ?, "
-                "applied = 0 WHERE id = ? AND status = 'pending'",
-                (when, by, response_text, interrupt_id))
-            if cursor.rowcount != 1:
-                raise self._lost(db, interrupt_id)
-            record = self._interrupt_row(db, interrupt_id)
-            event = InterruptResolved(at=when, thread_id=record.thread_id, graph=record.graph,
-                                      interrupt_id=interrupt_id, response=response, by=by)
-            self._insert_events(db, txn, [self._event_row(event)])
-            return record
-
-        return await self._write(claim)
-
-    def _expire_one(self, db, txn, interrupt_id: str, policy: str, response: Any, when: str
-                    ) -> InterruptRecord | None:
-        """Apply one expiry with its event; None if it was flagged already. Raises
-        AlreadyResolved / InterruptNotFound when it is not pending."""
-        if policy == "flag":
-            cursor = db.execute(
-                "UPDATE interrupts SET overdue = 1 WHERE id = ? AND status = 'pending' AND overdue = 0",
-                (interrupt_id,))
-        else:
-            cursor = db.execute(
-                "UPDATE interrupts SET status = 'expired', overdue = 1, resolved_at = ?, "
-                "resolved_by = 'deadline', response = ?, applied = 0, reason = 'deadline passed' "
-                "WHERE id = ? AND status = 'pending'",
-                (when, dumps(response), interrupt_id))
-        if cursor.rowcount != 1:
-            row = self._interrupt_row(db, interrupt_id)
-            if policy == "flag" and row is not None and row.status == "pending":
-                return None
-            raise self._lost(db, interrupt_id)
-        record = self._interrupt_row(db, interrupt_id)
-        event = InterruptExpired(at=when, thread_id=record.thread_id, graph=record.graph,
-                                 interrupt_id=interrupt_id, policy=policy,
-                                 response=response if policy == "resume" else None)
-        self._insert_events(db, txn, [self._event_row(event)])
-        return record
-
-    async def aexpire(self, interrupt_id: str, *, policy: Literal["flag", "resume"] = "flag",
-                      response: Any = None, at: datetime | str | None = None) -> InterruptRecord | None:
-        """Apply a passed deadline to one interrupt, exactly once, with an InterruptExpired event.
-
-        "flag": the interrupt stays pending with `overdue=True` (returns None if it was flagged
-        already). "resume": it is claimed as expired with `response` by "deadline", to be
-        applied by the runtime like a resolve() claim. Raises AlreadyResolved if it is no longer
-        pending, InterruptNotFound if it does not exist."""
-        if policy not in ("flag", "resume"):
-            raise ValueError(f"policy must be 'flag' or 'resume', not {policy!r}")
-        when = self._when(at)
-        return await self._write(self._expire_one, interrupt_id, policy, response, when)
-
-    async def aexpire_due(self, now: datetime | str | None = None) -> list[InterruptRecord]:
-        """Expire every pending interrupt whose deadline is at or before `now` (default: the
-        saver's clock) and that is not flagged yet, in one transaction: one with an
-        `on_timeout` answer is claimed as expired with it (status "expired", applied=False:
-        the caller resumes the run with `record.response`), the others are flagged overdue
-        and stay pending. Returns the changed records, earliest deadline first."""
-        cutoff = self._when(now)
-
-        def expire_due(db, txn):
-            due = db.execute(
-                "SELECT id, on_timeout FROM interrupts "
-                "WHERE status = 'pending' AND deadline IS NOT NULL AND deadline <= ? AND overdue = 0 "
-                "ORDER BY deadline, rowid", (cutoff,)).fetchall()
-            changed = []
-            for interrupt_id, on_timeout in due:
-                policy = "flag" if on_timeout is None else "resume"
-                response = None if on_timeout is None else loads(on_timeout)
-                record = self._expire_one(db, txn, interrupt_id, policy, response, cutoff)
-                if record is not None:
-                    changed.append(record)
-            return changed
-
-        return await self._write(expire_due)
-
-    # --- sync twins -----------------------------------------------------------------------------------
-    def list_pending(self, limit: int | None = None, offset: int = 0, graph: str | None = None,
-                     thread_id: str | None = None, action: str | None = None,
-                     text: str | None = None) -> list[InterruptRecord]:
-        return run_sync(self.alist_pending(limit, offset, graph, thread_id, action, text), "saver.list_pending()")
-
-    def count_by_status(self) -> dict[str, int]:
-        return run_sync(self.acount_by_status(), "saver.count_by_status()")
-
-    def get_interrupt(self, interrupt_id: str) -> InterruptRecord | None:
-        return run_sync(self.aget_interrupt(interrupt_id), "saver.get_interrupt()")
-
-    def get_thread(self, thread_id: str) -> ThreadRecord | None:
-        return run_sync(self.aget_thread(thread_id), "saver.get_thread()")
-
-    def list_threads(self, status: str | None = None, limit: int | None = None,
-                     offset: int = 0) -> list[ThreadRecord]:
-        return run_sync(self.alist_threads(status, limit, offset), "saver.list_threads()")
-
-    def decisions(self, thread_id: str | None = None, limit: int | None = None,
-                  offset: int = 0) -> list[InterruptRecord]:
-        return run_sync(self.adecisions(thread_id, limit, offset), "saver.decisions()")
-
-    def list_claimed_unapplied(self) -> list[InterruptRecord]:
-        return run_sync(self.alist_claimed_unapplied(), "saver.list_claimed_unapplied()")
-
-    def list_due(self, now: datetime | str | None = None, limit: int | None = None) -> list[InterruptRecord]:
-        return run_sync(self.alist_due(now, limit), "saver.list_due()")
-
-    def resolve(self, interrupt_id: str, response: Any, *, by: str,
-                at: datetime | str | None = None) -> InterruptRecord:
-        return run_sync(self.aresolve(interrupt_id, response, by=by, at=at), "saver.resolve()")
-
-    def expire(self, interrupt_id: str, *, policy: Literal["flag", "resume"] = "flag",
-               response: Any = None, at: datetime | str | None = None) -> InterruptRecord | None:
-        return run_sync(self.aexpire(interrupt_id, policy=policy, response=response, at=at), "saver.expire()")
-
-    def expire_due(self, now: datetime | str | None = None) -> list[InterruptRecord]:
-        return run_sync(self.aexpire_due(now), "saver.expire_due()")
-
-    def put_events(self, events: list[Event]) -> list[Event]:
-        return run_sync(self.aput_events(events), "saver.put_events()")
 
 
 class _SaverContext:

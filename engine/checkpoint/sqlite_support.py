@@ -1,6 +1,7 @@
 """Pieces of the SQLite saver that do not touch the database: a lock for coroutines running on
 any event loop, the append-delta encoding of list values, a cache of recent list values, the
-short forms of pending interrupt writes and of checkpoints, and timestamp normalisation."""
+short forms of pending interrupt writes and of checkpoints, timestamp normalisation, and
+splitting id lists for IN (...)."""
 
 from __future__ import annotations
 
@@ -338,7 +339,16 @@ def normalize_ts(value: str | None) -> str | None:
         return value
 
 
+# --- id lists -----------------------------------------------------------------------------------
+_CHUNK = 500  # ids per IN (...) list
+
+
+def chunks(items: list, size: int = _CHUNK):
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
 __all__ = ["CrossLoopLock", "append_suffix", "join_lists", "BlobCache", "INTERRUPT_ROWS_TAG",
            "INTERRUPT_ROW_FIELDS", "interrupt_refs", "naming_interrupts", "named_interrupts",
            "interrupts_text", "compact_checkpoint", "expand_checkpoint", "stored_time", "time_text",
-           "utc_iso", "normalize_ts"]
+           "utc_iso", "normalize_ts", "chunks"]
