@@ -20,22 +20,11 @@ from datetime import datetime, timezone
 
 import aiosqlite
 
+from engine.checkpoint.sqlite_support import stored_time
 from engine.errors import StorageError
 
 APPLICATION_ID = int.from_bytes(b"AgIn", "big")  # 0x4167496E: "agent inbox"
 SQLITE_MAGIC = b"SQLite format 3\x00"
-
-def _stored_time_sql(column: str) -> str:
-    """SQL for sqlite_support.stored_time(column) (integer microseconds since 1970 for a time in
-    utc_iso form that reads back as the same text; the text otherwise)."""
-    return (f"CASE WHEN length({column}) = 32 AND substr({column}, 20, 1) = '.' "
-            f"AND substr({column}, 27) = '+00:00' AND substr({column}, 1, 4) >= '0001' "
-            f"AND substr({column}, 21, 6) GLOB '[0-9][0-9][0-9][0-9][0-9][0-9]' "
-            f"AND strftime('%Y-%m-%dT%H:%M:%S', strftime('%s', substr({column}, 1, 19)), 'unixepoch') "
-            f"= substr({column}, 1, 19) "
-            f"THEN CAST(strftime('%s', substr({column}, 1, 19)) AS INTEGER) * 1000000 "
-            f"+ CAST(substr({column}, 21, 6) AS INTEGER) ELSE {column} END")
-
 
 # Every statement of a migration runs inside the opening BEGIN IMMEDIATE transaction, so a
 # migration either applies completely or not at all (never use executescript: it commits).
@@ -216,7 +205,8 @@ MIGRATIONS: list[tuple[int, list[str]]] = [
         "DROP TABLE events",
         "ALTER TABLE events_v3 RENAME TO events",
         # threads: created_at and updated_at lose their text affinity the same way; the rows
-        # already written are converted (_stored_time_sql), so times keep their order.
+        # already written are converted by sqlite_support.stored_time (registered by
+        # ensure_schema as engine_stored_time), so times keep their order.
         """CREATE TABLE threads_v3 (
             thread_id  TEXT PRIMARY KEY,
             graph      TEXT NOT NULL DEFAULT '',
@@ -227,8 +217,8 @@ MIGRATIONS: list[tuple[int, list[str]]] = [
             metadata   TEXT NOT NULL DEFAULT '{}'
         )""",
         "INSERT INTO threads_v3 (rowid, thread_id, graph, status, created_at, updated_at, metadata) "
-        f"SELECT rowid, thread_id, graph, status, {_stored_time_sql('created_at')}, "
-        f"{_stored_time_sql('updated_at')}, metadata FROM threads ORDER BY rowid",
+        "SELECT rowid, thread_id, graph, status, engine_stored_time(created_at), "
+        "engine_stored_time(updated_at), metadata FROM threads ORDER BY rowid",
         "DROP TABLE threads",
         "ALTER TABLE threads_v3 RENAME TO threads",
         "CREATE INDEX threads_by_status ON threads (status, updated_at)",
@@ -365,6 +355,8 @@ async def _scalar(conn: aiosqlite.Connection, sql: str):
 async def ensure_schema(conn: aiosqlite.Connection, path: str) -> None:
     """Check the open database is ours (or empty) and bring its schema up to date, in one
     BEGIN IMMEDIATE transaction so two processes opening a new file do not both migrate."""
+    # Migrations convert stored values with the same Python rules the saver writes them with.
+    await conn.create_function("engine_stored_time", 1, stored_time, deterministic=True)
     try:
         await conn.execute("BEGIN IMMEDIATE")
     except sqlite3.OperationalError as exc:

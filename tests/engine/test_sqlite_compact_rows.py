@@ -308,17 +308,3 @@ async def test_blobs_a_rewritten_checkpoint_leaves_behind_are_deleted_and_no_oth
         assert (await fresh.aget_tuple(cfg("other"))).checkpoint["channel_values"] == values(1, "keep")
     finally:
         await fresh.aclose()
-
-
-def test_the_upgrade_converts_thread_times_as_the_saver_stores_them():
-    from engine.checkpoint.sqlite_schema import _stored_time_sql
-
-    db = sqlite3.connect(":memory:")
-    texts = ["2026-11-21T03:48:19.286275+00:00", "1969-12-31T23:59:59.999999+00:00", "1970-01-01T00:00:00.000000+00:00",
-             "0001-01-01T00:00:00.000000+00:00", "9999-12-31T23:59:59.999999+00:00", "2024-02-29T12:00:00.000001+00:00",
-             "2026-02-30T00:00:00.000000+00:00", "0000-01-01T00:00:00.000000+00:00", "2026-01-01T24:00:00.000000+00:00",
-             "2026-01-01T00:00:00.00000a+00:00", "2026-01-01T00:00:00.000000+01:00", "2026-01-01T00:00:00Z", "yesterday"]
-    for text in texts:
-        (converted,), = db.execute(f"SELECT {_stored_time_sql(':text')}", {"text": text}).fetchall()
-        assert converted == stored_time(text), text
-        assert time_text(converted) == text
