@@ -40,6 +40,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from typing import Callable
 from datetime import datetime, timedelta, timezone
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -211,19 +212,22 @@ async def interact(path: str, items: int, keys: int, burst: int) -> dict:
             await asyncio.sleep(0.3)  # let the first detail pane and messages load
             await pilot.pause()
 
+            async def timed_press(key: str, done: Callable[[], bool], what: str) -> None:
+                """Press `key`; note when `done()` holds, the next frame after it, and the press's end."""
+                t0 = time.perf_counter()
+                press = asyncio.ensure_future(pilot.press(key))
+                t1 = await until(done, what=what)
+                t2 = await frames.after(t1)
+                await press
+                handled.append(t1 - t0)
+                painted.append(t2 - t0)
+                settled.append(time.perf_counter() - t0)
+
             # j: the cursor moves down one row
             handled, painted, settled = [], [], []
             for _ in range(keys):
                 before = table.cursor_row
-                t0 = time.perf_counter()
-                press = asyncio.ensure_future(pilot.press("j"))
-                t1 = await until(lambda: table.cursor_row != before, what="the cursor to move")
-                t2 = await frames.after(t1)
-                await press
-                t3 = time.perf_counter()
-                handled.append(t1 - t0)
-                painted.append(t2 - t0)
-                settled.append(t3 - t0)
+                await timed_press("j", lambda: table.cursor_row != before, "the cursor to move")
             result["j"] = {"handled": stats(handled), "painted": stats(painted), "settled": stats(settled)}
 
             # /, then a word typed one letter at a time
@@ -233,15 +237,7 @@ async def interact(path: str, items: int, keys: int, burst: int) -> dict:
             handled, painted, settled, counts = [], [], [], []
             for letter in FILTER_WORD:
                 before = table.items
-                t0 = time.perf_counter()
-                press = asyncio.ensure_future(pilot.press(letter))
-                t1 = await until(lambda: table.items is not before, what="the filtered rows")
-                t2 = await frames.after(t1)
-                await press
-                t3 = time.perf_counter()
-                handled.append(t1 - t0)
-                painted.append(t2 - t0)
-                settled.append(t3 - t0)
+                await timed_press(letter, lambda: table.items is not before, "the filtered rows")
                 counts.append(table.row_count)
             result["filter"] = {"word": FILTER_WORD, "rows_after_each_key": counts, "handled": stats(handled),
                                 "painted": stats(painted), "settled": stats(settled),
