@@ -224,6 +224,41 @@ MIGRATIONS: list[tuple[int, list[str]]] = [
         "CREATE INDEX threads_by_status ON threads (status, updated_at)",
         "CREATE INDEX threads_by_updated ON threads (updated_at)",
     ]),
+    # Version 4: exactly once, end to end (see engine/runtime/ownership.py).
+    # - leases: who runs a thread now. One row per thread while a run is active, taken with
+    #   one conditional write, renewed by every step the run commits (and by a heartbeat),
+    #   deleted when the run pauses or ends. expires_at is unix time in microseconds.
+    # - tool_calls: a reviewed tool's call, recorded as started before it runs and done after;
+    #   a call left "started" by a dead process is in doubt until a reviewer settles it.
+    # - interrupts.decided_user / decided_host: the OS account and machine that decided (the
+    #   claimed reviewer name is resolved_by).
+    (4, [
+        """CREATE TABLE leases (
+            thread_id   TEXT PRIMARY KEY,
+            owner       TEXT NOT NULL,
+            expires_at  INTEGER NOT NULL,
+            acquired_at INTEGER NOT NULL
+        )""",
+        """CREATE TABLE tool_calls (
+            key          TEXT PRIMARY KEY,
+            thread_id    TEXT NOT NULL,
+            graph        TEXT NOT NULL DEFAULT '',
+            interrupt_id TEXT,
+            tool         TEXT NOT NULL,
+            args         TEXT NOT NULL,
+            status       TEXT NOT NULL
+                         CHECK (status IN ('started', 'done', 'failed', 'retry', 'settled')),
+            owner        TEXT NOT NULL,
+            started_at   TEXT NOT NULL,
+            finished_at  TEXT,
+            result       TEXT,
+            settled_by   TEXT,
+            settled_at   TEXT
+        )""",
+        "CREATE INDEX tool_calls_by_thread ON tool_calls (thread_id, status)",
+        "ALTER TABLE interrupts ADD COLUMN decided_user TEXT",
+        "ALTER TABLE interrupts ADD COLUMN decided_host TEXT",
+    ]),
 ]
 
 SCHEMA_VERSION = MIGRATIONS[-1][0]
