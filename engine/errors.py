@@ -53,6 +53,43 @@ class AlreadyResolved(EngineError):
         )
 
 
+class ThreadBusy(EngineError):
+    """Another executor holds the thread's lease: it is running the thread now."""
+
+    def __init__(self, thread_id: str, owner: str, expires_in: float):
+        self.thread_id = thread_id
+        self.owner = owner
+        self.expires_in = expires_in
+        super().__init__(
+            f"thread '{thread_id}' is being run by {owner} right now (its lease runs for another "
+            f"{max(expires_in, 0):.1f}s and is renewed while it works); nothing was run here. That run "
+            "continues it; if its process died, the lease expires and the next resume or `inbox worker` "
+            "takes over.")
+
+
+class ThreadMovedOn(EngineError):
+    """The thread's latest checkpoint changed after the run loaded it (someone else ran it)."""
+
+    def __init__(self, thread_id: str):
+        self.thread_id = thread_id
+        super().__init__(f"thread '{thread_id}' was run by someone else meanwhile; reload it and decide again.")
+
+
+class LeaseLost(EngineError):
+    """A run's lease on its thread expired and someone else took it over: the run stops
+    without committing anything more."""
+
+    def __init__(self, thread_id: str, owner: str, holder: str | None):
+        self.thread_id = thread_id
+        self.owner = owner
+        self.holder = holder
+        taken = f"{holder} holds it now" if holder else "nobody holds it now"
+        super().__init__(
+            f"the run on thread '{thread_id}' lost its lease (it was stalled longer than the lease "
+            f"lasts; {taken}), so it stopped without saving anything more. The thread continues "
+            "from its last saved step.")
+
+
 class StorageError(EngineError):
     """The checkpoint store cannot be used (not ours, corrupt, newer schema)."""
 

@@ -16,10 +16,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import socket
 import threading
+import time
+from datetime import datetime, timezone
 from typing import Any, AsyncIterator, Iterator, NamedTuple, Sequence
 
-from engine.errors import GraphConfigError
+from engine.errors import GraphConfigError, LeaseLost, ThreadBusy, ThreadMovedOn
 from engine.events import Event
 from engine.runtime.sync import iterate_sync, run_sync
 
@@ -56,6 +60,30 @@ def make_config(thread_id: str, checkpoint_ns: str, checkpoint_id: str | None) -
     if checkpoint_id is not None:
         configurable["checkpoint_id"] = checkpoint_id
     return {"configurable": configurable}
+
+
+ANY_CHECKPOINT = object()  # alease_acquire(expect=...): do not check which checkpoint is latest
+
+
+def now_us() -> int:
+    """Lease times: wall-clock microseconds (they are compared across processes)."""
+    return time.time_ns() // 1000
+
+
+def owner_is_dead(owner: str) -> bool:
+    """A lease owner ("host:pid:random") that is a process of this machine no longer alive:
+    its lease need not be waited out (a crash on one machine is recovered at once)."""
+    host, _, rest = owner.partition(":")
+    pid_text = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid_text.isdigit():
+        return False
+    try:
+        os.kill(int(pid_text), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # alive, someone else's
+        return False
+    return False
 
 
 class Commit:
@@ -112,10 +140,81 @@ class BaseCheckpointSaver:
         names this one in `after`, or at `wait()`."""
         yield Commit()
 
+    # --- run ownership (see engine/runtime/ownership.py) --------------------------------------
+    # These defaults keep leases and the tool-call ledger in this process (enough for a saver
+    # no other process reads); SqliteSaver keeps them in its file.
+    async def alease_acquire(self, thread_id: str, owner: str, ttl: float, *, expect: Any = ANY_CHECKPOINT,
+                             defer: bool = False) -> None:
+        """Take the thread's lease for `owner` (or extend it if theirs), or raise ThreadBusy
+        (another owner's lease is live) or ThreadMovedOn (`expect`, the checkpoint id the
+        caller loaded, is no longer the thread's latest). With `defer`, inside a transaction,
+        a saver may do it with the commit."""
+        now = now_us()
+        with self._leases_lock:
+            held = self._leases.get(thread_id)
+            if held is not None and held[0] != owner and held[1] > now and not owner_is_dead(held[0]):
+                raise ThreadBusy(thread_id, held[0], (held[1] - now) / 1e6)
+            self._leases[thread_id] = (owner, now + int(ttl * 1e6))
+        if expect is not ANY_CHECKPOINT:
+            latest = await self.aget_tuple(make_config(thread_id, "", None))
+            if (latest.checkpoint["id"] if latest else None) != expect:
+                await self.alease_release(thread_id, owner)
+                raise ThreadMovedOn(thread_id)
+
+    async def alease_renew(self, thread_id: str, owner: str, ttl: float, *, release: bool = False,
+                           defer: bool = False) -> None:
+        """Extend (or, with `release`, end) `owner`'s lease; LeaseLost if it is not theirs."""
+        with self._leases_lock:
+            held = self._leases.get(thread_id)
+            if held is None or held[0] != owner:
+                raise LeaseLost(thread_id, owner, held[0] if held else None)
+            if release:
+                del self._leases[thread_id]
+            else:
+                self._leases[thread_id] = (owner, now_us() + int(ttl * 1e6))
+
+    async def alease_release(self, thread_id: str, owner: str) -> None:
+        """End `owner`'s lease if they still hold it."""
+        with self._leases_lock:
+            if self._leases.get(thread_id, ("",))[0] == owner:
+                del self._leases[thread_id]
+
+    async def alease_holder(self, thread_id: str) -> tuple[str, float] | None:
+        """(owner, seconds until the lease expires; negative once expired) or None."""
+        held = self._leases.get(thread_id)
+        return (held[0], (held[1] - now_us()) / 1e6) if held else None
+
+    async def aclaim_answers(self, thread_id: str, graph: str, answers: dict[str, Any], *, by: str | None,
+                             at: str | None = None) -> None:
+        """Inside a run's first transaction: claim the answered interrupts. A saver that keeps
+        no interrupt index has nothing to claim; it records that they were answered."""
+        from engine.events import InterruptResolved
+
+        at = at or datetime.now(timezone.utc).isoformat()
+        await self.aqueue_events([InterruptResolved(at=at, thread_id=thread_id, graph=graph, interrupt_id=i,
+                                                    response=answer, by=by) for i, answer in answers.items()])
+
+    async def amark_applied(self, interrupt_ids: list[str]) -> None:
+        """Inside the transaction of the step that consumed them: the decisions are applied."""
+
+    async def alist_recoverable(self) -> tuple[list, list[tuple[str, str]]]:
+        """Claimed-but-unapplied decisions and orphaned busy threads that nobody holds."""
+        return [], []
+
+    def tool_call(self, key: str, action: str, **fields: Any):
+        """Advance a reviewed tool call in the ledger (engine/checkpoint/tool_ledger.py)."""
+        thread_id, owner = fields["new"]["thread_id"], fields["owner"]
+        return self._ledger.apply(key, action, lambda: self._leases.get(thread_id, ("",))[0] == owner, **fields)
+
     # --- events ---------------------------------------------------------------------------------
     def __init__(self) -> None:
+        from engine.checkpoint.tool_ledger import MemoryLedger
+
         self._subscribers: set[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = set()
         self._subscribers_lock = threading.Lock()
+        self._leases: dict[str, tuple[str, int]] = {}
+        self._leases_lock = threading.Lock()
+        self._ledger = MemoryLedger()
 
     async def aput_events(self, events: list[Event]) -> list[Event]:
         if not events:
@@ -189,5 +288,5 @@ class BaseCheckpointSaver:
         return run_sync(self.aread_events(since, limit), "saver.read_events()")
 
 
-__all__ = ["BaseCheckpointSaver", "CheckpointTuple", "thread_id_of", "checkpoint_ns_of",
+__all__ = ["ANY_CHECKPOINT", "now_us", "owner_is_dead", "BaseCheckpointSaver", "CheckpointTuple", "thread_id_of", "checkpoint_ns_of",
            "checkpoint_id_of", "make_config"]

@@ -68,8 +68,10 @@ from engine.checkpoint.base import (BaseCheckpointSaver, CheckpointTuple, Commit
                                     checkpoint_ns_of, make_config, thread_id_of)
 from engine.checkpoint.serde import dumps, loads
 from engine.checkpoint.sqlite_events import SqliteEvents
+from engine.checkpoint.sqlite_ownership import SqliteOwnership
 from engine.checkpoint.sqlite_queries import SqliteQueries
 from engine.checkpoint.sqlite_records import InterruptNotFound, InterruptRecord, ThreadRecord
+from engine.checkpoint.tool_ledger import SqliteLedger
 from engine.checkpoint.sqlite_pack import MAX_RELATED_CHARS, pack, pack_with, related_id, unpack
 from engine.checkpoint.sqlite_schema import APPLICATION_ID, SCHEMA_VERSION, ensure_schema, prepare_file
 from engine.checkpoint.sqlite_support import (INTERRUPT_ROW_FIELDS, INTERRUPT_ROWS_TAG, BlobCache, CrossLoopLock,
@@ -178,7 +180,7 @@ def _rollback_quietly(db: sqlite3.Connection) -> None:
             db.execute("ROLLBACK")
 
 
-class SqliteSaver(SqliteEvents, SqliteQueries, BaseCheckpointSaver):
+class SqliteSaver(SqliteEvents, SqliteQueries, SqliteOwnership, BaseCheckpointSaver):
     """Checkpoints, pending writes, threads, the pending-interrupt index and events in one
     SQLite file. See the module docstring for durability, storage and concurrency choices."""
 
@@ -209,6 +211,7 @@ class SqliteSaver(SqliteEvents, SqliteQueries, BaseCheckpointSaver):
         self._inflight: set[asyncio.Future] = set()  # background commits not finished yet
         self._inline: sqlite3.Connection | None = None  # see _read_inline
         self._inline_lock = threading.Lock()
+        self._file_ledger = SqliteLedger(self.path, self.busy_timeout)
 
     def __repr__(self) -> str:
         return f"SqliteSaver({self.path!r}, state={self._state})"

@@ -246,8 +246,8 @@ MIGRATIONS: list[tuple[int, list[str]]] = [
             interrupt_id TEXT,
             tool         TEXT NOT NULL,
             args         TEXT NOT NULL,
-            status       TEXT NOT NULL
-                         CHECK (status IN ('started', 'done', 'failed', 'retry', 'settled')),
+            attempt      INTEGER NOT NULL DEFAULT 1,
+            status       TEXT NOT NULL CHECK (status IN ('started', 'done', 'failed', 'settled')),
             owner        TEXT NOT NULL,
             started_at   TEXT NOT NULL,
             finished_at  TEXT,

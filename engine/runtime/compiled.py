@@ -225,8 +225,9 @@ class CompiledStateGraph:
                                          reason="the thread's state was updated; the node will ask again")
                       for i in run.state.pending_interrupts()]
         step = run.state.checkpoint["step"] + 1 if run.state is not None else -1
+        # (takes and releases the thread's lease: refused while another executor runs it)
         await run._put_checkpoint(tasks_names=names, sends=[], waiting=waiting, step=step,
-                                  source="update", changed=changed, events=events)
+                                  source="update", changed=changed, events=events, final=True)
         return run.state.config
 
     def update_state(self, config: dict, values: Any, as_node: str | None = None) -> dict:

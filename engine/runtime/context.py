@@ -24,6 +24,8 @@ class TaskContext:
     now: Callable[[], datetime] = datetime.now
     default_interrupt_timeout: timedelta | None = None
     default_on_timeout: Any = None
+    graph: str = ""  # the graph's name (reviewed tools record it with their calls)
+    owner: str | None = None  # the lease owner of the run (engine/runtime/ownership.py)
     interrupt_count: int = 0
     raised: list[Interrupt] = field(default_factory=list)  # own and subgraph interrupts raised so far
     subgraph_calls: int = 0

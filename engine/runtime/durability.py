@@ -37,21 +37,37 @@ def check_durability(value: Any) -> Durability:
 class Persistence:
     """The transactions of one run, in the run's durability mode."""
 
-    def __init__(self, store: Any, mode: Durability) -> None:
+    def __init__(self, store: Any, mode: Durability, lease: Any = None) -> None:
         self.store = store
         self.mode = mode
+        self.lease = lease  # the run's hold on its thread: every transaction takes or renews it
         self._last: Any = None  # the latest commit not waited for ("async", "exit")
 
     @contextlib.asynccontextmanager
-    async def step(self) -> AsyncIterator[None]:
-        """Everything awaited inside is one transaction, committed as the mode says."""
-        if self.mode == "sync":
-            async with self.store.transaction():
+    async def step(self, *, final: bool = False) -> AsyncIterator[None]:
+        """Everything awaited inside is one transaction, committed as the mode says. With a
+        lease, the transaction takes it (the first), renews it, or (`final`: the run stops)
+        releases it, and commits only if the lease is still the run's."""
+        lease = self.lease
+        if lease is not None and not lease.held and self.mode != "sync":
+            await lease.take()  # on its own: this mode's commits come later, the nodes run now
+        acquiring = lease is not None and not lease.held
+        try:
+            if self.mode == "sync":
+                async with self.store.transaction():
+                    if lease is not None:
+                        await lease.in_step(final=final)
+                    yield
+                return
+            async with self.store.transaction(wait=False, after=self._last, carry=self.mode == "exit") as commit:
+                if lease is not None:
+                    await lease.in_step(final=final)
                 yield
-            return
-        async with self.store.transaction(wait=False, after=self._last, carry=self.mode == "exit") as commit:
-            yield
-        self._last = commit
+            self._last = commit
+        except BaseException:
+            if acquiring:
+                lease.abandon()  # the transaction that took it did not commit
+            raise
 
     async def settle(self) -> None:
         """Wait until every write so far is committed; raise the first that failed. If the

@@ -16,19 +16,21 @@ import hashlib
 import re
 from typing import Any, AsyncIterator
 
-from engine.checkpoint.base import CheckpointTuple, make_config
+from engine.checkpoint.base import ANY_CHECKPOINT, CheckpointTuple, make_config
 from engine.checkpoint.ids import new_checkpoint_id
 from engine.checkpoint.serde import to_jsonable
 from engine.constants import END, ERROR, INTERRUPT, RESUME, START
 from engine.errors import (EmptyCommandError, GraphInterrupt, GraphRecursionError, InvalidResumeError,
-                           InvalidUpdateError, NothingToResumeError, ParentCommand)
-from engine.events import (InterruptCancelled, InterruptRaised, InterruptResolved, RunFailed, RunFinished,
-                           RunStarted)
+                           InvalidUpdateError, LeaseLost, NothingToResumeError, ParentCommand, ThreadMovedOn)
+from engine.events import InterruptCancelled, InterruptRaised, RunFailed, RunFinished, RunStarted
 from engine.runtime.context import TaskContext, current_task
 from engine.runtime.durability import Persistence, check_durability
 from engine.runtime.node import TaskOutcome, TaskResult, run_task
+from engine.runtime.ownership import Lease
 from engine.prebuilt.review import is_review_request, validate_response
-from engine.types import Command, Interrupt, Send
+from engine.types import Command, Interrupt, Send, interrupt_id
+
+_START_ATTEMPTS = 5  # reloads when the thread moved on between loading it and taking its lease
 
 TASK = "__task__"
 UPDATE = "__update__"
@@ -129,8 +131,11 @@ class Run:
         # the same), but interrupt() is refused: nothing would outlive the call to resume it.
         self.durable = self.saver is not None
         self.store = self.saver if self.saver is not None else InMemorySaver()
+        # A top-level durable run owns its thread while it runs (engine/runtime/ownership.py);
+        # a subgraph runs under its parent's lease.
+        self.lease = Lease(self.store, self.thread_id) if self.durable and not self.nested else None
         # A subgraph commits each of its steps: its parent's task waits for it anyway.
-        self.persist = Persistence(self.store, "sync" if self.nested else check_durability(durability))
+        self.persist = Persistence(self.store, "sync" if self.nested else check_durability(durability), self.lease)
         self.config = config
         self.configurable = configurable
         self.checkpoint_config = make_config(self.thread_id, self.ns, configurable.get("checkpoint_id")
@@ -145,6 +150,11 @@ class Run:
         self.decided_by = configurable.get("decided_by")
         self.final_interrupts: list[Interrupt] = []
         self._finish_recorded = False
+        # Answers this run was given and no step has consumed yet (interrupt id -> task id),
+        # and tasks whose resume values are not saved yet: both go with the consuming step.
+        self.answered: dict[str, str] = {}
+        self.owner = self.lease.owner if self.lease is not None else (self.parent.owner if self.nested else None)
+        self.unsaved_resume: set[str] = set()
 
     # --- helpers ------------------------------------------------------------------------------
     def now(self) -> str:
@@ -177,8 +187,21 @@ class Run:
             task["id"] = task_id_for(checkpoint_id, self.ns, task["name"], index)
         return tasks
 
+    async def _applied(self, task_ids: set[str] | None = None, *, save_resume: bool) -> None:
+        """Inside the transaction of the step that consumed them: mark the answers of these
+        tasks (all, with None) applied, and save their resume values if the tasks will run
+        again (they paused or failed)."""
+        ids = [i for i, task in self.answered.items() if task_ids is None or task in task_ids]
+        for consumed in ids:
+            del self.answered[consumed]
+        await self.store.amark_applied(ids)
+        for task_id in [t for t in self.unsaved_resume if task_ids is None or t in task_ids]:
+            self.unsaved_resume.discard(task_id)
+            if save_resume:
+                await self._save_writes(task_id, [(RESUME, self.state.resume[task_id])])
+
     async def _put_checkpoint(self, *, tasks_names: list[str], sends: list, waiting: dict, step: int,
-                              source: str, changed: set[str], events: list) -> None:
+                              source: str, changed: set[str], events: list, final: bool = False) -> None:
         parent_id = self.state.id if self.state is not None else None
         checkpoint_id = new_checkpoint_id(self.graph.clock(), parent_id, f"{self.thread_id}\x00{self.ns}")
         for key in changed:
@@ -192,9 +215,10 @@ class Run:
                     **(self.config.get("metadata") or {})}
         parent_config = self.state.config if self.state is not None else make_config(self.thread_id, self.ns, None)
         try:
-            async with self.persist.step():
+            async with self.persist.step(final=final):
                 new_config = await self.store.aput(parent_config, checkpoint, metadata,
                                                    {k: self.versions[k] for k in changed})
+                await self._applied(save_resume=False)
                 await self._events(events)
         except TypeError as exc:  # raised while serializing: nothing was stored
             raise InvalidUpdateError(
@@ -228,26 +252,77 @@ class Run:
                 await self.persist.settle()
             except Exception as storage_error:
                 exc.add_note(f"Saving the run's last writes failed as well: {storage_error}")
+            await self._record_unexpected_failure(exc)
             raise
+        finally:
+            if self.lease is not None:
+                await self.lease.finish()
         await self.persist.settle()
 
-    async def _execute(self, input: Any) -> AsyncIterator[tuple[str, Any]]:
+    async def _record_unexpected_failure(self, exc: BaseException) -> None:
+        """A run that still holds its thread when an error escapes (not one a node raised:
+        those are recorded by _fail) marks the thread failed as it lets go, so it is not
+        left busy for a worker to continue over and over."""
+        if self.lease is None or not self.lease.held or not isinstance(exc, Exception) \
+                or isinstance(exc, LeaseLost):
+            return
+        try:
+            async with self.persist.step(final=True):
+                await self._events([RunFailed(**self._event_base(), error_type=type(exc).__name__,
+                                              error=str(exc))])
+            await self.persist.settle()
+        except Exception as storage_error:
+            exc.add_note(f"Recording the failure failed as well: {storage_error}")
+
+    async def _begin_attempt(self) -> None:
+        """(Re)load the thread, forgetting what an earlier attempt to start prepared."""
         self.state = await self._load()
+        self.values, self.versions = {}, {}
         if self.state is not None:
             self.values = dict(self.state.checkpoint["channel_values"])
             self.versions = dict(self.state.checkpoint.get("channel_versions", {}))
+        self.resume_map, self.answered, self.unsaved_resume = {}, {}, set()
+        if self.lease is not None and not self.checkpoint_config["configurable"].get("checkpoint_id"):
+            self.lease.expect = self.state.id if self.state is not None else None
 
-        skip_before = False
-        if self.nested and self.state is not None:
-            if not self.state.tasks and not self.state.errors:
-                # This subgraph already finished in an earlier run of the parent task: replay it.
-                yield ("values", dict(self.values))
+    async def _execute(self, input: Any) -> AsyncIterator[tuple[str, Any]]:
+        if self.nested:
+            await self._begin_attempt()
+            self.resume_map = self.parent.resume_map
+            if self.state is not None:
+                async for part in self._continue_nested():
+                    yield part
                 return
-            await self._apply_resume_map(self.resume_map)
-            async for part in self._loop(skip_before=False):
+        for attempt in range(_START_ATTEMPTS):
+            if not self.nested:
+                await self._begin_attempt()
+            try:
+                parts, skip_before, go_on = await self._start(input)
+                break
+            except ThreadMovedOn:
+                if attempt == _START_ATTEMPTS - 1:
+                    raise
+        for part in parts:
+            yield part
+        if go_on:
+            async for part in self._loop(skip_before=skip_before):
                 yield part
-            return
 
+    async def _continue_nested(self) -> AsyncIterator[tuple[str, Any]]:
+        """A subgraph started in an earlier run of its parent's task: replay or resume it."""
+        if not self.state.tasks and not self.state.errors:
+            # It finished in an earlier run of the parent task: replay it.
+            yield ("values", dict(self.values))
+            return
+        await self._apply_resume_map(self.resume_map, save=True)
+        async for part in self._loop(skip_before=False):
+            yield part
+
+    async def _start(self, input: Any) -> tuple[list, bool, bool]:
+        """Begin the run: its first transaction takes the thread's lease. Returns (the parts
+        to stream first, whether the before-breakpoint that stopped the run is passed, whether
+        there are supersteps to run)."""
+        started = [("values", dict(self.values))]
         if isinstance(input, Command):
             if not input.has_resume and input.update is None and not input.goto_list():
                 raise EmptyCommandError(
@@ -256,29 +331,22 @@ class Run:
                 )
             if input.has_resume:
                 await self._start_resume(input)
-                yield ("values", dict(self.values))
             elif input.goto_list():
-                async for part in self._start_input(input.update, goto=input.goto_list()):
-                    yield part
+                await self._start_input(input.update, goto=input.goto_list())
             else:
                 raise InvalidResumeError(
                     "Command(update=...) without resume= does not continue a run. To change state use "
                     "graph.update_state(config, values); to answer an interrupt use Command(resume=...)."
                 )
-        elif input is None:
+            return [("values", dict(self.values))], False, True
+        if input is None:
             skip_before = await self._start_continue()
-            if not self.state.tasks:
-                yield ("values", dict(self.values))
-                return
-            yield ("values", dict(self.values))
-        else:
-            async for part in self._start_input(input):
-                yield part
-        async for part in self._loop(skip_before=skip_before):
-            yield part
+            return started, skip_before, bool(self.state.tasks)
+        await self._start_input(input)
+        return [("values", dict(self.values))], False, True
 
     # --- how a run starts -------------------------------------------------------------------------
-    async def _start_input(self, input: Any, goto: list | None = None) -> AsyncIterator[tuple[str, Any]]:
+    async def _start_input(self, input: Any, goto: list | None = None) -> None:
         events: list = []
         if self.state is not None and self.emit_events:
             for pending in self.state.pending_interrupts():
@@ -303,7 +371,6 @@ class Run:
         step = (self.state.checkpoint["step"] + 1) if self.state is not None else -1
         await self._put_checkpoint(tasks_names=names, sends=sends, waiting={}, step=step,
                                    source="input", changed=changed, events=events)
-        yield ("values", dict(self.values))
 
     async def _start_continue(self) -> bool:
         """invoke(None): continue after a static breakpoint or a failed step. Returns whether the
@@ -372,30 +439,42 @@ class Run:
         # refuse a bad one now, before anything is stored or run.
         answers = {i: validate_response(by_value[i], a) if is_review_request(by_value[i]) else a
                    for i, a in answers.items()}
-        events = [RunStarted(**self._event_base(), source="resume", metadata=self.config.get("metadata"))] if self.emit_events else []
-        for interrupt_id, value in answers.items():
-            events.append(InterruptResolved(**self._event_base(), interrupt_id=interrupt_id,
-                                            response=to_jsonable(value), by=self.decided_by))
+        for task in self.state.tasks:
+            for item in self.state.interrupts.get(task["id"], []):
+                if item.id in answers:
+                    self.answered[item.id] = task["id"]
         async with self.persist.step():
+            if self.emit_events:  # claims them (or checks they are the decisions claimed for them)
+                await self.store.aclaim_answers(self.thread_id, self.graph.name,
+                                                {i: to_jsonable(a) for i, a in answers.items()},
+                                                by=self.decided_by, at=self.now())
             self.resume_map = answers
-            await self._apply_resume_map(answers)
+            await self._apply_resume_map(answers, save=False)
             if command.update is not None:
                 update = self.graph.schema.as_update(command.update, "Command(update=...)")
                 self.state.updates.append(update)
                 await self._save_writes(GRAPH_TASK, [(UPDATE, self.state.updates)])
-            await self._events(events if self.emit_events else [])
+            await self._events([RunStarted(**self._event_base(), source="resume",
+                                           metadata=self.config.get("metadata"))])
 
-    async def _apply_resume_map(self, answers: dict[str, Any]) -> None:
-        """Append each answer to the resume list of the task whose own interrupt it answers.
-        Answers to interrupts raised in subgraphs reach them through the task's context."""
+    async def _apply_resume_map(self, answers: dict[str, Any], *, save: bool) -> None:
+        """Append each answer to the resume list of the task whose own interrupt it answers,
+        unless that list holds it already (a recovery applying a decision again). Answers to
+        interrupts raised in subgraphs reach them through the task's context. Without `save`,
+        the resume values are saved by the step that consumes them (see `_applied`)."""
         assert self.state is not None
         for task in self.state.tasks:
-            own = [i for i in self.state.interrupts.get(task["id"], [])
-                   if i.ns == task_ns(self.ns, task["name"], task["id"]) and i.id in answers]
-            if own:
-                values = self.state.resume.get(task["id"], []) + [answers[i.id] for i in own]
-                self.state.resume[task["id"]] = values
-                await self._save_writes(task["id"], [(RESUME, values)])
+            ns = task_ns(self.ns, task["name"], task["id"])
+            own = [i for i in self.state.interrupts.get(task["id"], []) if i.ns == ns and i.id in answers]
+            existing = self.state.resume.get(task["id"], [])
+            answered = {interrupt_id(self.thread_id, ns, index) for index in range(len(existing))}
+            new = [answers[i.id] for i in own if i.id not in answered]
+            if new:
+                self.state.resume[task["id"]] = existing + new
+                if save:
+                    await self._save_writes(task["id"], [(RESUME, self.state.resume[task["id"]])])
+                else:
+                    self.unsaved_resume.add(task["id"])
 
     # --- supersteps -------------------------------------------------------------------------------
     async def _loop(self, skip_before: bool) -> AsyncIterator[tuple[str, Any]]:
@@ -405,7 +484,8 @@ class Run:
             assert state is not None
             if not state.tasks:
                 if not self._finish_recorded:
-                    async with self.persist.step():
+                    async with self.persist.step(final=True):
+                        await self._applied(save_resume=False)
                         await self._events([RunFinished(**self._event_base(), outcome="done")])
                 return
             if steps >= self.recursion_limit:
@@ -414,14 +494,15 @@ class Run:
                     f"reaching END (next: {', '.join(t['name'] for t in state.tasks)}). If the loop is intended, "
                     f"raise the limit: config={{'recursion_limit': N}}; otherwise check the graph's edges."
                 )
-                async with self.persist.step():
+                async with self.persist.step(final=True):
                     await self._events([RunFailed(**self._event_base(), error_type="GraphRecursionError",
                                                   error=str(error))])
                 raise error
             steps += 1
             names = [t["name"] for t in state.tasks]
             if not skip_before and self._breaks(self.interrupt_before, names):
-                async with self.persist.step():
+                async with self.persist.step(final=True):
+                    await self._applied(save_resume=True)  # answered, but the node waits at the breakpoint
                     await self._save_writes(GRAPH_TASK, [(BREAKPOINT, {"when": "before", "nodes": names})])
                     await self._events([RunFinished(**self._event_base(), outcome="interrupted")])
                 yield ("interrupt", ())
@@ -456,7 +537,7 @@ class Run:
             if state.updates or any(o.result.writes for o in outcomes):
                 yield ("values", dict(self.values))  # as LangGraph: only after a step that wrote
             if self._breaks(self.interrupt_after, names) and self.state.tasks:
-                async with self.persist.step():
+                async with self.persist.step(final=True):
                     await self._events([RunFinished(**self._event_base(), outcome="interrupted")])
                 yield ("interrupt", ())
                 return
@@ -475,7 +556,8 @@ class Run:
                 task_id=task["id"], checkpointer=self.saver if self.durable else None, config=self.config,
                 resume_values=list(state.resume.get(task["id"], [])), resume_map=self.resume_map,
                 now=self.graph.clock, default_interrupt_timeout=self.graph.interrupt_timeout,
-                default_on_timeout=self.graph.interrupt_on_timeout,
+                default_on_timeout=self.graph.interrupt_on_timeout, graph=self.graph.name,
+                owner=self.owner,
             )
             outcome = await run_task(self.graph, task, step_values, ctx, self.config)
             if outcome.result is not None:
@@ -483,9 +565,12 @@ class Run:
                     result = outcome.result.to_json()
                     to_jsonable(result)  # a value that cannot be stored fails here, naming the node
                     if parallel:
-                        # Saved as soon as it finishes, so a sibling's pause or a crash does not
-                        # run it again. A lone task's writes go straight into the next checkpoint.
-                        await self._save_writes(task["id"], [(TASK, result)])
+                        # Saved as soon as it finishes (with the answers it consumed), so a
+                        # sibling's pause or a crash does not run it again. A lone task's writes
+                        # go straight into the next checkpoint.
+                        async with self.persist.step():
+                            await self._save_writes(task["id"], [(TASK, result)])
+                            await self._applied({task["id"]}, save_resume=False)
                 except TypeError as exc:
                     outcome = TaskOutcome(task, error=InvalidUpdateError(
                         f"node '{task['name']}' wrote a value that cannot be stored as JSON ({exc}). "
@@ -498,7 +583,8 @@ class Run:
     async def _fail(self, outcome: TaskOutcome) -> None:
         error = outcome.error
         assert error is not None
-        async with self.persist.step():
+        async with self.persist.step(final=True):
+            await self._applied(save_resume=True)  # the node ran with its answers, then failed
             await self._save_writes(outcome.task["id"], [(ERROR, {"type": type(error).__name__,
                                                                   "message": str(error)})])
             await self._events([RunFailed(**self._event_base(), node=outcome.task["name"],
@@ -513,7 +599,8 @@ class Run:
             if outcome.result is not None:
                 state.results[outcome.task["id"]] = outcome.result
                 state.interrupts.pop(outcome.task["id"], None)
-        async with self.persist.step():
+        async with self.persist.step(final=True):
+            await self._applied(save_resume=True)
             for outcome in interrupted:
                 state.interrupts[outcome.task["id"]] = outcome.interrupts
                 await self._save_writes(outcome.task["id"], [(INTERRUPT, outcome.interrupts)])
@@ -565,4 +652,5 @@ class Run:
         events = [RunFinished(**self._event_base(), outcome="done")] if done else []
         self._finish_recorded = done
         await self._put_checkpoint(tasks_names=names, sends=sends, waiting=waiting,
-                                   step=state.checkpoint["step"] + 1, source="loop", changed=changed, events=events)
+                                   step=state.checkpoint["step"] + 1, source="loop", changed=changed, events=events,
+                                   final=done)

@@ -23,6 +23,10 @@ from engine.events import InterruptRaised, RunStarted
 from engine.graph import END, START, StateGraph
 from engine.types import Command, interrupt
 
+# the interrupts table as versions 1 to 3 had it (version 4 added decided_user, decided_host)
+INTERRUPT_V2_COLUMNS = ("id", "thread_id", "graph", "ns", "node", "checkpoint_id", "payload", "created_at",
+                        "deadline", "on_timeout", "status", "overdue", "resolved_at", "resolved_by", "response",
+                        "applied", "reason")
 SYSTEM = {"role": "system", "content": "You draft email for the operations team; a human reviews each send. " * 8}
 
 
@@ -118,7 +122,7 @@ def write_v2_file(path, source: sqlite3.Connection, before: dict) -> None:
                    (rowid, thread_id, ns, checkpoint_id, task_id, channel, task_path, pack_v2(dumps(value))))
     payloads = dict(source.execute("SELECT id, payload FROM interrupts"))
     db.executemany("INSERT INTO interrupts VALUES (" + ",".join("?" * 17) + ")",
-                   source.execute("SELECT * FROM interrupts").fetchall())
+                   source.execute("SELECT " + ", ".join(INTERRUPT_V2_COLUMNS) + " FROM interrupts").fetchall())
     # version 2 kept a thread's times as text
     db.executemany("INSERT INTO threads VALUES (?, ?, ?, ?, ?, ?)",
                    [(thread_id, graph, status, time_text(created), time_text(updated), metadata)
@@ -179,7 +183,7 @@ async def test_a_version_2_file_is_upgraded_in_place_and_reads_and_resumes_as_be
         assert after == before
         db = saver._conn
         assert (await db.execute_fetchall("PRAGMA user_version"))[0][0] == SCHEMA_VERSION == 4
-        assert [r[0] for r in await db.execute_fetchall("SELECT version FROM schema_migrations")] == [1, 2, 3]
+        assert [r[0] for r in await db.execute_fetchall("SELECT version FROM schema_migrations")] == [1, 2, 3, 4]
         assert (await db.execute_fetchall("PRAGMA integrity_check"))[0][0] == "ok"
         assert await db.execute_fetchall("PRAGMA foreign_key_check") == []
         indexes = {r[0] for r in await db.execute_fetchall("SELECT name FROM sqlite_master WHERE type = 'index'")}

@@ -1,0 +1,150 @@
+"""The SQLite saver's half of run ownership (engine/runtime/ownership.py has the model):
+thread leases, the decisions a run claims and applies, what is left to recover, and the
+record of reviewed tool calls. Used by `SqliteSaver`, which inherits `SqliteOwnership`.
+
+Every write here that a run makes runs inside the run's own step transactions (queued with
+`defer=True` where the run does not need the answer before the commit), so a lease check,
+a claim and the step that depends on them commit together or not at all.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from engine.checkpoint.base import ANY_CHECKPOINT, now_us, owner_is_dead
+from engine.checkpoint.serde import dumps, loads
+from engine.checkpoint.sqlite_records import INTERRUPT_COLUMNS, InterruptRecord, interrupt_from_row
+from engine.checkpoint.sqlite_support import chunks
+from engine.errors import AlreadyResolved, LeaseLost, ThreadBusy, ThreadMovedOn
+from engine.events import InterruptResolved
+
+class SqliteOwnership:
+    """Needs from the class that uses it: `_write`, `_query`, `_now`, `_insert_events` and
+    `_event_row` (SqliteEvents), `path`."""
+
+    # --- leases ---------------------------------------------------------------------------------
+    @staticmethod
+    def _holder(db, thread_id: str) -> tuple[str, int] | None:
+        return db.execute("SELECT owner, expires_at FROM leases WHERE thread_id = ?", (thread_id,)).fetchone()
+
+    def _acquire(self, db, _txn, thread_id: str, owner: str, ttl: float, expect: Any) -> None:
+        now = now_us()
+        cursor = db.execute(
+            "INSERT INTO leases (thread_id, owner, expires_at, acquired_at) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (thread_id) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at, "
+            "acquired_at = excluded.acquired_at WHERE leases.owner = excluded.owner OR leases.expires_at <= ?",
+            (thread_id, owner, now + int(ttl * 1e6), now, now))
+        if cursor.rowcount != 1:
+            holder, expires = self._holder(db, thread_id)
+            if not owner_is_dead(holder):
+                raise ThreadBusy(thread_id, holder, (expires - now) / 1e6)
+            db.execute("UPDATE leases SET owner = ?, expires_at = ?, acquired_at = ? WHERE thread_id = ?",
+                       (owner, now + int(ttl * 1e6), now, thread_id))
+        if expect is not ANY_CHECKPOINT:
+            row = db.execute("SELECT checkpoint_id FROM checkpoints WHERE thread_id = ? AND checkpoint_ns = '' "
+                             "ORDER BY rowid DESC LIMIT 1", (thread_id,)).fetchone()
+            if (row[0] if row else None) != expect:
+                raise ThreadMovedOn(thread_id)
+
+    async def alease_acquire(self, thread_id: str, owner: str, ttl: float, *, expect: Any = ANY_CHECKPOINT,
+                             defer: bool = False) -> None:
+        """Take the thread's lease for `owner` (or extend it if it is theirs already), in one
+        conditional write. Raises ThreadBusy when another owner's lease has not expired, and
+        ThreadMovedOn when `expect` (the checkpoint id the caller loaded, None for none) is no
+        longer the thread's latest: someone else ran it meanwhile, reload and decide again."""
+        await self._write(self._acquire, str(thread_id), owner, ttl, expect, defer=defer)
+
+    def _renew(self, db, _txn, thread_id: str, owner: str, ttl: float, release: bool) -> None:
+        if release:
+            cursor = db.execute("DELETE FROM leases WHERE thread_id = ? AND owner = ?", (thread_id, owner))
+        else:
+            cursor = db.execute("UPDATE leases SET expires_at = ? WHERE thread_id = ? AND owner = ?",
+                                (now_us() + int(ttl * 1e6), thread_id, owner))
+        if cursor.rowcount != 1:
+            holder = self._holder(db, thread_id)
+            raise LeaseLost(thread_id, owner, holder[0] if holder else None)
+
+    async def alease_renew(self, thread_id: str, owner: str, ttl: float, *, release: bool = False,
+                           defer: bool = False) -> None:
+        """Extend (or, with `release`, end) `owner`'s lease. Raises LeaseLost if it is not
+        theirs any more: inside a step's transaction this keeps a run that lost its thread
+        from committing anything."""
+        await self._write(self._renew, str(thread_id), owner, ttl, release, defer=defer)
+
+    async def alease_release(self, thread_id: str, owner: str) -> None:
+        """End `owner`'s lease if they still hold it (nothing happens otherwise)."""
+        await self._write(lambda db, _txn: db.execute("DELETE FROM leases WHERE thread_id = ? AND owner = ?",
+                                                      (str(thread_id), owner)))
+
+    async def alease_holder(self, thread_id: str) -> tuple[str, float] | None:
+        """(owner, seconds until it expires; negative once expired) or None."""
+        rows = await self._query("SELECT owner, expires_at FROM leases WHERE thread_id = ?", (str(thread_id),))
+        return (rows[0][0], (rows[0][1] - now_us()) / 1e6) if rows else None
+
+    # --- the decisions a run applies -------------------------------------------------------------
+    def _claim_answers(self, db, txn, thread_id: str, graph: str, answers: dict[str, str], by: str | None,
+                       at: str) -> None:
+        for interrupt_id, response_text in answers.items():
+            row = db.execute("SELECT status, applied, response, resolved_by, resolved_at FROM interrupts "
+                             "WHERE id = ?", (interrupt_id,)).fetchone()
+            if row is None:
+                continue  # not in the index (written without events): nothing to claim
+            status, applied, claimed, claimed_by, claimed_at = row
+            if status == "pending":
+                db.execute("UPDATE interrupts SET status = 'resolved', resolved_at = ?, resolved_by = ?, "
+                           "response = ?, applied = 0 WHERE id = ?",
+                           (at, by or "api", response_text, interrupt_id))
+                event = InterruptResolved(at=at, thread_id=thread_id, graph=graph, interrupt_id=interrupt_id,
+                                          response=loads(response_text), by=by or "api")
+                self._insert_events(db, txn, [self._event_row(event)])
+            elif status == "cancelled" or applied or claimed != response_text:
+                # someone else's decision, or one already applied: this answer is late
+                raise AlreadyResolved(interrupt_id, claimed_by or status, claimed_at,
+                                      loads(claimed) if claimed is not None else None)
+
+    async def aclaim_answers(self, thread_id: str, graph: str, answers: dict[str, Any], *, by: str | None,
+                             at: str | None = None) -> None:
+        """Inside a run's first transaction: claim each answered interrupt that is still
+        pending (as `resolve()` would), or check it is the decision already claimed for it.
+        Raises AlreadyResolved, and the run does not start, when another answer was claimed
+        first or the decision was applied already."""
+        texts = {interrupt_id: dumps(answer) for interrupt_id, answer in answers.items()}
+        await self._write(self._claim_answers, str(thread_id), graph, texts, by, at or self._now(), defer=True)
+
+    async def amark_applied(self, interrupt_ids: list[str]) -> None:
+        """Inside the transaction of the step that consumed them: the claimed decisions are
+        applied."""
+        if not interrupt_ids:
+            return
+
+        def mark(db, _txn):
+            for chunk in chunks(list(interrupt_ids)):
+                db.execute(f"UPDATE interrupts SET applied = 1 WHERE id IN ({','.join('?' * len(chunk))}) "
+                           "AND status IN ('resolved', 'expired')", chunk)
+
+        await self._write(mark, defer=True)
+
+    # --- recovery ---------------------------------------------------------------------------------
+    async def alist_recoverable(self) -> tuple[list[InterruptRecord], list[tuple[str, str]]]:
+        """What a worker can take over now, on threads nobody holds a live lease on:
+        claimed-but-unapplied decisions (oldest claim first), and threads left `busy` by a run
+        whose owner died, with no such decision ((thread_id, graph) pairs)."""
+        now = now_us()
+        held = {thread_id for thread_id, owner in await self._query(
+            "SELECT thread_id, owner FROM leases WHERE expires_at > ?", (now,)) if not owner_is_dead(owner)}
+        decisions = [record for record in (interrupt_from_row(row) for row in await self._query(
+            f"SELECT {INTERRUPT_COLUMNS} FROM interrupts WHERE applied = 0 AND status IN ('resolved', 'expired') "
+            "ORDER BY resolved_at, rowid")) if record.thread_id not in held]
+        claimed = {r.thread_id for r in decisions}
+        orphans = [(thread_id, graph) for thread_id, graph in await self._query(
+            "SELECT thread_id, graph FROM threads WHERE status = 'busy' ORDER BY updated_at")
+            if thread_id not in claimed and thread_id not in held]
+        return decisions, orphans
+
+
+    # --- reviewed tool calls --------------------------------------------------------------------
+    def tool_call(self, key: str, action: str, **fields: Any):
+        """Advance a reviewed tool call in the ledger, in this file (tool_ledger.py)."""
+        if self.is_memory:
+            return super().tool_call(key, action, **fields)
+        return self._file_ledger.apply(key, action, (fields["new"]["thread_id"], fields["owner"]), **fields)
