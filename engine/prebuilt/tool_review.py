@@ -5,6 +5,14 @@ with `interrupt([HumanInterrupt])` in the Agent Inbox format, then acts on the a
 accept runs the tool with the original args, edit with the edited args (checked against the
 tool's signature first), response sends the reviewer's text back instead of running it, and
 ignore skips it.
+
+A call that runs is recorded in the saver's tool-call ledger (engine/checkpoint/tool_ledger.py)
+as started before the function is called and as done after, keyed by its decision. When the
+node runs again (a crash, or a later step failed) a done call returns its recorded result
+instead of running twice, and a call that started but never finished is *in doubt*: the
+wrapper asks the reviewer again ("send_email may have run: retry, or mark it done") rather than
+guess. A function with an `idempotency_key` parameter gets the decision's key, the same on
+every attempt, so a service that honours it can make a retry safe.
 """
 
 from __future__ import annotations
@@ -15,12 +23,16 @@ from typing import Any, Callable
 
 from pydantic import ValidationError, create_model
 
+from engine.checkpoint.serde import to_jsonable
+from engine.checkpoint.tool_ledger import ToolCall
 from engine.prebuilt.interrupt import HumanInterruptConfig
 from engine.prebuilt.review import InvalidResponse, validate_response
-from engine.types import interrupt
+from engine.runtime.context import TaskContext, current_task
+from engine.types import interrupt, interrupt_id
 
 DEFAULT_CONFIG = HumanInterruptConfig(allow_accept=True, allow_edit=True, allow_respond=True, allow_ignore=False)
-_SKIP_PARAMS = {"self", "config", "state"}
+_SKIP_PARAMS = {"self", "config", "state", "idempotency_key"}
+IN_DOUBT_CONFIG = HumanInterruptConfig(allow_accept=True, allow_edit=False, allow_respond=True, allow_ignore=False)
 
 
 @dataclass(frozen=True)
@@ -73,6 +85,7 @@ class ReviewedTool:
         self.args_model = _args_model(fn, self.name)
         self.args_schema = self.args_model.model_json_schema()
         self.is_async = inspect.iscoroutinefunction(fn)
+        self.takes_key = "idempotency_key" in inspect.signature(fn).parameters
 
     def __repr__(self) -> str:
         return f"<ReviewedTool {self.name}>"
@@ -98,7 +111,10 @@ class ReviewedTool:
             problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
             raise InvalidResponse(f"arguments for {self.name} do not fit its signature: {problems}") from None
 
-    def _decide(self, args: dict) -> tuple[str, Any]:
+    def _decide(self, args: dict) -> tuple[str, Any, "_Ledger | None"]:
+        task = current_task()
+        # the review interrupt's id keys the call in the ledger: one key per decision
+        key = interrupt_id(task.thread_id, task.ns, task.interrupt_count) if task is not None else None
         request = self.request(args)
         answer = interrupt([request])
         # The answer was checked before resuming when it came through the inbox; a program
@@ -106,25 +122,117 @@ class ReviewedTool:
         [response] = validate_response([request], answer)
         kind = response["type"]
         if kind == "accept":
-            return "run", args
+            return "run", args, _Ledger.of(task, key, self, args)
         if kind == "edit":
-            return "run", self.check_args(response["args"]["args"])
+            edited = self.check_args(response["args"]["args"])
+            return "run", edited, _Ledger.of(task, key, self, edited)
         if kind == "response":
-            return "reply", ReviewerReply(self.name, str(response["args"]))
-        return "skip", ToolSkipped(self.name)
+            return "reply", ReviewerReply(self.name, str(response["args"])), None
+        return "skip", ToolSkipped(self.name), None
+
+    def in_doubt_request(self, args: dict, call: ToolCall) -> dict:
+        """What the reviewer is asked when a call may or may not have happened."""
+        return {
+            "action_request": {"action": f"{self.name} (in doubt)", "args": args},
+            "config": IN_DOUBT_CONFIG.model_dump(),
+            "description": (
+                f"**{self.name} may have run.** The process running it stopped during the call "
+                f"(attempt {call.attempt}, started {call.started_at}, by {call.owner}), so whether it "
+                "took effect is unknown. Check, then **accept** to run it again (retry), or **respond** "
+                "to mark it done: your text is the result the agent sees."),
+        }
+
+    def _call_args(self, args: dict, ledger: "_Ledger | None") -> dict:
+        if self.takes_key and ledger is not None:
+            return {**args, "idempotency_key": ledger.key}
+        return args
+
+    def _after_doubt(self, args: dict, ledger: "_Ledger", call: ToolCall) -> ToolCall:
+        """Ask about an in-doubt call; the answer retries it or settles it."""
+        request = self.in_doubt_request(args, call)
+        [answer] = validate_response([request], interrupt([request]))
+        if answer["type"] == "accept":
+            return ledger.apply("retry", call.attempt)
+        return ledger.apply("settle", call.attempt, result=str(answer["args"]))
 
     def __call__(self, **kwargs: Any) -> Any:
         if self.is_async:
             return self.acall(**kwargs)
-        verdict, value = self._decide(kwargs)
-        return self.fn(**value) if verdict == "run" else value
-
-    async def acall(self, **kwargs: Any) -> Any:
-        verdict, value = self._decide(kwargs)
+        verdict, value, ledger = self._decide(kwargs)
         if verdict != "run":
             return value
-        result = self.fn(**value)
-        return await result if inspect.isawaitable(result) else result
+        if ledger is None:
+            return self.fn(**self._call_args(value, None))
+        call = ledger.apply("begin")
+        while call.status == "started":
+            call = self._after_doubt(value, ledger, call)
+        if call.status != "run":
+            return call.result
+        try:
+            result = self.fn(**self._call_args(value, ledger))
+        except BaseException as error:
+            ledger.apply("fail", call.attempt, result=f"{type(error).__name__}: {error}")
+            raise
+        ledger.apply("finish", call.attempt, result=_storable(result))
+        return result
+
+    async def acall(self, **kwargs: Any) -> Any:
+        verdict, value, ledger = self._decide(kwargs)
+        if verdict != "run":
+            return value
+        call = ledger.apply("begin") if ledger is not None else None
+        while call is not None and call.status == "started":
+            call = self._after_doubt(value, ledger, call)
+        if call is not None and call.status != "run":
+            return call.result
+        try:
+            result = self.fn(**self._call_args(value, ledger))
+            result = await result if inspect.isawaitable(result) else result
+        except BaseException as error:
+            if ledger is not None:
+                ledger.apply("fail", call.attempt, result=f"{type(error).__name__}: {error}")
+            raise
+        if ledger is not None:
+            ledger.apply("finish", call.attempt, result=_storable(result))
+        return result
+
+
+def _storable(result: Any) -> Any:
+    """The result as the ledger keeps it: itself when it is JSON, else its text."""
+    try:
+        return to_jsonable(result)
+    except (TypeError, ValueError):
+        return str(result)
+
+
+class _Ledger:
+    """One reviewed call's entries in the saver's ledger."""
+
+    def __init__(self, task: TaskContext, key: str, tool: ReviewedTool, args: dict) -> None:
+        self.saver = task.checkpointer
+        self.key = key
+        self.owner = task.owner or ""
+        self.by = (task.config.get("configurable") or {}).get("decided_by")
+        self.new = {"key": key, "thread_id": task.thread_id, "graph": task.graph, "interrupt_id": key,
+                    "tool": tool.name, "args": _json_text(args)}
+
+    @classmethod
+    def of(cls, task: TaskContext | None, key: str | None, tool: ReviewedTool, args: dict) -> "_Ledger | None":
+        if task is None or key is None or task.checkpointer is None or not hasattr(task.checkpointer, "tool_call"):
+            return None
+        return cls(task, key, tool, args)
+
+    def apply(self, action: str, attempt: int = 0, *, result: Any = None) -> ToolCall:
+        from datetime import datetime, timezone
+
+        return self.saver.tool_call(self.key, action, new=self.new, attempt=attempt, owner=self.owner,
+                                    now=datetime.now(timezone.utc).isoformat(), result=result, by=self.by)
+
+
+def _json_text(value: Any) -> str:
+    from engine.checkpoint.serde import dumps
+
+    return dumps(_storable(value))
 
 
 def add_human_in_the_loop(fn: Callable, *, interrupt_config: HumanInterruptConfig | dict | None = None,

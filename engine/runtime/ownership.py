@@ -170,7 +170,21 @@ async def resume_thread(graphs: Mapping[str, Any], thread_id: str, graph_name: s
     except Exception as error:  # the agent's failure is the thread's state, not ours
         return Applied(thread_id, graph_name, ids, "error", error=f"{type(error).__name__}: {error}")
     pending = out.pop("__interrupt__", [])
-    return Applied(thread_id, graph_name, ids, "interrupted" if pending else "done", list(pending), values=out)
+    applied = Applied(thread_id, graph_name, ids, "interrupted" if pending else "done", list(pending), values=out)
+    if pending:  # decisions claimed for this thread while we ran it: we hold it, so we apply them
+        more = await _claimed_for(graph.checkpointer, thread_id)
+        if more:
+            then = await resume_thread(graphs, thread_id, graph_name, {r.id: r.response for r in more},
+                                       more[0].resolved_by)
+            if then.status not in ("busy", "applied"):
+                then.interrupt_ids = ids + then.interrupt_ids
+                return then
+    return applied
+
+
+async def _claimed_for(saver: Any, thread_id: str) -> list:
+    listing = getattr(saver, "alist_claimed_unapplied", None)
+    return [r for r in await listing() if r.thread_id == thread_id] if listing is not None else []
 
 
 async def _all_applied(saver: Any, ids: list[str]) -> bool:
