@@ -152,6 +152,8 @@ def cmd_worker(args) -> int:
     refs = dict(load_graph_ref(r) for r in args.graph)
     if not refs:
         raise UsageError("inbox worker needs at least one --graph NAME=module:attr to continue runs with.")
+    if args.concurrency < 1:
+        raise UsageError(f"--concurrency must be 1 or more, got {args.concurrency}")
 
     async def loop() -> None:
         from engine.checkpoint.sqlite import SqliteSaver
@@ -163,13 +165,18 @@ def cmd_worker(args) -> int:
             print(f"inbox worker: continuing runs of {', '.join(graphs)} from {args.db} (ctrl+c stops)",
                   file=sys.stderr)
             while True:
-                for applied in await apply_pending_decisions(saver, graphs) + await expire_overdue(saver, graphs):
+                # Any number of workers may run on one file: each thread is run by whoever takes
+                # its lease, so nothing is applied twice (engine/runtime/ownership.py).
+                done = await expire_overdue(saver, graphs)
+                done += await apply_pending_decisions(saver, graphs, concurrency=args.concurrency)
+                for applied in done:
                     print(json.dumps({"thread_id": applied.thread_id, "graph": applied.graph,
                                       "interrupts": applied.interrupt_ids, "status": applied.status,
                                       "error": applied.error}), flush=True)
                 if args.once:
                     return
-                await asyncio.sleep(args.interval)
+                if not any(applied.status in ("done", "interrupted") for applied in done):
+                    await asyncio.sleep(args.interval)  # nothing moved: wait before looking again
 
     try:
         asyncio.run(loop())
@@ -228,6 +235,10 @@ def cmd_decide(args) -> int:
     try:
         service.graphs = bind_graphs(refs, saver)
         item = run_sync(service.item(args.id))
+        if args.command in ("retry", "mark-done") and not item.action.endswith("(in doubt)"):
+            raise UsageError(f"{args.id} is not an in-doubt tool call (it asks about {item.action}); "
+                             "`inbox retry` and `inbox mark-done` settle calls that may have run when their "
+                             "process died. Use accept, edit, respond or ignore.")
         if item.kind == "question" and args.command != "respond":
             raise UsageError(f"{args.id} is a plain question, so it can only be answered: "
                              f"`inbox respond {args.id} TEXT` (add --json to send JSON).")
@@ -253,8 +264,10 @@ def cmd_decide(args) -> int:
                     raise UsageError(f"--json given but the answer is not valid JSON: {error.msg}") from None
             verb = "response" if item.kind != "hitl" else ("respond" if "respond" in item.allowed else "reject")
             response = build_response(item, verb, text=text)
-        elif args.command == "accept":
+        elif args.command in ("accept", "retry"):
             response = build_response(item, "approve" if item.kind == "hitl" else "accept")
+        elif args.command == "mark-done":
+            response = build_response(item, "response", text=args.note or f"marked done by {service.reviewer}")
         else:
             response = build_response(item, "ignore" if item.kind != "hitl" else "reject")
         applied = run_sync(service.decide(args.id, response))
@@ -263,8 +276,13 @@ def cmd_decide(args) -> int:
     if refs and applied.status == "recorded":
         print(f"inbox: note: no --graph named {applied.graph!r} (given: {', '.join(refs)}); the decision is "
               "recorded for `inbox worker`, the run did not continue.", file=sys.stderr)
+    if applied.status == "busy":
+        print(f"inbox: the decision is recorded; thread {applied.thread_id!r} is being run by {applied.owner} "
+              "right now, which continues it with this decision when its step ends (or `inbox worker` does).",
+              file=sys.stderr)
     print(json.dumps({"id": args.id, "thread_id": applied.thread_id, "status": applied.status,
-                      "new_interrupts": [i.id for i in applied.interrupts], "error": applied.error}))
+                      "new_interrupts": [i.id for i in applied.interrupts], "error": applied.error,
+                      **({"owner": applied.owner} if applied.owner else {})}))
     return EXIT_OK if applied.status != "error" else EXIT_FAILED
 
 
@@ -291,6 +309,8 @@ def parser() -> argparse.ArgumentParser:
     worker = with_graphs(with_db(sub.add_parser("worker", help="apply recorded decisions: continue the runs")))
     worker.add_argument("--interval", type=float, default=0.5, help="seconds between polls")
     worker.add_argument("--once", action="store_true", help="apply what is waiting, then exit")
+    worker.add_argument("--concurrency", type=int, default=4,
+                        help="threads continued at once by this worker (default 4)")
 
     listing = with_db(sub.add_parser("list", help="list pending requests"))
     listing.add_argument("--json", action="store_true", help="a JSON array")
@@ -307,6 +327,13 @@ def parser() -> argparse.ArgumentParser:
     edit.add_argument("id")
     edit.add_argument("--args", required=True, help="the new args as a JSON object")
     edit.add_argument("--by")
+    for name, help_text in (("retry", "run an in-doubt tool call again"),
+                            ("mark-done", "mark an in-doubt tool call as done (it is not run again)")):
+        p = with_graphs(with_db(sub.add_parser(name, help=help_text)))
+        p.add_argument("id")
+        p.add_argument("--by", help="who decides (default: the configured reviewer)")
+        if name == "mark-done":
+            p.add_argument("--note", help="the result the agent sees (default: marked done by REVIEWER)")
     respond = with_graphs(with_db(sub.add_parser("respond", help="answer with text instead of running the tool")))
     respond.add_argument("id")
     respond.add_argument("text")
@@ -316,7 +343,8 @@ def parser() -> argparse.ArgumentParser:
 
 
 COMMANDS = {"demo": cmd_demo, "open": cmd_open, "worker": cmd_worker, "list": cmd_list, "show": cmd_show,
-            "accept": cmd_decide, "edit": cmd_decide, "respond": cmd_decide, "ignore": cmd_decide}
+            "accept": cmd_decide, "edit": cmd_decide, "respond": cmd_decide, "ignore": cmd_decide,
+            "retry": cmd_decide, "mark-done": cmd_decide}
 
 
 def main(argv: list[str] | None = None) -> int:
