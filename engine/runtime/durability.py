@@ -49,8 +49,8 @@ class Persistence:
         lease, the transaction takes it (the first), renews it, or (`final`: the run stops)
         releases it, and commits only if the lease is still the run's."""
         lease = self.lease
-        if lease is not None and not lease.held and self.mode != "sync":
-            await lease.take()  # on its own: this mode's commits come later, the nodes run now
+        if lease is not None and not lease.held and self.mode == "exit":
+            await lease.take()  # on its own: this mode's writes wait in memory, the nodes run now
         acquiring = lease is not None and not lease.held
         try:
             if self.mode == "sync":
@@ -60,8 +60,8 @@ class Persistence:
                     yield
                 return
             async with self.store.transaction(wait=False, after=self._last, carry=self.mode == "exit") as commit:
-                if lease is not None:
-                    await lease.in_step(final=final)
+                if lease is not None:  # "async": taken now, before the nodes run (committed later)
+                    await lease.in_step(final=final, immediate=True)
                 yield
             self._last = commit
         except BaseException:

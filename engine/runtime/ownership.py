@@ -55,9 +55,12 @@ def lease_ttl() -> float:
     return ttl
 
 
+_HOST = socket.gethostname()
+
+
 def new_owner() -> str:
     """host:pid:random: who holds a lease, readable in messages, unique per run."""
-    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
+    return f"{_HOST}:{os.getpid()}:{secrets.token_hex(4)}"
 
 
 class Lease:
@@ -78,12 +81,14 @@ class Lease:
         self.held = True
         self._start_heartbeat()
 
-    async def in_step(self, *, final: bool) -> None:
+    async def in_step(self, *, final: bool, immediate: bool = False) -> None:
         """Inside each transaction of the run: take the lease with the first commit (unless
         `take` did already), renew it with the later ones, and release it with the last. Each
-        is queued for the commit, which fails if the lease is not the run's."""
+        is queued for the commit, which fails if the lease is not the run's; `immediate` takes
+        it at once instead (the transaction then holds the file's write lock until it commits)."""
         if not self.held:
-            await self.store.alease_acquire(self.thread_id, self.owner, self.ttl, expect=self.expect, defer=True)
+            await self.store.alease_acquire(self.thread_id, self.owner, self.ttl, expect=self.expect,
+                                            defer=not immediate)
             self.held = True
             if final:
                 await self.store.alease_renew(self.thread_id, self.owner, self.ttl, release=True, defer=True)

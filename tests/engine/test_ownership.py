@@ -62,11 +62,12 @@ async def saver(request, tmp_path):
         yield saver
 
 
-async def test_a_second_run_on_a_running_thread_is_refused_and_runs_nothing(saver):
+@pytest.mark.parametrize("durability", ["sync", "async", "exit"])
+async def test_a_second_run_on_a_running_thread_is_refused_and_runs_nothing(saver, durability):
     gate, started = asyncio.Event(), asyncio.Event()
     graph = gated_graph(saver, gate, started)
-    await graph.ainvoke({"answer": "", "done": ""}, cfg("t"))
-    first = asyncio.create_task(graph.ainvoke(Command(resume="yes"), cfg("t")))
+    await graph.ainvoke({"answer": "", "done": ""}, cfg("t"), durability=durability)
+    first = asyncio.create_task(graph.ainvoke(Command(resume="yes"), cfg("t"), durability=durability))
     await started.wait()
     holder = await saver.alease_holder("t")
     assert holder is not None and holder[0].split(":")[1] == str(os.getpid())
