@@ -15,8 +15,22 @@ from engine.checkpoint.base import ANY_CHECKPOINT, now_us, owner_is_dead
 from engine.checkpoint.serde import dumps, loads
 from engine.checkpoint.sqlite_records import INTERRUPT_COLUMNS, InterruptRecord, interrupt_from_row
 from engine.checkpoint.sqlite_support import chunks
+from engine.prebuilt.review import InvalidResponse, validate_response
 from engine.errors import AlreadyResolved, LeaseLost, ThreadBusy, ThreadMovedOn
 from engine.events import InterruptResolved
+
+def _same_answer(payload: str, claimed: str | None, given: str) -> bool:
+    """Whether a run's answer is the decision claimed for the interrupt: the same text, or
+    the same once both are normalized against the request (a deadline's `on_timeout` answer
+    is stored as the program wrote it; the run applies it normalized)."""
+    if claimed is None or claimed == given:
+        return claimed == given
+    request = loads(payload)
+    try:
+        return validate_response(request, loads(claimed)) == validate_response(request, loads(given))
+    except InvalidResponse:
+        return False
+
 
 class SqliteOwnership:
     """Needs from the class that uses it: `_write`, `_query`, `_now`, `_insert_events` and
@@ -85,11 +99,11 @@ class SqliteOwnership:
     def _claim_answers(self, db, txn, thread_id: str, graph: str, answers: dict[str, str], by: str | None,
                        at: str) -> None:
         for interrupt_id, response_text in answers.items():
-            row = db.execute("SELECT status, applied, response, resolved_by, resolved_at FROM interrupts "
+            row = db.execute("SELECT status, applied, response, resolved_by, resolved_at, payload FROM interrupts "
                              "WHERE id = ?", (interrupt_id,)).fetchone()
             if row is None:
                 continue  # not in the index (written without events): nothing to claim
-            status, applied, claimed, claimed_by, claimed_at = row
+            status, applied, claimed, claimed_by, claimed_at, payload = row
             if status == "pending":
                 db.execute("UPDATE interrupts SET status = 'resolved', resolved_at = ?, resolved_by = ?, "
                            "response = ?, applied = 0 WHERE id = ?",
@@ -97,7 +111,7 @@ class SqliteOwnership:
                 event = InterruptResolved(at=at, thread_id=thread_id, graph=graph, interrupt_id=interrupt_id,
                                           response=loads(response_text), by=by or "api")
                 self._insert_events(db, txn, [self._event_row(event)])
-            elif status == "cancelled" or applied or claimed != response_text:
+            elif status == "cancelled" or applied or not _same_answer(payload, claimed, response_text):
                 # someone else's decision, or one already applied: this answer is late
                 raise AlreadyResolved(interrupt_id, claimed_by or status, claimed_at,
                                       loads(claimed) if claimed is not None else None)

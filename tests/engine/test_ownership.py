@@ -239,3 +239,32 @@ with SqliteSaver.from_conn_string(db) as saver:
     else:
         assert lines == [f"ops@example.com {review_id}"]
         assert applied.values["messages"][-1]["content"] == "final: it went out"
+
+
+async def test_a_deadline_answer_written_loosely_is_applied_once(tmp_path):
+    """on_timeout as the program wrote it ([{"type": "ignore"}], no args) is the claimed
+    decision; the run applies it normalized, which is the same decision, not a late answer."""
+    from datetime import datetime, timedelta, timezone
+
+    from engine.runtime.decisions import expire_overdue
+
+    calls = []
+
+    def review(state):
+        [answer] = interrupt([{"action_request": {"action": "pay", "args": {}},
+                               "config": {"allow_accept": True, "allow_ignore": True}}],
+                             timeout=timedelta(seconds=1), on_timeout=[{"type": "ignore"}])
+        calls.append(answer["type"])
+        return {"answer": answer["type"]}
+
+    async with SqliteSaver.from_conn_string(tmp_path / "dl.sqlite") as saver:
+        graph = (StateGraph(State).add_node("review", review).add_edge(START, "review").add_edge("review", END)
+                 .compile(checkpointer=saver, name="dl"))
+        await graph.ainvoke({"answer": "", "done": ""}, cfg("t"))
+        later = datetime.now(timezone.utc) + timedelta(minutes=1)
+        [applied] = await expire_overdue(saver, {"dl": graph}, later)
+        assert applied.status == "done" and calls == ["ignore"]
+        assert await expire_overdue(saver, {"dl": graph}, later) == []
+        assert await apply_pending_decisions(saver, {"dl": graph}) == []
+        [record] = await saver.adecisions()
+        assert (record.status, record.resolved_by, record.applied) == ("expired", "deadline", True)
