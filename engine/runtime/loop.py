@@ -282,7 +282,9 @@ class Run:
             self.values = dict(self.state.checkpoint["channel_values"])
             self.versions = dict(self.state.checkpoint.get("channel_versions", {}))
         self.resume_map, self.answered, self.unsaved_resume = {}, {}, set()
-        if self.lease is not None and not self.checkpoint_config["configurable"].get("checkpoint_id"):
+        # The lease checks the run still builds on the thread's latest checkpoint (not when it
+        # forks an older one on purpose, nor in a namespace of its own).
+        if self.lease is not None and not self.ns and not self.checkpoint_config["configurable"].get("checkpoint_id"):
             self.lease.expect = self.state.id if self.state is not None else None
 
     async def _execute(self, input: Any) -> AsyncIterator[tuple[str, Any]]:
