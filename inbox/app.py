@@ -169,8 +169,10 @@ class InboxApp(App):
         self.query_one("#topbar", Static).update(text)
 
     def set_status(self, message: str | Text, style: str = "") -> None:
-        """A string is shown literally (it may hold thread ids, actions, errors); a Text as built."""
-        self.query_one("#statusline", Static).update(literal(message, style) if isinstance(message, str) else message)
+        """A string is shown literally, on one line (it may hold thread ids, actions, errors); a Text as built."""
+        if isinstance(message, str):
+            message = literal(message.replace("\n", " "), style)
+        self.query_one("#statusline", Static).update(message)
 
     def notify(self, message: str, *, title: str = "", severity: str = "information", timeout: float | None = None,
                markup: bool = True) -> None:
@@ -602,7 +604,8 @@ class InboxApp(App):
             asks = ", ".join(InboxItem.of_interrupt(i).action for i in applied.interrupts) or "input"
             self.set_status(f"✓ {thread}: {verb}; the agent now asks: {asks} (new row below).", "green")
         elif applied.status == "error":
-            self.set_status(f"✗ {thread}: the run failed after your decision: {applied.error} (see Errors, 3).",
+            self.set_status(f"✗ {thread}: the run failed after your decision: {one_line(applied.error or '', 150)} "
+                            f"(see Errors, {self.keys.label('tab_errors')}).",
                             "bold red")
             self.notify(one_line(applied.error or "", 200), title=f"Run failed: {thread}", severity="error",
                         timeout=self.settings.toast_seconds * 2)
