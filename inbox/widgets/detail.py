@@ -103,7 +103,7 @@ def messages_text(messages: list) -> Text:
     for message in messages[-6:]:
         if not isinstance(message, dict):
             continue
-        role = str(message.get("role", "?"))
+        role = one_line(message.get("role", "?"), 9)
         text.append(f"{role:>9} ", style={"user": "bold cyan", "assistant": "bold magenta",
                                           "tool": "bold yellow"}.get(role, "bold"))
         content = message.get("content") or ""

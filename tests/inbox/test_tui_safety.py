@@ -147,6 +147,14 @@ def test_json_for_the_editor_is_visible_and_parses_back_exactly():
     assert json.loads(text) == value
 
 
+def test_messages_in_the_detail_pane_and_thread_view_are_literal():
+    from inbox.widgets.detail import messages_text
+
+    text = messages_text([{"role": "\x1b[2Juser", "content": MARKUP, "tool_calls": [{"name": LINK}]}])
+    assert_clean(text.plain)
+    assert "␛[2Juser" in text.plain and MARKUP in text.plain and LINK in text.plain
+
+
 # ---- the app over hostile text ---------------------------------------------------------------------
 
 
