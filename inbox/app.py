@@ -4,6 +4,14 @@ Database reads run in async workers; decisions (which resume agents' graphs) run
 workers on the engine's loop, so the screen never waits on an agent. Results come back as
 messages or `call_from_thread`. The engine's events keep the list live; a burst of them is
 coalesced into one refresh.
+
+One error boundary (`report_failure`): a worker that fails (every worker runs with
+`exit_on_error=False`), an action that raises (every key and palette command goes through
+`run_action`) and anything else Textual would end the app for (`_handle_exception`) become a
+status line and a toast; the app keeps running and `R` tries again.
+
+Agent text reaches the screen only as `Text` from inbox.text (never parsed as markup, controls
+made visible); toasts go through `notify`, which turns markup off for every caller.
 """
 
 from __future__ import annotations
@@ -19,6 +27,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.message import Message
 from textual.widgets import DataTable, Footer, Input, Static, Tab, Tabs
+from textual.worker import Worker, WorkerState
 
 from engine.checkpoint.sqlite_records import InterruptRecord
 from engine.errors import AlreadyResolved
@@ -27,6 +36,7 @@ from engine.prebuilt.review import InvalidResponse
 from engine.runtime.decisions import Applied, apply_claimed, claim
 from engine.runtime.sync import run_sync
 from inbox.config import InboxSettings
+from inbox.keymap import Keys, effective_keys
 from inbox.review import InboxItem, ReviewService, build_response
 from inbox.screens.confirm import ConfirmScreen
 from inbox.screens.edit import EditArgsScreen
@@ -34,7 +44,7 @@ from inbox.screens.help import HelpScreen
 from inbox.screens.respond import RespondScreen
 from inbox.screens.stepper import StepperScreen
 from inbox.screens.thread import ThreadScreen
-from inbox.text import one_line, summary
+from inbox.text import defang, literal, one_line, summary
 from inbox.widgets.detail import DetailPane
 from inbox.widgets.item_table import ItemTable, age_text
 
@@ -44,7 +54,12 @@ PAGE = 200  # rows fetched at a time; more are paged in as the cursor nears the 
 DETAIL_DELAY = 0.06
 NARROW = 110  # columns
 FILTER_DELAY = 0.15
-KEY_NAMES = {"slash": "/", "question_mark": "?", "colon": ":", "space": "space", "escape": "esc"}
+# What a failed worker was doing, for the status line and the toast.
+WORKER_TASKS = {"reload": "Loading the list", "live_update": "Updating the list", "load_more": "Loading more requests",
+                "load_messages": "Loading the thread's messages", "open_thread": "Opening the thread",
+                "_decide": "Sending the decision", "expire_overdue": "Expiring overdue requests",
+                "refresh_item": "Refreshing the request",
+                "watch_events": "Watching for new requests (live updates stopped; R refreshes)"}
 
 
 class InboxChanged(Message):
@@ -86,9 +101,10 @@ class InboxApp(App):
 
     def __init__(self, service: ReviewService, *, settings: InboxSettings | None = None, source: str = "",
                  clock: Callable[[], datetime] | None = None, live: bool = True, expire_every: float = 5.0):
+        self.settings = settings or InboxSettings(reviewer=service.reviewer)
+        self.keys = self.key_map(self.settings.keys)  # refuses a colliding remap before anything starts
         super().__init__()
         self.service = service
-        self.settings = settings or InboxSettings(reviewer=service.reviewer)
         self.NOTIFICATION_TIMEOUT = self.settings.toast_seconds  # every toast, not only some
         self.source = source
         self.clock = clock or (lambda: datetime.now(timezone.utc))
@@ -104,16 +120,25 @@ class InboxApp(App):
         self._detail_timer = None
         self._filter_timer = None
         self._loaded_once = False
+        self.failures: list[tuple[str, BaseException]] = []  # what the error boundary reported
+
+    @classmethod
+    def key_map(cls, remap: dict[str, str]) -> Keys:
+        """The effective keys of every binding id with `remap` applied (SettingsError if refused)."""
+        return effective_keys({"the list": cls.BINDINGS, "the stepper": StepperScreen.BINDINGS,
+                               "the edit dialog": EditArgsScreen.BINDINGS, "the answer dialog": RespondScreen.BINDINGS,
+                               "the confirm dialog": ConfirmScreen.BINDINGS, "the help screen": HelpScreen.BINDINGS,
+                               "the thread view": ThreadScreen.BINDINGS}, remap)
 
     # --- layout -----------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
         yield Static(id="topbar")
         yield Tabs(*(Tab(label, id=f"tab-{key}") for key, label in TABS), id="tabs")
-        yield Input(placeholder="filter: text in action, args or description — enter keeps it, esc clears",
-                    id="filter")
+        yield Input(placeholder="filter: text in action, args or description — enter keeps it, "
+                                f"{self.keys.label('clear_filter')} clears", id="filter")
         with Horizontal(id="main"):
-            yield ItemTable(id="items")
-            yield DetailPane(id="detail")
+            yield ItemTable(self.keys, id="items")
+            yield DetailPane(self.keys, id="detail")
         yield Static(id="statusline")
         yield Footer()
 
@@ -144,7 +169,59 @@ class InboxApp(App):
         self.query_one("#topbar", Static).update(text)
 
     def set_status(self, message: str | Text, style: str = "") -> None:
-        self.query_one("#statusline", Static).update(Text(message, style=style) if isinstance(message, str) else message)
+        """A string is shown literally, on one line (it may hold thread ids, actions, errors); a Text as built."""
+        if isinstance(message, str):
+            message = literal(message.replace("\n", " "), style)
+        self.query_one("#statusline", Static).update(message)
+
+    def notify(self, message: str, *, title: str = "", severity: str = "information", timeout: float | None = None,
+               markup: bool = True) -> None:
+        """Every toast, the app's and the dialogs': shown literally (no markup, controls made
+        visible), whatever the caller passed, because toasts often quote agent text."""
+        super().notify(defang(str(message)), title=one_line(title, 80), severity=severity, timeout=timeout,
+                       markup=False)
+
+    # --- the error boundary ---------------------------------------------------------------------------
+    def report_failure(self, task: str, error: BaseException) -> None:
+        """The one place failures end: a status line and a toast; the app keeps running."""
+        self.failures.append((task, error))
+        self.log.error(task, repr(error))
+        reason = f"{type(error).__name__}: {error}"
+        self.set_status(f"✗ {task} failed: {one_line(reason, 160)}", "bold red")
+        self.notify(one_line(reason, 300), title=f"{task} failed", severity="error",
+                    timeout=self.settings.toast_seconds * 2)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.state == WorkerState.ERROR and event.worker.error is not None:
+            self.report_failure(WORKER_TASKS.get(event.worker.name, event.worker.name or "A background task"),
+                                event.worker.error)
+
+    async def run_action(self, action, default_namespace=None, namespaces=None) -> bool:
+        """Every key and palette command runs here: one that raises is reported, not fatal."""
+        try:
+            return await super().run_action(action, default_namespace, namespaces)
+        except Exception as error:  # noqa: BLE001 - the boundary
+            self.report_failure(f"'{action if isinstance(action, str) else action[1]}'", error)
+            return True
+
+    async def _dispatch_message(self, message: Message) -> None:
+        # The app's own message handlers (row highlighted, tab activated, callbacks): Textual
+        # would stop the app's message loop after an exception in one, so catch it here.
+        try:
+            await super()._dispatch_message(message)
+        except Exception as error:  # noqa: BLE001 - the boundary
+            self.report_failure(f"Handling {type(message).__name__}", error)
+
+    def _handle_exception(self, error: Exception) -> None:
+        # Textual's last resort (timers, dialogs' handlers) ends the app. Once the main screen
+        # is up, report instead; before that (or for KeyboardInterrupt etc.) keep Textual's way.
+        if isinstance(error, Exception) and self.is_running and self.query("#statusline"):
+            try:
+                self.report_failure("The inbox", error)
+                return
+            except Exception:  # noqa: BLE001 - reporting failed too: fall back to Textual's exit
+                pass
+        super()._handle_exception(error)
 
     def _update_tab_labels(self) -> None:
         for key, label in TABS:
@@ -172,7 +249,7 @@ class InboxApp(App):
         needle = self.filter_text.lower()
         return [i for i in items if needle in i.search_text]
 
-    @work(exclusive=True, group="load")
+    @work(exit_on_error=False, exclusive=True, group="load")
     async def reload(self) -> None:
         items = await self._fetch()
         self.counts = await self.service.counts()
@@ -183,11 +260,13 @@ class InboxApp(App):
         if not self._loaded_once:
             self._loaded_once = True
             pending = self.counts.get("pending", 0)
-            self.set_status(f"{pending} request{'s' if pending != 1 else ''} waiting. "
-                            "a accept · e edit · r respond · i ignore · ? all keys" if pending else
+            keys = self.keys.label
+            self.set_status(f"{pending} request{'s' if pending != 1 else ''} waiting. {keys('accept')} accept · "
+                            f"{keys('edit')} edit · {keys('respond')} respond · {keys('ignore')} ignore · "
+                            f"{keys('help')} all keys" if pending else
                             "Nothing is waiting for you. New requests appear here as agents raise them.")
 
-    @work(exclusive=True, group="events")
+    @work(exit_on_error=False, exclusive=True, group="events")
     async def watch_events(self) -> None:
         since = await self.service.saver.alast_event_seq()
         async for event in self.service.saver.subscribe(since=since):
@@ -205,7 +284,7 @@ class InboxApp(App):
             self._refresh_scheduled = True
             self.set_timer(0.05, self.live_update)
 
-    @work(exclusive=True, group="live")
+    @work(exit_on_error=False, exclusive=True, group="live")
     async def live_update(self) -> None:
         """Apply what the events said, without re-reading the whole list: new requests come
         from the events themselves; only requests someone decided are read back."""
@@ -237,7 +316,7 @@ class InboxApp(App):
         self._update_tab_labels()
         self._show_current()
 
-    @work(exclusive=True, group="expire", thread=True)
+    @work(exit_on_error=False, exclusive=True, group="expire", thread=True)
     def expire_overdue(self) -> None:
         for applied in run_sync(self.service.expire()):
             self.call_from_thread(self._report, None, applied, "expired (deadline)")
@@ -278,7 +357,7 @@ class InboxApp(App):
         else:
             self.action_open_thread()
 
-    @work(exclusive=True, group="more")
+    @work(exit_on_error=False, exclusive=True, group="more")
     async def load_more(self) -> None:
         table = self.query_one(ItemTable)
         if table.complete:
@@ -286,7 +365,7 @@ class InboxApp(App):
         items = await self._fetch(offset=table.row_count)
         table.append(items[:PAGE], self.clock(), complete=len(items) <= PAGE)
 
-    @work(exclusive=True, group="messages")
+    @work(exit_on_error=False, exclusive=True, group="messages")
     async def load_messages(self, thread_id: str) -> None:
         messages = await self.service.messages(thread_id)
         if self.current is not None and self.current.record.thread_id == thread_id:
@@ -374,7 +453,8 @@ class InboxApp(App):
     def _filter_submitted(self, event: Input.Submitted) -> None:
         self.query_one(ItemTable).focus()
         if self.filter_text:
-            self.set_status(f"Filtered by “{one_line(self.filter_text, 40)}” — / to change, esc to clear.")
+            self.set_status(f"Filtered by “{one_line(self.filter_text, 40)}” — {self.keys.label('filter')} to change, "
+                            f"{self.keys.label('clear_filter')} to clear.")
         else:
             event.input.display = False
 
@@ -404,7 +484,7 @@ class InboxApp(App):
         def done(response: Any) -> None:
             if response is not None:
                 self.submit(item, response, "decisions")
-        self.push_screen(StepperScreen(item), done)
+        self.push_screen(StepperScreen(item, self.keys), done)
 
     def action_accept(self) -> None:
         item = self._pending_or_explain()
@@ -436,7 +516,7 @@ class InboxApp(App):
                 self.submit(item, build_response(item, "edit", args=args), "edited")
             else:
                 self.set_status("Edit cancelled; nothing was sent.")
-        self.push_screen(EditArgsScreen(entry.action, entry.args, entry.args_schema), edited)
+        self.push_screen(EditArgsScreen(entry.action, entry.args, entry.args_schema, self.keys), edited)
 
     def action_respond(self) -> None:
         item = self._pending_or_explain()
@@ -457,20 +537,22 @@ class InboxApp(App):
         prompt = (f"The agent asks: {asked}\nType the answer it is waiting for." if question else
                   f"{one_line(summary(item.description), 150)}\nYour words go back to the agent; the tool does not run.")
         self.push_screen(RespondScreen(f"{'Answer' if question else 'Respond to'} {item.action}", prompt,
-                                       allow_json=question), answered)
+                                       allow_json=question, keys=self.keys), answered)
 
     def action_mark(self) -> None:
         table = self.query_one(ItemTable)
         table.toggle_mark()
         marked = len(table.marked)
-        self.set_status(f"{marked} marked — A accepts them all (after a confirm)." if marked else "No requests marked.")
+        self.set_status(f"{marked} marked — {self.keys.label('accept_marked')} accepts them all (after a confirm)."
+                        if marked else "No requests marked.")
         table.action_cursor_down()
 
     def action_accept_marked(self) -> None:
         table = self.query_one(ItemTable)
         items = [table.items[i] for i in table.marked if i in table.items]
         if not items:
-            self.notify("Mark requests with space first, then press A.", severity="warning")
+            self.notify(f"Mark requests with {self.keys.label('mark')} first, then press "
+                        f"{self.keys.label('accept_marked')}.", severity="warning")
             return
         acceptable = [i for i in items if not i.needs_stepper and self._allows(i, "accept")]
         skipped = len(items) - len(acceptable)
@@ -486,13 +568,13 @@ class InboxApp(App):
                 verb = "approve" if item.kind == "hitl" else "accept"
                 self.submit(item, build_response(item, verb), "accepted")
         self.push_screen(ConfirmScreen(f"Accept {len(acceptable)} marked request{'s' if len(acceptable) != 1 else ''}?",
-                                       detail), confirmed)
+                                       detail, self.keys), confirmed)
 
     def submit(self, item: InboxItem, response: Any, verb: str) -> None:
         self.set_status(f"Sending: {verb} {item.action} on {item.record.thread_id}…", "bold")
         self._decide(item, response, verb)
 
-    @work(thread=True, group="decide")
+    @work(exit_on_error=False, thread=True, group="decide")
     def _decide(self, item: InboxItem, response: Any, verb: str) -> None:
         try:
             record = run_sync(claim(self.service.saver, item.id, response, by=self.service.reviewer))
@@ -522,7 +604,8 @@ class InboxApp(App):
             asks = ", ".join(InboxItem.of_interrupt(i).action for i in applied.interrupts) or "input"
             self.set_status(f"✓ {thread}: {verb}; the agent now asks: {asks} (new row below).", "green")
         elif applied.status == "error":
-            self.set_status(f"✗ {thread}: the run failed after your decision: {applied.error} (see Errors, 3).",
+            self.set_status(f"✗ {thread}: the run failed after your decision: {one_line(applied.error or '', 150)} "
+                            f"(see Errors, {self.keys.label('tab_errors')}).",
                             "bold red")
             self.notify(one_line(applied.error or "", 200), title=f"Run failed: {thread}", severity="error",
                         timeout=self.settings.toast_seconds * 2)
@@ -543,7 +626,7 @@ class InboxApp(App):
                     timeout=self.settings.toast_seconds * 2)
         self.set_status(f"✗ Not sent: {one_line(str(refused), 100)}", "bold red")
 
-    @work(group="load")
+    @work(exit_on_error=False, group="load")
     async def refresh_item(self, item_id: str) -> None:
         self.query_one(ItemTable).replace_item(await self.service.item(item_id), self.clock())
         self.counts = await self.service.counts()
@@ -558,29 +641,33 @@ class InboxApp(App):
             return
         self.open_thread(item.record.thread_id)
 
-    @work(group="thread")
+    @work(exit_on_error=False, group="thread")
     async def open_thread(self, thread_id: str) -> None:
         view = await self.service.thread(thread_id)
-        self.push_screen(ThreadScreen(view))
+        self.push_screen(ThreadScreen(view, self.keys))
 
     def action_help(self) -> None:
+        keys = self.keys.label
         rows = [(key, binding.description, binding.id or "") for key, binding in self._help_bindings()]
         rows += [("enter", "open the thread, or step through a request with several actions", ""),
                  ("ctrl+c", "quit", ""),
-                 ("ctrl+s", "in a dialog: submit (edit, respond, stepper)", ""),
-                 ("ctrl+j", "in the answer dialog: send the text as JSON", ""),
-                 ("n / p, x, A", "in the stepper: next / previous action, reject, approve all", "")]
-        self.push_screen(HelpScreen(rows))
+                 (" / ".join(dict.fromkeys((keys("edit.submit"), keys("respond.submit")))),
+                  "in a dialog: submit (edit, respond)",
+                  "*.submit"),
+                 (keys("respond.json"), "in the answer dialog: send the text as JSON", "respond.json"),
+                 (f"{keys('step.next')} / {keys('step.previous')}, {keys('step.reject')}, {keys('step.approve_all')}",
+                  "in the stepper: next / previous action, reject, approve all",
+                  "step.*")]
+        self.push_screen(HelpScreen(rows, self.keys))
 
     def _help_bindings(self):
-        keymap = self.settings.keys
+        """(the binding's effective keys, the binding) for each of the list's bindings."""
         seen = set()
         for binding in self.BINDINGS:
             if binding.id in seen:
                 continue
             seen.add(binding.id)
-            keys = keymap.get(binding.id, binding.key)
-            yield ", ".join(KEY_NAMES.get(k.strip(), k.strip()) for k in keys.split(",")), binding
+            yield self.keys.labels(binding.id), binding
 
     def get_system_commands(self, screen):
         yield from super().get_system_commands(screen)
@@ -591,7 +678,9 @@ class InboxApp(App):
                               ("accept_marked", "Accept all marked requests"), ("open_thread", "Open the thread view"),
                               ("filter", "Filter requests by text"), ("clear_filter", "Clear the filter"),
                               ("reload", "Refresh the list"), ("help", "Show all keys")):
-            yield SystemCommand(label, f"Same as its key ({self._key_for(action)})", getattr(self, f"action_{action}"))
+            # Through run_action, so a command that fails meets the error boundary like its key.
+            yield SystemCommand(label, f"Same as its key ({self._key_for(action)})",
+                                lambda a=action: self.run_action(a))
 
     def _key_for(self, action: str) -> str:
         for key, binding in self._help_bindings():

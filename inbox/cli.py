@@ -6,6 +6,10 @@ Exit codes (headless commands):
   2  bad usage or input: a bad path, a file that is not an inbox database, an unknown graph
      reference, an import error in user code, an invalid response, an unknown interrupt id
   3  someone else already decided this interrupt; nothing was sent
+
+Plain output and error lines show names that came from agents or other reviewers (thread ids,
+actions, who decided) with control characters and bidi overrides made visible (inbox.text);
+`--json` output is exact.
 """
 
 from __future__ import annotations
@@ -100,8 +104,9 @@ def run_tui(saver: Any, graphs: dict, source: str) -> int:
 
     settings = load_settings()
     service = ReviewService(saver, graphs, reviewer=settings.reviewer)
+    app = InboxApp(service, settings=settings, source=source)  # refuses a bad key remap before any work
     apply_recorded_decisions(service)
-    InboxApp(service, settings=settings, source=source).run()
+    app.run()
     return EXIT_OK
 
 
@@ -358,17 +363,23 @@ def main(argv: list[str] | None = None) -> int:
     from engine.errors import AlreadyResolved, EngineError
     from inbox.config import SettingsError
 
+    def say(message: str) -> None:
+        # Messages echo thread ids, actions and reviewers' names: never let one drive the terminal.
+        from inbox.text import defang
+
+        print(f"inbox: {defang(message)}", file=sys.stderr)
+
     try:
         return COMMANDS[args.command](args)
     except AlreadyResolved as error:
-        print(f"inbox: {error}", file=sys.stderr)
+        say(str(error))
         return EXIT_ALREADY
     except (UsageError, EngineError, SettingsError, LookupError, ValueError) as error:
         if args.debug:
             traceback.print_exc()
         # str(KeyError("x")) is "'x'": show a KeyError's message without the quotes.
         message = str(error.args[0]) if isinstance(error, KeyError) and error.args else str(error)
-        print(f"inbox: {message}", file=sys.stderr)
+        say(message)
         return EXIT_USAGE
     except KeyboardInterrupt:
         return EXIT_FAILED
@@ -378,7 +389,7 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as error:  # noqa: BLE001 - one clear line, the traceback only with --debug
         if args.debug:
             traceback.print_exc()
-        print(f"inbox: unexpected {type(error).__name__}: {error} (rerun with --debug for details)", file=sys.stderr)
+        say(f"unexpected {type(error).__name__}: {error} (rerun with --debug for details)")
         return EXIT_FAILED
 
 

@@ -1,5 +1,22 @@
 """Showing agent-written text literally: no Rich markup and no terminal control sequence from
-a payload may style, move or clear the screen. Everything shown from a payload goes through here."""
+a payload may style, move or clear the screen. Everything shown from an agent, a payload, an
+error, a thread id, a graph name or another reviewer goes through here.
+
+Two rules, applied in one place:
+- Markup: text is handed to widgets as `rich.text.Text` (`literal()`), which is never parsed
+  as markup, so `[link=https://x]y` shows as those characters. Where a widget only takes a
+  string and parses it (Textual's `notify`), the app turns markup off (see InboxApp.notify).
+- Control characters are made visible (`defang()`), the same way in the TUI and in the plain
+  output of the `inbox` command:
+      ESC                                   ␛          (so `\\x1b[2J` shows as `␛[2J`)
+      other C0 controls, DEL, C1 controls   \\xNN       (U+0000-U+001F but tab and newline,
+                                                       U+007F-U+009F, which hold the 8-bit CSI)
+      bidi overrides and isolates           \\uNNNN     (U+202A-U+202E, U+2066-U+2069: they
+                                                       reorder what follows, e.g. a thread id)
+  Tab and newline stay (they only lay text out); `one_line()` folds them into spaces.
+  In JSON (`pretty_json()`, the argument editor) the same characters become JSON escapes
+  (`\\u001b`, `\\u202e`), so the text stays valid JSON that parses back to the exact value.
+"""
 
 from __future__ import annotations
 
@@ -9,17 +26,22 @@ from typing import Any
 
 from rich.text import Text
 
-# C0 controls except tab and newline, DEL, and C1 controls (which include the 8-bit CSI).
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
 def _visible(match: re.Match) -> str:
     char = match.group(0)
-    return "␛" if char == "\x1b" else f"\\x{ord(char):02x}"
+    if char == "\x1b":
+        return "␛"
+    return f"\\x{ord(char):02x}" if ord(char) < 0x100 else f"\\u{ord(char):04x}"
+
+
+def _json_escape(match: re.Match) -> str:
+    return f"\\u{ord(match.group(0)):04x}"
 
 
 def defang(text: str) -> str:
-    """`text` with control characters made visible (ESC shows as ␛, others as \\xNN)."""
+    """`text` with control characters and bidi overrides made visible (see the module docstring)."""
     return _CONTROL.sub(_visible, text)
 
 
@@ -35,9 +57,15 @@ def one_line(value: Any, width: int = 80) -> str:
     return text if len(text) <= width else text[: max(width - 1, 0)] + "…"
 
 
+def json_text(value: Any, indent: int | None = 2) -> str:
+    """JSON for people to read and edit: non-ASCII stays readable, but every character defang()
+    would change is a JSON escape instead, so the text parses back to exactly `value`."""
+    return _CONTROL.sub(_json_escape, json.dumps(value, indent=indent, ensure_ascii=False, default=str))
+
+
 def pretty_json(value: Any, limit: int | None = None) -> tuple[str, bool]:
-    """Indented JSON, defanged, and whether it was cut to `limit` characters."""
-    text = defang(json.dumps(value, indent=2, ensure_ascii=False, default=str))
+    """Indented JSON (see json_text), and whether it was cut to `limit` characters."""
+    text = json_text(value)
     if limit is not None and len(text) > limit:
         return text[:limit], True
     return text, False

@@ -9,6 +9,9 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
+from inbox.keymap import Keys
+from inbox.text import literal
+
 
 class ConfirmScreen(ModalScreen[bool]):
     BINDINGS = [
@@ -16,19 +19,20 @@ class ConfirmScreen(ModalScreen[bool]):
         Binding("n,escape", "no", "No", id="confirm.no"),
     ]
 
-    def __init__(self, question: str, detail: str = ""):
+    def __init__(self, question: str, detail: str, keys: Keys):
         super().__init__()
+        self.keys = keys
         self.question = question
         self.detail = detail
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog", classes="confirm-dialog"):
-            yield Static(Text(self.question, style="bold"), classes="dialog-title")
+            yield Static(literal(self.question, "bold"), classes="dialog-title")
             if self.detail:
-                yield Static(Text(self.detail))
+                yield Static(literal(self.detail))
             with Horizontal(classes="buttons"):
-                yield Button("Yes (y)", id="yes", variant="success")
-                yield Button("No (n)", id="no", variant="error")
+                yield Button(Text(f"Yes ({self.keys.label('confirm.yes')})"), id="yes", variant="success")
+                yield Button(Text(f"No ({self.keys.label('confirm.no')})"), id="no", variant="error")
 
     def on_mount(self) -> None:
         self.query_one("#no", Button).focus()

@@ -13,7 +13,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Static, TextArea
 
 from engine.prebuilt.json_schema import schema_errors
-from inbox.text import defang, one_line
+from inbox.keymap import Keys
+from inbox.text import defang, json_text, literal, one_line
 
 
 def check_args(text: str, schema: dict | None) -> tuple[dict | None, list[str]]:
@@ -36,8 +37,9 @@ class EditArgsScreen(ModalScreen[dict | None]):
         Binding("escape", "cancel", "Cancel", id="edit.cancel"),
     ]
 
-    def __init__(self, action: str, args: dict, schema: dict | None):
+    def __init__(self, action: str, args: dict, schema: dict | None, keys: Keys):
         super().__init__()
+        self.keys = keys
         self.action_name = action
         self.original = args
         self.schema = schema
@@ -45,12 +47,14 @@ class EditArgsScreen(ModalScreen[dict | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog", classes="edit-dialog"):
-            yield Static(Text.assemble(("Edit arguments of ", ""), (one_line(self.action_name, 50), "bold"),
-                                       ("  ctrl+s submit · esc cancel", "dim")), classes="dialog-title")
-            yield TextArea(defang(json.dumps(self.original, indent=2, ensure_ascii=False)), id="args-editor",
+            submit, cancel = self.keys.label("edit.submit"), self.keys.label("edit.cancel")
+            yield Static(Text.assemble(("Edit arguments of ", ""), literal(one_line(self.action_name, 50), "bold"),
+                                       (f"  {submit} submit · {cancel} cancel", "dim")), classes="dialog-title")
+            # JSON escapes for controls and bidi overrides: visible, and they parse back exactly.
+            yield TextArea(json_text(self.original), id="args-editor",
                            soft_wrap=True, show_line_numbers=True, tab_behavior="indent")
             yield Static(id="edit-status")
-            yield Button("Submit (ctrl+s)", id="submit", variant="success")
+            yield Button(Text(f"Submit ({submit})"), id="submit", variant="success")
 
     def on_mount(self) -> None:
         editor = self.query_one("#args-editor", TextArea)

@@ -13,6 +13,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from inbox.config import config_path
+from inbox.keymap import Keys
+from inbox.text import literal
 
 
 def _home_relative(path) -> str:
@@ -24,9 +26,10 @@ def _home_relative(path) -> str:
 class HelpScreen(ModalScreen[None]):
     BINDINGS = [Binding("escape,q,question_mark", "close", "Close", id="help.close")]
 
-    def __init__(self, rows: list[tuple[str, str, str]]):
+    def __init__(self, rows: list[tuple[str, str, str]], keys: Keys):
         super().__init__()
         self.rows = rows
+        self.keys = keys
 
     def compose(self) -> ComposeResult:
         table = Table(show_edge=False, pad_edge=False, expand=True)
@@ -34,9 +37,11 @@ class HelpScreen(ModalScreen[None]):
         table.add_column("Does")
         table.add_column("Binding id (remap it)", style="dim")
         for keys, description, binding_id in self.rows:
-            table.add_row(keys, description, binding_id)
+            # Text cells: a Table parses str cells as markup, and keys come from the config file.
+            table.add_row(literal(keys), literal(description), literal(binding_id))
         with VerticalScroll(id="dialog", classes="help-dialog"):
-            yield Static(Text("Keys  ·  esc closes", style="bold"), classes="dialog-title")
+            yield Static(Text(f"Keys  ·  {self.keys.label('help.close')} closes", style="bold"),
+                         classes="dialog-title")
             yield Static(table)
             yield Static(Text(
                 f"\nRemap any key in {_home_relative(config_path())} under [keys], e.g.  accept = \"y\"\n"

@@ -13,7 +13,8 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static, Switch, TextArea
 
-from inbox.text import one_line
+from inbox.keymap import Keys
+from inbox.text import literal, one_line
 
 
 class RespondScreen(ModalScreen[Any]):
@@ -25,24 +26,27 @@ class RespondScreen(ModalScreen[Any]):
         Binding("ctrl+j", "toggle_json", "JSON on/off", id="respond.json"),
     ]
 
-    def __init__(self, title: str, prompt: str, allow_json: bool):
+    def __init__(self, title: str, prompt: str, allow_json: bool, keys: Keys):
         super().__init__()
+        self.keys = keys
         self.title_text = title
         self.prompt = prompt
         self.allow_json = allow_json
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog", classes="respond-dialog"):
-            yield Static(Text.assemble((one_line(self.title_text, 70), "bold"), ("  ctrl+s send · esc cancel", "dim")),
-                         classes="dialog-title")
-            yield Static(Text(self.prompt, style="dim"))
+            send, cancel = self.keys.label("respond.submit"), self.keys.label("respond.cancel")
+            yield Static(Text.assemble(literal(one_line(self.title_text, 70), "bold"),
+                                       (f"  {send} send · {cancel} cancel", "dim")), classes="dialog-title")
+            yield Static(literal(self.prompt, "dim"))
             yield TextArea(id="answer", soft_wrap=True)
             if self.allow_json:
                 with Horizontal(classes="json-row"):
                     yield Switch(value=False, id="as-json")
-                    yield Static("send as JSON (ctrl+j) — e.g. 42, true, {\"region\": \"eu-west-1\"}")
+                    yield Static(Text(f"send as JSON ({self.keys.label('respond.json')}) — "
+                                      'e.g. 42, true, {"region": "eu-west-1"}'))
             yield Static(id="respond-status")
-            yield Button("Send (ctrl+s)", id="submit", variant="success", disabled=True)
+            yield Button(Text(f"Send ({send})"), id="submit", variant="success", disabled=True)
 
     def on_mount(self) -> None:
         self.query_one(TextArea).focus()

@@ -14,6 +14,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Markdown, Static
 
+from inbox.keymap import Keys
 from inbox.review import InboxItem
 from inbox.screens.edit import EditArgsScreen
 from inbox.screens.respond import RespondScreen
@@ -36,9 +37,10 @@ class StepperScreen(ModalScreen[Any]):
         Binding("escape", "cancel", "Cancel", id="step.cancel"),
     ]
 
-    def __init__(self, item: InboxItem):
+    def __init__(self, item: InboxItem, keys: Keys):
         super().__init__()
         self.item = item
+        self.keys = keys
         self.position = 0
         self.decisions: list[dict | None] = [None] * len(item.items)
         self.hitl = item.kind == "hitl"
@@ -83,11 +85,13 @@ class StepperScreen(ModalScreen[Any]):
         self.query_one("#step-args", Static).update(Group(Syntax(code, "json", theme="ansi_dark",
                                                                  background_color="default", word_wrap=True)))
         keys = Text()
-        for verb, key in (("approve", "a"), ("edit", "e"), ("reject", "x"), ("respond", "r")):
+        key = self.keys.label
+        for verb in ("approve", "edit", "reject", "respond"):
             ok = self._allowed(verb)
-            keys.append(f" {key} {verb} ", style="reverse green" if ok else "dim strike")
+            keys.append(f" {key('step.' + verb)} {verb} ", style="reverse green" if ok else "dim strike")
             keys.append(" ")
-        keys.append("  A approve all · n/p move · ctrl+s send all · esc cancel", style="dim")
+        keys.append(f"  {key('step.approve_all')} approve all · {key('step.next')}/{key('step.previous')} move · "
+                    f"{key('step.submit')} send all · {key('step.cancel')} cancel", style="dim")
         self.query_one("#step-keys", Static).update(keys)
 
     def _set(self, decision: dict) -> None:
@@ -130,7 +134,7 @@ class StepperScreen(ModalScreen[Any]):
             else:
                 self._set({"type": "edit", "args": {"action": entry.action, "args": args}})
 
-        self.app.push_screen(EditArgsScreen(entry.action, entry.args, entry.args_schema), edited)
+        self.app.push_screen(EditArgsScreen(entry.action, entry.args, entry.args_schema, self.keys), edited)
 
     def action_respond(self) -> None:
         if not self._allowed("respond"):
@@ -144,7 +148,7 @@ class StepperScreen(ModalScreen[Any]):
 
         self.app.push_screen(RespondScreen(f"Respond to {self.item.items[self.position].action}",
                                            "Your words go back to the agent instead of running the tool.",
-                                           allow_json=False), answered)
+                                           allow_json=False, keys=self.keys), answered)
 
     def action_submit(self) -> None:
         missing = [str(i + 1) for i, d in enumerate(self.decisions) if d is None]

@@ -11,6 +11,7 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from inbox.keymap import Keys
 from inbox.review import ThreadView, describe_response
 from inbox.text import literal, one_line, pretty_json
 from inbox.widgets.detail import messages_text
@@ -21,8 +22,10 @@ def _history_table(view: ThreadView) -> Table:
     for name in ("step", "source", "next", "created", "checkpoint"):
         table.add_column(name, style="dim" if name == "checkpoint" else "")
     for entry in view.history:
-        table.add_row(str(entry["step"]), str(entry["source"]), literal(", ".join(entry["next"]) or "—"),
-                      (entry["created"] or "")[:19].replace("T", " "), "…" + entry["checkpoint_id"][-12:])
+        # Every cell a Text: a Table parses str cells as markup, and these come from the store.
+        table.add_row(literal(entry["step"]), literal(entry["source"]), literal(", ".join(entry["next"]) or "—"),
+                      literal((entry["created"] or "")[:19].replace("T", " ")),
+                      literal("…" + str(entry["checkpoint_id"])[-12:]))
     return table
 
 
@@ -33,29 +36,31 @@ def _decisions_table(view: ThreadView) -> Table | Text:
     for name in ("when", "status", "by", "response", "interrupt"):
         table.add_column(name)
     for record in view.decisions:
-        table.add_row((record.resolved_at or "")[:19].replace("T", " "), record.status,
+        table.add_row(literal((record.resolved_at or "")[:19].replace("T", " ")), literal(record.status),
                       literal(one_line(record.resolved_by or "?", 20)),
                       literal(one_line(describe_response(record.response), 50)),
-                      Text(record.id[:10], style="dim"))
+                      literal(record.id[:10], "dim"))
     return table
 
 
 class ThreadScreen(ModalScreen[None]):
     BINDINGS = [Binding("escape,q,t", "close", "Back", id="thread.close")]
 
-    def __init__(self, view: ThreadView):
+    def __init__(self, view: ThreadView, keys: Keys):
         super().__init__()
         self.view = view
+        self.keys = keys
 
     def compose(self) -> ComposeResult:
         view = self.view
         record = view.record
-        status = f"{record.status} · graph {record.graph} · updated {record.updated_at[:19].replace('T', ' ')}" \
-            if record else "unknown thread"
+        status = (f"{record.status} · graph {record.graph} · updated {record.updated_at[:19].replace('T', ' ')}"
+                  if record else "unknown thread")
         values = {k: v for k, v in view.values.items() if k != "messages"}
         with VerticalScroll(id="dialog", classes="thread-dialog"):
             yield Static(Text.assemble(("Thread ", "bold"), literal(one_line(view.thread_id, 60), "bold"),
-                                       (f"   {status}   esc back", "dim")), classes="dialog-title")
+                                       literal(f"   {one_line(status, 90)}   {self.keys.label('thread.close')} back", "dim")),
+                         classes="dialog-title")
             if view.error:
                 yield Static(Text.assemble(("Last run failed: ", "bold red"), literal(view.error, "red")))
             yield Static("Messages", classes="section-title")

@@ -8,42 +8,48 @@ from rich.text import Text
 from textual.containers import VerticalScroll
 from textual.widgets import Markdown, Static
 
+from inbox.keymap import Keys
 from inbox.review import InboxItem, describe_response
 from inbox.text import defang, literal, one_line, pretty_json
+from inbox.widgets.item_table import response_key
 
 ARGS_PREVIEW_CHARS = 4000
 ACTION_NAMES = {"accept": "accept", "edit": "edit args", "response": "respond", "ignore": "ignore",
                 "approve": "approve", "reject": "reject", "respond": "respond"}
 
 
-def allowed_lines(item: InboxItem) -> Text:
-    """Each response with its key; the ones this request's config forbids shown struck out, with why."""
+def allowed_lines(item: InboxItem, keys: Keys) -> Text:
+    """Each response with its (effective) key; the ones this request's config forbids shown
+    struck out, with why."""
     text = Text()
     if item.record.status != "pending":
         text.append("Decided — nothing more to do here.", style="dim")
         return text
     if item.kind == "question":
-        text.append(" r ", style="reverse green")
+        text.append(f" {keys.label('respond')} ", style="reverse green")
         text.append(" answer (text, or JSON)   ")
-        text.append("a e i", style="dim strike")
+        text.append(" ".join(keys.label(b) for b in ("accept", "edit", "ignore")), style="dim strike")
         text.append("  a plain question only takes an answer", style="dim")
         return text
     names = ("approve", "edit", "reject", "respond") if item.kind == "hitl" else ("accept", "edit", "response", "ignore")
     if item.needs_stepper:
-        text.append(f"{len(item.items)} actions in one request: enter (or a, e, r) opens the stepper to decide "
-                    "each, then ctrl+s sends them together. Allowed per action:\n", style="italic")
+        text.append(f"{len(item.items)} actions in one request: enter (or {keys.label('accept')}, "
+                    f"{keys.label('edit')}, {keys.label('respond')}) opens the stepper to decide each, then "
+                    f"{keys.label('step.submit')} sends them together. Allowed per action:\n", style="italic")
         for entry in item.items:
             text.append(f"  {entry.index + 1}. {one_line(entry.action, 30)}: ", style="bold")
             text.append(", ".join(ACTION_NAMES[n] for n in names if n in entry.allowed) or "nothing")
             text.append("\n")
         return text
-    keys = {"approve": "a", "edit": "e", "reject": "x", "respond": "r", "accept": "a", "response": "r", "ignore": "i"}
     for name in names:
-        if name in item.allowed:
-            text.append(f" {keys[name]} ", style="reverse green")
+        key = response_key(keys, name, item.allowed)
+        if name in item.allowed and key:
+            text.append(f" {key} ", style="reverse green")
             text.append(f" {ACTION_NAMES[name]}   ")
+        elif name in item.allowed:  # allowed, but the list has no key for it (respond takes r)
+            text.append(f" {ACTION_NAMES[name]}: no key here   ", style="dim")
         else:
-            text.append(f" {keys[name]} {ACTION_NAMES[name]} ", style="dim strike")
+            text.append(f" {key} {ACTION_NAMES[name]} ".replace("  ", " "), style="dim strike")
             text.append("  ")
     missing = [ACTION_NAMES[n] for n in names if n not in item.allowed]
     if missing:
@@ -77,7 +83,7 @@ def header_text(item: InboxItem, age: str) -> Text:
     return text
 
 
-def args_renderable(item: InboxItem, expanded: bool):
+def args_renderable(item: InboxItem, expanded: bool, keys: Keys):
     parts = []
     for entry in item.items:
         value = entry.args if item.kind != "question" else entry.raw
@@ -87,7 +93,7 @@ def args_renderable(item: InboxItem, expanded: bool):
             parts.append(Text(f"{entry.index + 1}. {one_line(entry.action, 40)}", style="bold"))
         parts.append(Syntax(code, "json", theme="ansi_dark", word_wrap=True, background_color="default"))
         if len(code) < len(full):
-            parts.append(Text(f"… {len(full) - len(code):,} more characters — press x to expand",
+            parts.append(Text(f"… {len(full) - len(code):,} more characters — press {keys.label('expand')} to expand",
                               style="bold yellow"))
     return Group(*parts)
 
@@ -97,7 +103,7 @@ def messages_text(messages: list) -> Text:
     for message in messages[-6:]:
         if not isinstance(message, dict):
             continue
-        role = str(message.get("role", "?"))
+        role = one_line(message.get("role", "?"), 9)
         text.append(f"{role:>9} ", style={"user": "bold cyan", "assistant": "bold magenta",
                                           "tool": "bold yellow"}.get(role, "bold"))
         content = message.get("content") or ""
@@ -111,7 +117,11 @@ def messages_text(messages: list) -> Text:
 
 
 class DetailPane(VerticalScroll):
-    """Shows one InboxItem; `show(None)` shows the empty state."""
+    """Shows one InboxItem; `show(None)` shows the empty state. `keys`: the effective keys, for the hints."""
+
+    def __init__(self, keys: Keys, **kwargs):
+        super().__init__(**kwargs)
+        self.keys = keys
 
     def compose(self):
         yield Static(id="detail-header")
@@ -137,7 +147,7 @@ class DetailPane(VerticalScroll):
             return
         header.update(header_text(item, age))
         description = item.description if item.kind != "question" else (
-            item.items[0].description or "A question from the agent: answer it with **r**.")
+            item.items[0].description or f"A question from the agent: answer it with **{self.keys.label('respond')}**.")
         if item.items[0].problem:
             description = f"{description}\n\n> {item.items[0].problem}"
         # Markdown is intended here, but terminal escapes are not.
@@ -146,8 +156,8 @@ class DetailPane(VerticalScroll):
         # A question asked in words is already the description; show JSON questions as JSON.
         self.query_one("#args-title", Static).display = not plain_question
         self.query_one("#args-title", Static).update("Question" if item.kind == "question" else "Arguments")
-        self.query_one("#detail-args", Static).update("" if plain_question else args_renderable(item, expanded))
-        self.query_one("#detail-allowed", Static).update(allowed_lines(item))
+        self.query_one("#detail-args", Static).update("" if plain_question else args_renderable(item, expanded, self.keys))
+        self.query_one("#detail-allowed", Static).update(allowed_lines(item, self.keys))
 
     def show_messages(self, messages: list) -> None:
         self.query_one("#messages-title", Static).display = bool(messages)

@@ -14,13 +14,26 @@ from rich.text import Text
 from textual.widgets import DataTable
 from textual.widgets.data_table import ColumnKey
 
-from inbox.review import RESPONSE_LETTERS, InboxItem, describe_response
+from inbox.keymap import Keys
+from inbox.review import InboxItem, describe_response
 from inbox.text import literal, one_line, summary
 
 # (key, label, width): fixed widths, so columns do not jump between tabs or after an update.
 COLUMNS = (("mark", " ", 1), ("status", " ", 1), ("action", "Action", 16), ("thread", "Thread", 20),
            ("allowed", "Keys", 7), ("age", "Age", 4), ("description", "Description / outcome", 60))
 ALL_RESPONSES = ("accept", "edit", "response", "ignore")
+# The binding whose key answers with each response, in the list. A multi-action request's
+# "reject" is the respond key's answer only when "respond" itself is not allowed.
+RESPONSE_BINDINGS = {"accept": "accept", "approve": "accept", "edit": "edit", "response": "respond",
+                     "respond": "respond", "ignore": "ignore"}
+
+
+def response_key(keys: Keys, name: str, allowed: frozenset[str], letter: bool = False) -> str:
+    """The key (as shown) that answers `name` in the list, or "" when no key does."""
+    binding = RESPONSE_BINDINGS.get(name) or ("respond" if name == "reject" and "respond" not in allowed else None)
+    if binding is None:
+        return ""
+    return keys.letter(binding) if letter else keys.label(binding)
 
 
 def age_text(created: str, now: datetime) -> str:
@@ -37,23 +50,22 @@ def age_text(created: str, now: datetime) -> str:
     return f"{int(seconds // 86400)}d"
 
 
-def allowed_cell(item: InboxItem) -> Text:
-    """Letters of the allowed responses; disallowed ones as a dim dot, in fixed positions."""
-    return _allowed_cell(item.kind, item.allowed).copy()
+def allowed_cell(item: InboxItem, keys: Keys) -> Text:
+    """The keys of the allowed responses; disallowed ones as a dim dot, in fixed positions."""
+    return _allowed_cell(item.kind, item.allowed, keys).copy()
 
 
 @functools.lru_cache(maxsize=64)
-def _allowed_cell(kind: str, allowed: frozenset[str]) -> Text:
+def _allowed_cell(kind: str, allowed: frozenset[str], keys: Keys) -> Text:
     text = Text()
     if kind == "question":
-        return Text.assemble(("r", "green"), (" text", "dim"))
-    if kind == "hitl":
-        names = ("approve", "edit", "reject", "respond")
-    else:
-        names = ALL_RESPONSES
+        return Text.assemble((keys.letter("respond"), "green"), (" text", "dim"))
+    # A multi-action request's respond key sends "respond", or "reject" where only that is allowed.
+    names = ("approve", "edit", "respond") if kind == "hitl" else ALL_RESPONSES
     for name in names:
-        letter = RESPONSE_LETTERS[name]
-        text.append(letter if name in allowed else "·", style="green" if name in allowed else "dim")
+        letter = response_key(keys, name, allowed, letter=True)
+        usable = letter and (name in allowed or (kind == "hitl" and name == "respond" and "reject" in allowed))
+        text.append(letter if usable else "·", style="green" if usable else "dim")
         text.append(" ")
     return text
 
@@ -90,8 +102,9 @@ def outcome_cell(item: InboxItem) -> Text:
 class ItemTable(DataTable):
     """Requests, one row each; `marked` holds the ids marked with space."""
 
-    def __init__(self, **kwargs):
+    def __init__(self, keys: Keys, **kwargs):
         super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)
+        self.keys = keys
         self.items: dict[str, InboxItem] = {}
         self.marked: set[str] = set()
         self.complete = True  # every item of the current list is loaded
@@ -115,7 +128,7 @@ class ItemTable(DataTable):
         age = age_text(item.record.created_at, now)
         pending = item.record.status == "pending" and not item.error
         return (mark, status_cell(item), literal(one_line(item.action, 16), "bold" if pending else "dim"),
-                literal(one_line(item.record.thread_id, 20)), allowed_cell(item) if pending else Text(""),
+                literal(one_line(item.record.thread_id, 20)), allowed_cell(item, self.keys) if pending else Text(""),
                 Text(age, style="bold yellow" if item.record.overdue else ""), outcome_cell(item))
 
     def load(self, items: list[InboxItem], now: datetime, complete: bool = True) -> None:

@@ -244,6 +244,8 @@ async def settle(pilot) -> None:
         await wait_for_workers(app)
     await pilot.pause(0.1)  # the coalesced refresh after a decision waits 50 ms
     await wait_for_workers(app)
+    # The app's error boundary keeps it running after a failure; a picture of one is a bug.
+    assert not app.failures, f"the app reported failures: {app.failures}"
     freeze_cursors(app)
     repaint_stale_widgets(app)
     await pilot.pause()
