@@ -117,8 +117,11 @@ def write_v2_file(path, source: sqlite3.Connection, before: dict) -> None:
                    "task_path, value) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                    (rowid, thread_id, ns, checkpoint_id, task_id, channel, task_path, pack_v2(dumps(value))))
     payloads = dict(source.execute("SELECT id, payload FROM interrupts"))
+    # (the 17 columns version 2 had: later versions add decided_user and decided_host)
     db.executemany("INSERT INTO interrupts VALUES (" + ",".join("?" * 17) + ")",
-                   source.execute("SELECT * FROM interrupts").fetchall())
+                   source.execute("SELECT id, thread_id, graph, ns, node, checkpoint_id, payload, created_at, "
+                                  "deadline, on_timeout, status, overdue, resolved_at, resolved_by, response, "
+                                  "applied, reason FROM interrupts").fetchall())
     # version 2 kept a thread's times as text
     db.executemany("INSERT INTO threads VALUES (?, ?, ?, ?, ?, ?)",
                    [(thread_id, graph, status, time_text(created), time_text(updated), metadata)
@@ -179,7 +182,7 @@ async def test_a_version_2_file_is_upgraded_in_place_and_reads_and_resumes_as_be
         assert after == before
         db = saver._conn
         assert (await db.execute_fetchall("PRAGMA user_version"))[0][0] == SCHEMA_VERSION == 4
-        assert [r[0] for r in await db.execute_fetchall("SELECT version FROM schema_migrations")] == [1, 2, 3]
+        assert [r[0] for r in await db.execute_fetchall("SELECT version FROM schema_migrations")] == [1, 2, 3, 4]
         assert (await db.execute_fetchall("PRAGMA integrity_check"))[0][0] == "ok"
         assert await db.execute_fetchall("PRAGMA foreign_key_check") == []
         indexes = {r[0] for r in await db.execute_fetchall("SELECT name FROM sqlite_master WHERE type = 'index'")}
