@@ -316,7 +316,7 @@ def _missing_tables(path: str, version: int, missing: list[str]) -> StorageError
     return StorageError(
         f"{path} is an inbox database (schema version {version}), but its table(s) {names} are "
         f"missing: dropped by hand or by another tool. The engine does not recreate them, because "
-        f"the rows they held are gone. {_recover_hint(path)}")
+        f"the rows they held are gone. Nothing was written to it; restore it from a backup.")
 
 
 def _empty(path: str, what: str) -> StorageError:
