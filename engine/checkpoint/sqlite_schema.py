@@ -420,12 +420,14 @@ def prepare_file(path: str, adopt_empty: bool = True) -> None:
             raise problem
         if app_id != APPLICATION_ID:
             return  # an empty database, adopted
-    # Ours: the schema version and tables are checked on the real connection before any write.
-    check_pages(path)
+    # Ours: checked here, before the saver's own connection opens it (and again by ensure_schema
+    # on that connection, which is what decides, before any write).
+    check_file(path)
 
 
-def check_pages(path: str) -> None:
-    """Refuse a file of ours with a corrupt page, before anything is written to it.
+def check_file(path: str) -> None:
+    """Refuse a file of ours with a corrupt page or a missing table, before anything is written
+    to it (or a -wal/-shm file is created next to it).
 
     SQLite only notices a bad page when a statement reads it: a decision's claim touches a few
     healthy pages and commits, and the run it resumes then fails on the bad one (measured: `inbox
@@ -439,12 +441,19 @@ def check_pages(path: str) -> None:
         conn = _readonly_connect(path)
         try:
             rows = conn.execute("PRAGMA quick_check(3)").fetchall()
+            if rows == [("ok",)]:
+                version = conn.execute("PRAGMA user_version").fetchone()[0]
+                tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
         finally:
             conn.close()
     except sqlite3.DatabaseError as exc:
         raise _corrupt(path, str(exc)) from None
-    if rows != [("ok",)]:
-        raise _corrupt(path, "; ".join(str(row[0]) for row in rows))
+    if rows != [("ok",)]:  # e.g. "*** in database main ***\nPage 20: btreeInitPage() returns error code 11"
+        found = " ".join(str(row[0]).replace("*** in database main ***", "") for row in rows)
+        raise _corrupt(path, " ".join(found.split()))
+    problem = missing_tables_problem(path, version, tables)
+    if problem is not None:
+        raise problem
 
 
 def _readonly_connect(path: str) -> sqlite3.Connection:
@@ -530,4 +539,4 @@ async def ensure_schema(conn: aiosqlite.Connection, path: str, adopt_empty: bool
 
 
 __all__ = ["APPLICATION_ID", "SCHEMA_VERSION", "MIGRATIONS", "prepare_file", "ensure_schema",
-           "problem_with", "check_pages", "expected_tables"]
+           "problem_with", "check_file", "expected_tables"]
