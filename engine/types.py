@@ -183,8 +183,9 @@ def _require_json(value: Any, node: str, name: str) -> None:
         require_plain_json(value, name)
         dumps(value)  # what storing it checks besides (NaN, lone surrogates)
     except (TypeError, ValueError) as exc:
+        detail = str(exc) if str(exc).startswith(name) else f"{name}: {exc}"
         raise InterruptPayloadError(
-            f"interrupt() in node '{node}' got a value that is not JSON-serializable ({exc}). "
+            f"interrupt() in node '{node}' got a value that is not JSON-serializable ({detail}). "
             "Pass plain dicts, lists, strings, numbers, booleans or None (or a pydantic model)."
         ) from None
 

@@ -10,7 +10,7 @@ import socket
 from datetime import datetime
 from typing import Any, Literal
 
-from engine.checkpoint.serde import dumps, loads
+from engine.checkpoint.serde import dumps, loads, to_jsonable
 from engine.checkpoint.sqlite_records import (DECISION_COLUMNS, INTERRUPT_COLUMNS, PENDING_COLUMNS,
                                               THREAD_COLUMNS, InterruptNotFound, InterruptRecord, ThreadRecord,
                                               interrupt_from_row, interrupts_from_rows, pending_from_rows,
@@ -193,9 +193,10 @@ class SqliteQueries:
             raise ValueError(f"resolve(by=...): {reserved}.")
         when = self._when(at)
         stored = await self.aget_interrupt(interrupt_id)
-        if stored is not None and stored.status == "pending":
-            response = validate_response(stored.payload, response)  # normalized, or InvalidResponse
         try:
+            to_jsonable(response)  # first: validating a too deep answer fails less clearly
+            if stored is not None and stored.status == "pending":
+                response = validate_response(stored.payload, response)  # normalized, or InvalidResponse
             response_text = dumps(response)
         except TypeError as exc:  # here, not as a bare TypeError from the serializer
             raise ValueError(f"the response to interrupt {interrupt_id} cannot be stored as JSON ({exc}); "
