@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Generic, NamedTuple, TypeVar
 
-from engine.errors import GraphConfigError, GraphInterrupt, InterruptPayloadError
+from engine.errors import GraphConfigError, GraphInterrupt, InterruptPayloadError, InvalidResumeError
 
 N = TypeVar("N")
 
@@ -53,6 +53,19 @@ class Command(Generic[N]):
     goto: Any = ()
 
     PARENT = "__parent__"
+
+    def __post_init__(self) -> None:
+        # A resume value is stored (the audit log, the resumed task's writes): refuse one that
+        # cannot be here, where it is given, not from deep inside the run.
+        if self.resume is not None:
+            from engine.checkpoint.serde import to_jsonable
+
+            try:
+                to_jsonable(self.resume)
+            except TypeError as exc:
+                raise InvalidResumeError(
+                    f"Command(resume=...) got a value that cannot be stored as JSON ({exc}). Resume with "
+                    "dicts, lists, strings, numbers, booleans or None.") from None
 
     def __repr__(self) -> str:
         parts = [f"{name}={value!r}" for name, value in
@@ -136,11 +149,11 @@ def interrupt(value: Any, *, timeout: timedelta | None = None, on_timeout: Any =
     task.interrupt_count += 1
     if index < len(task.resume_values):
         return task.resume_values[index]
-    _require_json(value, task.node)
+    _require_json(value, task.node, "the payload")
     timeout = timeout if timeout is not None else task.default_interrupt_timeout
     on_timeout = on_timeout if on_timeout is not None else task.default_on_timeout
     if on_timeout is not None:
-        _require_json(on_timeout, task.node)
+        _require_json(on_timeout, task.node, "on_timeout")
     deadline = None
     if timeout is not None:
         deadline = (task.now() + timeout).astimezone(timezone.utc).isoformat()
@@ -161,14 +174,18 @@ def interrupt_id(thread_id: str, task_ns: str, index: int) -> str:
     return hashlib.sha256(f"{thread_id}\x00{task_ns}\x00{index}".encode()).hexdigest()[:32]
 
 
-def _require_json(value: Any, node: str) -> None:
-    from engine.checkpoint.serde import dumps
+def _require_json(value: Any, node: str, name: str) -> None:
+    """A payload is read by people and by other programs as JSON: it must be plain JSON (no
+    set, bytes or datetime, which only the engine's own tags bring back) and storable."""
+    from engine.checkpoint.serde import dumps, require_plain_json
 
     try:
-        dumps(value)
+        require_plain_json(value, name)
+        dumps(value)  # what storing it checks besides (NaN, lone surrogates)
     except (TypeError, ValueError) as exc:
+        detail = str(exc) if str(exc).startswith(name) else f"{name}: {exc}"
         raise InterruptPayloadError(
-            f"interrupt() in node '{node}' got a value that is not JSON-serializable ({exc}). "
+            f"interrupt() in node '{node}' got a value that is not JSON-serializable ({detail}). "
             "Pass plain dicts, lists, strings, numbers, booleans or None (or a pydantic model)."
         ) from None
 

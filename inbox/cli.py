@@ -40,8 +40,10 @@ def load_graph_ref(ref: str) -> tuple[str, Any]:
     module_name, attr = target.split(":", 1)
     if not name or not module_name or not attr:
         raise UsageError(f"--graph {ref!r}: expected NAME=module:attr, e.g. --graph payments=myapp.agents:payments_graph")
+    # The user's modules are found in the current directory, but after the installed packages
+    # and the standard library: a queue.py lying in the directory must not shadow `queue`.
     if os.getcwd() not in sys.path:
-        sys.path.insert(0, os.getcwd())
+        sys.path.append(os.getcwd())
     try:
         module = importlib.import_module(module_name)
     except ImportError as error:
@@ -77,7 +79,10 @@ def bind_graphs(refs: dict[str, Any], saver: Any) -> dict[str, Any]:
     return graphs
 
 
-def open_saver(path: str, *, create: bool):
+def open_saver(path: str, *, create: bool, readonly: bool = False):
+    """The saver over `path`. `readonly` (commands that only read): an empty file or database is
+    refused and left as it is rather than becoming a new inbox database. Either way, a file that
+    is not ours, is corrupt or misses a table is refused before anything is written to it."""
     from engine.checkpoint.sqlite import SqliteSaver
 
     db = Path(path)
@@ -87,13 +92,34 @@ def open_saver(path: str, *, create: bool):
         raise UsageError(f"{path} is a directory; give the path of an inbox database file.")
     if not db.parent.exists():
         raise UsageError(f"{path}: folder {db.parent} does not exist.")
-    return SqliteSaver.open(path)
+    return SqliteSaver.open(path, adopt_empty=not readonly)
 
 
 def _reviewer(args) -> str:
+    from engine.constants import reserved_decider
     from inbox.config import load_settings
 
-    return args.by or load_settings().reviewer
+    if args.by:
+        reserved = reserved_decider(args.by)
+        if reserved is not None:
+            raise UsageError(f"--by {args.by!r}: {reserved}.")
+        return args.by
+    return load_settings().reviewer
+
+
+def parse_json(text: str, option: str) -> Any:
+    """`text` parsed as JSON that can be stored, or a UsageError naming `option` and the fix."""
+    from engine.checkpoint.serde import MAX_DEPTH, to_jsonable
+
+    try:
+        value = json.loads(text)
+        to_jsonable(value)  # what storing it checks: depth
+    except json.JSONDecodeError as error:
+        raise UsageError(f"{option} is not valid JSON: {error.msg} at column {error.colno}") from None
+    except (RecursionError, TypeError):  # json.loads raises RecursionError itself on very deep input
+        raise UsageError(f"{option} is nested more than {MAX_DEPTH} levels deep, more than can be stored; "
+                         "flatten it, or pass the deep part as a JSON string") from None
+    return value
 
 
 # --- TUI -------------------------------------------------------------------------------------------
@@ -191,17 +217,18 @@ def cmd_worker(args) -> int:
 
 
 # --- headless ---------------------------------------------------------------------------------------
-def _service(args, graphs: dict | None = None):
+def _service(args, graphs: dict | None = None, readonly: bool = False):
     from inbox.review import ReviewService
 
-    saver = open_saver(args.db, create=False)
-    return saver, ReviewService(saver, graphs or {}, reviewer=_reviewer(args) if hasattr(args, "by") else "cli")
+    reviewer = _reviewer(args) if hasattr(args, "by") else "cli"  # a bad name stops us before opening
+    saver = open_saver(args.db, create=False, readonly=readonly)
+    return saver, ReviewService(saver, graphs or {}, reviewer=reviewer)
 
 
 def cmd_list(args) -> int:
     from engine.runtime.sync import run_sync
 
-    saver, service = _service(args)
+    saver, service = _service(args, readonly=True)
     try:
         items = run_sync(service.pending(text=args.filter, limit=args.limit, graph=args.graph_name,
                                          thread_id=args.thread))
@@ -222,7 +249,7 @@ def cmd_list(args) -> int:
 def cmd_show(args) -> int:
     from engine.runtime.sync import run_sync
 
-    saver, service = _service(args)
+    saver, service = _service(args, readonly=True)
     try:
         item = run_sync(service.item(args.id))
     finally:
@@ -253,20 +280,14 @@ def cmd_decide(args) -> int:
                              "them all. Decide it action by action in the inbox (`inbox open`), or accept, "
                              "ignore or respond to all of them at once.")
         if args.command == "edit":
-            try:
-                new_args = json.loads(args.args)
-            except json.JSONDecodeError as error:
-                raise UsageError(f"--args is not valid JSON: {error.msg} at column {error.colno}") from None
+            new_args = parse_json(args.args, "--args")
             if not isinstance(new_args, dict):
                 raise UsageError('--args must be a JSON object, e.g. --args \'{"nights": 2}\'')
             response = build_response(item, "edit", args=new_args)
         elif args.command == "respond":
             text: Any = args.text
             if args.json:
-                try:
-                    text = json.loads(args.text)
-                except json.JSONDecodeError as error:
-                    raise UsageError(f"--json given but the answer is not valid JSON: {error.msg}") from None
+                text = parse_json(args.text, "--json given but the answer")
             verb = "response" if item.kind != "hitl" else ("respond" if "respond" in item.allowed else "reject")
             response = build_response(item, verb, text=text)
         elif args.command in ("accept", "retry"):

@@ -18,6 +18,8 @@ from typing import Mapping
 
 from pydantic import BaseModel, Field, ValidationError, field_validator
 
+from engine.constants import reserved_decider
+
 
 class SettingsError(ValueError):
     """The config file or an INBOX_* variable is invalid."""
@@ -36,6 +38,14 @@ class InboxSettings(BaseModel):
     reviewer: str = Field(default_factory=_default_reviewer, min_length=1)
     keys: dict[str, str] = Field(default_factory=dict)  # binding id -> comma-separated keys
     toast_seconds: float = Field(default=6.0, gt=0)
+
+    @field_validator("reviewer")
+    @classmethod
+    def _reviewer_is_a_person(cls, reviewer: str) -> str:
+        reserved = reserved_decider(reviewer)
+        if reserved is not None:  # refused at start, not at the first decision
+            raise ValueError(reserved)
+        return reviewer
 
     @field_validator("keys")
     @classmethod

@@ -95,7 +95,8 @@ class InboxItem:
                 "description": self.description, "args": [i.args for i in self.items],
                 "allowed": sorted(self.allowed), "created": r.created_at, "deadline": r.deadline,
                 "overdue": r.overdue, "status": r.status, "resolved_by": r.resolved_by,
-                "resolved_at": r.resolved_at, "response": r.response, "payload": r.payload}
+                "resolved_at": r.resolved_at, "decided_user": r.decided_user, "decided_host": r.decided_host,
+                "response": r.response, "payload": r.payload}
 
 
 def describe_response(response: Any) -> str:

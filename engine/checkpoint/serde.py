@@ -4,6 +4,18 @@ be able to execute code when it is loaded.
 Plain JSON types round-trip as they are. A few common non-JSON values are tagged so they come
 back as the same type: tuples, sets, bytes, datetimes, pydantic models (as their dumped dict),
 dataclasses (as dicts) and `Interrupt`/`Command`/`Send` objects.
+
+Nesting is limited to `MAX_DEPTH` levels of lists, dicts and tagged values: a deeper value (or
+one that contains itself) raises `TooDeep`, a TypeError like every other value that cannot be
+stored, so callers that name whose value it was (the runtime, `interrupt()`) report it the same
+way. Without the limit a deep value raised RecursionError from deep inside the walk. 400 is far
+above what agents' data needs (a message history's tool arguments sit about 6 levels down),
+below SQLite's JSON depth limit (1000; the inbox's queries read payloads with json_each), and
+leaves room on Python's stack (limit 1000 frames): the walk costs one frame per list or dict
+level, two per tagged value, and json's C encoder and decoder one each.
+
+`require_plain_json` is the stricter check for what a person reads as JSON (interrupt payloads):
+no value that only round-trips through the tags (sets, bytes, datetimes).
 """
 
 from __future__ import annotations
@@ -21,21 +33,34 @@ except ImportError:  # pragma: no cover - depends on the environment
 
 _TAG = "__engine_type__"
 
+#: deepest nesting of lists, dicts and tagged values that can be stored (see the module docstring)
+MAX_DEPTH = 400
 
-def _encode(value: Any) -> Any:
+
+class TooDeep(TypeError):
+    """A value nested deeper than MAX_DEPTH (or containing itself) cannot be stored."""
+
+    def __init__(self, how: str = f"more than {MAX_DEPTH} levels deep") -> None:
+        super().__init__(
+            f"it is nested {how} (or contains itself); flatten it or store the deep part as a "
+            "JSON string")
+
+
+def _encode(value: Any, depth: int) -> Any:
     from engine.types import Command, Interrupt, Send
 
     if isinstance(value, Interrupt):
-        return {_TAG: "interrupt", "v": value.to_json()}
+        # the fields are walked too: a payload holding a pydantic model is stored as its dict
+        return {_TAG: "interrupt", "v": _walk(value.to_json(), depth)}
     if isinstance(value, Command):
-        return {_TAG: "command", "v": {"graph": value.graph, "update": _walk(value.update),
-                                       "resume": _walk(value.resume), "goto": _walk(value.goto)}}
+        return {_TAG: "command", "v": {"graph": value.graph, "update": _walk(value.update, depth),
+                                       "resume": _walk(value.resume, depth), "goto": _walk(value.goto, depth)}}
     if isinstance(value, Send):
-        return {_TAG: "send", "v": {"node": value.node, "arg": _walk(value.arg)}}
+        return {_TAG: "send", "v": {"node": value.node, "arg": _walk(value.arg, depth)}}
     if isinstance(value, tuple):
-        return {_TAG: "tuple", "v": [_walk(v) for v in value]}
+        return {_TAG: "tuple", "v": [_walk(v, depth) for v in value]}
     if isinstance(value, (set, frozenset)):
-        return {_TAG: "set", "v": [_walk(v) for v in value]}
+        return {_TAG: "set", "v": [_walk(v, depth) for v in value]}
     if isinstance(value, (bytes, bytearray)):
         return {_TAG: "bytes", "v": base64.b64encode(bytes(value)).decode()}
     if isinstance(value, datetime):
@@ -43,25 +68,38 @@ def _encode(value: Any) -> Any:
     if isinstance(value, date):
         return {_TAG: "date", "v": value.isoformat()}
     if hasattr(value, "model_dump") and callable(value.model_dump):
-        return _walk(value.model_dump(mode="json"))
+        return _walk(value.model_dump(mode="json"), depth)
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return _walk({f.name: getattr(value, f.name) for f in dataclasses.fields(value)})
+        return _walk({f.name: getattr(value, f.name) for f in dataclasses.fields(value)}, depth)
     raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
 
 
-def _walk(value: Any) -> Any:
+def _walk(value: Any, depth: int = 0) -> Any:
     if value is None or isinstance(value, (str, int, float, bool)):
         return value
+    depth += 1
+    if depth > MAX_DEPTH:
+        raise TooDeep()
     if isinstance(value, list):
-        return [_walk(v) for v in value]
+        out_list = []
+        for item in value:  # a loop, not a comprehension: one stack frame per level, not two
+            out_list.append(_walk(item, depth))
+        return out_list
     if isinstance(value, dict):
         out = {}
         for key, item in value.items():
             if not isinstance(key, str):
                 raise TypeError(f"dict keys must be strings to store as JSON, got {type(key).__name__}")
-            out[key] = _walk(item)
+            out[key] = _walk(item, depth)
         return out
-    return _encode(value)
+    return _encode(value, depth)
+
+
+def _walked(value: Any) -> Any:
+    try:
+        return _walk(value)
+    except RecursionError:  # the caller's own stack was already deep: the same answer, not a crash
+        raise TooDeep("too deeply for the stack it is stored from") from None
 
 
 def _decode(obj: dict) -> Any:
@@ -93,11 +131,39 @@ def _decode(obj: dict) -> Any:
 
 def to_jsonable(value: Any) -> Any:
     """The JSON-ready form of `value` (raises TypeError for what cannot be stored)."""
-    return _walk(value)
+    return _walked(value)
+
+
+_NOT_PLAIN = {set: "a set (use a list)", frozenset: "a set (use a list)",
+              bytes: "bytes (decode them to text, or base64-encode them)",
+              bytearray: "bytes (decode them to text, or base64-encode them)",
+              datetime: "a datetime (use its .isoformat() text)", date: "a date (use its .isoformat() text)"}
+
+
+def require_plain_json(value: Any, name: str = "the value") -> None:
+    """Raise TypeError unless `value` is storable (see `to_jsonable`) and reads back as plain
+    JSON: the message names the first set, bytes or datetime found and where it is (a path
+    starting with `name`, e.g. "the payload['files'][2]")."""
+    to_jsonable(value)  # depth, cycles, unknown types, non-string keys
+    stack = [(value, "")]
+    while stack:  # no recursion: the value is known to be at most MAX_DEPTH deep, but be cheap
+        item, where = stack.pop()
+        if hasattr(item, "model_dump") and callable(item.model_dump):
+            continue  # dumped in JSON mode: plain by construction
+        kind = _NOT_PLAIN.get(type(item)) or next(
+            (text for cls, text in _NOT_PLAIN.items() if isinstance(item, cls)), None)
+        if kind is not None:
+            raise TypeError(f"{name}{where} is {kind}, which does not read back as JSON")
+        if isinstance(item, dict):
+            stack += [(v, f"{where}[{k!r}]") for k, v in reversed(item.items())]
+        elif isinstance(item, (list, tuple)):
+            stack += [(v, f"{where}[{i}]") for i, v in reversed(list(enumerate(item)))]
+        elif dataclasses.is_dataclass(item) and not isinstance(item, type):
+            stack += [(getattr(item, f.name), f"{where}.{f.name}") for f in reversed(dataclasses.fields(item))]
 
 
 def dumps(value: Any) -> str:
-    text = json.dumps(_walk(value), ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    text = json.dumps(_walked(value), ensure_ascii=False, separators=(",", ":"), allow_nan=False)
     try:
         text.encode("utf-8")  # what storing it will do; fail here, where the caller can say whose value
     except UnicodeEncodeError as exc:

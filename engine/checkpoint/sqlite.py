@@ -191,7 +191,10 @@ class SqliteSaver(SqliteEvents, SqliteQueries, SqliteOwnership, BaseCheckpointSa
 
     def __init__(self, path: str | os.PathLike, *, busy_timeout: float = 30.0,
                  synchronous: Literal["NORMAL", "FULL"] = "NORMAL",
-                 clock: Callable[[], datetime] | None = None) -> None:
+                 clock: Callable[[], datetime] | None = None, adopt_empty: bool = True) -> None:
+        """`adopt_empty=False` opens only a database that already is an inbox database: a
+        missing path, an empty file or an empty SQLite database is refused (StorageError) and
+        left as it is, instead of becoming a new inbox database. For readers (`inbox list`)."""
         super().__init__()
         raw = os.fspath(path)
         self.path: str = _MEMORY if raw == _MEMORY else os.path.abspath(raw)
@@ -199,6 +202,7 @@ class SqliteSaver(SqliteEvents, SqliteQueries, SqliteOwnership, BaseCheckpointSa
             raise ValueError(f"synchronous must be 'NORMAL' or 'FULL', not {synchronous!r}")
         self.synchronous = str(synchronous).upper()
         self.busy_timeout = float(busy_timeout)
+        self.adopt_empty = bool(adopt_empty)
         self._clock = clock or (lambda: datetime.now(timezone.utc))
         self._conn: aiosqlite.Connection | None = None
         self._reader: aiosqlite.Connection | None = None
@@ -310,10 +314,10 @@ class SqliteSaver(SqliteEvents, SqliteQueries, SqliteOwnership, BaseCheckpointSa
 
     async def _open(self) -> None:
         if not self.is_memory:
-            await asyncio.to_thread(prepare_file, self.path)
+            await asyncio.to_thread(prepare_file, self.path, self.adopt_empty)
         conn = await self._connect()
         try:
-            await ensure_schema(conn, self.path)
+            await ensure_schema(conn, self.path, self.adopt_empty)
             if not self.is_memory:
                 rows = await conn.execute_fetchall("PRAGMA journal_mode = WAL")
                 if rows and str(rows[0][0]).lower() != "wal":

@@ -4,15 +4,19 @@ Used by `engine.checkpoint.sqlite.SqliteSaver`, which inherits `SqliteQueries`."
 
 from __future__ import annotations
 
+import getpass
+import os
+import socket
 from datetime import datetime
 from typing import Any, Literal
 
-from engine.checkpoint.serde import dumps, loads
+from engine.checkpoint.serde import dumps, loads, to_jsonable
 from engine.checkpoint.sqlite_records import (DECISION_COLUMNS, INTERRUPT_COLUMNS, PENDING_COLUMNS,
                                               THREAD_COLUMNS, InterruptNotFound, InterruptRecord, ThreadRecord,
                                               interrupt_from_row, interrupts_from_rows, pending_from_rows,
                                               thread_from_row)
 from engine.checkpoint.sqlite_support import chunks
+from engine.constants import reserved_decider
 from engine.prebuilt.review import validate_response
 from engine.errors import AlreadyResolved
 from engine.events import InterruptExpired, InterruptResolved
@@ -29,6 +33,16 @@ _ACTION_MATCH_SQL = """(CASE json_type(payload)
                               WHERE json_type(r.value) = 'object'
                               AND json_extract(r.value, '$.action_request.action') = ?)
     ELSE 0 END)"""
+
+
+def os_identity() -> tuple[str, str]:
+    """(OS user, host) of this process, recorded with each decision it claims: the reviewer
+    name is whatever the reviewer typed, these are what the machine knows."""
+    try:
+        user = getpass.getuser()
+    except Exception:  # no login name and no passwd entry (containers): the uid still says who
+        user = f"uid {os.getuid()}" if hasattr(os, "getuid") else "unknown"
+    return user, socket.gethostname()
 
 
 class SqliteQueries:
@@ -167,20 +181,33 @@ class SqliteQueries:
 
         Raises AlreadyResolved (with by, at, response of the earlier decision) if it is no
         longer pending, InterruptNotFound (a KeyError) if no such interrupt exists, and
-        InvalidResponse if the request's config does not allow the answer (nothing is stored)."""
+        InvalidResponse if the request's config does not allow the answer (nothing is stored).
+
+        The row also records the OS user and host of this process (`decided_user`,
+        `decided_host`). `by` names a person: the names the system records its own decisions
+        under ("deadline", "system", "api", "rule:...") are refused with ValueError."""
         if not isinstance(by, str) or not by:
             raise ValueError("resolve() needs by=<who decided>, e.g. by='alice'; it goes into the audit log.")
+        reserved = reserved_decider(by)
+        if reserved is not None:
+            raise ValueError(f"resolve(by=...): {reserved}.")
         when = self._when(at)
         stored = await self.aget_interrupt(interrupt_id)
-        if stored is not None and stored.status == "pending":
-            response = validate_response(stored.payload, response)  # normalized, or InvalidResponse
-        response_text = dumps(response)
+        try:
+            to_jsonable(response)  # first: validating a too deep answer fails less clearly
+            if stored is not None and stored.status == "pending":
+                response = validate_response(stored.payload, response)  # normalized, or InvalidResponse
+            response_text = dumps(response)
+        except TypeError as exc:  # here, not as a bare TypeError from the serializer
+            raise ValueError(f"the response to interrupt {interrupt_id} cannot be stored as JSON ({exc}); "
+                             "answer with dicts, lists, strings, numbers, booleans or None.") from None
+        user, host = os_identity()
 
         def claim(db, txn):
             cursor = db.execute(
                 "UPDATE interrupts SET status = 'resolved', resolved_at = ?, resolved_by = ?, response = ?, "
-                "applied = 0 WHERE id = ? AND status = 'pending'",
-                (when, by, response_text, interrupt_id))
+                "applied = 0, decided_user = ?, decided_host = ? WHERE id = ? AND status = 'pending'",
+                (when, by, response_text, user, host, interrupt_id))
             if cursor.rowcount != 1:
                 raise self._lost(db, interrupt_id)
             record = self._interrupt_row(db, interrupt_id)

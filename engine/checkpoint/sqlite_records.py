@@ -35,6 +35,9 @@ class InterruptRecord(BaseModel):
     - `applied`: the runtime has resumed the graph with the decision. A resolved or expired row
       with `applied=False` is a claimed decision still to be applied (e.g. after a crash).
     - `reason`: why it was cancelled or expired, if known.
+    - `decided_user`, `decided_host`: the OS account and machine that claimed the decision with
+      resolve() (`resolved_by` is the name the reviewer claimed); None for other decisions
+      and for rows decided before schema version 4.
     """
 
     model_config = ConfigDict(frozen=True)
@@ -56,6 +59,8 @@ class InterruptRecord(BaseModel):
     response: Any = None
     applied: bool = False
     reason: str | None = None
+    decided_user: str | None = None
+    decided_host: str | None = None
 
 
 class ThreadRecord(BaseModel):
@@ -80,16 +85,18 @@ class ThreadRecord(BaseModel):
 
 
 INTERRUPT_COLUMNS = ("id, thread_id, graph, ns, node, checkpoint_id, payload, created_at, deadline, "
-                     "on_timeout, status, overdue, resolved_at, resolved_by, response, applied, reason")
+                     "on_timeout, status, overdue, resolved_at, resolved_by, response, applied, reason, "
+                     "decided_user, decided_host")
 
-#: What `alist_pending` reads: no `status` (its WHERE makes it 'pending') and, instead of the five
+#: What `alist_pending` reads: no `status` (its WHERE makes it 'pending') and, instead of the seven
 #: decision columns a pending row leaves NULL (`applied` 0), `decided`: NULL, or the row's rowid
 #: when one of them is set after all (the saver's own writes never do that), to read them then.
 #: Every column read costs ~0.15 us per row in the sqlite3 module, set or NULL.
 PENDING_COLUMNS = ("id, thread_id, graph, ns, node, checkpoint_id, payload, created_at, deadline, on_timeout, "
                    "overdue, CASE WHEN resolved_at IS NULL AND resolved_by IS NULL AND response IS NULL "
-                   "AND applied IS 0 AND reason IS NULL THEN NULL ELSE rowid END")
-DECISION_COLUMNS = "rowid, resolved_at, resolved_by, response, applied, reason"
+                   "AND applied IS 0 AND reason IS NULL AND decided_user IS NULL AND decided_host IS NULL "
+                   "THEN NULL ELSE rowid END")
+DECISION_COLUMNS = "rowid, resolved_at, resolved_by, response, applied, reason, decided_user, decided_host"
 
 THREAD_COLUMNS = "thread_id, graph, status, created_at, updated_at, metadata"
 
@@ -143,9 +150,11 @@ def _records(rows: list, payloads: list) -> list[InterruptRecord]:
         "deadline": deadline, "on_timeout": None if on_timeout is None else loads(on_timeout),
         "status": status, "overdue": bool(overdue), "resolved_at": resolved_at,
         "resolved_by": resolved_by, "response": None if response is None else loads(response),
-        "applied": bool(applied), "reason": reason}, fields_set)
+        "applied": bool(applied), "reason": reason, "decided_user": decided_user,
+        "decided_host": decided_host}, fields_set)
         for (id_, thread_id, graph, ns, node, checkpoint_id, _text, created_at, deadline, on_timeout, status,
-             overdue, resolved_at, resolved_by, response, applied, reason), payload in zip(rows, payloads)]
+             overdue, resolved_at, resolved_by, response, applied, reason, decided_user, decided_host), payload
+        in zip(rows, payloads)]
 
 
 def interrupt_from_row(row) -> InterruptRecord:
@@ -198,10 +207,10 @@ def pending_from_rows(rows: list, decisions: dict) -> list[InterruptRecord]:
         for (id_, thread_id, graph, ns, node, checkpoint_id, _text, created_at, deadline, on_timeout, overdue,
              decided), payload in zip(rows, payloads):
             if decided is None:
-                resolved_at = resolved_by = response = reason = None
+                resolved_at = resolved_by = response = reason = decided_user = decided_host = None
                 applied = False
             else:
-                resolved_at, resolved_by, response, applied, reason = decisions[decided]
+                resolved_at, resolved_by, response, applied, reason, decided_user, decided_host = decisions[decided]
                 response = None if response is None else loads(response)
                 applied = bool(applied)
             values = {
@@ -209,7 +218,8 @@ def pending_from_rows(rows: list, decisions: dict) -> list[InterruptRecord]:
                 "checkpoint_id": checkpoint_id, "payload": payload, "created_at": created_at,
                 "deadline": deadline, "on_timeout": None if on_timeout is None else loads(on_timeout),
                 "status": "pending", "overdue": bool(overdue), "resolved_at": resolved_at,
-                "resolved_by": resolved_by, "response": response, "applied": applied, "reason": reason}
+                "resolved_by": resolved_by, "response": response, "applied": applied, "reason": reason,
+                "decided_user": decided_user, "decided_host": decided_host}
             if not _PLAIN:
                 append(_record(values, fields_set))
                 continue

@@ -131,7 +131,8 @@ def _expected_fields(n: int, payload) -> dict:
             "ns": f"review:{n}" if n % 2 else "", "node": "review", "checkpoint_id": f"c{n}",
             "payload": payload, "created_at": at(n), "deadline": at(3600) if n % 5 == 0 else None,
             "on_timeout": ("ignore", n) if n % 10 == 0 else None, "status": "pending", "overdue": False,
-            "resolved_at": None, "resolved_by": None, "response": None, "applied": False, "reason": None}
+            "resolved_at": None, "resolved_by": None, "response": None, "applied": False, "reason": None,
+            "decided_user": None, "decided_host": None}
 
 
 def _stored(value):
@@ -240,14 +241,14 @@ async def test_models_the_shortcut_cannot_build_take_model_construct(tmp_path, m
 
 
 async def test_pending_rows_with_a_decision_column_set_keep_it(tmp_path, parser):
-    """The listing reads the five decision columns only for pending rows that have one set (the
+    """The listing reads the seven decision columns only for pending rows that have one set (the
     saver's own writes never do): such rows, written by hand, come back exactly."""
     path = tmp_path / "odd.sqlite"
     async with SqliteSaver.from_conn_string(path) as saver:
         ids = await _fill(saver, [{"n": n} for n in range(1200)])
     odd = {ids[3]: ("resolved_at", "2026-02-02T00:00:00.000000+00:00"), ids[4]: ("resolved_by", "bob"),
            ids[5]: ("response", dumps((1, "x"))), ids[6]: ("applied", 1), ids[7]: ("reason", "note"),
-           ids[8]: ("applied", b"\x00")}
+           ids[8]: ("applied", b"\x00"), ids[9]: ("decided_user", "root"), ids[10]: ("decided_host", "box")}
     with sqlite3.connect(path) as db:
         for interrupt_id, (column, value) in odd.items():
             db.execute(f"UPDATE interrupts SET {column} = ? WHERE id = ?", (value, interrupt_id))
@@ -265,6 +266,8 @@ async def test_pending_rows_with_a_decision_column_set_keep_it(tmp_path, parser)
         assert by_id[ids[5]].response == (1, "x")
         assert by_id[ids[6]].applied is True and by_id[ids[8]].applied is True
         assert by_id[ids[7]].reason == "note" and by_id[ids[2]].reason is None
+        assert (by_id[ids[9]].decided_user, by_id[ids[10]].decided_host) == ("root", "box")
+        assert by_id[ids[2]].decided_user is None and by_id[ids[2]].decided_host is None
         assert sum(r.reason == "bulk" for r in listed) > 500
         assert all(r.status == "pending" for r in listed)
         assert await saver.alist_pending(limit=3, offset=3) == listed[3:6]
