@@ -609,6 +609,11 @@ class InboxApp(App):
                             "bold red")
             self.notify(one_line(applied.error or "", 200), title=f"Run failed: {thread}", severity="error",
                         timeout=self.settings.toast_seconds * 2)
+        elif applied.status == "busy":
+            self.set_status(f"✓ {thread}: {verb}; recorded — {one_line(applied.owner or 'another process', 60)} "
+                            "is running this thread and continues it with your decision.", "green")
+        elif applied.status == "applied":
+            self.set_status(f"✓ {thread}: {verb}; already applied by the process running the thread.", "green")
         else:
             self.set_status(f"✓ {thread}: {verb}; recorded — `inbox worker` will continue the run.", "green")
         self.post_message(InboxChanged())

@@ -16,6 +16,7 @@ from engine.errors import EngineError
 from engine.prebuilt.review import ReviewItem, review_items
 from engine.runtime.decisions import Applied, apply_pending_decisions, check_response, decide, expire_overdue
 
+IN_DOUBT_SUFFIX = " (in doubt)"
 RESPONSE_LETTERS = {"accept": "a", "edit": "e", "response": "r", "ignore": "i",
                     "approve": "a", "reject": "x", "respond": "r"}
 
@@ -82,6 +83,12 @@ class InboxItem:
         for item in self.items[1:]:
             allowed &= item.allowed
         return frozenset(allowed)
+
+    @property
+    def in_doubt(self) -> bool:
+        """A reviewed tool call that may have run when its process died (engine/prebuilt/
+        tool_review.py): accept runs it again, respond marks it done."""
+        return self.kind == "human_interrupt" and self.action.endswith(IN_DOUBT_SUFFIX)
 
     @property
     def needs_stepper(self) -> bool:

@@ -16,6 +16,8 @@ from inbox.widgets.item_table import response_key
 ARGS_PREVIEW_CHARS = 4000
 ACTION_NAMES = {"accept": "accept", "edit": "edit args", "response": "respond", "ignore": "ignore",
                 "approve": "approve", "reject": "reject", "respond": "respond"}
+# an in-doubt tool call: accepting runs it again, responding marks it done
+IN_DOUBT_NAMES = {**ACTION_NAMES, "accept": "retry (run it again)", "response": "mark done (your text is its result)"}
 
 
 def allowed_lines(item: InboxItem, keys: Keys) -> Text:
@@ -41,17 +43,18 @@ def allowed_lines(item: InboxItem, keys: Keys) -> Text:
             text.append(", ".join(ACTION_NAMES[n] for n in names if n in entry.allowed) or "nothing")
             text.append("\n")
         return text
+    labels = IN_DOUBT_NAMES if item.in_doubt else ACTION_NAMES
     for name in names:
         key = response_key(keys, name, item.allowed)
         if name in item.allowed and key:
             text.append(f" {key} ", style="reverse green")
-            text.append(f" {ACTION_NAMES[name]}   ")
+            text.append(f" {labels[name]}   ")
         elif name in item.allowed:  # allowed, but the list has no key for it (respond takes r)
-            text.append(f" {ACTION_NAMES[name]}: no key here   ", style="dim")
+            text.append(f" {labels[name]}: no key here   ", style="dim")
         else:
-            text.append(f" {key} {ACTION_NAMES[name]} ".replace("  ", " "), style="dim strike")
+            text.append(f" {key} {labels[name]} ".replace("  ", " "), style="dim strike")
             text.append("  ")
-    missing = [ACTION_NAMES[n] for n in names if n not in item.allowed]
+    missing = [labels[n] for n in names if n not in item.allowed]
     if missing:
         text.append("\n")
         text.append(f"Not allowed by this request's config: {', '.join(missing)}.", style="dim")
