@@ -31,6 +31,14 @@ class UsageError(Exception):
     """A problem with what the user typed or pointed us at: one clear line, exit 2."""
 
 
+def say(message: str) -> None:
+    """One line to stderr. Messages echo thread ids, actions and reviewers' names: any
+    control character in them is made visible, so none can drive the terminal."""
+    from inbox.text import defang
+
+    print(f"inbox: {defang(message)}", file=sys.stderr)
+
+
 def load_graph_ref(ref: str) -> tuple[str, Any]:
     """`NAME=module:attr` -> (NAME, compiled graph). The attr may also be a factory taking the
     checkpointer (called later)."""
@@ -300,12 +308,11 @@ def cmd_decide(args) -> int:
     finally:
         saver.close()
     if refs and applied.status == "recorded":
-        print(f"inbox: note: no --graph named {applied.graph!r} (given: {', '.join(refs)}); the decision is "
-              "recorded for `inbox worker`, the run did not continue.", file=sys.stderr)
+        say(f"note: no --graph named {applied.graph!r} (given: {', '.join(refs)}); the decision is "
+            "recorded for `inbox worker`, the run did not continue.")
     if applied.status == "busy":
-        print(f"inbox: the decision is recorded; thread {applied.thread_id!r} is being run by {applied.owner} "
-              "right now, which continues it with this decision when its step ends (or `inbox worker` does).",
-              file=sys.stderr)
+        say(f"the decision is recorded; thread {applied.thread_id!r} is being run by {applied.owner} right now, "
+            "which continues it with this decision when its step ends (or `inbox worker` does).")
     print(json.dumps({"id": args.id, "thread_id": applied.thread_id, "status": applied.status,
                       "new_interrupts": [i.id for i in applied.interrupts], "error": applied.error,
                       **({"owner": applied.owner} if applied.owner else {})}))
@@ -383,12 +390,6 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     from engine.errors import AlreadyResolved, EngineError
     from inbox.config import SettingsError
-
-    def say(message: str) -> None:
-        # Messages echo thread ids, actions and reviewers' names: never let one drive the terminal.
-        from inbox.text import defang
-
-        print(f"inbox: {defang(message)}", file=sys.stderr)
 
     try:
         return COMMANDS[args.command](args)
