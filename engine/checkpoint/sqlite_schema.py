@@ -446,7 +446,12 @@ def check_file(path: str) -> None:
                 tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
         finally:
             conn.close()
-    except sqlite3.DatabaseError as exc:
+    except sqlite3.OperationalError:
+        # Locked, busy, or a -wal without its -shm that a read-only connection cannot open: not
+        # a sign of corruption. The saver's own connection reports (or waits out) these, and
+        # ensure_schema checks the tables there again.
+        return
+    except sqlite3.DatabaseError as exc:  # "malformed", "file is not a database"
         raise _corrupt(path, str(exc)) from None
     if rows != [("ok",)]:  # e.g. "*** in database main ***\nPage 20: btreeInitPage() returns error code 11"
         found = " ".join(str(row[0]).replace("*** in database main ***", "") for row in rows)
