@@ -3,7 +3,8 @@
 - "sync": each superstep's checkpoint, writes and events are committed before the next
   superstep starts. A crash loses at most the superstep that was running. The default.
 - "async": each superstep's commit is handed to the saver and the next superstep runs while it
-  is written (LangGraph's default). A crash may also lose the superstep before.
+  is written (LangGraph's default). A crash may also lose the superstep before. The run's first
+  commit, which takes its thread's lease (engine/runtime/ownership.py), is waited for.
 - "exit": the writes stay in memory and are committed together when the run stops (it
   finished, paused on an interrupt, or failed). A crash loses the whole run.
 
@@ -50,18 +51,21 @@ class Persistence:
         releases it, and commits only if the lease is still the run's."""
         lease = self.lease
         if lease is not None and not lease.held and self.mode == "exit":
-            await lease.take()  # on its own: this mode's writes wait in memory, the nodes run now
+            await lease.take()  # on its own: this mode's commits come at the end, the nodes run now
         acquiring = lease is not None and not lease.held
         try:
-            if self.mode == "sync":
-                async with self.store.transaction():
+            # The transaction that takes the lease is waited for in "async" too (no node runs
+            # before the thread is the run's): it is the run's first commit, so taking the lease
+            # costs no round trip of its own.
+            if self.mode == "sync" or acquiring:
+                async with self.store.transaction(after=self._last):
                     if lease is not None:
                         await lease.in_step(final=final)
                     yield
                 return
             async with self.store.transaction(wait=False, after=self._last, carry=self.mode == "exit") as commit:
-                if lease is not None:  # "async": taken now, before the nodes run (committed later)
-                    await lease.in_step(final=final, immediate=True)
+                if lease is not None:
+                    await lease.in_step(final=final)
                 yield
             self._last = commit
         except BaseException:

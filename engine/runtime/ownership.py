@@ -73,6 +73,9 @@ class Lease:
         self.ttl = ttl if ttl is not None else lease_ttl()
         self.expect: Any = ANY_CHECKPOINT  # the checkpoint id the run loaded (None: none)
         self.held = False
+        # The heartbeat: a timer, and a renewal task only while one is in flight (most runs
+        # end before the first beat, so they never create a task for it).
+        self._timer: asyncio.TimerHandle | None = None
         self._heartbeat: asyncio.Task | None = None
 
     async def take(self) -> None:
@@ -81,14 +84,12 @@ class Lease:
         self.held = True
         self._start_heartbeat()
 
-    async def in_step(self, *, final: bool, immediate: bool = False) -> None:
+    async def in_step(self, *, final: bool) -> None:
         """Inside each transaction of the run: take the lease with the first commit (unless
         `take` did already), renew it with the later ones, and release it with the last. Each
-        is queued for the commit, which fails if the lease is not the run's; `immediate` takes
-        it at once instead (the transaction then holds the file's write lock until it commits)."""
+        is queued for the commit, which fails if the lease is not the run's."""
         if not self.held:
-            await self.store.alease_acquire(self.thread_id, self.owner, self.ttl, expect=self.expect,
-                                            defer=not immediate)
+            await self.store.alease_acquire(self.thread_id, self.owner, self.ttl, expect=self.expect, defer=True)
             self.held = True
             if final:
                 await self.store.alease_renew(self.thread_id, self.owner, self.ttl, release=True, defer=True)
@@ -101,23 +102,31 @@ class Lease:
             self._stop_heartbeat()
 
     def _start_heartbeat(self) -> None:
-        if self._heartbeat is None:
-            self._heartbeat = asyncio.get_running_loop().create_task(self._beat())
+        if self._timer is None and self._heartbeat is None:
+            self._timer = asyncio.get_running_loop().call_later(self.ttl / 3, self._beat)
 
     def _stop_heartbeat(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
         if self._heartbeat is not None:
             self._heartbeat.cancel()
             self._heartbeat = None
 
-    async def _beat(self) -> None:
-        while True:
-            await asyncio.sleep(self.ttl / 3)
-            try:
-                await self.store.alease_renew(self.thread_id, self.owner, self.ttl)
-            except LeaseLost:
-                return  # the run's next commit fails on its own fence
-            except Exception:  # a locked file: try again at the next beat, before expiry
-                continue
+    def _beat(self) -> None:
+        self._timer = None
+        self._heartbeat = asyncio.get_running_loop().create_task(self._renew())
+
+    async def _renew(self) -> None:
+        try:
+            await self.store.alease_renew(self.thread_id, self.owner, self.ttl)
+        except LeaseLost:
+            self._heartbeat = None
+            return  # the run's next commit fails on its own fence
+        except Exception:  # a locked file: try again at the next beat, before expiry
+            pass
+        self._heartbeat = None
+        self._start_heartbeat()
 
     def abandon(self) -> None:
         """The transaction that took the lease was rolled back: it was never ours."""

@@ -81,6 +81,26 @@ async def test_a_second_run_on_a_running_thread_is_refused_and_runs_nothing(save
     assert await saver.alease_holder("t") is None  # released with the run's last commit
 
 
+@pytest.mark.parametrize("durability", ["sync", "async", "exit"])
+async def test_the_heartbeat_keeps_the_lease_while_a_long_node_runs(saver, monkeypatch, durability):
+    monkeypatch.setenv("ENGINE_LEASE_TTL", "0.3")
+    gate, started = asyncio.Event(), asyncio.Event()
+    graph = gated_graph(saver, gate, started)
+    await graph.ainvoke({"answer": "", "done": ""}, cfg("t"), durability=durability)
+    first = asyncio.create_task(graph.ainvoke(Command(resume="yes"), cfg("t"), durability=durability))
+    await started.wait()
+    await asyncio.sleep(1.0)  # over three lease lifetimes: only the heartbeat keeps it
+    holder = await saver.alease_holder("t")
+    assert holder is not None and holder[1] > 0
+    with pytest.raises(ThreadBusy):
+        await graph.ainvoke({"answer": "again", "done": ""}, cfg("t"), durability=durability)
+    gate.set()
+    assert (await first)["done"] == "did yes"
+    assert await saver.alease_holder("t") is None
+    await asyncio.sleep(0.3)  # the heartbeat stopped with the run: nothing takes the lease back
+    assert await saver.alease_holder("t") is None
+
+
 async def test_a_decision_is_marked_applied_only_by_the_step_that_consumed_it(tmp_path):
     gate, started = asyncio.Event(), asyncio.Event()
     async with SqliteSaver.from_conn_string(tmp_path / "a.sqlite") as saver:
