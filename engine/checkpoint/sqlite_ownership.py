@@ -12,11 +12,27 @@ from __future__ import annotations
 from typing import Any
 
 from engine.checkpoint.base import ANY_CHECKPOINT, now_us, owner_is_dead
-from engine.checkpoint.serde import dumps, loads
+from engine.checkpoint.serde import dumps, loads, to_jsonable
 from engine.checkpoint.sqlite_records import INTERRUPT_COLUMNS, InterruptRecord, interrupt_from_row
 from engine.checkpoint.sqlite_support import chunks
 from engine.errors import AlreadyResolved, LeaseLost, ThreadBusy, ThreadMovedOn
 from engine.events import InterruptResolved
+
+def _normalized(payload_text: str | None, answer_text: str | None) -> str | None:
+    """A claimed answer as the run applies it: a review request's answer goes through
+    validate_response first (e.g. `[{"type": "ignore"}]` gains `"args": null`). A deadline's
+    claim stores its `on_timeout` answer as written, so the resume applying it sends the
+    normalized form; both are the same decision."""
+    from engine.prebuilt.review import is_review_request, validate_response  # a leaf; lazy: no cycle
+
+    try:
+        payload = loads(payload_text) if payload_text is not None else None
+        if answer_text is None or not is_review_request(payload):
+            return answer_text
+        return dumps(to_jsonable(validate_response(payload, loads(answer_text))))
+    except Exception:  # an answer the request does not take is not the same decision
+        return answer_text
+
 
 class SqliteOwnership:
     """Needs from the class that uses it: `_write`, `_query`, `_now`, `_insert_events` and
@@ -85,11 +101,11 @@ class SqliteOwnership:
     def _claim_answers(self, db, txn, thread_id: str, graph: str, answers: dict[str, str], by: str | None,
                        at: str) -> None:
         for interrupt_id, response_text in answers.items():
-            row = db.execute("SELECT status, applied, response, resolved_by, resolved_at FROM interrupts "
+            row = db.execute("SELECT status, applied, response, resolved_by, resolved_at, payload FROM interrupts "
                              "WHERE id = ?", (interrupt_id,)).fetchone()
             if row is None:
                 continue  # not in the index (written without events): nothing to claim
-            status, applied, claimed, claimed_by, claimed_at = row
+            status, applied, claimed, claimed_by, claimed_at, payload = row
             if status == "pending":
                 db.execute("UPDATE interrupts SET status = 'resolved', resolved_at = ?, resolved_by = ?, "
                            "response = ?, applied = 0 WHERE id = ?",
@@ -97,7 +113,8 @@ class SqliteOwnership:
                 event = InterruptResolved(at=at, thread_id=thread_id, graph=graph, interrupt_id=interrupt_id,
                                           response=loads(response_text), by=by or "api")
                 self._insert_events(db, txn, [self._event_row(event)])
-            elif status == "cancelled" or applied or claimed != response_text:
+            elif status == "cancelled" or applied or (claimed != response_text
+                                                      and _normalized(payload, claimed) != response_text):
                 # someone else's decision, or one already applied: this answer is late
                 raise AlreadyResolved(interrupt_id, claimed_by or status, claimed_at,
                                       loads(claimed) if claimed is not None else None)
