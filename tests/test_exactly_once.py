@@ -221,12 +221,25 @@ def assert_finished(lab: Lab, threads) -> None:
 
 def test_racing_deciders_and_workers_run_each_decided_call_exactly_once(lab):
     ids = seed_agents(lab, threads=3, items=2)  # two reviews per thread: one thread, two deciders
-    workers = [lab.worker("--interval", "0.05", tool_sleep=0.4) for _ in range(2)]
+    workers = [lab.worker("--interval", "0.05", tool_sleep=1.0) for _ in range(2)]
     deciders: dict[str, list[tuple[bool, subprocess.Popen]]] = {}
-    for interrupt_id in ids:  # 6 deciders per request: 3 run it (--graph), 3 only record it
-        deciders[interrupt_id] = [(graph, lab.accept(interrupt_id, graph=graph, tool_sleep=0.4,
+
+    def race(interrupt_id: str) -> None:  # 6 deciders: 3 run it (--graph), 3 only record it
+        deciders[interrupt_id] = [(graph, lab.accept(interrupt_id, graph=graph, tool_sleep=1.0,
                                                      by=f"d{n}-{'run' if graph else 'rec'}"))
-                                  for n, graph in enumerate([True, False] * 3)]
+                                  for n, graph in enumerate([True] * 3 + [False] * 3)]
+
+    # first each thread's first review; then, while those calls run (their tool sleeps), the
+    # second: a winner that runs it finds the thread held by whoever runs the first ("busy")
+    firsts = {}
+    for interrupt_id, thread in ids.items():
+        firsts.setdefault(thread, interrupt_id)
+    for interrupt_id in firsts.values():
+        race(interrupt_id)
+    assert _wait_for(lambda: len(lab.effect_lines()) >= len(firsts), 60), lab.effect_lines()
+    for interrupt_id in ids:
+        if interrupt_id not in deciders:
+            race(interrupt_id)
     outcomes: dict[str, list[tuple[bool, int, dict, str]]] = {}
     for interrupt_id, procs in deciders.items():
         outcomes[interrupt_id] = []
@@ -289,7 +302,7 @@ def test_several_workers_apply_every_decision_once_without_forking(lab, workers,
 # ---- 3. kill -9 at random moments, then recovery ------------------------------------------------------
 
 
-KILL_ROUNDS = {"decider": 10, "worker": 10, "tool": 10}
+KILL_ROUNDS = {"decider": 3, "worker": 3, "tool": 3}
 
 
 def _wait_for(predicate, timeout: float) -> bool:
@@ -349,7 +362,8 @@ def _kill_round(lab: Lab, mode: str, rng: random.Random) -> Counter:
     doubts = {r["thread"]: i for i, r in records.items() if r["status"] == "pending"
               and (r["action"] or "").endswith("(in doubt)")}
     runs = lab.effects_by_key()
-    assert runs == runs_at_kill, "recovery ran a call again instead of asking"
+    for key, count in runs.items():  # a call that ran before the kill is asked about, not re-run
+        assert count == runs_at_kill[key] if runs_at_kill[key] else count <= 1, (key, runs, runs_at_kill)
     for interrupt_id, thread in ids.items():
         original = records[interrupt_id]
         if original["status"] == "pending":  # the decider died before its claim: nothing ran
@@ -384,11 +398,11 @@ def _kill_round(lab: Lab, mode: str, rng: random.Random) -> Counter:
 # ---- 4. deadlines with several workers ------------------------------------------------------------------
 
 
-def seed_deadlines(lab: Lab, count: int, timeout: float, spacing: float = 0.0) -> dict[str, str]:
+def seed_deadlines(lab: Lab, count: int, timeout: float, spacing: float = 0.0, first: int = 0) -> dict[str, str]:
     ids = {}
     with SqliteSaver.from_conn_string(lab.db) as saver:
-        for n in range(count):
-            graph = eo.build_deadline(saver, timeout=timeout + n * spacing)
+        for n in range(first, first + count):
+            graph = eo.build_deadline(saver, timeout=timeout + (n - first) * spacing)
             out = graph.invoke({"item": f"d{n}", "result": ""}, {"configurable": {"thread_id": f"d{n}"}})
             ids[out["__interrupt__"][0].id] = f"d{n}"
     return ids
@@ -413,11 +427,12 @@ def test_deadlines_with_two_fast_workers_continue_each_run_once(lab):
 def test_a_human_racing_a_deadline_exactly_one_wins(lab):
     rounds = 20
     # how long `inbox accept` takes to reach its claim, roughly: aim the CLIs at the deadlines
+    seed_deadlines(lab, 1, timeout=3600)
     started = time.monotonic()
     assert lab.run("list", "--db", lab.db).returncode == 0
     startup = time.monotonic() - started
-    ids = seed_deadlines(lab, rounds, timeout=3.0 + startup, spacing=0.3)
-    deadlines = {i: d for i, d in lab.query("SELECT id, deadline FROM interrupts")}
+    ids = seed_deadlines(lab, rounds, timeout=3.0 + startup, spacing=0.3, first=1)
+    deadlines = {i: d for i, d in lab.query("SELECT id, deadline FROM interrupts") if i in ids}
     procs = [lab.worker("--interval", "0.05", tool_sleep=0.05) for _ in range(2)]
     rng = random.Random("deadline-race")
     from datetime import datetime
@@ -432,7 +447,7 @@ def test_a_human_racing_a_deadline_exactly_one_wins(lab):
     for interrupt_id, proc in humans.items():
         out, err = proc.communicate(timeout=60)
         humans[interrupt_id] = (proc.returncode, json_line(out), err)
-    lab.wait_settled(30, pending_ok=False)
+    lab.wait_settled(30)  # d0 stays pending: its deadline is an hour away
     assert all(proc.poll() is None for proc in procs)
     records = lab.interrupts()
     lines = {line[2]: line for line in lab.effect_lines()}
