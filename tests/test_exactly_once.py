@@ -442,12 +442,12 @@ def test_a_human_racing_a_deadline_exactly_one_wins(lab):
     # Aim each CLI so its claim lands at the deadline: launch `lead` seconds before it, and
     # adjust `lead` from the outcomes so far (earlier after a deadline win, later after a
     # human win), so the rounds stay on the boundary whatever the machine's load.
-    lead, humans, seen = startup, {}, set()
+    lead, humans, seen = 1.5 * startup, {}, set()
     for interrupt_id in sorted(ids, key=deadlines.get):
         for other, proc in humans.items():
             if other not in seen and proc.poll() is not None:
                 seen.add(other)
-                lead += 0.15 if proc.returncode == 3 else -0.15
+                lead += 0.3 if proc.returncode == 3 else -0.15
         fire = datetime.fromisoformat(deadlines[interrupt_id]).timestamp()
         time.sleep(max(0.0, fire - lead + rng.uniform(-0.1, 0.1) - time.time()))
         humans[interrupt_id] = lab.accept(interrupt_id, graph=True)
