@@ -340,7 +340,12 @@ def _kill_round(lab: Lab, mode: str, rng: random.Random) -> Counter:
     before = len(lab.effect_lines())
     if mode == "decider":
         victims = [lab.accept(i, graph=True, tool_sleep=0.3) for i in ids]
-        time.sleep(rng.uniform(0.2, 1.6))  # before the claim, during the run or the tool, or after
+        if rng.random() < 0.25:  # early: maybe before its claim
+            time.sleep(rng.uniform(0.05, 0.6))
+        else:  # after a claim: during the run, inside the tool, or after it (timed from the claim,
+            # whatever the machine's load makes the start-up cost)
+            assert _wait_for(lambda: lab.query("SELECT 1 FROM interrupts WHERE status = 'resolved'"), 30)
+            time.sleep(rng.uniform(0, 0.7))
         for proc in victims:
             _kill(proc)
     elif mode == "worker":
