@@ -18,9 +18,12 @@ ledger rows), the agent's final answer and the run's end: 3 commits.
 
 Printed per N: wall time from starting the processes (includes the interpreter start and the
 imports, shown separately as "first applied"), decisions per second over the whole wall time
-and over the drain (first to last applied), the speedup of the drain rate against N=1, what the
-workers reported, and the checks: duplicate lines in the side-effect file (must be 0), threads
-whose tool ran exactly once, threads that finished, and tool-ledger rows marked done.
+and over the drain (first to last applied), the speedup of the drain rate against N=1, how the
+tool calls were shared between the processes (from the ledger's owners), and the checks:
+duplicate lines in the side-effect file (must be 0), threads whose tool ran exactly once,
+threads that finished (the runs in flight when the last decision is applied are let finish,
+untimed, before the workers are stopped), and tool-ledger rows marked done. (A worker prints
+what it applied only when its recovery pass ends, so its own report is usually cut short.)
 """
 
 from __future__ import annotations
@@ -145,6 +148,12 @@ def drain(db_path: str, side_effects: str, workers: int, concurrency: int, decis
             if dead:
                 break
             time.sleep(0.01)
+        # The last decisions are applied with their tool's step; the model's answer and the
+        # run's end follow. Let those finish before stopping the workers (not timed).
+        until = time.perf_counter() + 30
+        while last is not None and time.perf_counter() < until and watch.execute(
+                "SELECT count(*) FROM threads WHERE status != 'done'").fetchone()[0]:
+            time.sleep(0.01)
     finally:
         for proc in procs:
             if proc.poll() is None:
@@ -199,7 +208,10 @@ def check(db_path: str, side_effects: str, decisions: int) -> dict:
         done = db.execute("SELECT count(*) FROM threads WHERE status = 'done'").fetchone()[0]
         ledger = dict(db.execute("SELECT status, count(*) FROM tool_calls GROUP BY status").fetchall())
         leases = db.execute("SELECT count(*) FROM leases").fetchone()[0]
-    return {"duplicates": sum(n - 1 for n in runs.values() if n > 1),
+        # who ran each tool call: the run's owner is host:pid:random
+        by_pid = Counter(owner.split(":")[1] for (owner,) in db.execute("SELECT owner FROM tool_calls"))
+    return {"by_process": sorted(by_pid.values(), reverse=True),
+            "duplicates": sum(n - 1 for n in runs.values() if n > 1),
             "exactly_once": sum(1 for t in threads if runs.get(t) == 1),
             "never_ran": sum(1 for t in threads if t not in runs),
             "threads": len(threads), "done": done, "ledger": ledger, "leases_left": leases}
@@ -297,7 +309,8 @@ def report(results: dict[int, list[dict]], args, wall: float) -> None:
           f"speedup = drain rate / the {min(results)}-worker median; wall time {wall:.0f} s")
     for n, rs in results.items():
         for i, r in enumerate(rs):
-            print(f"  {n} worker(s) round {i + 1}: reported {r['reported']} (per worker {r['per_worker']}); "
+            print(f"  {n} worker(s) round {i + 1}: tool calls run per process {r['by_process']}; "
+                  f"reported by the workers before they were stopped {r['reported']}; "
                   f"ledger {r['ledger']}; never ran {r['never_ran']}; leases left {r['leases_left']}"
                   + (f"; PROBLEMS: {'; '.join(r['problems'])}" if r["problems"] else ""))
 
