@@ -215,7 +215,7 @@ class SqliteSaver(SqliteEvents, SqliteQueries, SqliteOwnership, BaseCheckpointSa
         self._inflight: set[asyncio.Future] = set()  # background commits not finished yet
         self._inline: sqlite3.Connection | None = None  # see _read_inline
         self._inline_lock = threading.Lock()
-        self._file_ledger = SqliteLedger(self.path, self.busy_timeout)
+        self._file_ledger = SqliteLedger(self.path, self.busy_timeout, self.synchronous)
 
     def __repr__(self) -> str:
         return f"SqliteSaver({self.path!r}, state={self._state})"
@@ -263,6 +263,7 @@ class SqliteSaver(SqliteEvents, SqliteQueries, SqliteOwnership, BaseCheckpointSa
                 self._state = "closed"
                 conn, reader, self._conn, self._reader = self._conn, self._reader, None, None
                 inline, self._inline = self._inline, None
+                self._file_ledger.close()
                 if inline is not None:
                     with self._inline_lock:
                         inline.close()
