@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Generic, NamedTuple, TypeVar
 
+from engine._internal.context import current_task
+from engine.checkpoint.serde import dumps, require_plain_json, to_jsonable
 from engine.errors import GraphConfigError, GraphInterrupt, InterruptPayloadError, InvalidResumeError
 
 N = TypeVar("N")
@@ -58,8 +60,6 @@ class Command(Generic[N]):
         # A resume value is stored (the audit log, the resumed task's writes): refuse one that
         # cannot be here, where it is given, not from deep inside the run.
         if self.resume is not None:
-            from engine.checkpoint.serde import to_jsonable
-
             try:
                 to_jsonable(self.resume)
             except TypeError as exc:
@@ -132,8 +132,6 @@ def interrupt(value: Any, *, timeout: timedelta | None = None, on_timeout: Any =
     pending and flags it overdue. `compile(interrupt_timeout=..., interrupt_on_timeout=...)`
     sets defaults for the whole graph.
     """
-    from engine.runtime.context import current_task  # the runtime imports this module
-
     task = current_task()
     if task is None:
         raise GraphConfigError(
@@ -177,8 +175,6 @@ def interrupt_id(thread_id: str, task_ns: str, index: int) -> str:
 def _require_json(value: Any, node: str, name: str) -> None:
     """A payload is read by people and by other programs as JSON: it must be plain JSON (no
     set, bytes or datetime, which only the engine's own tags bring back) and storable."""
-    from engine.checkpoint.serde import dumps, require_plain_json
-
     try:
         require_plain_json(value, name)
         dumps(value)  # what storing it checks besides (NaN, lone surrogates)

@@ -34,7 +34,7 @@ from engine.errors import AlreadyResolved
 from engine.events import InterruptRaised
 from engine.prebuilt.review import InvalidResponse
 from engine.runtime.decisions import Applied, apply_claimed, claim
-from engine.runtime.sync import run_sync
+from engine._internal.sync import run_sync
 from inbox.config import InboxSettings
 from inbox.keymap import Keys, effective_keys
 from inbox.review import InboxItem, ReviewService, build_response

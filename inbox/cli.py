@@ -146,7 +146,7 @@ def run_tui(saver: Any, graphs: dict, source: str) -> int:
 
 def apply_recorded_decisions(service) -> None:
     """Finish decisions a crash left claimed-but-unapplied, before showing anything."""
-    from engine.runtime.sync import run_sync
+    from engine._internal.sync import run_sync
 
     if service.graphs:
         run_sync(service.apply_recorded())
@@ -234,7 +234,7 @@ def _service(args, graphs: dict | None = None, readonly: bool = False):
 
 
 def cmd_list(args) -> int:
-    from engine.runtime.sync import run_sync
+    from engine._internal.sync import run_sync
 
     saver, service = _service(args, readonly=True)
     try:
@@ -255,7 +255,7 @@ def cmd_list(args) -> int:
 
 
 def cmd_show(args) -> int:
-    from engine.runtime.sync import run_sync
+    from engine._internal.sync import run_sync
 
     saver, service = _service(args, readonly=True)
     try:
@@ -267,7 +267,7 @@ def cmd_show(args) -> int:
 
 
 def cmd_decide(args) -> int:
-    from engine.runtime.sync import run_sync
+    from engine._internal.sync import run_sync
     from inbox.review import build_response
 
     refs = dict(load_graph_ref(r) for r in args.graph)

@@ -22,7 +22,7 @@ from typing import TypedDict
 
 from engine.graph import END, START, StateGraph
 from engine.prebuilt import ScriptedModel, add_human_in_the_loop, create_tool_agent
-from engine.runtime.context import current_task
+from engine._internal.context import current_task
 
 AGENT = "eo-agent"
 DEADLINE = "eo-deadline"

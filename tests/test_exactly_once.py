@@ -36,7 +36,7 @@ import pytest
 
 from engine.checkpoint.sqlite import SqliteSaver
 from engine.runtime.decisions import claim
-from engine.runtime.sync import run_sync
+from engine._internal.sync import run_sync
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent

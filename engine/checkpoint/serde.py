@@ -47,6 +47,9 @@ class TooDeep(TypeError):
 
 
 def _encode(value: Any, depth: int) -> Any:
+    # Late binding, on purpose: the tags name the engine's own vocabulary (engine.types), which
+    # sits above the checkpoint package and imports this module; it is loaded by the time one
+    # of its values is stored or read back (as LangGraph's serde finds its types when decoding).
     from engine.types import Command, Interrupt, Send
 
     if isinstance(value, Interrupt):

@@ -27,7 +27,7 @@ from engine.checkpoint.serde import to_jsonable
 from engine.checkpoint.tool_ledger import ToolCall
 from engine.prebuilt.interrupt import HumanInterruptConfig
 from engine.prebuilt.review import InvalidResponse, validate_response
-from engine.runtime.context import TaskContext, current_task
+from engine._internal.context import TaskContext, current_task
 from engine.types import interrupt, interrupt_id
 
 DEFAULT_CONFIG = HumanInterruptConfig(allow_accept=True, allow_edit=True, allow_respond=True, allow_ignore=False)

@@ -14,7 +14,7 @@ from engine.events import InterruptCancelled
 from engine.runtime.durability import Durability
 from engine.runtime.loop import Run, SavedState
 from engine.runtime.node import call_node
-from engine.runtime.sync import iterate_sync, run_sync
+from engine._internal.sync import iterate_sync, run_sync
 from engine.types import PregelTask, Send, StateSnapshot
 
 STREAM_MODES = ("values", "updates")

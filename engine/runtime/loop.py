@@ -23,7 +23,7 @@ from engine.constants import END, ERROR, INTERRUPT, RESUME, START
 from engine.errors import (EmptyCommandError, GraphInterrupt, GraphRecursionError, InvalidResumeError,
                            InvalidUpdateError, LeaseLost, NothingToResumeError, ParentCommand, ThreadMovedOn)
 from engine.events import InterruptCancelled, InterruptRaised, RunFailed, RunFinished, RunStarted
-from engine.runtime.context import TaskContext, current_task
+from engine._internal.context import TaskContext, current_task
 from engine.runtime.durability import Persistence, check_durability
 from engine.runtime.node import TaskOutcome, TaskResult, run_task
 from engine.runtime.ownership import Lease

@@ -100,7 +100,7 @@ def _merge_interrupts(*groups: list[Interrupt]) -> list[Interrupt]:
 
 async def run_task(graph: Any, task: dict, state_values: dict, ctx: Any, config: dict) -> TaskOutcome:
     """Run one task in its own context and classify how it ended."""
-    from engine.runtime.context import reset_current_task, set_current_task
+    from engine._internal.context import reset_current_task, set_current_task
 
     spec = graph.builder.nodes[task["name"]]
     token = set_current_task(ctx)

@@ -16,7 +16,7 @@ import pytest
 from engine.checkpoint.sqlite import SqliteSaver
 from engine.errors import AlreadyResolved
 from engine.runtime.decisions import apply_pending_decisions, claim, decide, expire_overdue
-from engine.runtime.sync import run_sync
+from engine._internal.sync import run_sync
 
 HERE = Path(__file__).parent
 REPO = HERE.parent.parent
@@ -86,7 +86,7 @@ import sys, json, os, time
 from engine.checkpoint.sqlite import SqliteSaver
 from engine.errors import AlreadyResolved
 from engine.runtime.decisions import decide
-from engine.runtime.sync import run_sync
+from engine._internal.sync import run_sync
 from durable_graphs import payment_graph
 db, effects, ids_file, who, gates = sys.argv[1:6]
 with SqliteSaver.from_conn_string(db) as saver:
@@ -178,7 +178,7 @@ def test_a_claimed_decision_survives_a_crash_and_is_applied_on_restart(tmp_path)
         import os
         from engine.checkpoint.sqlite import SqliteSaver
         from engine.runtime.decisions import claim
-        from engine.runtime.sync import run_sync
+        from engine._internal.sync import run_sync
         saver = SqliteSaver.open({db!r})
         run_sync(claim(saver, {interrupt_id!r}, [{{"type": "accept"}}], by="alice"))
         os._exit(0)

@@ -217,7 +217,7 @@ with SqliteSaver.from_conn_string(db) as saver:
     review_id = started.stdout.strip()
     died = run_mail(db, effects, "die", f"""
 from engine.runtime.decisions import decide
-from engine.runtime.sync import run_sync
+from engine._internal.sync import run_sync
 with SqliteSaver.from_conn_string(db) as saver:
     run_sync(decide(saver, {{"mail": build(saver)}}, {review_id!r}, [{{"type": "accept"}}], by="ann"))
 """)

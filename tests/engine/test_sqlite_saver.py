@@ -930,7 +930,7 @@ _CHILD_RAISE = textwrap.dedent("""
     import sys, time
     from engine.checkpoint.sqlite import SqliteSaver
     from engine.events import InterruptRaised
-    from engine.runtime.sync import run_sync
+    from engine._internal.sync import run_sync
     saver = SqliteSaver.open(sys.argv[1])
     event = InterruptRaised(at="2026-01-01T00:00:00+00:00", thread_id="remote", graph="g",
                             interrupt_id="from-child", value={"hello": "from another process"})
@@ -1027,7 +1027,7 @@ _CHILD_WRITER = textwrap.dedent("""
     import sys
     from engine.checkpoint.sqlite import SqliteSaver
     from engine.events import RunFinished, RunStarted
-    from engine.runtime.sync import run_sync
+    from engine._internal.sync import run_sync
     path, name, runs = sys.argv[1], sys.argv[2], int(sys.argv[3])
     saver = SqliteSaver.open(path)
     payload = {"messages": [{"role": "user", "content": "x" * 300}]}

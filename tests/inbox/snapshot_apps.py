@@ -29,7 +29,7 @@ from engine.checkpoint.sqlite import SqliteSaver
 from engine.prebuilt import create_tool_agent
 from engine.prebuilt.interrupt import accept
 from engine.runtime.decisions import decide
-from engine.runtime.sync import run_sync
+from engine._internal.sync import run_sync
 from inbox.demo import GRAPHS, seed_into
 from inbox.demo.kit import eur, one_call_model, reviewed, user_message
 

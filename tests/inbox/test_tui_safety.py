@@ -333,7 +333,7 @@ async def test_hints_show_the_remapped_keys(tmp_path):
 
 @pytest.fixture
 def hostile_db(tmp_path, monkeypatch):
-    from engine.runtime.sync import run_sync
+    from engine._internal.sync import run_sync
 
     monkeypatch.setenv("INBOX_CONFIG", str(tmp_path / "none.toml"))
     app, saver = run_sync(hostile_app(tmp_path))
@@ -353,7 +353,7 @@ def test_list_shows_escapes_visibly_and_json_stays_exact(hostile_db, capsys):
 
 
 def test_already_decided_names_the_other_reviewer_visibly(hostile_db, capsys):
-    from engine.runtime.sync import run_sync
+    from engine._internal.sync import run_sync
 
     async def decided_id() -> str:
         saver = await SqliteSaver.aopen(str(hostile_db))
