@@ -11,8 +11,9 @@ from engine.checkpoint.base import make_config, thread_id_of
 from engine.constants import END, START
 from engine.errors import GraphBuildError, GraphConfigError, InvalidUpdateError
 from engine.events import InterruptCancelled
+from engine.runtime.algo import SavedState
 from engine.runtime.durability import Durability
-from engine.runtime.loop import Run, SavedState
+from engine.runtime.loop import Run
 from engine.runtime.node import call_node
 from engine._internal.sync import iterate_sync, run_sync
 from engine.types import PregelTask, Send, StateSnapshot

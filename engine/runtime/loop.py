@@ -7,92 +7,34 @@ Each superstep runs the checkpoint's tasks concurrently, then either
   the interrupts are recorded against the same checkpoint and the run stops;
 - one failed: the error is recorded against the checkpoint, which stays resumable, and raised.
 Checkpoint, writes and events of a superstep are saved in one saver transaction.
+
+This module loads, persists (through `Persistence` and the run's lease) and emits events; what
+to run next, when to stop and which answers go where are decided by the pure functions of
+engine/runtime/algo.py, and engine/runtime/runner.py runs a step's tasks.
 """
 
 from __future__ import annotations
 
-import asyncio
-import hashlib
-import re
 from typing import Any, AsyncIterator
 
-from engine.checkpoint.base import ANY_CHECKPOINT, CheckpointTuple, make_config
+from engine._internal.context import TaskContext, current_task
+from engine.checkpoint.base import CheckpointTuple, make_config
 from engine.checkpoint.ids import new_checkpoint_id
 from engine.checkpoint.serde import to_jsonable
 from engine.constants import END, ERROR, INTERRUPT, RESUME, START
 from engine.errors import (EmptyCommandError, GraphInterrupt, GraphRecursionError, InvalidResumeError,
                            InvalidUpdateError, LeaseLost, NothingToResumeError, ParentCommand, ThreadMovedOn)
 from engine.events import InterruptCancelled, InterruptRaised, RunFailed, RunFinished, RunStarted
-from engine._internal.context import TaskContext, current_task
+from engine.runtime import algo
+from engine.runtime.algo import BREAKPOINT, GRAPH_TASK, TASK, UPDATE, SavedState, task_id_for, task_ns
 from engine.runtime.durability import Persistence, check_durability
-from engine.runtime.node import TaskOutcome, TaskResult, run_task
+from engine.runtime.node import TaskOutcome
 from engine.runtime.ownership import Lease
+from engine.runtime.runner import StepScope, run_step
 from engine.prebuilt.review import is_review_request, validate_response
-from engine.types import Command, Interrupt, Send, interrupt_id
+from engine.types import Command, Interrupt, Send
 
 _START_ATTEMPTS = 5  # reloads when the thread moved on between loading it and taking its lease
-
-TASK = "__task__"
-UPDATE = "__update__"
-BREAKPOINT = "__breakpoint__"
-GRAPH_TASK = "__graph__"  # the task id of writes that belong to the run, not to one task
-
-_ID_LIKE = re.compile(r"^[0-9a-f]{32}$")
-
-
-def task_id_for(checkpoint_id: str, ns: str, name: str, index: int) -> str:
-    return hashlib.sha256(f"{checkpoint_id}\x00{ns}\x00{name}\x00{index}".encode()).hexdigest()[:32]
-
-
-def task_ns(run_ns: str, name: str, task_id: str) -> str:
-    own = f"{name}:{task_id}"
-    return f"{run_ns}|{own}" if run_ns else own
-
-
-class SavedState:
-    """A loaded checkpoint and its pending writes, decoded."""
-
-    def __init__(self, saved):
-        self.config = saved.config
-        self.checkpoint = saved.checkpoint
-        self.metadata = saved.metadata
-        self.parent_config = saved.parent_config
-        self.results: dict[str, TaskResult] = {}
-        self.interrupts: dict[str, list[Interrupt]] = {}
-        self.resume: dict[str, list] = {}
-        self.errors: dict[str, dict] = {}
-        self.updates: list = []
-        self.breakpoint: dict | None = None
-        for task_id, channel, value in saved.pending_writes:
-            if channel == TASK:
-                self.results[task_id] = TaskResult.from_json(value)
-            elif channel == INTERRUPT:
-                self.interrupts[task_id] = list(value)
-            elif channel == RESUME:
-                self.resume[task_id] = list(value)
-            elif channel == ERROR:
-                self.errors[task_id] = value
-            elif channel == UPDATE:
-                self.updates = list(value)
-            elif channel == BREAKPOINT:
-                self.breakpoint = value
-        # A task that finished has no pending interrupt any more.
-        for task_id in self.results:
-            self.interrupts.pop(task_id, None)
-
-    @property
-    def id(self) -> str:
-        return self.checkpoint["id"]
-
-    @property
-    def tasks(self) -> list[dict]:
-        return self.checkpoint["tasks"]
-
-    def pending_interrupts(self) -> list[Interrupt]:
-        out: list[Interrupt] = []
-        for task in self.tasks:
-            out.extend(self.interrupts.get(task["id"], []))
-        return out
 
 
 class Run:
@@ -181,12 +123,6 @@ class Run:
             )
         return SavedState(saved) if saved is not None else None
 
-    def _new_tasks(self, checkpoint_id: str, names: list[str], sends: list[tuple[str, Any]]) -> list[dict]:
-        tasks = [{"name": n} for n in names] + [{"name": n, "arg": a} for n, a in sends]
-        for index, task in enumerate(tasks):
-            task["id"] = task_id_for(checkpoint_id, self.ns, task["name"], index)
-        return tasks
-
     async def _applied(self, task_ids: set[str] | None = None, *, save_resume: bool) -> None:
         """Inside the transaction of the step that consumed them: mark the answers of these
         tasks (all, with None) applied, and save their resume values if the tasks will run
@@ -204,12 +140,11 @@ class Run:
                               source: str, changed: set[str], events: list, final: bool = False) -> None:
         parent_id = self.state.id if self.state is not None else None
         checkpoint_id = new_checkpoint_id(self.graph.clock(), parent_id, f"{self.thread_id}\x00{self.ns}")
-        for key in changed:
-            self.versions[key] = int(self.versions.get(key, 0)) + 1
+        algo.bump_versions(self.versions, changed)
         checkpoint = {
             "v": 1, "id": checkpoint_id, "ts": self.now(), "step": step,
             "channel_values": self.values, "channel_versions": dict(self.versions),
-            "tasks": self._new_tasks(checkpoint_id, tasks_names, sends), "waiting": waiting,
+            "tasks": algo.new_tasks(checkpoint_id, self.ns, tasks_names, sends), "waiting": waiting,
         }
         metadata = {"source": source, "step": step, "parents": {}, "graph": self.graph.name,
                     **(self.config.get("metadata") or {})}
@@ -393,33 +328,7 @@ class Run:
             async with self.persist.step():
                 await self._events([RunStarted(**self._event_base(), source="continue",
                                                metadata=self.config.get("metadata"))])
-        return bool(self.state.breakpoint and self.state.breakpoint.get("when") == "before")
-
-    def _resolve_resume(self, resume: Any, pending: list[Interrupt]) -> dict[str, Any]:
-        pending_ids = [i.id for i in pending]
-        listed = ", ".join(pending_ids)
-        if isinstance(resume, dict) and resume:
-            keys = [k for k in resume]
-            matching = [k for k in keys if k in pending_ids]
-            if matching:
-                unknown = [k for k in keys if k not in pending_ids]
-                if unknown:
-                    raise InvalidResumeError(
-                        f"the resume map names interrupt id(s) {', '.join(map(str, unknown))} that are not "
-                        f"pending on thread '{self.thread_id}'. Pending: {listed}."
-                    )
-                return dict(resume)
-            if all(isinstance(k, str) and _ID_LIKE.match(k) for k in keys):
-                raise InvalidResumeError(
-                    f"the resume map names interrupt id(s) {', '.join(keys)} that are not pending on thread "
-                    f"'{self.thread_id}' (already answered, or from another thread). Pending: {listed}."
-                )
-        if len(pending) > 1:
-            raise InvalidResumeError(
-                f"Command(resume=value) is ambiguous: {len(pending)} interrupts are pending on thread "
-                f"'{self.thread_id}' ({listed}). Answer them by id: Command(resume={{id: value, ...}})."
-            )
-        return {pending[0].id: resume}
+        return algo.continues_past_breakpoint(self.state.breakpoint)
 
     async def _start_resume(self, command: Command) -> None:
         if self.state is None:
@@ -435,16 +344,13 @@ class Run:
                 f"Command(resume=...) was given, but thread '{self.thread_id}' has no pending interrupt "
                 f"(it is {status}). Nothing was run. Start a new run with an input instead."
             )
-        answers = self._resolve_resume(command.resume, pending)
+        answers = algo.resolve_resume(command.resume, pending, self.thread_id)
         by_value = {i.id: i.value for i in pending}
         # A review request (HumanInterrupt, multi-action) only takes answers its config allows:
         # refuse a bad one now, before anything is stored or run.
         answers = {i: validate_response(by_value[i], a) if is_review_request(by_value[i]) else a
                    for i, a in answers.items()}
-        for task in self.state.tasks:
-            for item in self.state.interrupts.get(task["id"], []):
-                if item.id in answers:
-                    self.answered[item.id] = task["id"]
+        self.answered.update(algo.answering_tasks(self.state.tasks, self.state.interrupts, answers))
         async with self.persist.step():
             if self.emit_events:  # claims them (or checks they are the decisions claimed for them)
                 await self.store.aclaim_answers(self.thread_id, self.graph.name,
@@ -465,18 +371,14 @@ class Run:
         interrupts raised in subgraphs reach them through the task's context. Without `save`,
         the resume values are saved by the step that consumes them (see `_applied`)."""
         assert self.state is not None
-        for task in self.state.tasks:
-            ns = task_ns(self.ns, task["name"], task["id"])
-            own = [i for i in self.state.interrupts.get(task["id"], []) if i.ns == ns and i.id in answers]
-            existing = self.state.resume.get(task["id"], [])
-            answered = {interrupt_id(self.thread_id, ns, index) for index in range(len(existing))}
-            new = [answers[i.id] for i in own if i.id not in answered]
-            if new:
-                self.state.resume[task["id"]] = existing + new
-                if save:
-                    await self._save_writes(task["id"], [(RESUME, self.state.resume[task["id"]])])
-                else:
-                    self.unsaved_resume.add(task["id"])
+        state = self.state
+        for task_id, values in algo.resume_values(state.tasks, state.interrupts, state.resume, answers,
+                                                  self.ns, self.thread_id).items():
+            state.resume[task_id] = values
+            if save:
+                await self._save_writes(task_id, [(RESUME, values)])
+            else:
+                self.unsaved_resume.add(task_id)
 
     # --- supersteps -------------------------------------------------------------------------------
     async def _loop(self, skip_before: bool) -> AsyncIterator[tuple[str, Any]]:
@@ -502,7 +404,7 @@ class Run:
                 raise error
             steps += 1
             names = [t["name"] for t in state.tasks]
-            if not skip_before and self._breaks(self.interrupt_before, names):
+            if algo.breaks_before(self.interrupt_before, names, passed=skip_before):
                 async with self.persist.step(final=True):
                     await self._applied(save_resume=True)  # answered, but the node waits at the breakpoint
                     await self._save_writes(GRAPH_TASK, [(BREAKPOINT, {"when": "before", "nodes": names})])
@@ -512,9 +414,9 @@ class Run:
             skip_before = False
 
             step_values = dict(self.values)
-            for update in state.updates:
-                self.graph.schema.apply(step_values, [("Command(update=...)", k, v) for k, v in update.items()])
-            outcomes = await self._run_step(state, step_values)
+            algo.apply_updates(self.graph.schema, step_values, state.updates)
+            outcomes = await run_step(self._scope(), state.tasks, step_values, done=state.results,
+                                      resume=state.resume, on_finished=self._task_finished)
 
             for outcome in outcomes:
                 if outcome.result is not None and outcome.task["id"] not in state.results:
@@ -538,49 +440,23 @@ class Run:
             await self._advance(state, outcomes, step_values)
             if state.updates or any(o.result.writes for o in outcomes):
                 yield ("values", dict(self.values))  # as LangGraph: only after a step that wrote
-            if self._breaks(self.interrupt_after, names) and self.state.tasks:
+            if algo.breaks_after(self.interrupt_after, names, self.state.tasks):
                 async with self.persist.step(final=True):
                     await self._events([RunFinished(**self._event_base(), outcome="interrupted")])
                 yield ("interrupt", ())
                 return
 
-    @staticmethod
-    def _breaks(breakpoints: list[str], names: list[str]) -> bool:
-        return bool(breakpoints) and ("*" in breakpoints or any(n in breakpoints for n in names))
+    def _scope(self) -> StepScope:
+        return StepScope(graph=self.graph, thread_id=self.thread_id, ns=self.ns,
+                         checkpointer=self.saver if self.durable else None, config=self.config,
+                         resume_map=self.resume_map, owner=self.owner)
 
-    async def _run_step(self, state: SavedState, step_values: dict) -> list[TaskOutcome]:
-        async def one(task: dict) -> TaskOutcome:
-            done = state.results.get(task["id"])
-            if done is not None:  # finished in an earlier attempt of this step: not re-run
-                return TaskOutcome(task, result=done)
-            ctx = TaskContext(
-                thread_id=self.thread_id, ns=task_ns(self.ns, task["name"], task["id"]), node=task["name"],
-                task_id=task["id"], checkpointer=self.saver if self.durable else None, config=self.config,
-                resume_values=list(state.resume.get(task["id"], [])), resume_map=self.resume_map,
-                now=self.graph.clock, default_interrupt_timeout=self.graph.interrupt_timeout,
-                default_on_timeout=self.graph.interrupt_on_timeout, graph=self.graph.name,
-                owner=self.owner,
-            )
-            outcome = await run_task(self.graph, task, step_values, ctx, self.config)
-            if outcome.result is not None:
-                try:
-                    result = outcome.result.to_json()
-                    to_jsonable(result)  # a value that cannot be stored fails here, naming the node
-                    if parallel:
-                        # Saved as soon as it finishes (with the answers it consumed), so a
-                        # sibling's pause or a crash does not run it again. A lone task's writes
-                        # go straight into the next checkpoint.
-                        async with self.persist.step():
-                            await self._save_writes(task["id"], [(TASK, result)])
-                            await self._applied({task["id"]}, save_resume=False)
-                except TypeError as exc:
-                    outcome = TaskOutcome(task, error=InvalidUpdateError(
-                        f"node '{task['name']}' wrote a value that cannot be stored as JSON ({exc}). "
-                        "Return dicts, lists, strings, numbers, booleans, None or pydantic models."))
-            return outcome
-
-        parallel = len(state.tasks) > 1
-        return list(await asyncio.gather(*(one(t) for t in state.tasks)))
+    async def _task_finished(self, task: dict, result: dict) -> None:
+        """A task of a step with several finished: its writes and the answers it consumed are
+        saved now (see engine/runtime/runner.py)."""
+        async with self.persist.step():
+            await self._save_writes(task["id"], [(TASK, result)])
+            await self._applied({task["id"]}, save_resume=False)
 
     async def _fail(self, outcome: TaskOutcome) -> None:
         error = outcome.error
@@ -625,30 +501,11 @@ class Run:
     async def _advance(self, state: SavedState, outcomes: list[TaskOutcome], step_values: dict) -> None:
         # A Command(update=...) given with the resume came first (the nodes saw it), so it is
         # applied on its own, before the nodes' writes, as if it were its own step.
-        changed: set[str] = set()
-        for update in state.updates:
-            changed |= self.graph.schema.apply(self.values, [("Command(update=...)", k, v) for k, v in update.items()])
-        writes: list[tuple[str, str, Any]] = []
-        for outcome in outcomes:
-            writes.extend((f"node '{outcome.task['name']}'", k, v) for k, v in outcome.result.writes)
-        changed |= self.graph.schema.apply(self.values, writes)
-        names: list[str] = []
-        sends: list = []
-        waiting = {k: list(v) for k, v in state.checkpoint.get("waiting", {}).items()}
-        for outcome in outcomes:
-            names.extend(outcome.result.goto)
-            sends.extend(outcome.result.sends)
-            for sources, target in self.graph.builder.joins:
-                if outcome.task["name"] in sources:
-                    got = waiting.setdefault(target, [])
-                    if outcome.task["name"] not in got:
-                        got.append(outcome.task["name"])
-        for sources, target in self.graph.builder.joins:
-            if target in waiting and set(sources) <= set(waiting[target]):
-                del waiting[target]
-                names.append(target)
-        order = {name: i for i, name in enumerate(self.graph.builder.nodes)}
-        names = sorted(dict.fromkeys(n for n in names if n != END), key=lambda n: order[n])
+        schema = self.graph.schema
+        changed = algo.apply_updates(schema, self.values, state.updates)
+        changed |= algo.apply_task_writes(schema, self.values, outcomes)
+        names, sends, waiting = algo.next_tasks(outcomes, self.graph.builder.joins, self.graph.builder.nodes,
+                                                state.checkpoint.get("waiting", {}))
         # The last step's checkpoint and "the run finished" commit together (one write fewer).
         done = not names and not sends and self.emit_events
         events = [RunFinished(**self._event_base(), outcome="done")] if done else []
@@ -656,3 +513,7 @@ class Run:
         await self._put_checkpoint(tasks_names=names, sends=sends, waiting=waiting,
                                    step=state.checkpoint["step"] + 1, source="loop", changed=changed, events=events,
                                    final=done)
+
+
+# SavedState, task_id_for and task_ns lived here before engine/runtime/algo.py: still importable.
+__all__ = ["Run", "SavedState", "task_id_for", "task_ns"]
