@@ -25,7 +25,7 @@ from typing import Any, AsyncIterator, Iterator, NamedTuple, Sequence
 
 from engine.errors import GraphConfigError, LeaseLost, ThreadBusy, ThreadMovedOn
 from engine.events import Event
-from engine.runtime.sync import iterate_sync, run_sync
+from engine.checkpoint._sync import iterate_sync, run_sync
 
 
 class CheckpointTuple(NamedTuple):

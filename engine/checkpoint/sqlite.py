@@ -80,7 +80,7 @@ from engine.checkpoint.sqlite_support import (INTERRUPT_ROW_FIELDS, INTERRUPT_RO
                                               naming_interrupts, normalize_ts, stored_time, utc_iso, chunks)
 from engine.constants import INTERRUPT
 from engine.errors import StorageError
-from engine.runtime.sync import run_sync
+from engine.checkpoint._sync import run_sync
 
 _MEMORY = ":memory:"
 _BUSY = object()  # _read_inline could not read without waiting

@@ -12,7 +12,7 @@ from engine.checkpoint.sqlite_support import chunks, normalize_ts, stored_time, 
 from engine.errors import StorageError
 from engine.events import (Event, InterruptCancelled, InterruptExpired, InterruptRaised,
                            InterruptResolved, RunFailed, RunFinished, RunStarted, event_from_json)
-from engine.runtime.sync import run_sync
+from engine.checkpoint._sync import run_sync
 
 if TYPE_CHECKING:
     from engine.checkpoint.sqlite import _Txn

@@ -15,7 +15,7 @@ from engine.checkpoint.base import ANY_CHECKPOINT, now_us, owner_is_dead
 from engine.checkpoint.serde import dumps, loads
 from engine.checkpoint.sqlite_records import INTERRUPT_COLUMNS, InterruptRecord, interrupt_from_row
 from engine.checkpoint.sqlite_support import chunks
-from engine.prebuilt.review import InvalidResponse, validate_response
+from engine.review.validate import InvalidResponse, validate_response
 from engine.errors import AlreadyResolved, LeaseLost, ThreadBusy, ThreadMovedOn
 from engine.events import InterruptResolved
 

@@ -17,10 +17,10 @@ from engine.checkpoint.sqlite_records import (DECISION_COLUMNS, INTERRUPT_COLUMN
                                               thread_from_row)
 from engine.checkpoint.sqlite_support import chunks
 from engine.constants import reserved_decider
-from engine.prebuilt.review import validate_response
+from engine.review.validate import validate_response
 from engine.errors import AlreadyResolved
 from engine.events import InterruptExpired, InterruptResolved
-from engine.runtime.sync import run_sync
+from engine.checkpoint._sync import run_sync
 
 # A HumanInterrupt payload (alone or in a list) names its tool in action_request.action; the
 # newer HITL request shape lists action_requests[] with a name each.

@@ -27,7 +27,7 @@ from engine.runtime.context import TaskContext, current_task
 from engine.runtime.durability import Persistence, check_durability
 from engine.runtime.node import TaskOutcome, TaskResult, run_task
 from engine.runtime.ownership import Lease
-from engine.prebuilt.review import is_review_request, validate_response
+from engine.review.validate import is_review_request, validate_response
 from engine.types import Command, Interrupt, Send, interrupt_id
 
 _START_ATTEMPTS = 5  # reloads when the thread moved on between loading it and taking its lease
