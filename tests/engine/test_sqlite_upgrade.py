@@ -16,9 +16,10 @@ from typing import Annotated, TypedDict
 
 from engine.checkpoint.serde import dumps, loads
 from engine.checkpoint.sqlite import SCHEMA_VERSION, SqliteSaver
-from engine.checkpoint.sqlite_pack import _DICTIONARY_1, related_id, unpack
-from engine.checkpoint.sqlite_schema import APPLICATION_ID, MIGRATIONS
-from engine.checkpoint.sqlite_support import expand_checkpoint, time_text
+from engine.checkpoint.sqlite.packing import _DICTIONARY_1, related_id, unpack
+from engine.checkpoint.sqlite.schema import APPLICATION_ID, MIGRATIONS
+from engine.checkpoint.sqlite.compaction import expand_checkpoint
+from engine.checkpoint.sqlite.times import time_text
 from engine.events import InterruptRaised, RunStarted
 from engine.graph import END, START, StateGraph
 from engine.types import Command, interrupt

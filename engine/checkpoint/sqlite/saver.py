@@ -10,8 +10,9 @@ Besides LangGraph's saver protocol it keeps the tables an approval inbox needs: 
 (status per thread), `interrupts` (the pending-interrupt index, then the audit log) and
 `events` (append-only, numbered by `seq`), all written in the same transaction as the
 checkpoint. Decisions are claimed exactly once with `resolve()`. The events (and how each
-updates `threads` and `interrupts`) live in sqlite_events.py; the inbox's queries and the
-exactly-once decisions in sqlite_queries.py; both are mixins SqliteSaver inherits.
+updates `threads` and `interrupts`) live in events.py; the inbox's queries and the
+exactly-once decisions in queries.py; run ownership in ownership.py: components the saver holds,
+each given a `Runner` (runner.py) to run its work on the saver's connections, not base classes.
 
 Durability: WAL with `synchronous=NORMAL` by default. A committed transaction survives the
 process being killed at any point; after a power loss or OS crash the last few transactions
@@ -55,6 +56,7 @@ import asyncio
 import contextlib
 import contextvars
 import functools
+import inspect
 import os
 import sqlite3
 import threading
@@ -64,23 +66,27 @@ from typing import Any, AsyncIterator, Callable, Iterable, Literal, Sequence
 
 import aiosqlite
 
+from engine.checkpoint._sync import run_sync
 from engine.checkpoint.base import (BaseCheckpointSaver, CheckpointTuple, Commit, checkpoint_id_of,
                                     checkpoint_ns_of, make_config, thread_id_of)
 from engine.checkpoint.serde import dumps, loads
-from engine.checkpoint.sqlite_events import SqliteEvents
-from engine.checkpoint.sqlite_ownership import SqliteOwnership
-from engine.checkpoint.sqlite_queries import SqliteQueries
-from engine.checkpoint.sqlite_records import InterruptNotFound, InterruptRecord, ThreadRecord
-from engine.checkpoint.tool_ledger import SqliteLedger
-from engine.checkpoint.sqlite_pack import MAX_RELATED_CHARS, pack, pack_with, related_id, unpack
-from engine.checkpoint.sqlite_schema import APPLICATION_ID, SCHEMA_VERSION, ensure_schema, prepare_file
-from engine.checkpoint.sqlite_support import (INTERRUPT_ROW_FIELDS, INTERRUPT_ROWS_TAG, BlobCache, CrossLoopLock,
-                                              append_suffix, compact_checkpoint, expand_checkpoint,
-                                              interrupt_refs, interrupts_text, join_lists, named_interrupts,
-                                              naming_interrupts, normalize_ts, stored_time, utc_iso, chunks)
-from engine.constants import INTERRUPT
+from engine.checkpoint.sqlite import connection
+from engine.checkpoint.sqlite.batching import chunks
+from engine.checkpoint.sqlite.blobs import BlobCache, append_suffix, join_lists
+from engine.checkpoint.sqlite.compaction import compact_checkpoint, expand_checkpoint
+from engine.checkpoint.sqlite.events import EventLog
+from engine.checkpoint.sqlite.interrupt_writes import expand_interrupt_writes
+from engine.checkpoint.sqlite.ledger import SqliteLedger
+from engine.checkpoint.sqlite.locks import CrossLoopLock
+from engine.checkpoint.sqlite.ownership import Ownership
+from engine.checkpoint.sqlite.packing import MAX_RELATED_CHARS, pack, pack_with, related_id, unpack
+from engine.checkpoint.sqlite.queries import Queries
+from engine.checkpoint.sqlite.runner import SaverRunner
+from engine.checkpoint.sqlite.schema import APPLICATION_ID, SCHEMA_VERSION, ensure_schema, prepare_file
+from engine.checkpoint.sqlite.times import normalize_ts, stored_time, utc_iso
+from engine.checkpoint.store import InterruptNotFound, InterruptRecord, ThreadRecord
 from engine.errors import StorageError
-from engine.checkpoint._sync import run_sync
+from engine.events import Event
 
 _MEMORY = ":memory:"
 _BUSY = object()  # _read_inline could not read without waiting
@@ -164,6 +170,21 @@ class _Commit(Commit):
             await self.before.wait()
 
 
+def _delegate(component: str, method: Callable) -> Callable:
+    """A SqliteSaver method that calls `method` (same name, signature and docstring) on the
+    component held in the attribute `component`."""
+    name = method.__name__
+    if inspect.iscoroutinefunction(method):
+        @functools.wraps(method)
+        async def call(self, *args: Any, **kwargs: Any) -> Any:
+            return await getattr(getattr(self, component), name)(*args, **kwargs)
+    else:
+        @functools.wraps(method)
+        def call(self, *args: Any, **kwargs: Any) -> Any:
+            return getattr(getattr(self, component), name)(*args, **kwargs)
+    return call
+
+
 def _icontains(haystack, needle) -> int:
     if haystack is None or needle is None:
         return 0
@@ -180,7 +201,7 @@ def _rollback_quietly(db: sqlite3.Connection) -> None:
             db.execute("ROLLBACK")
 
 
-class SqliteSaver(SqliteEvents, SqliteQueries, SqliteOwnership, BaseCheckpointSaver):
+class SqliteSaver(BaseCheckpointSaver):
     """Checkpoints, pending writes, threads, the pending-interrupt index and events in one
     SQLite file. See the module docstring for durability, storage and concurrency choices."""
 
@@ -216,6 +237,11 @@ class SqliteSaver(SqliteEvents, SqliteQueries, SqliteOwnership, BaseCheckpointSa
         self._inline: sqlite3.Connection | None = None  # see _read_inline
         self._inline_lock = threading.Lock()
         self._file_ledger = SqliteLedger(self.path, self.busy_timeout, self.synchronous)
+        # The store protocol's parts, as components over this saver's connections and transactions.
+        runner = SaverRunner(self)
+        self._events = EventLog(runner)
+        self._queries = Queries(runner)
+        self._ownership = Ownership(runner)
 
     def __repr__(self) -> str:
         return f"SqliteSaver({self.path!r}, state={self._state})"
@@ -267,10 +293,10 @@ class SqliteSaver(SqliteEvents, SqliteQueries, SqliteOwnership, BaseCheckpointSa
                 if inline is not None:
                     with self._inline_lock:
                         inline.close()
-                for connection in (reader, conn):
-                    if connection is not None:
+                for each in (reader, conn):
+                    if each is not None:
                         with contextlib.suppress(Exception):
-                            await connection.close()
+                            await each.close()
             finally:
                 self._lock.release()
         finally:
@@ -341,17 +367,8 @@ class SqliteSaver(SqliteEvents, SqliteQueries, SqliteOwnership, BaseCheckpointSa
         return db
 
     async def _connect(self, readonly: bool = False) -> aiosqlite.Connection:
-        pending = aiosqlite.connect(self.path, isolation_level=None, timeout=self.busy_timeout)
-        worker = getattr(pending, "_thread", None)
-        if worker is not None:
-            worker.daemon = True  # an unclosed saver must not keep the process alive at exit
-        conn = await pending
+        conn = await connection.connect(self.path, self.busy_timeout)
         try:
-            if not callable(getattr(conn, "_execute", None)):
-                raise StorageError(
-                    f"this aiosqlite version ({getattr(aiosqlite, '__version__', '?')}) does not "
-                    "offer Connection._execute, which SqliteSaver uses to run each call in one "
-                    "round trip; install aiosqlite>=0.20,<1.")
             await conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
             await conn.execute("PRAGMA foreign_keys = ON")
             await conn.create_function("engine_icontains", 2, _icontains, deterministic=True)
@@ -393,7 +410,7 @@ class SqliteSaver(SqliteEvents, SqliteQueries, SqliteOwnership, BaseCheckpointSa
         if conn is None:
             raise self._closed_error()
         try:
-            return await conn._execute(fn, conn._conn, *args)
+            return await connection.run(conn, fn, *args)
         except (sqlite3.OperationalError, ValueError) as exc:
             translated = self._translated(exc)
             if translated is exc:
@@ -403,10 +420,9 @@ class SqliteSaver(SqliteEvents, SqliteQueries, SqliteOwnership, BaseCheckpointSa
     def _submit(self, conn: aiosqlite.Connection | None, fn: Callable, *args: Any) -> asyncio.Future:
         """Queue `fn` on the connection thread now and return its future without waiting: what
         aiosqlite's `_execute` does before it awaits. Calls queued later run after it."""
-        if conn is None or not conn._running or conn._connection is None:
+        if conn is None or not connection.is_open(conn):
             raise self._closed_error()
-        future = asyncio.get_running_loop().create_future()
-        conn._tx.put_nowait((future, functools.partial(fn, conn._conn, *args)))
+        future = connection.queue(conn, fn, *args)
         self._inflight.add(future)
         txn = args[0] if args and isinstance(args[0], _Txn) else None
 
@@ -661,7 +677,7 @@ class SqliteSaver(SqliteEvents, SqliteQueries, SqliteOwnership, BaseCheckpointSa
 
     def _related_texts(self, db: sqlite3.Connection, rows: list) -> dict[int, str]:
         """The stored texts the format-3 values among `rows` (root, id, depth, value) need, by
-        blob id (see sqlite_pack.pack_with)."""
+        blob id (see packing.pack_with)."""
         wanted = {related_id(value) for _root, _id, _depth, value in rows} - {None}
         if not wanted:
             return {}
@@ -754,7 +770,7 @@ class SqliteSaver(SqliteEvents, SqliteQueries, SqliteOwnership, BaseCheckpointSa
                     (thread_id, ns, *chunk))
                 for checkpoint_id, task_id, channel, value in found:
                     writes[(thread_id, ns, checkpoint_id)].append((task_id, channel, unpack(value)))
-        self._expand_interrupt_writes(db, writes.values())
+        expand_interrupt_writes(db, writes.values(), self.path)
         tuples = []
         for row, ref in zip(rows, refs):
             thread_id, ns, checkpoint_id, parent_id, checkpoint_text, metadata_text = row[:6]
@@ -774,23 +790,77 @@ class SqliteSaver(SqliteEvents, SqliteQueries, SqliteOwnership, BaseCheckpointSa
             ))
         return tuples
 
-    def _expand_interrupt_writes(self, db: sqlite3.Connection, groups: Iterable[list]) -> None:
-        """Replace the short form of interrupt writes (task_id, channel, text) by their full text."""
-        short: list[tuple[list, int, list]] = []
-        for group in groups:
-            for index, (_task_id, channel, text) in enumerate(group):
-                if channel == INTERRUPT and text.startswith(INTERRUPT_ROWS_TAG):
-                    short.append((group, index, named_interrupts(text)))
-        if not short:
+    # --- events (events.py) ---------------------------------------------------------------------------
+    async def _astore_events(self, events: list[Event]) -> list[Event]:
+        return await self._events.store(events)
+
+    _astore_events.__doc__ = EventLog.store.__doc__
+
+    async def aqueue_events(self, events: list[Event]) -> None:
+        """Store the events like `aput_events`, without returning them. Inside a transaction
+        they are written with its next round trip (usually the COMMIT), so a superstep's
+        checkpoint, writes and events cost one round trip to the connection thread."""
+        if not events:
             return
-        rows = self._interrupt_rows(db, [ref[0] for _g, _i, refs in short for ref in refs])
-        for group, index, refs in short:
-            text = interrupts_text(refs, rows)
-            if text is None:
-                raise StorageError(
-                    f"{self.path} is damaged: an interrupt named by a pending write of task "
-                    f"{group[index][0]!r} is missing. Restore the file from a backup.")
-            group[index] = (group[index][0], group[index][1], text)
+        if self._current_txn() is None:
+            await self.aput_events(events)
+            return
+        await self._events.queue(events)
+
+    async def aread_events(self, since: int | None = None, limit: int | None = None) -> list[Event]:
+        return await self._events.read(since, limit)
+
+    async def alast_event_seq(self) -> int:
+        return await self._events.last_seq()
+
+    def last_event_seq(self) -> int:
+        return run_sync(self.alast_event_seq(), "saver.last_event_seq()")
+
+    def put_events(self, events: list[Event]) -> list[Event]:
+        return run_sync(self.aput_events(events), "saver.put_events()")
+
+    def _poll_timeout(self, poll_interval: float) -> float | None:
+        # Another process may write to the file: re-read `seq > last` at least every 50 ms.
+        return None if self.is_memory else min(poll_interval, 0.05)
+
+    # --- the inbox's queries and exactly-once decisions (queries.py) ---------------------------------
+    alist_pending = _delegate("_queries", Queries.alist_pending)
+    acount_by_status = _delegate("_queries", Queries.acount_by_status)
+    aget_interrupt = _delegate("_queries", Queries.aget_interrupt)
+    alist_threads = _delegate("_queries", Queries.alist_threads)
+    aget_thread = _delegate("_queries", Queries.aget_thread)
+    adecisions = _delegate("_queries", Queries.adecisions)
+    alist_claimed_unapplied = _delegate("_queries", Queries.alist_claimed_unapplied)
+    alist_due = _delegate("_queries", Queries.alist_due)
+    aresolve = _delegate("_queries", Queries.aresolve)
+    aexpire = _delegate("_queries", Queries.aexpire)
+    aexpire_due = _delegate("_queries", Queries.aexpire_due)
+    list_pending = _delegate("_queries", Queries.list_pending)
+    count_by_status = _delegate("_queries", Queries.count_by_status)
+    get_interrupt = _delegate("_queries", Queries.get_interrupt)
+    list_threads = _delegate("_queries", Queries.list_threads)
+    get_thread = _delegate("_queries", Queries.get_thread)
+    decisions = _delegate("_queries", Queries.decisions)
+    list_claimed_unapplied = _delegate("_queries", Queries.list_claimed_unapplied)
+    list_due = _delegate("_queries", Queries.list_due)
+    resolve = _delegate("_queries", Queries.resolve)
+    expire = _delegate("_queries", Queries.expire)
+    expire_due = _delegate("_queries", Queries.expire_due)
+
+    # --- run ownership (ownership.py) -----------------------------------------------------------------
+    alease_acquire = _delegate("_ownership", Ownership.alease_acquire)
+    alease_renew = _delegate("_ownership", Ownership.alease_renew)
+    alease_release = _delegate("_ownership", Ownership.alease_release)
+    alease_holder = _delegate("_ownership", Ownership.alease_holder)
+    aclaim_answers = _delegate("_ownership", Ownership.aclaim_answers)
+    amark_applied = _delegate("_ownership", Ownership.amark_applied)
+    alist_recoverable = _delegate("_ownership", Ownership.alist_recoverable)
+
+    def tool_call(self, key: str, action: str, **fields: Any):
+        """Advance a reviewed tool call in the ledger, in this file (ledger.py)."""
+        if self.is_memory:
+            return super().tool_call(key, action, **fields)
+        return self._file_ledger.apply(key, action, (fields["new"]["thread_id"], fields["owner"]), **fields)
 
     # --- the saver protocol -------------------------------------------------------------------------
     async def aget_tuple(self, config: dict) -> CheckpointTuple | None:
@@ -952,7 +1022,7 @@ class SqliteSaver(SqliteEvents, SqliteQueries, SqliteOwnership, BaseCheckpointSa
     def _put_writes(db, _txn, rows: list) -> None:
         # Upserted by (task_id, channel) per checkpoint: an update keeps the row's rowid, so
         # readers still get first-put order. (An interrupt write is shortened by the events
-        # writer, once the interrupt rows it names are there: see _link_interrupt_writes.)
+        # writer, once the interrupt rows it names are there: see interrupt_writes.link_interrupt_writes.)
         for thread_id, ns, checkpoint_id, task_id, channel, task_path, value in rows:
             inserted = db.execute(
                 "INSERT INTO writes (thread_id, checkpoint_ns, checkpoint_id, task_id, channel, task_path, value) "
@@ -964,37 +1034,6 @@ class SqliteSaver(SqliteEvents, SqliteQueries, SqliteOwnership, BaseCheckpointSa
                     "UPDATE writes SET task_path = ?6, value = ?7 WHERE thread_id = ?1 AND checkpoint_id = ?3 "
                     "AND checkpoint_ns = ?2 AND task_id = ?4 AND channel = ?5",
                     (thread_id, ns, checkpoint_id, task_id, channel, task_path, value))
-
-    @staticmethod
-    def _interrupt_rows(db, ids: Iterable[str]) -> dict[str, tuple]:
-        rows: dict[str, tuple] = {}
-        for chunk in chunks(list(set(ids))):
-            for row in db.execute(f"SELECT {INTERRUPT_ROW_FIELDS} FROM interrupts "
-                                  f"WHERE id IN ({','.join('?' * len(chunk))})", chunk):
-                rows[row[0]] = row
-        return rows
-
-    def _interrupts_by_reference(self, db, text: str) -> str | None:
-        """The short form of an interrupt write's JSON text, naming each interrupt's row, when
-        those rows rebuild exactly this text; else None (the text is stored as it is)."""
-        refs = interrupt_refs(text)
-        if not refs:
-            return None
-        if interrupts_text(refs, self._interrupt_rows(db, [ref[0] for ref in refs])) != text:
-            return None
-        return naming_interrupts(refs)
-
-    def _link_interrupt_writes(self, db, places: Iterable[tuple[str, str]]) -> None:
-        """Store the interrupt writes at these (thread_id, checkpoint_id) in their short form
-        where the interrupt rows now allow it (a superstep writes them before its events)."""
-        for thread_id, checkpoint_id in places:
-            found = db.execute(
-                "SELECT rowid, value FROM writes WHERE thread_id = ? AND checkpoint_id = ? AND channel = ?",
-                (thread_id, checkpoint_id, INTERRUPT)).fetchall()
-            for rowid, value in found:
-                short = self._interrupts_by_reference(db, unpack(value))
-                if short is not None:
-                    db.execute("UPDATE writes SET value = ? WHERE rowid = ?", (pack(short), rowid))
 
     async def adelete_thread(self, thread_id: str) -> None:
         """Delete the thread's checkpoints, channel values, pending writes and its threads row.

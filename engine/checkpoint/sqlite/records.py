@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import contextlib
 import gc
-from typing import Any, Iterator, Literal
+from typing import Iterator
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel
 
 from engine.checkpoint.serde import loads, loads_many
-from engine.errors import StorageError
-from engine.checkpoint.sqlite_support import time_text
+from engine.checkpoint.sqlite.times import time_text
 from engine.checkpoint.store import (InterruptNotFound, InterruptRecord, InterruptStatus, ThreadRecord,
                                      ThreadStatus)
 
