@@ -38,25 +38,20 @@ class Runner(Protocol):
 
 
 class SaverRunner:
-    """A `Runner` over one SqliteSaver's connections and transactions."""
+    """A `Runner` over one SqliteSaver's connections and transactions. `write`, `read` and
+    `query` are the saver's own bound methods (no extra call per statement batch)."""
 
-    __slots__ = ("_saver",)
+    __slots__ = ("_saver", "write", "read", "query")
 
     def __init__(self, saver: "SqliteSaver") -> None:
         self._saver = saver
+        self.write = saver._write
+        self.read = saver._read
+        self.query = saver._query
 
     @property
     def path(self) -> str:
         return self._saver.path
-
-    def write(self, fn: Callable, *args: Any, defer: bool = False):
-        return self._saver._write(fn, *args, defer=defer)
-
-    def read(self, fn: Callable, *args: Any):
-        return self._saver._read(fn, *args)
-
-    def query(self, sql: str, params: Sequence | dict = ()):
-        return self._saver._query(sql, params)
 
     def in_transaction(self) -> bool:
         return self._saver._current_txn() is not None
