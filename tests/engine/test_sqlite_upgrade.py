@@ -233,7 +233,7 @@ async def test_a_version_2_file_is_upgraded_in_place_and_reads_and_resumes_as_be
 async def reachable_blobs(saver: SqliteSaver, *threads: str) -> set[int]:
     """The blobs the threads' checkpoints need, found by reading their values back one by one."""
     async def of(thread):
-        return await saver._read(lambda db, _txn: saver._reachable_blobs(db, saver._thread_blob_refs(db, thread)))
+        return await saver._read(lambda db, _txn: saver._rows._reachable_blobs(db, saver._rows._thread_blob_refs(db, thread)))
     return set().union(*[await of(thread) for thread in threads])
 
 

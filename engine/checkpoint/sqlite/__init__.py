@@ -2,7 +2,8 @@
 
 One job per module:
     saver.py       SqliteSaver: opening and closing, transactions on the connection thread,
-                   LangGraph's saver protocol (checkpoints, pending writes, channel value blobs)
+                   LangGraph's saver protocol, and the components below it delegates to
+    checkpoints.py checkpoints, pending writes and channel value blobs (rows <-> CheckpointTuples)
     connection.py  aiosqlite connections: the one place its private internals are used
     schema.py      the schema, its append-only migrations, and the checks that refuse a
                    foreign, corrupt or newer file before anything is written to it
