@@ -29,7 +29,7 @@ from textual.message import Message
 from textual.widgets import DataTable, Footer, Input, Static, Tab, Tabs
 from textual.worker import Worker, WorkerState
 
-from engine.checkpoint.sqlite_records import InterruptRecord
+from engine.checkpoint.store import InterruptRecord
 from engine.errors import AlreadyResolved
 from engine.events import InterruptRaised
 from engine.prebuilt.review import InvalidResponse

@@ -11,9 +11,9 @@ from datetime import datetime, timezone
 from typing import Any, Callable, Mapping
 
 from engine.checkpoint.base import make_config
-from engine.checkpoint.sqlite_records import InterruptRecord, ThreadRecord
+from engine.checkpoint.store import InboxStore, InterruptRecord, ThreadRecord
 from engine.errors import EngineError
-from engine.prebuilt.review import ReviewItem, review_items
+from engine.review.validate import ReviewItem, review_items
 from engine.runtime.decisions import Applied, apply_pending_decisions, check_response, decide, expire_overdue
 
 IN_DOUBT_SUFFIX = " (in doubt)"
@@ -167,7 +167,7 @@ def utcnow() -> datetime:
 
 
 class ReviewService:
-    def __init__(self, saver: Any, graphs: Mapping[str, Any] | None = None, *, reviewer: str,
+    def __init__(self, saver: InboxStore, graphs: Mapping[str, Any] | None = None, *, reviewer: str,
                  clock: Callable[[], datetime] = utcnow):
         self.saver = saver
         self.graphs = dict(graphs or {})

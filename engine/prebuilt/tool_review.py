@@ -25,8 +25,8 @@ from pydantic import ValidationError, create_model
 
 from engine.checkpoint.serde import to_jsonable
 from engine.checkpoint.tool_ledger import ToolCall
-from engine.prebuilt.interrupt import HumanInterruptConfig
-from engine.prebuilt.review import InvalidResponse, validate_response
+from engine.review.interrupt import HumanInterruptConfig
+from engine.review.validate import InvalidResponse, validate_response
 from engine._internal.context import TaskContext, current_task
 from engine.types import interrupt, interrupt_id
 

@@ -13,7 +13,8 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any, Mapping
 
-from engine.prebuilt.review import validate_response
+from engine.checkpoint.store import InboxStore, RunStore
+from engine.review.validate import validate_response
 from engine.runtime.ownership import Applied, recover, resume_thread
 
 
@@ -23,7 +24,7 @@ def check_response(payload: Any, response: Any) -> Any:
     return validate_response(payload, response)
 
 
-async def claim(saver: Any, interrupt_id: str, response: Any, *, by: str):
+async def claim(saver: InboxStore, interrupt_id: str, response: Any, *, by: str):
     """Validate and claim one decision, exactly once; returns the claimed record.
 
     Raises InvalidResponse for an answer the request does not allow (nothing is stored),
@@ -42,19 +43,19 @@ async def apply_claimed(graphs: Mapping[str, Any], record: Any) -> Applied:
                                record.resolved_by)
 
 
-async def decide(saver: Any, graphs: Mapping[str, Any], interrupt_id: str, response: Any, *, by: str) -> Applied:
+async def decide(saver: InboxStore, graphs: Mapping[str, Any], interrupt_id: str, response: Any, *, by: str) -> Applied:
     """Claim one decision (see `claim`) and apply it. With no graph for the interrupt's graph
     name the decision stays recorded for `inbox worker` / `apply_pending_decisions`."""
     return await apply_claimed(graphs, await claim(saver, interrupt_id, response, by=by))
 
 
-async def apply_pending_decisions(saver: Any, graphs: Mapping[str, Any], *, concurrency: int = 1) -> list[Applied]:
+async def apply_pending_decisions(saver: RunStore, graphs: Mapping[str, Any], *, concurrency: int = 1) -> list[Applied]:
     """Take over what nobody runs: claimed-but-unapplied decisions (recorded without a graph,
     or interrupted by a crash) and runs a dead process left busy (see ownership.recover)."""
     return await recover(saver, graphs, concurrency=concurrency)
 
 
-async def expire_overdue(saver: Any, graphs: Mapping[str, Any], now: datetime | None = None) -> list[Applied]:
+async def expire_overdue(saver: InboxStore, graphs: Mapping[str, Any], now: datetime | None = None) -> list[Applied]:
     """Apply the deadline policy to every pending interrupt whose deadline has passed: resume
     with its `on_timeout` answer when it has one, else flag it overdue (it stays pending)."""
     now = now or datetime.now(timezone.utc)

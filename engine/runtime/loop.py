@@ -31,7 +31,7 @@ from engine.runtime.durability import Persistence, check_durability
 from engine.runtime.node import TaskOutcome
 from engine.runtime.ownership import Lease
 from engine.runtime.runner import StepScope, run_step
-from engine.prebuilt.review import is_review_request, validate_response
+from engine.review.validate import is_review_request, validate_response
 from engine.types import Command, Interrupt, Send
 
 _START_ATTEMPTS = 5  # reloads when the thread moved on between loading it and taking its lease

@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from engine.checkpoint.base import ANY_CHECKPOINT
+from engine.checkpoint.store import RunStore
 from engine.errors import (AlreadyResolved, InvalidResumeError, LeaseLost, ThreadBusy,
                            ThreadMovedOn)
 
@@ -66,7 +67,7 @@ def new_owner() -> str:
 class Lease:
     """One run's hold on its thread (see the module docstring)."""
 
-    def __init__(self, store: Any, thread_id: str, ttl: float | None = None) -> None:
+    def __init__(self, store: RunStore, thread_id: str, ttl: float | None = None) -> None:
         self.store = store
         self.thread_id = thread_id
         self.owner = new_owner()
@@ -196,12 +197,12 @@ async def resume_thread(graphs: Mapping[str, Any], thread_id: str, graph_name: s
     return applied
 
 
-async def _claimed_for(saver: Any, thread_id: str) -> list:
+async def _claimed_for(saver: RunStore, thread_id: str) -> list:
     listing = getattr(saver, "alist_claimed_unapplied", None)
     return [r for r in await listing() if r.thread_id == thread_id] if listing is not None else []
 
 
-async def _all_applied(saver: Any, ids: list[str]) -> bool:
+async def _all_applied(saver: RunStore, ids: list[str]) -> bool:
     get = getattr(saver, "aget_interrupt", None)
     if get is None:
         return False
@@ -212,7 +213,7 @@ async def _all_applied(saver: Any, ids: list[str]) -> bool:
     return True
 
 
-async def recover(saver: Any, graphs: Mapping[str, Any], *, concurrency: int = 1) -> list[Applied]:
+async def recover(saver: RunStore, graphs: Mapping[str, Any], *, concurrency: int = 1) -> list[Applied]:
     """Take over what nobody is running: resume each thread with claimed-but-unapplied
     decisions (all of a thread's together), and continue threads whose owner died mid-run.
     Threads of graphs not in `graphs` are left for a worker that has them. Safe to run in

@@ -13,7 +13,8 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 from pydantic import BaseModel, Field
 
-from engine.checkpoint import serde, sqlite_records
+from engine.checkpoint import serde
+from engine.checkpoint.sqlite import records as sqlite_records
 from engine.checkpoint.serde import dumps, loads, loads_many
 from engine.checkpoint.sqlite import InterruptRecord, SqliteSaver
 from engine.events import InterruptExpired, InterruptRaised, InterruptResolved

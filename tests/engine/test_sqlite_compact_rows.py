@@ -13,8 +13,8 @@ import pytest
 
 from engine.checkpoint.serde import loads
 from engine.checkpoint.sqlite import SqliteSaver
-from engine.checkpoint.sqlite_pack import related_id, unpack
-from engine.checkpoint.sqlite_support import stored_time, time_text
+from engine.checkpoint.sqlite.packing import related_id, unpack
+from engine.checkpoint.sqlite.times import stored_time, time_text
 from engine.errors import StorageError
 from engine.events import InterruptRaised, RunStarted
 from engine.types import Interrupt

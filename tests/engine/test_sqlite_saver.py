@@ -1,6 +1,8 @@
 """SqliteSaver: the saver protocol with InMemorySaver's exact semantics, transactions, the file
 format's safety rules, the pending-interrupt index, exactly-once decisions, events across
-processes, and storage size. Every test uses a real file under tmp_path."""
+processes, and storage size. Every test uses a real file under tmp_path. What every store must
+do (the pending index, decisions, leases, deadlines, events) is checked for SQLite in
+test_store_conformance.py."""
 
 from __future__ import annotations
 
@@ -23,12 +25,10 @@ from pathlib import Path
 import pytest
 
 from engine.checkpoint.memory import InMemorySaver
-from engine.checkpoint.sqlite_pack import unpack
-from engine.checkpoint.sqlite import (APPLICATION_ID, SCHEMA_VERSION, InterruptNotFound, InterruptRecord,
-                                      SqliteSaver, ThreadRecord)
+from engine.checkpoint.sqlite.packing import unpack
+from engine.checkpoint.sqlite import APPLICATION_ID, SCHEMA_VERSION, SqliteSaver
 from engine.errors import AlreadyResolved, StorageError
-from engine.events import (InterruptCancelled, InterruptExpired, InterruptRaised, InterruptResolved,
-                           RunFailed, RunFinished, RunStarted)
+from engine.events import InterruptRaised, RunFailed, RunFinished, RunStarted
 
 REPO = Path(__file__).resolve().parents[2]
 T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
@@ -214,21 +214,6 @@ async def test_delete_thread_removes_only_that_thread(any_saver):
     # a thread can be written again after deletion
     await any_saver.aput(cfg("drop"), ckpt("0002", {"v": 2}, {"v": 1}), {}, {"v": 1})
     assert (await any_saver.aget_tuple(cfg("drop"))).checkpoint["channel_values"] == {"v": 2}
-
-
-async def test_events_are_numbered_and_read_since(any_saver):
-    stored = await any_saver.aput_events([RunStarted(at=at(0), thread_id="t1", graph="g"),
-                                          RunFinished(at=at(1), thread_id="t1", graph="g", outcome="done")])
-    more = await any_saver.aput_events([RunStarted(at=at(2), thread_id="t2")])
-    assert [e.seq for e in stored + more] == [1, 2, 3]
-    events = await any_saver.aread_events()
-    assert [(e.seq, e.kind, e.thread_id) for e in events] == [(1, "run_started", "t1"), (2, "run_finished", "t1"),
-                                                             (3, "run_started", "t2")]
-    assert events == stored + more
-    assert [e.seq for e in await any_saver.aread_events(since=1)] == [2, 3]
-    assert [e.seq for e in await any_saver.aread_events(since=1, limit=1)] == [2]
-    assert await any_saver.aread_events(since=3) == []
-    assert await any_saver.alast_event_seq() == 3
 
 
 async def test_channel_values_follow_versions(any_saver):
@@ -634,148 +619,6 @@ async def test_event_seq_is_monotonic_across_batches_and_reopen(tmp_path):
         assert [e.seq for e in await saver.aread_events()] == seqs
 
 
-async def test_run_events_drive_thread_status(sqlite_saver):
-    async def status(thread="t1"):
-        return {t.thread_id: t for t in await sqlite_saver.alist_threads()}[thread]
-
-    await sqlite_saver.aput(cfg(), ckpt("0001", {}, {}, step=0), {}, {})
-    assert (await status()).status == "idle"
-    await sqlite_saver.aput_events([RunStarted(at=at(1), thread_id="t1", graph="agent")])
-    record = await status()
-    assert (record.status, record.graph, record.metadata) == ("busy", "agent", {})
-    assert record.updated_at == "2026-01-01T00:00:01.000000+00:00"
-    await sqlite_saver.aput_events([RunFinished(at=at(2), thread_id="t1", outcome="interrupted")])
-    assert (await status()).status == "interrupted" and (await status()).graph == "agent"
-    await sqlite_saver.aput_events([RunStarted(at=at(3), thread_id="t1", graph="agent", source="resume"),
-                                    RunFailed(at=at(4), thread_id="t1", graph="agent", error="x")])
-    assert (await status()).status == "error"
-    await sqlite_saver.aput_events([RunStarted(at=at(5), thread_id="t1"),
-                                    RunFinished(at=at(6), thread_id="t1", outcome="done")])
-    assert (await status()).status == "done"
-    await sqlite_saver.aput_events([RunStarted(at=at(7), thread_id="t2", graph="other")])
-    assert [t.thread_id for t in await sqlite_saver.alist_threads()] == ["t2", "t1"]
-    assert [t.thread_id for t in await sqlite_saver.alist_threads(status="done")] == ["t1"]
-    assert isinstance((await sqlite_saver.alist_threads())[0], ThreadRecord)
-
-
-async def test_interrupt_events_drive_the_index(sqlite_saver):
-    raise_ = lambda i, s=0, **kw: InterruptRaised(at=at(s), thread_id="t1", graph="g", interrupt_id=i,  # noqa: E731
-                                                  node="review", ns="review:abc", checkpoint_id="0001",
-                                                  value={"n": i}, **kw)
-    await sqlite_saver.aput_events([raise_("a", 1), raise_("b", 2), raise_("c", 3), raise_("d", 4),
-                                    raise_("e", 5, deadline=at(60))])
-    await sqlite_saver.aput_events([raise_("a", 9)])  # a re-run node raises the same id again: ignored
-    pending = await sqlite_saver.alist_pending()
-    assert [r.id for r in pending] == ["a", "b", "c", "d", "e"]
-    assert pending[0] == InterruptRecord(id="a", thread_id="t1", graph="g", ns="review:abc", node="review",
-                                         checkpoint_id="0001", payload={"n": "a"},
-                                         created_at="2026-01-01T00:00:01.000000+00:00", status="pending")
-    assert pending[4].deadline == "2026-01-01T00:01:00.000000+00:00"
-
-    await sqlite_saver.aput_events([
-        InterruptResolved(at=at(10), thread_id="t1", interrupt_id="a", response={"type": "accept"}),
-        InterruptResolved(at=at(11), thread_id="t1", interrupt_id="b", response=["x"], by="carol"),
-        InterruptCancelled(at=at(12), thread_id="t1", interrupt_id="c", reason="fresh run"),
-        InterruptExpired(at=at(13), thread_id="t1", interrupt_id="d", policy="resume", response={"type": "ignore"}),
-        InterruptExpired(at=at(14), thread_id="t1", interrupt_id="e", policy="flag"),
-    ])
-    a, b, c, d, e = [await sqlite_saver.aget_interrupt(i) for i in "abcde"]
-    assert (a.status, a.resolved_by, a.response, a.applied, a.resolved_at) == \
-        ("resolved", "api", {"type": "accept"}, True, "2026-01-01T00:00:10.000000+00:00")
-    assert (b.status, b.resolved_by, b.response, b.applied) == ("resolved", "carol", ["x"], True)
-    assert (c.status, c.reason, c.applied) == ("cancelled", "fresh run", False)
-    assert (d.status, d.resolved_by, d.response, d.applied, d.overdue) == \
-        ("expired", "deadline", {"type": "ignore"}, False, True)
-    assert (e.status, e.overdue) == ("pending", True)
-    assert [r.id for r in await sqlite_saver.alist_claimed_unapplied()] == ["d"]
-    # the runtime applies the expiry's default answer
-    await sqlite_saver.aput_events([InterruptResolved(at=at(15), thread_id="t1", interrupt_id="d",
-                                                      response={"type": "ignore"}, by="deadline")])
-    assert (await sqlite_saver.aget_interrupt("d")).applied and (await sqlite_saver.aget_interrupt("d")).status == "expired"
-    assert await sqlite_saver.acount_by_status() == {"pending": 1, "resolved": 2, "cancelled": 1, "expired": 1}
-    assert [r.id for r in await sqlite_saver.adecisions()] == ["d", "c", "b", "a"]
-    assert [r.id for r in await sqlite_saver.adecisions(thread_id="nobody")] == []
-    assert (await sqlite_saver.alist_threads())[0].pending == 1
-
-
-async def test_resolve_claims_exactly_once_then_the_runtime_applies_it(sqlite_saver):
-    await sqlite_saver.aput_events([InterruptRaised(at=at(0), thread_id="t1", graph="g", interrupt_id="i1",
-                                                    value={"q": 1})])
-    since = await sqlite_saver.alast_event_seq()
-    results = await asyncio.gather(*(sqlite_saver.aresolve("i1", {"type": "accept", "n": n}, by=f"user{n}",
-                                                           at=at(5 + n))
-                                     for n in range(10)), return_exceptions=True)
-    winners = [r for r in results if isinstance(r, InterruptRecord)]
-    losers = [r for r in results if isinstance(r, AlreadyResolved)]
-    assert len(winners) == 1 and len(losers) == 9
-    winner = winners[0]
-    assert winner.status == "resolved" and not winner.applied
-    for loser in losers:
-        assert (loser.by, loser.at, loser.response) == (winner.resolved_by, winner.resolved_at, winner.response)
-    events = await sqlite_saver.aread_events(since=since)
-    assert [(e.kind, e.by) for e in events] == [("interrupt_resolved", winner.resolved_by)]
-    assert [r.id for r in await sqlite_saver.alist_claimed_unapplied()] == ["i1"]
-    assert await sqlite_saver.alist_pending() == []
-
-    # the runtime resumes the graph with the claimed answer and reports it
-    await sqlite_saver.aput_events([InterruptResolved(at=at(30), thread_id="t1", interrupt_id="i1",
-                                                      response=winner.response, by=winner.resolved_by)])
-    applied = await sqlite_saver.aget_interrupt("i1")
-    assert applied.applied and applied.resolved_by == winner.resolved_by and applied.resolved_at == winner.resolved_at
-    assert await sqlite_saver.alist_claimed_unapplied() == []
-
-    with pytest.raises(InterruptNotFound, match="no interrupt with id 'nope'") as caught:
-        await sqlite_saver.aresolve("nope", {}, by="x")
-    assert isinstance(caught.value, KeyError) and isinstance(caught.value, StorageError)
-    with pytest.raises(ValueError, match="by="):
-        await sqlite_saver.aresolve("i1", {}, by="")
-
-
-async def test_cancelling_a_claimed_unapplied_decision(sqlite_saver):
-    await sqlite_saver.aput_events([InterruptRaised(at=at(0), thread_id="t1", interrupt_id="i1", value=1)])
-    await sqlite_saver.aresolve("i1", "yes", by="ann")
-    await sqlite_saver.aput_events([InterruptCancelled(at=at(3), thread_id="t1", interrupt_id="i1", reason="restart")])
-    record = await sqlite_saver.aget_interrupt("i1")
-    assert (record.status, record.resolved_by, record.response) == ("cancelled", "ann", "yes")
-    assert await sqlite_saver.alist_claimed_unapplied() == []
-    with pytest.raises(AlreadyResolved):
-        await sqlite_saver.aresolve("i1", "again", by="bob")
-
-
-async def test_deadlines_flag_or_resume_with_an_injected_clock(tmp_path):
-    now = [T0]
-    async with SqliteSaver.from_conn_string(tmp_path / "d.sqlite", clock=lambda: now[0]) as saver:
-        await saver.aput_events([
-            InterruptRaised(at=at(0), thread_id="t1", interrupt_id="flag-me", value=1, deadline=at(60)),
-            InterruptRaised(at=at(0), thread_id="t2", interrupt_id="answer-me", value=2, deadline=at(30),
-                            on_timeout={"type": "ignore"}),
-            InterruptRaised(at=at(0), thread_id="t3", interrupt_id="no-deadline", value=3),
-        ])
-        assert await saver.aexpire_due() == []
-        now[0] = T0 + timedelta(seconds=45)
-        assert [r.id for r in await saver.alist_due()] == ["answer-me"]
-        first = await saver.aexpire_due()
-        assert [(r.id, r.status, r.response, r.applied) for r in first] == \
-            [("answer-me", "expired", {"type": "ignore"}, False)]
-        now[0] = T0 + timedelta(minutes=5)
-        second = await saver.aexpire_due()
-        assert [(r.id, r.status, r.overdue) for r in second] == [("flag-me", "pending", True)]
-        assert await saver.aexpire_due() == []  # flagged once
-        assert [r.id for r in await saver.alist_pending()] == ["flag-me", "no-deadline"]
-        kinds = [(e.kind, e.interrupt_id, e.policy) for e in await saver.aread_events() if e.kind == "interrupt_expired"]
-        assert kinds == [("interrupt_expired", "answer-me", "resume"), ("interrupt_expired", "flag-me", "flag")]
-        # a flagged interrupt can still be decided by a human; an expired one cannot
-        await saver.aresolve("flag-me", "late answer", by="dan")
-        with pytest.raises(AlreadyResolved) as caught:
-            await saver.aresolve("answer-me", "too late", by="dan")
-        assert caught.value.by == "deadline"
-        # the single-interrupt form
-        await saver.aput_events([InterruptRaised(at=at(0), thread_id="t4", interrupt_id="x", value=4)])
-        assert (await saver.aexpire("x", policy="flag")).overdue
-        assert await saver.aexpire("x", policy="flag") is None
-        assert (await saver.aexpire("x", policy="resume", response="auto")).status == "expired"
-
-
 async def test_delete_thread_cancels_its_pending_interrupts(sqlite_saver):
     await _write_superstep(sqlite_saver, "t1", "i1")
     await _write_superstep(sqlite_saver, "t2", "i2")
@@ -784,37 +627,6 @@ async def test_delete_thread_cancels_its_pending_interrupts(sqlite_saver):
     record = await sqlite_saver.aget_interrupt("i1")
     assert (record.status, record.reason) == ("cancelled", "thread deleted")
     assert [t.thread_id for t in await sqlite_saver.alist_threads()] == ["t2"]
-
-
-async def test_list_pending_filters_and_pages(sqlite_saver):
-    human = lambda action, **args: {"action_request": {"action": action, "args": args},  # noqa: E731
-                                    "config": {"allow_accept": True}, "description": f"Run {action}?"}
-    payloads = {
-        "p1": human("send_email", to="ada@example.com", subject="Quarterly REPORT"),
-        "p2": [human("run_sql", query="DROP TABLE users")],
-        "p3": {"action_requests": [{"name": "deploy", "arguments": {"env": "prod"}}, {"name": "send_email"}]},
-        "p4": "Ünïcödé plain question: approve the ÉTÉ budget?",
-        "p5": human("send_email", to="bob@example.com"),
-    }
-    events = [InterruptRaised(at=at(i), thread_id=f"t{i % 2}", graph="mail" if i % 2 else "ops",
-                              interrupt_id=pid, value=value)
-              for i, (pid, value) in enumerate(payloads.items())]
-    await sqlite_saver.aput_events(events)
-    ids = lambda records: [r.id for r in records]  # noqa: E731
-    assert ids(await sqlite_saver.alist_pending()) == ["p1", "p2", "p3", "p4", "p5"]
-    assert ids(await sqlite_saver.alist_pending(limit=2)) == ["p1", "p2"]
-    assert ids(await sqlite_saver.alist_pending(limit=2, offset=2)) == ["p3", "p4"]
-    assert ids(await sqlite_saver.alist_pending(offset=4)) == ["p5"]
-    assert ids(await sqlite_saver.alist_pending(graph="mail")) == ["p2", "p4"]
-    assert ids(await sqlite_saver.alist_pending(thread_id="t0")) == ["p1", "p3", "p5"]
-    assert ids(await sqlite_saver.alist_pending(action="send_email")) == ["p1", "p3", "p5"]
-    assert ids(await sqlite_saver.alist_pending(action="run_sql")) == ["p2"]
-    assert ids(await sqlite_saver.alist_pending(action="deploy")) == ["p3"]
-    assert ids(await sqlite_saver.alist_pending(action="nothing")) == []
-    assert ids(await sqlite_saver.alist_pending(text="quarterly report")) == ["p1"]
-    assert ids(await sqlite_saver.alist_pending(text="été")) == ["p4"]
-    assert ids(await sqlite_saver.alist_pending(text="DROP table")) == ["p2"]
-    assert ids(await sqlite_saver.alist_pending(action="send_email", thread_id="t0", text="bob")) == ["p5"]
 
 
 async def test_payloads_round_trip(sqlite_saver, tmp_path):
@@ -915,7 +727,7 @@ async def test_listing_pending_at_20k_uses_the_index(sqlite_saver):
     last_page = time.perf_counter() - started
     assert late_page[-1].id == "int-19999"
     assert (await sqlite_saver.acount_by_status())["pending"] == 20_000
-    sql, params = sqlite_saver._pending_query(50, 0, None, None, None, None)
+    sql, params = sqlite_saver._queries._pending_query(50, 0, None, None, None, None)
     plan = " | ".join(row[3] for row in await sqlite_saver._query("EXPLAIN QUERY PLAN " + sql, params))
     assert "USING INDEX interrupts_by_status" in plan and "TEMP B-TREE" not in plan, plan
     assert "checkpoints" not in plan

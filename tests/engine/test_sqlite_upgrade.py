@@ -16,9 +16,10 @@ from typing import Annotated, TypedDict
 
 from engine.checkpoint.serde import dumps, loads
 from engine.checkpoint.sqlite import SCHEMA_VERSION, SqliteSaver
-from engine.checkpoint.sqlite_pack import _DICTIONARY_1, related_id, unpack
-from engine.checkpoint.sqlite_schema import APPLICATION_ID, MIGRATIONS
-from engine.checkpoint.sqlite_support import expand_checkpoint, time_text
+from engine.checkpoint.sqlite.packing import _DICTIONARY_1, related_id, unpack
+from engine.checkpoint.sqlite.schema import APPLICATION_ID, MIGRATIONS
+from engine.checkpoint.sqlite.compaction import expand_checkpoint
+from engine.checkpoint.sqlite.times import time_text
 from engine.events import InterruptRaised, RunStarted
 from engine.graph import END, START, StateGraph
 from engine.types import Command, interrupt
@@ -232,7 +233,7 @@ async def test_a_version_2_file_is_upgraded_in_place_and_reads_and_resumes_as_be
 async def reachable_blobs(saver: SqliteSaver, *threads: str) -> set[int]:
     """The blobs the threads' checkpoints need, found by reading their values back one by one."""
     async def of(thread):
-        return await saver._read(lambda db, _txn: saver._reachable_blobs(db, saver._thread_blob_refs(db, thread)))
+        return await saver._read(lambda db, _txn: saver._rows._reachable_blobs(db, saver._rows._thread_blob_refs(db, thread)))
     return set().union(*[await of(thread) for thread in threads])
 
 

@@ -9,7 +9,7 @@ import socket
 
 import pytest
 
-from engine.checkpoint import sqlite_queries
+from engine.checkpoint.sqlite import queries as sqlite_queries
 from engine.checkpoint.sqlite import SqliteSaver
 from engine.constants import reserved_decider
 from engine.events import InterruptRaised

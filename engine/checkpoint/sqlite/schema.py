@@ -24,7 +24,7 @@ from datetime import datetime, timezone
 
 import aiosqlite
 
-from engine.checkpoint.sqlite_support import stored_time
+from engine.checkpoint.sqlite.times import stored_time
 from engine.errors import StorageError
 
 APPLICATION_ID = int.from_bytes(b"AgIn", "big")  # 0x4167496E: "agent inbox"
@@ -131,7 +131,7 @@ MIGRATIONS: list[tuple[int, list[str]]] = [
         "CREATE INDEX events_by_thread ON events (thread_id, seq)",
     ]),
     # Version 2 changes no table: from now on blobs.value, writes.value, events.data and
-    # checkpoints.checkpoint may hold compressed BLOB values (see sqlite_pack), and events.data
+    # checkpoints.checkpoint may hold compressed BLOB values (see packing.py), and events.data
     # leaves out thread_id, graph and kind (they have columns) and, for interrupt_raised, the
     # value when it is the interrupt row's payload. Version 1 files upgrade in
     # place (their rows stay readable as they are); the version bump makes an older engine
@@ -151,10 +151,10 @@ MIGRATIONS: list[tuple[int, list[str]]] = [
     #   The AUTOINCREMENT counter is carried over: blob ids are never reused.
     # - checkpoints_by_id and events_by_thread served no query (the events table is rebuilt
     #   below, without the latter).
-    # - stored values use sqlite_pack's format 2 (format 1 is still read), also for short
+    # - stored values use packing.py's format 2 (format 1 is still read), also for short
     #   texts and for checkpoints.metadata and value_refs, and a blob may be of format 3
     #   (deflated against another blob of the same checkpoint); checkpoints.checkpoint leaves
-    #   out what its row gives back (sqlite_support.compact_checkpoint); event data leaves out
+    #   out what its row gives back (compaction.compact_checkpoint); event data leaves out
     #   `at` when the column holds the same text, and an interrupt_raised row may take every
     #   field but interrupt_id from its interrupt's row.
     (3, [
@@ -193,7 +193,7 @@ MIGRATIONS: list[tuple[int, list[str]]] = [
         "ALTER TABLE blobs_v3 RENAME TO blobs",
         "DROP INDEX checkpoints_by_id",
         # events: `at` loses its text affinity, to hold a time as integer microseconds since
-        # 1970 UTC (see sqlite_support.stored_time); rows already written keep their text.
+        # 1970 UTC (see times.stored_time); rows already written keep their text.
         """CREATE TABLE events_v3 (
             seq       INTEGER PRIMARY KEY AUTOINCREMENT,
             at        NOT NULL,
@@ -209,7 +209,7 @@ MIGRATIONS: list[tuple[int, list[str]]] = [
         "DROP TABLE events",
         "ALTER TABLE events_v3 RENAME TO events",
         # threads: created_at and updated_at lose their text affinity the same way; the rows
-        # already written are converted by sqlite_support.stored_time (registered by
+        # already written are converted by times.stored_time (registered by
         # ensure_schema as engine_stored_time), so times keep their order.
         """CREATE TABLE threads_v3 (
             thread_id  TEXT PRIMARY KEY,

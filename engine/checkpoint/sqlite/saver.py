@@ -10,8 +10,9 @@ Besides LangGraph's saver protocol it keeps the tables an approval inbox needs: 
 (status per thread), `interrupts` (the pending-interrupt index, then the audit log) and
 `events` (append-only, numbered by `seq`), all written in the same transaction as the
 checkpoint. Decisions are claimed exactly once with `resolve()`. The events (and how each
-updates `threads` and `interrupts`) live in sqlite_events.py; the inbox's queries and the
-exactly-once decisions in sqlite_queries.py; both are mixins SqliteSaver inherits.
+updates `threads` and `interrupts`) live in events.py; the inbox's queries and the
+exactly-once decisions in queries.py; run ownership in ownership.py: components the saver holds,
+each given a `Runner` (runner.py) to run its work on the saver's connections, not base classes.
 
 Durability: WAL with `synchronous=NORMAL` by default. A committed transaction survives the
 process being killed at any point; after a power loss or OS crash the last few transactions
@@ -55,49 +56,38 @@ import asyncio
 import contextlib
 import contextvars
 import functools
+import inspect
 import os
 import sqlite3
 import threading
-from collections import defaultdict
 from datetime import datetime, timezone
-from typing import Any, AsyncIterator, Callable, Iterable, Literal, Sequence
+from typing import Any, AsyncIterator, Callable, Literal, Sequence
 
 import aiosqlite
 
+from engine._internal.sync import run_sync
 from engine.checkpoint.base import (BaseCheckpointSaver, CheckpointTuple, Commit, checkpoint_id_of,
                                     checkpoint_ns_of, make_config, thread_id_of)
-from engine.checkpoint.serde import dumps, loads
-from engine.checkpoint.sqlite_events import SqliteEvents
-from engine.checkpoint.sqlite_ownership import SqliteOwnership
-from engine.checkpoint.sqlite_queries import SqliteQueries
-from engine.checkpoint.sqlite_records import InterruptNotFound, InterruptRecord, ThreadRecord
-from engine.checkpoint.tool_ledger import SqliteLedger
-from engine.checkpoint.sqlite_pack import MAX_RELATED_CHARS, pack, pack_with, related_id, unpack
-from engine.checkpoint.sqlite_schema import APPLICATION_ID, SCHEMA_VERSION, ensure_schema, prepare_file
-from engine.checkpoint.sqlite_support import (INTERRUPT_ROW_FIELDS, INTERRUPT_ROWS_TAG, BlobCache, CrossLoopLock,
-                                              append_suffix, compact_checkpoint, expand_checkpoint,
-                                              interrupt_refs, interrupts_text, join_lists, named_interrupts,
-                                              naming_interrupts, normalize_ts, stored_time, utc_iso, chunks)
-from engine.constants import INTERRUPT
+from engine.checkpoint.serde import dumps
+from engine.checkpoint.sqlite import connection
+from engine.checkpoint.sqlite.blobs import BlobCache
+from engine.checkpoint.sqlite.checkpoints import CHECKPOINT_COLUMNS, CheckpointRows
+from engine.checkpoint.sqlite.compaction import compact_checkpoint
+from engine.checkpoint.sqlite.events import EventLog
+from engine.checkpoint.sqlite.ledger import SqliteLedger
+from engine.checkpoint.sqlite.locks import CrossLoopLock
+from engine.checkpoint.sqlite.ownership import Ownership
+from engine.checkpoint.sqlite.packing import pack
+from engine.checkpoint.sqlite.queries import Queries
+from engine.checkpoint.sqlite.runner import SaverRunner
+from engine.checkpoint.sqlite.schema import APPLICATION_ID, SCHEMA_VERSION, ensure_schema, prepare_file
+from engine.checkpoint.sqlite.times import normalize_ts, utc_iso
+from engine.checkpoint.store import InterruptNotFound, InterruptRecord, ThreadRecord
 from engine.errors import StorageError
-from engine.runtime.sync import run_sync
+from engine.events import Event
 
 _MEMORY = ":memory:"
 _BUSY = object()  # _read_inline could not read without waiting
-
-_CHECKPOINT_COLUMNS = ("thread_id, checkpoint_ns, checkpoint_id, parent_checkpoint_id, checkpoint, "
-                       "metadata, value_refs")
-
-_CHAIN_SQL = """
-WITH RECURSIVE chain(root, id, base_id, depth, value) AS (
-    SELECT id, id, base_id, depth, value FROM blobs WHERE id IN ({ids})
-    UNION ALL
-    SELECT chain.root, b.id, b.base_id, b.depth, b.value
-    FROM blobs AS b JOIN chain ON b.id = chain.base_id
-)
-SELECT root, id, depth, value FROM chain
-"""
-
 
 class _Txn:
     """A transaction: shared by the calls a task awaits inside `saver.transaction()`, or private
@@ -164,6 +154,21 @@ class _Commit(Commit):
             await self.before.wait()
 
 
+def _delegate(component: str, method: Callable) -> Callable:
+    """A SqliteSaver method that calls `method` (same name, signature and docstring) on the
+    component held in the attribute `component`."""
+    name = method.__name__
+    if inspect.iscoroutinefunction(method):
+        @functools.wraps(method)
+        async def call(self, *args: Any, **kwargs: Any) -> Any:
+            return await getattr(getattr(self, component), name)(*args, **kwargs)
+    else:
+        @functools.wraps(method)
+        def call(self, *args: Any, **kwargs: Any) -> Any:
+            return getattr(getattr(self, component), name)(*args, **kwargs)
+    return call
+
+
 def _icontains(haystack, needle) -> int:
     if haystack is None or needle is None:
         return 0
@@ -180,14 +185,9 @@ def _rollback_quietly(db: sqlite3.Connection) -> None:
             db.execute("ROLLBACK")
 
 
-class SqliteSaver(SqliteEvents, SqliteQueries, SqliteOwnership, BaseCheckpointSaver):
+class SqliteSaver(BaseCheckpointSaver):
     """Checkpoints, pending writes, threads, the pending-interrupt index and events in one
     SQLite file. See the module docstring for durability, storage and concurrency choices."""
-
-    #: longest chain of append deltas before a list value is stored whole again
-    max_delta_chain = 64
-    #: list values shorter than this (as JSON text) are always stored whole
-    delta_min_chars = 256
 
     def __init__(self, path: str | os.PathLike, *, busy_timeout: float = 30.0,
                  synchronous: Literal["NORMAL", "FULL"] = "NORMAL",
@@ -212,10 +212,34 @@ class SqliteSaver(SqliteEvents, SqliteQueries, SqliteOwnership, BaseCheckpointSa
         self._txn_var: contextvars.ContextVar[_Txn | None] = contextvars.ContextVar(
             f"SqliteSaver_txn_{id(self)}", default=None)
         self._cache = BlobCache()
+        self._rows = CheckpointRows(self.path, self._cache)  # checkpoints, writes, blobs (checkpoints.py)
         self._inflight: set[asyncio.Future] = set()  # background commits not finished yet
         self._inline: sqlite3.Connection | None = None  # see _read_inline
         self._inline_lock = threading.Lock()
         self._file_ledger = SqliteLedger(self.path, self.busy_timeout, self.synchronous)
+        # The store protocol's parts, as components over this saver's connections and transactions.
+        runner = SaverRunner(self)
+        self._events = EventLog(runner)
+        self._queries = Queries(runner)
+        self._ownership = Ownership(runner)
+
+    @property
+    def max_delta_chain(self) -> int:
+        """Longest chain of append deltas before a list value is stored whole again."""
+        return self._rows.max_delta_chain
+
+    @max_delta_chain.setter
+    def max_delta_chain(self, value: int) -> None:
+        self._rows.max_delta_chain = value
+
+    @property
+    def delta_min_chars(self) -> int:
+        """List values shorter than this (as JSON text) are always stored whole."""
+        return self._rows.delta_min_chars
+
+    @delta_min_chars.setter
+    def delta_min_chars(self, value: int) -> None:
+        self._rows.delta_min_chars = value
 
     def __repr__(self) -> str:
         return f"SqliteSaver({self.path!r}, state={self._state})"
@@ -267,10 +291,10 @@ class SqliteSaver(SqliteEvents, SqliteQueries, SqliteOwnership, BaseCheckpointSa
                 if inline is not None:
                     with self._inline_lock:
                         inline.close()
-                for connection in (reader, conn):
-                    if connection is not None:
+                for each in (reader, conn):
+                    if each is not None:
                         with contextlib.suppress(Exception):
-                            await connection.close()
+                            await each.close()
             finally:
                 self._lock.release()
         finally:
@@ -341,17 +365,8 @@ class SqliteSaver(SqliteEvents, SqliteQueries, SqliteOwnership, BaseCheckpointSa
         return db
 
     async def _connect(self, readonly: bool = False) -> aiosqlite.Connection:
-        pending = aiosqlite.connect(self.path, isolation_level=None, timeout=self.busy_timeout)
-        worker = getattr(pending, "_thread", None)
-        if worker is not None:
-            worker.daemon = True  # an unclosed saver must not keep the process alive at exit
-        conn = await pending
+        conn = await connection.connect(self.path, self.busy_timeout)
         try:
-            if not callable(getattr(conn, "_execute", None)):
-                raise StorageError(
-                    f"this aiosqlite version ({getattr(aiosqlite, '__version__', '?')}) does not "
-                    "offer Connection._execute, which SqliteSaver uses to run each call in one "
-                    "round trip; install aiosqlite>=0.20,<1.")
             await conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
             await conn.execute("PRAGMA foreign_keys = ON")
             await conn.create_function("engine_icontains", 2, _icontains, deterministic=True)
@@ -393,7 +408,7 @@ class SqliteSaver(SqliteEvents, SqliteQueries, SqliteOwnership, BaseCheckpointSa
         if conn is None:
             raise self._closed_error()
         try:
-            return await conn._execute(fn, conn._conn, *args)
+            return await connection.run(conn, fn, *args)
         except (sqlite3.OperationalError, ValueError) as exc:
             translated = self._translated(exc)
             if translated is exc:
@@ -403,10 +418,9 @@ class SqliteSaver(SqliteEvents, SqliteQueries, SqliteOwnership, BaseCheckpointSa
     def _submit(self, conn: aiosqlite.Connection | None, fn: Callable, *args: Any) -> asyncio.Future:
         """Queue `fn` on the connection thread now and return its future without waiting: what
         aiosqlite's `_execute` does before it awaits. Calls queued later run after it."""
-        if conn is None or not conn._running or conn._connection is None:
+        if conn is None or not connection.is_open(conn):
             raise self._closed_error()
-        future = asyncio.get_running_loop().create_future()
-        conn._tx.put_nowait((future, functools.partial(fn, conn._conn, *args)))
+        future = connection.queue(conn, fn, *args)
         self._inflight.add(future)
         txn = args[0] if args and isinstance(args[0], _Txn) else None
 
@@ -625,182 +639,87 @@ class SqliteSaver(SqliteEvents, SqliteQueries, SqliteOwnership, BaseCheckpointSa
             return self._now()
         return utc_iso(at) if isinstance(at, datetime) else normalize_ts(at)
 
-    # --- channel value blobs (connection thread) --------------------------------------------------
-    def _load_blobs(self, db: sqlite3.Connection, blob_ids: Iterable[int]) -> dict[int, str]:
-        """The full JSON text of each blob, following append chains."""
-        texts: dict[int, str] = {}
-        missing: list[int] = []
-        for blob_id in set(blob_ids):
-            cached = self._cache.get(blob_id)
-            if cached is not None:
-                texts[blob_id] = cached[0]
-            else:
-                missing.append(blob_id)
-        for chunk in chunks(missing):
-            rows = db.execute(_CHAIN_SQL.format(ids=",".join("?" * len(chunk))), chunk).fetchall()
-            related = self._related_texts(db, rows)
-            parts: dict[int, list[tuple[int, str]]] = defaultdict(list)
-            for root, blob_id, depth, value in rows:
-                needed = related_id(value)
-                if needed is not None and needed not in related:
-                    raise self._damaged_blob(needed)
-                parts[root].append((depth, unpack(value, related.get(needed))))
-            for root in chunk:
-                chain = sorted(parts.get(root, ()), key=lambda part: part[0])
-                if not chain or chain[0][0] != 0 or len(chain) != chain[-1][0] + 1:
-                    raise self._damaged_blob(root)
-                text = chain[0][1] if len(chain) == 1 else join_lists([value for _, value in chain])
-                texts[root] = text
-                if text.startswith("["):
-                    self._cache.put(root, text, chain[-1][0])
-        return texts
+    # --- events (events.py) ---------------------------------------------------------------------------
+    async def _astore_events(self, events: list[Event]) -> list[Event]:
+        return await self._events.store(events)
 
-    def _damaged_blob(self, blob_id: int) -> StorageError:
-        return StorageError(f"{self.path} is damaged: channel value blob {blob_id} is missing or "
-                            "incomplete. Restore the file from a backup.")
+    _astore_events.__doc__ = EventLog.store.__doc__
 
-    def _related_texts(self, db: sqlite3.Connection, rows: list) -> dict[int, str]:
-        """The stored texts the format-3 values among `rows` (root, id, depth, value) need, by
-        blob id (see sqlite_pack.pack_with)."""
-        wanted = {related_id(value) for _root, _id, _depth, value in rows} - {None}
-        if not wanted:
-            return {}
-        values = {blob_id: value for _root, blob_id, _depth, value in rows if blob_id in wanted}
-        for chunk in chunks([blob_id for blob_id in wanted if blob_id not in values]):
-            values.update(db.execute(f"SELECT id, value FROM blobs WHERE id IN ({','.join('?' * len(chunk))})",
-                                     chunk))
-        texts = {}
-        for blob_id, value in values.items():
-            if related_id(value) is not None:  # never written: a related text is not of format 3
-                raise self._damaged_blob(blob_id)
-            texts[blob_id] = unpack(value)
-        return texts
-
-    def _write_blob(self, db: sqlite3.Connection, txn: _Txn, text: str, base_id: int | None,
-                    siblings: list[tuple[int, str]]) -> int:
-        """Insert a channel value's blob: an append delta of `base_id`'s list when it extends
-        it, deflated against the largest of `siblings` (blobs written for the same checkpoint,
-        as (id, stored text)) when that is smaller (a tool call's request repeats the message
-        that made the call). A blob stored without a sibling joins `siblings`."""
-        stored, depth, base = text, 0, None
-        if base_id is not None and text.startswith("[") and len(text) >= self.delta_min_chars:
-            previous = self._cache.get(base_id)
-            if previous is None and self._load_blobs(db, [base_id])[base_id].startswith("["):
-                previous = self._cache.get(base_id)
-            if previous is not None and previous[1] < self.max_delta_chain:
-                suffix = append_suffix(previous[0], text)
-                if suffix is not None:
-                    stored, depth, base = suffix, previous[1] + 1, base_id
-        value = pack(stored)
-        usable = [sibling for sibling in siblings if len(sibling[1]) <= MAX_RELATED_CHARS]
-        if usable:
-            sibling_id, sibling_text = max(usable, key=lambda sibling: len(sibling[1]))
-            value = pack_with(stored, sibling_text, sibling_id, value) or value
-        cursor = db.execute("INSERT INTO blobs (base_id, depth, value) VALUES (?, ?, ?)", (base, depth, value))
-        blob_id = cursor.lastrowid
-        txn.new_blob_ids.append(blob_id)
-        if related_id(value) is None:
-            siblings.append((blob_id, stored))
-        if text.startswith("["):
-            self._cache.put(blob_id, text, depth)
-        return blob_id
-
-    @staticmethod
-    def _blob_refs(value_refs: Iterable) -> set[int]:
-        return {blob_id for stored in value_refs for _c, _v, blob_id in loads(unpack(stored)) if blob_id is not None}
-
-    def _thread_blob_refs(self, db: sqlite3.Connection, thread_id: str) -> set[int]:
-        """The blobs the thread's checkpoints (every namespace) name in their value_refs."""
-        return self._blob_refs(stored for (stored,) in db.execute(
-            "SELECT value_refs FROM checkpoints WHERE thread_id = ?", (thread_id,)))
-
-    @staticmethod
-    def _reachable_blobs(db: sqlite3.Connection, blob_ids: set[int]) -> set[int]:
-        """`blob_ids` and every blob they need: the bases of append deltas and the rows that
-        values of format 3 were deflated against. All belong to the same thread."""
-        reached, frontier = set(blob_ids), list(blob_ids)
-        while frontier:
-            found = []
-            for chunk in chunks(frontier):
-                for base_id, head in db.execute(
-                        f"SELECT base_id, substr(value, 1, 16) FROM blobs WHERE id IN ({','.join('?' * len(chunk))})",
-                        chunk):
-                    for needed in (base_id, related_id(head)):
-                        if needed is not None and needed not in reached:
-                            reached.add(needed)
-                            found.append(needed)
-            frontier = found
-        return reached
-
-    def _delete_blobs(self, db: sqlite3.Connection, blob_ids: set[int]) -> None:
-        for chunk in chunks(sorted(blob_ids)):
-            db.execute(f"DELETE FROM blobs WHERE id IN ({','.join('?' * len(chunk))})", chunk)
-        self._cache.discard(blob_ids)
-
-    def _materialize(self, db: sqlite3.Connection, rows: list) -> list[CheckpointTuple]:
-        """Checkpoint tuples for checkpoint rows: their channel values and pending writes."""
-        refs = [loads(unpack(row[6])) for row in rows]
-        texts = self._load_blobs(db, [blob_id for ref in refs for _c, _v, blob_id in ref if blob_id is not None])
-        writes: dict[tuple[str, str, str], list] = defaultdict(list)
-        by_namespace: dict[tuple[str, str], list[str]] = defaultdict(list)
-        for row in rows:
-            by_namespace[(row[0], row[1])].append(row[2])
-        for (thread_id, ns), checkpoint_ids in by_namespace.items():
-            for chunk in chunks(checkpoint_ids):
-                found = db.execute(
-                    "SELECT checkpoint_id, task_id, channel, value FROM writes "
-                    "WHERE thread_id = ? AND checkpoint_ns = ? AND checkpoint_id IN "
-                    f"({','.join('?' * len(chunk))}) ORDER BY rowid",
-                    (thread_id, ns, *chunk))
-                for checkpoint_id, task_id, channel, value in found:
-                    writes[(thread_id, ns, checkpoint_id)].append((task_id, channel, unpack(value)))
-        self._expand_interrupt_writes(db, writes.values())
-        tuples = []
-        for row, ref in zip(rows, refs):
-            thread_id, ns, checkpoint_id, parent_id, checkpoint_text, metadata_text = row[:6]
-            checkpoint = expand_checkpoint(loads(unpack(checkpoint_text)), checkpoint_id, ns, ref)
-            if "channel_values" in checkpoint:
-                inline = checkpoint["channel_values"]
-                checkpoint["channel_values"] = {
-                    channel: loads(texts[blob_id]) if blob_id is not None else inline[channel]
-                    for channel, _version, blob_id in ref}
-            tuples.append(CheckpointTuple(
-                config=make_config(thread_id, ns, checkpoint_id),
-                checkpoint=checkpoint,
-                metadata=loads(unpack(metadata_text)),
-                parent_config=make_config(thread_id, ns, parent_id) if parent_id else None,
-                pending_writes=[(task_id, channel, loads(text))
-                                for task_id, channel, text in writes.get((thread_id, ns, checkpoint_id), ())],
-            ))
-        return tuples
-
-    def _expand_interrupt_writes(self, db: sqlite3.Connection, groups: Iterable[list]) -> None:
-        """Replace the short form of interrupt writes (task_id, channel, text) by their full text."""
-        short: list[tuple[list, int, list]] = []
-        for group in groups:
-            for index, (_task_id, channel, text) in enumerate(group):
-                if channel == INTERRUPT and text.startswith(INTERRUPT_ROWS_TAG):
-                    short.append((group, index, named_interrupts(text)))
-        if not short:
+    async def aqueue_events(self, events: list[Event]) -> None:
+        """Store the events like `aput_events`, without returning them. Inside a transaction
+        they are written with its next round trip (usually the COMMIT), so a superstep's
+        checkpoint, writes and events cost one round trip to the connection thread."""
+        if not events:
             return
-        rows = self._interrupt_rows(db, [ref[0] for _g, _i, refs in short for ref in refs])
-        for group, index, refs in short:
-            text = interrupts_text(refs, rows)
-            if text is None:
-                raise StorageError(
-                    f"{self.path} is damaged: an interrupt named by a pending write of task "
-                    f"{group[index][0]!r} is missing. Restore the file from a backup.")
-            group[index] = (group[index][0], group[index][1], text)
+        if self._current_txn() is None:
+            await self.aput_events(events)
+            return
+        await self._events.queue(events)
+
+    async def aread_events(self, since: int | None = None, limit: int | None = None) -> list[Event]:
+        return await self._events.read(since, limit)
+
+    async def alast_event_seq(self) -> int:
+        return await self._events.last_seq()
+
+    def last_event_seq(self) -> int:
+        return run_sync(self.alast_event_seq(), "saver.last_event_seq()")
+
+    def put_events(self, events: list[Event]) -> list[Event]:
+        return run_sync(self.aput_events(events), "saver.put_events()")
+
+    def _poll_timeout(self, poll_interval: float) -> float | None:
+        # Another process may write to the file: re-read `seq > last` at least every 50 ms.
+        return None if self.is_memory else min(poll_interval, 0.05)
+
+    # --- the inbox's queries and exactly-once decisions (queries.py) ---------------------------------
+    alist_pending = _delegate("_queries", Queries.alist_pending)
+    acount_by_status = _delegate("_queries", Queries.acount_by_status)
+    aget_interrupt = _delegate("_queries", Queries.aget_interrupt)
+    alist_threads = _delegate("_queries", Queries.alist_threads)
+    aget_thread = _delegate("_queries", Queries.aget_thread)
+    adecisions = _delegate("_queries", Queries.adecisions)
+    alist_claimed_unapplied = _delegate("_queries", Queries.alist_claimed_unapplied)
+    alist_due = _delegate("_queries", Queries.alist_due)
+    aresolve = _delegate("_queries", Queries.aresolve)
+    aexpire = _delegate("_queries", Queries.aexpire)
+    aexpire_due = _delegate("_queries", Queries.aexpire_due)
+    list_pending = _delegate("_queries", Queries.list_pending)
+    count_by_status = _delegate("_queries", Queries.count_by_status)
+    get_interrupt = _delegate("_queries", Queries.get_interrupt)
+    list_threads = _delegate("_queries", Queries.list_threads)
+    get_thread = _delegate("_queries", Queries.get_thread)
+    decisions = _delegate("_queries", Queries.decisions)
+    list_claimed_unapplied = _delegate("_queries", Queries.list_claimed_unapplied)
+    list_due = _delegate("_queries", Queries.list_due)
+    resolve = _delegate("_queries", Queries.resolve)
+    expire = _delegate("_queries", Queries.expire)
+    expire_due = _delegate("_queries", Queries.expire_due)
+
+    # --- run ownership (ownership.py) -----------------------------------------------------------------
+    alease_acquire = _delegate("_ownership", Ownership.alease_acquire)
+    alease_renew = _delegate("_ownership", Ownership.alease_renew)
+    alease_release = _delegate("_ownership", Ownership.alease_release)
+    alease_holder = _delegate("_ownership", Ownership.alease_holder)
+    aclaim_answers = _delegate("_ownership", Ownership.aclaim_answers)
+    amark_applied = _delegate("_ownership", Ownership.amark_applied)
+    alist_recoverable = _delegate("_ownership", Ownership.alist_recoverable)
+
+    def tool_call(self, key: str, action: str, **fields: Any):
+        """Advance a reviewed tool call in the ledger, in this file (ledger.py)."""
+        if self.is_memory:
+            return super().tool_call(key, action, **fields)
+        return self._file_ledger.apply(key, action, (fields["new"]["thread_id"], fields["owner"]), **fields)
 
     # --- the saver protocol -------------------------------------------------------------------------
     async def aget_tuple(self, config: dict) -> CheckpointTuple | None:
         thread_id, ns = thread_id_of(config), checkpoint_ns_of(config)
         args = (thread_id, ns, checkpoint_id_of(config))
         if self._current_txn() is None and not self._inflight and self._state == "open":
-            found = self._read_inline(self._get_tuple, *args)
+            found = self._read_inline(self._rows._get_tuple, *args)
             if found is not _BUSY:
                 return found
-        return await self._read(self._get_tuple, *args)
+        return await self._read(self._rows._get_tuple, *args)
 
     def _read_inline(self, fn: Callable, *args: Any) -> Any:
         """Run the small read `fn` right here, on the caller's thread, through a third connection:
@@ -822,19 +741,6 @@ class SqliteSaver(SqliteEvents, SqliteQueries, SqliteOwnership, BaseCheckpointSa
         finally:
             self._inline_lock.release()
 
-    def _get_tuple(self, db, _txn, thread_id: str, ns: str, wanted: str | None) -> CheckpointTuple | None:
-        if wanted is None:  # the latest is the last written, as in InMemorySaver
-            rows = db.execute(
-                f"SELECT {_CHECKPOINT_COLUMNS} FROM checkpoints INDEXED BY checkpoints_by_insertion "
-                "WHERE thread_id = ? AND checkpoint_ns = ? ORDER BY rowid DESC LIMIT 1",
-                (thread_id, ns)).fetchall()
-        else:
-            rows = db.execute(
-                f"SELECT {_CHECKPOINT_COLUMNS} FROM checkpoints "
-                "WHERE thread_id = ? AND checkpoint_ns = ? AND checkpoint_id = ?",
-                (thread_id, ns, wanted)).fetchall()
-        return self._materialize(db, rows)[0] if rows else None
-
     async def alist(self, config: dict | None, *, filter: dict | None = None, before: dict | None = None,
                     limit: int | None = None) -> AsyncIterator[CheckpointTuple]:
         where: list[str] = []
@@ -854,24 +760,15 @@ class SqliteSaver(SqliteEvents, SqliteQueries, SqliteOwnership, BaseCheckpointSa
         if before_id is not None:
             where.append("checkpoint_id < ?")
             params.append(before_id)
-        sql = f"SELECT {_CHECKPOINT_COLUMNS} FROM checkpoints AS c"
+        sql = f"SELECT {CHECKPOINT_COLUMNS} FROM checkpoints AS c"
         if where:
             sql += " WHERE " + " AND ".join(where)
         sql += f" ORDER BY {order}"
         if not filter and limit is not None and limit >= 0:
             sql += " LIMIT ?"
             params.append(limit)
-        for item in await self._read(self._list, sql, params, filter, limit):
+        for item in await self._read(self._rows._list, sql, params, filter, limit):
             yield item
-
-    def _list(self, db, _txn, sql: str, params: list, filter: dict | None, limit: int | None) -> list:
-        rows = db.execute(sql, params).fetchall()
-        if filter:
-            rows = [row for row in rows
-                    if not any(loads(unpack(row[5])).get(k) != v for k, v in filter.items())]
-        if limit is not None:
-            rows = rows[:limit]
-        return self._materialize(db, rows)
 
     async def aput(self, config: dict, checkpoint: dict, metadata: dict, new_versions: dict) -> dict:
         thread_id, ns = thread_id_of(config), checkpoint_ns_of(config)
@@ -891,53 +788,10 @@ class SqliteSaver(SqliteEvents, SqliteQueries, SqliteOwnership, BaseCheckpointSa
         ts = checkpoint.get("ts")
         now = normalize_ts(ts) if isinstance(ts, str) else self._now()
         graph = metadata.get("graph") if isinstance(metadata, dict) else None
-        await self._write(self._put, thread_id, ns, parent_id, checkpoint["id"], dict(values), dict(versions),
+        await self._write(self._rows._put, thread_id, ns, parent_id, checkpoint["id"], dict(values), dict(versions),
                           texts, dumps(stored), dumps(metadata), now, graph if isinstance(graph, str) else "",
                           defer=True)
         return make_config(thread_id, ns, checkpoint["id"])
-
-    def _put(self, db, txn, thread_id, ns, parent_id, checkpoint_id, values, versions, texts,
-             checkpoint_text, metadata_text, now, graph) -> None:
-        parent_refs: dict[str, tuple[Any, int]] = {}
-        if parent_id is not None:
-            found = db.execute(
-                "SELECT value_refs FROM checkpoints WHERE thread_id = ? AND checkpoint_ns = ? AND checkpoint_id = ?",
-                (thread_id, ns, parent_id)).fetchone()
-            if found:
-                parent_refs = {ch: (version, blob_id) for ch, version, blob_id in loads(unpack(found[0]))
-                               if blob_id is not None}
-        replaced = db.execute(
-            "SELECT value_refs FROM checkpoints WHERE thread_id = ? AND checkpoint_ns = ? AND checkpoint_id = ?",
-            (thread_id, ns, checkpoint_id)).fetchone()
-        refs: list[list] = []
-        siblings: list[tuple[int, str]] = []
-        for channel, value in values.items():
-            if channel not in versions:
-                refs.append([channel, None, None])
-                continue
-            version = versions[channel]
-            parent = parent_refs.get(channel)
-            if channel not in texts and parent is not None and parent[0] == version:
-                refs.append([channel, version, parent[1]])  # unchanged: share the parent's blob
-                continue
-            text = texts[channel] if channel in texts else dumps(value)
-            blob_id = self._write_blob(db, txn, text, parent[1] if parent is not None else None, siblings)
-            refs.append([channel, version, blob_id])
-        db.execute(
-            "INSERT INTO checkpoints (thread_id, checkpoint_ns, checkpoint_id, parent_checkpoint_id, "
-            "checkpoint, metadata, value_refs) VALUES (?, ?, ?, ?, ?, ?, ?) "
-            "ON CONFLICT (thread_id, checkpoint_ns, checkpoint_id) DO UPDATE SET "
-            "parent_checkpoint_id = excluded.parent_checkpoint_id, checkpoint = excluded.checkpoint, "
-            "metadata = excluded.metadata, value_refs = excluded.value_refs",
-            (thread_id, ns, checkpoint_id, parent_id, pack(checkpoint_text), pack(metadata_text), pack(dumps(refs))))
-        if replaced is not None:
-            # Blobs are found through the checkpoints that name them: drop those no checkpoint
-            # of the thread reaches any more (written for the row just replaced).
-            before = self._reachable_blobs(db, self._blob_refs([replaced[0]]))
-            self._delete_blobs(db, before - self._reachable_blobs(db, self._thread_blob_refs(db, thread_id)))
-        # A thread checkpointed without run events (e.g. update_state) is still listed.
-        db.execute("INSERT OR IGNORE INTO threads (thread_id, graph, created_at, updated_at) VALUES (?, ?, ?, ?)",
-                   (thread_id, graph, stored_time(now), stored_time(now)))
 
     async def aput_writes(self, config: dict, writes: Sequence[tuple[str, Any]], task_id: str,
                           task_path: str = "") -> None:
@@ -946,73 +800,13 @@ class SqliteSaver(SqliteEvents, SqliteQueries, SqliteOwnership, BaseCheckpointSa
         rows = [(thread_id, ns, checkpoint_id, task_id, channel, task_path, pack(dumps(value)))
                 for channel, value in writes]
         if rows:
-            await self._write(self._put_writes, rows, defer=True)
-
-    @staticmethod
-    def _put_writes(db, _txn, rows: list) -> None:
-        # Upserted by (task_id, channel) per checkpoint: an update keeps the row's rowid, so
-        # readers still get first-put order. (An interrupt write is shortened by the events
-        # writer, once the interrupt rows it names are there: see _link_interrupt_writes.)
-        for thread_id, ns, checkpoint_id, task_id, channel, task_path, value in rows:
-            inserted = db.execute(
-                "INSERT INTO writes (thread_id, checkpoint_ns, checkpoint_id, task_id, channel, task_path, value) "
-                "SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7 WHERE NOT EXISTS (SELECT 1 FROM writes WHERE thread_id = ?1 "
-                "AND checkpoint_id = ?3 AND checkpoint_ns = ?2 AND task_id = ?4 AND channel = ?5)",
-                (thread_id, ns, checkpoint_id, task_id, channel, task_path, value)).rowcount
-            if not inserted:
-                db.execute(
-                    "UPDATE writes SET task_path = ?6, value = ?7 WHERE thread_id = ?1 AND checkpoint_id = ?3 "
-                    "AND checkpoint_ns = ?2 AND task_id = ?4 AND channel = ?5",
-                    (thread_id, ns, checkpoint_id, task_id, channel, task_path, value))
-
-    @staticmethod
-    def _interrupt_rows(db, ids: Iterable[str]) -> dict[str, tuple]:
-        rows: dict[str, tuple] = {}
-        for chunk in chunks(list(set(ids))):
-            for row in db.execute(f"SELECT {INTERRUPT_ROW_FIELDS} FROM interrupts "
-                                  f"WHERE id IN ({','.join('?' * len(chunk))})", chunk):
-                rows[row[0]] = row
-        return rows
-
-    def _interrupts_by_reference(self, db, text: str) -> str | None:
-        """The short form of an interrupt write's JSON text, naming each interrupt's row, when
-        those rows rebuild exactly this text; else None (the text is stored as it is)."""
-        refs = interrupt_refs(text)
-        if not refs:
-            return None
-        if interrupts_text(refs, self._interrupt_rows(db, [ref[0] for ref in refs])) != text:
-            return None
-        return naming_interrupts(refs)
-
-    def _link_interrupt_writes(self, db, places: Iterable[tuple[str, str]]) -> None:
-        """Store the interrupt writes at these (thread_id, checkpoint_id) in their short form
-        where the interrupt rows now allow it (a superstep writes them before its events)."""
-        for thread_id, checkpoint_id in places:
-            found = db.execute(
-                "SELECT rowid, value FROM writes WHERE thread_id = ? AND checkpoint_id = ? AND channel = ?",
-                (thread_id, checkpoint_id, INTERRUPT)).fetchall()
-            for rowid, value in found:
-                short = self._interrupts_by_reference(db, unpack(value))
-                if short is not None:
-                    db.execute("UPDATE writes SET value = ? WHERE rowid = ?", (pack(short), rowid))
+            await self._write(self._rows._put_writes, rows, defer=True)
 
     async def adelete_thread(self, thread_id: str) -> None:
         """Delete the thread's checkpoints, channel values, pending writes and its threads row.
         Its interrupt rows stay (the audit log); pending or claimed-but-unapplied ones become
         cancelled (reason "thread deleted"). No event is written, as with InMemorySaver."""
-        await self._write(self._delete_thread, str(thread_id), self._now())
-
-    def _delete_thread(self, db, _txn, thread_id: str, now: str) -> None:
-        blob_ids = self._reachable_blobs(db, self._thread_blob_refs(db, thread_id))
-        db.execute("DELETE FROM writes WHERE thread_id = ?", (thread_id,))
-        db.execute("DELETE FROM checkpoints WHERE thread_id = ?", (thread_id,))
-        self._delete_blobs(db, blob_ids)
-        db.execute(
-            "UPDATE interrupts SET status = 'cancelled', resolved_at = coalesce(resolved_at, ?), "
-            "resolved_by = coalesce(resolved_by, 'system'), reason = 'thread deleted' "
-            "WHERE thread_id = ? AND (status = 'pending' OR (status IN ('resolved', 'expired') AND applied = 0))",
-            (now, thread_id))
-        db.execute("DELETE FROM threads WHERE thread_id = ?", (thread_id,))
+        await self._write(self._rows._delete_thread, str(thread_id), self._now())
 
 
 class _SaverContext:

@@ -1,6 +1,7 @@
 """The SQLite saver's half of run ownership (engine/runtime/ownership.py has the model):
 thread leases, the decisions a run claims and applies, what is left to recover, and the
-record of reviewed tool calls. Used by `SqliteSaver`, which inherits `SqliteOwnership`.
+record of reviewed tool calls. `Ownership` is the component SqliteSaver uses (it delegates
+these methods of the store protocol to it), over the `Runner` it is given (runner.py).
 
 Every write here that a run makes runs inside the run's own step transactions (queued with
 `defer=True` where the run does not need the answer before the commit), so a lease check,
@@ -9,15 +10,20 @@ a claim and the step that depends on them commit together or not at all.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine.checkpoint.base import ANY_CHECKPOINT, now_us, owner_is_dead
 from engine.checkpoint.serde import dumps, loads
-from engine.checkpoint.sqlite_records import INTERRUPT_COLUMNS, InterruptRecord, interrupt_from_row
-from engine.checkpoint.sqlite_support import chunks
-from engine.prebuilt.review import InvalidResponse, validate_response
+from engine.checkpoint.sqlite.batching import chunks
+from engine.checkpoint.sqlite.events import event_row, insert_events
+from engine.checkpoint.sqlite.records import INTERRUPT_COLUMNS, InterruptRecord, interrupt_from_row
 from engine.errors import AlreadyResolved, LeaseLost, ThreadBusy, ThreadMovedOn
 from engine.events import InterruptResolved
+from engine.review.validate import InvalidResponse, validate_response
+
+if TYPE_CHECKING:
+    from engine.checkpoint.sqlite.runner import Runner
+
 
 def _same_answer(payload: str, claimed: str | None, given: str) -> bool:
     """Whether a run's answer is the decision claimed for the interrupt: the same text, or
@@ -32,9 +38,13 @@ def _same_answer(payload: str, claimed: str | None, given: str) -> bool:
         return False
 
 
-class SqliteOwnership:
-    """Needs from the class that uses it: `_write`, `_query`, `_now`, `_insert_events` and
-    `_event_row` (SqliteEvents), `path`."""
+class Ownership:
+    """Run-ownership leases, the claims a run applies, and recovery, in one saver's file.
+    Runs its work through the saver's `Runner`."""
+
+    def __init__(self, runner: "Runner") -> None:
+        self._run = runner
+
 
     # --- leases ---------------------------------------------------------------------------------
     @staticmethod
@@ -66,7 +76,7 @@ class SqliteOwnership:
         conditional write. Raises ThreadBusy when another owner's lease has not expired, and
         ThreadMovedOn when `expect` (the checkpoint id the caller loaded, None for none) is no
         longer the thread's latest: someone else ran it meanwhile, reload and decide again."""
-        await self._write(self._acquire, str(thread_id), owner, ttl, expect, defer=defer)
+        await self._run.write(self._acquire, str(thread_id), owner, ttl, expect, defer=defer)
 
     def _renew(self, db, _txn, thread_id: str, owner: str, ttl: float, release: bool) -> None:
         if release:
@@ -83,16 +93,16 @@ class SqliteOwnership:
         """Extend (or, with `release`, end) `owner`'s lease. Raises LeaseLost if it is not
         theirs any more: inside a step's transaction this keeps a run that lost its thread
         from committing anything."""
-        await self._write(self._renew, str(thread_id), owner, ttl, release, defer=defer)
+        await self._run.write(self._renew, str(thread_id), owner, ttl, release, defer=defer)
 
     async def alease_release(self, thread_id: str, owner: str) -> None:
         """End `owner`'s lease if they still hold it (nothing happens otherwise)."""
-        await self._write(lambda db, _txn: db.execute("DELETE FROM leases WHERE thread_id = ? AND owner = ?",
+        await self._run.write(lambda db, _txn: db.execute("DELETE FROM leases WHERE thread_id = ? AND owner = ?",
                                                       (str(thread_id), owner)))
 
     async def alease_holder(self, thread_id: str) -> tuple[str, float] | None:
         """(owner, seconds until it expires; negative once expired) or None."""
-        rows = await self._query("SELECT owner, expires_at FROM leases WHERE thread_id = ?", (str(thread_id),))
+        rows = await self._run.query("SELECT owner, expires_at FROM leases WHERE thread_id = ?", (str(thread_id),))
         return (rows[0][0], (rows[0][1] - now_us()) / 1e6) if rows else None
 
     # --- the decisions a run applies -------------------------------------------------------------
@@ -110,7 +120,7 @@ class SqliteOwnership:
                            (at, by or "api", response_text, interrupt_id))
                 event = InterruptResolved(at=at, thread_id=thread_id, graph=graph, interrupt_id=interrupt_id,
                                           response=loads(response_text), by=by or "api")
-                self._insert_events(db, txn, [self._event_row(event)])
+                insert_events(db, txn, [event_row(event)])
             elif status == "cancelled" or applied or not _same_answer(payload, claimed, response_text):
                 # someone else's decision, or one already applied: this answer is late
                 raise AlreadyResolved(interrupt_id, claimed_by or status, claimed_at,
@@ -123,7 +133,7 @@ class SqliteOwnership:
         Raises AlreadyResolved, and the run does not start, when another answer was claimed
         first or the decision was applied already."""
         texts = {interrupt_id: dumps(answer) for interrupt_id, answer in answers.items()}
-        await self._write(self._claim_answers, str(thread_id), graph, texts, by, at or self._now(), defer=True)
+        await self._run.write(self._claim_answers, str(thread_id), graph, texts, by, at or self._run.now(), defer=True)
 
     async def amark_applied(self, interrupt_ids: list[str]) -> None:
         """Inside the transaction of the step that consumed them: the claimed decisions are
@@ -136,7 +146,7 @@ class SqliteOwnership:
                 db.execute(f"UPDATE interrupts SET applied = 1 WHERE id IN ({','.join('?' * len(chunk))}) "
                            "AND status IN ('resolved', 'expired')", chunk)
 
-        await self._write(mark, defer=True)
+        await self._run.write(mark, defer=True)
 
     # --- recovery ---------------------------------------------------------------------------------
     async def alist_recoverable(self) -> tuple[list[InterruptRecord], list[tuple[str, str]]]:
@@ -144,21 +154,16 @@ class SqliteOwnership:
         claimed-but-unapplied decisions (oldest claim first), and threads left `busy` by a run
         whose owner died, with no such decision ((thread_id, graph) pairs)."""
         now = now_us()
-        held = {thread_id for thread_id, owner in await self._query(
+        held = {thread_id for thread_id, owner in await self._run.query(
             "SELECT thread_id, owner FROM leases WHERE expires_at > ?", (now,)) if not owner_is_dead(owner)}
-        decisions = [record for record in (interrupt_from_row(row) for row in await self._query(
+        decisions = [record for record in (interrupt_from_row(row) for row in await self._run.query(
             f"SELECT {INTERRUPT_COLUMNS} FROM interrupts WHERE applied = 0 AND status IN ('resolved', 'expired') "
             "ORDER BY resolved_at, rowid")) if record.thread_id not in held]
         claimed = {r.thread_id for r in decisions}
-        orphans = [(thread_id, graph) for thread_id, graph in await self._query(
+        orphans = [(thread_id, graph) for thread_id, graph in await self._run.query(
             "SELECT thread_id, graph FROM threads WHERE status = 'busy' ORDER BY updated_at")
             if thread_id not in claimed and thread_id not in held]
         return decisions, orphans
 
 
-    # --- reviewed tool calls --------------------------------------------------------------------
-    def tool_call(self, key: str, action: str, **fields: Any):
-        """Advance a reviewed tool call in the ledger, in this file (tool_ledger.py)."""
-        if self.is_memory:
-            return super().tool_call(key, action, **fields)
-        return self._file_ledger.apply(key, action, (fields["new"]["thread_id"], fields["owner"]), **fields)
+__all__ = ["Ownership"]

@@ -1,21 +1,25 @@
 """The SQLite saver's events: appending them (with how each updates the threads and interrupts
-tables, in the same transaction), reading them back, and how often subscribers poll. Used by
-`engine.checkpoint.sqlite.SqliteSaver`, which inherits `SqliteEvents`."""
+tables, in the same transaction) and reading them back. `EventLog` is the component the saver
+uses, over the `Runner` it is given (runner.py); `event_row` and `insert_events` are the
+connection-thread functions queries.py and ownership.py use to append the events of their
+decisions in the same transaction."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Callable
 
 from engine.checkpoint.serde import dumps, loads
-from engine.checkpoint.sqlite_pack import pack, unpack
-from engine.checkpoint.sqlite_support import chunks, normalize_ts, stored_time, time_text
+from engine.checkpoint.sqlite.packing import pack, unpack
+from engine.checkpoint.sqlite.batching import chunks
+from engine.checkpoint.sqlite.interrupt_writes import link_interrupt_writes
+from engine.checkpoint.sqlite.times import normalize_ts, stored_time, time_text
 from engine.errors import StorageError
 from engine.events import (Event, InterruptCancelled, InterruptExpired, InterruptRaised,
                            InterruptResolved, RunFailed, RunFinished, RunStarted, event_from_json)
-from engine.runtime.sync import run_sync
 
 if TYPE_CHECKING:
-    from engine.checkpoint.sqlite import _Txn
+    from engine.checkpoint.sqlite.runner import Runner
+    from engine.checkpoint.sqlite.saver import _Txn
 
 _EVENT_COLUMNS = {"seq", "thread_id", "graph", "kind"}
 # An InterruptRaised event row whose value is its interrupt's payload (schema version 2), or
@@ -27,7 +31,7 @@ _RAISED_PARAMS = ("ns", "node", "checkpoint_id", "payload", "deadline", "on_time
 _INSERT_EVENT = "INSERT INTO events (at, thread_id, graph, kind, data) VALUES (?, ?, ?, ?, ?)"
 
 # --- how events update the threads and interrupts tables --------------------------------------
-# (threads.created_at and updated_at hold sqlite_support.stored_time(at): :thread_at)
+# (threads.created_at and updated_at hold times.stored_time(at): :thread_at)
 _RUN_SQL = """
 INSERT INTO threads (thread_id, graph, status, created_at, updated_at, metadata)
 VALUES (:thread_id, :graph, :status, :thread_at, :thread_at, coalesce(:metadata, '{}'))
@@ -76,12 +80,12 @@ def _optional_json(value: Any) -> str | None:
     return None if value is None else dumps(value)
 
 
-class SqliteEvents:
-    """The events part of SqliteSaver. Needs from the class that uses it: `_write`, `_read`,
-    `_query` and `_current_txn` (the connection-thread machinery), `_link_interrupt_writes`
-    (the saver protocol's interrupt writes), `aput_events` (BaseCheckpointSaver), `path` and
-    `is_memory`. It must come before BaseCheckpointSaver among the bases: it overrides
-    `_astore_events`, `aqueue_events`, `aread_events`, `alast_event_seq` and `_poll_timeout`."""
+class EventLog:
+    """The events table of one saver: append (applying each event to `threads` and
+    `interrupts`), read, last seq. Runs its work through the saver's `Runner`."""
+
+    def __init__(self, runner: "Runner") -> None:
+        self._run = runner
 
     @staticmethod
     def _event_data(event: Event) -> tuple[str, dict]:
@@ -156,7 +160,7 @@ class SqliteEvents:
         txn.events_written = True
         return last - len(rows) + 1
 
-    async def _astore_events(self, events: list[Event]) -> list[Event]:
+    async def store(self, events: list[Event]) -> list[Event]:
         """Append the events and apply them to the threads and interrupts tables, in the same
         transaction:
 
@@ -174,19 +178,14 @@ class SqliteEvents:
         """
         if not events:
             return []
-        first = await self._write(self._events_writer(events))
+        first = await self._run.write(self._events_writer(events))
         return [event.model_copy(update={"seq": first + i}) for i, event in enumerate(events)]
 
-    async def aqueue_events(self, events: list[Event]) -> None:
-        """Store the events like `aput_events`, without returning them. Inside a transaction
-        they are written with its next round trip (usually the COMMIT), so a superstep's
-        checkpoint, writes and events cost one round trip to the connection thread."""
-        if not events:
-            return
-        if self._current_txn() is None:
-            await self.aput_events(events)
-            return
-        await self._write(self._events_writer(events), defer=True)
+    async def queue(self, events: list[Event]) -> None:
+        """Inside a transaction: store the events with its next round trip (usually the
+        COMMIT), so a superstep's checkpoint, writes and events cost one round trip."""
+        if events:
+            await self._run.write(self._events_writer(events), defer=True)
 
     def _events_writer(self, events: list[Event]) -> Callable:
         """The connection-thread function that appends `events` (returning the first seq) and
@@ -224,7 +223,7 @@ class SqliteEvents:
                 else:
                     rows[index] = self._raised_row(event, params, found)
             if by_reference:
-                self._link_interrupt_writes(db, {(event.thread_id, event.checkpoint_id)
+                link_interrupt_writes(db, {(event.thread_id, event.checkpoint_id)
                                                  for _index, event, _params, _row in by_reference})
             return self._insert_events(db, txn, rows)
 
@@ -254,55 +253,51 @@ class SqliteEvents:
             data[_VALUE_REF] = True
         return (stored_time(at), event.thread_id, event.graph, event.kind, pack(dumps(data)))
 
-    async def aread_events(self, since: int | None = None, limit: int | None = None) -> list[Event]:
-        return [event_from_json(fields) for fields in await self._read(
-            self._read_events, since or 0, -1 if limit is None else limit)]
+    async def read(self, since: int | None = None, limit: int | None = None) -> list[Event]:
+        return [event_from_json(fields) for fields in await self._run.read(
+            _read_events, since or 0, -1 if limit is None else limit, self._run.path)]
 
-    def _read_events(self, db, _txn, since: int, limit: int) -> list[dict]:
-        rows = db.execute("SELECT seq, data, thread_id, graph, kind, at FROM events WHERE seq > ? "
-                          "ORDER BY seq LIMIT ?", (since, limit)).fetchall()
-        decoded, referring = [], []
-        for seq, data, thread_id, graph, kind, at in rows:
-            fields = loads(unpack(data))
-            fields["seq"] = seq
-            fields.setdefault("thread_id", thread_id)  # rows written before these were left out
-            fields.setdefault("graph", graph)
-            fields.setdefault("kind", kind)
-            fields.setdefault("at", time_text(at))
-            if fields.pop(_ROW_REF, False):
-                referring.append((fields, _RAISED_FIELDS))
-            elif fields.pop(_VALUE_REF, False):
-                referring.append((fields, ("value",)))
-            decoded.append(fields)
-        found: dict[str, tuple] = {}
-        for chunk in chunks(list({fields["interrupt_id"] for fields, _names in referring})):
-            for row in db.execute("SELECT id, ns, node, checkpoint_id, payload, deadline, on_timeout "
-                                  f"FROM interrupts WHERE id IN ({','.join('?' * len(chunk))})", chunk):
-                found[row[0]] = row
-        for fields, names in referring:
-            row = found.get(fields["interrupt_id"])
-            if row is None:
-                raise StorageError(
-                    f"{self.path} is damaged: interrupt {fields['interrupt_id']} of event "
-                    f"{fields['seq']} is missing. Restore the file from a backup.")
-            _id, ns, node, checkpoint_id, payload, deadline, on_timeout = row
-            stored = {"ns": ns, "node": node, "checkpoint_id": checkpoint_id, "value": payload,
-                      "deadline": deadline, "on_timeout": on_timeout}
-            for name in names:
-                fields[name] = loads(stored[name]) if name in ("value", "on_timeout") and stored[name] is not None \
-                    else stored[name]
-        return decoded
+    async def last_seq(self) -> int:
+        return (await self._run.query("SELECT coalesce(max(seq), 0) FROM events"))[0][0]
 
-    async def alast_event_seq(self) -> int:
-        return (await self._query("SELECT coalesce(max(seq), 0) FROM events"))[0][0]
 
-    def last_event_seq(self) -> int:
-        return run_sync(self.alast_event_seq(), "saver.last_event_seq()")
+def _read_events(db, _txn, since: int, limit: int, path: str) -> list[dict]:
+    rows = db.execute("SELECT seq, data, thread_id, graph, kind, at FROM events WHERE seq > ? "
+                      "ORDER BY seq LIMIT ?", (since, limit)).fetchall()
+    decoded, referring = [], []
+    for seq, data, thread_id, graph, kind, at in rows:
+        fields = loads(unpack(data))
+        fields["seq"] = seq
+        fields.setdefault("thread_id", thread_id)  # rows written before these were left out
+        fields.setdefault("graph", graph)
+        fields.setdefault("kind", kind)
+        fields.setdefault("at", time_text(at))
+        if fields.pop(_ROW_REF, False):
+            referring.append((fields, _RAISED_FIELDS))
+        elif fields.pop(_VALUE_REF, False):
+            referring.append((fields, ("value",)))
+        decoded.append(fields)
+    found: dict[str, tuple] = {}
+    for chunk in chunks(list({fields["interrupt_id"] for fields, _names in referring})):
+        for row in db.execute("SELECT id, ns, node, checkpoint_id, payload, deadline, on_timeout "
+                              f"FROM interrupts WHERE id IN ({','.join('?' * len(chunk))})", chunk):
+            found[row[0]] = row
+    for fields, names in referring:
+        row = found.get(fields["interrupt_id"])
+        if row is None:
+            raise StorageError(
+                f"{path} is damaged: interrupt {fields['interrupt_id']} of event "
+                f"{fields['seq']} is missing. Restore the file from a backup.")
+        _id, ns, node, checkpoint_id, payload, deadline, on_timeout = row
+        stored = {"ns": ns, "node": node, "checkpoint_id": checkpoint_id, "value": payload,
+                  "deadline": deadline, "on_timeout": on_timeout}
+        for name in names:
+            fields[name] = loads(stored[name]) if name in ("value", "on_timeout") and stored[name] is not None \
+                else stored[name]
+    return decoded
 
-    def _poll_timeout(self, poll_interval: float) -> float | None:
-        # Another process may write to the file: re-read `seq > last` at least every 50 ms.
-        return None if self.is_memory else min(poll_interval, 0.05)
 
-    # --- sync twin ------------------------------------------------------------------------------------
-    def put_events(self, events: list[Event]) -> list[Event]:
-        return run_sync(self.aput_events(events), "saver.put_events()")
+event_row = EventLog._event_row  # the row of one event (connection thread)
+insert_events = EventLog._insert_events  # append rows; returns the first seq (connection thread)
+
+__all__ = ["EventLog", "event_row", "insert_events"]

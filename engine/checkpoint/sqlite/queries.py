@@ -1,6 +1,7 @@
 """The SQLite saver's inbox queries (pending interrupts, counts, threads, the audit log, claims
-and due deadlines) and its exactly-once decisions (resolve, expire), with their sync twins.
-Used by `engine.checkpoint.sqlite.SqliteSaver`, which inherits `SqliteQueries`."""
+and due deadlines) and its exactly-once decisions (resolve, expire), with their sync twins:
+`Queries`, the component the saver uses (it delegates the store protocol's methods to it),
+over the `Runner` it is given (runner.py)."""
 
 from __future__ import annotations
 
@@ -8,19 +9,23 @@ import getpass
 import os
 import socket
 from datetime import datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
+from engine._internal.sync import run_sync
 from engine.checkpoint.serde import dumps, loads, to_jsonable
-from engine.checkpoint.sqlite_records import (DECISION_COLUMNS, INTERRUPT_COLUMNS, PENDING_COLUMNS,
+from engine.checkpoint.sqlite.batching import chunks
+from engine.checkpoint.sqlite.events import event_row, insert_events
+from engine.checkpoint.sqlite.records import (DECISION_COLUMNS, INTERRUPT_COLUMNS, PENDING_COLUMNS,
                                               THREAD_COLUMNS, InterruptNotFound, InterruptRecord, ThreadRecord,
                                               interrupt_from_row, interrupts_from_rows, pending_from_rows,
                                               thread_from_row)
-from engine.checkpoint.sqlite_support import chunks
 from engine.constants import reserved_decider
-from engine.prebuilt.review import validate_response
 from engine.errors import AlreadyResolved
 from engine.events import InterruptExpired, InterruptResolved
-from engine.runtime.sync import run_sync
+from engine.review.validate import validate_response
+
+if TYPE_CHECKING:
+    from engine.checkpoint.sqlite.runner import Runner
 
 # A HumanInterrupt payload (alone or in a list) names its tool in action_request.action; the
 # newer HITL request shape lists action_requests[] with a name each.
@@ -45,10 +50,14 @@ def os_identity() -> tuple[str, str]:
     return user, socket.gethostname()
 
 
-class SqliteQueries:
-    """The inbox's queries and exactly-once decisions of SqliteSaver. Needs from the class that
-    uses it: `_read`, `_query` and `_write` (the connection-thread machinery), `_when` (the
-    saver's clock), `path`, and `_insert_events` and `_event_row` (SqliteEvents)."""
+class Queries:
+    """The inbox's queries and exactly-once decisions over one saver's file (the store
+    protocol's listing, lookups, decisions and deadlines). Runs its work through the saver's
+    `Runner`; appends the events of its decisions with events.py's functions."""
+
+    def __init__(self, runner: "Runner") -> None:
+        self._run = runner
+
 
     # --- the inbox's queries ------------------------------------------------------------------------
     async def alist_pending(self, limit: int | None = None, offset: int = 0, graph: str | None = None,
@@ -60,7 +69,7 @@ class SqliteQueries:
         list) or any `action_requests[].name`; `text` is a case-insensitive substring of the
         payload's JSON text."""
         sql, params = self._pending_query(limit, offset, graph, thread_id, action, text)
-        return pending_from_rows(*await self._read(self._fetch_pending, sql, params))
+        return pending_from_rows(*await self._run.read(self._fetch_pending, sql, params))
 
     @staticmethod
     def _fetch_pending(db, _txn, sql: str, params: list) -> tuple[list, dict]:
@@ -102,13 +111,13 @@ class SqliteQueries:
     async def acount_by_status(self) -> dict[str, int]:
         """{"pending": n, "resolved": n, "cancelled": n, "expired": n} (every key present)."""
         counts = {"pending": 0, "resolved": 0, "cancelled": 0, "expired": 0}
-        for status, count in await self._query("SELECT status, count(*) FROM interrupts GROUP BY status"):
+        for status, count in await self._run.query("SELECT status, count(*) FROM interrupts GROUP BY status"):
             counts[status] = count
         return counts
 
     async def aget_interrupt(self, interrupt_id: str) -> InterruptRecord | None:
         """The interrupt with this id in any status, or None."""
-        rows = await self._query(f"SELECT {INTERRUPT_COLUMNS} FROM interrupts WHERE id = ?", (interrupt_id,))
+        rows = await self._run.query(f"SELECT {INTERRUPT_COLUMNS} FROM interrupts WHERE id = ?", (interrupt_id,))
         return interrupt_from_row(rows[0]) if rows else None
 
     async def alist_threads(self, status: str | None = None, limit: int | None = None,
@@ -122,11 +131,11 @@ class SqliteQueries:
             params.append(status)
         sql += " ORDER BY updated_at DESC, rowid DESC LIMIT ? OFFSET ?"
         params += [-1 if limit is None else limit, offset or 0]
-        return [thread_from_row(row) for row in await self._query(sql, params)]
+        return [thread_from_row(row) for row in await self._run.query(sql, params)]
 
     async def aget_thread(self, thread_id: str) -> ThreadRecord | None:
         """One thread with its count of pending interrupts, or None."""
-        rows = await self._query(
+        rows = await self._run.query(
             f"SELECT {THREAD_COLUMNS}, (SELECT count(*) FROM interrupts AS i "
             "WHERE i.thread_id = t.thread_id AND i.status = 'pending') FROM threads AS t WHERE thread_id = ?",
             (thread_id,))
@@ -142,23 +151,23 @@ class SqliteQueries:
             params.append(str(thread_id))
         sql += " ORDER BY resolved_at DESC, rowid DESC LIMIT ? OFFSET ?"
         params += [-1 if limit is None else limit, offset or 0]
-        return interrupts_from_rows(await self._query(sql, params))
+        return interrupts_from_rows(await self._run.query(sql, params))
 
     async def alist_claimed_unapplied(self) -> list[InterruptRecord]:
         """Decisions claimed (resolve(), or expiry with a default response) that the runtime has
         not applied yet, oldest claim first: resume each with its `response` after a restart."""
-        return [interrupt_from_row(row) for row in await self._query(
+        return [interrupt_from_row(row) for row in await self._run.query(
             f"SELECT {INTERRUPT_COLUMNS} FROM interrupts "
             "WHERE applied = 0 AND status IN ('resolved', 'expired') ORDER BY resolved_at, rowid")]
 
     async def alist_due(self, now: datetime | str | None = None, limit: int | None = None) -> list[InterruptRecord]:
         """Pending interrupts whose deadline is at or before `now` (default: the saver's clock)
         and that are not flagged overdue yet, earliest deadline first."""
-        return [interrupt_from_row(row) for row in await self._query(
+        return [interrupt_from_row(row) for row in await self._run.query(
             f"SELECT {INTERRUPT_COLUMNS} FROM interrupts "
             "WHERE status = 'pending' AND deadline IS NOT NULL AND deadline <= ? AND overdue = 0 "
             "ORDER BY deadline, rowid LIMIT ?",
-            (self._when(now), -1 if limit is None else limit))]
+            (self._run.when(now), -1 if limit is None else limit))]
 
     # --- exactly-once decisions (connection thread helpers first) -----------------------------------
     @staticmethod
@@ -169,7 +178,7 @@ class SqliteQueries:
     def _lost(self, db, interrupt_id: str) -> BaseException:
         row = self._interrupt_row(db, interrupt_id)
         if row is None:
-            return InterruptNotFound(interrupt_id, self.path)
+            return InterruptNotFound(interrupt_id, self._run.path)
         return AlreadyResolved(interrupt_id, row.resolved_by or row.status, row.resolved_at, row.response)
 
     async def aresolve(self, interrupt_id: str, response: Any, *, by: str,
@@ -191,7 +200,7 @@ class SqliteQueries:
         reserved = reserved_decider(by)
         if reserved is not None:
             raise ValueError(f"resolve(by=...): {reserved}.")
-        when = self._when(at)
+        when = self._run.when(at)
         stored = await self.aget_interrupt(interrupt_id)
         try:
             to_jsonable(response)  # first: validating a too deep answer fails less clearly
@@ -213,10 +222,10 @@ class SqliteQueries:
             record = self._interrupt_row(db, interrupt_id)
             event = InterruptResolved(at=when, thread_id=record.thread_id, graph=record.graph,
                                       interrupt_id=interrupt_id, response=response, by=by)
-            self._insert_events(db, txn, [self._event_row(event)])
+            insert_events(db, txn, [event_row(event)])
             return record
 
-        return await self._write(claim)
+        return await self._run.write(claim)
 
     def _expire_one(self, db, txn, interrupt_id: str, policy: str, response: Any, when: str
                     ) -> InterruptRecord | None:
@@ -241,7 +250,7 @@ class SqliteQueries:
         event = InterruptExpired(at=when, thread_id=record.thread_id, graph=record.graph,
                                  interrupt_id=interrupt_id, policy=policy,
                                  response=response if policy == "resume" else None)
-        self._insert_events(db, txn, [self._event_row(event)])
+        insert_events(db, txn, [event_row(event)])
         return record
 
     async def aexpire(self, interrupt_id: str, *, policy: Literal["flag", "resume"] = "flag",
@@ -254,8 +263,8 @@ class SqliteQueries:
         pending, InterruptNotFound if it does not exist."""
         if policy not in ("flag", "resume"):
             raise ValueError(f"policy must be 'flag' or 'resume', not {policy!r}")
-        when = self._when(at)
-        return await self._write(self._expire_one, interrupt_id, policy, response, when)
+        when = self._run.when(at)
+        return await self._run.write(self._expire_one, interrupt_id, policy, response, when)
 
     async def aexpire_due(self, now: datetime | str | None = None) -> list[InterruptRecord]:
         """Expire every pending interrupt whose deadline is at or before `now` (default: the
@@ -263,7 +272,7 @@ class SqliteQueries:
         `on_timeout` answer is claimed as expired with it (status "expired", applied=False:
         the caller resumes the run with `record.response`), the others are flagged overdue
         and stay pending. Returns the changed records, earliest deadline first."""
-        cutoff = self._when(now)
+        cutoff = self._run.when(now)
 
         def expire_due(db, txn):
             due = db.execute(
@@ -279,7 +288,7 @@ class SqliteQueries:
                     changed.append(record)
             return changed
 
-        return await self._write(expire_due)
+        return await self._run.write(expire_due)
 
     # --- sync twins -----------------------------------------------------------------------------------
     def list_pending(self, limit: int | None = None, offset: int = 0, graph: str | None = None,
@@ -320,3 +329,6 @@ class SqliteQueries:
 
     def expire_due(self, now: datetime | str | None = None) -> list[InterruptRecord]:
         return run_sync(self.aexpire_due(now), "saver.expire_due()")
+
+
+__all__ = ["Queries", "os_identity"]

@@ -1,0 +1,223 @@
+"""Human-in-the-loop request and response shapes, under LangGraph's names.
+
+Programs build these as plain dicts and read plain dicts back; the models exist to
+validate what crosses the boundary and to dump JSON for `Command(resume=...)`, so a
+graph written for the Agent Inbox format runs unchanged.
+
+Two formats:
+- Agent Inbox (`langgraph.prebuilt.interrupt`): `interrupt([HumanInterrupt, ...])`,
+  resumed with a list of `HumanResponse`, one per request, in order.
+- Multi-action (LangChain's human-in-the-loop middleware): `interrupt(HITLRequest)`,
+  resumed with `{"decisions": [...]}`, one decision per action, in order.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, model_serializer, model_validator
+
+from engine.review.json_schema import json_type
+
+ResponseType = Literal["accept", "ignore", "response", "edit"]
+RESPONSE_TYPES: tuple[str, ...] = ("accept", "edit", "response", "ignore")
+
+DecisionType = Literal["approve", "edit", "reject", "respond"]
+DECISION_TYPES: tuple[str, ...] = ("approve", "edit", "reject", "respond")
+
+
+class _Request(BaseModel):
+    # Requests come from programs: tolerate keys we don't know (a newer client's fields)
+    # rather than refusing to show the request at all.
+    model_config = ConfigDict(extra="ignore")
+
+    @model_serializer(mode="wrap")
+    def _omit_missing_schema(self, handler):
+        # `args_schema` is our extension; leave it out when unset so dumps match LangGraph's.
+        data = handler(self)
+        if isinstance(data, dict) and data.get("args_schema", 0) is None:
+            del data["args_schema"]
+        return data
+
+
+class _Response(BaseModel):
+    # Responses come from reviewers: an unknown key is a typo whose meaning would be lost.
+    model_config = ConfigDict(extra="forbid")
+
+
+# ---- Agent Inbox format -------------------------------------------------------------------
+
+
+class HumanInterruptConfig(_Request):
+    """Which responses the reviewer may give. Everything defaults to off: a program must
+    opt in to each power it hands the reviewer."""
+
+    allow_ignore: bool = False
+    allow_respond: bool = False
+    allow_edit: bool = False
+    allow_accept: bool = False
+
+    def allowed_types(self) -> frozenset[str]:
+        """The `HumanResponse.type` values this config permits."""
+        flags = {"accept": self.allow_accept, "edit": self.allow_edit,
+                 "response": self.allow_respond, "ignore": self.allow_ignore}
+        return frozenset(kind for kind, allowed in flags.items() if allowed)
+
+
+class ActionRequest(_Request):
+    """A tool call awaiting review: the tool's name and the arguments it would run with."""
+
+    action: str
+    args: dict[str, Any]
+
+
+class HumanInterrupt(_Request):
+    """One review request. `args_schema` (our extension) is the JSON Schema of `args`,
+    so an edited call can be checked before the tool runs with it."""
+
+    action_request: ActionRequest
+    config: HumanInterruptConfig
+    description: str | None = None
+    args_schema: dict[str, Any] | None = None
+
+
+class HumanResponse(_Response):
+    """The reviewer's answer to one `HumanInterrupt`.
+
+    `args` depends on `type`: None for accept/ignore, the reply text for response,
+    the full `ActionRequest` (action and edited args) for edit.
+    """
+
+    type: ResponseType
+    args: None | str | ActionRequest = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _args_fit_type(cls, data: Any) -> Any:
+        # Checked before field validation so a mismatch gets one plain message instead of
+        # pydantic's per-union-member errors.
+        if not isinstance(data, dict):
+            return data
+        kind, args = data.get("type"), data.get("args")
+        if kind in ("accept", "ignore") and args is not None:
+            hint = " To change the arguments, send type 'edit'." if kind == "accept" else ""
+            raise ValueError(f"type '{kind}' takes no args (args must be null).{hint}")
+        if kind == "response" and not isinstance(args, str):
+            raise ValueError("type 'response' needs args to be the reply text, "
+                             "e.g. {'type': 'response', 'args': 'use the other hotel'}")
+        if kind == "edit":
+            problem = _edit_args_problem(args)
+            if problem:
+                raise ValueError("type 'edit' needs args to be the edited call, e.g. {'type': 'edit', "
+                                 f"'args': {{'action': 'book_hotel', 'args': {{...}}}}}}; {problem}")
+        return data
+
+
+def _edit_args_problem(args: Any) -> str | None:
+    if isinstance(args, ActionRequest):
+        return None
+    if not isinstance(args, dict):
+        return f"got {json_type(args)}"
+    if not isinstance(args.get("action"), str):
+        return "args.action must be the tool name"
+    if not isinstance(args.get("args"), dict):
+        return "args.args must be an object of the tool's arguments"
+    return None
+
+
+# ---- Multi-action format ------------------------------------------------------------------
+
+
+class ActionItem(_Request):
+    """One tool call in a multi-action request."""
+
+    name: str
+    args: dict[str, Any]
+    description: str | None = None
+
+
+class ReviewConfig(_Request):
+    """What the reviewer may decide for calls to `action_name`."""
+
+    action_name: str
+    allowed_decisions: list[DecisionType]
+    args_schema: dict[str, Any] | None = None
+
+
+class HITLRequest(_Request):
+    """Several tool calls reviewed together; the resume holds one decision per action."""
+
+    # An empty request has nothing to decide; treating it as malformed shows it raw.
+    action_requests: list[ActionItem] = Field(min_length=1)
+    review_configs: list[ReviewConfig]
+
+
+class EditedAction(_Response):
+    name: str
+    args: dict[str, Any]
+
+
+class ApproveDecision(_Response):
+    type: Literal["approve"] = "approve"
+
+
+class EditDecision(_Response):
+    type: Literal["edit"] = "edit"
+    edited_action: EditedAction
+
+
+class RejectDecision(_Response):
+    type: Literal["reject"] = "reject"
+    message: str | None = None
+
+
+class RespondDecision(_Response):
+    type: Literal["respond"] = "respond"
+    message: str
+
+
+Decision = Annotated[Union[ApproveDecision, EditDecision, RejectDecision, RespondDecision],
+                     Field(discriminator="type")]
+
+
+DECISION_MODELS: dict[str, type[BaseModel]] = {
+    "approve": ApproveDecision, "edit": EditDecision, "reject": RejectDecision, "respond": RespondDecision}
+
+
+class HITLResponse(_Response):
+    decisions: list[Decision]
+
+
+# ---- Builders: plain JSON, ready for Command(resume=...) ---------------------------------
+
+
+def accept() -> dict:
+    return HumanResponse(type="accept").model_dump(mode="json")
+
+
+def ignore() -> dict:
+    return HumanResponse(type="ignore").model_dump(mode="json")
+
+
+def respond(text: str) -> dict:
+    return HumanResponse(type="response", args=text).model_dump(mode="json")
+
+
+def edit(action: str, args: dict) -> dict:
+    return HumanResponse(type="edit", args=ActionRequest(action=action, args=args)).model_dump(mode="json")
+
+
+def approve() -> dict:
+    return ApproveDecision().model_dump(mode="json")
+
+
+def reject(message: str | None = None) -> dict:
+    return RejectDecision(message=message).model_dump(mode="json")
+
+
+def edit_decision(name: str, args: dict) -> dict:
+    return EditDecision(edited_action=EditedAction(name=name, args=args)).model_dump(mode="json")
+
+
+def respond_decision(message: str) -> dict:
+    return RespondDecision(message=message).model_dump(mode="json")
