@@ -12,8 +12,8 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static, TextArea
 
-from engine.prebuilt.json_schema import schema_errors
 from inbox.keymap import Keys
+from inbox.review import schema_errors
 from inbox.text import defang, json_text, literal, one_line
 
 
