@@ -24,6 +24,7 @@ from textual.app import App, SystemCommand
 from textual.message import Message
 from textual.worker import Worker, WorkerState
 
+from inbox import styles
 from inbox.actions import bindings, palette_entries
 from inbox.config import InboxSettings
 from inbox.keymap import Keys, effective_keys
@@ -51,6 +52,7 @@ class InboxApp(App):
         super().__init__()
         self.service = service
         self.NOTIFICATION_TIMEOUT = self.settings.toast_seconds  # every toast, not only some
+        self.theme = self.settings.theme  # app.tcss and the widgets use its variables ($accent, $panel…)
         self.source = source
         self.clock = clock or (lambda: datetime.now(timezone.utc))
         self.live = live
@@ -103,7 +105,7 @@ class InboxApp(App):
         self.failures.append((task, error))
         self.log.error(task, repr(error))
         reason = f"{type(error).__name__}: {error}"
-        self.inbox.set_status(f"✗ {task} failed: {one_line(reason, 160)}", "bold red")
+        self.inbox.set_status(f"✗ {task} failed: {one_line(reason, 160)}", styles.ERROR_STRONG)
         self.notify(one_line(reason, 300), title=f"{task} failed", severity="error",
                     timeout=self.settings.toast_seconds * 2)
 

@@ -29,6 +29,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Static, Tab, Tabs
 from textual.worker import Worker, WorkerState
 
+from inbox import styles
 from inbox.actions import DECISIONS as DECISION_ACTIONS, TABS, bindings, help_rows
 from inbox.config import InboxSettings
 from inbox.keymap import Keys
@@ -135,11 +136,11 @@ class InboxScreen(Screen):
 
     def _topbar(self) -> None:
         text = Text()
-        text.append(" Agent Inbox ", style="bold reverse")
-        text.append(f"  {one_line(self.source, 60)}", style="dim")
-        text.append(f"   reviewer: {one_line(self.service.reviewer, 24)}", style="dim")
+        text.append(" Agent Inbox ", style=styles.BRAND)
+        text.append(f"  {one_line(self.source, 60)}", style=styles.MUTED)
+        text.append(f"   reviewer: {one_line(self.service.reviewer, 24)}", style=styles.MUTED)
         if not self.service.runs():
-            text.append("   decisions are recorded; `inbox worker` continues the runs", style="yellow")
+            text.append("   decisions are recorded; `inbox worker` continues the runs", style=styles.WARNING)
         self.query_one("#topbar", Static).update(text)
 
     def set_status(self, message: str | Text, style: str = "") -> None:
@@ -492,7 +493,7 @@ class InboxScreen(Screen):
                                        detail, self.keys), confirmed)
 
     def submit(self, item: InboxItem, response: Any, verb: str) -> None:
-        self.set_status(f"Sending: {verb} {item.action} on {item.record.thread_id}…", "bold")
+        self.set_status(f"Sending: {verb} {item.action} on {item.record.thread_id}…", styles.STRONG)
         self._decide(item, response, verb)
 
     @work(exit_on_error=False, thread=True, group="decide")
@@ -515,28 +516,28 @@ class InboxScreen(Screen):
         if self.current is not None and self.current.id == item.id:
             self._show_current()
         running = "run continuing…" if self.service.runs(record.graph) else "recorded for `inbox worker`"
-        self.set_status(f"✓ {verb.capitalize()} {item.action} on {item.record.thread_id} — {running}", "green")
+        self.set_status(f"✓ {verb.capitalize()} {item.action} on {item.record.thread_id} — {running}", styles.OK)
 
     def _report(self, item: InboxItem | None, applied: Applied, verb: str) -> None:
         thread = applied.thread_id
         if applied.status == "done":
-            self.set_status(f"✓ {thread}: {verb}; the run finished.", "green")
+            self.set_status(f"✓ {thread}: {verb}; the run finished.", styles.OK)
         elif applied.status == "interrupted":
             asks = ", ".join(InboxItem.of_interrupt(i).action for i in applied.interrupts) or "input"
-            self.set_status(f"✓ {thread}: {verb}; the agent now asks: {asks} (new row below).", "green")
+            self.set_status(f"✓ {thread}: {verb}; the agent now asks: {asks} (new row below).", styles.OK)
         elif applied.status == "error":
             self.set_status(f"✗ {thread}: the run failed after your decision: {one_line(applied.error or '', 150)} "
                             f"(see Errors, {self.keys.label('tab_errors')}).",
-                            "bold red")
+                            styles.ERROR_STRONG)
             self.notify(one_line(applied.error or "", 200), title=f"Run failed: {thread}", severity="error",
                         timeout=self.settings.toast_seconds * 2)
         elif applied.status == "busy":
             self.set_status(f"✓ {thread}: {verb}; recorded — {one_line(applied.owner or 'another process', 60)} "
-                            "is running this thread and continues it with your decision.", "green")
+                            "is running this thread and continues it with your decision.", styles.OK)
         elif applied.status == "applied":
-            self.set_status(f"✓ {thread}: {verb}; already applied by the process running the thread.", "green")
+            self.set_status(f"✓ {thread}: {verb}; already applied by the process running the thread.", styles.OK)
         else:
-            self.set_status(f"✓ {thread}: {verb}; recorded — `inbox worker` will continue the run.", "green")
+            self.set_status(f"✓ {thread}: {verb}; recorded — `inbox worker` will continue the run.", styles.OK)
         self.post_message(InboxChanged())
 
     def _lost(self, item: InboxItem, lost: AlreadyResolved) -> None:
@@ -544,13 +545,13 @@ class InboxScreen(Screen):
         self.notify(f"{item.action} on {item.record.thread_id} was already resolved by {lost.by} at {when}. "
                     "Your decision was not sent.", title="Someone else decided first", severity="error",
                     timeout=self.settings.toast_seconds * 2)
-        self.set_status(f"✗ Not sent: resolved by {lost.by} at {when}.", "bold red")
+        self.set_status(f"✗ Not sent: resolved by {lost.by} at {when}.", styles.ERROR_STRONG)
         self.refresh_item(item.id)
 
     def _refused(self, item: InboxItem, refused: Exception) -> None:
         self.notify(str(refused), title="Decision refused — nothing was sent", severity="error",
                     timeout=self.settings.toast_seconds * 2)
-        self.set_status(f"✗ Not sent: {one_line(str(refused), 100)}", "bold red")
+        self.set_status(f"✗ Not sent: {one_line(str(refused), 100)}", styles.ERROR_STRONG)
 
     @work(exit_on_error=False, group="load")
     async def refresh_item(self, item_id: str) -> None:
