@@ -24,7 +24,6 @@ from textual.app import App, SystemCommand
 from textual.message import Message
 from textual.worker import Worker, WorkerState
 
-from inbox import styles
 from inbox.actions import bindings, palette_entries
 from inbox.config import InboxSettings
 from inbox.keymap import Keys, effective_keys
@@ -105,7 +104,7 @@ class InboxApp(App):
         self.failures.append((task, error))
         self.log.error(task, repr(error))
         reason = f"{type(error).__name__}: {error}"
-        self.inbox.set_status(f"✗ {task} failed: {one_line(reason, 160)}", styles.ERROR_STRONG)
+        self.inbox.set_status(f"✗ {task} failed: {one_line(reason, 160)}", "error")
         self.notify(one_line(reason, 300), title=f"{task} failed", severity="error",
                     timeout=self.settings.toast_seconds * 2)
 

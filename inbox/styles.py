@@ -1,10 +1,11 @@
 """Named styles for the Rich `Text` the inbox builds (cells, hints, headers, the status line),
 in one place instead of style strings spread through the widgets.
 
-Layout and the look of widgets live in app.tcss with theme variables; these are for the runs
-of text inside one renderable, which TCSS cannot reach (a Keys cell with a green letter and a
-dim dot, a header with a bold action and a muted thread id). The values are the inbox's look
-under every theme: plain ANSI colours, which each terminal and theme maps on its own.
+Layout and the look of whole widgets live in app.tcss with theme variables (the status line's
+and the dialogs' ok/error tones are classes: `-ok`, `-error`, `-busy`, coloured with
+$text-success and $text-error). These are for the runs of text inside one renderable, which
+TCSS cannot reach (a Keys cell with a green letter and a dim dot, a header with a bold action
+and a muted thread id); their values are plain ANSI colours, as before the theme setting.
 """
 
 from __future__ import annotations

@@ -69,15 +69,17 @@ class EditArgsScreen(ModalScreen[dict | None]):
         value, problems = check_args(text, self.schema)
         status = self.query_one("#edit-status", Static)
         button = self.query_one("#submit", Button)
+        status.set_class(bool(problems), "-error")  # app.tcss colours them from the theme
+        status.set_class(not problems, "-ok")
         if problems:
             self.valid_args = None
-            status.update(Text("✗ " + "\n✗ ".join(defang(p) for p in problems[:6]), style=styles.ERROR_STRONG))
+            status.update(Text("✗ " + "\n✗ ".join(defang(p) for p in problems[:6])))
             button.disabled = True
         else:
             self.valid_args = value
             checked = "matches the tool's schema" if self.schema else "valid JSON (this tool sent no schema)"
             changed = "" if value != self.original else " · unchanged"
-            status.update(Text(f"✓ {checked}{changed}", style=styles.OK_STRONG))
+            status.update(Text(f"✓ {checked}{changed}"))
             button.disabled = False
 
     def on_button_pressed(self, event: Button.Pressed) -> None:

@@ -49,6 +49,7 @@ PAGE = 200  # rows fetched at a time; more are paged in as the cursor nears the 
 DETAIL_DELAY = 0.06
 NARROW = 110  # columns
 FILTER_DELAY = 0.15
+STATUS_TONES = ("ok", "error", "busy")  # the status line's classes (-ok, -error, -busy) in app.tcss
 # What a failed worker was doing, for the status line and the toast.
 WORKER_TASKS = {"reload": "Loading the list", "live_update": "Updating the list", "load_more": "Loading more requests",
                 "load_messages": "Loading the thread's messages", "open_thread": "Opening the thread",
@@ -143,11 +144,15 @@ class InboxScreen(Screen):
             text.append("   decisions are recorded; `inbox worker` continues the runs", style=styles.WARNING)
         self.query_one("#topbar", Static).update(text)
 
-    def set_status(self, message: str | Text, style: str = "") -> None:
-        """A string is shown literally, on one line (it may hold thread ids, actions, errors); a Text as built."""
+    def set_status(self, message: str | Text, tone: str = "") -> None:
+        """A string is shown literally, on one line (it may hold thread ids, actions, errors); a Text as built.
+        `tone` (ok, error, busy, or plain) is a class of the status line: app.tcss colours it from the theme."""
         if isinstance(message, str):
-            message = literal(message.replace("\n", " "), style)
-        self.query_one("#statusline", Static).update(message)
+            message = literal(message.replace("\n", " "))
+        line = self.query_one("#statusline", Static)
+        for name in STATUS_TONES:
+            line.set_class(name == tone, f"-{name}")
+        line.update(message)
 
     def _update_tab_labels(self) -> None:
         for key, label in TABS:
@@ -493,7 +498,7 @@ class InboxScreen(Screen):
                                        detail, self.keys), confirmed)
 
     def submit(self, item: InboxItem, response: Any, verb: str) -> None:
-        self.set_status(f"Sending: {verb} {item.action} on {item.record.thread_id}…", styles.STRONG)
+        self.set_status(f"Sending: {verb} {item.action} on {item.record.thread_id}…", "busy")
         self._decide(item, response, verb)
 
     @work(exit_on_error=False, thread=True, group="decide")
@@ -516,28 +521,28 @@ class InboxScreen(Screen):
         if self.current is not None and self.current.id == item.id:
             self._show_current()
         running = "run continuing…" if self.service.runs(record.graph) else "recorded for `inbox worker`"
-        self.set_status(f"✓ {verb.capitalize()} {item.action} on {item.record.thread_id} — {running}", styles.OK)
+        self.set_status(f"✓ {verb.capitalize()} {item.action} on {item.record.thread_id} — {running}", "ok")
 
     def _report(self, item: InboxItem | None, applied: Applied, verb: str) -> None:
         thread = applied.thread_id
         if applied.status == "done":
-            self.set_status(f"✓ {thread}: {verb}; the run finished.", styles.OK)
+            self.set_status(f"✓ {thread}: {verb}; the run finished.", "ok")
         elif applied.status == "interrupted":
             asks = ", ".join(InboxItem.of_interrupt(i).action for i in applied.interrupts) or "input"
-            self.set_status(f"✓ {thread}: {verb}; the agent now asks: {asks} (new row below).", styles.OK)
+            self.set_status(f"✓ {thread}: {verb}; the agent now asks: {asks} (new row below).", "ok")
         elif applied.status == "error":
             self.set_status(f"✗ {thread}: the run failed after your decision: {one_line(applied.error or '', 150)} "
                             f"(see Errors, {self.keys.label('tab_errors')}).",
-                            styles.ERROR_STRONG)
+                            "error")
             self.notify(one_line(applied.error or "", 200), title=f"Run failed: {thread}", severity="error",
                         timeout=self.settings.toast_seconds * 2)
         elif applied.status == "busy":
             self.set_status(f"✓ {thread}: {verb}; recorded — {one_line(applied.owner or 'another process', 60)} "
-                            "is running this thread and continues it with your decision.", styles.OK)
+                            "is running this thread and continues it with your decision.", "ok")
         elif applied.status == "applied":
-            self.set_status(f"✓ {thread}: {verb}; already applied by the process running the thread.", styles.OK)
+            self.set_status(f"✓ {thread}: {verb}; already applied by the process running the thread.", "ok")
         else:
-            self.set_status(f"✓ {thread}: {verb}; recorded — `inbox worker` will continue the run.", styles.OK)
+            self.set_status(f"✓ {thread}: {verb}; recorded — `inbox worker` will continue the run.", "ok")
         self.post_message(InboxChanged())
 
     def _lost(self, item: InboxItem, lost: AlreadyResolved) -> None:
@@ -545,13 +550,13 @@ class InboxScreen(Screen):
         self.notify(f"{item.action} on {item.record.thread_id} was already resolved by {lost.by} at {when}. "
                     "Your decision was not sent.", title="Someone else decided first", severity="error",
                     timeout=self.settings.toast_seconds * 2)
-        self.set_status(f"✗ Not sent: resolved by {lost.by} at {when}.", styles.ERROR_STRONG)
+        self.set_status(f"✗ Not sent: resolved by {lost.by} at {when}.", "error")
         self.refresh_item(item.id)
 
     def _refused(self, item: InboxItem, refused: Exception) -> None:
         self.notify(str(refused), title="Decision refused — nothing was sent", severity="error",
                     timeout=self.settings.toast_seconds * 2)
-        self.set_status(f"✗ Not sent: {one_line(str(refused), 100)}", styles.ERROR_STRONG)
+        self.set_status(f"✗ Not sent: {one_line(str(refused), 100)}", "error")
 
     @work(exit_on_error=False, group="load")
     async def refresh_item(self, item_id: str) -> None:

@@ -70,8 +70,9 @@ class RespondScreen(ModalScreen[Any]):
         answer, problem = self._answer()
         self.query_one("#submit", Button).disabled = problem is not None
         status = self.query_one("#respond-status", Static)
-        status.update(Text(f"✗ {problem}", style=styles.ERROR) if problem and answer is None and
-                      self.query_one(TextArea).text.strip() else "")
+        shown = bool(problem and answer is None and self.query_one(TextArea).text.strip())
+        status.set_class(shown, "-error")  # app.tcss colours it from the theme
+        status.update(Text(f"✗ {problem}") if shown else "")
 
     def on_text_area_changed(self, event: TextArea.Changed) -> None:
         self._refresh_status()

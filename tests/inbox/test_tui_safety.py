@@ -109,6 +109,7 @@ async def select(pilot, app, thread_id: str) -> None:
         if item.record.thread_id == thread_id:
             table.move_cursor(row=table.get_row_index(item.id))
             await pilot.pause(0.15)  # the detail pane follows the cursor after a short delay
+            await pilot.pause()  # and the footer recomposes for its keys (seen late on a loaded machine)
             return
     raise AssertionError(f"no row for {thread_id!r}")
 
