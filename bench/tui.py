@@ -171,9 +171,9 @@ def ms(value: float) -> str:
 
 def listed(app, table, items: int) -> bool:
     """The first page of rows is on screen and the Pending count shows every item."""
-    from inbox.app import PAGE
+    from inbox.screens.inbox import PAGE
 
-    return table.row_count >= min(items, PAGE) and app.counts.get("pending") == items
+    return table.row_count >= min(items, PAGE) and app.inbox.counts.get("pending") == items
 
 
 async def first_screen(path: str, items: int) -> dict:
@@ -275,7 +275,7 @@ async def measure_burst(app, pilot, frames: Frames, table, path: str, count: int
         return await original(*args, **kwargs)
 
     service.pending = counting
-    expected = app.counts.get("pending", 0) + count
+    expected = app.inbox.counts.get("pending", 0) + count
     proc = subprocess.Popen([sys.executable, os.path.abspath(__file__), "--_burst", path, "--_count", str(count),
                              "--_start", str(start)] + (["--_one"] if one_transaction else []),
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=ROOT)
@@ -286,7 +286,7 @@ async def measure_burst(app, pilot, frames: Frames, table, path: str, count: int
         proc.stdin.flush()
         # The list pages rows in as the cursor nears its end; the burst is "on screen" when the
         # Pending count in the tab shows it.
-        seen_perf = await until(lambda: app.counts.get("pending", 0) >= expected, timeout=120,
+        seen_perf = await until(lambda: app.inbox.counts.get("pending", 0) >= expected, timeout=120,
                                 what="the burst's count", spin=0.001)
         seen_wall = time.time() - (time.perf_counter() - seen_perf)
         painted_perf = await frames.after(seen_perf)

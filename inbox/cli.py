@@ -146,10 +146,10 @@ def run_tui(saver: Any, graphs: dict, source: str) -> int:
 
 def apply_recorded_decisions(service) -> None:
     """Finish decisions a crash left claimed-but-unapplied, before showing anything."""
-    from engine._internal.sync import run_sync
+    from inbox.review import blocking
 
-    if service.graphs:
-        run_sync(service.apply_recorded())
+    if service.runs():
+        blocking(service.recover())
 
 
 def cmd_demo(args) -> int:
@@ -186,7 +186,8 @@ def cmd_open(args) -> int:
 
 
 def cmd_worker(args) -> int:
-    from engine.runtime.decisions import apply_pending_decisions, expire_overdue
+    from inbox.backends.local import LocalBackend
+    from inbox.review import ReviewService
 
     refs = dict(load_graph_ref(r) for r in args.graph)
     if not refs:
@@ -200,14 +201,14 @@ def cmd_worker(args) -> int:
         if not Path(args.db).exists():
             raise UsageError(f"{args.db}: no such database.")
         async with SqliteSaver.from_conn_string(args.db) as saver:
-            graphs = bind_graphs(refs, saver)
-            print(f"inbox worker: continuing runs of {', '.join(graphs)} from {args.db} (ctrl+c stops)",
+            service = ReviewService(LocalBackend(saver, bind_graphs(refs, saver)), reviewer="inbox worker")
+            print(f"inbox worker: continuing runs of {', '.join(service.graphs)} from {args.db} (ctrl+c stops)",
                   file=sys.stderr)
             while True:
                 # Any number of workers may run on one file: each thread is run by whoever takes
                 # its lease, so nothing is applied twice (engine/runtime/ownership.py).
-                done = await expire_overdue(saver, graphs)
-                done += await apply_pending_decisions(saver, graphs, concurrency=args.concurrency)
+                done = await service.expire()
+                done += await service.recover(concurrency=args.concurrency)
                 for applied in done:
                     print(json.dumps({"thread_id": applied.thread_id, "graph": applied.graph,
                                       "interrupts": applied.interrupt_ids, "status": applied.status,

@@ -1,8 +1,9 @@
-"""Inbox settings: who the reviewer is and which keys do what.
+"""Inbox settings: who the reviewer is, which keys do what, and the theme.
 
 Read from a TOML file (`$INBOX_CONFIG`, else `$XDG_CONFIG_HOME/agent-inbox/config.toml`, else
 `~/.config/agent-inbox/config.toml`), then environment variables, which win:
     reviewer = "dana"            # INBOX_REVIEWER=dana
+    theme = "nord"               # INBOX_THEME=nord   (a Textual theme; default textual-dark)
     [keys]
     accept = "y"                 # INBOX_KEY_ACCEPT=y   (a binding id from `?` help)
     cursor_down = "j,down,n"
@@ -19,6 +20,14 @@ from typing import Mapping
 from pydantic import BaseModel, Field, ValidationError, field_validator
 
 from engine.constants import reserved_decider
+
+DEFAULT_THEME = "textual-dark"  # the inbox's look, and the snapshots'
+
+
+def theme_names() -> list[str]:
+    from textual.theme import BUILTIN_THEMES
+
+    return sorted(BUILTIN_THEMES)
 
 
 class SettingsError(ValueError):
@@ -38,6 +47,14 @@ class InboxSettings(BaseModel):
     reviewer: str = Field(default_factory=_default_reviewer, min_length=1)
     keys: dict[str, str] = Field(default_factory=dict)  # binding id -> comma-separated keys
     toast_seconds: float = Field(default=6.0, gt=0)
+    theme: str = DEFAULT_THEME
+
+    @field_validator("theme")
+    @classmethod
+    def _theme_exists(cls, theme: str) -> str:
+        if theme not in theme_names():
+            raise ValueError(f"no theme named {theme!r}; the themes are {', '.join(theme_names())}")
+        return theme
 
     @field_validator("reviewer")
     @classmethod
@@ -73,6 +90,8 @@ def load_settings(path: Path | None = None, env: Mapping[str, str] = os.environ)
             raise SettingsError(f"{path} is not valid TOML ({error}); fix it or move it away") from None
     if env.get("INBOX_REVIEWER"):
         data["reviewer"] = env["INBOX_REVIEWER"]
+    if env.get("INBOX_THEME"):
+        data["theme"] = env["INBOX_THEME"]
     keys = dict(data.get("keys") or {})
     for name, value in env.items():
         if name.startswith("INBOX_KEY_"):

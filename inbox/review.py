@@ -1,6 +1,11 @@
 """The inbox's service layer: what is pending, what was decided, and deciding (exactly once).
 
-Both the TUI and the headless commands go through here; neither talks to the saver directly.
+The TUI (screens, widgets, their workers), the headless commands and `inbox worker` all go
+through `ReviewService`; none of them talks to a saver or the engine directly. The service
+works over a backend (inbox/backends: a local store plus graphs now, an Agent Server later),
+and this module re-exports the engine's types the screens need (AlreadyResolved,
+InvalidResponse, Applied, the record types), so that screens and widgets import nothing from
+`engine`.
 """
 
 from __future__ import annotations
@@ -8,13 +13,23 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, Callable, Mapping
+from typing import Any, AsyncIterator, Awaitable, Callable, Literal, Mapping, TypeVar
 
-from engine.checkpoint.base import make_config
-from engine.checkpoint.store import InboxStore, InterruptRecord, ThreadRecord
-from engine.errors import EngineError
-from engine.review.validate import ReviewItem, review_items
-from engine.runtime.decisions import Applied, apply_pending_decisions, check_response, decide, expire_overdue
+from engine.checkpoint.store import InterruptRecord, ThreadRecord
+from engine.errors import AlreadyResolved, EngineError
+from engine.events import InterruptRaised
+from engine.review.json_schema import schema_errors
+from engine.review.validate import InvalidResponse, ReviewItem, review_items
+from engine.runtime.decisions import Applied, check_response
+from engine._internal.sync import run_sync
+from inbox.backends import Backend
+from inbox.backends.local import LocalBackend
+
+__all__ = ["ReviewService", "InboxItem", "InboxUpdate", "ThreadView", "UnknownInterrupt", "build_response",
+           "describe_response", "blocking", "schema_errors", "AlreadyResolved", "InvalidResponse", "Applied", "InterruptRecord",
+           "ThreadRecord"]
+
+T = TypeVar("T")
 
 IN_DOUBT_SUFFIX = " (in doubt)"
 RESPONSE_LETTERS = {"accept": "a", "edit": "e", "response": "r", "ignore": "i",
@@ -166,87 +181,147 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
+def blocking(awaitable: Awaitable[T]) -> T:
+    """Run a service call to completion from a thread (a thread worker, a sync command) on the
+    engine's loop."""
+    return run_sync(awaitable)
+
+
+@dataclass(frozen=True)
+class InboxUpdate:
+    """What an engine event means to the inbox: a request was raised (with the item, so it
+    can be shown without reading the store), a request changed (decided, expired, cancelled),
+    or a run moved (nothing to show by itself, but the counts may change)."""
+
+    kind: Literal["raised", "changed", "run"]
+    interrupt_id: str | None = None
+    item: InboxItem | None = None
+
+
 class ReviewService:
-    def __init__(self, saver: InboxStore, graphs: Mapping[str, Any] | None = None, *, reviewer: str,
+    """The one way to the engine. `backend` is a Backend, or a saver (wrapped, with `graphs`,
+    in a LocalBackend)."""
+
+    def __init__(self, backend: Any, graphs: Mapping[str, Any] | None = None, *, reviewer: str,
                  clock: Callable[[], datetime] = utcnow):
-        self.saver = saver
-        self.graphs = dict(graphs or {})
+        self.backend: Backend = backend if isinstance(backend, Backend) else LocalBackend(backend, graphs)
         self.reviewer = reviewer
         self.clock = clock
+
+    @property
+    def graphs(self) -> Mapping[str, Any]:
+        return self.backend.graphs
+
+    @graphs.setter
+    def graphs(self, graphs: Mapping[str, Any]) -> None:
+        self.backend.graphs = dict(graphs)
+
+    @property
+    def saver(self) -> Any:
+        """The local store (headless commands close it); None for a remote backend."""
+        return getattr(self.backend, "store", None)
+
+    def runs(self, graph: str | None = None) -> bool:
+        """Whether this process continues runs (of `graph`) itself, rather than recording
+        decisions for `inbox worker`."""
+        return bool(self.graphs.get(graph)) if graph is not None else bool(self.graphs)
 
     # --- reading ------------------------------------------------------------------------------
     async def pending(self, *, text: str | None = None, limit: int | None = None, offset: int = 0,
                       graph: str | None = None, thread_id: str | None = None,
                       action: str | None = None) -> list[InboxItem]:
-        records = await self.saver.alist_pending(limit=limit, offset=offset, graph=graph,
-                                                 thread_id=thread_id, action=action, text=text)
+        records = await self.backend.list_pending(limit=limit, offset=offset, graph=graph,
+                                                  thread_id=thread_id, action=action, text=text)
         return [InboxItem.of(r) for r in records]
 
     async def resolved(self, *, limit: int | None = 500) -> list[InboxItem]:
-        return [InboxItem.of(r) for r in await self.saver.adecisions(limit=limit)]
+        return [InboxItem.of(r) for r in await self.backend.decisions(limit=limit)]
 
     async def errors(self) -> list[InboxItem]:
         """Threads whose last run failed, each shown by its latest decision with the error."""
         items = []
-        for thread in await self.saver.alist_threads(status="error"):
-            decisions = await self.saver.adecisions(thread_id=thread.thread_id, limit=1)
+        for thread in await self.backend.failed_threads():
+            decisions = await self.backend.decisions(thread_id=thread.thread_id, limit=1)
             if decisions:
-                items.append(InboxItem.of(decisions[0], error=await self._error_of(thread.thread_id)))
+                items.append(InboxItem.of(decisions[0], error=(await self.backend.state(thread.thread_id))[1]))
         return items
-
-    async def _error_of(self, thread_id: str) -> str | None:
-        latest = await self.saver.aget_tuple(make_config(thread_id, "", None))
-        for _task, channel, value in (latest.pending_writes if latest else []):
-            if channel == "__error__":
-                return f"{value['type']}: {value['message']}"
-        return None
 
     async def messages(self, thread_id: str) -> list:
         """The thread's message list (agents built on create_tool_agent), newest last."""
-        latest = await self.saver.aget_tuple(make_config(thread_id, "", None))
-        values = latest.checkpoint["channel_values"] if latest else {}
+        values, _error = await self.backend.state(thread_id)
         messages = values.get("messages")
         return messages if isinstance(messages, list) else []
 
     async def counts(self) -> dict[str, int]:
-        counts = await self.saver.acount_by_status()
-        threads = await self.saver.alist_threads(status="error")
+        counts = await self.backend.count_by_status()
+        threads = await self.backend.failed_threads()
         return {"pending": counts.get("pending", 0),
                 "resolved": sum(counts.get(k, 0) for k in ("resolved", "cancelled", "expired")),
                 "errors": len(threads),
                 "all": sum(counts.values())}
 
     async def item(self, interrupt_id: str) -> InboxItem:
-        record = await self.saver.aget_interrupt(interrupt_id)
+        record = await self.backend.interrupt(interrupt_id)
         if record is None:
             raise UnknownInterrupt(interrupt_id)
         return InboxItem.of(record)
 
     async def thread(self, thread_id: str) -> ThreadView:
-        config = make_config(thread_id, "", None)
-        latest = await self.saver.aget_tuple(config)
-        history = []
-        async for saved in self.saver.alist(config, limit=30):
-            history.append({"checkpoint_id": saved.checkpoint["id"], "step": saved.metadata.get("step"),
-                            "source": saved.metadata.get("source"), "created": saved.checkpoint.get("ts"),
-                            "next": [t["name"] for t in saved.checkpoint.get("tasks", [])]})
-        return ThreadView(thread_id, await self.saver.aget_thread(thread_id),
-                          dict(latest.checkpoint["channel_values"]) if latest else {}, history,
-                          await self.saver.adecisions(thread_id=thread_id), await self._error_of(thread_id))
+        values, error = await self.backend.state(thread_id)
+        history = await self.backend.history(thread_id, limit=30)
+        return ThreadView(thread_id, await self.backend.thread(thread_id), values, history,
+                          await self.backend.decisions(thread_id=thread_id), error)
+
+    # --- following ----------------------------------------------------------------------------
+    async def last_event_seq(self) -> int:
+        return await self.backend.last_event_seq()
+
+    async def events(self, since: int | None = None) -> AsyncIterator[InboxUpdate]:
+        """The store's events from `since` (default: from now on), as inbox updates."""
+        if since is None:
+            since = await self.backend.last_event_seq()
+        async for event in self.backend.subscribe(since=since):
+            if isinstance(event, InterruptRaised):
+                yield InboxUpdate("raised", event.interrupt_id, InboxItem.of(InterruptRecord(
+                    id=event.interrupt_id, thread_id=event.thread_id, graph=event.graph, ns=event.ns,
+                    node=event.node, checkpoint_id=event.checkpoint_id, payload=event.value,
+                    created_at=event.at, deadline=event.deadline, status="pending")))
+            elif getattr(event, "interrupt_id", None):
+                yield InboxUpdate("changed", event.interrupt_id)
+            else:
+                yield InboxUpdate("run")
 
     # --- deciding -------------------------------------------------------------------------------
     async def check(self, interrupt_id: str, response: Any) -> Any:
         """The normalized response, or InvalidResponse; nothing is stored."""
         return check_response((await self.item(interrupt_id)).record.payload, response)
 
+    async def claim(self, interrupt_id: str, response: Any) -> InterruptRecord:
+        """Validate and claim a decision as the reviewer, exactly once: the claimed record.
+        InvalidResponse (nothing stored), AlreadyResolved (someone was first), LookupError."""
+        return await self.backend.claim(interrupt_id, response, by=self.reviewer)
+
+    async def apply(self, record: InterruptRecord) -> Applied:
+        """Continue the run with a claimed decision (recorded only, when no graph runs it here)."""
+        return await self.backend.apply(record)
+
     async def decide(self, interrupt_id: str, response: Any) -> Applied:
         """Claim the decision (AlreadyResolved if someone was first) and resume the run when
         this process has the graph; otherwise it is recorded for `inbox worker`."""
         await self.item(interrupt_id)  # a clear error for an unknown id
-        return await decide(self.saver, self.graphs, interrupt_id, response, by=self.reviewer)
+        return await self.apply(await self.claim(interrupt_id, response))
+
+    async def recover(self, *, concurrency: int = 1) -> list[Applied]:
+        """Take over what nobody runs: decisions claimed but not applied (recorded without a
+        graph, or cut off by a crash) and runs a dead process left busy."""
+        return await self.backend.recover(concurrency=concurrency)
 
     async def apply_recorded(self) -> list[Applied]:
-        return await apply_pending_decisions(self.saver, self.graphs)
+        return await self.recover()
 
-    async def expire(self) -> list[Applied]:
-        return await expire_overdue(self.saver, self.graphs, self.clock())
+    async def expire(self, now: datetime | None = None) -> list[Applied]:
+        """Apply the deadline policy to requests whose deadline passed (at `now`, default the clock)."""
+        return await self.backend.expire(now or self.clock())
+
+    def close(self) -> None:
+        self.backend.close()

@@ -1,1 +1,1 @@
-"""Modal screens of the inbox, one module each."""
+"""The inbox's screens, one module each: the main list (inbox.py) and the dialogs over it."""

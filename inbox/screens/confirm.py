@@ -9,6 +9,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
+from inbox import styles
 from inbox.keymap import Keys
 from inbox.text import literal
 
@@ -27,7 +28,7 @@ class ConfirmScreen(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog", classes="confirm-dialog"):
-            yield Static(literal(self.question, "bold"), classes="dialog-title")
+            yield Static(literal(self.question, styles.STRONG), classes="dialog-title")
             if self.detail:
                 yield Static(literal(self.detail))
             with Horizontal(classes="buttons"):

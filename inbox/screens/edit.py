@@ -12,8 +12,9 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static, TextArea
 
-from engine.prebuilt.json_schema import schema_errors
+from inbox import styles
 from inbox.keymap import Keys
+from inbox.review import schema_errors
 from inbox.text import defang, json_text, literal, one_line
 
 
@@ -48,8 +49,8 @@ class EditArgsScreen(ModalScreen[dict | None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog", classes="edit-dialog"):
             submit, cancel = self.keys.label("edit.submit"), self.keys.label("edit.cancel")
-            yield Static(Text.assemble(("Edit arguments of ", ""), literal(one_line(self.action_name, 50), "bold"),
-                                       (f"  {submit} submit · {cancel} cancel", "dim")), classes="dialog-title")
+            yield Static(Text.assemble(("Edit arguments of ", ""), literal(one_line(self.action_name, 50), styles.STRONG),
+                                       (f"  {submit} submit · {cancel} cancel", styles.MUTED)), classes="dialog-title")
             # JSON escapes for controls and bidi overrides: visible, and they parse back exactly.
             yield TextArea(json_text(self.original), id="args-editor",
                            soft_wrap=True, show_line_numbers=True, tab_behavior="indent")
@@ -68,15 +69,17 @@ class EditArgsScreen(ModalScreen[dict | None]):
         value, problems = check_args(text, self.schema)
         status = self.query_one("#edit-status", Static)
         button = self.query_one("#submit", Button)
+        status.set_class(bool(problems), "-error")  # app.tcss colours them from the theme
+        status.set_class(not problems, "-ok")
         if problems:
             self.valid_args = None
-            status.update(Text("✗ " + "\n✗ ".join(defang(p) for p in problems[:6]), style="bold red"))
+            status.update(Text("✗ " + "\n✗ ".join(defang(p) for p in problems[:6])))
             button.disabled = True
         else:
             self.valid_args = value
             checked = "matches the tool's schema" if self.schema else "valid JSON (this tool sent no schema)"
             changed = "" if value != self.original else " · unchanged"
-            status.update(Text(f"✓ {checked}{changed}", style="bold green"))
+            status.update(Text(f"✓ {checked}{changed}"))
             button.disabled = False
 
     def on_button_pressed(self, event: Button.Pressed) -> None:

@@ -12,6 +12,7 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from inbox import styles
 from inbox.config import config_path
 from inbox.keymap import Keys
 from inbox.text import literal
@@ -33,19 +34,19 @@ class HelpScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         table = Table(show_edge=False, pad_edge=False, expand=True)
-        table.add_column("Key", style="bold cyan", no_wrap=True)
+        table.add_column("Key", style=styles.KEY_NAME, no_wrap=True)
         table.add_column("Does")
-        table.add_column("Binding id (remap it)", style="dim")
+        table.add_column("Binding id (remap it)", style=styles.MUTED)
         for keys, description, binding_id in self.rows:
             # Text cells: a Table parses str cells as markup, and keys come from the config file.
             table.add_row(literal(keys), literal(description), literal(binding_id))
         with VerticalScroll(id="dialog", classes="help-dialog"):
-            yield Static(Text(f"Keys  ·  {self.keys.label('help.close')} closes", style="bold"),
+            yield Static(Text(f"Keys  ·  {self.keys.label('help.close')} closes", style=styles.STRONG),
                          classes="dialog-title")
             yield Static(table)
             yield Static(Text(
                 f"\nRemap any key in {_home_relative(config_path())} under [keys], e.g.  accept = \"y\"\n"
-                "or with an environment variable, e.g.  INBOX_KEY_ACCEPT=y", style="dim"))
+                "or with an environment variable, e.g.  INBOX_KEY_ACCEPT=y", style=styles.MUTED))
 
     def action_close(self) -> None:
         self.dismiss(None)

@@ -13,6 +13,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static, Switch, TextArea
 
+from inbox import styles
 from inbox.keymap import Keys
 from inbox.text import literal, one_line
 
@@ -36,9 +37,9 @@ class RespondScreen(ModalScreen[Any]):
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog", classes="respond-dialog"):
             send, cancel = self.keys.label("respond.submit"), self.keys.label("respond.cancel")
-            yield Static(Text.assemble(literal(one_line(self.title_text, 70), "bold"),
-                                       (f"  {send} send · {cancel} cancel", "dim")), classes="dialog-title")
-            yield Static(literal(self.prompt, "dim"))
+            yield Static(Text.assemble(literal(one_line(self.title_text, 70), styles.STRONG),
+                                       (f"  {send} send · {cancel} cancel", styles.MUTED)), classes="dialog-title")
+            yield Static(literal(self.prompt, styles.MUTED))
             yield TextArea(id="answer", soft_wrap=True)
             if self.allow_json:
                 with Horizontal(classes="json-row"):
@@ -69,8 +70,9 @@ class RespondScreen(ModalScreen[Any]):
         answer, problem = self._answer()
         self.query_one("#submit", Button).disabled = problem is not None
         status = self.query_one("#respond-status", Static)
-        status.update(Text(f"✗ {problem}", style="red") if problem and answer is None and
-                      self.query_one(TextArea).text.strip() else "")
+        shown = bool(problem and answer is None and self.query_one(TextArea).text.strip())
+        status.set_class(shown, "-error")  # app.tcss colours it from the theme
+        status.update(Text(f"✗ {problem}") if shown else "")
 
     def on_text_area_changed(self, event: TextArea.Changed) -> None:
         self._refresh_status()

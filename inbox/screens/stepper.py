@@ -14,6 +14,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Markdown, Static
 
+from inbox import styles
 from inbox.keymap import Keys
 from inbox.review import InboxItem
 from inbox.screens.edit import EditArgsScreen
@@ -70,15 +71,15 @@ class StepperScreen(ModalScreen[Any]):
         entry = self.item.items[self.position]
         done = sum(d is not None for d in self.decisions)
         self.query_one("#step-title", Static).update(Text.assemble(
-            (f"Action {self.position + 1} of {len(self.item.items)}: ", "bold"), literal(one_line(entry.action, 40), "bold"),
-            (f"   {done}/{len(self.item.items)} decided", "dim")))
+            (f"Action {self.position + 1} of {len(self.item.items)}: ", styles.STRONG), literal(one_line(entry.action, 40), styles.STRONG),
+            (f"   {done}/{len(self.item.items)} decided", styles.MUTED)))
         lines = Text()
         for i, (other, decision) in enumerate(zip(self.item.items, self.decisions)):
             pointer = "▶ " if i == self.position else "  "
             label = decision["type"] if decision else "undecided"
-            lines.append(f"{pointer}{i + 1}. ", style="bold" if i == self.position else "")
+            lines.append(f"{pointer}{i + 1}. ", style=styles.STRONG if i == self.position else "")
             lines.append(literal(one_line(other.action, 30)))
-            lines.append(f"  {label}\n", style="green" if decision else "yellow")
+            lines.append(f"  {label}\n", style=styles.OK if decision else styles.WARNING)
         self.query_one("#step-list", Static).update(lines)
         self.query_one("#step-description", Markdown).update(defang(entry.description or ""))
         code, _ = pretty_json(entry.args, 4000)
@@ -88,10 +89,10 @@ class StepperScreen(ModalScreen[Any]):
         key = self.keys.label
         for verb in ("approve", "edit", "reject", "respond"):
             ok = self._allowed(verb)
-            keys.append(f" {key('step.' + verb)} {verb} ", style="reverse green" if ok else "dim strike")
+            keys.append(f" {key('step.' + verb)} {verb} ", style=styles.KEY_ON if ok else styles.KEY_OFF)
             keys.append(" ")
         keys.append(f"  {key('step.approve_all')} approve all · {key('step.next')}/{key('step.previous')} move · "
-                    f"{key('step.submit')} send all · {key('step.cancel')} cancel", style="dim")
+                    f"{key('step.submit')} send all · {key('step.cancel')} cancel", style=styles.MUTED)
         self.query_one("#step-keys", Static).update(keys)
 
     def _set(self, decision: dict) -> None:

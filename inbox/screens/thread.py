@@ -11,6 +11,7 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from inbox import styles
 from inbox.keymap import Keys
 from inbox.review import ThreadView, describe_response
 from inbox.text import literal, one_line, pretty_json
@@ -20,7 +21,7 @@ from inbox.widgets.detail import messages_text
 def _history_table(view: ThreadView) -> Table:
     table = Table(show_edge=False, pad_edge=False, expand=True)
     for name in ("step", "source", "next", "created", "checkpoint"):
-        table.add_column(name, style="dim" if name == "checkpoint" else "")
+        table.add_column(name, style=styles.MUTED if name == "checkpoint" else "")
     for entry in view.history:
         # Every cell a Text: a Table parses str cells as markup, and these come from the store.
         table.add_row(literal(entry["step"]), literal(entry["source"]), literal(", ".join(entry["next"]) or "—"),
@@ -31,7 +32,7 @@ def _history_table(view: ThreadView) -> Table:
 
 def _decisions_table(view: ThreadView) -> Table | Text:
     if not view.decisions:
-        return Text("No decisions yet.", style="dim")
+        return Text("No decisions yet.", style=styles.MUTED)
     table = Table(show_edge=False, pad_edge=False, expand=True)
     for name in ("when", "status", "by", "response", "interrupt"):
         table.add_column(name)
@@ -39,7 +40,7 @@ def _decisions_table(view: ThreadView) -> Table | Text:
         table.add_row(literal((record.resolved_at or "")[:19].replace("T", " ")), literal(record.status),
                       literal(one_line(record.resolved_by or "?", 20)),
                       literal(one_line(describe_response(record.response), 50)),
-                      literal(record.id[:10], "dim"))
+                      literal(record.id[:10], styles.MUTED))
     return table
 
 
@@ -58,18 +59,18 @@ class ThreadScreen(ModalScreen[None]):
                   if record else "unknown thread")
         values = {k: v for k, v in view.values.items() if k != "messages"}
         with VerticalScroll(id="dialog", classes="thread-dialog"):
-            yield Static(Text.assemble(("Thread ", "bold"), literal(one_line(view.thread_id, 60), "bold"),
-                                       literal(f"   {one_line(status, 90)}   {self.keys.label('thread.close')} back", "dim")),
+            yield Static(Text.assemble(("Thread ", styles.STRONG), literal(one_line(view.thread_id, 60), styles.STRONG),
+                                       literal(f"   {one_line(status, 90)}   {self.keys.label('thread.close')} back", styles.MUTED)),
                          classes="dialog-title")
             if view.error:
-                yield Static(Text.assemble(("Last run failed: ", "bold red"), literal(view.error, "red")))
+                yield Static(Text.assemble(("Last run failed: ", styles.ERROR_STRONG), literal(view.error, styles.ERROR)))
             yield Static("Messages", classes="section-title")
             messages = view.values.get("messages") if isinstance(view.values.get("messages"), list) else []
             yield Static(messages_text(messages) if messages else
-                         Text("No messages in this thread's state.", style="dim"))
+                         Text("No messages in this thread's state.", style=styles.MUTED))
             yield Static("State values", classes="section-title")
             yield Static(literal(pretty_json(values, 6000)[0]) if values else
-                         Text("Nothing besides the messages.", style="dim"))
+                         Text("Nothing besides the messages.", style=styles.MUTED))
             yield Static("Decisions", classes="section-title")
             yield Static(_decisions_table(view))
             yield Static("Checkpoint history (newest first)", classes="section-title")

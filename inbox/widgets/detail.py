@@ -8,6 +8,7 @@ from rich.text import Text
 from textual.containers import VerticalScroll
 from textual.widgets import Markdown, Static
 
+from inbox import styles
 from inbox.keymap import Keys
 from inbox.review import InboxItem, describe_response
 from inbox.text import defang, literal, one_line, pretty_json
@@ -25,21 +26,21 @@ def allowed_lines(item: InboxItem, keys: Keys) -> Text:
     struck out, with why."""
     text = Text()
     if item.record.status != "pending":
-        text.append("Decided — nothing more to do here.", style="dim")
+        text.append("Decided — nothing more to do here.", style=styles.MUTED)
         return text
     if item.kind == "question":
-        text.append(f" {keys.label('respond')} ", style="reverse green")
+        text.append(f" {keys.label('respond')} ", style=styles.KEY_ON)
         text.append(" answer (text, or JSON)   ")
-        text.append(" ".join(keys.label(b) for b in ("accept", "edit", "ignore")), style="dim strike")
-        text.append("  a plain question only takes an answer", style="dim")
+        text.append(" ".join(keys.label(b) for b in ("accept", "edit", "ignore")), style=styles.KEY_OFF)
+        text.append("  a plain question only takes an answer", style=styles.MUTED)
         return text
     names = ("approve", "edit", "reject", "respond") if item.kind == "hitl" else ("accept", "edit", "response", "ignore")
     if item.needs_stepper:
         text.append(f"{len(item.items)} actions in one request: enter (or {keys.label('accept')}, "
                     f"{keys.label('edit')}, {keys.label('respond')}) opens the stepper to decide each, then "
-                    f"{keys.label('step.submit')} sends them together. Allowed per action:\n", style="italic")
+                    f"{keys.label('step.submit')} sends them together. Allowed per action:\n", style=styles.NOTE)
         for entry in item.items:
-            text.append(f"  {entry.index + 1}. {one_line(entry.action, 30)}: ", style="bold")
+            text.append(f"  {entry.index + 1}. {one_line(entry.action, 30)}: ", style=styles.STRONG)
             text.append(", ".join(ACTION_NAMES[n] for n in names if n in entry.allowed) or "nothing")
             text.append("\n")
         return text
@@ -47,42 +48,42 @@ def allowed_lines(item: InboxItem, keys: Keys) -> Text:
     for name in names:
         key = response_key(keys, name, item.allowed)
         if name in item.allowed and key:
-            text.append(f" {key} ", style="reverse green")
+            text.append(f" {key} ", style=styles.KEY_ON)
             text.append(f" {labels[name]}   ")
         elif name in item.allowed:  # allowed, but the list has no key for it (respond takes r)
-            text.append(f" {labels[name]}: no key here   ", style="dim")
+            text.append(f" {labels[name]}: no key here   ", style=styles.MUTED)
         else:
-            text.append(f" {key} {labels[name]} ".replace("  ", " "), style="dim strike")
+            text.append(f" {key} {labels[name]} ".replace("  ", " "), style=styles.KEY_OFF)
             text.append("  ")
     missing = [labels[n] for n in names if n not in item.allowed]
     if missing:
         text.append("\n")
-        text.append(f"Not allowed by this request's config: {', '.join(missing)}.", style="dim")
+        text.append(f"Not allowed by this request's config: {', '.join(missing)}.", style=styles.MUTED)
     return text
 
 
 def header_text(item: InboxItem, age: str) -> Text:
     record = item.record
     text = Text()
-    text.append(one_line(item.action, 60), style="bold")
+    text.append(one_line(item.action, 60), style=styles.STRONG)
     text.append("  ·  ")
     text.append(literal(one_line(record.thread_id, 40)))
     if record.graph:
-        text.append(f"  ·  {one_line(record.graph, 30)}", style="dim")
-    text.append(f"\nraised by node {one_line(record.node or '?', 30)} · {age} ago", style="dim")
+        text.append(f"  ·  {one_line(record.graph, 30)}", style=styles.MUTED)
+    text.append(f"\nraised by node {one_line(record.node or '?', 30)} · {age} ago", style=styles.MUTED)
     if record.deadline:
         text.append(f" · deadline {record.deadline[:16].replace('T', ' ')}",
-                    style="bold yellow" if record.overdue else "dim")
+                    style=styles.WARNING_STRONG if record.overdue else styles.MUTED)
         if record.overdue:
-            text.append("  ⚠ OVERDUE", style="bold yellow")
+            text.append("  ⚠ OVERDUE", style=styles.WARNING_STRONG)
     if item.error:
-        text.append("\nthe run failed after this decision: ", style="bold red")
-        text.append(literal(item.error, "red"))
+        text.append("\nthe run failed after this decision: ", style=styles.ERROR_STRONG)
+        text.append(literal(item.error, styles.ERROR))
     if record.status != "pending":
         text.append(f"\n{record.status} by {one_line(record.resolved_by or '?', 30)} at "
-                    f"{(record.resolved_at or '')[:19].replace('T', ' ')}", style="bold green")
+                    f"{(record.resolved_at or '')[:19].replace('T', ' ')}", style=styles.OK_STRONG)
         if record.response is not None:
-            text.append(f"\n{one_line(describe_response(record.response), 100)}", style="green")
+            text.append(f"\n{one_line(describe_response(record.response), 100)}", style=styles.OK)
     return text
 
 
@@ -93,11 +94,11 @@ def args_renderable(item: InboxItem, expanded: bool, keys: Keys):
         full, _ = pretty_json(value)
         code = full if expanded else full[:ARGS_PREVIEW_CHARS]
         if item.needs_stepper:
-            parts.append(Text(f"{entry.index + 1}. {one_line(entry.action, 40)}", style="bold"))
+            parts.append(Text(f"{entry.index + 1}. {one_line(entry.action, 40)}", style=styles.STRONG))
         parts.append(Syntax(code, "json", theme="ansi_dark", word_wrap=True, background_color="default"))
         if len(code) < len(full):
             parts.append(Text(f"… {len(full) - len(code):,} more characters — press {keys.label('expand')} to expand",
-                              style="bold yellow"))
+                              style=styles.WARNING_STRONG))
     return Group(*parts)
 
 
@@ -107,8 +108,7 @@ def messages_text(messages: list) -> Text:
         if not isinstance(message, dict):
             continue
         role = one_line(message.get("role", "?"), 9)
-        text.append(f"{role:>9} ", style={"user": "bold cyan", "assistant": "bold magenta",
-                                          "tool": "bold yellow"}.get(role, "bold"))
+        text.append(f"{role:>9} ", style=styles.ROLES.get(role, styles.ROLE_OTHER))
         content = message.get("content") or ""
         calls = message.get("tool_calls") or []
         line = one_line(content, 100) if content else ""
@@ -143,7 +143,7 @@ class DetailPane(VerticalScroll):
             title.display = item is not None
         if item is None:
             header.update(Text("Nothing selected.\nPending requests appear on the left as agents raise them.",
-                               style="dim"))
+                               style=styles.MUTED))
             for name in ("#detail-args", "#detail-allowed", "#detail-messages"):
                 self.query_one(name, Static).update("")
             self.query_one("#detail-description", Markdown).update("")

@@ -14,6 +14,7 @@ from rich.text import Text
 from textual.widgets import DataTable
 from textual.widgets.data_table import ColumnKey
 
+from inbox import styles
 from inbox.keymap import Keys
 from inbox.review import InboxItem, describe_response
 from inbox.text import literal, one_line, summary
@@ -59,13 +60,13 @@ def allowed_cell(item: InboxItem, keys: Keys) -> Text:
 def _allowed_cell(kind: str, allowed: frozenset[str], keys: Keys) -> Text:
     text = Text()
     if kind == "question":
-        return Text.assemble((keys.letter("respond"), "green"), (" text", "dim"))
+        return Text.assemble((keys.letter("respond"), styles.OK), (" text", styles.MUTED))
     # A multi-action request's respond key sends "respond", or "reject" where only that is allowed.
     names = ("approve", "edit", "respond") if kind == "hitl" else ALL_RESPONSES
     for name in names:
         letter = response_key(keys, name, allowed, letter=True)
         usable = letter and (name in allowed or (kind == "hitl" and name == "respond" and "reject" in allowed))
-        text.append(letter if usable else "·", style="green" if usable else "dim")
+        text.append(letter if usable else "·", style=styles.OK if usable else styles.MUTED)
         text.append(" ")
     return text
 
@@ -74,10 +75,10 @@ def status_cell(item: InboxItem) -> Text:
     """One symbol: ⚠ overdue, ✓ resolved, ⌛ expired, ✗ cancelled or failed; blank while pending."""
     record = item.record
     if item.error:
-        return Text("✗", style="bold red")
+        return Text("✗", style=styles.ERROR_STRONG)
     if record.status == "pending":
-        return Text("⚠", style="bold yellow") if record.overdue else Text(" ")
-    style = {"resolved": "green", "expired": "yellow", "cancelled": "dim"}.get(record.status, "")
+        return Text("⚠", style=styles.WARNING_STRONG) if record.overdue else Text(" ")
+    style = styles.STATUS.get(record.status, "")
     return Text({"resolved": "✓", "expired": "⌛", "cancelled": "✗"}.get(record.status, "?"), style=style)
 
 
@@ -85,17 +86,17 @@ def outcome_cell(item: InboxItem) -> Text:
     """The description while pending; what happened, by whom and when, once decided."""
     record = item.record
     if item.error:
-        return literal(one_line(f"run failed: {item.error}", 90), "red")
+        return literal(one_line(f"run failed: {item.error}", 90), styles.ERROR)
     if record.status == "pending":
         text = literal(one_line(summary(item.description), 90))
         if record.overdue:
-            text = Text.assemble(("OVERDUE ", "bold yellow"), text)
+            text = Text.assemble(("OVERDUE ", styles.WARNING_STRONG), text)
         return text
     when = (record.resolved_at or "")[11:16]
     who = one_line(record.resolved_by or "?", 16)
     verb = {"resolved": f"{describe_response(record.response)} by {who}", "expired": "expired at deadline",
             "cancelled": f"cancelled ({record.reason or 'the run moved on'})"}.get(record.status, record.status)
-    style = {"resolved": "green", "expired": "yellow", "cancelled": "dim"}.get(record.status, "")
+    style = styles.STATUS.get(record.status, "")
     return literal(one_line(f"{verb} at {when} UTC", 90), style)
 
 
@@ -124,12 +125,12 @@ class ItemTable(DataTable):
             self.refresh()
 
     def _cells(self, item: InboxItem, now: datetime) -> tuple:
-        mark = Text("●", style="bold magenta") if item.id in self.marked else Text(" ")
+        mark = Text("●", style=styles.MARK) if item.id in self.marked else Text(" ")
         age = age_text(item.record.created_at, now)
         pending = item.record.status == "pending" and not item.error
-        return (mark, status_cell(item), literal(one_line(item.action, 16), "bold" if pending else "dim"),
+        return (mark, status_cell(item), literal(one_line(item.action, 16), styles.STRONG if pending else styles.MUTED),
                 literal(one_line(item.record.thread_id, 20)), allowed_cell(item, self.keys) if pending else Text(""),
-                Text(age, style="bold yellow" if item.record.overdue else ""), outcome_cell(item))
+                Text(age, style=styles.WARNING_STRONG if item.record.overdue else ""), outcome_cell(item))
 
     def load(self, items: list[InboxItem], now: datetime, complete: bool = True) -> None:
         """Replace every row (a tab switch, a filter, a manual refresh), keeping the cursor's item.
@@ -180,7 +181,7 @@ class ItemTable(DataTable):
             self.marked.discard(item_id)
         elif self.items[item_id].record.status == "pending":
             self.marked.add(item_id)
-        mark = Text("●", style="bold magenta") if item_id in self.marked else Text(" ")
+        mark = Text("●", style=styles.MARK) if item_id in self.marked else Text(" ")
         self.update_cell(item_id, "mark", mark)
 
     @property

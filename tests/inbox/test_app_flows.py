@@ -54,7 +54,7 @@ async def select_thread(pilot, app, thread_prefix: str) -> None:
     table = app.query_one(ItemTable)
     await wait_until(pilot, lambda: table.row_count > 0, what="rows")
     for _ in range(table.row_count):
-        if app.current and app.current.record.thread_id.startswith(thread_prefix):
+        if app.inbox.current and app.inbox.current.record.thread_id.startswith(thread_prefix):
             return
         await pilot.press("j")
     raise AssertionError(f"no row for {thread_prefix}")
@@ -77,7 +77,7 @@ async def test_accept_runs_the_tool_once_with_the_original_args(demo_db):
     app, saver, graphs = await make_app(demo_db)
     async with app.run_test(size=(150, 40)) as pilot:
         await select_thread(pilot, app, "email-assistant")
-        item = app.current
+        item = app.inbox.current
         await pilot.press("a")
         await wait_until(pilot, lambda: "finished" in status_text(app), what="the run to finish")
         record = await saver.aget_interrupt(item.id)
@@ -91,7 +91,7 @@ async def test_edit_runs_the_tool_with_the_edited_args(demo_db):
     app, saver, graphs = await make_app(demo_db)
     async with app.run_test(size=(150, 40)) as pilot:
         await select_thread(pilot, app, "email-assistant")
-        original = dict(app.current.items[0].args)
+        original = dict(app.inbox.current.items[0].args)
         await pilot.press("e")
         await wait_until(pilot, lambda: app.screen.__class__.__name__ == "EditArgsScreen", what="the editor")
         editor = app.screen.query_one("#args-editor")
@@ -108,7 +108,7 @@ async def test_invalid_edit_cannot_be_submitted_and_nothing_is_sent(demo_db):
     app, saver, graphs = await make_app(demo_db)
     async with app.run_test(size=(150, 40)) as pilot:
         await select_thread(pilot, app, "email-assistant")
-        item = app.current
+        item = app.inbox.current
         await pilot.press("e")
         await wait_until(pilot, lambda: app.screen.__class__.__name__ == "EditArgsScreen", what="the editor")
         app.screen.query_one("#args-editor").text = '{"to": 42}'
@@ -126,7 +126,7 @@ async def test_respond_sends_the_words_to_the_agent_and_the_tool_does_not_run(de
     app, saver, graphs = await make_app(demo_db)
     async with app.run_test(size=(150, 40)) as pilot:
         await select_thread(pilot, app, "payments-agent")
-        thread_id = app.current.record.thread_id
+        thread_id = app.inbox.current.record.thread_id
         await pilot.press("r")
         await wait_until(pilot, lambda: app.screen.__class__.__name__ == "RespondScreen", what="respond dialog")
         app.screen.query_one("#answer").text = "IBAN does not match supplier master data; hold it."
@@ -143,8 +143,8 @@ async def test_a_disallowed_key_is_shown_disabled_explained_and_sends_nothing(de
     app, saver, graphs = await make_app(demo_db)
     async with app.run_test(size=(150, 40)) as pilot:
         await select_thread(pilot, app, "cleanup-agent")  # delete_files: accept not allowed
-        item = app.current
-        assert app.check_action("accept", ()) is None and app.check_action("edit", ()) is True
+        item = app.inbox.current
+        assert app.inbox.check_action("accept", ()) is None and app.inbox.check_action("edit", ()) is True
         await pilot.press("a")
         await pilot.pause(0.2)
         assert any("not allowed" in str(n.message) for n in app._notifications)
@@ -155,7 +155,7 @@ async def test_plain_question_takes_a_json_answer(demo_db):
     app, saver, graphs = await make_app(demo_db)
     async with app.run_test(size=(150, 40)) as pilot:
         await select_thread(pilot, app, "cluster-planner")
-        item = app.current
+        item = app.inbox.current
         await pilot.press("r")
         await wait_until(pilot, lambda: app.screen.__class__.__name__ == "RespondScreen", what="respond dialog")
         app.screen.query_one("#answer").text = '{"region": "eu-west-1"}'
@@ -171,7 +171,7 @@ async def test_multi_action_stepper_decides_each_then_sends_together(demo_db):
     app, saver, graphs = await make_app(demo_db)
     async with app.run_test(size=(150, 45)) as pilot:
         await select_thread(pilot, app, "ops-triage")
-        item = app.current
+        item = app.inbox.current
         assert len(item.items) == 3
         await pilot.press("a")
         await wait_until(pilot, lambda: app.screen.__class__.__name__ == "StepperScreen", what="the stepper")
@@ -190,9 +190,9 @@ async def test_bulk_accept_marked_after_confirm(demo_db):
         table = app.query_one(ItemTable)
         await wait_until(pilot, lambda: table.row_count > 0, what="rows")
         await select_thread(pilot, app, "email-assistant")
-        first = app.current.id
+        first = app.inbox.current.id
         await pilot.press("space")      # marks and moves down (payments)
-        second = app.current.id
+        second = app.inbox.current.id
         await pilot.press("space")
         assert table.marked == {first, second}
         await pilot.press("A")
@@ -209,7 +209,7 @@ async def test_someone_else_decided_first_nothing_is_sent(demo_db):
     app, saver, graphs = await make_app(demo_db)
     async with app.run_test(size=(150, 40)) as pilot:
         await select_thread(pilot, app, "sql-agent")
-        item = app.current
+        item = app.inbox.current
         # Another reviewer wins the race in another process.
         other = await SqliteSaver.aopen(str(demo_db))
         await other.aresolve(item.id, [{"type": "response", "args": "not now"}], by="sam")
@@ -236,7 +236,7 @@ async def test_new_interrupts_from_another_process_appear_without_a_keypress(dem
         await wait_until(pilot, lambda: table.row_count == 9, what="the first rows")
         await asyncio.to_thread(subprocess.run, [sys.executable, str(script)], check=True)
         await wait_until(pilot, lambda: table.row_count == 12, timeout=10, what="rows from the other process")
-        assert app.counts["pending"] == 12
+        assert app.inbox.counts["pending"] == 12
         assert any("new request" in str(n.message) for n in app._notifications)
 
 
@@ -262,7 +262,7 @@ async def test_payload_text_is_shown_literally(tmp_path):
     app = await app_over_one_request(tmp_path, {"action_request": {"action": "[blink]x", "args": {"note": hostile}},
                                                 "config": {"allow_accept": True}, "description": hostile})
     async with app.run_test(size=(150, 40)) as pilot:
-        await wait_until(pilot, lambda: app.current is not None, what="the row")
+        await wait_until(pilot, lambda: app.inbox.current is not None, what="the row")
         await pilot.pause(0.3)
         assert "[blink]x" in plain(app.query_one("#detail-header"))
         args_text = plain(app.query_one("#detail-args"), 200)
@@ -278,20 +278,20 @@ async def test_huge_args_are_truncated_with_a_key_to_expand(tmp_path):
     app = await app_over_one_request(tmp_path, {"action_request": {"action": "upload", "args": {"blob": "x" * 1_000_000}},
                                                 "config": {"allow_accept": True}})
     async with app.run_test(size=(150, 40)) as pilot:
-        await wait_until(pilot, lambda: app.current is not None, what="the row")
+        await wait_until(pilot, lambda: app.inbox.current is not None, what="the row")
         await pilot.pause(0.2)
         text = plain(app.query_one("#detail-args"), 100)
         assert "press x to expand" in text and len(text) < 20_000
         await pilot.press("x")
         await pilot.pause(0.2)
-        assert app.expanded
+        assert app.inbox.expanded
 
 
 async def test_keys_can_be_remapped_by_binding_id(demo_db):
     app, saver, graphs = await make_app(demo_db, keys={"accept": "y"})
     async with app.run_test(size=(150, 40)) as pilot:
         await select_thread(pilot, app, "email-assistant")
-        item = app.current
+        item = app.inbox.current
         await pilot.press("a")  # no longer bound
         await pilot.pause(0.3)
         assert (await saver.aget_interrupt(item.id)).status == "pending"
