@@ -1,8 +1,10 @@
 """A durable saver in one SQLite file: `SqliteSaver` (also `AsyncSqliteSaver`, LangGraph's name).
 
 One job per module:
-    saver.py       SqliteSaver: opening and closing, transactions on the connection thread,
-                   LangGraph's saver protocol, and the components below it delegates to
+    saver.py       SqliteSaver: opening and closing, LangGraph's saver protocol, and the
+                   components below it delegates to
+    transactions.py  running each call's work on the connection thread, in the caller's
+                   transaction or its own: the write lock, savepoints, background commits
     checkpoints.py checkpoints, pending writes and channel value blobs (rows <-> CheckpointTuples)
     connection.py  aiosqlite connections: the one place its private internals are used
     schema.py      the schema, its append-only migrations, and the checks that refuse a

@@ -22,7 +22,7 @@ from engine.checkpoint.sqlite.times import stored_time
 from engine.errors import StorageError
 
 if TYPE_CHECKING:
-    from engine.checkpoint.sqlite.saver import _Txn
+    from engine.checkpoint.sqlite.transactions import Txn
 
 CHECKPOINT_COLUMNS = ("thread_id, checkpoint_ns, checkpoint_id, parent_checkpoint_id, checkpoint, "
                        "metadata, value_refs")
@@ -102,7 +102,7 @@ class CheckpointRows:
             texts[blob_id] = unpack(value)
         return texts
 
-    def _write_blob(self, db: sqlite3.Connection, txn: _Txn, text: str, base_id: int | None,
+    def _write_blob(self, db: sqlite3.Connection, txn: Txn, text: str, base_id: int | None,
                     siblings: list[tuple[int, str]]) -> int:
         """Insert a channel value's blob: an append delta of `base_id`'s list when it extends
         it, deflated against the largest of `siblings` (blobs written for the same checkpoint,

@@ -19,7 +19,7 @@ from engine.events import (Event, InterruptCancelled, InterruptExpired, Interrup
 
 if TYPE_CHECKING:
     from engine.checkpoint.sqlite.runner import Runner
-    from engine.checkpoint.sqlite.saver import _Txn
+    from engine.checkpoint.sqlite.transactions import Txn
 
 _EVENT_COLUMNS = {"seq", "thread_id", "graph", "kind"}
 # An InterruptRaised event row whose value is its interrupt's payload (schema version 2), or
@@ -149,7 +149,7 @@ class EventLog:
             index = end
 
     @staticmethod
-    def _insert_events(db, txn: _Txn, rows: list[tuple]) -> int:
+    def _insert_events(db, txn: Txn, rows: list[tuple]) -> int:
         """Append event rows; returns the seq of the first. One connection holds the write lock,
         so the rows get consecutive numbers."""
         if len(rows) == 1:

@@ -5,7 +5,8 @@ Work is a plain function `fn(db, txn, *args)` run on the connection thread in on
 (`db` the sqlite3 connection, `txn` the transaction's state). `write` runs it in the caller's
 transaction or in its own committed one (with `defer`, inside a transaction, it waits for the
 transaction's next round trip); `read` runs it in one consistent snapshot. The saver
-(saver.py) owns the connections and transactions and hands each component a `SaverRunner`.
+(saver.py) owns the connections, runs the work through its `Transactions` (transactions.py) and
+hands each component a `SaverRunner`.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ class Runner(Protocol):
 
 class SaverRunner:
     """A `Runner` over one SqliteSaver's connections and transactions. `write`, `read` and
-    `query` are the saver's own bound methods (no extra call per statement batch)."""
+    `query` are the saver's own (its `Transactions`' bound methods: no extra call per statement batch)."""
 
     __slots__ = ("_saver", "write", "read", "query")
 

@@ -38,23 +38,20 @@ interrupt_raised event the fields of the interrupt's row. Each short form is use
 what it rebuilds is identical to what it replaces.
 
 Concurrency: one connection for writes (and for reads inside a transaction), guarded by a lock
-that works across event loops (the engine's background loop and the caller's); each saver call
-is one round trip to aiosqlite's connection thread, where its statements run back to back.
-Everything awaited inside `async with saver.transaction():` commits in one
-`BEGIN IMMEDIATE ... COMMIT` (rolled back if the block raises); calls outside a transaction
-commit on their own. Inside a transaction, `aput` and `aput_writes` (whose results do not come
-from the database) are queued and run with the transaction's next round trip, so a superstep
-costs two round trips; if one of them fails then, that call raises the error and the
-transaction refuses to commit. A second connection serves reads outside transactions (checkpoints, the
-inbox queries, event polling), so they never wait behind a writer. Other processes are
-serialised by SQLite itself (busy_timeout, default 30 s).
+that works across event loops; each saver call is one round trip to aiosqlite's connection
+thread. Everything awaited inside `async with saver.transaction():` commits in one
+`BEGIN IMMEDIATE ... COMMIT`; calls outside a transaction commit on their own. A second
+connection serves reads outside transactions (checkpoints, the inbox queries, event polling),
+so they never wait behind a writer. How calls are run on the connections, and in which
+transaction, is the `Transactions` component's job (transactions.py); the saver opens and
+closes the connections and hands them to it. Other processes are serialised by SQLite itself
+(busy_timeout, default 30 s).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import contextvars
 import functools
 import inspect
 import os
@@ -81,6 +78,7 @@ from engine.checkpoint.sqlite.packing import pack
 from engine.checkpoint.sqlite.queries import Queries
 from engine.checkpoint.sqlite.runner import SaverRunner
 from engine.checkpoint.sqlite.schema import APPLICATION_ID, SCHEMA_VERSION, ensure_schema, prepare_file
+from engine.checkpoint.sqlite.transactions import Transactions, Txn, icontains, is_lock_error
 from engine.checkpoint.sqlite.times import normalize_ts, utc_iso
 from engine.checkpoint.store import InterruptNotFound, InterruptRecord, ThreadRecord
 from engine.errors import StorageError
@@ -88,71 +86,6 @@ from engine.events import Event
 
 _MEMORY = ":memory:"
 _BUSY = object()  # _read_inline could not read without waiting
-
-class _Txn:
-    """A transaction: shared by the calls a task awaits inside `saver.transaction()`, or private
-    to one call. Mutated only in the connection thread or by its owning task between calls."""
-
-    __slots__ = ("active", "begun", "failed", "savepoints", "pending", "new_blob_ids", "events_written",
-                 "after", "error")
-
-    def __init__(self) -> None:
-        self.active = True
-        self.begun = False
-        self.failed = False
-        self.savepoints = 0
-        # Writes whose result the caller does not need (aput, aput_writes) wait here and run
-        # in the next round trip of the transaction: a superstep's checkpoint, writes, events
-        # and COMMIT cost two round trips, not four.
-        self.pending: list[tuple[Callable, tuple]] = []
-        self.new_blob_ids: list[int] = []
-        self.events_written = False
-        # A transaction committed in the background (transaction(wait=False)) is refused if the
-        # one before it in the same run (`after`) failed; `error` is what made it fail.
-        self.after: _Txn | None = None
-        self.error: BaseException | None = None
-
-
-class _Commit(Commit):
-    """A transaction handed to the connection thread without waiting (see `transaction`)."""
-
-    def __init__(self, saver: "SqliteSaver", txn: _Txn) -> None:
-        self.saver = saver
-        self.txn = txn
-        self.future: asyncio.Future | None = None
-        self.carried = False  # its writes wait in memory for the next transaction or wait()
-        self.merged_into: _Commit | None = None  # a carried commit whose writes another took over
-        self.before: Commit | None = None  # an empty commit stands for the one it came after
-        self.error: BaseException | None = None  # its block failed after taking over carried writes
-
-    async def wait(self) -> None:
-        if self.merged_into is not None:
-            return await self.merged_into.wait()
-        if self.error is not None:
-            raise StorageError(
-                f"writes carried over from earlier steps were not saved to {self.saver.path}: the "
-                f"transaction that took them over failed ({self.error}).") from self.error
-        if self.carried:
-            saver = self.saver
-            await saver._lock.acquire()  # if cancelled here, the writes stay carried for a retry
-            try:
-                if self.carried:
-                    self.carried = False
-                    if self.txn.pending:
-                        self.future = saver._submit(saver._conn, saver._finish, self.txn, True)
-            finally:
-                saver._lock.release()
-        if self.future is not None:
-            try:
-                await asyncio.shield(self.future)  # a cancelled waiter leaves the commit running
-            except (sqlite3.OperationalError, ValueError) as exc:
-                translated = self.saver._translated(exc)
-                if translated is exc:
-                    raise
-                raise translated from exc
-        elif self.before is not None:
-            await self.before.wait()
-
 
 def _delegate(component: str, method: Callable) -> Callable:
     """A SqliteSaver method that calls `method` (same name, signature and docstring) on the
@@ -167,22 +100,6 @@ def _delegate(component: str, method: Callable) -> Callable:
         def call(self, *args: Any, **kwargs: Any) -> Any:
             return getattr(getattr(self, component), name)(*args, **kwargs)
     return call
-
-
-def _icontains(haystack, needle) -> int:
-    if haystack is None or needle is None:
-        return 0
-    return int(str(needle).casefold() in str(haystack).casefold())
-
-
-def _is_lock_error(exc: BaseException) -> bool:
-    return isinstance(exc, sqlite3.OperationalError) and ("locked" in str(exc) or "busy" in str(exc))
-
-
-def _rollback_quietly(db: sqlite3.Connection) -> None:
-    if db.in_transaction:
-        with contextlib.suppress(sqlite3.Error):
-            db.execute("ROLLBACK")
 
 
 class SqliteSaver(BaseCheckpointSaver):
@@ -204,16 +121,19 @@ class SqliteSaver(BaseCheckpointSaver):
         self.busy_timeout = float(busy_timeout)
         self.adopt_empty = bool(adopt_empty)
         self._clock = clock or (lambda: datetime.now(timezone.utc))
-        self._conn: aiosqlite.Connection | None = None
-        self._reader: aiosqlite.Connection | None = None
         self._state: Literal["new", "open", "closed"] = "new"
-        self._lock = CrossLoopLock()
         self._open_lock = CrossLoopLock()
-        self._txn_var: contextvars.ContextVar[_Txn | None] = contextvars.ContextVar(
-            f"SqliteSaver_txn_{id(self)}", default=None)
         self._cache = BlobCache()
         self._rows = CheckpointRows(self.path, self._cache)  # checkpoints, writes, blobs (checkpoints.py)
-        self._inflight: set[asyncio.Future] = set()  # background commits not finished yet
+        # Running work on the connections, in transactions (transactions.py). Its entry points are
+        # the saver's too, bound once here (no extra call per round trip).
+        self._txns = Transactions(self.path, self.busy_timeout, self._cache, self._ensure_open,
+                                  self._notify_subscribers)
+        self._lock = self._txns.lock  # the write connection's lock
+        self._write = self._txns.write
+        self._read = self._txns.read
+        self._query = self._txns.query
+        self._current_txn = self._txns.current
         self._inline: sqlite3.Connection | None = None  # see _read_inline
         self._inline_lock = threading.Lock()
         self._file_ledger = SqliteLedger(self.path, self.busy_timeout, self.synchronous)
@@ -285,7 +205,8 @@ class SqliteSaver(BaseCheckpointSaver):
             await self._lock.acquire()
             try:
                 self._state = "closed"
-                conn, reader, self._conn, self._reader = self._conn, self._reader, None, None
+                txns = self._txns
+                conn, reader, txns.conn, txns.reader = txns.conn, txns.reader, None, None
                 inline, self._inline = self._inline, None
                 self._file_ledger.close()
                 if inline is not None:
@@ -322,6 +243,16 @@ class SqliteSaver(BaseCheckpointSaver):
     def is_memory(self) -> bool:
         return self.path == _MEMORY
 
+    @property
+    def _conn(self) -> aiosqlite.Connection | None:
+        """The write connection (None until opened and after closing)."""
+        return self._txns.conn
+
+    @property
+    def _reader(self) -> aiosqlite.Connection | None:
+        """The read connection for reads outside transactions (None in memory)."""
+        return self._txns.reader
+
     async def _ensure_open(self) -> None:
         if self._state == "open":
             return
@@ -355,7 +286,7 @@ class SqliteSaver(BaseCheckpointSaver):
             with contextlib.suppress(Exception):
                 await conn.close()
             raise
-        self._conn, self._reader = conn, reader
+        self._txns.conn, self._txns.reader = conn, reader
         if not self.is_memory:
             self._inline = self._connect_inline()
 
@@ -369,7 +300,7 @@ class SqliteSaver(BaseCheckpointSaver):
         try:
             await conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
             await conn.execute("PRAGMA foreign_keys = ON")
-            await conn.create_function("engine_icontains", 2, _icontains, deterministic=True)
+            await conn.create_function("engine_icontains", 2, icontains, deterministic=True)
             if readonly:
                 await conn.execute("PRAGMA query_only = ON")
         except BaseException:
@@ -378,167 +309,8 @@ class SqliteSaver(BaseCheckpointSaver):
             raise
         return conn
 
-    # --- running work on the connection thread ---------------------------------------------------
-    # Every saver call is a plain function `fn(db, txn, *args)` on the sqlite3 connection, run in
-    # aiosqlite's connection thread in one round trip. These wrappers choose the connection and
-    # the transaction it runs in.
-
-    def _current_txn(self) -> _Txn | None:
-        txn = self._txn_var.get()
-        return txn if txn is not None and txn.active else None
-
-    def _locked_error(self, exc: BaseException) -> StorageError:
-        return StorageError(
-            f"{self.path} stayed locked by another process for more than {self.busy_timeout:g} s "
-            f"({exc}). Retry, raise busy_timeout, or stop the process that holds the lock.")
-
-    def _closed_error(self) -> StorageError:
-        return StorageError(f"the SqliteSaver for {self.path} is closed; open a new one with "
-                            "SqliteSaver.from_conn_string(path).")
-
-    def _translated(self, exc: BaseException) -> BaseException:
-        """The error a caller should see for `exc` raised by the connection."""
-        if isinstance(exc, sqlite3.OperationalError) and _is_lock_error(exc):
-            return self._locked_error(exc)
-        if isinstance(exc, ValueError) and ("closed" in str(exc) or "no active connection" in str(exc)):
-            return self._closed_error()
-        return exc
-
-    async def _on(self, conn: aiosqlite.Connection | None, fn: Callable, *args: Any) -> Any:
-        if conn is None:
-            raise self._closed_error()
-        try:
-            return await connection.run(conn, fn, *args)
-        except (sqlite3.OperationalError, ValueError) as exc:
-            translated = self._translated(exc)
-            if translated is exc:
-                raise
-            raise translated from exc
-
-    def _submit(self, conn: aiosqlite.Connection | None, fn: Callable, *args: Any) -> asyncio.Future:
-        """Queue `fn` on the connection thread now and return its future without waiting: what
-        aiosqlite's `_execute` does before it awaits. Calls queued later run after it."""
-        if conn is None or not connection.is_open(conn):
-            raise self._closed_error()
-        future = connection.queue(conn, fn, *args)
-        self._inflight.add(future)
-        txn = args[0] if args and isinstance(args[0], _Txn) else None
-
-        def finished(done: asyncio.Future) -> None:
-            self._inflight.discard(done)
-            if not done.cancelled() and done.exception() is None and txn is not None and txn.events_written:
-                self._notify_subscribers()
-
-        future.add_done_callback(finished)
-        return future
-
-    async def _settle_inflight(self) -> None:
-        """Wait for this loop's background commits, so a read sees what this process wrote."""
-        loop = asyncio.get_running_loop()
-        pending = [f for f in self._inflight.copy() if f.get_loop() is loop]  # other loops add to it
-        if pending:
-            await asyncio.wait(pending)
-
-    def _joined(self, db: sqlite3.Connection, txn: _Txn, fn: Callable, args: tuple) -> Any:
-        if not txn.begun:  # the transaction starts with its first statement
-            db.execute("BEGIN IMMEDIATE")
-            txn.begun = True
-        self._flush(db, txn)
-        return fn(db, txn, *args)
-
-    @staticmethod
-    def _flush(db: sqlite3.Connection, txn: _Txn) -> None:
-        while txn.pending:
-            fn, args = txn.pending.pop(0)
-            try:
-                fn(db, txn, *args)
-            except BaseException:
-                txn.failed = True  # a later COMMIT must not keep the rest without this write
-                txn.pending.clear()
-                raise
-
-    def _standalone(self, db: sqlite3.Connection, txn: _Txn, write: bool, fn: Callable, args: tuple) -> Any:
-        db.execute("BEGIN IMMEDIATE" if write else "BEGIN")
-        try:
-            result = fn(db, txn, *args)
-            db.execute("COMMIT")
-        except BaseException:
-            self._cache.discard(txn.new_blob_ids)
-            _rollback_quietly(db)
-            raise
-        return result
-
-    def _finish(self, db: sqlite3.Connection, txn: _Txn, commit: bool) -> None:
-        if commit:
-            try:
-                if txn.after is not None and txn.after.error is not None:
-                    raise StorageError(
-                        f"not saved to {self.path}: an earlier write of the same run failed "
-                        f"({txn.after.error}), and this one builds on it.")
-                if not txn.begun:
-                    db.execute("BEGIN IMMEDIATE")
-                    txn.begun = True
-                self._flush(db, txn)
-                if txn.failed:
-                    raise StorageError(
-                        f"a write to {self.path} failed earlier in this transaction, so none of it "
-                        "was saved (the error was raised by the call that failed).")
-                db.execute("COMMIT")
-                return
-            except BaseException as exc:
-                txn.error = exc
-                self._cache.discard(txn.new_blob_ids)
-                _rollback_quietly(db)
-                raise
-        txn.pending.clear()
-        self._cache.discard(txn.new_blob_ids)
-        _rollback_quietly(db)
-
-    async def _write(self, fn: Callable, *args: Any, defer: bool = False) -> Any:
-        """Run `fn` in the caller's transaction, or in its own committed one. With `defer`,
-        inside a transaction, `fn` runs with the transaction's next round trip instead."""
-        await self._ensure_open()
-        current = self._current_txn()
-        if current is not None:
-            if defer:
-                current.pending.append((fn, args))
-                return None
-            return await self._on(self._conn, self._joined, current, fn, args)
-        await self._lock.acquire()
-        txn = _Txn()
-        try:
-            # If the caller is cancelled meanwhile, the call still completes (or rolls back) as
-            # one unit in the connection thread before anything queued after it.
-            result = await self._on(self._conn, self._standalone, txn, True, fn, args)
-        finally:
-            txn.active = False
-            self._lock.release()
-        if txn.events_written:
-            self._notify_subscribers()
-        return result
-
-    async def _read(self, fn: Callable, *args: Any) -> Any:
-        """Run the read `fn` in one consistent snapshot: on the read connection (never waits
-        for the writer) unless the caller's transaction must see its own writes."""
-        await self._ensure_open()
-        current = self._current_txn()
-        if current is not None:
-            return await self._on(self._conn, self._joined, current, fn, args)
-        if self._inflight:
-            await self._settle_inflight()
-        if self._reader is not None:
-            return await self._on(self._reader, self._standalone, _Txn(), False, fn, args)
-        await self._lock.acquire()
-        try:
-            return await self._on(self._conn, self._standalone, _Txn(), False, fn, args)
-        finally:
-            self._lock.release()
-
-    async def _query(self, sql: str, params: Sequence | dict = ()) -> list:
-        return await self._read(lambda db, _txn: db.execute(sql, params).fetchall())
-
-    @contextlib.asynccontextmanager
-    async def transaction(self, *, wait: bool = True, after: Commit | None = None, carry: bool = False):
+    # --- transactions (transactions.py) -------------------------------------------------------------
+    def transaction(self, *, wait: bool = True, after: Commit | None = None, carry: bool = False):
         """Everything awaited inside commits in one SQLite transaction (BEGIN IMMEDIATE), or is
         rolled back if the block raises. Nested blocks become savepoints. Other tasks' calls
         wait for the block to finish (calls from tasks it starts join it).
@@ -550,86 +322,7 @@ class SqliteSaver(BaseCheckpointSaver):
         `after` failed, this one is refused. With `carry=True` too (durability "exit"), writes
         that were only queued stay in memory until the next transaction naming this one in
         `after` (which commits them with its own) or `wait()`."""
-        await self._ensure_open()
-        current = self._current_txn()
-        if current is not None:
-            async with self._savepoint(current):
-                yield Commit()  # committed with the enclosing transaction
-            return
-        await self._lock.acquire()
-        txn = _Txn()
-        commit = _Commit(self, txn)
-        adopted: _Commit | None = None
-        if isinstance(after, _Commit) and after.saver is self:
-            if after.carried:  # take over its writes: they commit first, with ours
-                adopted = after
-                txn.pending, after.txn.pending = after.txn.pending, []
-                txn.after, after.carried, after.merged_into = after.txn.after, False, commit
-            else:
-                txn.after = after.txn
-        adopted_count = len(txn.pending)
-        token = self._txn_var.set(txn)
-        try:
-            try:
-                yield commit
-            except BaseException as exc:
-                if adopted is not None:
-                    if txn.begun:  # they were sent with this transaction, which now rolls back
-                        commit.error = exc
-                    else:  # give the carried writes back
-                        adopted.txn.pending = txn.pending[:adopted_count]
-                        adopted.carried, adopted.merged_into = True, None
-                txn.pending.clear()
-                if txn.begun:
-                    with contextlib.suppress(Exception):
-                        await self._on(self._conn, self._finish, txn, False)
-                raise
-            if not (txn.begun or txn.pending):
-                commit.before = after  # an empty commit stands for the one before it...
-                if isinstance(after, _Commit) and after.saver is self:
-                    commit.txn = after.txn  # ...also for the next one's `after` check
-                return
-            if wait:
-                await self._on(self._conn, self._finish, txn, True)
-            elif carry and not txn.begun:
-                commit.carried = True
-            else:
-                commit.future = self._submit(self._conn, self._finish, txn, True)
-        finally:
-            txn.active = False
-            self._txn_var.reset(token)
-            self._lock.release()
-        if wait and txn.events_written:
-            self._notify_subscribers()
-
-    @contextlib.asynccontextmanager
-    async def _savepoint(self, txn: _Txn):
-        name = f"engine_sp{txn.savepoints}"
-        txn.savepoints += 1
-        mark = len(txn.new_blob_ids)
-
-        def rollback_to(db, txn):
-            txn.pending.clear()  # queued inside the savepoint: never run them
-            self._cache.discard(txn.new_blob_ids[mark:])
-            del txn.new_blob_ids[mark:]
-            db.execute(f"ROLLBACK TO {name}")
-            db.execute(f"RELEASE {name}")
-
-        try:
-            await self._on(self._conn, self._joined, txn, lambda db, _t: db.execute(f"SAVEPOINT {name}"), ())
-            try:
-                yield
-            except BaseException:
-                with contextlib.suppress(Exception):
-                    await self._on(self._conn, self._rollback_to, txn, rollback_to)
-                raise
-            await self._on(self._conn, self._joined, txn, lambda db, _t: db.execute(f"RELEASE {name}"), ())
-        finally:
-            txn.savepoints -= 1
-
-    @staticmethod
-    def _rollback_to(db: sqlite3.Connection, txn: _Txn, fn: Callable) -> None:
-        fn(db, txn)  # not _joined: the writes queued inside the savepoint must not be flushed
+        return self._txns.transaction(wait=wait, after=after, carry=carry)
 
     def _now(self) -> str:
         return utc_iso(self._clock())
@@ -715,7 +408,7 @@ class SqliteSaver(BaseCheckpointSaver):
     async def aget_tuple(self, config: dict) -> CheckpointTuple | None:
         thread_id, ns = thread_id_of(config), checkpoint_ns_of(config)
         args = (thread_id, ns, checkpoint_id_of(config))
-        if self._current_txn() is None and not self._inflight and self._state == "open":
+        if self._current_txn() is None and not self._txns.inflight and self._state == "open":
             found = self._read_inline(self._rows._get_tuple, *args)
             if found is not _BUSY:
                 return found
@@ -733,9 +426,9 @@ class SqliteSaver(BaseCheckpointSaver):
             db = self._inline
             if db is None:  # closing: the normal path says so
                 return _BUSY
-            return self._standalone(db, _Txn(), False, fn, args)
+            return self._txns.standalone(db, Txn(), False, fn, args)
         except sqlite3.OperationalError as exc:
-            if _is_lock_error(exc):
+            if is_lock_error(exc):
                 return _BUSY
             raise
         finally:

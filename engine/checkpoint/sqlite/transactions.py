@@ -1,0 +1,384 @@
+"""Transactions on the saver's connections: running each call's work on the connection thread.
+
+Every saver call is a plain function `fn(db, txn, *args)` on the sqlite3 connection, run on
+aiosqlite's connection thread in one round trip (through connection.py). `Transactions` chooses
+the connection and the transaction it runs in; the saver (saver.py) opens and closes the
+connections and hands them to it, and the components (runner.py) reach it through the saver.
+
+One connection for writes (and for reads inside a transaction), guarded by a lock that works
+across event loops (the engine's background loop and the caller's); each saver call is one
+round trip, where its statements run back to back. Everything awaited inside
+`async with saver.transaction():` commits in one `BEGIN IMMEDIATE ... COMMIT` (rolled back if
+the block raises; nested blocks become savepoints); calls outside a transaction commit on their
+own. Inside a transaction, writes whose results do not come from the database (`aput`,
+`aput_writes`, queued events) wait in `Txn.pending` and run with the transaction's next round
+trip, so a superstep costs two round trips; if one of them fails then, that call raises the
+error and the transaction refuses to commit. A second connection serves reads outside
+transactions, so they never wait behind a writer. `transaction(wait=False)` hands the COMMIT to
+the connection thread without waiting (`_Commit`); reads from this process wait for such
+commits (`inflight`), so nothing observes writes out of order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import contextvars
+import sqlite3
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, Sequence
+
+from engine.checkpoint.base import Commit
+from engine.checkpoint.sqlite import connection
+from engine.checkpoint.sqlite.locks import CrossLoopLock
+from engine.errors import StorageError
+
+if TYPE_CHECKING:
+    import aiosqlite
+
+    from engine.checkpoint.sqlite.blobs import BlobCache
+
+
+class Txn:
+    """A transaction: shared by the calls a task awaits inside `saver.transaction()`, or private
+    to one call. Mutated only in the connection thread or by its owning task between calls."""
+
+    __slots__ = ("active", "begun", "failed", "savepoints", "pending", "new_blob_ids", "events_written",
+                 "after", "error")
+
+    def __init__(self) -> None:
+        self.active = True
+        self.begun = False
+        self.failed = False
+        self.savepoints = 0
+        # Writes whose result the caller does not need (aput, aput_writes) wait here and run
+        # in the next round trip of the transaction: a superstep's checkpoint, writes, events
+        # and COMMIT cost two round trips, not four.
+        self.pending: list[tuple[Callable, tuple]] = []
+        self.new_blob_ids: list[int] = []
+        self.events_written = False
+        # A transaction committed in the background (transaction(wait=False)) is refused if the
+        # one before it in the same run (`after`) failed; `error` is what made it fail.
+        self.after: Txn | None = None
+        self.error: BaseException | None = None
+
+
+class _Commit(Commit):
+    """A transaction handed to the connection thread without waiting (see `transaction`)."""
+
+    def __init__(self, txns: "Transactions", txn: Txn) -> None:
+        self.txns = txns
+        self.txn = txn
+        self.future: asyncio.Future | None = None
+        self.carried = False  # its writes wait in memory for the next transaction or wait()
+        self.merged_into: _Commit | None = None  # a carried commit whose writes another took over
+        self.before: Commit | None = None  # an empty commit stands for the one it came after
+        self.error: BaseException | None = None  # its block failed after taking over carried writes
+
+    async def wait(self) -> None:
+        if self.merged_into is not None:
+            return await self.merged_into.wait()
+        if self.error is not None:
+            raise StorageError(
+                f"writes carried over from earlier steps were not saved to {self.txns.path}: the "
+                f"transaction that took them over failed ({self.error}).") from self.error
+        if self.carried:
+            txns = self.txns
+            await txns.lock.acquire()  # if cancelled here, the writes stay carried for a retry
+            try:
+                if self.carried:
+                    self.carried = False
+                    if self.txn.pending:
+                        self.future = txns.submit(txns.conn, txns.finish, self.txn, True)
+            finally:
+                txns.lock.release()
+        if self.future is not None:
+            try:
+                await asyncio.shield(self.future)  # a cancelled waiter leaves the commit running
+            except (sqlite3.OperationalError, ValueError) as exc:
+                translated = self.txns.translated(exc)
+                if translated is exc:
+                    raise
+                raise translated from exc
+        elif self.before is not None:
+            await self.before.wait()
+
+
+def icontains(haystack, needle) -> int:
+    """SQL `engine_icontains(haystack, needle)`: case-insensitive containment (the saver
+    registers it on each connection; queries.py uses it)."""
+    if haystack is None or needle is None:
+        return 0
+    return int(str(needle).casefold() in str(haystack).casefold())
+
+
+def is_lock_error(exc: BaseException) -> bool:
+    return isinstance(exc, sqlite3.OperationalError) and ("locked" in str(exc) or "busy" in str(exc))
+
+
+def _rollback_quietly(db: sqlite3.Connection) -> None:
+    if db.in_transaction:
+        with contextlib.suppress(sqlite3.Error):
+            db.execute("ROLLBACK")
+
+
+class Transactions:
+    """Runs work on one saver's connections: owns the write lock, the current transaction (a
+    context variable) and the background commits in flight. The saver sets `conn` and `reader`
+    when it opens and clears them when it closes (holding `lock`); `ensure_open` opens it on
+    first use, `notify` wakes event subscribers after events are committed."""
+
+    def __init__(self, path: str, busy_timeout: float, cache: "BlobCache",
+                 ensure_open: Callable[[], Awaitable[None]], notify: Callable[[], None]) -> None:
+        self.path = path
+        self.busy_timeout = busy_timeout
+        self.conn: aiosqlite.Connection | None = None  # writes, and reads inside a transaction
+        self.reader: aiosqlite.Connection | None = None  # reads outside transactions (None in memory)
+        self.lock = CrossLoopLock()
+        self.inflight: set[asyncio.Future] = set()  # background commits not finished yet
+        self._cache = cache
+        self._ensure_open = ensure_open
+        self._notify = notify
+        self._txn_var: contextvars.ContextVar[Txn | None] = contextvars.ContextVar(
+            f"SqliteSaver_txn_{id(self)}", default=None)
+
+    def current(self) -> Txn | None:
+        """The caller's active transaction, if it runs inside one."""
+        txn = self._txn_var.get()
+        return txn if txn is not None and txn.active else None
+
+    def locked_error(self, exc: BaseException) -> StorageError:
+        return StorageError(
+            f"{self.path} stayed locked by another process for more than {self.busy_timeout:g} s "
+            f"({exc}). Retry, raise busy_timeout, or stop the process that holds the lock.")
+
+    def closed_error(self) -> StorageError:
+        return StorageError(f"the SqliteSaver for {self.path} is closed; open a new one with "
+                            "SqliteSaver.from_conn_string(path).")
+
+    def translated(self, exc: BaseException) -> BaseException:
+        """The error a caller should see for `exc` raised by the connection."""
+        if isinstance(exc, sqlite3.OperationalError) and is_lock_error(exc):
+            return self.locked_error(exc)
+        if isinstance(exc, ValueError) and ("closed" in str(exc) or "no active connection" in str(exc)):
+            return self.closed_error()
+        return exc
+
+    async def on(self, conn: aiosqlite.Connection | None, fn: Callable, *args: Any) -> Any:
+        if conn is None:
+            raise self.closed_error()
+        try:
+            return await connection.run(conn, fn, *args)
+        except (sqlite3.OperationalError, ValueError) as exc:
+            translated = self.translated(exc)
+            if translated is exc:
+                raise
+            raise translated from exc
+
+    def submit(self, conn: aiosqlite.Connection | None, fn: Callable, *args: Any) -> asyncio.Future:
+        """Queue `fn` on the connection thread now and return its future without waiting: what
+        aiosqlite's `_execute` does before it awaits. Calls queued later run after it."""
+        if conn is None or not connection.is_open(conn):
+            raise self.closed_error()
+        future = connection.queue(conn, fn, *args)
+        self.inflight.add(future)
+        txn = args[0] if args and isinstance(args[0], Txn) else None
+
+        def finished(done: asyncio.Future) -> None:
+            self.inflight.discard(done)
+            if not done.cancelled() and done.exception() is None and txn is not None and txn.events_written:
+                self._notify()
+
+        future.add_done_callback(finished)
+        return future
+
+    async def settle_inflight(self) -> None:
+        """Wait for this loop's background commits, so a read sees what this process wrote."""
+        loop = asyncio.get_running_loop()
+        pending = [f for f in self.inflight.copy() if f.get_loop() is loop]  # other loops add to it
+        if pending:
+            await asyncio.wait(pending)
+
+    def joined(self, db: sqlite3.Connection, txn: Txn, fn: Callable, args: tuple) -> Any:
+        if not txn.begun:  # the transaction starts with its first statement
+            db.execute("BEGIN IMMEDIATE")
+            txn.begun = True
+        self.flush(db, txn)
+        return fn(db, txn, *args)
+
+    @staticmethod
+    def flush(db: sqlite3.Connection, txn: Txn) -> None:
+        while txn.pending:
+            fn, args = txn.pending.pop(0)
+            try:
+                fn(db, txn, *args)
+            except BaseException:
+                txn.failed = True  # a later COMMIT must not keep the rest without this write
+                txn.pending.clear()
+                raise
+
+    def standalone(self, db: sqlite3.Connection, txn: Txn, write: bool, fn: Callable, args: tuple) -> Any:
+        db.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+        try:
+            result = fn(db, txn, *args)
+            db.execute("COMMIT")
+        except BaseException:
+            self._cache.discard(txn.new_blob_ids)
+            _rollback_quietly(db)
+            raise
+        return result
+
+    def finish(self, db: sqlite3.Connection, txn: Txn, commit: bool) -> None:
+        if commit:
+            try:
+                if txn.after is not None and txn.after.error is not None:
+                    raise StorageError(
+                        f"not saved to {self.path}: an earlier write of the same run failed "
+                        f"({txn.after.error}), and this one builds on it.")
+                if not txn.begun:
+                    db.execute("BEGIN IMMEDIATE")
+                    txn.begun = True
+                self.flush(db, txn)
+                if txn.failed:
+                    raise StorageError(
+                        f"a write to {self.path} failed earlier in this transaction, so none of it "
+                        "was saved (the error was raised by the call that failed).")
+                db.execute("COMMIT")
+                return
+            except BaseException as exc:
+                txn.error = exc
+                self._cache.discard(txn.new_blob_ids)
+                _rollback_quietly(db)
+                raise
+        txn.pending.clear()
+        self._cache.discard(txn.new_blob_ids)
+        _rollback_quietly(db)
+
+    async def write(self, fn: Callable, *args: Any, defer: bool = False) -> Any:
+        """Run `fn` in the caller's transaction, or in its own committed one. With `defer`,
+        inside a transaction, `fn` runs with the transaction's next round trip instead."""
+        await self._ensure_open()
+        current = self.current()
+        if current is not None:
+            if defer:
+                current.pending.append((fn, args))
+                return None
+            return await self.on(self.conn, self.joined, current, fn, args)
+        await self.lock.acquire()
+        txn = Txn()
+        try:
+            # If the caller is cancelled meanwhile, the call still completes (or rolls back) as
+            # one unit in the connection thread before anything queued after it.
+            result = await self.on(self.conn, self.standalone, txn, True, fn, args)
+        finally:
+            txn.active = False
+            self.lock.release()
+        if txn.events_written:
+            self._notify()
+        return result
+
+    async def read(self, fn: Callable, *args: Any) -> Any:
+        """Run the read `fn` in one consistent snapshot: on the read connection (never waits
+        for the writer) unless the caller's transaction must see its own writes."""
+        await self._ensure_open()
+        current = self.current()
+        if current is not None:
+            return await self.on(self.conn, self.joined, current, fn, args)
+        if self.inflight:
+            await self.settle_inflight()
+        if self.reader is not None:
+            return await self.on(self.reader, self.standalone, Txn(), False, fn, args)
+        await self.lock.acquire()
+        try:
+            return await self.on(self.conn, self.standalone, Txn(), False, fn, args)
+        finally:
+            self.lock.release()
+
+    async def query(self, sql: str, params: Sequence | dict = ()) -> list:
+        return await self.read(lambda db, _txn: db.execute(sql, params).fetchall())
+
+    @contextlib.asynccontextmanager
+    async def transaction(self, *, wait: bool = True, after: Commit | None = None, carry: bool = False):
+        """See `SqliteSaver.transaction`."""
+        await self._ensure_open()
+        current = self.current()
+        if current is not None:
+            async with self.savepoint(current):
+                yield Commit()  # committed with the enclosing transaction
+            return
+        await self.lock.acquire()
+        txn = Txn()
+        commit = _Commit(self, txn)
+        adopted: _Commit | None = None
+        if isinstance(after, _Commit) and after.txns is self:
+            if after.carried:  # take over its writes: they commit first, with ours
+                adopted = after
+                txn.pending, after.txn.pending = after.txn.pending, []
+                txn.after, after.carried, after.merged_into = after.txn.after, False, commit
+            else:
+                txn.after = after.txn
+        adopted_count = len(txn.pending)
+        token = self._txn_var.set(txn)
+        try:
+            try:
+                yield commit
+            except BaseException as exc:
+                if adopted is not None:
+                    if txn.begun:  # they were sent with this transaction, which now rolls back
+                        commit.error = exc
+                    else:  # give the carried writes back
+                        adopted.txn.pending = txn.pending[:adopted_count]
+                        adopted.carried, adopted.merged_into = True, None
+                txn.pending.clear()
+                if txn.begun:
+                    with contextlib.suppress(Exception):
+                        await self.on(self.conn, self.finish, txn, False)
+                raise
+            if not (txn.begun or txn.pending):
+                commit.before = after  # an empty commit stands for the one before it...
+                if isinstance(after, _Commit) and after.txns is self:
+                    commit.txn = after.txn  # ...also for the next one's `after` check
+                return
+            if wait:
+                await self.on(self.conn, self.finish, txn, True)
+            elif carry and not txn.begun:
+                commit.carried = True
+            else:
+                commit.future = self.submit(self.conn, self.finish, txn, True)
+        finally:
+            txn.active = False
+            self._txn_var.reset(token)
+            self.lock.release()
+        if wait and txn.events_written:
+            self._notify()
+
+    @contextlib.asynccontextmanager
+    async def savepoint(self, txn: Txn):
+        name = f"engine_sp{txn.savepoints}"
+        txn.savepoints += 1
+        mark = len(txn.new_blob_ids)
+
+        def rollback_to(db, txn):
+            txn.pending.clear()  # queued inside the savepoint: never run them
+            self._cache.discard(txn.new_blob_ids[mark:])
+            del txn.new_blob_ids[mark:]
+            db.execute(f"ROLLBACK TO {name}")
+            db.execute(f"RELEASE {name}")
+
+        try:
+            await self.on(self.conn, self.joined, txn, lambda db, _t: db.execute(f"SAVEPOINT {name}"), ())
+            try:
+                yield
+            except BaseException:
+                with contextlib.suppress(Exception):
+                    await self.on(self.conn, self.rollback_to, txn, rollback_to)
+                raise
+            await self.on(self.conn, self.joined, txn, lambda db, _t: db.execute(f"RELEASE {name}"), ())
+        finally:
+            txn.savepoints -= 1
+
+    @staticmethod
+    def rollback_to(db: sqlite3.Connection, txn: Txn, fn: Callable) -> None:
+        fn(db, txn)  # not joined: the writes queued inside the savepoint must not be flushed
+
+
+__all__ = ["Txn", "Transactions", "icontains", "is_lock_error"]
