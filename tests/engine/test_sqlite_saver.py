@@ -31,18 +31,7 @@ from engine.errors import AlreadyResolved, StorageError
 from engine.events import InterruptRaised, RunFailed, RunFinished, RunStarted
 
 REPO = Path(__file__).resolve().parents[2]
-T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
-
-
-def at(seconds: float = 0) -> str:
-    return (T0 + timedelta(seconds=seconds)).isoformat()
-
-
-def cfg(thread: str = "t1", ns: str = "", checkpoint_id: str | None = None) -> dict:
-    configurable = {"thread_id": thread, "checkpoint_ns": ns}
-    if checkpoint_id is not None:
-        configurable["checkpoint_id"] = checkpoint_id
-    return {"configurable": configurable}
+from saver_helpers import T0, at, cfg  # noqa: E402  (tests/engine is on sys.path)
 
 
 def ckpt(checkpoint_id: str, values: dict, versions: dict, step: int = 0, **extra) -> dict:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 import pytest
 
@@ -26,18 +26,7 @@ from engine.errors import AlreadyResolved, LeaseLost, StorageError, ThreadBusy, 
 from engine.events import (InterruptCancelled, InterruptExpired, InterruptRaised, InterruptResolved,
                            RunFailed, RunFinished, RunStarted)
 
-T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
-
-
-def at(seconds: float = 0) -> str:
-    return (T0 + timedelta(seconds=seconds)).isoformat()
-
-
-def cfg(thread: str = "t1", ns: str = "", checkpoint_id: str | None = None) -> dict:
-    configurable = {"thread_id": thread, "checkpoint_ns": ns}
-    if checkpoint_id is not None:
-        configurable["checkpoint_id"] = checkpoint_id
-    return {"configurable": configurable}
+from saver_helpers import T0, at, cfg  # noqa: E402  (tests/engine is on sys.path)
 
 
 def ckpt(checkpoint_id: str, values: dict, versions: dict, step: int = 0) -> dict:
