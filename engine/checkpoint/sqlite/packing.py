@@ -84,16 +84,19 @@ _SMALL = 1 << 14  # texts up to this size deflate with a 4 KiB window (much chea
 
 _DICTIONARIES = {_FORMAT_1: _DICTIONARY_1, _FORMAT_2: _DICTIONARY_2}
 
+# Primed once: loading a preset dictionary costs more than compressing a small row, and a copy
+# of a primed (de)compressor costs half as much as priming a new one. The output is the same.
+_SMALL_COMPRESSOR = zlib.compressobj(6, zlib.DEFLATED, -12, 4, zlib.Z_DEFAULT_STRATEGY, _DICTIONARY_2)
+_LARGE_COMPRESSOR = zlib.compressobj(6, zlib.DEFLATED, -15, 8, zlib.Z_DEFAULT_STRATEGY, _DICTIONARY_2)
+_DECOMPRESSORS = {fmt: zlib.decompressobj(-15, dictionary) for fmt, dictionary in _DICTIONARIES.items()}
+
 
 def pack(text: str) -> str | bytes:
     """The value to store for `text`: compressed bytes when that is smaller, else `text`."""
     if len(text) < MIN_CHARS:
         return text
     data = text.encode()
-    if len(data) <= _SMALL:
-        compressor = zlib.compressobj(6, zlib.DEFLATED, -12, 4, zlib.Z_DEFAULT_STRATEGY, _DICTIONARY_2)
-    else:
-        compressor = zlib.compressobj(6, zlib.DEFLATED, -15, 8, zlib.Z_DEFAULT_STRATEGY, _DICTIONARY_2)
+    compressor = (_SMALL_COMPRESSOR if len(data) <= _SMALL else _LARGE_COMPRESSOR).copy()
     packed = compressor.compress(data) + compressor.flush()
     if len(packed) + 1 >= len(data):
         return text
@@ -148,10 +151,10 @@ def unpack(value: str | bytes, related: str | None = None) -> str:
         _id, start = _related(value)
         decompressor = zlib.decompressobj(-15, _DICTIONARY_2 + related.encode())
         return (decompressor.decompress(memoryview(value)[start:]) + decompressor.flush()).decode()
-    dictionary = _DICTIONARIES.get(value[0]) if value else None
-    if dictionary is None:
+    primed = _DECOMPRESSORS.get(value[0]) if value else None
+    if primed is None:
         raise ValueError(f"unknown stored value format {value[:1]!r}")
-    decompressor = zlib.decompressobj(-15, dictionary)
+    decompressor = primed.copy()
     return (decompressor.decompress(memoryview(value)[1:]) + decompressor.flush()).decode()
 
 

@@ -208,10 +208,14 @@ class SqliteSaver(BaseCheckpointSaver):
                 txns = self._txns
                 conn, reader, txns.conn, txns.reader = txns.conn, txns.reader, None, None
                 inline, self._inline = self._inline, None
+                writer, txns.inline = txns.inline, None
                 self._file_ledger.close()
                 if inline is not None:
                     with self._inline_lock:
                         inline.close()
+                if writer is not None:
+                    await txns.settle_inflight()  # background commits queued before it
+                    writer.close()
                 for each in (reader, conn):
                     if each is not None:
                         with contextlib.suppress(Exception):
@@ -289,10 +293,25 @@ class SqliteSaver(BaseCheckpointSaver):
         self._txns.conn, self._txns.reader = conn, reader
         if not self.is_memory:
             self._inline = self._connect_inline()
+            self._txns.inline = self._connect_inline_writer()
 
     def _connect_inline(self) -> sqlite3.Connection:
         db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=0.005)
         db.execute("PRAGMA query_only = ON")
+        return db
+
+    def _connect_inline_writer(self) -> sqlite3.Connection:
+        """The connection transactions try first, on the caller's thread (transactions.py): set
+        up as the write connection, but never waiting for a lock (busy_timeout 0)."""
+        db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=0)
+        try:
+            db.execute("PRAGMA busy_timeout = 0")
+            db.execute("PRAGMA foreign_keys = ON")
+            db.execute(f"PRAGMA synchronous = {self.synchronous}")
+            db.create_function("engine_icontains", 2, icontains, deterministic=True)
+        except BaseException:
+            db.close()
+            raise
         return db
 
     async def _connect(self, readonly: bool = False) -> aiosqlite.Connection:
