@@ -6,12 +6,19 @@ scripts, from worker threads while another loop runs (a Textual app), and from s
 functions that call a subgraph's `invoke()` (those run in executor threads, so the loop is
 free). The caller's context variables travel with the coroutine, so a subgraph invoked that
 way still knows which parent task it runs in.
+
+`invoke()` and `stream()` are different (`run_owned`, `iterate_owned`): they run on a private
+event loop of the calling thread, which the engine owns while the call lasts and nothing else
+shares, so a run's sync nodes may run right on it, without a hop to an executor thread
+(`loop_is_owned`, engine/runtime/node.py). A blocking engine call made from such a node (a
+subgraph's `invoke()`, `get_state()`) goes to the background loop, which is free.
 """
 
 from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import contextvars
 import threading
 from typing import Any, AsyncIterator, Coroutine, Iterator, TypeVar
@@ -20,6 +27,28 @@ T = TypeVar("T")
 
 _lock = threading.Lock()
 _loop: asyncio.AbstractEventLoop | None = None
+_owned: contextvars.ContextVar[bool] = contextvars.ContextVar("engine_owned_loop", default=False)
+_this_thread = threading.local()  # .loop: its private loop; .inline: sync nodes running inline on it
+
+
+def loop_is_owned() -> bool:
+    """Whether the running coroutine is on a private loop of `invoke()`/`stream()`."""
+    return _owned.get()
+
+
+def call_inline(fn: Any, *args: Any) -> Any:
+    """Call the sync `fn` right here on the owned loop's thread, marked so that a blocking
+    engine call inside it is sent to the background loop (this one waits for `fn`)."""
+    depth = getattr(_this_thread, "inline", 0)
+    _this_thread.inline = depth + 1
+    try:
+        return fn(*args)
+    finally:
+        _this_thread.inline = depth
+
+
+def _inside_inline_node() -> bool:
+    return getattr(_this_thread, "inline", 0) > 0
 
 
 def engine_loop() -> asyncio.AbstractEventLoop:
@@ -34,6 +63,8 @@ def engine_loop() -> asyncio.AbstractEventLoop:
 
 
 def _refuse_inside_running_loop(what: str) -> None:
+    if _inside_inline_node():
+        return  # the running loop is waiting for this very call: the background loop serves it
     try:
         asyncio.get_running_loop()
     except RuntimeError:
@@ -48,6 +79,7 @@ def _refuse_inside_running_loop(what: str) -> None:
 def _submit(coro: Coroutine[Any, Any, T]) -> concurrent.futures.Future:
     loop = engine_loop()
     context = contextvars.copy_context()
+    context.run(_owned.set, False)  # the background loop is shared: nodes never run inline there
     result: concurrent.futures.Future = concurrent.futures.Future()
 
     def start() -> None:
@@ -91,6 +123,62 @@ def run_sync(coro: Coroutine[Any, Any, T], what: str = "this call") -> T:
     return _wait(_submit(coro))
 
 
+def _private_loop() -> asyncio.AbstractEventLoop:
+    loop = getattr(_this_thread, "loop", None)
+    if loop is None or loop.is_closed():
+        loop = _this_thread.loop = asyncio.new_event_loop()
+    return loop
+
+
+def _run_owned_step(loop: asyncio.AbstractEventLoop, coro: Coroutine[Any, Any, T], context) -> T:
+    task = loop.create_task(coro, context=context)
+    try:
+        return loop.run_until_complete(task)
+    except BaseException:  # e.g. KeyboardInterrupt: cancel the run as the background loop would
+        if not task.done():
+            task.cancel()
+            with contextlib.suppress(BaseException):
+                loop.run_until_complete(task)
+        raise
+
+
+def run_owned(coro: Coroutine[Any, Any, T], what: str = "this call") -> T:
+    """Run `coro` on this thread's private loop (see the module docstring) and return its
+    result; from inside a node running inline, on the background loop instead."""
+    try:
+        _refuse_inside_running_loop(what)
+    except RuntimeError:
+        coro.close()
+        raise
+    if _inside_inline_node():
+        return _wait(_submit(coro))
+    context = contextvars.copy_context()
+    context.run(_owned.set, True)
+    return _run_owned_step(_private_loop(), coro, context)
+
+
+def iterate_owned(agen: AsyncIterator[T], what: str = "this call") -> Iterator[T]:
+    """Drive an async iterator on this thread's private loop, like `run_owned`."""
+    _refuse_inside_running_loop(what)
+    if _inside_inline_node():
+        yield from iterate_sync(agen, what)
+        return
+    loop = _private_loop()
+    context = contextvars.copy_context()
+    context.run(_owned.set, True)
+    try:
+        while True:
+            try:
+                item = _run_owned_step(loop, agen.__anext__(), context)
+            except StopAsyncIteration:
+                return
+            yield item
+    finally:
+        aclose = getattr(agen, "aclose", None)
+        if aclose is not None:
+            _run_owned_step(loop, aclose(), context)
+
+
 def iterate_sync(agen: AsyncIterator[T], what: str = "this call") -> Iterator[T]:
     """Drive an async iterator on the engine loop, yielding its items to sync code."""
     _refuse_inside_running_loop(what)
@@ -111,4 +199,5 @@ def iterate_sync(agen: AsyncIterator[T], what: str = "this call") -> Iterator[T]
             _wait(_submit(aclose()))
 
 
-__all__ = ["run_sync", "iterate_sync", "engine_loop"]
+__all__ = ["run_sync", "iterate_sync", "run_owned", "iterate_owned", "loop_is_owned", "call_inline",
+           "engine_loop"]

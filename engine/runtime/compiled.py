@@ -15,7 +15,7 @@ from engine.runtime.algo import SavedState
 from engine.runtime.durability import Durability
 from engine.runtime.loop import Run
 from engine.runtime.node import call_node
-from engine._internal.sync import iterate_sync, run_sync
+from engine._internal.sync import iterate_owned, iterate_sync, run_owned, run_sync
 from engine.types import PregelTask, Send, StateSnapshot
 
 STREAM_MODES = ("values", "updates")
@@ -125,10 +125,10 @@ class CompiledStateGraph:
         return out
 
     def invoke(self, input: Any, config: dict | None = None, **kwargs: Any) -> dict:
-        return run_sync(self.ainvoke(input, config, **kwargs), "graph.invoke()")
+        return run_owned(self.ainvoke(input, config, **kwargs), "graph.invoke()")
 
     def stream(self, input: Any, config: dict | None = None, **kwargs: Any) -> Iterator[Any]:
-        return iterate_sync(self.astream(input, config, **kwargs), "graph.stream()")
+        return iterate_owned(self.astream(input, config, **kwargs), "graph.stream()")
 
     # --- reading state ----------------------------------------------------------------------------
     def _saver(self, what: str):

@@ -11,6 +11,7 @@ import inspect
 from dataclasses import dataclass, field
 from typing import Any
 
+from engine._internal.sync import call_inline, loop_is_owned
 from engine.constants import END
 from engine.errors import GraphInterrupt, InvalidUpdateError, ParentCommand
 from engine.types import Command, Interrupt, Send
@@ -74,17 +75,23 @@ def _inspect_wants_config(fn: Any) -> bool:
     return len(positional) >= 2
 
 
-async def call_node(runnable: Any, state: Any, config: dict) -> Any:
-    """Call a node with its state (and config, if it takes one)."""
+async def call_node(runnable: Any, state: Any, config: dict, *, alone: bool = False) -> Any:
+    """Call a node with its state (and config, if it takes one). A sync node runs in an
+    executor thread, so it never blocks a loop shared with a UI or a server; when it is the
+    step's only task (`alone`) on a loop the engine owns (`invoke()`/`stream()`), right here:
+    the hop to a thread would cost more than most nodes."""
     if hasattr(runnable, "ainvoke"):
         return await runnable.ainvoke(state, config)
     args = (state, config) if _wants_config(runnable) else (state,)
     target = runnable if inspect.isroutine(runnable) else getattr(runnable, "__call__", runnable)
     if inspect.iscoroutinefunction(target):
         return await runnable(*args)
-    loop = asyncio.get_running_loop()
-    context = contextvars.copy_context()
-    result = await loop.run_in_executor(NODE_EXECUTOR, lambda: context.run(runnable, *args))
+    if alone and loop_is_owned():
+        result = contextvars.copy_context().run(call_inline, runnable, *args)
+    else:
+        loop = asyncio.get_running_loop()
+        context = contextvars.copy_context()
+        result = await loop.run_in_executor(NODE_EXECUTOR, lambda: context.run(runnable, *args))
     if inspect.isawaitable(result):
         result = await result
     return result
@@ -98,8 +105,9 @@ def _merge_interrupts(*groups: list[Interrupt]) -> list[Interrupt]:
     return list(seen.values())
 
 
-async def run_task(graph: Any, task: dict, state_values: dict, ctx: Any, config: dict) -> TaskOutcome:
-    """Run one task in its own context and classify how it ended."""
+async def run_task(graph: Any, task: dict, state_values: dict, ctx: Any, config: dict, *,
+                   alone: bool = False) -> TaskOutcome:
+    """Run one task in its own context and classify how it ended (`alone`: see call_node)."""
     from engine._internal.context import reset_current_task, set_current_task
 
     spec = graph.builder.nodes[task["name"]]
@@ -112,7 +120,7 @@ async def run_task(graph: Any, task: dict, state_values: dict, ctx: Any, config:
         else:
             node_input = graph.schema.to_node_input(state_values)
         try:
-            returned = await call_node(spec.runnable, node_input, config)
+            returned = await call_node(spec.runnable, node_input, config, alone=alone)
         except GraphInterrupt as raised:
             return TaskOutcome(task, interrupts=_merge_interrupts(ctx.raised, raised.interrupts))
         except ParentCommand as from_child:

@@ -39,6 +39,7 @@ from engine.checkpoint.base import ANY_CHECKPOINT
 from engine.checkpoint.store import RunStore
 from engine.errors import (AlreadyResolved, InvalidResumeError, LeaseLost, ThreadBusy,
                            ThreadMovedOn)
+from engine.runtime.heartbeat import HEARTBEATS
 
 DEFAULT_LEASE_TTL = 20.0  # seconds; ENGINE_LEASE_TTL overrides it (tests use short leases)
 
@@ -74,10 +75,9 @@ class Lease:
         self.ttl = ttl if ttl is not None else lease_ttl()
         self.expect: Any = ANY_CHECKPOINT  # the checkpoint id the run loaded (None: none)
         self.held = False
-        # The heartbeat: a timer, and a renewal task only while one is in flight (most runs
-        # end before the first beat, so they never create a task for it).
-        self._timer: asyncio.TimerHandle | None = None
-        self._heartbeat: asyncio.Task | None = None
+        # Renewed from the heartbeat thread (engine/runtime/heartbeat.py) while held, so a busy
+        # or idle run loop never lets it expire.
+        self._beating = False
 
     async def take(self) -> None:
         """Take the lease now, in a transaction of its own."""
@@ -103,31 +103,14 @@ class Lease:
             self._stop_heartbeat()
 
     def _start_heartbeat(self) -> None:
-        if self._timer is None and self._heartbeat is None:
-            self._timer = asyncio.get_running_loop().call_later(self.ttl / 3, self._beat)
+        if not self._beating:
+            self._beating = True
+            HEARTBEATS.register(self)
 
     def _stop_heartbeat(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
-        if self._heartbeat is not None:
-            self._heartbeat.cancel()
-            self._heartbeat = None
-
-    def _beat(self) -> None:
-        self._timer = None
-        self._heartbeat = asyncio.get_running_loop().create_task(self._renew())
-
-    async def _renew(self) -> None:
-        try:
-            await self.store.alease_renew(self.thread_id, self.owner, self.ttl)
-        except LeaseLost:
-            self._heartbeat = None
-            return  # the run's next commit fails on its own fence
-        except Exception:  # a locked file: try again at the next beat, before expiry
-            pass
-        self._heartbeat = None
-        self._start_heartbeat()
+        if self._beating:
+            self._beating = False
+            HEARTBEATS.unregister(self)
 
     def abandon(self) -> None:
         """The transaction that took the lease was rolled back: it was never ours."""

@@ -65,7 +65,7 @@ async def run_step(scope: StepScope, tasks: Sequence[dict], step_values: dict, *
         if finished is not None:  # finished in an earlier attempt of this step: not re-run
             return TaskOutcome(task, result=finished)
         ctx = task_context(scope, task, resume.get(task["id"], []))
-        outcome = await run_task(scope.graph, task, step_values, ctx, scope.config)
+        outcome = await run_task(scope.graph, task, step_values, ctx, scope.config, alone=not parallel)
         if outcome.result is not None:
             try:
                 result = outcome.result.to_json()
