@@ -105,6 +105,46 @@ def _walked(value: Any) -> Any:
         raise TooDeep("too deeply for the stack it is stored from") from None
 
 
+_PLAIN_SCALARS = frozenset((str, int, bool, type(None)))  # floats are checked: no NaN or infinity
+
+
+def _shared(value: Any, depth: int = 0) -> Any:
+    """`_walk` for a value about to be encoded at once (dumps): what needs no change (plain
+    lists, dicts and scalars, by exact type) is returned as it is instead of copied, which is
+    most of every stored value. Anything else takes `_walk`'s path."""
+    cls = type(value)
+    if cls in _PLAIN_SCALARS:
+        return value
+    if cls is float:
+        if value - value != 0:  # NaN or an infinity: JSON has neither (json.dumps' own error)
+            raise ValueError(f"Out of range float values are not JSON compliant: {value!r}")
+        return value
+    depth += 1
+    if depth > MAX_DEPTH:
+        raise TooDeep()
+    if cls is dict:
+        out = None
+        for key, item in value.items():
+            if type(key) is not str:
+                return _walk(value, depth - 1)  # its error message
+            new = item if type(item) in _PLAIN_SCALARS else _shared(item, depth)
+            if new is not item and out is None:
+                out = dict(value)
+            if out is not None:
+                out[key] = new
+        return value if out is None else out
+    if cls is list:
+        out_list = None
+        for index, item in enumerate(value):
+            new = item if type(item) in _PLAIN_SCALARS else _shared(item, depth)
+            if new is not item and out_list is None:
+                out_list = list(value)
+            if out_list is not None:
+                out_list[index] = new
+        return value if out_list is None else out_list
+    return _walk(value, depth - 1)
+
+
 def _decode(obj: dict) -> Any:
     tag = obj.get(_TAG)
     if tag is None:
@@ -166,7 +206,19 @@ def require_plain_json(value: Any, name: str = "the value") -> None:
 
 
 def dumps(value: Any) -> str:
-    text = json.dumps(_walked(value), ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    try:
+        shared = _shared(value)
+    except RecursionError:  # as in _walked
+        raise TooDeep("too deeply for the stack it is stored from") from None
+    if _orjson is not None:
+        # The same JSON, about three times faster. What orjson refuses (an integer beyond 64
+        # bits, a lone surrogate, nesting past its limit) takes json's path, which stores it or
+        # says what is wrong.
+        try:
+            return _orjson.dumps(shared).decode()
+        except (_orjson.JSONEncodeError, TypeError):
+            pass
+    text = json.dumps(shared, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
     try:
         text.encode("utf-8")  # what storing it will do; fail here, where the caller can say whose value
     except UnicodeEncodeError as exc:
