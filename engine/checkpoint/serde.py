@@ -116,8 +116,9 @@ def _shared(value: Any, depth: int = 0) -> Any:
     if cls in _PLAIN_SCALARS:
         return value
     if cls is float:
-        if value - value != 0:  # NaN or an infinity: JSON has neither (json.dumps' own error)
-            raise ValueError(f"Out of range float values are not JSON compliant: {value!r}")
+        if value - value != 0:  # NaN or an infinity: JSON has neither
+            raise TypeError(f"the number {value!r} cannot be stored as JSON (it has no NaN or "
+                            "infinity); use None or a string")
         return value
     depth += 1
     if depth > MAX_DEPTH:
@@ -173,8 +174,17 @@ def _decode(obj: dict) -> Any:
 
 
 def to_jsonable(value: Any) -> Any:
-    """The JSON-ready form of `value` (raises TypeError for what cannot be stored)."""
+    """The JSON-ready form of `value` (raises TypeError for what cannot be stored), a copy."""
     return _walked(value)
+
+
+def check_storable(value: Any) -> None:
+    """Raise TypeError (or ValueError, for NaN and infinities) unless `value` can be stored;
+    cheaper than `to_jsonable` when the JSON form itself is not needed."""
+    try:
+        _shared(value)
+    except RecursionError:  # as in _walked
+        raise TooDeep("too deeply for the stack it is stored from") from None
 
 
 _NOT_PLAIN = {set: "a set (use a list)", frozenset: "a set (use a list)",
@@ -187,7 +197,7 @@ def require_plain_json(value: Any, name: str = "the value") -> None:
     """Raise TypeError unless `value` is storable (see `to_jsonable`) and reads back as plain
     JSON: the message names the first set, bytes or datetime found and where it is (a path
     starting with `name`, e.g. "the payload['files'][2]")."""
-    to_jsonable(value)  # depth, cycles, unknown types, non-string keys
+    check_storable(value)  # depth, cycles, unknown types, non-string keys
     stack = [(value, "")]
     while stack:  # no recursion: the value is known to be at most MAX_DEPTH deep, but be cheap
         item, where = stack.pop()

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable, Mapping, Sequence
 
 from engine._internal.context import TaskContext
-from engine.checkpoint.serde import to_jsonable
+from engine.checkpoint.serde import check_storable
 from engine.errors import InvalidUpdateError
 from engine.runtime.algo import task_ns
 from engine.runtime.node import TaskOutcome, TaskResult, run_task
@@ -69,7 +69,7 @@ async def run_step(scope: StepScope, tasks: Sequence[dict], step_values: dict, *
         if outcome.result is not None:
             try:
                 result = outcome.result.to_json()
-                to_jsonable(result)  # a value that cannot be stored fails here, naming the node
+                check_storable(result)  # a value that cannot be stored fails here, naming the node
                 if parallel:
                     # Saved as soon as it finishes (with the answers it consumed), so a sibling's
                     # pause or a crash does not run it again. A lone task's writes go straight

@@ -1,6 +1,7 @@
 """`serde.dumps` takes a fast path (plain values shared, not copied; orjson encodes) and must
 store exactly what the plain path (`_walk` + json.dumps) stores, value for value, and refuse
-the same values with the same errors."""
+the same values (NaN and infinities as TypeError, like every other value that cannot be stored,
+where json.dumps raised ValueError)."""
 
 from __future__ import annotations
 
@@ -60,8 +61,8 @@ def test_plain_values_are_not_copied_but_tagged_ones_are():
 
 
 @pytest.mark.parametrize("bad, error, text", [
-    (float("nan"), ValueError, "Out of range float"),
-    ({"x": [float("inf")]}, ValueError, "Out of range float"),
+    (float("nan"), TypeError, "nan cannot be stored as JSON"),
+    ({"x": [float("inf")]}, TypeError, "inf cannot be stored as JSON"),
     ({1: "x"}, TypeError, "dict keys must be strings"),
     ("\udc80", TypeError, "lone surrogate"),
     (object(), TypeError, "not JSON serializable"),
@@ -81,3 +82,18 @@ def test_too_deep_is_refused_on_the_fast_path():
     looped.append(looped)
     with pytest.raises(serde.TooDeep):
         serde.dumps(looped)
+
+
+def test_a_node_returning_nan_fails_naming_the_node():
+    from typing import TypedDict
+
+    from engine.errors import InvalidUpdateError
+    from engine.graph import END, START, StateGraph
+
+    class S(TypedDict):
+        x: float
+
+    graph = (StateGraph(S).add_node("compute", lambda s: {"x": float("nan")})
+             .add_edge(START, "compute").add_edge("compute", END).compile())
+    with pytest.raises(InvalidUpdateError, match="node 'compute'.*cannot be stored as JSON"):
+        graph.invoke({"x": 0.0})
