@@ -193,11 +193,30 @@ _NOT_PLAIN = {set: "a set (use a list)", frozenset: "a set (use a list)",
               datetime: "a datetime (use its .isoformat() text)", date: "a date (use its .isoformat() text)"}
 
 
+def _all_plain(value: Any) -> bool:
+    """Whether `value` is made only of dicts, lists and plain scalars (exact types)."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        cls = type(item)
+        if cls in _PLAIN_SCALARS or cls is float:
+            continue
+        if cls is dict:
+            stack.extend(item.values())
+        elif cls is list:
+            stack.extend(item)
+        else:
+            return False
+    return True
+
+
 def require_plain_json(value: Any, name: str = "the value") -> None:
     """Raise TypeError unless `value` is storable (see `to_jsonable`) and reads back as plain
     JSON: the message names the first set, bytes or datetime found and where it is (a path
     starting with `name`, e.g. "the payload['files'][2]")."""
     check_storable(value)  # depth, cycles, unknown types, non-string keys
+    if _all_plain(value):
+        return  # the common case, without building a path for every item
     stack = [(value, "")]
     while stack:  # no recursion: the value is known to be at most MAX_DEPTH deep, but be cheap
         item, where = stack.pop()
