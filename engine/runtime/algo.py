@@ -14,7 +14,7 @@ import hashlib
 import re
 from typing import Any, Iterable, Mapping, Sequence
 
-from engine.constants import END, ERROR, INTERRUPT, RESUME
+from engine.constants import END, ERROR, INTERRUPT, RESUME, START
 from engine.errors import InvalidResumeError
 from engine.runtime.node import TaskOutcome, TaskResult
 from engine.types import Interrupt, interrupt_id
@@ -151,6 +151,11 @@ def next_tasks(outcomes: Sequence[TaskOutcome], joins: Sequence[tuple[Sequence[s
     return names, sends, still
 
 
+def is_start_task(tasks: Sequence[dict]) -> bool:
+    """Whether these are an input checkpoint's tasks: the one `__start__` task carrying the input."""
+    return len(tasks) == 1 and tasks[0]["name"] == START
+
+
 # --- breakpoints ----------------------------------------------------------------------------------
 def breaks(breakpoints: Sequence[str], names: Sequence[str]) -> bool:
     """Whether a static breakpoint list ("*" for every node) names one of these tasks' nodes."""
@@ -239,5 +244,5 @@ def resume_values(tasks: Sequence[dict], interrupts: Mapping[str, Sequence[Inter
 __all__ = [
     "TASK", "UPDATE", "BREAKPOINT", "GRAPH_TASK", "task_id_for", "task_ns", "new_tasks", "bump_versions",
     "SavedState", "apply_updates", "apply_task_writes", "next_tasks", "breaks", "breaks_before",
-    "breaks_after", "continues_past_breakpoint", "resolve_resume", "answering_tasks", "resume_values",
+    "breaks_after", "is_start_task", "continues_past_breakpoint", "resolve_resume", "answering_tasks", "resume_values",
 ]

@@ -137,22 +137,20 @@ class Run:
                 await self._save_writes(task_id, [(RESUME, self.state.resume[task_id])])
 
     async def _put_checkpoint(self, *, tasks_names: list[str], sends: list, waiting: dict, step: int,
-                              source: str, changed: set[str], events: list, final: bool = False) -> None:
-        parent_id = self.state.id if self.state is not None else None
-        checkpoint_id = new_checkpoint_id(self.graph.clock(), parent_id, f"{self.thread_id}\x00{self.ns}")
-        algo.bump_versions(self.versions, changed)
-        checkpoint = {
-            "v": 1, "id": checkpoint_id, "ts": self.now(), "step": step,
-            "channel_values": self.values, "channel_versions": dict(self.versions),
-            "tasks": algo.new_tasks(checkpoint_id, self.ns, tasks_names, sends), "waiting": waiting,
-        }
-        metadata = {"source": source, "step": step, "parents": {}, "graph": self.graph.name,
-                    **(self.config.get("metadata") or {})}
-        parent_config = self.state.config if self.state is not None else make_config(self.thread_id, self.ns, None)
+                              source: str, changed: set[str], events: list, final: bool = False,
+                              input_checkpoint: dict | None = None) -> None:
+        """Save the next checkpoint (with the step's answers applied and its events) in one
+        transaction. `input_checkpoint` ({"values", "changed", "task"}): LangGraph's input
+        checkpoint (source "input", next `__start__`) saved first, in the same transaction, as
+        this one's parent."""
         try:
             async with self.persist.step(final=final):
-                new_config = await self.store.aput(parent_config, checkpoint, metadata,
-                                                   {k: self.versions[k] for k in changed})
+                if input_checkpoint is not None:
+                    await self._write_checkpoint(values=input_checkpoint["values"], tasks=[input_checkpoint["task"]],
+                                                 sends=[], waiting={}, step=step - 1, source="input",
+                                                 changed=input_checkpoint["changed"])
+                await self._write_checkpoint(values=self.values, tasks=tasks_names, sends=sends, waiting=waiting,
+                                             step=step, source=source, changed=changed)
                 await self._applied(save_resume=False)
                 await self._events(events)
         except TypeError as exc:  # raised while serializing: nothing was stored
@@ -160,6 +158,27 @@ class Run:
                 f"the state of thread '{self.thread_id}' holds a value that cannot be stored as JSON ({exc}). "
                 "Keep state values to dicts, lists, strings, numbers, booleans, None or pydantic models."
             ) from None
+
+    async def _write_checkpoint(self, *, values: dict, tasks: list, sends: list, waiting: dict, step: int,
+                                source: str, changed: set[str]) -> None:
+        """One checkpoint, child of the run's current one (inside a transaction of persist)."""
+        parent_id = self.state.id if self.state is not None else None
+        checkpoint_id = new_checkpoint_id(self.graph.clock(), parent_id, f"{self.thread_id}\x00{self.ns}")
+        algo.bump_versions(self.versions, changed)
+        new_tasks = algo.new_tasks(checkpoint_id, self.ns, [t for t in tasks if isinstance(t, str)], sends)
+        for task in tasks:  # the input checkpoint's `__start__` task carries the input
+            if isinstance(task, dict):
+                new_tasks.append({**task, "id": algo.task_id_for(checkpoint_id, self.ns, task["name"], 0)})
+        checkpoint = {
+            "v": 1, "id": checkpoint_id, "ts": self.now(), "step": step,
+            "channel_values": values, "channel_versions": dict(self.versions),
+            "tasks": new_tasks, "waiting": waiting,
+        }
+        metadata = {"source": source, "step": step, "parents": {}, "graph": self.graph.name,
+                    **(self.config.get("metadata") or {})}
+        parent_config = self.state.config if self.state is not None else make_config(self.thread_id, self.ns, None)
+        new_config = await self.store.aput(parent_config, checkpoint, metadata,
+                                           {k: self.versions[k] for k in changed})
         self.state = SavedState(CheckpointTuple(new_config, checkpoint, metadata, parent_config, []))
 
     # --- routing ----------------------------------------------------------------------------------
@@ -284,6 +303,9 @@ class Run:
 
     # --- how a run starts -------------------------------------------------------------------------
     async def _start_input(self, input: Any, goto: list | None = None) -> None:
+        """A run with an input: LangGraph's input checkpoint (source "input", the state before
+        the input, next `__start__`), then the input applied (source "loop", next the entry
+        nodes), both in the run's first transaction."""
         events: list = []
         if self.state is not None and self.emit_events:
             for pending in self.state.pending_interrupts():
@@ -291,10 +313,23 @@ class Run:
                                                  reason="a new run was started on the thread"))
         if self.state is None:
             self.values = self.graph.schema.defaults()
-            changed = set(self.values)
+            before_changed = set(self.values)
         else:
-            changed = set()
+            before_changed = set()
         update = self.graph.schema.as_update(input, "the graph input") if input is not None else None
+        start_task = {"name": START, "arg": update}
+        if goto is not None:
+            start_task["goto"] = [[g.node, g.arg] if isinstance(g, Send) else g for g in goto]
+        input_checkpoint = {"values": dict(self.values), "changed": before_changed, "task": start_task}
+        if self.emit_events:
+            events.insert(0, RunStarted(**self._event_base(), source="input", metadata=self.config.get("metadata")))
+        step = (self.state.checkpoint["step"] + 2) if self.state is not None else 0
+        await self._apply_start(update, goto, step=step, events=events, input_checkpoint=input_checkpoint)
+
+    async def _apply_start(self, update: dict | None, goto: list | None, *, step: int, events: list,
+                           input_checkpoint: dict | None = None, source: str = "loop") -> None:
+        """Apply a run's input and save the checkpoint naming the entry nodes (or `goto`)."""
+        changed: set[str] = set()
         if update is not None:
             changed |= self.graph.schema.apply(
                 self.values, [("the graph input", k, v) for k, v in update.items()])
@@ -303,11 +338,8 @@ class Run:
         else:
             names = [g for g in goto if not isinstance(g, Send)]
             sends = [(g.node, g.arg) for g in goto if isinstance(g, Send)]
-        if self.emit_events:
-            events.insert(0, RunStarted(**self._event_base(), source="input", metadata=self.config.get("metadata")))
-        step = (self.state.checkpoint["step"] + 1) if self.state is not None else -1
         await self._put_checkpoint(tasks_names=names, sends=sends, waiting={}, step=step,
-                                   source="input", changed=changed, events=events)
+                                   source=source, changed=changed, events=events, input_checkpoint=input_checkpoint)
 
     async def _start_continue(self) -> bool:
         """invoke(None): continue after a static breakpoint or a failed step. Returns whether the
@@ -402,6 +434,10 @@ class Run:
                     await self._events([RunFailed(**self._event_base(), error_type="GraphRecursionError",
                                                   error=str(error))])
                 raise error
+            if algo.is_start_task(state.tasks):  # an input checkpoint, replayed: apply its input
+                await self._replay_start(state.tasks[0], state.checkpoint["step"] + 1)
+                yield ("values", dict(self.values))
+                continue
             steps += 1
             names = [t["name"] for t in state.tasks]
             if algo.breaks_before(self.interrupt_before, names, passed=skip_before):
@@ -445,6 +481,12 @@ class Run:
                     await self._events([RunFinished(**self._event_base(), outcome="interrupted")])
                 yield ("interrupt", ())
                 return
+
+    async def _replay_start(self, task: dict, step: int) -> None:
+        goto = task.get("goto")
+        if goto is not None:
+            goto = [Send(g[0], g[1]) if isinstance(g, list) else g for g in goto]
+        await self._apply_start(task.get("arg"), goto, step=step, events=[])
 
     def _scope(self) -> StepScope:
         return StepScope(graph=self.graph, thread_id=self.thread_id, ns=self.ns,
