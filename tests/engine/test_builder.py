@@ -140,7 +140,7 @@ def test_conditional_edges_with_names_lists_end_and_path_map():
               .add_conditional_edges("start", lambda s: "go" if s["total"] else "stop", {"go": "x", "stop": END})
               .compile())
     assert mapped.invoke({"total": 1}) == {"total": 1, "last": "x", "log": []}
-    assert mapped.invoke({"total": 0}) == {"total": 0}
+    assert mapped.invoke({"total": 0}) == {"total": 0, "log": []}
 
 
 def test_a_branch_returning_an_unknown_name_is_a_clear_error():
