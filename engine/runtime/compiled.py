@@ -222,9 +222,12 @@ class CompiledStateGraph:
             names, waiting = [], {}
         events = []
         if run.state is not None and run.emit_events:
+            # The thread's pending interrupts (its head's: an update of an older checkpoint forks
+            # away from them too) are asked again, with new ids, when the run goes on.
+            head = await run._thread_head()
             events = [InterruptCancelled(**run._event_base(), interrupt_id=i.id,
                                          reason="the thread's state was updated; the node will ask again")
-                      for i in run.state.pending_interrupts()]
+                      for i in (head.pending_interrupts() if head is not None else [])]
         step = run.state.checkpoint["step"] + 1 if run.state is not None else -1
         # (takes and releases the thread's lease: refused while another executor runs it)
         await run._put_checkpoint(tasks_names=names, sends=[], waiting=waiting, step=step,

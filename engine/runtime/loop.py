@@ -296,6 +296,9 @@ class Run:
                 )
             return [("values", dict(self.values))], False, True
         if input is None:
+            if self.state is not None and await self._replays():
+                await self._fork()
+                return [("values", dict(self.values))], True, True
             skip_before = await self._start_continue()
             return started, skip_before, bool(self.state.tasks)
         await self._start_input(input)
@@ -340,6 +343,43 @@ class Run:
             sends = [(g.node, g.arg) for g in goto if isinstance(g, Send)]
         await self._put_checkpoint(tasks_names=names, sends=sends, waiting={}, step=step,
                                    source=source, changed=changed, events=events, input_checkpoint=input_checkpoint)
+
+    # --- time travel -------------------------------------------------------------------------------
+    async def _thread_head(self) -> SavedState | None:
+        """The thread's latest checkpoint (in the run's namespace)."""
+        latest = await self.store.aget_tuple(make_config(self.thread_id, self.ns, None))
+        return SavedState(latest) if latest is not None else None
+
+    async def _replays(self) -> bool:
+        """invoke(None, config naming a checkpoint) replays from it on a fork, as LangGraph: unless
+        it is a fork or update_state's checkpoint the thread has not moved past."""
+        if self.nested or not self.checkpoint_config["configurable"].get("checkpoint_id"):
+            return False
+        if self.state.metadata.get("source") not in ("update", "fork"):
+            return True
+        head = await self._thread_head()
+        return head is not None and head.id != self.state.id
+
+    async def _fork(self) -> None:
+        """Save a `fork` checkpoint: the addressed checkpoint's values and next tasks (new task
+        ids, none of its writes), so the nodes after it run again and ask their interrupts
+        again. The thread's pending interrupts belong to the future it replaces: cancelled in
+        the same transaction (the inbox no longer lists them)."""
+        state = self.state
+        events: list = []
+        if self.emit_events:
+            head = await self._thread_head()
+            events.append(RunStarted(**self._event_base(), source="continue", metadata=self.config.get("metadata")))
+            events += [InterruptCancelled(**self._event_base(), interrupt_id=i.id,
+                                          reason="the run was replayed from an earlier checkpoint")
+                       for i in (head.pending_interrupts() if head is not None else [])]
+        if algo.is_start_task(state.tasks):
+            names, sends = [{k: v for k, v in state.tasks[0].items() if k != "id"}], []
+        else:
+            names = [t["name"] for t in state.tasks if "arg" not in t]
+            sends = [(t["name"], t["arg"]) for t in state.tasks if "arg" in t]
+        await self._put_checkpoint(tasks_names=names, sends=sends, waiting=dict(state.checkpoint.get("waiting", {})),
+                                   step=state.checkpoint["step"] + 1, source="fork", changed=set(), events=events)
 
     async def _start_continue(self) -> bool:
         """invoke(None): continue after a static breakpoint or a failed step. Returns whether the
