@@ -13,6 +13,7 @@ from typing import Any, Callable, Literal, Sequence, get_args, get_origin
 from engine.constants import END, START
 from engine.errors import GraphBuildError
 from engine.graph.schema import StateSchema
+from engine.runtime.algo import breakpoint_list
 from engine.types import Command
 
 
@@ -169,9 +170,8 @@ class StateGraph:
             for target in spec.destinations or ():
                 check(target, f"the Command[Literal[...]] return annotation of node {spec.name!r}", allow_end=True)
         for label, names in (("interrupt_before", interrupt_before), ("interrupt_after", interrupt_after)):
-            for name in names:
-                if name != "*":
-                    check(name, label)
+            for name in names:  # "*" in a list is a node name, as in LangGraph: only the string is a wildcard
+                check(name, label)
 
         has_entry = any(s == START for s, _ in self.edges) or any(b.source == START for b in self.branches)
         if not has_entry:
@@ -215,9 +215,8 @@ class StateGraph:
                 debug: bool = False, **_ignored: Any):
         from engine.runtime.compiled import CompiledStateGraph
 
-        before = [interrupt_before] if isinstance(interrupt_before, str) else list(interrupt_before or [])
-        after = [interrupt_after] if isinstance(interrupt_after, str) else list(interrupt_after or [])
-        self.validate(before, after)
+        before, after = breakpoint_list(interrupt_before), breakpoint_list(interrupt_after)
+        self.validate(() if before == "*" else before, () if after == "*" else after)
         self.compiled = True
         return CompiledStateGraph(self, checkpointer=checkpointer, interrupt_before=before,
                                   interrupt_after=after, name=name or "LangGraph",

@@ -157,9 +157,20 @@ def is_start_task(tasks: Sequence[dict]) -> bool:
 
 
 # --- breakpoints ----------------------------------------------------------------------------------
-def breaks(breakpoints: Sequence[str], names: Sequence[str]) -> bool:
-    """Whether a static breakpoint list ("*" for every node) names one of these tasks' nodes."""
-    return bool(breakpoints) and ("*" in breakpoints or any(n in breakpoints for n in names))
+def breakpoint_list(value: Sequence[str] | str | None) -> list[str] | str:
+    """interrupt_before/after as the run uses them: the string "*" (every node) or a list of
+    node names. As LangGraph, only the string "*" is a wildcard; ["*"] names a node "*"."""
+    if value == "*":
+        return "*"
+    return [value] if isinstance(value, str) else list(value or [])
+
+
+def breaks(breakpoints: Sequence[str] | str, names: Sequence[str]) -> bool:
+    """Whether a static breakpoint list (the string "*" for every node; a "*" in a list is a
+    node name, as in LangGraph) names one of these tasks' nodes."""
+    if breakpoints == "*":
+        return bool(names)
+    return any(n in breakpoints for n in names)
 
 
 def breaks_before(interrupt_before: Sequence[str], names: Sequence[str], *, passed: bool) -> bool:
@@ -171,6 +182,15 @@ def breaks_before(interrupt_before: Sequence[str], names: Sequence[str], *, pass
 def breaks_after(interrupt_after: Sequence[str], names: Sequence[str], next_names: Sequence) -> bool:
     """Whether the run stops after a step that ran `names` (not when nothing is left to run)."""
     return breaks(interrupt_after, names) and bool(next_names)
+
+
+# LangGraph records what the before-breakpoints have seen as the channel versions of its
+# interrupt channel (`versions_seen[INTERRUPT]`), set to the current versions whenever a run
+# resumes (invoke(None), any Command): a breakpoint fires only for tasks triggered by writes
+# made after that. Every step's writes trigger its next tasks, so this comes to: the first step
+# of a resumed run never stops at a before-breakpoint (the one it stopped at, one a node that
+# also calls interrupt() would hit on every resume, one after update_state), later steps do.
+RESUMED_RUNS_PASS_BEFORE_BREAKPOINTS = True
 
 
 def continues_past_breakpoint(breakpoint: Mapping[str, Any] | None) -> bool:
@@ -244,5 +264,7 @@ def resume_values(tasks: Sequence[dict], interrupts: Mapping[str, Sequence[Inter
 __all__ = [
     "TASK", "UPDATE", "BREAKPOINT", "GRAPH_TASK", "task_id_for", "task_ns", "new_tasks", "bump_versions",
     "SavedState", "apply_updates", "apply_task_writes", "next_tasks", "breaks", "breaks_before",
-    "breaks_after", "is_start_task", "continues_past_breakpoint", "resolve_resume", "answering_tasks", "resume_values",
+    "breaks_after", "breakpoint_list", "is_start_task", "continues_past_breakpoint",
+    "RESUMED_RUNS_PASS_BEFORE_BREAKPOINTS", "resolve_resume",
+    "answering_tasks", "resume_values",
 ]

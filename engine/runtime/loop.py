@@ -82,8 +82,9 @@ class Run:
         self.configurable = configurable
         self.checkpoint_config = make_config(self.thread_id, self.ns, configurable.get("checkpoint_id")
                                              if not self.nested else None)
-        self.interrupt_before = list(interrupt_before) if interrupt_before is not None else graph.interrupt_before
-        self.interrupt_after = list(interrupt_after) if interrupt_after is not None else graph.interrupt_after
+        self.interrupt_before = algo.breakpoint_list(interrupt_before) if interrupt_before is not None \
+            else graph.interrupt_before
+        self.interrupt_after = algo.breakpoint_list(interrupt_after) if interrupt_after is not None else graph.interrupt_after
         self.recursion_limit = int(config.get("recursion_limit", 25))
         self.state: SavedState | None = None
         self.values: dict = {}
@@ -294,7 +295,7 @@ class Run:
                     "Command(update=...) without resume= does not continue a run. To change state use "
                     "graph.update_state(config, values); to answer an interrupt use Command(resume=...)."
                 )
-            return [("values", dict(self.values))], False, True
+            return [("values", dict(self.values))], True, True
         if input is None:
             if self.state is not None and await self._replays():
                 await self._fork()
@@ -382,8 +383,8 @@ class Run:
                                    step=state.checkpoint["step"] + 1, source="fork", changed=set(), events=events)
 
     async def _start_continue(self) -> bool:
-        """invoke(None): continue after a static breakpoint or a failed step. Returns whether the
-        before-breakpoint that stopped the run must not fire again at once."""
+        """invoke(None): continue after a static breakpoint, an update_state or a failed step.
+        Returns whether a before-breakpoint on the first step must not fire (see algo)."""
         if self.state is None:
             raise NothingToResumeError(
                 f"invoke(None) continues a paused run, but thread '{self.thread_id}' has no checkpoint yet. "
@@ -400,7 +401,7 @@ class Run:
             async with self.persist.step():
                 await self._events([RunStarted(**self._event_base(), source="continue",
                                                metadata=self.config.get("metadata"))])
-        return algo.continues_past_breakpoint(self.state.breakpoint)
+        return algo.RESUMED_RUNS_PASS_BEFORE_BREAKPOINTS
 
     async def _start_resume(self, command: Command) -> None:
         if self.state is None:

@@ -108,11 +108,15 @@ def history(graph: Any, config: dict) -> list:
 
 
 def caught(fn: Callable[[], Any]) -> Any:
-    """What calling fn gives, or the type name of what it raised."""
+    """What calling fn gives, or the nearest built-in class of what it raised (the engine's
+    errors subclass the built-in LangGraph raises: GraphBuildError is a ValueError)."""
+    import builtins
+
     try:
         return fn()
     except Exception as exc:  # noqa: BLE001 - the observation is the error's type
-        return ("raised", type(exc).__name__)
+        kind = next(k for k in type(exc).__mro__ if getattr(builtins, k.__name__, None) is k)
+        return ("raised", kind.__name__)
 
 
 # --- canonicalisation -------------------------------------------------------------------------
