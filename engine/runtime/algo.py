@@ -86,6 +86,16 @@ class SavedState:
         # A task that finished has no pending interrupt any more.
         for task_id in self.results:
             self.interrupts.pop(task_id, None)
+        # Nor one whose own interrupt was answered and which then failed (its answer is saved:
+        # invoke(None) runs it again with it). get_state still shows it, as LangGraph does.
+        self.answered: set[str] = set()
+        conf = (saved.config or {}).get("configurable") or {}
+        for task in saved.checkpoint.get("tasks", ()):
+            answers = self.resume.get(task["id"])
+            if answers and task["id"] in self.interrupts:
+                own_ns = task_ns(str(conf.get("checkpoint_ns", "")), task["name"], task["id"])
+                answered = {interrupt_id(str(conf.get("thread_id")), own_ns, k) for k in range(len(answers))}
+                self.answered |= {i.id for i in self.interrupts[task["id"]] if i.id in answered}
 
     @property
     def id(self) -> str:
@@ -96,6 +106,11 @@ class SavedState:
         return self.checkpoint["tasks"]
 
     def pending_interrupts(self) -> list[Interrupt]:
+        """The interrupts waiting for an answer."""
+        return [i for i in self.shown_interrupts() if i.id not in self.answered]
+
+    def shown_interrupts(self) -> list[Interrupt]:
+        """The interrupts of the tasks still to finish, answered or not (get_state's)."""
         out: list[Interrupt] = []
         for task in self.tasks:
             out.extend(self.interrupts.get(task["id"], []))

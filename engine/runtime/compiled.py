@@ -21,10 +21,6 @@ from engine.types import PregelTask, Send, StateSnapshot
 STREAM_MODES = ("values", "updates")
 
 
-class NodeError(Exception):
-    """How a failed task's stored error shows in `StateSnapshot.tasks[i].error`."""
-
-
 def _utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
@@ -146,7 +142,8 @@ class CompiledStateGraph:
             result = saved.results.get(task["id"])
             tasks.append(PregelTask(
                 id=task["id"], name=task["name"], path=("__pregel_pull", task["name"]),
-                error=NodeError(f"{error['type']}: {error['message']}") if error else None,
+                # as LangGraph shows a stored error: its repr, as text
+                error=f"{error['type']}({error['message']!r})" if error else None,
                 interrupts=tuple(saved.interrupts.get(task["id"], ())),
                 result=result.update if result is not None else None,
             ))
@@ -158,7 +155,7 @@ class CompiledStateGraph:
             created_at=saved.checkpoint.get("ts"),
             parent_config=saved.parent_config,
             tasks=tuple(tasks),
-            interrupts=tuple(saved.pending_interrupts()),
+            interrupts=tuple(saved.shown_interrupts()),
         )
 
     async def aget_state(self, config: dict, *, subgraphs: bool = False) -> StateSnapshot:
@@ -238,4 +235,4 @@ class CompiledStateGraph:
         return run_sync(self.aupdate_state(config, values, as_node), "graph.update_state()")
 
 
-__all__ = ["CompiledStateGraph", "NodeError"]
+__all__ = ["CompiledStateGraph"]

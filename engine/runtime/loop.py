@@ -410,6 +410,13 @@ class Run:
                 "Start it with an input first, e.g. graph.invoke({...}, config)."
             )
         pending = self.state.pending_interrupts()
+        if not pending and self.state.answered and self.state.errors:
+            # LangGraph takes the new answer and silently runs the node with the old one again.
+            raise InvalidResumeError(
+                f"interrupt(s) {', '.join(sorted(self.state.answered))} on thread '{self.thread_id}' were answered "
+                "already, and the node failed after its answer. Nothing was run. Continue with invoke(None, config) "
+                "to run it again with that answer, or replay an earlier checkpoint to answer differently."
+            )
         if not pending:
             status = "finished" if not self.state.tasks else (
                 "failed" if self.state.errors else "paused at a breakpoint (continue it with invoke(None))")
