@@ -83,6 +83,8 @@ class SavedState:
                 self.updates = list(value)
             elif channel == BREAKPOINT:
                 self.breakpoint = value
+        # Every interrupt raised in the step, as a record of it shows them (engine/runtime/snapshot.py).
+        self.raised: dict[str, list[Interrupt]] = {k: list(v) for k, v in self.interrupts.items()}
         # A task that finished has no pending interrupt any more.
         for task_id in self.results:
             self.interrupts.pop(task_id, None)
@@ -127,13 +129,25 @@ def apply_updates(schema: Any, values: dict, updates: Sequence[Mapping[str, Any]
     return changed
 
 
+def write_order(task: Mapping[str, Any]) -> tuple:
+    """The order a step's writes reach the reducers, as LangGraph's (tasks sorted by path): the
+    routed nodes by name, then the Send tasks in the order they were sent."""
+    return (1, "") if "arg" in task else (0, task["name"])
+
+
+def apply_results(schema: Any, values: dict, finished: Sequence[tuple[Mapping[str, Any], TaskResult]]) -> set[str]:
+    """Apply finished tasks' results ((task, result) pairs) to `values` (in place), together,
+    through the reducers, in LangGraph's order; returns the channels they changed."""
+    writes: list[tuple[str, str, Any]] = []
+    for task, result in sorted(finished, key=lambda pair: write_order(pair[0])):
+        writes.extend((f"node '{task['name']}'", k, v) for k, v in result.writes)
+    return schema.apply(values, writes)
+
+
 def apply_task_writes(schema: Any, values: dict, outcomes: Sequence[TaskOutcome]) -> set[str]:
     """Apply the finished tasks' writes to `values` (in place), together, through the reducers;
     returns the channels they changed."""
-    writes: list[tuple[str, str, Any]] = []
-    for outcome in outcomes:
-        writes.extend((f"node '{outcome.task['name']}'", k, v) for k, v in outcome.result.writes)
-    return schema.apply(values, writes)
+    return apply_results(schema, values, [(o.task, o.result) for o in outcomes])
 
 
 # --- routing --------------------------------------------------------------------------------------
@@ -278,7 +292,7 @@ def resume_values(tasks: Sequence[dict], interrupts: Mapping[str, Sequence[Inter
 
 __all__ = [
     "TASK", "UPDATE", "BREAKPOINT", "GRAPH_TASK", "task_id_for", "task_ns", "new_tasks", "bump_versions",
-    "SavedState", "apply_updates", "apply_task_writes", "next_tasks", "breaks", "breaks_before",
+    "SavedState", "apply_updates", "write_order", "apply_results", "apply_task_writes", "next_tasks", "breaks", "breaks_before",
     "breaks_after", "breakpoint_list", "is_start_task", "continues_past_breakpoint",
     "RESUMED_RUNS_PASS_BEFORE_BREAKPOINTS", "resolve_resume",
     "answering_tasks", "resume_values",

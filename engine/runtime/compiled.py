@@ -14,9 +14,10 @@ from engine.events import InterruptCancelled
 from engine.runtime.algo import SavedState
 from engine.runtime.durability import Durability
 from engine.runtime.loop import Run
+from engine.runtime import snapshot
 from engine.runtime.node import call_node
 from engine._internal.sync import iterate_sync, run_sync
-from engine.types import PregelTask, Send, StateSnapshot
+from engine.types import Send, StateSnapshot
 
 STREAM_MODES = ("values", "updates")
 
@@ -135,39 +136,13 @@ class CompiledStateGraph:
             )
         return self.checkpointer
 
-    def _snapshot(self, saved: SavedState) -> StateSnapshot:
-        tasks = []
-        for task in saved.tasks:
-            error = saved.errors.get(task["id"])
-            result = saved.results.get(task["id"])
-            tasks.append(PregelTask(
-                id=task["id"], name=task["name"], path=("__pregel_pull", task["name"]),
-                # as LangGraph shows a stored error: its repr, as text
-                error=f"{error['type']}({error['message']!r})" if error else None,
-                interrupts=tuple(saved.interrupts.get(task["id"], ())),
-                result=result.update if result is not None else None,
-            ))
-        return StateSnapshot(
-            values=self._output(saved.checkpoint["channel_values"]),
-            next=tuple(t.name for t in tasks if t.result is None and t.id not in saved.results),
-            config=saved.config,
-            metadata=saved.metadata,
-            created_at=saved.checkpoint.get("ts"),
-            parent_config=saved.parent_config,
-            tasks=tuple(tasks),
-            interrupts=tuple(saved.shown_interrupts()),
-        )
-
     async def aget_state(self, config: dict, *, subgraphs: bool = False) -> StateSnapshot:
+        """The thread's state (engine/runtime/snapshot.py): live without a checkpoint id, a
+        record of that step with one; `subgraphs=True` puts each subgraph task's own snapshot in
+        `tasks[i].state`. A config with a subgraph task's `checkpoint_ns` reads that subgraph."""
         saver = self._saver("get_state()")
-        configurable = (config or {}).get("configurable") or {}
-        wanted = make_config(thread_id_of(config), str(configurable.get("checkpoint_ns", "")),
-                             configurable.get("checkpoint_id"))
-        saved = await saver.aget_tuple(wanted)
-        if saved is None:
-            return StateSnapshot(values={}, next=(), config=config, metadata=None, created_at=None,
-                                 parent_config=None, tasks=(), interrupts=())
-        return self._snapshot(SavedState(saved))
+        live = "checkpoint_id" not in ((config or {}).get("configurable") or {})
+        return await snapshot.state_of(self, saver, config, live=live, recurse=subgraphs)
 
     def get_state(self, config: dict, *, subgraphs: bool = False) -> StateSnapshot:
         return run_sync(self.aget_state(config, subgraphs=subgraphs), "graph.get_state()")
@@ -177,8 +152,9 @@ class CompiledStateGraph:
         saver = self._saver("get_state_history()")
         configurable = (config or {}).get("configurable") or {}
         scope = make_config(thread_id_of(config), str(configurable.get("checkpoint_ns", "")), None)
+        graph = snapshot.graph_for_ns(self, scope["configurable"]["checkpoint_ns"])
         async for saved in saver.alist(scope, filter=filter, before=before, limit=limit):
-            yield self._snapshot(SavedState(saved))
+            yield await snapshot.snapshot(graph, SavedState(saved), saver, live=False, recurse=False)
 
     def get_state_history(self, config: dict, *, filter: dict | None = None, before: dict | None = None,
                           limit: int | None = None) -> Iterator[StateSnapshot]:

@@ -581,6 +581,12 @@ class Run:
             events.append(RunFinished(**self._event_base(), outcome="interrupted"))
             await self._events(events)
         self.final_interrupts = state.pending_interrupts()
+        # What the paused run returns includes the writes of the tasks that finished (saved as
+        # pending writes, applied for good when the step completes), as in LangGraph.
+        finished = [(o.task, o.result) for o in outcomes if o.result is not None]
+        if finished:
+            self.values = dict(self.values)
+            algo.apply_results(self.graph.schema, self.values, finished)
         if self.nested:
             assert self.parent is not None
             for item in self.final_interrupts:
