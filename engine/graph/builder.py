@@ -63,6 +63,10 @@ class StateGraph:
         self.output_keys: list[str] | None = (
             list(StateSchema(output_schema).channels) if output_schema is not None else None
         )
+        # As LangGraph: the graph's input writes only the input schema's keys (others are dropped).
+        self.input_keys: list[str] | None = (
+            list(StateSchema(input_schema).channels) if input_schema is not None else None
+        )
         self.nodes: dict[str, NodeSpec] = {}
         self.edges: list[tuple[str, str]] = []
         self.joins: list[tuple[tuple[str, ...], str]] = []

@@ -100,7 +100,7 @@ class CompiledStateGraph:
                 # A static breakpoint (no interrupts) shows in "updates" only, as in LangGraph.
                 chunks = [(mode, {"__interrupt__": chunk}) for mode in modes if chunk or mode == "updates"]
             elif kind in modes:
-                chunks = [(kind, self._output(chunk) if kind == "values" else chunk)]
+                chunks = [(kind, chunk)]  # as LangGraph 1.2: values chunks are the whole state
             else:
                 continue
             for mode, item in chunks:

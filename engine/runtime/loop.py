@@ -321,6 +321,9 @@ class Run:
         else:
             before_changed = set()
         update = self.graph.schema.as_update(input, "the graph input") if input is not None else None
+        input_keys = getattr(self.graph.builder, "input_keys", None)
+        if update is not None and input_keys is not None:
+            update = {k: v for k, v in update.items() if k in input_keys}
         start_task = {"name": START, "arg": update}
         if goto is not None:
             start_task["goto"] = [[g.node, g.arg] if isinstance(g, Send) else g for g in goto]
