@@ -11,6 +11,7 @@ from datetime import timedelta
 from typing import Any, Callable, Literal, Sequence, get_args, get_origin
 
 from engine.constants import END, START
+from engine._internal.keywords import refuse
 from engine.errors import GraphBuildError
 from engine.graph.schema import StateSchema
 from engine.runtime.algo import breakpoint_list
@@ -57,8 +58,9 @@ def _command_destinations(fn: Any) -> tuple[str, ...] | None:
 
 
 class StateGraph:
-    def __init__(self, state_schema: Any, config_schema: Any = None, *, input_schema: Any = None,
+    def __init__(self, state_schema: Any, context_schema: Any = None, *, input_schema: Any = None,
                  output_schema: Any = None, **_ignored: Any):
+        refuse("StateGraph()", {"context_schema": context_schema, **_ignored})
         self.schema = StateSchema(state_schema)
         self.output_keys: list[str] | None = (
             list(StateSchema(output_schema).channels) if output_schema is not None else None
@@ -77,6 +79,7 @@ class StateGraph:
     def add_node(self, node: str | Callable | Any, action: Callable | Any = None, *,
                  metadata: dict | None = None, destinations: Sequence[str] | None = None,
                  **_ignored: Any) -> "StateGraph":
+        refuse("add_node()", _ignored, handled_elsewhere=("retry_policy",))
         if action is None:
             action = node
             name = getattr(node, "name", None) if not callable(node) or hasattr(node, "ainvoke") else None
@@ -132,6 +135,7 @@ class StateGraph:
 
     def add_conditional_edges(self, source: str, path: Callable, path_map: dict | list | None = None,
                               **_ignored: Any) -> "StateGraph":
+        refuse("add_conditional_edges()", _ignored)
         if not callable(path):
             raise GraphBuildError(f"the path of a conditional edge from '{source}' must be callable, got {path!r}.")
         if isinstance(path_map, (list, tuple)):
@@ -219,6 +223,7 @@ class StateGraph:
                 debug: bool = False, **_ignored: Any):
         from engine.runtime.compiled import CompiledStateGraph
 
+        refuse("compile()", {"debug": debug, **_ignored})
         before, after = breakpoint_list(interrupt_before), breakpoint_list(interrupt_after)
         self.validate(() if before == "*" else before, () if after == "*" else after)
         self.compiled = True

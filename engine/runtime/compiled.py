@@ -16,6 +16,7 @@ from engine.runtime.durability import Durability
 from engine.runtime.loop import Run
 from engine.runtime import snapshot
 from engine.runtime.node import call_node
+from engine._internal.keywords import refuse
 from engine._internal.sync import iterate_sync, run_sync
 from engine.types import Send, StateSnapshot
 
@@ -87,6 +88,7 @@ class CompiledStateGraph:
     async def astream(self, input: Any, config: dict | None = None, *, stream_mode: str | list[str] = "updates",
                       interrupt_before: list[str] | None = None, interrupt_after: list[str] | None = None,
                       durability: Durability | None = None, **_ignored: Any) -> AsyncIterator[Any]:
+        refuse("stream()", _ignored, handled_elsewhere=("subgraphs",))
         modes = [stream_mode] if isinstance(stream_mode, str) else list(stream_mode)
         for mode in modes:
             if mode not in STREAM_MODES:
@@ -111,6 +113,7 @@ class CompiledStateGraph:
                       **_ignored: Any) -> dict:
         """Run until the graph finishes or pauses. `durability` ("sync", the default, "async" or
         "exit") says when each step's checkpoint is committed: see engine.runtime.durability."""
+        refuse("invoke()", _ignored)
         run = Run(self, config, interrupt_before, interrupt_after, durability)
         interrupts: tuple = ()
         async for kind, chunk in run.execute(input):
@@ -162,12 +165,13 @@ class CompiledStateGraph:
                             "graph.get_state_history()")
 
     # --- editing state ----------------------------------------------------------------------------
-    async def aupdate_state(self, config: dict, values: Any, as_node: str | None = None) -> dict:
+    async def aupdate_state(self, config: dict, values: Any, as_node: str | None = None, **_ignored: Any) -> dict:
         """Write `values` into the thread's state as a new checkpoint (source "update").
 
         With `as_node`, the update counts as that node's output: its edges decide what runs next.
         Without it, the next tasks stay what they were (they run again from their start, so a
         pending interrupt is asked again)."""
+        refuse("update_state()", _ignored)
         self._saver("update_state()")
         if as_node is not None and as_node not in self.builder.nodes and as_node != START:
             raise GraphBuildError(
@@ -207,8 +211,8 @@ class CompiledStateGraph:
                                   source="update", changed=changed, events=events, final=True)
         return run.state.config
 
-    def update_state(self, config: dict, values: Any, as_node: str | None = None) -> dict:
-        return run_sync(self.aupdate_state(config, values, as_node), "graph.update_state()")
+    def update_state(self, config: dict, values: Any, as_node: str | None = None, **kwargs: Any) -> dict:
+        return run_sync(self.aupdate_state(config, values, as_node, **kwargs), "graph.update_state()")
 
 
 __all__ = ["CompiledStateGraph"]
