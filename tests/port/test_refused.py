@@ -70,3 +70,21 @@ def test_defaults_are_not_uses_and_unknown_keywords_are_type_errors():
         app().invoke({"log": []}, CFG, colour="red")
     with pytest.raises(TypeError, match="colour"):
         builder().add_conditional_edges("a", lambda s: "a", colour="red")
+
+
+def test_the_readme_port_table_lists_every_refused_keyword():
+    """README.md's call table names, per call, each keyword engine/_internal/keywords.py refuses."""
+    import re
+    from pathlib import Path
+
+    from engine._internal.keywords import NOT_IMPLEMENTED
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    calls = {"StateGraph()": "`StateGraph(", "add_node()": "`add_node(", "compile()": "`compile(",
+             "invoke()": "`invoke`", "stream()": "`stream`", "update_state()": "`update_state("}
+    for call, keywords in NOT_IMPLEMENTED.items():
+        [row] = [line for line in readme.splitlines() if line.startswith("| " + calls[call])]
+        refused = row.rstrip(" |").rsplit("|", 1)[-1]
+        named = set(re.findall(r"`(\w+)", refused))
+        missing = keywords - named - {"config_schema"}  # config_schema: LangGraph's deprecated alias
+        assert not missing, f"README.md's row for {call} does not list {sorted(missing)} as refused"
