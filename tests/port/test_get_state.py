@@ -53,3 +53,18 @@ def p_sibling_writes_while_paused(lg, saver):
 @pytest.mark.parametrize("program", [p_subgraph_state, p_sibling_writes_while_paused])
 def test_get_state(program, kind, tmp_path):
     assert_same(program, kind, tmp_path)
+
+
+def p_subgraph_replay(lg, saver):
+    """Time travel to the parent checkpoint before a subgraph that asked: it runs and asks again."""
+    app = with_subgraph(lg, saver)
+    app.invoke({"x": 0, "log": []}, CFG)
+    app.invoke(lg.Command(resume="ok"), CFG)
+    before_sub = [s for s in app.get_state_history(CFG) if s.next == ("sub",)][0].config
+    out = [app.invoke(None, before_sub), app.get_state(CFG, subgraphs=True)]
+    out += [app.invoke(lg.Command(resume="again"), CFG), history(app, CFG)]
+    return out
+
+
+def test_subgraph_replay(kind, tmp_path):
+    assert_same(p_subgraph_replay, kind, tmp_path)
