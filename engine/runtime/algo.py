@@ -24,6 +24,7 @@ TASK = "__task__"  # a finished task's result (TaskResult.to_json)
 UPDATE = "__update__"  # the Command(update=...) given with a resume, applied before the nodes' writes
 BREAKPOINT = "__breakpoint__"  # the static breakpoint the run stopped at
 GRAPH_TASK = "__graph__"  # the task id of writes that belong to the run, not to one task
+GOTO = "__goto__"  # the Command(goto=...) a run continued with: more tasks for the checkpoint's step
 
 # What an interrupt id looks like: a resume map whose keys all look like this is a map by id.
 _ID_LIKE = re.compile(r"^[0-9a-f]{32}$")
@@ -83,6 +84,8 @@ class SavedState:
                 self.updates = list(value)
             elif channel == BREAKPOINT:
                 self.breakpoint = value
+            elif channel == GOTO:
+                self.checkpoint = with_goto(self.checkpoint, value, self.config)
         # Every interrupt raised in the step, as a record of it shows them (engine/runtime/snapshot.py).
         self.raised: dict[str, list[Interrupt]] = {k: list(v) for k, v in self.interrupts.items()}
         # A task that finished has no pending interrupt any more.
@@ -117,6 +120,19 @@ class SavedState:
         for task in self.tasks:
             out.extend(self.interrupts.get(task["id"], []))
         return out
+
+
+def with_goto(checkpoint: dict, goto: Sequence, config: Mapping[str, Any]) -> dict:
+    """The checkpoint with the tasks a Command(goto=...) adds to its step ([name] or [name, arg]
+    each), as LangGraph runs them from the head's pending writes (no checkpoint of their own)."""
+    ns = str(((config or {}).get("configurable") or {}).get("checkpoint_ns", ""))
+    tasks = list(checkpoint["tasks"])
+    for item in goto:
+        task = {"name": item[0]} if len(item) == 1 else {"name": item[0], "arg": item[1]}
+        task["id"] = task_id_for(checkpoint["id"], ns, task["name"], len(tasks))
+        task["goto"] = True  # not the checkpoint's own: get_state does not list it, as LangGraph
+        tasks.append(task)
+    return {**checkpoint, "tasks": tasks}
 
 
 # --- writes ---------------------------------------------------------------------------------------
@@ -291,7 +307,7 @@ def resume_values(tasks: Sequence[dict], interrupts: Mapping[str, Sequence[Inter
 
 
 __all__ = [
-    "TASK", "UPDATE", "BREAKPOINT", "GRAPH_TASK", "task_id_for", "task_ns", "new_tasks", "bump_versions",
+    "TASK", "UPDATE", "BREAKPOINT", "GRAPH_TASK", "GOTO", "with_goto", "task_id_for", "task_ns", "new_tasks", "bump_versions",
     "SavedState", "apply_updates", "write_order", "apply_results", "apply_task_writes", "next_tasks", "breaks", "breaks_before",
     "breaks_after", "breakpoint_list", "is_start_task", "continues_past_breakpoint",
     "RESUMED_RUNS_PASS_BEFORE_BREAKPOINTS", "resolve_resume",

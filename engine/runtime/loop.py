@@ -26,7 +26,7 @@ from engine.errors import (EmptyCommandError, GraphInterrupt, GraphRecursionErro
                            InvalidUpdateError, LeaseLost, NothingToResumeError, ParentCommand, ThreadMovedOn)
 from engine.events import InterruptCancelled, InterruptRaised, RunFailed, RunFinished, RunStarted
 from engine.runtime import algo
-from engine.runtime.algo import BREAKPOINT, GRAPH_TASK, TASK, UPDATE, SavedState, task_id_for, task_ns
+from engine.runtime.algo import BREAKPOINT, GOTO, GRAPH_TASK, TASK, UPDATE, SavedState, task_id_for, task_ns
 from engine.runtime.durability import Persistence, check_durability
 from engine.runtime.node import TaskOutcome
 from engine.runtime.ownership import Lease
@@ -288,6 +288,10 @@ class Run:
                 )
             if input.has_resume:
                 await self._start_resume(input)
+                if input.goto_list():
+                    await self._start_goto(input.goto_list(), None)
+            elif input.goto_list() and self.state is not None:
+                await self._start_goto(input.goto_list(), input.update)
             elif input.goto_list():
                 await self._start_input(input.update, goto=input.goto_list())
             else:
@@ -347,6 +351,22 @@ class Run:
             sends = [(g.node, g.arg) for g in goto if isinstance(g, Send)]
         await self._put_checkpoint(tasks_names=names, sends=sends, waiting={}, step=step,
                                    source=source, changed=changed, events=events, input_checkpoint=input_checkpoint)
+
+    async def _start_goto(self, goto: list, update: Any) -> None:
+        """Command(goto=..., update=...) on a thread: as LangGraph, the goto's tasks join the
+        head's step (saved as its pending writes, no checkpoint of their own) after the update,
+        and the next checkpoint is the step's."""
+        state = self.state
+        items = [[g.node, g.arg] if isinstance(g, Send) else [g] for g in goto]
+        async with self.persist.step():
+            if update is not None:
+                state.updates.append(self.graph.schema.as_update(update, "Command(update=...)"))
+                await self._save_writes(GRAPH_TASK, [(UPDATE, state.updates)])
+            await self._save_writes(GRAPH_TASK, [(GOTO, items)])
+            if not self.answered:  # a resume already recorded the run's start
+                await self._events([RunStarted(**self._event_base(), source="continue",
+                                               metadata=self.config.get("metadata"))])
+        state.checkpoint = algo.with_goto(state.checkpoint, items, state.config)
 
     # --- time travel -------------------------------------------------------------------------------
     async def _thread_head(self) -> SavedState | None:
@@ -584,11 +604,13 @@ class Run:
             events.append(RunFinished(**self._event_base(), outcome="interrupted"))
             await self._events(events)
         self.final_interrupts = state.pending_interrupts()
-        # What the paused run returns includes the writes of the tasks that finished (saved as
-        # pending writes, applied for good when the step completes), as in LangGraph.
+        # What the paused run returns includes the Command(update=...) and the writes of the tasks
+        # that finished (saved as pending writes, applied for good when the step completes), as
+        # in LangGraph.
         finished = [(o.task, o.result) for o in outcomes if o.result is not None]
-        if finished:
+        if finished or state.updates:
             self.values = dict(self.values)
+            algo.apply_updates(self.graph.schema, self.values, state.updates)
             algo.apply_results(self.graph.schema, self.values, finished)
         if self.nested:
             assert self.parent is not None

@@ -68,6 +68,18 @@ def p_command_goto(lg, saver):
     return [app.invoke(lg.Command(goto="c"), CFG), history(app, CFG)]
 
 
+def p_command_goto_with_update(lg, saver):
+    app = chain(lg, saver)
+    app.invoke({"x": 1, "log": []}, CFG)
+    return [app.invoke(lg.Command(goto="c", update={"x": 9}), CFG), history(app, CFG)]
+
+
+def p_resume_with_goto(lg, saver):
+    app = chain(lg, saver)
+    app.invoke({"x": 1, "log": []}, CFG)
+    return [app.invoke(lg.Command(resume="one", goto="a"), CFG), history(app, CFG)]
+
+
 def p_resume_with_update(lg, saver):
     app = chain(lg, saver)
     app.invoke({"x": 1, "log": []}, CFG)
@@ -75,9 +87,6 @@ def p_resume_with_update(lg, saver):
 
 
 @pytest.mark.parametrize("program", [
-    pytest.param(p_command_goto, marks=pytest.mark.xfail(strict=True, reason=(
-        "Command(goto=...) as the input: LangGraph runs the node from the head as pending writes (one "
-        "new checkpoint); the engine saves an input checkpoint and one naming the node first (two more)"))),
-    p_resume_with_update])
+    p_command_goto, p_command_goto_with_update, p_resume_with_goto, p_resume_with_update])
 def test_commands(program, kind, tmp_path):
     assert_same(program, kind, tmp_path)
