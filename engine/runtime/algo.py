@@ -130,7 +130,7 @@ def with_goto(checkpoint: dict, goto: Sequence, config: Mapping[str, Any]) -> di
     for item in goto:
         task = {"name": item[0]} if len(item) == 1 else {"name": item[0], "arg": item[1]}
         task["id"] = task_id_for(checkpoint["id"], ns, task["name"], len(tasks))
-        task["goto"] = True  # not the checkpoint's own: get_state does not list it, as LangGraph
+        task["added"] = True  # not the checkpoint's own: get_state does not list it, as LangGraph
         tasks.append(task)
     return {**checkpoint, "tasks": tasks}
 

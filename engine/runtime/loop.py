@@ -330,7 +330,14 @@ class Run:
             update = {k: v for k, v in update.items() if k in input_keys}
         start_task = {"name": START, "arg": update}
         if goto is not None:
-            start_task["goto"] = [[g.node, g.arg] if isinstance(g, Send) else g for g in goto]
+            # A Command(goto=..., update=...) starting a thread: as LangGraph, its update is in the
+            # input checkpoint already and its goto runs beside the entry nodes.
+            if update is not None:
+                before_changed |= self.graph.schema.apply(
+                    self.values, [("Command(update=...)", k, v) for k, v in update.items()])
+            update = None
+            start_task = {"name": START, "arg": None,
+                          "goto": [[g.node, g.arg] if isinstance(g, Send) else g for g in goto]}
         input_checkpoint = {"values": dict(self.values), "changed": before_changed, "task": start_task}
         if self.emit_events:
             events.insert(0, RunStarted(**self._event_base(), source="input", metadata=self.config.get("metadata")))
@@ -344,11 +351,12 @@ class Run:
         if update is not None:
             changed |= self.graph.schema.apply(
                 self.values, [("the graph input", k, v) for k, v in update.items()])
-        if goto is None:
-            names, sends = await self._entry_targets()
-        else:
-            names = [g for g in goto if not isinstance(g, Send)]
-            sends = [(g.node, g.arg) for g in goto if isinstance(g, Send)]
+        names, sends = await self._entry_targets()
+        if goto is not None:
+            order = {name: i for i, name in enumerate(self.graph.builder.nodes)}
+            names = sorted(dict.fromkeys(names + [g for g in goto if not isinstance(g, Send) and g != END]),
+                           key=lambda n: order[n])
+            sends += [(g.node, g.arg) for g in goto if isinstance(g, Send)]
         await self._put_checkpoint(tasks_names=names, sends=sends, waiting={}, step=step,
                                    source=source, changed=changed, events=events, input_checkpoint=input_checkpoint)
 

@@ -43,7 +43,7 @@ async def snapshot(graph: Any, saved: SavedState, saver: Any, *, live: bool, rec
     run_ns = str(conf.get("checkpoint_ns", ""))
     tasks = []
     for task in saved.tasks:
-        if task.get("goto"):  # added by a Command(goto=...): LangGraph's snapshots do not show it
+        if task.get("added"):  # added by a Command(goto=...): LangGraph's snapshots do not show it
             continue
         error = saved.errors.get(task["id"])
         result = saved.results.get(task["id"])

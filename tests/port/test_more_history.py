@@ -24,6 +24,8 @@ def p_parallel_interrupts(lg, saver):
     g.add_edge(lg.START, "right")
     app = g.compile(checkpointer=saver)
     first = app.invoke({"x": 0, "log": []}, CFG)
+    # the order of the combined list is the order the tasks paused in: not deterministic
+    first["__interrupt__"] = sorted(first["__interrupt__"], key=lambda i: i.value)
     answers = {i.id: i.value.upper() for i in first["__interrupt__"]}
     return [first, app.invoke(lg.Command(resume=answers), CFG), history(app, CFG)]
 
@@ -90,3 +92,12 @@ def p_resume_with_update(lg, saver):
     p_command_goto, p_command_goto_with_update, p_resume_with_goto, p_resume_with_update])
 def test_commands(program, kind, tmp_path):
     assert_same(program, kind, tmp_path)
+
+
+def p_command_starts_a_thread(lg, saver):
+    app = chain(lg, saver)
+    return [app.invoke(lg.Command(goto="c", update={"x": 3}), CFG), history(app, CFG)]
+
+
+def test_a_command_starting_a_thread(kind, tmp_path):
+    assert_same(p_command_starts_a_thread, kind, tmp_path)
