@@ -29,6 +29,7 @@ def with_subgraph(lg, saver):
 def p_subgraph_state(lg, saver):
     app = with_subgraph(lg, saver)
     out = [app.invoke({"x": 0, "log": []}, CFG), app.get_state(CFG), app.get_state(CFG, subgraphs=True)]
+    out += [app.get_state(app.get_state(CFG).tasks[0].state)]  # the config names the subgraph's namespace
     out += [app.invoke(lg.Command(resume="ok"), CFG), app.get_state(CFG, subgraphs=True)]
     return out
 
