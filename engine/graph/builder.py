@@ -11,8 +11,10 @@ from datetime import timedelta
 from typing import Any, Callable, Literal, Sequence, get_args, get_origin
 
 from engine.constants import END, START
+from engine._internal.keywords import refuse
 from engine.errors import GraphBuildError
 from engine.graph.schema import StateSchema
+from engine.runtime.algo import breakpoint_list
 from engine.types import Command
 
 
@@ -56,11 +58,16 @@ def _command_destinations(fn: Any) -> tuple[str, ...] | None:
 
 
 class StateGraph:
-    def __init__(self, state_schema: Any, config_schema: Any = None, *, input_schema: Any = None,
+    def __init__(self, state_schema: Any, context_schema: Any = None, *, input_schema: Any = None,
                  output_schema: Any = None, **_ignored: Any):
+        refuse("StateGraph()", {"context_schema": context_schema, **_ignored})
         self.schema = StateSchema(state_schema)
         self.output_keys: list[str] | None = (
             list(StateSchema(output_schema).channels) if output_schema is not None else None
+        )
+        # As LangGraph: the graph's input writes only the input schema's keys (others are dropped).
+        self.input_keys: list[str] | None = (
+            list(StateSchema(input_schema).channels) if input_schema is not None else None
         )
         self.nodes: dict[str, NodeSpec] = {}
         self.edges: list[tuple[str, str]] = []
@@ -72,6 +79,7 @@ class StateGraph:
     def add_node(self, node: str | Callable | Any, action: Callable | Any = None, *,
                  metadata: dict | None = None, destinations: Sequence[str] | None = None,
                  **_ignored: Any) -> "StateGraph":
+        refuse("add_node()", _ignored, handled_elsewhere=("retry_policy",))
         if action is None:
             action = node
             name = getattr(node, "name", None) if not callable(node) or hasattr(node, "ainvoke") else None
@@ -127,6 +135,7 @@ class StateGraph:
 
     def add_conditional_edges(self, source: str, path: Callable, path_map: dict | list | None = None,
                               **_ignored: Any) -> "StateGraph":
+        refuse("add_conditional_edges()", _ignored)
         if not callable(path):
             raise GraphBuildError(f"the path of a conditional edge from '{source}' must be callable, got {path!r}.")
         if isinstance(path_map, (list, tuple)):
@@ -169,9 +178,8 @@ class StateGraph:
             for target in spec.destinations or ():
                 check(target, f"the Command[Literal[...]] return annotation of node {spec.name!r}", allow_end=True)
         for label, names in (("interrupt_before", interrupt_before), ("interrupt_after", interrupt_after)):
-            for name in names:
-                if name != "*":
-                    check(name, label)
+            for name in names:  # "*" in a list is a node name, as in LangGraph: only the string is a wildcard
+                check(name, label)
 
         has_entry = any(s == START for s, _ in self.edges) or any(b.source == START for b in self.branches)
         if not has_entry:
@@ -215,9 +223,9 @@ class StateGraph:
                 debug: bool = False, **_ignored: Any):
         from engine.runtime.compiled import CompiledStateGraph
 
-        before = [interrupt_before] if isinstance(interrupt_before, str) else list(interrupt_before or [])
-        after = [interrupt_after] if isinstance(interrupt_after, str) else list(interrupt_after or [])
-        self.validate(before, after)
+        refuse("compile()", {"debug": debug, **_ignored})
+        before, after = breakpoint_list(interrupt_before), breakpoint_list(interrupt_after)
+        self.validate(() if before == "*" else before, () if after == "*" else after)
         self.compiled = True
         return CompiledStateGraph(self, checkpointer=checkpointer, interrupt_before=before,
                                   interrupt_after=after, name=name or "LangGraph",

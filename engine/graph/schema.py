@@ -108,6 +108,13 @@ class StateSchema:
                     out[f.name] = f.default
                 elif f.default_factory is not dataclasses.MISSING:  # type: ignore[misc]
                     out[f.name] = f.default_factory()  # type: ignore[misc]
+        # As LangGraph's reducer channels: a key with a reducer starts from its type's empty
+        # value (list() for a list), so it is in the state before anything writes it.
+        for name, channel in self.channels.items():
+            if name not in out and channel.reducer is not None:
+                empty = channel.empty_value()
+                if empty is not _MISSING:
+                    out[name] = empty
         return out
 
     # --- applying writes ------------------------------------------------------------------------

@@ -14,7 +14,7 @@ import hashlib
 import re
 from typing import Any, Iterable, Mapping, Sequence
 
-from engine.constants import END, ERROR, INTERRUPT, RESUME
+from engine.constants import END, ERROR, INTERRUPT, RESUME, START
 from engine.errors import InvalidResumeError
 from engine.runtime.node import TaskOutcome, TaskResult
 from engine.types import Interrupt, interrupt_id
@@ -24,6 +24,7 @@ TASK = "__task__"  # a finished task's result (TaskResult.to_json)
 UPDATE = "__update__"  # the Command(update=...) given with a resume, applied before the nodes' writes
 BREAKPOINT = "__breakpoint__"  # the static breakpoint the run stopped at
 GRAPH_TASK = "__graph__"  # the task id of writes that belong to the run, not to one task
+GOTO = "__goto__"  # the Command(goto=...) a run continued with: more tasks for the checkpoint's step
 
 # What an interrupt id looks like: a resume map whose keys all look like this is a map by id.
 _ID_LIKE = re.compile(r"^[0-9a-f]{32}$")
@@ -83,9 +84,23 @@ class SavedState:
                 self.updates = list(value)
             elif channel == BREAKPOINT:
                 self.breakpoint = value
+            elif channel == GOTO:
+                self.checkpoint = with_goto(self.checkpoint, value, self.config)
+        # Every interrupt raised in the step, as a record of it shows them (engine/runtime/snapshot.py).
+        self.raised: dict[str, list[Interrupt]] = {k: list(v) for k, v in self.interrupts.items()}
         # A task that finished has no pending interrupt any more.
         for task_id in self.results:
             self.interrupts.pop(task_id, None)
+        # Nor one whose own interrupt was answered and which then failed (its answer is saved:
+        # invoke(None) runs it again with it). get_state still shows it, as LangGraph does.
+        self.answered: set[str] = set()
+        conf = (saved.config or {}).get("configurable") or {}
+        for task in saved.checkpoint.get("tasks", ()):
+            answers = self.resume.get(task["id"])
+            if answers and task["id"] in self.interrupts:
+                own_ns = task_ns(str(conf.get("checkpoint_ns", "")), task["name"], task["id"])
+                answered = {interrupt_id(str(conf.get("thread_id")), own_ns, k) for k in range(len(answers))}
+                self.answered |= {i.id for i in self.interrupts[task["id"]] if i.id in answered}
 
     @property
     def id(self) -> str:
@@ -96,10 +111,28 @@ class SavedState:
         return self.checkpoint["tasks"]
 
     def pending_interrupts(self) -> list[Interrupt]:
+        """The interrupts waiting for an answer."""
+        return [i for i in self.shown_interrupts() if i.id not in self.answered]
+
+    def shown_interrupts(self) -> list[Interrupt]:
+        """The interrupts of the tasks still to finish, answered or not (get_state's)."""
         out: list[Interrupt] = []
         for task in self.tasks:
             out.extend(self.interrupts.get(task["id"], []))
         return out
+
+
+def with_goto(checkpoint: dict, goto: Sequence, config: Mapping[str, Any]) -> dict:
+    """The checkpoint with the tasks a Command(goto=...) adds to its step ([name] or [name, arg]
+    each), as LangGraph runs them from the head's pending writes (no checkpoint of their own)."""
+    ns = str(((config or {}).get("configurable") or {}).get("checkpoint_ns", ""))
+    tasks = list(checkpoint["tasks"])
+    for item in goto:
+        task = {"name": item[0]} if len(item) == 1 else {"name": item[0], "arg": item[1]}
+        task["id"] = task_id_for(checkpoint["id"], ns, task["name"], len(tasks))
+        task["added"] = True  # not the checkpoint's own: get_state does not list it, as LangGraph
+        tasks.append(task)
+    return {**checkpoint, "tasks": tasks}
 
 
 # --- writes ---------------------------------------------------------------------------------------
@@ -112,13 +145,25 @@ def apply_updates(schema: Any, values: dict, updates: Sequence[Mapping[str, Any]
     return changed
 
 
+def write_order(task: Mapping[str, Any]) -> tuple:
+    """The order a step's writes reach the reducers, as LangGraph's (tasks sorted by path): the
+    routed nodes by name, then the Send tasks in the order they were sent."""
+    return (1, "") if "arg" in task else (0, task["name"])
+
+
+def apply_results(schema: Any, values: dict, finished: Sequence[tuple[Mapping[str, Any], TaskResult]]) -> set[str]:
+    """Apply finished tasks' results ((task, result) pairs) to `values` (in place), together,
+    through the reducers, in LangGraph's order; returns the channels they changed."""
+    writes: list[tuple[str, str, Any]] = []
+    for task, result in sorted(finished, key=lambda pair: write_order(pair[0])):
+        writes.extend((f"node '{task['name']}'", k, v) for k, v in result.writes)
+    return schema.apply(values, writes)
+
+
 def apply_task_writes(schema: Any, values: dict, outcomes: Sequence[TaskOutcome]) -> set[str]:
     """Apply the finished tasks' writes to `values` (in place), together, through the reducers;
     returns the channels they changed."""
-    writes: list[tuple[str, str, Any]] = []
-    for outcome in outcomes:
-        writes.extend((f"node '{outcome.task['name']}'", k, v) for k, v in outcome.result.writes)
-    return schema.apply(values, writes)
+    return apply_results(schema, values, [(o.task, o.result) for o in outcomes])
 
 
 # --- routing --------------------------------------------------------------------------------------
@@ -151,10 +196,26 @@ def next_tasks(outcomes: Sequence[TaskOutcome], joins: Sequence[tuple[Sequence[s
     return names, sends, still
 
 
+def is_start_task(tasks: Sequence[dict]) -> bool:
+    """Whether these are an input checkpoint's tasks: the one `__start__` task carrying the input."""
+    return len(tasks) == 1 and tasks[0]["name"] == START
+
+
 # --- breakpoints ----------------------------------------------------------------------------------
-def breaks(breakpoints: Sequence[str], names: Sequence[str]) -> bool:
-    """Whether a static breakpoint list ("*" for every node) names one of these tasks' nodes."""
-    return bool(breakpoints) and ("*" in breakpoints or any(n in breakpoints for n in names))
+def breakpoint_list(value: Sequence[str] | str | None) -> list[str] | str:
+    """interrupt_before/after as the run uses them: the string "*" (every node) or a list of
+    node names. As LangGraph, only the string "*" is a wildcard; ["*"] names a node "*"."""
+    if value == "*":
+        return "*"
+    return [value] if isinstance(value, str) else list(value or [])
+
+
+def breaks(breakpoints: Sequence[str] | str, names: Sequence[str]) -> bool:
+    """Whether a static breakpoint list (the string "*" for every node; a "*" in a list is a
+    node name, as in LangGraph) names one of these tasks' nodes."""
+    if breakpoints == "*":
+        return bool(names)
+    return any(n in breakpoints for n in names)
 
 
 def breaks_before(interrupt_before: Sequence[str], names: Sequence[str], *, passed: bool) -> bool:
@@ -166,6 +227,15 @@ def breaks_before(interrupt_before: Sequence[str], names: Sequence[str], *, pass
 def breaks_after(interrupt_after: Sequence[str], names: Sequence[str], next_names: Sequence) -> bool:
     """Whether the run stops after a step that ran `names` (not when nothing is left to run)."""
     return breaks(interrupt_after, names) and bool(next_names)
+
+
+# LangGraph records what the before-breakpoints have seen as the channel versions of its
+# interrupt channel (`versions_seen[INTERRUPT]`), set to the current versions whenever a run
+# resumes (invoke(None), any Command): a breakpoint fires only for tasks triggered by writes
+# made after that. Every step's writes trigger its next tasks, so this comes to: the first step
+# of a resumed run never stops at a before-breakpoint (the one it stopped at, one a node that
+# also calls interrupt() would hit on every resume, one after update_state), later steps do.
+RESUMED_RUNS_PASS_BEFORE_BREAKPOINTS = True
 
 
 def continues_past_breakpoint(breakpoint: Mapping[str, Any] | None) -> bool:
@@ -237,7 +307,9 @@ def resume_values(tasks: Sequence[dict], interrupts: Mapping[str, Sequence[Inter
 
 
 __all__ = [
-    "TASK", "UPDATE", "BREAKPOINT", "GRAPH_TASK", "task_id_for", "task_ns", "new_tasks", "bump_versions",
-    "SavedState", "apply_updates", "apply_task_writes", "next_tasks", "breaks", "breaks_before",
-    "breaks_after", "continues_past_breakpoint", "resolve_resume", "answering_tasks", "resume_values",
+    "TASK", "UPDATE", "BREAKPOINT", "GRAPH_TASK", "GOTO", "with_goto", "task_id_for", "task_ns", "new_tasks", "bump_versions",
+    "SavedState", "apply_updates", "write_order", "apply_results", "apply_task_writes", "next_tasks", "breaks", "breaks_before",
+    "breaks_after", "breakpoint_list", "is_start_task", "continues_past_breakpoint",
+    "RESUMED_RUNS_PASS_BEFORE_BREAKPOINTS", "resolve_resume",
+    "answering_tasks", "resume_values",
 ]

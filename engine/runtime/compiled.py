@@ -14,15 +14,13 @@ from engine.events import InterruptCancelled
 from engine.runtime.algo import SavedState
 from engine.runtime.durability import Durability
 from engine.runtime.loop import Run
+from engine.runtime import snapshot
 from engine.runtime.node import call_node
+from engine._internal.keywords import refuse
 from engine._internal.sync import iterate_owned, iterate_sync, run_owned, run_sync
-from engine.types import PregelTask, Send, StateSnapshot
+from engine.types import Send, StateSnapshot
 
 STREAM_MODES = ("values", "updates")
-
-
-class NodeError(Exception):
-    """How a failed task's stored error shows in `StateSnapshot.tasks[i].error`."""
 
 
 def _utcnow() -> datetime:
@@ -90,6 +88,7 @@ class CompiledStateGraph:
     async def astream(self, input: Any, config: dict | None = None, *, stream_mode: str | list[str] = "updates",
                       interrupt_before: list[str] | None = None, interrupt_after: list[str] | None = None,
                       durability: Durability | None = None, **_ignored: Any) -> AsyncIterator[Any]:
+        refuse("stream()", _ignored, handled_elsewhere=("subgraphs",))
         modes = [stream_mode] if isinstance(stream_mode, str) else list(stream_mode)
         for mode in modes:
             if mode not in STREAM_MODES:
@@ -103,7 +102,7 @@ class CompiledStateGraph:
                 # A static breakpoint (no interrupts) shows in "updates" only, as in LangGraph.
                 chunks = [(mode, {"__interrupt__": chunk}) for mode in modes if chunk or mode == "updates"]
             elif kind in modes:
-                chunks = [(kind, self._output(chunk) if kind == "values" else chunk)]
+                chunks = [(kind, chunk)]  # as LangGraph 1.2: values chunks are the whole state
             else:
                 continue
             for mode, item in chunks:
@@ -114,6 +113,7 @@ class CompiledStateGraph:
                       **_ignored: Any) -> dict:
         """Run until the graph finishes or pauses. `durability` ("sync", the default, "async" or
         "exit") says when each step's checkpoint is committed: see engine.runtime.durability."""
+        refuse("invoke()", _ignored)
         run = Run(self, config, interrupt_before, interrupt_after, durability)
         interrupts: tuple = ()
         async for kind, chunk in run.execute(input):
@@ -139,38 +139,13 @@ class CompiledStateGraph:
             )
         return self.checkpointer
 
-    def _snapshot(self, saved: SavedState) -> StateSnapshot:
-        tasks = []
-        for task in saved.tasks:
-            error = saved.errors.get(task["id"])
-            result = saved.results.get(task["id"])
-            tasks.append(PregelTask(
-                id=task["id"], name=task["name"], path=("__pregel_pull", task["name"]),
-                error=NodeError(f"{error['type']}: {error['message']}") if error else None,
-                interrupts=tuple(saved.interrupts.get(task["id"], ())),
-                result=result.update if result is not None else None,
-            ))
-        return StateSnapshot(
-            values=self._output(saved.checkpoint["channel_values"]),
-            next=tuple(t.name for t in tasks if t.result is None and t.id not in saved.results),
-            config=saved.config,
-            metadata=saved.metadata,
-            created_at=saved.checkpoint.get("ts"),
-            parent_config=saved.parent_config,
-            tasks=tuple(tasks),
-            interrupts=tuple(saved.pending_interrupts()),
-        )
-
     async def aget_state(self, config: dict, *, subgraphs: bool = False) -> StateSnapshot:
+        """The thread's state (engine/runtime/snapshot.py): live without a checkpoint id, a
+        record of that step with one; `subgraphs=True` puts each subgraph task's own snapshot in
+        `tasks[i].state`. A config with a subgraph task's `checkpoint_ns` reads that subgraph."""
         saver = self._saver("get_state()")
-        configurable = (config or {}).get("configurable") or {}
-        wanted = make_config(thread_id_of(config), str(configurable.get("checkpoint_ns", "")),
-                             configurable.get("checkpoint_id"))
-        saved = await saver.aget_tuple(wanted)
-        if saved is None:
-            return StateSnapshot(values={}, next=(), config=config, metadata=None, created_at=None,
-                                 parent_config=None, tasks=(), interrupts=())
-        return self._snapshot(SavedState(saved))
+        live = "checkpoint_id" not in ((config or {}).get("configurable") or {})
+        return await snapshot.state_of(self, saver, config, live=live, recurse=subgraphs)
 
     def get_state(self, config: dict, *, subgraphs: bool = False) -> StateSnapshot:
         return run_sync(self.aget_state(config, subgraphs=subgraphs), "graph.get_state()")
@@ -180,8 +155,9 @@ class CompiledStateGraph:
         saver = self._saver("get_state_history()")
         configurable = (config or {}).get("configurable") or {}
         scope = make_config(thread_id_of(config), str(configurable.get("checkpoint_ns", "")), None)
+        graph = snapshot.graph_for_ns(self, scope["configurable"]["checkpoint_ns"])
         async for saved in saver.alist(scope, filter=filter, before=before, limit=limit):
-            yield self._snapshot(SavedState(saved))
+            yield await snapshot.snapshot(graph, SavedState(saved), saver, live=False, recurse=False)
 
     def get_state_history(self, config: dict, *, filter: dict | None = None, before: dict | None = None,
                           limit: int | None = None) -> Iterator[StateSnapshot]:
@@ -189,12 +165,13 @@ class CompiledStateGraph:
                             "graph.get_state_history()")
 
     # --- editing state ----------------------------------------------------------------------------
-    async def aupdate_state(self, config: dict, values: Any, as_node: str | None = None) -> dict:
+    async def aupdate_state(self, config: dict, values: Any, as_node: str | None = None, **_ignored: Any) -> dict:
         """Write `values` into the thread's state as a new checkpoint (source "update").
 
         With `as_node`, the update counts as that node's output: its edges decide what runs next.
         Without it, the next tasks stay what they were (they run again from their start, so a
         pending interrupt is asked again)."""
+        refuse("update_state()", _ignored)
         self._saver("update_state()")
         if as_node is not None and as_node not in self.builder.nodes and as_node != START:
             raise GraphBuildError(
@@ -222,17 +199,20 @@ class CompiledStateGraph:
             names, waiting = [], {}
         events = []
         if run.state is not None and run.emit_events:
+            # The thread's pending interrupts (its head's: an update of an older checkpoint forks
+            # away from them too) are asked again, with new ids, when the run goes on.
+            head = await run._thread_head()
             events = [InterruptCancelled(**run._event_base(), interrupt_id=i.id,
                                          reason="the thread's state was updated; the node will ask again")
-                      for i in run.state.pending_interrupts()]
+                      for i in (head.pending_interrupts() if head is not None else [])]
         step = run.state.checkpoint["step"] + 1 if run.state is not None else -1
         # (takes and releases the thread's lease: refused while another executor runs it)
         await run._put_checkpoint(tasks_names=names, sends=[], waiting=waiting, step=step,
                                   source="update", changed=changed, events=events, final=True)
         return run.state.config
 
-    def update_state(self, config: dict, values: Any, as_node: str | None = None) -> dict:
-        return run_sync(self.aupdate_state(config, values, as_node), "graph.update_state()")
+    def update_state(self, config: dict, values: Any, as_node: str | None = None, **kwargs: Any) -> dict:
+        return run_sync(self.aupdate_state(config, values, as_node, **kwargs), "graph.update_state()")
 
 
-__all__ = ["CompiledStateGraph", "NodeError"]
+__all__ = ["CompiledStateGraph"]

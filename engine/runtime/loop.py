@@ -26,7 +26,7 @@ from engine.errors import (EmptyCommandError, GraphInterrupt, GraphRecursionErro
                            InvalidUpdateError, LeaseLost, NothingToResumeError, ParentCommand, ThreadMovedOn)
 from engine.events import InterruptCancelled, InterruptRaised, RunFailed, RunFinished, RunStarted
 from engine.runtime import algo
-from engine.runtime.algo import BREAKPOINT, GRAPH_TASK, TASK, UPDATE, SavedState, task_id_for, task_ns
+from engine.runtime.algo import BREAKPOINT, GOTO, GRAPH_TASK, TASK, UPDATE, SavedState, task_id_for, task_ns
 from engine.runtime.durability import Persistence, check_durability
 from engine.runtime.node import TaskOutcome
 from engine.runtime.ownership import Lease
@@ -82,8 +82,9 @@ class Run:
         self.configurable = configurable
         self.checkpoint_config = make_config(self.thread_id, self.ns, configurable.get("checkpoint_id")
                                              if not self.nested else None)
-        self.interrupt_before = list(interrupt_before) if interrupt_before is not None else graph.interrupt_before
-        self.interrupt_after = list(interrupt_after) if interrupt_after is not None else graph.interrupt_after
+        self.interrupt_before = algo.breakpoint_list(interrupt_before) if interrupt_before is not None \
+            else graph.interrupt_before
+        self.interrupt_after = algo.breakpoint_list(interrupt_after) if interrupt_after is not None else graph.interrupt_after
         self.recursion_limit = int(config.get("recursion_limit", 25))
         self.state: SavedState | None = None
         self.values: dict = {}
@@ -137,22 +138,20 @@ class Run:
                 await self._save_writes(task_id, [(RESUME, self.state.resume[task_id])])
 
     async def _put_checkpoint(self, *, tasks_names: list[str], sends: list, waiting: dict, step: int,
-                              source: str, changed: set[str], events: list, final: bool = False) -> None:
-        parent_id = self.state.id if self.state is not None else None
-        checkpoint_id = new_checkpoint_id(self.graph.clock(), parent_id, f"{self.thread_id}\x00{self.ns}")
-        algo.bump_versions(self.versions, changed)
-        checkpoint = {
-            "v": 1, "id": checkpoint_id, "ts": self.now(), "step": step,
-            "channel_values": self.values, "channel_versions": dict(self.versions),
-            "tasks": algo.new_tasks(checkpoint_id, self.ns, tasks_names, sends), "waiting": waiting,
-        }
-        metadata = {"source": source, "step": step, "parents": {}, "graph": self.graph.name,
-                    **(self.config.get("metadata") or {})}
-        parent_config = self.state.config if self.state is not None else make_config(self.thread_id, self.ns, None)
+                              source: str, changed: set[str], events: list, final: bool = False,
+                              input_checkpoint: dict | None = None) -> None:
+        """Save the next checkpoint (with the step's answers applied and its events) in one
+        transaction. `input_checkpoint` ({"values", "changed", "task"}): LangGraph's input
+        checkpoint (source "input", next `__start__`) saved first, in the same transaction, as
+        this one's parent."""
         try:
             async with self.persist.step(final=final):
-                new_config = await self.store.aput(parent_config, checkpoint, metadata,
-                                                   {k: self.versions[k] for k in changed})
+                if input_checkpoint is not None:
+                    await self._write_checkpoint(values=input_checkpoint["values"], tasks=[input_checkpoint["task"]],
+                                                 sends=[], waiting={}, step=step - 1, source="input",
+                                                 changed=input_checkpoint["changed"])
+                await self._write_checkpoint(values=self.values, tasks=tasks_names, sends=sends, waiting=waiting,
+                                             step=step, source=source, changed=changed)
                 await self._applied(save_resume=False)
                 await self._events(events)
         except TypeError as exc:  # raised while serializing: nothing was stored
@@ -160,6 +159,27 @@ class Run:
                 f"the state of thread '{self.thread_id}' holds a value that cannot be stored as JSON ({exc}). "
                 "Keep state values to dicts, lists, strings, numbers, booleans, None or pydantic models."
             ) from None
+
+    async def _write_checkpoint(self, *, values: dict, tasks: list, sends: list, waiting: dict, step: int,
+                                source: str, changed: set[str]) -> None:
+        """One checkpoint, child of the run's current one (inside a transaction of persist)."""
+        parent_id = self.state.id if self.state is not None else None
+        checkpoint_id = new_checkpoint_id(self.graph.clock(), parent_id, f"{self.thread_id}\x00{self.ns}")
+        algo.bump_versions(self.versions, changed)
+        new_tasks = algo.new_tasks(checkpoint_id, self.ns, [t for t in tasks if isinstance(t, str)], sends)
+        for task in tasks:  # the input checkpoint's `__start__` task carries the input
+            if isinstance(task, dict):
+                new_tasks.append({**task, "id": algo.task_id_for(checkpoint_id, self.ns, task["name"], 0)})
+        checkpoint = {
+            "v": 1, "id": checkpoint_id, "ts": self.now(), "step": step,
+            "channel_values": values, "channel_versions": dict(self.versions),
+            "tasks": new_tasks, "waiting": waiting,
+        }
+        metadata = {"source": source, "step": step, "parents": {}, "graph": self.graph.name,
+                    **(self.config.get("metadata") or {})}
+        parent_config = self.state.config if self.state is not None else make_config(self.thread_id, self.ns, None)
+        new_config = await self.store.aput(parent_config, checkpoint, metadata,
+                                           {k: self.versions[k] for k in changed})
         self.state = SavedState(CheckpointTuple(new_config, checkpoint, metadata, parent_config, []))
 
     # --- routing ----------------------------------------------------------------------------------
@@ -268,6 +288,10 @@ class Run:
                 )
             if input.has_resume:
                 await self._start_resume(input)
+                if input.goto_list():
+                    await self._start_goto(input.goto_list(), None)
+            elif input.goto_list() and self.state is not None:
+                await self._start_goto(input.goto_list(), input.update)
             elif input.goto_list():
                 await self._start_input(input.update, goto=input.goto_list())
             else:
@@ -275,8 +299,11 @@ class Run:
                     "Command(update=...) without resume= does not continue a run. To change state use "
                     "graph.update_state(config, values); to answer an interrupt use Command(resume=...)."
                 )
-            return [("values", dict(self.values))], False, True
+            return [("values", dict(self.values))], True, True
         if input is None:
+            if self.state is not None and await self._replays():
+                await self._fork()
+                return [("values", dict(self.values))], True, True
             skip_before = await self._start_continue()
             return started, skip_before, bool(self.state.tasks)
         await self._start_input(input)
@@ -284,6 +311,9 @@ class Run:
 
     # --- how a run starts -------------------------------------------------------------------------
     async def _start_input(self, input: Any, goto: list | None = None) -> None:
+        """A run with an input: LangGraph's input checkpoint (source "input", the state before
+        the input, next `__start__`), then the input applied (source "loop", next the entry
+        nodes), both in the run's first transaction."""
         events: list = []
         if self.state is not None and self.emit_events:
             for pending in self.state.pending_interrupts():
@@ -291,27 +321,101 @@ class Run:
                                                  reason="a new run was started on the thread"))
         if self.state is None:
             self.values = self.graph.schema.defaults()
-            changed = set(self.values)
+            before_changed = set(self.values)
         else:
-            changed = set()
+            before_changed = set()
         update = self.graph.schema.as_update(input, "the graph input") if input is not None else None
+        input_keys = getattr(self.graph.builder, "input_keys", None)
+        if update is not None and input_keys is not None:
+            update = {k: v for k, v in update.items() if k in input_keys}
+        start_task = {"name": START, "arg": update}
+        if goto is not None:
+            # A Command(goto=..., update=...) starting a thread: as LangGraph, its update is in the
+            # input checkpoint already and its goto runs beside the entry nodes.
+            if update is not None:
+                before_changed |= self.graph.schema.apply(
+                    self.values, [("Command(update=...)", k, v) for k, v in update.items()])
+            update = None
+            start_task = {"name": START, "arg": None,
+                          "goto": [[g.node, g.arg] if isinstance(g, Send) else g for g in goto]}
+        input_checkpoint = {"values": dict(self.values), "changed": before_changed, "task": start_task}
+        if self.emit_events:
+            events.insert(0, RunStarted(**self._event_base(), source="input", metadata=self.config.get("metadata")))
+        step = (self.state.checkpoint["step"] + 2) if self.state is not None else 0
+        await self._apply_start(update, goto, step=step, events=events, input_checkpoint=input_checkpoint)
+
+    async def _apply_start(self, update: dict | None, goto: list | None, *, step: int, events: list,
+                           input_checkpoint: dict | None = None, source: str = "loop") -> None:
+        """Apply a run's input and save the checkpoint naming the entry nodes (or `goto`)."""
+        changed: set[str] = set()
         if update is not None:
             changed |= self.graph.schema.apply(
                 self.values, [("the graph input", k, v) for k, v in update.items()])
-        if goto is None:
-            names, sends = await self._entry_targets()
-        else:
-            names = [g for g in goto if not isinstance(g, Send)]
-            sends = [(g.node, g.arg) for g in goto if isinstance(g, Send)]
-        if self.emit_events:
-            events.insert(0, RunStarted(**self._event_base(), source="input", metadata=self.config.get("metadata")))
-        step = (self.state.checkpoint["step"] + 1) if self.state is not None else -1
+        names, sends = await self._entry_targets()
+        if goto is not None:
+            order = {name: i for i, name in enumerate(self.graph.builder.nodes)}
+            names = sorted(dict.fromkeys(names + [g for g in goto if not isinstance(g, Send) and g != END]),
+                           key=lambda n: order[n])
+            sends += [(g.node, g.arg) for g in goto if isinstance(g, Send)]
         await self._put_checkpoint(tasks_names=names, sends=sends, waiting={}, step=step,
-                                   source="input", changed=changed, events=events)
+                                   source=source, changed=changed, events=events, input_checkpoint=input_checkpoint)
+
+    async def _start_goto(self, goto: list, update: Any) -> None:
+        """Command(goto=..., update=...) on a thread: as LangGraph, the goto's tasks join the
+        head's step (saved as its pending writes, no checkpoint of their own) after the update,
+        and the next checkpoint is the step's."""
+        state = self.state
+        items = [[g.node, g.arg] if isinstance(g, Send) else [g] for g in goto]
+        async with self.persist.step():
+            if update is not None:
+                state.updates.append(self.graph.schema.as_update(update, "Command(update=...)"))
+                await self._save_writes(GRAPH_TASK, [(UPDATE, state.updates)])
+            await self._save_writes(GRAPH_TASK, [(GOTO, items)])
+            if not self.answered:  # a resume already recorded the run's start
+                await self._events([RunStarted(**self._event_base(), source="continue",
+                                               metadata=self.config.get("metadata"))])
+        state.checkpoint = algo.with_goto(state.checkpoint, items, state.config)
+
+    # --- time travel -------------------------------------------------------------------------------
+    async def _thread_head(self) -> SavedState | None:
+        """The thread's latest checkpoint (in the run's namespace)."""
+        latest = await self.store.aget_tuple(make_config(self.thread_id, self.ns, None))
+        return SavedState(latest) if latest is not None else None
+
+    async def _replays(self) -> bool:
+        """invoke(None, config naming a checkpoint) replays from it on a fork, as LangGraph: unless
+        it is a fork or update_state's checkpoint the thread has not moved past."""
+        if self.nested or not self.checkpoint_config["configurable"].get("checkpoint_id"):
+            return False
+        if self.state.metadata.get("source") not in ("update", "fork"):
+            return True
+        head = await self._thread_head()
+        return head is not None and head.id != self.state.id
+
+    async def _fork(self) -> None:
+        """Save a `fork` checkpoint: the addressed checkpoint's values and next tasks (new task
+        ids, none of its writes), so the nodes after it run again and ask their interrupts
+        again. The thread's pending interrupts belong to the future it replaces: cancelled in
+        the same transaction (the inbox no longer lists them)."""
+        state = self.state
+        events: list = []
+        if self.emit_events:
+            head = await self._thread_head()
+            events.append(RunStarted(**self._event_base(), source="continue", metadata=self.config.get("metadata")))
+            events += [InterruptCancelled(**self._event_base(), interrupt_id=i.id,
+                                          reason="the run was replayed from an earlier checkpoint")
+                       for i in (head.pending_interrupts() if head is not None else [])]
+        if algo.is_start_task(state.tasks):
+            names, sends = [{k: v for k, v in state.tasks[0].items() if k != "id"}], []
+        else:
+            names = [t["name"] for t in state.tasks if "arg" not in t]
+            sends = [(t["name"], t["arg"]) for t in state.tasks if "arg" in t]
+        await self._put_checkpoint(tasks_names=names, sends=sends, waiting=dict(state.checkpoint.get("waiting", {})),
+                                   step=state.checkpoint["step"] + 1, source="fork", changed=set(), events=events)
 
     async def _start_continue(self) -> bool:
-        """invoke(None): continue after a static breakpoint or a failed step. Returns whether the
-        before-breakpoint that stopped the run must not fire again at once."""
+        """invoke(None): continue after a static breakpoint, an update_state or a failed step.
+        Returns whether a before-breakpoint on the first step must not fire (see algo)."""
         if self.state is None:
             raise NothingToResumeError(
                 f"invoke(None) continues a paused run, but thread '{self.thread_id}' has no checkpoint yet. "
@@ -328,7 +432,7 @@ class Run:
             async with self.persist.step():
                 await self._events([RunStarted(**self._event_base(), source="continue",
                                                metadata=self.config.get("metadata"))])
-        return algo.continues_past_breakpoint(self.state.breakpoint)
+        return algo.RESUMED_RUNS_PASS_BEFORE_BREAKPOINTS
 
     async def _start_resume(self, command: Command) -> None:
         if self.state is None:
@@ -337,6 +441,13 @@ class Run:
                 "Start it with an input first, e.g. graph.invoke({...}, config)."
             )
         pending = self.state.pending_interrupts()
+        if not pending and self.state.answered and self.state.errors:
+            # LangGraph takes the new answer and silently runs the node with the old one again.
+            raise InvalidResumeError(
+                f"interrupt(s) {', '.join(sorted(self.state.answered))} on thread '{self.thread_id}' were answered "
+                "already, and the node failed after its answer. Nothing was run. Continue with invoke(None, config) "
+                "to run it again with that answer, or replay an earlier checkpoint to answer differently."
+            )
         if not pending:
             status = "finished" if not self.state.tasks else (
                 "failed" if self.state.errors else "paused at a breakpoint (continue it with invoke(None))")
@@ -402,6 +513,10 @@ class Run:
                     await self._events([RunFailed(**self._event_base(), error_type="GraphRecursionError",
                                                   error=str(error))])
                 raise error
+            if algo.is_start_task(state.tasks):  # an input checkpoint, replayed: apply its input
+                await self._replay_start(state.tasks[0], state.checkpoint["step"] + 1)
+                yield ("values", dict(self.values))
+                continue
             steps += 1
             names = [t["name"] for t in state.tasks]
             if algo.breaks_before(self.interrupt_before, names, passed=skip_before):
@@ -445,6 +560,12 @@ class Run:
                     await self._events([RunFinished(**self._event_base(), outcome="interrupted")])
                 yield ("interrupt", ())
                 return
+
+    async def _replay_start(self, task: dict, step: int) -> None:
+        goto = task.get("goto")
+        if goto is not None:
+            goto = [Send(g[0], g[1]) if isinstance(g, list) else g for g in goto]
+        await self._apply_start(task.get("arg"), goto, step=step, events=[])
 
     def _scope(self) -> StepScope:
         return StepScope(graph=self.graph, thread_id=self.thread_id, ns=self.ns,
@@ -491,6 +612,14 @@ class Run:
             events.append(RunFinished(**self._event_base(), outcome="interrupted"))
             await self._events(events)
         self.final_interrupts = state.pending_interrupts()
+        # What the paused run returns includes the Command(update=...) and the writes of the tasks
+        # that finished (saved as pending writes, applied for good when the step completes), as
+        # in LangGraph.
+        finished = [(o.task, o.result) for o in outcomes if o.result is not None]
+        if finished or state.updates:
+            self.values = dict(self.values)
+            algo.apply_updates(self.graph.schema, self.values, state.updates)
+            algo.apply_results(self.graph.schema, self.values, finished)
         if self.nested:
             assert self.parent is not None
             for item in self.final_interrupts:

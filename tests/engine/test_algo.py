@@ -127,14 +127,17 @@ def test_a_join_whose_sources_finish_together_runs_once():
 
 def test_breakpoints_by_name_and_star():
     assert algo.breaks(["b"], ["a", "b"]) and not algo.breaks(["c"], ["a", "b"])
-    assert algo.breaks(["*"], ["a"]) and not algo.breaks([], ["a"])
+    assert algo.breaks("*", ["a"]) and not algo.breaks([], ["a"])
+    assert not algo.breaks(["*"], ["a"])  # as LangGraph: only the string "*" is a wildcard
+    assert algo.breakpoint_list("*") == "*" and algo.breakpoint_list(["*"]) == ["*"]
+    assert algo.breakpoint_list("b") == ["b"] and algo.breakpoint_list(None) == []
 
 
 def test_before_breakpoint_fires_unless_passed_and_after_only_with_tasks_left():
     assert algo.breaks_before(["a"], ["a"], passed=False)
     assert not algo.breaks_before(["a"], ["a"], passed=True)
-    assert algo.breaks_after(["*"], ["a"], [{"name": "b"}])
-    assert not algo.breaks_after(["*"], ["a"], [])  # the run ended: nothing to stop in front of
+    assert algo.breaks_after("*", ["a"], [{"name": "b"}])
+    assert not algo.breaks_after("*", ["a"], [])  # the run ended: nothing to stop in front of
     assert not algo.breaks_after(["b"], ["a"], [{"name": "b"}])  # after-breakpoints name what ran
 
 

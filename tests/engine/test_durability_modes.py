@@ -80,12 +80,13 @@ def test_the_pause_is_committed_before_invoke_returns(tmp_path, mode):
         graph = approval_graph(saver)
         config = cfg("t1")
         graph.invoke({"log": []}, config, durability=mode)
-        # Another connection sees the checkpoints and the pending interrupt at once.
-        assert committed_checkpoints(path, "t1") == 2
+        # Another connection sees the checkpoints (the input's two: step -1 and step 0, then
+        # the step that paused) and the pending interrupt at once.
+        assert committed_checkpoints(path, "t1") == 3
         assert [r.payload for r in saver.list_pending()] == [{"question": "go?"}]
 
 
-@pytest.mark.parametrize("mode, visible_during_last_node", [("sync", 3), ("async", 3), ("exit", 0)])
+@pytest.mark.parametrize("mode, visible_during_last_node", [("sync", 4), ("async", 4), ("exit", 0)])
 def test_when_each_mode_commits(tmp_path, mode, visible_during_last_node):
     """Seen from another connection while the last node runs: "sync" has committed every
     earlier step; "async" may still be writing the step just before; "exit" nothing yet."""
@@ -112,7 +113,7 @@ def test_when_each_mode_commits(tmp_path, mode, visible_during_last_node):
     asyncio.run(main())
     # "async": the step before the last node has had 0.2 s to commit.
     assert counts == [visible_during_last_node]
-    assert committed_checkpoints(path, "t1") == 4  # the input's, then one after each node
+    assert committed_checkpoints(path, "t1") == 5  # the input's two (steps -1 and 0), then one after each node
 
 
 def test_async_mode_raises_a_failed_commit_and_saves_nothing_after_it(tmp_path):
@@ -142,10 +143,10 @@ def test_async_mode_raises_a_failed_commit_and_saves_nothing_after_it(tmp_path):
 
     values = asyncio.run(main())
     blocker.close()
-    # The input's and first's checkpoints landed; second's failed; third's and the end's,
+    # The input's two and first's checkpoints landed; second's failed; third's and the end's,
     # which build on it, were refused although the lock was free by then.
     assert values == {"log": ["first"]}
-    assert committed_checkpoints(path, "t1") == 2
+    assert committed_checkpoints(path, "t1") == 3
 
 
 def test_exit_mode_keeps_everything_in_memory_until_the_run_stops(tmp_path):
@@ -161,7 +162,7 @@ def test_exit_mode_keeps_everything_in_memory_until_the_run_stops(tmp_path):
                  .add_edge(START, "a").add_edge("a", "peek").compile(checkpointer=saver))
         graph.invoke({"log": []}, cfg("t1"), durability="exit")
         assert seen_during == [0]
-        assert committed_checkpoints(path, "t1") == 3
+        assert committed_checkpoints(path, "t1") == 4
         assert graph.get_state(cfg("t1")).values == {"log": ["a", "peek"]}
         assert [e.kind for e in saver.read_events()] == ["run_started", "run_finished"]
 

@@ -223,10 +223,12 @@ def test_get_state_history_newest_first_with_limit_before_and_filter(saver):
     graph, config = chain(saver), cfg()
     graph.invoke({"log": []}, config)
     history = list(graph.get_state_history(config))
-    assert [h.metadata["step"] for h in history] == [2, 1, 0, -1]
+    # As LangGraph: the input checkpoint at step -1 (next __start__), then step 0 with the input.
+    assert [h.metadata["step"] for h in history] == [3, 2, 1, 0, -1]
+    assert history[-1].next == ("__start__",) and history[-2].metadata["source"] == "loop"
     assert [h.values["log"] for h in history][0] == ["one", "two", "three"]
     assert len(list(graph.get_state_history(config, limit=2))) == 2
-    older = list(graph.get_state_history(config, before=history[1].config))
+    older = list(graph.get_state_history(config, before=history[2].config))
     assert [h.metadata["step"] for h in older] == [0, -1]
     assert [h.metadata["step"] for h in graph.get_state_history(config, filter={"source": "input"})] == [-1]
     # An old checkpoint can be read back by id.
@@ -279,7 +281,7 @@ def test_a_failing_node_raises_marks_the_task_and_the_last_checkpoint_stays_resu
         graph.invoke({"log": []}, config)
     snap = graph.get_state(config)
     [failed] = [t for t in snap.tasks if t.name == "flaky"]
-    assert "ConnectionError: payments API unreachable" in str(failed.error)
+    assert failed.error == "ConnectionError('payments API unreachable')"  # as LangGraph: the repr, as text
     assert snap.next == ("flaky",)
     out = graph.invoke(None, config)
     assert sorted(out["log"]) == ["paid", "steady"] and attempts["steady"] == 1
