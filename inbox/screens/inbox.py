@@ -49,6 +49,7 @@ PAGE = 200  # rows fetched at a time; more are paged in as the cursor nears the 
 DETAIL_DELAY = 0.06
 NARROW = 110  # columns
 FILTER_DELAY = 0.15
+AGE_TICK = 15.0  # seconds between recomputing the Age column
 STATUS_TONES = ("ok", "error", "busy")  # the status line's classes (-ok, -error, -busy) in app.tcss
 # What a failed worker was doing, for the status line and the toast.
 WORKER_TASKS = {"reload": "Loading the list", "live_update": "Updating the list", "load_more": "Loading more requests",
@@ -84,6 +85,7 @@ class InboxScreen(Screen):
         self.counts: dict[str, int] = {}
         self._raised: dict[str, InboxItem] = {}  # from events, not yet on screen
         self._changed: set[str] = set()  # decided, cancelled or expired, not yet restyled
+        self._follow_ups: set[str] = set()  # requests our own decisions' runs raised, not yet shown
         self._refresh_scheduled = False
         self._detail_timer = None
         self._filter_timer = None
@@ -108,6 +110,7 @@ class InboxScreen(Screen):
         self.set_status("Loading…")
         self.query_one(ItemTable).focus()
         self.reload()
+        self.set_interval(AGE_TICK, self._tick_ages)
         if self.live:
             self.watch_events()
             if self.expire_every:
@@ -153,6 +156,9 @@ class InboxScreen(Screen):
         for name in STATUS_TONES:
             line.set_class(name == tone, f"-{name}")
         line.update(message)
+
+    def _tick_ages(self) -> None:
+        self.query_one(ItemTable).tick(self.clock())
 
     def _update_tab_labels(self) -> None:
         for key, label in TABS:
@@ -219,10 +225,15 @@ class InboxScreen(Screen):
         table = self.query_one(ItemTable)
         raised, self._raised = self._raised, {}
         changed, self._changed = self._changed, set()
+        follow_ups, self._follow_ups = self._follow_ups, set()
         new_requests = len(raised)
         if self.tab != "pending":
             await self._reload_now()
         else:
+            for interrupt_id in follow_ups - set(raised):  # no event seen (live updates off): read them
+                item = await self.service.item(interrupt_id)
+                if item.record.status == "pending":
+                    raised[interrupt_id] = item
             needle = self.filter_text.lower()
             fresh = [i for i in raised.values() if i.id not in changed and (not needle or needle in i.search_text)]
             gone = [await self.service.item(i) for i in changed if i in table.items]
@@ -351,6 +362,7 @@ class InboxScreen(Screen):
     @on(Tabs.TabActivated)
     def _tab_activated(self, event: Tabs.TabActivated) -> None:
         self.tab = event.tab.id.removeprefix("tab-")
+        self.query_one(ItemTable).remove_decided = self.tab == "pending"
         self.query_one(ItemTable).focus()
         self.reload()
 
@@ -476,7 +488,7 @@ class InboxScreen(Screen):
 
     def action_accept_marked(self) -> None:
         table = self.query_one(ItemTable)
-        items = [table.items[i] for i in table.marked if i in table.items]
+        items = list(table.marked.values())  # marks survive tab switches: not only this tab's rows
         if not items:
             self.notify(f"Mark requests with {self.keys.label('mark')} first, then press "
                         f"{self.keys.label('accept_marked')}.", severity="warning")
@@ -491,7 +503,7 @@ class InboxScreen(Screen):
                 self.set_status("Nothing was accepted.")
                 return
             for item in acceptable:
-                table.marked.discard(item.id)
+                table.marked.pop(item.id, None)
                 verb = "approve" if item.kind == "hitl" else "accept"
                 self.submit(item, build_response(item, verb), "accepted")
         self.app.push_screen(ConfirmScreen(f"Accept {len(acceptable)} marked request{'s' if len(acceptable) != 1 else ''}?",
@@ -516,10 +528,26 @@ class InboxScreen(Screen):
         self.app.call_from_thread(self._report, item, applied, verb)
 
     def _claimed(self, item: InboxItem, record: Any, verb: str) -> None:
+        """The decision is ours: the request leaves the Pending list (the tab's count with it) and
+        the cursor moves on to the next pending request."""
         updated = replace(item, record=record)
-        self.query_one(ItemTable).replace_item(updated, self.clock())
-        if self.current is not None and self.current.id == item.id:
-            self._show_current()
+        table = self.query_one(ItemTable)
+        was_current = self.current is not None and self.current.id == item.id
+        if item.id in table.items:
+            if self.tab == "pending":
+                table.remove_item(item.id)
+            else:
+                table.replace_item(updated, self.clock())
+                if was_current:
+                    following = table.next_pending_row(table.cursor_row)
+                    if following is not None:
+                        table.move_cursor(row=following)
+        table.marked.pop(item.id, None)
+        if self.counts:
+            self.counts["pending"] = max(0, self.counts.get("pending", 0) - 1)
+            self.counts["resolved"] = self.counts.get("resolved", 0) + 1
+            self._update_tab_labels()
+        self._show_current()
         running = "run continuing…" if self.service.runs(record.graph) else "recorded for `inbox worker`"
         self.set_status(f"✓ {verb.capitalize()} {item.action} on {item.record.thread_id} — {running}", "ok")
 
@@ -528,8 +556,9 @@ class InboxScreen(Screen):
         if applied.status == "done":
             self.set_status(f"✓ {thread}: {verb}; the run finished.", "ok")
         elif applied.status == "interrupted":
+            self._follow_ups.update(i.id for i in applied.interrupts)
             asks = ", ".join(InboxItem.of_interrupt(i).action for i in applied.interrupts) or "input"
-            self.set_status(f"✓ {thread}: {verb}; the agent now asks: {asks} (new row below).", "ok")
+            self.set_status(f"✓ {thread}: {verb}; the agent now asks: {asks} (its new request is where this one was).", "ok")
         elif applied.status == "error":
             self.set_status(f"✗ {thread}: the run failed after your decision: {one_line(applied.error or '', 150)} "
                             f"(see Errors, {self.keys.label('tab_errors')}).",
@@ -560,7 +589,7 @@ class InboxScreen(Screen):
 
     @work(exit_on_error=False, group="load")
     async def refresh_item(self, item_id: str) -> None:
-        self.query_one(ItemTable).replace_item(await self.service.item(item_id), self.clock())
+        self.query_one(ItemTable).merge([], [await self.service.item(item_id)], self.clock())
         self.counts = await self.service.counts()
         self._update_tab_labels()
         self._show_current()

@@ -1,8 +1,13 @@
 """The list of requests: a DataTable (renders only the visible rows), one row per interrupt.
 
-Rows are keyed by interrupt id. A live refresh changes rows in place: new requests are
-appended, and a request someone decided keeps its row with its new status until the next
-full reload, so the reviewer sees what happened to it instead of a row vanishing.
+Rows are keyed by interrupt id. A live refresh changes rows in place. On the Pending tab a
+decided request leaves the list (`remove_item`): the cursor stays at its index, which is the
+next request, and the index is remembered for its thread, so the thread's follow-up request
+(the agent asking again) is put where its predecessor was rather than at the bottom. On the
+other tabs a decided row is restyled in place.
+
+Marks are kept by id across tab switches and reloads (a marked request leaves the marks only
+when it is decided); ages are recomputed by `tick` (the screen calls it on a timer).
 """
 
 from __future__ import annotations
@@ -107,8 +112,10 @@ class ItemTable(DataTable):
         super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)
         self.keys = keys
         self.items: dict[str, InboxItem] = {}
-        self.marked: set[str] = set()
+        self.marked: dict[str, InboxItem] = {}  # marked requests by id, also those not on this tab
         self.complete = True  # every item of the current list is loaded
+        self.remove_decided = True  # the Pending tab: a decided row leaves the list
+        self._slots: dict[str, int] = {}  # thread id -> the row its decided request left
 
     def on_mount(self) -> None:
         for key, label, width in COLUMNS:
@@ -138,8 +145,11 @@ class ItemTable(DataTable):
         current = self.current_id
         self.clear()
         self.items = {}
+        self._slots = {}
         self.append(items, now, complete)
-        self.marked &= set(self.items)
+        for item in items:  # a marked request that is no longer pending leaves the marks
+            if item.id in self.marked and item.record.status != "pending":
+                del self.marked[item.id]
         if current in self.items:
             self.move_cursor(row=self.get_row_index(current))
 
@@ -151,19 +161,74 @@ class ItemTable(DataTable):
         self.complete = complete
 
     def merge(self, fresh: list[InboxItem], gone: list[InboxItem], now: datetime) -> int:
-        """A live update: append new requests, restyle decided ones in place. Returns how many were new."""
+        """A live update: add new requests (a thread's follow-up where its predecessor was, others
+        at the end), and take decided ones out (Pending) or restyle them. Returns how many were new."""
+        for item in gone:
+            if item.id in self.items:
+                self.marked.pop(item.id, None)
+                if self.remove_decided and item.record.status != "pending":
+                    self.remove_item(item.id)
+                else:
+                    self.replace_item(item, now)
         added = 0
+        placed: list[tuple[int, InboxItem]] = []
         for item in fresh:
             if item.id in self.items:
                 continue
-            self.items[item.id] = item
-            self.add_row(*self._cells(item, now), key=item.id)
+            slot = self._slots.pop(item.record.thread_id, None)
+            if slot is not None and slot < self.row_count:
+                placed.append((slot, item))
+            else:
+                self.items[item.id] = item
+                self.add_row(*self._cells(item, now), key=item.id)
             added += 1
-        for item in gone:
-            if item.id in self.items:
-                self.marked.discard(item.id)
-                self.replace_item(item)
+        if placed:
+            self._insert(placed, now)
         return added
+
+    def _insert(self, placed: list[tuple[int, InboxItem]], now: datetime) -> None:
+        """Put items at given row indexes: DataTable only appends, so the rows are laid out again
+        in the new order (a few hundred rows at most), keeping the cursor on its request."""
+        current = self.current_id
+        order = [row.key.value for row in self.ordered_rows]
+        for slot, item in sorted(placed, key=lambda p: p[0], reverse=True):
+            self.items[item.id] = item
+            order.insert(slot, item.id)
+        self.clear()
+        for item_id in order:
+            self.add_row(*self._cells(self.items[item_id], now), key=item_id)
+        if current in self.items:
+            self.move_cursor(row=self.get_row_index(current), animate=False)
+
+    def remove_item(self, item_id: str) -> None:
+        """Take a decided request out of the list. The cursor stays on its request, or, when it
+        was on the removed row, on the row that takes its place: the next request."""
+        if item_id not in self.items:
+            return
+        index = self.get_row_index(item_id)
+        cursor = self.cursor_row
+        item = self.items.pop(item_id)
+        self.marked.pop(item_id, None)
+        self._slots[item.record.thread_id] = index
+        self.remove_row(item_id)
+        if self.row_count:
+            target = cursor - 1 if index < cursor else cursor
+            self.move_cursor(row=max(0, min(target, self.row_count - 1)), animate=False)
+
+    def next_pending_row(self, after: int) -> int | None:
+        """The first pending row below `after` (wrapping to the top), for the All tab."""
+        keys = [row.key.value for row in self.ordered_rows]
+        for index in [*range(after + 1, len(keys)), *range(0, after)]:
+            item = self.items.get(keys[index])
+            if item is not None and item.record.status == "pending" and not item.error:
+                return index
+        return None
+
+    def tick(self, now: datetime) -> None:
+        """Recompute every row's age (rows are few hundred at most; only visible ones are drawn)."""
+        for item_id, item in self.items.items():
+            self.update_cell(item_id, "age", Text(age_text(item.record.created_at, now),
+                                                  style=styles.WARNING_STRONG if item.record.overdue else ""))
 
     def replace_item(self, item: InboxItem, now: datetime | None = None) -> None:
         """Restyle one row in place (decided by us or someone else)."""
@@ -178,9 +243,9 @@ class ItemTable(DataTable):
         if item_id is None:
             return
         if item_id in self.marked:
-            self.marked.discard(item_id)
+            del self.marked[item_id]
         elif self.items[item_id].record.status == "pending":
-            self.marked.add(item_id)
+            self.marked[item_id] = self.items[item_id]
         mark = Text("●", style=styles.MARK) if item_id in self.marked else Text(" ")
         self.update_cell(item_id, "mark", mark)
 

@@ -1,0 +1,88 @@
+"""The operator's flow (issue 14, item 1) under Pilot: after a decision the cursor is on the next
+pending request, the decided row leaves Pending with the tab's count, the agent's follow-up
+request appears where its predecessor was, marks survive tab switches and ages tick."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from rich.text import Text
+
+from inbox.widgets.item_table import ItemTable
+
+from test_app_flows import demo_db, make_app, select_thread, status_text, wait_until  # noqa: F401 - fixture
+
+
+def rows(app) -> list[str]:
+    table = app.query_one(ItemTable)
+    return [row.key.value for row in table.ordered_rows]
+
+
+def pending_label(app) -> str:
+    return str(app.inbox.query_one("#tab-pending").label)
+
+
+async def test_after_a_decision_the_cursor_is_on_the_next_request_and_the_row_leaves(demo_db):
+    app, saver, graphs = await make_app(demo_db)
+    async with app.run_test(size=(150, 40)) as pilot:
+        await select_thread(pilot, app, "email-assistant")
+        before = rows(app)
+        decided = app.inbox.current.id
+        following = before[before.index(decided) + 1]
+        count = len(before)
+        await pilot.press("a")
+        await wait_until(pilot, lambda: decided not in rows(app), what="the decided row to leave")
+        assert app.inbox.current.id == following
+        assert pending_label(app) == f"Pending {count - 1}"
+        await wait_until(pilot, lambda: "finished" in status_text(app), what="the run to finish")
+        assert len(rows(app)) == app.inbox.counts["pending"]  # counts and rows agree
+        assert pending_label(app) == f"Pending {len(rows(app))}"
+
+
+async def test_a_follow_up_request_appears_where_its_predecessor_was(demo_db):
+    app, saver, graphs = await make_app(demo_db)
+    async with app.run_test(size=(150, 40)) as pilot:
+        await select_thread(pilot, app, "onboarding")  # a validation loop: it asks again
+        decided = app.inbox.current
+        index = rows(app).index(decided.id)
+        await pilot.press("r")
+        await wait_until(pilot, lambda: app.screen.__class__.__name__ == "RespondScreen", what="the answer dialog")
+        app.screen.query_one("#answer").text = "not an email address"
+        await pilot.press("ctrl+s")
+
+        def follow_up():
+            ids = rows(app)
+            return (decided.id not in ids and index < len(ids)
+                    and app.query_one(ItemTable).items[ids[index]].record.thread_id == decided.record.thread_id)
+        await wait_until(pilot, follow_up, what="the follow-up in the same place")
+        assert len(rows(app)) == app.inbox.counts["pending"]
+
+
+async def test_marks_survive_a_tab_switch(demo_db):
+    app, saver, graphs = await make_app(demo_db)
+    async with app.run_test(size=(150, 40)) as pilot:
+        await select_thread(pilot, app, "email-assistant")
+        marked = app.inbox.current.id
+        await pilot.press("space")
+        await pilot.press("2")
+        await pilot.pause(0.3)
+        await pilot.press("1")
+        await wait_until(pilot, lambda: marked in rows(app), what="the pending rows")
+        table = app.query_one(ItemTable)
+        assert marked in table.marked
+        assert str(table.get_row(marked)[0]) == "●"
+
+
+async def test_ages_tick_without_a_reload(demo_db):
+    app, saver, graphs = await make_app(demo_db)
+    async with app.run_test(size=(150, 40)) as pilot:
+        table = app.query_one(ItemTable)
+        await wait_until(pilot, lambda: table.row_count > 0, what="rows")
+        first = rows(app)[0]
+        before = str(table.get_row(first)[5])
+        from test_app_flows import NOW
+        app.inbox.clock = lambda: NOW + timedelta(hours=3)
+        app.inbox._tick_ages()
+        await pilot.pause()
+        after = table.get_row(first)[5]
+        assert isinstance(after, Text) and str(after) != before and str(after).endswith("h")
