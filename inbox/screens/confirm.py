@@ -1,4 +1,6 @@
-"""A yes/no question before anything irreversible happens to several requests at once."""
+"""A yes/no question before anything irreversible happens: several requests decided at once, or
+typed or decided work thrown away by `esc` (`ask_before_discarding`, used by every dialog, so
+`esc` means the same everywhere: close, and ask first when something would be lost)."""
 
 from __future__ import annotations
 
@@ -6,12 +8,23 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
+from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, Static
 
 from inbox import styles
 from inbox.keymap import Keys
 from inbox.text import literal
+
+
+def ask_before_discarding(dialog: Screen, what: str, keys: Keys) -> None:
+    """`esc` on a dialog holding work (`what`: "your edit", "2 decisions"): ask, and close the
+    dialog with None only on yes; no (or `esc` again) goes back to the work."""
+    def answered(yes: bool | None) -> None:
+        if yes:
+            dialog.dismiss(None)
+    dialog.app.push_screen(ConfirmScreen(f"Discard {what}?", f"Nothing has been sent. {keys.label('confirm.yes')} "
+                                         f"discards it and closes; {keys.label('confirm.no')} goes back to it.", keys),
+                           answered)
 
 
 class ConfirmScreen(ModalScreen[bool]):

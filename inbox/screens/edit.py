@@ -1,5 +1,7 @@
 """Edit a request's arguments as JSON, checked as you type (syntax, then the tool's schema).
-Submitting is disabled while the text is invalid."""
+Submitting is disabled while the text is invalid. `esc` closes it, asking first when the text
+was changed (nothing typed is lost silently); it is a priority binding, so the editor does not
+take the first `esc` for itself."""
 
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ from textual.widgets import Button, Static, TextArea
 from inbox import styles
 from inbox.keymap import Keys
 from inbox.review import schema_errors
+from inbox.screens.confirm import ask_before_discarding
 from inbox.text import defang, json_text, literal, one_line
 
 
@@ -35,7 +38,7 @@ class EditArgsScreen(ModalScreen[dict | None]):
 
     BINDINGS = [
         Binding("ctrl+s", "submit", "Submit edit", id="edit.submit"),
-        Binding("escape", "cancel", "Cancel", id="edit.cancel"),
+        Binding("escape", "cancel", "Cancel", id="edit.cancel", priority=True),
     ]
 
     def __init__(self, action: str, args: dict, schema: dict | None, keys: Keys):
@@ -94,4 +97,7 @@ class EditArgsScreen(ModalScreen[dict | None]):
         self.dismiss(self.valid_args)
 
     def action_cancel(self) -> None:
-        self.dismiss(None)
+        if self.query_one("#args-editor", TextArea).text != json_text(self.original):
+            ask_before_discarding(self, "your edit", self.keys)
+        else:
+            self.dismiss(None)

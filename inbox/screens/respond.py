@@ -1,5 +1,5 @@
 """Answer with text: a response to the agent (the tool does not run), or the answer to a plain
-question (which may also be JSON)."""
+question (which may also be JSON). `esc` closes it, asking first when something was typed."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from textual.widgets import Button, Static, Switch, TextArea
 
 from inbox import styles
 from inbox.keymap import Keys
+from inbox.screens.confirm import ask_before_discarding
 from inbox.text import literal, one_line
 
 
@@ -23,7 +24,7 @@ class RespondScreen(ModalScreen[Any]):
 
     BINDINGS = [
         Binding("ctrl+s", "submit", "Send", id="respond.submit"),
-        Binding("escape", "cancel", "Cancel", id="respond.cancel"),
+        Binding("escape", "cancel", "Cancel", id="respond.cancel", priority=True),
         Binding("ctrl+j", "toggle_json", "JSON on/off", id="respond.json"),
     ]
 
@@ -97,4 +98,7 @@ class RespondScreen(ModalScreen[Any]):
         self.dismiss(answer)
 
     def action_cancel(self) -> None:
-        self.dismiss(None)
+        if self.query_one(TextArea).text.strip():
+            ask_before_discarding(self, "your answer", self.keys)
+        else:
+            self.dismiss(None)

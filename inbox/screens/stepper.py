@@ -1,5 +1,6 @@
 """Several actions in one request (multi-action format, or a list of HumanInterrupts): decide
-each in turn, then send all decisions together."""
+each in turn, then send all decisions together. `esc` closes it, asking first when some
+actions are already decided (they would be lost)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from textual.widgets import Markdown, Static
 from inbox import styles
 from inbox.keymap import Keys
 from inbox.review import InboxItem
+from inbox.screens.confirm import ask_before_discarding
 from inbox.screens.edit import EditArgsScreen
 from inbox.screens.respond import RespondScreen
 from inbox.text import defang, literal, one_line, pretty_json
@@ -160,4 +162,8 @@ class StepperScreen(ModalScreen[Any]):
         self.dismiss({"decisions": decisions} if self.hitl else decisions)
 
     def action_cancel(self) -> None:
-        self.dismiss(None)
+        decided = sum(d is not None for d in self.decisions)
+        if decided:
+            ask_before_discarding(self, f"{decided} decision{'s' if decided != 1 else ''}", self.keys)
+        else:
+            self.dismiss(None)

@@ -116,7 +116,9 @@ async def test_invalid_edit_cannot_be_submitted_and_nothing_is_sent(demo_db):
         assert app.screen.query_one("#submit").disabled
         assert "args.to" in plain(app.screen.query_one("#edit-status"))
         await pilot.press("ctrl+s")  # refused while invalid
-        await pilot.press("escape")
+        await pilot.press("escape")  # typed text would be lost: it asks
+        await wait_until(pilot, lambda: app.screen.__class__.__name__ == "ConfirmScreen", what="the question")
+        await pilot.press("y")
         await pilot.pause(0.2)
         assert (await saver.aget_interrupt(item.id)).status == "pending"
         assert graphs["email-assistant"].outbox.calls("send_email") == []

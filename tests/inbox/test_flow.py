@@ -86,3 +86,73 @@ async def test_ages_tick_without_a_reload(demo_db):
         await pilot.pause()
         after = table.get_row(first)[5]
         assert isinstance(after, Text) and str(after) != before and str(after).endswith("h")
+
+
+# ---- esc: close; ask first when typed or decided work would be lost (item 8) -----------------------
+
+
+def screen_name(app) -> str:
+    return app.screen.__class__.__name__
+
+
+async def test_esc_closes_an_unchanged_editor_at_once(demo_db):
+    app, saver, graphs = await make_app(demo_db)
+    async with app.run_test(size=(150, 40)) as pilot:
+        await select_thread(pilot, app, "email-assistant")
+        await pilot.press("e")
+        await wait_until(pilot, lambda: screen_name(app) == "EditArgsScreen", what="the editor")
+        await pilot.press("escape")  # one esc, although the editor has the focus
+        await wait_until(pilot, lambda: screen_name(app) == "InboxScreen", what="the editor to close")
+
+
+async def test_esc_on_a_changed_editor_asks_and_no_goes_back_to_it(demo_db):
+    app, saver, graphs = await make_app(demo_db)
+    async with app.run_test(size=(150, 40)) as pilot:
+        await select_thread(pilot, app, "email-assistant")
+        item = app.inbox.current
+        await pilot.press("e")
+        await wait_until(pilot, lambda: screen_name(app) == "EditArgsScreen", what="the editor")
+        app.screen.query_one("#args-editor").text = '{"to": "x@example.com"}'
+        await pilot.pause()
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: screen_name(app) == "ConfirmScreen", what="the question")
+        await pilot.press("n")
+        await wait_until(pilot, lambda: screen_name(app) == "EditArgsScreen", what="back in the editor")
+        assert app.screen.query_one("#args-editor").text == '{"to": "x@example.com"}'
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: screen_name(app) == "ConfirmScreen", what="the question")
+        await pilot.press("y")
+        await wait_until(pilot, lambda: screen_name(app) == "InboxScreen", what="the editor to close")
+        assert (await saver.aget_interrupt(item.id)).status == "pending"
+
+
+async def test_esc_on_a_typed_answer_asks(demo_db):
+    app, saver, graphs = await make_app(demo_db)
+    async with app.run_test(size=(150, 40)) as pilot:
+        await select_thread(pilot, app, "payments-agent")
+        await pilot.press("r")
+        await wait_until(pilot, lambda: screen_name(app) == "RespondScreen", what="the answer dialog")
+        await pilot.press("h", "o", "l", "d")
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: screen_name(app) == "ConfirmScreen", what="the question")
+        await pilot.press("escape")  # esc on the question is "no": back to the typed answer
+        await wait_until(pilot, lambda: screen_name(app) == "RespondScreen", what="back to the answer")
+        assert app.screen.query_one("#answer").text == "hold"
+
+
+async def test_esc_in_the_stepper_asks_when_something_was_decided(demo_db):
+    app, saver, graphs = await make_app(demo_db)
+    async with app.run_test(size=(150, 45)) as pilot:
+        await select_thread(pilot, app, "ops-triage")
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: screen_name(app) == "StepperScreen", what="the stepper")
+        await pilot.press("escape")  # nothing decided yet: closes at once
+        await wait_until(pilot, lambda: screen_name(app) == "InboxScreen", what="the stepper to close")
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: screen_name(app) == "StepperScreen", what="the stepper")
+        await pilot.press("a")
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: screen_name(app) == "ConfirmScreen", what="the question")
+        assert "Discard 1 decision?" in str(app.screen.query_one(".dialog-title").content)
+        await pilot.press("y")
+        await wait_until(pilot, lambda: screen_name(app) == "InboxScreen", what="the stepper to close")

@@ -115,7 +115,7 @@ async def select(pilot, app, thread_id: str) -> None:
 
 
 async def close_dialogs(pilot, app) -> None:
-    """esc until the list is back (in a text box the first esc only leaves the box)."""
+    """esc until the list is back (one esc closes a dialog with nothing typed in it)."""
     for _ in range(3):
         if len(app.screen_stack) == 1:
             return
