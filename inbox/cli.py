@@ -234,25 +234,87 @@ def _service(args, graphs: dict | None = None, readonly: bool = False):
     return saver, ReviewService(saver, graphs or {}, reviewer=reviewer)
 
 
+LIST_STATUSES = ("pending", "resolved", "errors", "in-doubt")
+
+
+async def _listed(service, args) -> list:
+    """The items `inbox list` shows: by --status, then --filter/--graph/--thread/--limit."""
+    if args.status in ("pending", "in-doubt"):
+        items = await service.pending(text=args.filter, limit=None if args.status == "in-doubt" else args.limit,
+                                      graph=args.graph_name, thread_id=args.thread)
+        if args.status == "in-doubt":
+            items = [i for i in items if i.in_doubt]
+    else:
+        items = await (service.resolved(limit=None) if args.status == "resolved" else service.errors())
+        needle = (args.filter or "").lower()
+        items = [i for i in items if (not needle or needle in i.search_text)
+                 and args.graph_name in (None, i.record.graph) and args.thread in (None, i.record.thread_id)]
+    return items[:args.limit] if args.limit is not None else items
+
+
+def _plain_row(item) -> str:
+    from inbox.review import describe_response, short_id
+    from inbox.text import one_line, summary, timestamp
+
+    record = item.record
+    if item.error:
+        what = f"run failed: {item.error}"
+    elif record.status == "pending":
+        what = summary(item.description)
+    else:
+        what = f"{record.status}: {describe_response(record.response)} by {record.resolved_by or '?'} " \
+               f"at {timestamp(record.resolved_at)}"
+    return (f"{short_id(item.id):<8}  {record.status:<9}  {one_line(item.action, 20):<20}  "
+            f"{one_line(record.thread_id, 28):<28}  {timestamp(record.created_at):<20}  {one_line(what, 70)}")
+
+
 def cmd_list(args) -> int:
     from engine._internal.sync import run_sync
 
     saver, service = _service(args, readonly=True)
     try:
-        items = run_sync(service.pending(text=args.filter, limit=args.limit, graph=args.graph_name,
-                                         thread_id=args.thread))
+        items = run_sync(_listed(service, args))
     finally:
         saver.close()
     if args.json:
         print(json.dumps([i.to_json() for i in items], ensure_ascii=False, indent=2))
-    else:
-        from inbox.text import one_line
+    elif items:
+        print(f"{'ID':<8}  {'STATUS':<9}  {'ACTION':<20}  {'THREAD':<28}  {'RAISED':<20}  DESCRIPTION / OUTCOME")
         for item in items:
-            print(f"{item.id}  {one_line(item.action, 20):<20}  {one_line(item.record.thread_id, 28):<28}  "
-                  f"{item.record.created_at[:19]}  {one_line(item.description, 60)}")
-        if not items:
-            print("No pending requests.", file=sys.stderr)
+            print(_plain_row(item))
+    else:
+        print({"pending": "No pending requests.", "resolved": "No decisions yet.",
+               "errors": "No failed runs.", "in-doubt": "No in-doubt tool calls."}[args.status], file=sys.stderr)
     return EXIT_OK
+
+
+def show_text(item) -> str:
+    """`inbox show` without --json: the request as a reviewer reads it (Markdown stripped,
+    arguments as indented JSON, every agent-written text defanged)."""
+    from inbox.review import describe_response
+    from inbox.text import defang, json_text, plain_markdown, timestamp
+
+    r = item.record
+    lines = [f"id        {r.id}", f"action    {defang(item.action)}", f"thread    {defang(r.thread_id)}",
+             f"graph     {defang(r.graph or '?')} (node {defang(r.node or '?')})", f"raised    {timestamp(r.created_at)}"]
+    if r.deadline:
+        lines.append(f"deadline  {timestamp(r.deadline)}{'  OVERDUE' if r.overdue else ''}")
+    lines.append(f"status    {r.status}")
+    if r.status == "pending":
+        lines.append(f"allowed   {', '.join(sorted(item.allowed)) or 'nothing'}")
+    else:
+        lines.append(f"decided   {defang(describe_response(r.response))} by {defang(r.resolved_by or '?')} "
+                     f"at {timestamp(r.resolved_at)}")
+    if item.error:
+        lines.append(f"error     {defang(item.error)}")
+    lines += ["", "description:", *("  " + line for line in (plain_markdown(item.description) or "(none)").splitlines())]
+    for entry in item.items:
+        if item.kind == "question" and isinstance(entry.raw, str):
+            continue  # a question asked in words is its description already
+        value = entry.args if item.kind != "question" else entry.raw
+        title = "question" if item.kind == "question" else f"arguments of {defang(entry.action or '?')}"
+        lines += ["", f"{title}:", *("  " + line for line in json_text(value).splitlines())]
+    return "\n".join(lines)
 
 
 def cmd_show(args) -> int:
@@ -263,7 +325,7 @@ def cmd_show(args) -> int:
         item = run_sync(service.item(args.id))
     finally:
         saver.close()
-    print(json.dumps(item.to_json(), ensure_ascii=False, indent=2))
+    print(json.dumps(item.to_json(), ensure_ascii=False, indent=2) if args.json else show_text(item))
     return EXIT_OK
 
 
@@ -275,7 +337,8 @@ def cmd_decide(args) -> int:
     saver, service = _service(args)
     try:
         service.graphs = bind_graphs(refs, saver)
-        item = run_sync(service.item(args.id))
+        item = run_sync(service.item(args.id))  # a unique prefix works: the full id from here on
+        args.id = item.id
         if args.command in ("retry", "mark-done") and not item.action.endswith("(in doubt)"):
             raise UsageError(f"{args.id} is not an in-doubt tool call (it asks about {item.action}); "
                              "`inbox retry` and `inbox mark-done` settle calls that may have run when their "
@@ -348,11 +411,16 @@ def parser() -> argparse.ArgumentParser:
 
     listing = with_db(sub.add_parser("list", help="list pending requests"))
     listing.add_argument("--json", action="store_true", help="a JSON array")
+    listing.add_argument("--status", choices=LIST_STATUSES, default="pending",
+                         help="which requests: pending (default), resolved (the decisions), errors (runs that "
+                              "failed), in-doubt (tool calls that may have run when their process died)")
     listing.add_argument("--filter", help="text to match in action, args or description")
     listing.add_argument("--graph", dest="graph_name", help="only this graph")
     listing.add_argument("--thread", help="only this thread")
     listing.add_argument("--limit", type=int)
-    with_db(sub.add_parser("show", help="show one request as JSON")).add_argument("id")
+    show = with_db(sub.add_parser("show", help="show one request (ID or a unique prefix of 6+ characters)"))
+    show.add_argument("id")
+    show.add_argument("--json", action="store_true", help="the request as JSON (exact)")
     for name, help_text in (("accept", "accept a request"), ("ignore", "ignore a request")):
         p = with_graphs(with_db(sub.add_parser(name, help=help_text)))
         p.add_argument("id")

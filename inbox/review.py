@@ -25,13 +25,15 @@ from engine._internal.sync import run_sync
 from inbox.backends import Backend
 from inbox.backends.local import LocalBackend
 
-__all__ = ["ReviewService", "InboxItem", "InboxUpdate", "ThreadView", "UnknownInterrupt", "build_response",
+__all__ = ["ReviewService", "InboxItem", "InboxUpdate", "ThreadView", "UnknownInterrupt", "AmbiguousId", "build_response",
            "describe_response", "blocking", "schema_errors", "AlreadyResolved", "InvalidResponse", "Applied", "InterruptRecord",
            "ThreadRecord"]
 
 T = TypeVar("T")
 
 IN_DOUBT_SUFFIX = " (in doubt)"
+MIN_PREFIX = 6   # the shortest id prefix a person may type for an interrupt id
+SHORT_ID = 8     # how many characters of an id the TUI and the plain list show
 RESPONSE_LETTERS = {"accept": "a", "edit": "e", "response": "r", "ignore": "i",
                     "approve": "a", "reject": "x", "respond": "r"}
 
@@ -39,8 +41,36 @@ RESPONSE_LETTERS = {"accept": "a", "edit": "e", "response": "r", "ignore": "i",
 class UnknownInterrupt(EngineError, LookupError):
     def __init__(self, interrupt_id: str):
         self.interrupt_id = interrupt_id
-        super().__init__(f"no interrupt with id {interrupt_id!r} in this database; "
+        short = (f" (a prefix needs at least {MIN_PREFIX} characters)"
+                 if len(interrupt_id) < MIN_PREFIX else "")
+        super().__init__(f"no interrupt with id {interrupt_id!r} in this database{short}; "
                          "`inbox list --db PATH` shows the pending ones and their ids.")
+
+
+class AmbiguousId(EngineError, LookupError):
+    """A typed id prefix that starts more than one interrupt id."""
+
+    def __init__(self, prefix: str, candidates: list[str]):
+        self.prefix = prefix
+        self.candidates = candidates
+        shown = ", ".join(candidates[:5]) + (", …" if len(candidates) > 5 else "")
+        super().__init__(f"id prefix {prefix!r} matches {len(candidates) if len(candidates) < 10 else '10 or more'} "
+                         f"interrupts ({shown}); type more characters of the one you mean.")
+
+
+def short_id(interrupt_id: str) -> str:
+    """The first SHORT_ID characters of an id: what the TUI shows and every command accepts."""
+    return interrupt_id[:SHORT_ID]
+
+
+def first_string_field(value: Any) -> str:
+    """A question's description when it is not a string: its first string field
+    (`{"text_to_revise": "..."}` reads as that text)."""
+    if isinstance(value, dict):
+        for field in value.values():
+            if isinstance(field, str) and field.strip():
+                return field
+    return ""
 
 
 @dataclass(frozen=True)
@@ -89,7 +119,9 @@ class InboxItem:
     @property
     def description(self) -> str:
         first = self.items[0]
-        return first.description or (first.action if self.kind != "question" else "")
+        if self.kind == "question":
+            return first.description or first_string_field(self.record.payload)
+        return first.description or first.action
 
     @property
     def allowed(self) -> frozenset[str]:
@@ -118,7 +150,7 @@ class InboxItem:
                 "allowed": sorted(self.allowed), "created": r.created_at, "deadline": r.deadline,
                 "overdue": r.overdue, "status": r.status, "resolved_by": r.resolved_by,
                 "resolved_at": r.resolved_at, "decided_user": r.decided_user, "decided_host": r.decided_host,
-                "response": r.response, "payload": r.payload}
+                "response": r.response, "error": self.error, "payload": r.payload}
 
 
 def describe_response(response: Any) -> str:
@@ -260,8 +292,23 @@ class ReviewService:
                 "errors": len(threads),
                 "all": sum(counts.values())}
 
+    async def resolve_id(self, typed: str) -> str:
+        """The full interrupt id for what a person typed: the id itself, or a unique prefix of
+        MIN_PREFIX+ characters. UnknownInterrupt, or AmbiguousId listing the candidates."""
+        if await self.backend.interrupt(typed) is not None:
+            return typed
+        if len(typed) < MIN_PREFIX:
+            raise UnknownInterrupt(typed)
+        candidates = await self.backend.find_ids(typed, limit=10)
+        if not candidates:
+            raise UnknownInterrupt(typed)
+        if len(candidates) > 1:
+            raise AmbiguousId(typed, candidates)
+        return candidates[0]
+
     async def item(self, interrupt_id: str) -> InboxItem:
-        record = await self.backend.interrupt(interrupt_id)
+        """One interrupt by id or unique id prefix (see resolve_id)."""
+        record = await self.backend.interrupt(await self.resolve_id(interrupt_id))
         if record is None:
             raise UnknownInterrupt(interrupt_id)
         return InboxItem.of(record)
@@ -308,7 +355,7 @@ class ReviewService:
     async def decide(self, interrupt_id: str, response: Any) -> Applied:
         """Claim the decision (AlreadyResolved if someone was first) and resume the run when
         this process has the graph; otherwise it is recorded for `inbox worker`."""
-        await self.item(interrupt_id)  # a clear error for an unknown id
+        interrupt_id = (await self.item(interrupt_id)).id  # a clear error for an unknown id; prefixes work
         return await self.apply(await self.claim(interrupt_id, response))
 
     async def recover(self, *, concurrency: int = 1) -> list[Applied]:

@@ -210,6 +210,11 @@ class InboxStore(RunStore, Protocol):
         """The interrupt with this id in any status, or None."""
         ...
 
+    async def afind_interrupt_ids(self, prefix: str, limit: int = 10) -> list[str]:
+        """Ids of interrupts in any status starting with `prefix`, in id order, at most `limit`
+        (a short id typed by a person: the inbox accepts unique prefixes of 6+ characters)."""
+        ...
+
     async def aget_thread(self, thread_id: str) -> ThreadRecord | None:
         """One thread with its count of pending interrupts, or None."""
         ...

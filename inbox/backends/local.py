@@ -37,6 +37,9 @@ class LocalBackend:
     async def interrupt(self, interrupt_id: str):
         return await self.store.aget_interrupt(interrupt_id)
 
+    async def find_ids(self, prefix: str, limit: int = 10) -> list[str]:
+        return await self.store.afind_interrupt_ids(prefix, limit)
+
     async def thread(self, thread_id: str):
         return await self.store.aget_thread(thread_id)
 

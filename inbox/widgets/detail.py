@@ -10,7 +10,7 @@ from textual.widgets import Markdown, Static
 
 from inbox import styles
 from inbox.keymap import Keys
-from inbox.review import InboxItem, describe_response
+from inbox.review import InboxItem, describe_response, short_id
 from inbox.text import defang, literal, one_line, pretty_json
 from inbox.widgets.item_table import response_key
 
@@ -70,7 +70,8 @@ def header_text(item: InboxItem, age: str) -> Text:
     text.append(literal(one_line(record.thread_id, 40)))
     if record.graph:
         text.append(f"  ·  {one_line(record.graph, 30)}", style=styles.MUTED)
-    text.append(f"\nraised by node {one_line(record.node or '?', 30)} · {age} ago", style=styles.MUTED)
+    text.append(f"\nid {short_id(record.id)} · raised by node {one_line(record.node or '?', 30)} · {age} ago",
+                style=styles.MUTED)
     if record.deadline:
         text.append(f" · deadline {record.deadline[:16].replace('T', ' ')}",
                     style=styles.WARNING_STRONG if record.overdue else styles.MUTED)

@@ -120,6 +120,14 @@ class Queries:
         rows = await self._run.query(f"SELECT {INTERRUPT_COLUMNS} FROM interrupts WHERE id = ?", (interrupt_id,))
         return interrupt_from_row(rows[0]) if rows else None
 
+    async def afind_interrupt_ids(self, prefix: str, limit: int = 10) -> list[str]:
+        """Ids of interrupts in any status that start with `prefix`, in id order, at most `limit`:
+        how a short id a person typed is resolved. A range over the primary key, not a scan."""
+        # U+10FFFF sorts after every character an id can hold (SQLite compares UTF-8 bytes).
+        rows = await self._run.query("SELECT id FROM interrupts WHERE id >= ? AND id < ? ORDER BY id LIMIT ?",
+                                     (prefix, prefix + "\U0010ffff", limit))
+        return [row[0] for row in rows]
+
     async def alist_threads(self, status: str | None = None, limit: int | None = None,
                             offset: int = 0) -> list[ThreadRecord]:
         """Threads, most recently updated first, with their count of pending interrupts."""
