@@ -79,5 +79,5 @@ def help_rows(labels: Callable[[str], str], label: Callable[[str], str]) -> list
               "in a dialog: submit (edit, respond)", "*.submit"),
              (label("respond.json"), "in the answer dialog: send the text as JSON", "respond.json"),
              (f"{label('step.next')} / {label('step.previous')}, {label('step.reject')}, {label('step.approve_all')}",
-              "in the stepper: next / previous action, reject, approve all", "step.*")]
+              "in the stepper: next / previous action, reject (skip the tool), accept all", "step.*")]
     return rows

@@ -79,11 +79,14 @@ class InboxItem:
 
     record: InterruptRecord
     items: tuple[ReviewItem, ...]
-    error: str | None = None  # the run failed after this decision (Errors tab)
+    error: str | None = None  # the thread's last run failed (Errors tab)
+    # Errors tab: the failed run was started afresh on the thread (its id reused) after this
+    # decision, or the thread has no decision at all: the decision is not what failed.
+    fresh_run: bool = False
 
     @classmethod
-    def of(cls, record: InterruptRecord, error: str | None = None) -> "InboxItem":
-        return cls(record, tuple(review_items(record.payload)), error)
+    def of(cls, record: InterruptRecord, error: str | None = None, fresh_run: bool = False) -> "InboxItem":
+        return cls(record, tuple(review_items(record.payload)), error, fresh_run)
 
     @staticmethod
     def of_interrupt(interrupt: Any) -> "InboxItem":
@@ -153,11 +156,31 @@ class InboxItem:
                 "response": r.response, "error": self.error, "payload": r.payload}
 
 
+# One vocabulary in everything shown: the multi-action format's "approve" reads as "accepted",
+# its "reject" as "rejected". Stored responses keep their format's own words.
+OUTCOME_WORDS = {"accept": "accepted", "approve": "accepted", "edit": "edited", "ignore": "ignored",
+                 "reject": "rejected", "response": "responded", "respond": "responded"}
+
+
+def outcome(response: Any) -> str:
+    """One word for a decision, for its mark: accepted, edited, responded, ignored (also
+    rejected), answered (a plain question), or mixed (several actions decided differently)."""
+    if isinstance(response, dict) and isinstance(response.get("decisions"), list):
+        types = [d.get("type") for d in response["decisions"] if isinstance(d, dict)]
+    elif isinstance(response, list) and response and all(isinstance(a, dict) and "type" in a for a in response):
+        types = [a["type"] for a in response]
+    else:
+        return "answered"
+    words = {"ignored" if OUTCOME_WORDS.get(t) == "rejected" else OUTCOME_WORDS.get(t, "answered") for t in types}
+    return words.pop() if len(words) == 1 else "mixed"
+
+
 def describe_response(response: Any) -> str:
-    """A decision in words: "accepted", "edited", "responded: …", "approve, reject, approve"."""
+    """A decision in words: "accepted", "edited", "responded: …", "accepted, rejected, accepted"."""
     words = {"accept": "accepted", "edit": "edited", "ignore": "ignored", "response": "responded"}
     if isinstance(response, dict) and isinstance(response.get("decisions"), list):
-        return ", ".join(str(d.get("type", "?")) for d in response["decisions"] if isinstance(d, dict))
+        return ", ".join(OUTCOME_WORDS.get(str(d.get("type")), str(d.get("type", "?")))
+                         for d in response["decisions"] if isinstance(d, dict))
     answers = response if isinstance(response, list) else [response]
     if answers and all(isinstance(a, dict) and a.get("type") in words for a in answers):
         parts = []
@@ -207,6 +230,14 @@ class ThreadView:
     history: list[dict]  # newest first: {"checkpoint_id", "step", "source", "created", "next"}
     decisions: list[InterruptRecord]
     error: str | None
+
+
+def _after(first: str | None, second: str | None) -> bool:
+    """Whether ISO time `first` is later than `second` (False when either is unreadable)."""
+    try:
+        return datetime.fromisoformat(first) > datetime.fromisoformat(second)
+    except (TypeError, ValueError):
+        return False
 
 
 def utcnow() -> datetime:
@@ -270,13 +301,34 @@ class ReviewService:
         return [InboxItem.of(r) for r in await self.backend.decisions(limit=limit)]
 
     async def errors(self) -> list[InboxItem]:
-        """Threads whose last run failed, each shown by its latest decision with the error."""
+        """Threads whose last run failed, each shown by its latest decision with the error.
+
+        The decision is blamed only when the failed run is the one it continued: when a new
+        run was started on the thread after it (the thread id reused), or the thread has no
+        decision at all, the row says so (`fresh_run`) instead."""
         items = []
         for thread in await self.backend.failed_threads():
+            error = (await self.backend.state(thread.thread_id))[1] or "the run failed (no error was recorded)"
             decisions = await self.backend.decisions(thread_id=thread.thread_id, limit=1)
-            if decisions:
-                items.append(InboxItem.of(decisions[0], error=(await self.backend.state(thread.thread_id))[1]))
+            if not decisions:
+                items.append(InboxItem.of(InterruptRecord(
+                    id=f"run:{thread.thread_id}", thread_id=thread.thread_id, graph=thread.graph,
+                    payload=f"The run on thread {thread.thread_id} failed before anything was asked.",
+                    created_at=thread.updated_at, status="cancelled", reason="the run failed"),
+                    error=error, fresh_run=True))
+                continue
+            decision = decisions[0]
+            started = await self._latest_start(thread.thread_id)
+            fresh = started is not None and _after(started, decision.resolved_at or decision.created_at)
+            items.append(InboxItem.of(decision, error=error, fresh_run=fresh))
         return items
+
+    async def _latest_start(self, thread_id: str) -> str | None:
+        """When the thread's latest run was started with new input (None if not in the last 30 steps)."""
+        for checkpoint in await self.backend.history(thread_id, limit=30):
+            if checkpoint.get("source") == "input":
+                return checkpoint.get("created")
+        return None
 
     async def messages(self, thread_id: str) -> list:
         """The thread's message list (agents built on create_tool_agent), newest last."""

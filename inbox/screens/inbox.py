@@ -41,7 +41,7 @@ from inbox.screens.help import HelpScreen
 from inbox.screens.respond import RespondScreen
 from inbox.screens.stepper import StepperScreen
 from inbox.screens.thread import ThreadScreen
-from inbox.text import literal, one_line, summary
+from inbox.text import literal, one_line, summary, timestamp
 from inbox.widgets.detail import DetailPane
 from inbox.widgets.item_table import ItemTable, age_text
 
@@ -90,6 +90,7 @@ class InboxScreen(Screen):
         self._detail_timer = None
         self._filter_timer = None
         self._loaded_once = False
+        self._showing_hint = True  # the status line shows the hint (not a message to read)
 
     # --- layout -----------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -147,9 +148,11 @@ class InboxScreen(Screen):
             text.append("   decisions are recorded; `inbox worker` continues the runs", style=styles.WARNING)
         self.query_one("#topbar", Static).update(text)
 
-    def set_status(self, message: str | Text, tone: str = "") -> None:
+    def set_status(self, message: str | Text, tone: str = "", *, hint: bool = False) -> None:
         """A string is shown literally, on one line (it may hold thread ids, actions, errors); a Text as built.
-        `tone` (ok, error, busy, or plain) is a class of the status line: app.tcss colours it from the theme."""
+        `tone` (ok, error, busy, or plain) is a class of the status line: app.tcss colours it from the theme.
+        A message stays until the reviewer moves; then the hint (`_hint`) takes its place again."""
+        self._showing_hint = hint
         if isinstance(message, str):
             message = literal(message.replace("\n", " "))
         line = self.query_one("#statusline", Static)
@@ -164,6 +167,36 @@ class InboxScreen(Screen):
         for key, label in TABS:
             count = self.counts.get(key)
             self.query_one(f"#tab-{key}", Tab).label = f"{label} {count}" if count is not None else label
+        self._refresh_hint()
+
+    def _refresh_hint(self) -> None:
+        """Put the hint back when the status line shows one (never over a message not yet read)."""
+        if self._showing_hint and self.counts:
+            self.set_status(self._hint(), hint=True)
+
+    def _hint(self) -> Text:
+        """What is waiting (from the same counts as the tabs, so it never contradicts them) and
+        the keys that work on the selected request: only those its config allows."""
+        pending = self.counts.get("pending", 0)
+        text = Text(f"{pending} request{'s' if pending != 1 else ''} waiting" if pending else
+                    "Nothing is waiting for you. New requests appear here as agents raise them.")
+        item = self.current
+        key = self.keys.label
+        if item is None:
+            if pending and self.tab != "pending":
+                text.append(f" · {key('tab_pending')} shows them")
+        elif item.record.status != "pending" or item.error:
+            text.append(f" · this one is {item.record.status if not item.error else 'failed'}: nothing to decide · "
+                        f"{key('open_thread')} thread")
+        elif item.needs_stepper:
+            text.append(f" · {len(item.items)} actions: enter decides each")
+        else:
+            words = (("accept", "accept"), ("edit", "edit"), ("respond", "answer" if item.kind == "question"
+                                                               else "respond"), ("ignore", "ignore"))
+            usable = [f"{key(action)} {word}" for action, word in words if self._allows(item, action)]
+            text.append(" · " + " · ".join(usable) if usable else " · nothing is allowed on this request")
+        text.append(f" · {key('help')} all keys", style=styles.MUTED)
+        return text
 
     # --- loading ----------------------------------------------------------------------------------
     async def _fetch(self, offset: int = 0) -> list[InboxItem]:
@@ -196,12 +229,7 @@ class InboxScreen(Screen):
         self._show_current()
         if not self._loaded_once:
             self._loaded_once = True
-            pending = self.counts.get("pending", 0)
-            keys = self.keys.label
-            self.set_status(f"{pending} request{'s' if pending != 1 else ''} waiting. {keys('accept')} accept · "
-                            f"{keys('edit')} edit · {keys('respond')} respond · {keys('ignore')} ignore · "
-                            f"{keys('help')} all keys" if pending else
-                            "Nothing is waiting for you. New requests appear here as agents raise them.")
+            self.set_status(self._hint(), hint=True)
 
     @work(exit_on_error=False, exclusive=True, group="events")
     async def watch_events(self) -> None:
@@ -257,7 +285,7 @@ class InboxScreen(Screen):
     @work(exit_on_error=False, exclusive=True, group="expire", thread=True)
     def expire_overdue(self) -> None:
         for applied in blocking(self.service.expire()):
-            self.app.call_from_thread(self._report, None, applied, "expired (deadline)")
+            self.app.call_from_thread(self._report, None, applied, "deadline passed: expired a")
 
     # --- selection and detail -------------------------------------------------------------------------
     @property
@@ -269,6 +297,7 @@ class InboxScreen(Screen):
         self.query_one(DetailPane).show(item, age_text(item.record.created_at, self.clock()) if item else "",
                                         self.expanded)
         self.refresh_bindings()
+        self._refresh_hint()
         if item is not None:
             self.load_messages(item.record.thread_id)
         else:
@@ -343,16 +372,21 @@ class InboxScreen(Screen):
                             "config forbids it (see Responses in the detail pane).", severity="warning")
 
     # --- moving -----------------------------------------------------------------------------------
+    # Moving means the last message was read: the hint for the new request takes its place.
     def action_cursor_down(self) -> None:
+        self._showing_hint = True
         self.query_one(ItemTable).action_cursor_down()
 
     def action_cursor_up(self) -> None:
+        self._showing_hint = True
         self.query_one(ItemTable).action_cursor_up()
 
     def action_cursor_top(self) -> None:
+        self._showing_hint = True
         self.query_one(ItemTable).move_cursor(row=0)
 
     def action_cursor_bottom(self) -> None:
+        self._showing_hint = True
         table = self.query_one(ItemTable)
         table.move_cursor(row=max(table.row_count - 1, 0))
 
@@ -422,7 +456,7 @@ class InboxScreen(Screen):
     def _stepper(self, item: InboxItem) -> None:
         def done(response: Any) -> None:
             if response is not None:
-                self.submit(item, response, "decisions")
+                self.submit(item, response, "decided")
         self.app.push_screen(StepperScreen(item, self.keys), done)
 
     def action_accept(self) -> None:
@@ -510,7 +544,7 @@ class InboxScreen(Screen):
                                        detail, self.keys), confirmed)
 
     def submit(self, item: InboxItem, response: Any, verb: str) -> None:
-        self.set_status(f"Sending: {verb} {item.action} on {item.record.thread_id}…", "busy")
+        self.set_status(self._said("…", verb, item, "sending…"), "busy")
         self._decide(item, response, verb)
 
     @work(exit_on_error=False, thread=True, group="decide")
@@ -548,34 +582,44 @@ class InboxScreen(Screen):
             self.counts["resolved"] = self.counts.get("resolved", 0) + 1
             self._update_tab_labels()
         self._show_current()
-        running = "run continuing…" if self.service.runs(record.graph) else "recorded for `inbox worker`"
-        self.set_status(f"✓ {verb.capitalize()} {item.action} on {item.record.thread_id} — {running}", "ok")
+        running = "the run continues…" if self.service.runs(record.graph) else "recorded for `inbox worker`"
+        self.set_status(self._said("✓", verb, item, running), "ok")
+
+    @staticmethod
+    def _said(mark: str, verb: str, item: InboxItem | None, what: str, thread: str = "") -> str:
+        """Every message about one decision has one shape, from sending to the run's end:
+        `✓ accepted send_email on email-assistant-0001: the run finished.`"""
+        action = item.action if item is not None else "request"
+        thread = item.record.thread_id if item is not None and item.record.thread_id else thread
+        return f"{mark} {verb} {action} on {thread}: {what}"
 
     def _report(self, item: InboxItem | None, applied: Applied, verb: str) -> None:
         thread = applied.thread_id
         if applied.status == "done":
-            self.set_status(f"✓ {thread}: {verb}; the run finished.", "ok")
+            self.set_status(self._said("✓", verb, item, "the run finished.", thread), "ok")
         elif applied.status == "interrupted":
             self._follow_ups.update(i.id for i in applied.interrupts)
             asks = ", ".join(InboxItem.of_interrupt(i).action for i in applied.interrupts) or "input"
-            self.set_status(f"✓ {thread}: {verb}; the agent now asks: {asks} (its new request is where this one was).", "ok")
+            self.set_status(self._said("✓", verb, item, f"the agent now asks: {asks} (its new request is where "
+                                       "this one was).", thread), "ok")
         elif applied.status == "error":
-            self.set_status(f"✗ {thread}: the run failed after your decision: {one_line(applied.error or '', 150)} "
-                            f"(see Errors, {self.keys.label('tab_errors')}).",
-                            "error")
+            self.set_status(self._said("✗", verb, item, f"the run failed after your decision: "
+                                       f"{one_line(applied.error or '', 150)} (see Errors, "
+                                       f"{self.keys.label('tab_errors')}).", thread), "error")
             self.notify(one_line(applied.error or "", 200), title=f"Run failed: {thread}", severity="error",
                         timeout=self.settings.toast_seconds * 2)
         elif applied.status == "busy":
-            self.set_status(f"✓ {thread}: {verb}; recorded — {one_line(applied.owner or 'another process', 60)} "
-                            "is running this thread and continues it with your decision.", "ok")
+            self.set_status(self._said("✓", verb, item, f"recorded; {one_line(applied.owner or 'another process', 60)} "
+                                       "is running this thread and continues it with your decision.", thread), "ok")
         elif applied.status == "applied":
-            self.set_status(f"✓ {thread}: {verb}; already applied by the process running the thread.", "ok")
+            self.set_status(self._said("✓", verb, item, "already applied by the process running the thread.",
+                                       thread), "ok")
         else:
-            self.set_status(f"✓ {thread}: {verb}; recorded — `inbox worker` will continue the run.", "ok")
+            self.set_status(self._said("✓", verb, item, "recorded; `inbox worker` continues the run.", thread), "ok")
         self.post_message(InboxChanged())
 
     def _lost(self, item: InboxItem, lost: AlreadyResolved) -> None:
-        when = (lost.at or "")[:19].replace("T", " ")
+        when = timestamp(lost.at)
         self.notify(f"{item.action} on {item.record.thread_id} was already resolved by {lost.by} at {when}. "
                     "Your decision was not sent.", title="Someone else decided first", severity="error",
                     timeout=self.settings.toast_seconds * 2)

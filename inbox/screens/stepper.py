@@ -17,7 +17,7 @@ from textual.widgets import Markdown, Static
 
 from inbox import styles
 from inbox.keymap import Keys
-from inbox.review import InboxItem
+from inbox.review import OUTCOME_WORDS, InboxItem
 from inbox.screens.confirm import ask_before_discarding
 from inbox.screens.edit import EditArgsScreen
 from inbox.screens.respond import RespondScreen
@@ -28,12 +28,13 @@ class StepperScreen(ModalScreen[Any]):
     """Returns the complete resume value, or None when cancelled."""
 
     BINDINGS = [
-        Binding("a", "decide('approve')", "Approve/accept", id="step.approve"),
+        # One vocabulary with the list: `a` accepts, `i` skips the tool (the multi-action format
+        # calls that "reject"), `x` is not used here (it expands arguments in the list).
+        Binding("a", "decide('approve')", "Accept", id="step.approve"),
         Binding("e", "edit", "Edit args", id="step.edit"),
-        Binding("x", "decide('reject')", "Reject", id="step.reject"),
+        Binding("i", "decide('reject')", "Reject (skip the tool)", id="step.reject"),
         Binding("r", "respond", "Respond", id="step.respond"),
-        Binding("i", "decide('ignore')", "Ignore", id="step.ignore"),
-        Binding("A", "approve_all", "Approve all", id="step.approve_all"),
+        Binding("A", "approve_all", "Accept all", id="step.approve_all"),
         Binding("n,j,down", "move(1)", "Next", id="step.next"),
         Binding("p,k,up", "move(-1)", "Previous", id="step.previous"),
         Binding("ctrl+s", "submit", "Send all", id="step.submit"),
@@ -78,7 +79,7 @@ class StepperScreen(ModalScreen[Any]):
         lines = Text()
         for i, (other, decision) in enumerate(zip(self.item.items, self.decisions)):
             pointer = "▶ " if i == self.position else "  "
-            label = decision["type"] if decision else "undecided"
+            label = OUTCOME_WORDS.get(decision["type"], decision["type"]) if decision else "undecided"
             lines.append(f"{pointer}{i + 1}. ", style=styles.STRONG if i == self.position else "")
             lines.append(literal(one_line(other.action, 30)))
             lines.append(f"  {label}\n", style=styles.OK if decision else styles.WARNING)
@@ -91,9 +92,10 @@ class StepperScreen(ModalScreen[Any]):
         key = self.keys.label
         for verb in ("approve", "edit", "reject", "respond"):
             ok = self._allowed(verb)
-            keys.append(f" {key('step.' + verb)} {verb} ", style=styles.KEY_ON if ok else styles.KEY_OFF)
+            word = "accept" if verb == "approve" else verb
+            keys.append(f" {key('step.' + verb)} {word} ", style=styles.KEY_ON if ok else styles.KEY_OFF)
             keys.append(" ")
-        keys.append(f"  {key('step.approve_all')} approve all · {key('step.next')}/{key('step.previous')} move · "
+        keys.append(f"  {key('step.approve_all')} accept all · {key('step.next')}/{key('step.previous')} move · "
                     f"{key('step.submit')} send all · {key('step.cancel')} cancel", style=styles.MUTED)
         self.query_one("#step-keys", Static).update(keys)
 
@@ -109,7 +111,9 @@ class StepperScreen(ModalScreen[Any]):
 
     def action_decide(self, verb: str) -> None:
         if not self._allowed(verb):
-            self.notify(f"{verb} is not allowed for this action by the request's config.", severity="warning")
+            word = {"approve": "accepting", "reject": "rejecting", "edit": "editing", "respond": "responding"}[verb]
+            self.notify(f"{word.capitalize()} is not allowed for this action by the request's config.",
+                        severity="warning")
             return
         self._set({"type": self._kind_names()[verb]} if self.hitl or verb != "approve" else {"type": "accept"})
 
@@ -117,7 +121,7 @@ class StepperScreen(ModalScreen[Any]):
         verb = self._kind_names()["approve"]
         refused = [e.action for e in self.item.items if verb not in e.allowed]
         if refused:
-            self.notify(f"Cannot approve all: not allowed for {', '.join(refused)}.", severity="warning")
+            self.notify(f"Cannot accept all: accepting is not allowed for {', '.join(refused)}.", severity="warning")
             return
         self.decisions = [{"type": verb} for _ in self.item.items]
         self._redraw()

@@ -11,12 +11,13 @@ from textual.widgets import Markdown, Static
 from inbox import styles
 from inbox.keymap import Keys
 from inbox.review import InboxItem, describe_response, short_id
-from inbox.text import defang, literal, one_line, pretty_json
+from inbox.text import defang, literal, one_line, pretty_json, timestamp
 from inbox.widgets.item_table import response_key
 
 ARGS_PREVIEW_CHARS = 4000
+# One vocabulary: the multi-action format's "approve" is shown as "accept".
 ACTION_NAMES = {"accept": "accept", "edit": "edit args", "response": "respond", "ignore": "ignore",
-                "approve": "approve", "reject": "reject", "respond": "respond"}
+                "approve": "accept", "reject": "reject", "respond": "respond"}
 # an in-doubt tool call: accepting runs it again, responding marks it done
 IN_DOUBT_NAMES = {**ACTION_NAMES, "accept": "retry (run it again)", "response": "mark done (your text is its result)"}
 
@@ -73,16 +74,20 @@ def header_text(item: InboxItem, age: str) -> Text:
     text.append(f"\nid {short_id(record.id)} · raised by node {one_line(record.node or '?', 30)} · {age} ago",
                 style=styles.MUTED)
     if record.deadline:
-        text.append(f" · deadline {record.deadline[:16].replace('T', ' ')}",
+        text.append(f" · deadline {timestamp(record.deadline)}",
                     style=styles.WARNING_STRONG if record.overdue else styles.MUTED)
         if record.overdue:
             text.append("  ⚠ OVERDUE", style=styles.WARNING_STRONG)
-    if item.error:
+    if item.error and item.fresh_run:
+        text.append("\na new run was started on this thread (its id reused) and failed at its start; "
+                    "the decision below is from an earlier run and did not cause it: ", style=styles.ERROR_STRONG)
+        text.append(literal(item.error, styles.ERROR))
+    elif item.error:
         text.append("\nthe run failed after this decision: ", style=styles.ERROR_STRONG)
         text.append(literal(item.error, styles.ERROR))
     if record.status != "pending":
         text.append(f"\n{record.status} by {one_line(record.resolved_by or '?', 30)} at "
-                    f"{(record.resolved_at or '')[:19].replace('T', ' ')}", style=styles.OK_STRONG)
+                    f"{timestamp(record.resolved_at)}", style=styles.OK_STRONG)
         if record.response is not None:
             text.append(f"\n{one_line(describe_response(record.response), 100)}", style=styles.OK)
     return text

@@ -21,8 +21,8 @@ from textual.widgets.data_table import ColumnKey
 
 from inbox import styles
 from inbox.keymap import Keys
-from inbox.review import InboxItem, describe_response
-from inbox.text import literal, one_line, summary
+from inbox.review import InboxItem, describe_response, outcome
+from inbox.text import literal, one_line, summary, timestamp
 
 # (key, label, width): fixed widths, so columns do not jump between tabs or after an update.
 COLUMNS = (("mark", " ", 1), ("status", " ", 1), ("action", "Action", 16), ("thread", "Thread", 20),
@@ -76,33 +76,43 @@ def _allowed_cell(kind: str, allowed: frozenset[str], keys: Keys) -> Text:
     return text
 
 
+# One mark per outcome, never shared: the help screen and README list them (MARK_MEANINGS).
+OUTCOME_MARKS = {"accepted": "✓", "edited": "✎", "responded": "↩", "answered": "↩", "ignored": "⊘", "mixed": "±"}
+MARK_MEANINGS = (("⚠", "pending, overdue"), ("✓", "accepted"), ("✎", "edited, then run"),
+                 ("↩", "responded / answered"), ("⊘", "ignored or rejected"), ("±", "several actions, decided differently"),
+                 ("⌛", "expired at its deadline"), ("–", "cancelled (the run moved on)"), ("✗", "the run failed"))
+
+
 def status_cell(item: InboxItem) -> Text:
-    """One symbol: ⚠ overdue, ✓ resolved, ⌛ expired, ✗ cancelled or failed; blank while pending."""
+    """One mark per outcome (OUTCOME_MARKS); ⚠ overdue, blank while pending."""
     record = item.record
     if item.error:
         return Text("✗", style=styles.ERROR_STRONG)
     if record.status == "pending":
         return Text("⚠", style=styles.WARNING_STRONG) if record.overdue else Text(" ")
     style = styles.STATUS.get(record.status, "")
-    return Text({"resolved": "✓", "expired": "⌛", "cancelled": "✗"}.get(record.status, "?"), style=style)
+    if record.status == "resolved":
+        return Text(OUTCOME_MARKS.get(outcome(record.response), "?"), style=style)
+    return Text({"expired": "⌛", "cancelled": "–"}.get(record.status, "?"), style=style)
 
 
 def outcome_cell(item: InboxItem) -> Text:
     """The description while pending; what happened, by whom and when, once decided."""
     record = item.record
     if item.error:
-        return literal(one_line(f"run failed: {item.error}", 90), styles.ERROR)
+        blame = ("a new run on this thread (its id reused) failed at its start" if item.fresh_run
+                 else "the run failed after this decision")
+        return literal(one_line(f"{blame}: {item.error}", 200), styles.ERROR)
     if record.status == "pending":
         text = literal(one_line(summary(item.description), 90))
         if record.overdue:
             text = Text.assemble(("OVERDUE ", styles.WARNING_STRONG), text)
         return text
-    when = (record.resolved_at or "")[11:16]
     who = one_line(record.resolved_by or "?", 16)
     verb = {"resolved": f"{describe_response(record.response)} by {who}", "expired": "expired at deadline",
             "cancelled": f"cancelled ({record.reason or 'the run moved on'})"}.get(record.status, record.status)
     style = styles.STATUS.get(record.status, "")
-    return literal(one_line(f"{verb} at {when} UTC", 90), style)
+    return literal(one_line(f"{verb} at {timestamp(record.resolved_at)}", 200), style)
 
 
 class ItemTable(DataTable):

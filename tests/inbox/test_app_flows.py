@@ -178,7 +178,7 @@ async def test_multi_action_stepper_decides_each_then_sends_together(demo_db):
         await pilot.press("a")
         await wait_until(pilot, lambda: app.screen.__class__.__name__ == "StepperScreen", what="the stepper")
         await pilot.press("a")          # approve action 1
-        await pilot.press("x")          # reject action 2
+        await pilot.press("i")          # reject action 2 (skip the tool)
         await pilot.press("a")          # approve action 3
         await pilot.press("ctrl+s")
         await wait_until(pilot, lambda: "✓" in status_text(app), what="the decision")

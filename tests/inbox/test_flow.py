@@ -156,3 +156,73 @@ async def test_esc_in_the_stepper_asks_when_something_was_decided(demo_db):
         assert "Discard 1 decision?" in str(app.screen.query_one(".dialog-title").content)
         await pilot.press("y")
         await wait_until(pilot, lambda: screen_name(app) == "InboxScreen", what="the stepper to close")
+
+
+# ---- words, marks, blame and the status line (item 14) ---------------------------------------------
+
+
+async def test_the_status_line_hints_only_keys_the_request_allows_and_agrees_with_the_tab(demo_db):
+    app, saver, graphs = await make_app(demo_db)
+    async with app.run_test(size=(150, 40)) as pilot:
+        await select_thread(pilot, app, "cleanup-agent")  # accept is not allowed
+        await pilot.pause(0.2)
+        line = status_text(app)
+        assert "e edit" in line and "a accept" not in line
+        await select_thread(pilot, app, "cluster-planner")  # a plain question: only an answer
+        await pilot.pause(0.2)
+        line = status_text(app)
+        count = app.inbox.counts["pending"]
+        assert line.startswith(f"{count} requests waiting") and pending_label(app) == f"Pending {count}"
+        assert "r answer" in line and "a accept" not in line and "e edit" not in line
+
+
+def test_marks_differ_per_outcome():
+    from inbox.review import outcome
+    from inbox.widgets.item_table import OUTCOME_MARKS
+
+    assert outcome([{"type": "accept", "args": None}]) == "accepted"
+    assert outcome({"decisions": [{"type": "approve"}]}) == "accepted"
+    assert outcome([{"type": "edit", "args": {}}]) == "edited"
+    assert outcome([{"type": "response", "args": "no"}]) == "responded"
+    assert outcome({"decisions": [{"type": "reject"}]}) == "ignored"
+    assert outcome({"decisions": [{"type": "approve"}, {"type": "reject"}]}) == "mixed"
+    assert outcome("eu-west-1") == "answered"
+    marks = [OUTCOME_MARKS[w] for w in ("accepted", "edited", "responded", "ignored", "mixed")]
+    assert len(set(marks)) == len(marks)
+
+
+async def test_a_run_failing_at_its_start_on_a_reused_thread_id_is_not_blamed_on_the_decision(tmp_path):
+    """A thread whose request was accepted and whose run finished; then a new run is started on
+    the same thread id and fails in its first step: the Errors tab says so."""
+    from typing import TypedDict
+
+    from engine.checkpoint.sqlite import SqliteSaver
+    from engine.graph import START, StateGraph
+    from engine.types import Command, interrupt
+    from inbox.review import ReviewService
+
+    class State(TypedDict):
+        answer: str
+        boom: bool
+
+    def ask(state):
+        if state.get("boom"):
+            raise RuntimeError("bad input for a new run")
+        return {"answer": interrupt({"question": "go?"})}
+
+    saver = await SqliteSaver.aopen(str(tmp_path / "reuse.sqlite"))
+    graph = StateGraph(State).add_node("ask", ask).add_edge(START, "ask").compile(checkpointer=saver, name="g")
+    config = {"configurable": {"thread_id": "t-reused"}}
+    await graph.ainvoke({"answer": "", "boom": False}, config)
+    service = ReviewService(saver, {"g": graph}, reviewer="dana")
+    [item] = await service.pending()
+    await service.decide(item.id, "yes")
+    try:
+        await graph.ainvoke({"answer": "", "boom": True}, config)
+    except RuntimeError:
+        pass
+    [failed] = await service.errors()
+    assert failed.id == item.id and failed.fresh_run and "bad input" in failed.error
+    from inbox.widgets.item_table import outcome_cell
+    assert "its id reused" in str(outcome_cell(failed))
+    await saver.aclose()
