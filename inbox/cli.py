@@ -253,7 +253,7 @@ async def _listed(service, args) -> list:
 
 
 def _plain_row(item) -> str:
-    from inbox.review import describe_response, short_id
+    from inbox.review import describe_decision, short_id
     from inbox.text import one_line, summary, timestamp
 
     record = item.record
@@ -262,7 +262,7 @@ def _plain_row(item) -> str:
     elif record.status == "pending":
         what = summary(item.description)
     else:
-        what = f"{record.status}: {describe_response(record.response)} by {record.resolved_by or '?'} " \
+        what = f"{record.status}: {describe_decision(record)} by {record.resolved_by or '?'} " \
                f"at {timestamp(record.resolved_at)}"
     return (f"{short_id(item.id):<8}  {record.status:<9}  {one_line(item.action, 20):<20}  "
             f"{one_line(record.thread_id, 28):<28}  {timestamp(record.created_at):<20}  {one_line(what, 70)}")
@@ -291,7 +291,7 @@ def cmd_list(args) -> int:
 def show_text(item) -> str:
     """`inbox show` without --json: the request as a reviewer reads it (Markdown stripped,
     arguments as indented JSON, every agent-written text defanged)."""
-    from inbox.review import describe_response
+    from inbox.review import describe_decision
     from inbox.text import defang, json_text, plain_markdown, timestamp
 
     r = item.record
@@ -303,7 +303,7 @@ def show_text(item) -> str:
     if r.status == "pending":
         lines.append(f"allowed   {', '.join(sorted(item.allowed)) or 'nothing'}")
     else:
-        lines.append(f"decided   {defang(describe_response(r.response))} by {defang(r.resolved_by or '?')} "
+        lines.append(f"decided   {defang(describe_decision(r))} by {defang(r.resolved_by or '?')} "
                      f"at {timestamp(r.resolved_at)}")
     if item.error:
         lines.append(f"error     {defang(item.error)}")

@@ -23,10 +23,11 @@ from engine.review.validate import InvalidResponse, ReviewItem, review_items
 from engine.runtime.decisions import Applied, check_response
 from engine._internal.sync import run_sync
 from inbox.backends import Backend
+from inbox.edits import diff_summary, sent_args
 from inbox.backends.local import LocalBackend
 
 __all__ = ["ReviewService", "InboxItem", "InboxUpdate", "ThreadView", "UnknownInterrupt", "AmbiguousId", "build_response",
-           "describe_response", "blocking", "schema_errors", "AlreadyResolved", "InvalidResponse", "Applied", "InterruptRecord",
+           "describe_response", "describe_decision", "blocking", "schema_errors", "AlreadyResolved", "InvalidResponse", "Applied", "InterruptRecord",
            "ThreadRecord"]
 
 T = TypeVar("T")
@@ -189,6 +190,22 @@ def describe_response(response: Any) -> str:
             parts.append(f"{word}: {answer['args']}" if answer["type"] == "response" else word)
         return ", ".join(parts)
     return f"answered: {json.dumps(response, ensure_ascii=False, default=str)}"
+
+
+def describe_decision(record: InterruptRecord) -> str:
+    """A decision in words, with what an edit changed: `edited (cabin: "economy" →
+    "premium_economy")`; otherwise as describe_response."""
+    edited = sent_args(record.response)
+    if not edited:
+        return describe_response(record.response)
+    items = review_items(record.payload)
+    words = describe_response(record.response).split(", ")
+    parts = []
+    for index, word in enumerate(words):
+        if index in edited and index < len(items) and isinstance(items[index].args, dict):
+            word = f"edited ({diff_summary(items[index].args, edited[index], 30)})"
+        parts.append(word)
+    return ", ".join(parts)
 
 
 def build_response(item: InboxItem, kind: str, *, args: dict | None = None, text: Any = None) -> Any:

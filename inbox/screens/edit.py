@@ -16,6 +16,7 @@ from textual.widgets import Button, Static, TextArea
 
 from inbox import styles
 from inbox.keymap import Keys
+from inbox.edits import diff_summary
 from inbox.review import schema_errors
 from inbox.screens.confirm import ask_before_discarding
 from inbox.text import defang, json_text, literal, one_line
@@ -41,13 +42,16 @@ class EditArgsScreen(ModalScreen[dict | None]):
         Binding("escape", "cancel", "Cancel", id="edit.cancel", priority=True),
     ]
 
-    def __init__(self, action: str, args: dict, schema: dict | None, keys: Keys):
+    def __init__(self, action: str, args: dict, schema: dict | None, keys: Keys, *, start: dict | None = None):
+        """`args`: what the agent asked for; `start`: where editing begins (the reviewer's earlier
+        edit, when there is one: reopening the editor never throws it away)."""
         super().__init__()
         self.keys = keys
         self.action_name = action
         self.original = args
+        self.start = args if start is None else start
         self.schema = schema
-        self.valid_args: dict | None = args
+        self.valid_args: dict | None = self.start
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog", classes="edit-dialog"):
@@ -55,7 +59,7 @@ class EditArgsScreen(ModalScreen[dict | None]):
             yield Static(Text.assemble(("Edit arguments of ", ""), literal(one_line(self.action_name, 50), styles.STRONG),
                                        (f"  {submit} submit · {cancel} cancel", styles.MUTED)), classes="dialog-title")
             # JSON escapes for controls and bidi overrides: visible, and they parse back exactly.
-            yield TextArea(json_text(self.original), id="args-editor",
+            yield TextArea(json_text(self.start), id="args-editor",
                            soft_wrap=True, show_line_numbers=True, tab_behavior="indent")
             yield Static(id="edit-status")
             yield Button(Text(f"Submit ({submit})"), id="submit", variant="success")
@@ -81,8 +85,9 @@ class EditArgsScreen(ModalScreen[dict | None]):
         else:
             self.valid_args = value
             checked = "matches the tool's schema" if self.schema else "valid JSON (this tool sent no schema)"
-            changed = "" if value != self.original else " · unchanged"
-            status.update(Text(f"✓ {checked}{changed}"))
+            changed = (f" · changes: {diff_summary(self.original, value, 30)}" if value != self.original
+                       else " · unchanged")
+            status.update(Text(defang(f"✓ {checked}{changed}")))
             button.disabled = False
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
@@ -97,7 +102,7 @@ class EditArgsScreen(ModalScreen[dict | None]):
         self.dismiss(self.valid_args)
 
     def action_cancel(self) -> None:
-        if self.query_one("#args-editor", TextArea).text != json_text(self.original):
+        if self.query_one("#args-editor", TextArea).text != json_text(self.start):
             ask_before_discarding(self, "your edit", self.keys)
         else:
             self.dismiss(None)

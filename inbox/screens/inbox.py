@@ -86,6 +86,7 @@ class InboxScreen(Screen):
         self._raised: dict[str, InboxItem] = {}  # from events, not yet on screen
         self._changed: set[str] = set()  # decided, cancelled or expired, not yet restyled
         self._follow_ups: set[str] = set()  # requests our own decisions' runs raised, not yet shown
+        self._drafts: dict[str, dict] = {}  # edited args not (yet) sent: `e` reopens the editor on them
         self._refresh_scheduled = False
         self._detail_timer = None
         self._filter_timer = None
@@ -486,10 +487,12 @@ class InboxScreen(Screen):
 
         def edited(args: dict | None) -> None:
             if args is not None:
+                self._drafts[item.id] = args  # kept until the decision is claimed
                 self.submit(item, build_response(item, "edit", args=args), "edited")
             else:
                 self.set_status("Edit cancelled; nothing was sent.")
-        self.app.push_screen(EditArgsScreen(entry.action, entry.args, entry.args_schema, self.keys), edited)
+        self.app.push_screen(EditArgsScreen(entry.action, entry.args, entry.args_schema, self.keys,
+                                            start=self._drafts.get(item.id)), edited)
 
     def action_respond(self) -> None:
         item = self._pending_or_explain()
@@ -565,6 +568,7 @@ class InboxScreen(Screen):
         """The decision is ours: the request leaves the Pending list (the tab's count with it) and
         the cursor moves on to the next pending request."""
         updated = replace(item, record=record)
+        self._drafts.pop(item.id, None)
         table = self.query_one(ItemTable)
         was_current = self.current is not None and self.current.id == item.id
         if item.id in table.items:

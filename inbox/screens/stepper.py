@@ -17,7 +17,9 @@ from textual.widgets import Markdown, Static
 
 from inbox import styles
 from inbox.keymap import Keys
+from inbox.edits import diff_summary
 from inbox.review import OUTCOME_WORDS, InboxItem
+from inbox.widgets.detail import diff_text
 from inbox.screens.confirm import ask_before_discarding
 from inbox.screens.edit import EditArgsScreen
 from inbox.screens.respond import RespondScreen
@@ -80,14 +82,22 @@ class StepperScreen(ModalScreen[Any]):
         for i, (other, decision) in enumerate(zip(self.item.items, self.decisions)):
             pointer = "▶ " if i == self.position else "  "
             label = OUTCOME_WORDS.get(decision["type"], decision["type"]) if decision else "undecided"
+            if decision and decision["type"] == "edit" and isinstance(other.args, dict):
+                label = f"edited ({diff_summary(other.args, self._edited_args(i), 30)})"
             lines.append(f"{pointer}{i + 1}. ", style=styles.STRONG if i == self.position else "")
             lines.append(literal(one_line(other.action, 30)))
             lines.append(f"  {label}\n", style=styles.OK if decision else styles.WARNING)
         self.query_one("#step-list", Static).update(lines)
         self.query_one("#step-description", Markdown).update(defang(entry.description or ""))
-        code, _ = pretty_json(entry.args, 4000)
-        self.query_one("#step-args", Static).update(Group(Syntax(code, "json", theme="ansi_dark",
-                                                                 background_color="default", word_wrap=True)))
+        edited = self._edited_args(self.position)
+        shown = edited if edited is not None else entry.args
+        parts = []
+        if edited is not None and isinstance(entry.args, dict):
+            parts += [Text("Your edit (- asked for, + to be sent); below, the arguments to be sent:",
+                           style=styles.WARNING_STRONG), diff_text(entry.args, edited)]
+        full, _ = pretty_json(shown)
+        parts.append(Syntax(full, "json", theme="ansi_dark", background_color="default", word_wrap=True))
+        self.query_one("#step-args", Static).update(Group(*parts))
         keys = Text()
         key = self.keys.label
         for verb in ("approve", "edit", "reject", "respond"):
@@ -98,6 +108,13 @@ class StepperScreen(ModalScreen[Any]):
         keys.append(f"  {key('step.approve_all')} accept all · {key('step.next')}/{key('step.previous')} move · "
                     f"{key('step.submit')} send all · {key('step.cancel')} cancel", style=styles.MUTED)
         self.query_one("#step-keys", Static).update(keys)
+
+    def _edited_args(self, index: int) -> dict | None:
+        """The arguments of this action's edit decision, or None when it is not edited."""
+        decision = self.decisions[index]
+        if decision is None or decision["type"] != "edit":
+            return None
+        return decision["edited_action"]["args"] if self.hitl else decision["args"]["args"]
 
     def _set(self, decision: dict) -> None:
         self.decisions[self.position] = decision
@@ -141,7 +158,8 @@ class StepperScreen(ModalScreen[Any]):
             else:
                 self._set({"type": "edit", "args": {"action": entry.action, "args": args}})
 
-        self.app.push_screen(EditArgsScreen(entry.action, entry.args, entry.args_schema, self.keys), edited)
+        self.app.push_screen(EditArgsScreen(entry.action, entry.args, entry.args_schema, self.keys,
+                                            start=self._edited_args(self.position)), edited)
 
     def action_respond(self) -> None:
         if not self._allowed("respond"):

@@ -13,7 +13,7 @@ from textual.widgets import Static
 
 from inbox import styles
 from inbox.keymap import Keys
-from inbox.review import ThreadView, describe_response, short_id
+from inbox.review import ThreadView, describe_decision, short_id
 from inbox.text import literal, one_line, pretty_json, timestamp
 from inbox.widgets.detail import messages_text
 
@@ -39,7 +39,7 @@ def _decisions_table(view: ThreadView) -> Table | Text:
     for record in view.decisions:
         table.add_row(literal(timestamp(record.resolved_at)), literal(record.status),
                       literal(one_line(record.resolved_by or "?", 20)),
-                      literal(one_line(describe_response(record.response), 50)),
+                      literal(one_line(describe_decision(record), 120)),
                       literal(short_id(record.id), styles.MUTED))
     return table
 

@@ -10,7 +10,8 @@ from textual.widgets import Markdown, Static
 
 from inbox import styles
 from inbox.keymap import Keys
-from inbox.review import InboxItem, describe_response, short_id
+from inbox.edits import MISSING, args_diff, sent_args, show_value
+from inbox.review import InboxItem, describe_decision, short_id
 from inbox.text import defang, literal, one_line, pretty_json, timestamp
 from inbox.widgets.item_table import response_key
 
@@ -89,14 +90,35 @@ def header_text(item: InboxItem, age: str) -> Text:
         text.append(f"\n{record.status} by {one_line(record.resolved_by or '?', 30)} at "
                     f"{timestamp(record.resolved_at)}", style=styles.OK_STRONG)
         if record.response is not None:
-            text.append(f"\n{one_line(describe_response(record.response), 100)}", style=styles.OK)
+            text.append(f"\n{one_line(describe_decision(record), 100)}", style=styles.OK)
+    return text
+
+
+def diff_text(before: dict, after: dict) -> Text:
+    """An edit as lines: `- key: old` (what the agent asked) and `+ key: new` (what was sent)."""
+    text = Text()
+    changes = args_diff(before, after)
+    if not changes:
+        text.append("  (sent unchanged)\n", style=styles.MUTED)
+    for key, old, new in changes:
+        if old is not MISSING:
+            text.append(f"  - {one_line(key, 30)}: {defang(show_value(old, 400))}\n", style=styles.ERROR)
+        if new is not MISSING:
+            text.append(f"  + {one_line(key, 30)}: {defang(show_value(new, 400))}\n", style=styles.OK)
     return text
 
 
 def args_renderable(item: InboxItem, expanded: bool, keys: Keys):
     parts = []
+    edited = sent_args(item.record.response) if item.record.status == "resolved" else {}
     for entry in item.items:
+        if entry.index in edited and isinstance(entry.args, dict):
+            parts.append(Text(f"{one_line(entry.action, 40)}: edited (- asked for, + sent); below, the arguments as sent:",
+                              style=styles.WARNING_STRONG))
+            parts.append(diff_text(entry.args, edited[entry.index]))
         value = entry.args if item.kind != "question" else entry.raw
+        if entry.index in edited:
+            value = edited[entry.index]  # the JSON below is what was sent
         full, _ = pretty_json(value)
         code = full if expanded else full[:ARGS_PREVIEW_CHARS]
         if item.needs_stepper:

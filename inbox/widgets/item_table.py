@@ -21,7 +21,7 @@ from textual.widgets.data_table import ColumnKey
 
 from inbox import styles
 from inbox.keymap import Keys
-from inbox.review import InboxItem, describe_response, outcome
+from inbox.review import InboxItem, describe_decision, outcome
 from inbox.text import literal, one_line, summary, timestamp
 
 # (key, label, width): fixed widths, so columns do not jump between tabs or after an update.
@@ -109,7 +109,7 @@ def outcome_cell(item: InboxItem) -> Text:
             text = Text.assemble(("OVERDUE ", styles.WARNING_STRONG), text)
         return text
     who = one_line(record.resolved_by or "?", 16)
-    verb = {"resolved": f"{describe_response(record.response)} by {who}", "expired": "expired at deadline",
+    verb = {"resolved": f"{describe_decision(record)} by {who}", "expired": "expired at deadline",
             "cancelled": f"cancelled ({record.reason or 'the run moved on'})"}.get(record.status, record.status)
     style = styles.STATUS.get(record.status, "")
     return literal(one_line(f"{verb} at {timestamp(record.resolved_at)}", 200), style)

@@ -226,3 +226,72 @@ async def test_a_run_failing_at_its_start_on_a_reused_thread_id_is_not_blamed_on
     from inbox.widgets.item_table import outcome_cell
     assert "its id reused" in str(outcome_cell(failed))
     await saver.aclose()
+
+
+# ---- what was sent is shown (item 3) ---------------------------------------------------------------
+
+
+def test_an_edit_is_described_as_an_argument_diff():
+    from inbox.edits import args_diff, diff_summary, sent_args
+
+    assert sent_args([{"type": "edit", "args": {"action": "book", "args": {"cabin": "business"}}}]) == \
+        {0: {"cabin": "business"}}
+    assert sent_args({"decisions": [{"type": "approve"}, {"type": "edit", "edited_action":
+                                                          {"name": "b", "args": {"n": 2}}}]}) == {1: {"n": 2}}
+    assert args_diff({"a": 1, "b": 2}, {"a": 1, "b": 3, "c": 4})[0] == ("b", 2, 3)
+    assert diff_summary({"cabin": "economy"}, {"cabin": "premium"}) == 'cabin: "economy" → "premium"'
+
+
+async def test_an_edit_shows_as_a_diff_in_the_detail_pane_and_the_thread_view(demo_db):
+    import json
+
+    from test_app_flows import plain
+
+    app, saver, graphs = await make_app(demo_db)
+    async with app.run_test(size=(150, 40)) as pilot:
+        await select_thread(pilot, app, "email-assistant")
+        item = app.inbox.current
+        await pilot.press("e")
+        await wait_until(pilot, lambda: app.screen.__class__.__name__ == "EditArgsScreen", what="the editor")
+        app.screen.query_one("#args-editor").text = json.dumps({**item.items[0].args, "subject": "Renewal, corrected"})
+        await pilot.pause()
+        assert 'changes: subject:' in plain(app.screen.query_one("#edit-status"))
+        await pilot.press("ctrl+s")
+        await wait_until(pilot, lambda: "finished" in status_text(app), what="the run to finish")
+        await pilot.press("2")  # Resolved
+        await wait_until(pilot, lambda: item.id in app.query_one("ItemTable").items, what="the decided row")
+        table = app.query_one("ItemTable")
+        table.move_cursor(row=table.get_row_index(item.id))
+        await pilot.pause(0.3)
+        row = [str(c) for c in table.get_row(item.id)]
+        assert row[1] == "✎" and 'edited (subject: ' in row[6] and '"Renewal, corrected"' in row[6]
+        shown = plain(app.query_one("#detail-args"), 200)
+        assert '+ subject: "Renewal, corrected"' in shown and "- subject:" in shown
+
+
+async def test_the_stepper_shows_an_edit_and_reopens_the_editor_on_it(demo_db):
+    import json
+
+    from test_app_flows import plain
+
+    app, saver, graphs = await make_app(demo_db)
+    async with app.run_test(size=(150, 45)) as pilot:
+        await select_thread(pilot, app, "ops-triage")
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: app.screen.__class__.__name__ == "StepperScreen", what="the stepper")
+        stepper = app.screen
+        args = dict(stepper.item.items[0].args)
+        await pilot.press("e")
+        await wait_until(pilot, lambda: app.screen.__class__.__name__ == "EditArgsScreen", what="the editor")
+        changed = {**args, "region": "eu-west-9"}
+        app.screen.query_one("#args-editor").text = json.dumps(changed)
+        await pilot.pause()
+        await pilot.press("ctrl+s")
+        await wait_until(pilot, lambda: app.screen is stepper, what="back in the stepper")
+        assert "edited (region: " in plain(stepper.query_one("#step-list"), 200)
+        await pilot.press("k")  # back to the edited action
+        await pilot.pause(0.2)
+        assert '+ region: "eu-west-9"' in plain(stepper.query_one("#step-args"), 200)
+        await pilot.press("e")
+        await wait_until(pilot, lambda: app.screen.__class__.__name__ == "EditArgsScreen", what="the editor")
+        assert json.loads(app.screen.query_one("#args-editor").text) == changed
