@@ -41,6 +41,8 @@ ACTIONS: tuple[Action, ...] = (
     Action("accept_marked", "A", "accept_marked", "Accept marked", "Accept all marked requests"),
     Action("open_thread", "t", "open_thread", "Thread", "Open the thread view", footer=True),
     Action("filter", "slash", "filter", "Filter", "Filter requests by text", footer=True),
+    Action("full_view", "v", "full_view", "View", "View the request in full",
+           "Description, every argument and the thread's messages, nothing cut", footer=True),
     Action("expand", "x", "expand", "Expand args"),
     Action("cursor_down", "j,down", "cursor_down", "Down"),
     Action("cursor_up", "k,up", "cursor_up", "Up"),
@@ -52,7 +54,7 @@ ACTIONS: tuple[Action, ...] = (
     Action("clear_filter", "escape", "clear_filter", "Clear filter", "Clear the filter"),
     Action("help", "question_mark", "help", "Help", "Show all keys", footer=True),
     Action("palette", "colon,ctrl+p", "command_palette", "Palette", scope="app"),
-    Action("quit", "q", "app.quit", "Quit", footer=True),
+    Action("quit", "q", "app.quit", "Quit"),  # not in the footer: it keeps to 80 columns
 )
 BY_ID = {a.id: a for a in ACTIONS}
 DECISIONS = frozenset(a.action for a in ACTIONS if a.decision)

@@ -72,6 +72,24 @@ def pretty_json(value: Any, limit: int | None = None) -> tuple[str, bool]:
     return text, False
 
 
+def readable(value: Any) -> tuple[str, str]:
+    """(text, lexer) for showing a value to read, not to edit: JSON, except that an object
+    whose strings hold newlines is shown as YAML with those strings as blocks (`|`), so an
+    email body reads as lines rather than one line of `\\n`. Every scalar is a JSON literal
+    (valid YAML), with controls as JSON escapes (see json_text); a block's lines are defanged."""
+    if not isinstance(value, dict) or not any(isinstance(v, str) and "\n" in v for v in value.values()):
+        return json_text(value), "json"
+    lines = []
+    for key, field in value.items():
+        name = json_text(str(key), None)
+        if isinstance(field, str) and "\n" in field:
+            lines.append(f"{name}: |")
+            lines += [f"  {defang(line)}" for line in field.split("\n")]
+        else:
+            lines.append(f"{name}: {json_text(field, None)}")
+    return "\n".join(lines), "yaml"
+
+
 _MARKDOWN_NOISE = re.compile(r"(\*\*|__|`{1,3}|^#+\s*|^>\s*)", re.MULTILINE)
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 
 from rich.text import Text
-from textual.app import ComposeResult
+from textual.app import ComposeResult, SuspendNotSupported
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
@@ -17,6 +17,7 @@ from textual.widgets import Button, Static, TextArea
 from inbox import styles
 from inbox.keymap import Keys
 from inbox.edits import diff_summary
+from inbox.external_editor import EditorError, edit_text
 from inbox.review import schema_errors
 from inbox.screens.confirm import ask_before_discarding
 from inbox.text import defang, json_text, literal, one_line
@@ -40,6 +41,7 @@ class EditArgsScreen(ModalScreen[dict | None]):
     BINDINGS = [
         Binding("ctrl+s", "submit", "Submit edit", id="edit.submit"),
         Binding("escape", "cancel", "Cancel", id="edit.cancel", priority=True),
+        Binding("ctrl+o", "external_editor", "Open in $EDITOR", id="edit.external", priority=True),
     ]
 
     def __init__(self, action: str, args: dict, schema: dict | None, keys: Keys, *, start: dict | None = None):
@@ -56,8 +58,10 @@ class EditArgsScreen(ModalScreen[dict | None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog", classes="edit-dialog"):
             submit, cancel = self.keys.label("edit.submit"), self.keys.label("edit.cancel")
+            external = self.keys.label("edit.external")
             yield Static(Text.assemble(("Edit arguments of ", ""), literal(one_line(self.action_name, 50), styles.STRONG),
-                                       (f"  {submit} submit · {cancel} cancel", styles.MUTED)), classes="dialog-title")
+                                       (f"  {submit} submit · {external} $EDITOR · {cancel} cancel", styles.MUTED)),
+                         classes="dialog-title")
             # JSON escapes for controls and bidi overrides: visible, and they parse back exactly.
             yield TextArea(json_text(self.start), id="args-editor",
                            soft_wrap=True, show_line_numbers=True, tab_behavior="indent")
@@ -100,6 +104,20 @@ class EditArgsScreen(ModalScreen[dict | None]):
                         severity="warning")
             return
         self.dismiss(self.valid_args)
+
+    def action_external_editor(self) -> None:
+        """The text in the reviewer's own editor; it comes back into the dialog, checked."""
+        editor = self.query_one("#args-editor", TextArea)
+        try:
+            with self.app.suspend():
+                text = edit_text(editor.text)
+        except SuspendNotSupported:
+            self.notify("This terminal cannot hand over to an editor; edit here instead.", severity="warning")
+            return
+        except EditorError as error:
+            self.notify(str(error), title="Editor", severity="warning")
+            return
+        editor.text = text  # on_text_area_changed checks it
 
     def action_cancel(self) -> None:
         if self.query_one("#args-editor", TextArea).text != json_text(self.start):

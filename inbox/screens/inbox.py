@@ -37,6 +37,7 @@ from inbox.review import (AlreadyResolved, Applied, InboxItem, InvalidResponse, 
                           build_response)
 from inbox.screens.confirm import ConfirmScreen
 from inbox.screens.edit import EditArgsScreen
+from inbox.screens.full import FullViewScreen
 from inbox.screens.help import HelpScreen
 from inbox.screens.respond import RespondScreen
 from inbox.screens.stepper import StepperScreen
@@ -47,7 +48,7 @@ from inbox.widgets.item_table import ItemTable, age_text
 
 PAGE = 200  # rows fetched at a time; more are paged in as the cursor nears the end
 DETAIL_DELAY = 0.06
-NARROW = 110  # columns
+NARROW = 140  # columns: below this the description column would be too narrow beside the detail pane
 FILTER_DELAY = 0.15
 AGE_TICK = 15.0  # seconds between recomputing the Age column
 STATUS_TONES = ("ok", "error", "busy")  # the status line's classes (-ok, -error, -busy) in app.tcss
@@ -55,7 +56,7 @@ STATUS_TONES = ("ok", "error", "busy")  # the status line's classes (-ok, -error
 WORKER_TASKS = {"reload": "Loading the list", "live_update": "Updating the list", "load_more": "Loading more requests",
                 "load_messages": "Loading the thread's messages", "open_thread": "Opening the thread",
                 "_decide": "Sending the decision", "expire_overdue": "Expiring overdue requests",
-                "refresh_item": "Refreshing the request",
+                "refresh_item": "Refreshing the request", "open_full_view": "Opening the full view",
                 "watch_events": "Watching for new requests (live updates stopped; R refreshes)"}
 
 
@@ -137,8 +138,12 @@ class InboxScreen(Screen):
         self._fit(event.size.width)
 
     def _fit(self, width: int) -> None:
-        # Below 110 columns the detail pane goes under the list instead of beside it.
-        self.query_one("#main").set_class(width < NARROW, "narrow")
+        # Below 140 columns the detail pane goes under the list instead of beside it, the list
+        # leads with the description, and so does the detail pane.
+        narrow = width < NARROW
+        self.query_one("#main").set_class(narrow, "narrow")
+        self.query_one(ItemTable).set_narrow(narrow)
+        self.query_one(DetailPane).set_narrow(narrow)
 
     def _topbar(self) -> None:
         text = Text()
@@ -654,6 +659,18 @@ class InboxScreen(Screen):
     async def open_thread(self, thread_id: str) -> None:
         view = await self.service.thread(thread_id)
         self.app.push_screen(ThreadScreen(view, self.keys))
+
+    def action_full_view(self) -> None:
+        item = self.current
+        if item is None:
+            self.notify("Nothing selected.", severity="warning")
+            return
+        self.open_full_view(item)
+
+    @work(exit_on_error=False, group="thread")
+    async def open_full_view(self, item: InboxItem) -> None:
+        messages = await self.service.messages(item.record.thread_id) if item.record.thread_id else []
+        self.app.push_screen(FullViewScreen(item, messages, self.keys))
 
     def action_help(self) -> None:
         self.app.push_screen(HelpScreen(help_rows(self.keys.labels, self.keys.label), self.keys))

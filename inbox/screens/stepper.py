@@ -23,7 +23,7 @@ from inbox.widgets.detail import diff_text
 from inbox.screens.confirm import ask_before_discarding
 from inbox.screens.edit import EditArgsScreen
 from inbox.screens.respond import RespondScreen
-from inbox.text import defang, literal, one_line, pretty_json
+from inbox.text import defang, literal, one_line, readable
 
 
 class StepperScreen(ModalScreen[Any]):
@@ -95,8 +95,8 @@ class StepperScreen(ModalScreen[Any]):
         if edited is not None and isinstance(entry.args, dict):
             parts += [Text("Your edit (- asked for, + to be sent); below, the arguments to be sent:",
                            style=styles.WARNING_STRONG), diff_text(entry.args, edited)]
-        full, _ = pretty_json(shown)
-        parts.append(Syntax(full, "json", theme="ansi_dark", background_color="default", word_wrap=True))
+        full, lexer = readable(shown)  # multi-line strings as real lines
+        parts.append(Syntax(full, lexer, theme="ansi_dark", background_color="default", word_wrap=True))
         self.query_one("#step-args", Static).update(Group(*parts))
         keys = Text()
         key = self.keys.label

@@ -12,7 +12,7 @@ from inbox import styles
 from inbox.keymap import Keys
 from inbox.edits import MISSING, args_diff, sent_args, show_value
 from inbox.review import InboxItem, describe_decision, short_id
-from inbox.text import defang, literal, one_line, pretty_json, timestamp
+from inbox.text import defang, literal, one_line, readable, timestamp
 from inbox.widgets.item_table import response_key
 
 ARGS_PREVIEW_CHARS = 4000
@@ -119,11 +119,11 @@ def args_renderable(item: InboxItem, expanded: bool, keys: Keys):
         value = entry.args if item.kind != "question" else entry.raw
         if entry.index in edited:
             value = edited[entry.index]  # the JSON below is what was sent
-        full, _ = pretty_json(value)
+        full, lexer = readable(value)  # multi-line strings as real lines
         code = full if expanded else full[:ARGS_PREVIEW_CHARS]
         if item.needs_stepper:
             parts.append(Text(f"{entry.index + 1}. {one_line(entry.action, 40)}", style=styles.STRONG))
-        parts.append(Syntax(code, "json", theme="ansi_dark", word_wrap=True, background_color="default"))
+        parts.append(Syntax(code, lexer, theme="ansi_dark", word_wrap=True, background_color="default"))
         if len(code) < len(full):
             parts.append(Text(f"… {len(full) - len(code):,} more characters — press {keys.label('expand')} to expand",
                               style=styles.WARNING_STRONG))
@@ -156,14 +156,23 @@ class DetailPane(VerticalScroll):
 
     def compose(self):
         yield Static(id="detail-header")
-        yield Static("Responses", classes="section-title")
+        yield Static("Responses", classes="section-title", id="responses-title")
         yield Static(id="detail-allowed")
-        yield Static("Description", classes="section-title")
+        yield Static("Description", classes="section-title", id="description-title")
         yield Markdown(id="detail-description")
         yield Static("Arguments", classes="section-title", id="args-title")
         yield Static(id="detail-args")
         yield Static("Recent messages", classes="section-title", id="messages-title")
         yield Static(id="detail-messages")
+
+    def set_narrow(self, narrow: bool) -> None:
+        """Narrow: the description right under the header, before the responses."""
+        first, then = (("#description-title", "#detail-description"), ("#responses-title", "#detail-allowed"))
+        if not narrow:
+            first, then = then, first
+        header = self.query_one("#detail-header")
+        for selector in reversed((*first, *then)):
+            self.move_child(self.query_one(selector), after=header)
 
     def show(self, item: InboxItem | None, age: str = "", expanded: bool = False) -> None:
         header = self.query_one("#detail-header", Static)
@@ -186,7 +195,9 @@ class DetailPane(VerticalScroll):
         plain_question = item.kind == "question" and isinstance(item.record.payload, str)
         # A question asked in words is already the description; show JSON questions as JSON.
         self.query_one("#args-title", Static).display = not plain_question
-        self.query_one("#args-title", Static).update("Question" if item.kind == "question" else "Arguments")
+        self.query_one("#args-title", Static).update(Text.assemble(
+            "Question" if item.kind == "question" else "Arguments",
+            (f"  ({self.keys.label('full_view')}: view all)", "not bold not underline")))
         self.query_one("#detail-args", Static).update("" if plain_question else args_renderable(item, expanded, self.keys))
         self.query_one("#detail-allowed", Static).update(allowed_lines(item, self.keys))
 

@@ -27,6 +27,10 @@ from inbox.text import literal, one_line, summary, timestamp
 # (key, label, width): fixed widths, so columns do not jump between tabs or after an update.
 COLUMNS = (("mark", " ", 1), ("status", " ", 1), ("action", "Action", 16), ("thread", "Thread", 20),
            ("allowed", "Keys", 7), ("age", "Age", 4), ("description", "Description / outcome", 60))
+# A narrow terminal (under 140 columns): the description first, with the room the others leave;
+# the thread and the keys are in the detail pane under the list.
+NARROW_COLUMNS = (("mark", " ", 1), ("status", " ", 1), ("description", "Description / outcome", 40),
+                  ("age", "Age", 4), ("action", "Action", 14))
 ALL_RESPONSES = ("accept", "edit", "response", "ignore")
 # The binding whose key answers with each response, in the list. A multi-action request's
 # "reject" is the respond key's answer only when "respond" itself is not allowed.
@@ -124,17 +128,44 @@ class ItemTable(DataTable):
         self.items: dict[str, InboxItem] = {}
         self.marked: dict[str, InboxItem] = {}  # marked requests by id, also those not on this tab
         self.complete = True  # every item of the current list is loaded
+        self._now: datetime | None = None  # the clock's last reading, for a relayout
         self.remove_decided = True  # the Pending tab: a decided row leaves the list
+        self.narrow = False  # NARROW_COLUMNS instead of COLUMNS
         self._slots: dict[str, int] = {}  # thread id -> the row its decided request left
 
+    @property
+    def layout_columns(self) -> tuple:
+        return NARROW_COLUMNS if self.narrow else COLUMNS
+
     def on_mount(self) -> None:
-        for key, label, width in COLUMNS:
+        for key, label, width in self.layout_columns:
             self.add_column(label, key=key, width=width)
 
+    def set_narrow(self, narrow: bool) -> None:
+        """Switch between the wide and the narrow columns, keeping rows, marks and the cursor."""
+        if narrow == self.narrow:
+            return
+        self.narrow = narrow
+        if not self.is_mounted:
+            return
+        current = self.current_id
+        order = [row.key.value for row in self.ordered_rows]
+        self.clear(columns=True)
+        self.on_mount()
+        now = datetime.now(timezone.utc) if self._now is None else self._now
+        for item_id in order:
+            self.add_row(*self._cells(self.items[item_id], now), key=item_id)
+        self._fit_description(self.size.width)
+        if current in self.items:
+            self.move_cursor(row=self.get_row_index(current), animate=False)
+
     def on_resize(self, event) -> None:
+        self._fit_description(event.size.width)
+
+    def _fit_description(self, width: int) -> None:
         """The description takes whatever width the fixed columns leave (at least 20)."""
-        fixed = sum(width + 2 * self.cell_padding for key, _label, width in COLUMNS if key != "description")
-        available = max(20, event.size.width - fixed - 2 * self.cell_padding - 3)
+        fixed = sum(w + 2 * self.cell_padding for key, _label, w in self.layout_columns if key != "description")
+        available = max(20, width - fixed - 2 * self.cell_padding - 3)
         column = self.columns.get(ColumnKey("description"))
         if column is not None and column.width != available:
             column.width = available
@@ -142,12 +173,22 @@ class ItemTable(DataTable):
             self.refresh()
 
     def _cells(self, item: InboxItem, now: datetime) -> tuple:
+        """The row's cells in the current layout's column order."""
+        self._now = now
         mark = Text("●", style=styles.MARK) if item.id in self.marked else Text(" ")
         age = age_text(item.record.created_at, now)
         pending = item.record.status == "pending" and not item.error
-        return (mark, status_cell(item), literal(one_line(item.action, 16), styles.STRONG if pending else styles.MUTED),
-                literal(one_line(item.record.thread_id, 20)), allowed_cell(item, self.keys) if pending else Text(""),
-                Text(age, style=styles.WARNING_STRONG if item.record.overdue else ""), outcome_cell(item))
+        width = dict((k, w) for k, _l, w in self.layout_columns)["action"]
+        description = outcome_cell(item)
+        # Cut at the column's edge with an ellipsis, never silently.
+        description.no_wrap, description.overflow = True, "ellipsis"
+        cells = {"mark": mark, "status": status_cell(item),
+                 "action": literal(one_line(item.action, width), styles.STRONG if pending else styles.MUTED),
+                 "thread": literal(one_line(item.record.thread_id, 20)),
+                 "allowed": allowed_cell(item, self.keys) if pending else Text(""),
+                 "age": Text(age, style=styles.WARNING_STRONG if item.record.overdue else ""),
+                 "description": description}
+        return tuple(cells[key] for key, _label, _width in self.layout_columns)
 
     def load(self, items: list[InboxItem], now: datetime, complete: bool = True) -> None:
         """Replace every row (a tab switch, a filter, a manual refresh), keeping the cursor's item.
@@ -244,7 +285,7 @@ class ItemTable(DataTable):
         """Restyle one row in place (decided by us or someone else)."""
         if item.id in self.items:
             self.items[item.id] = item
-            for (key, _label, _width), cell in zip(COLUMNS, self._cells(item, now or datetime.now(timezone.utc))):
+            for (key, _label, _width), cell in zip(self.layout_columns, self._cells(item, now or datetime.now(timezone.utc))):
                 if key != "age":
                     self.update_cell(item.id, key, cell)
 

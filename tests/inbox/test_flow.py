@@ -295,3 +295,59 @@ async def test_the_stepper_shows_an_edit_and_reopens_the_editor_on_it(demo_db):
         await pilot.press("e")
         await wait_until(pilot, lambda: app.screen.__class__.__name__ == "EditArgsScreen", what="the editor")
         assert json.loads(app.screen.query_one("#args-editor").text) == changed
+
+
+# ---- nothing cut silently (item 4) -----------------------------------------------------------------
+
+
+def test_multi_line_strings_read_as_lines():
+    from inbox.text import readable
+
+    text, lexer = readable({"to": "a@example.com", "body": "Hi Mei,\n\nthe quote\x1b[2J"})
+    assert lexer == "yaml" and '"body": |\n  Hi Mei,\n  \n  the quote␛[2J' in text
+    assert readable({"n": 1}) == ('{\n  "n": 1\n}', "json")
+
+
+def test_the_external_editor_round_trip(tmp_path):
+    import sys
+
+    from inbox.external_editor import EditorError, edit_text
+
+    script = tmp_path / "ed.py"
+    script.write_text("import sys\np = sys.argv[1]\ntext = open(p).read()\nopen(p, 'w').write(text.replace('1', '2'))\n")
+    assert edit_text('{"n": 1}', env={"EDITOR": f"{sys.executable} {script}"}) == '{"n": 2}'
+    import pytest
+    with pytest.raises(EditorError, match=r"set \$EDITOR"):
+        edit_text("{}", env={})
+    with pytest.raises(EditorError, match="exited with status 3"):
+        edit_text("{}", env={"EDITOR": f"{sys.executable} -c 'raise SystemExit(3)'"})
+
+
+async def test_the_full_view_shows_everything_and_esc_closes_it(demo_db):
+    from test_app_flows import plain
+
+    app, saver, graphs = await make_app(demo_db)
+    async with app.run_test(size=(150, 40)) as pilot:
+        await select_thread(pilot, app, "email-assistant")
+        body = app.inbox.current.items[0].args["body"]
+        await pilot.press("v")
+        await wait_until(pilot, lambda: app.screen.__class__.__name__ == "FullViewScreen", what="the full view")
+        shown = " ".join(plain(w, 200) for w in app.screen.query("Static"))
+        assert body.splitlines()[-1] in shown  # the last line of the email body, not cut
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: app.screen.__class__.__name__ == "InboxScreen", what="the list")
+
+
+async def test_the_narrow_layout_leads_with_the_description(demo_db):
+    app, saver, graphs = await make_app(demo_db)
+    async with app.run_test(size=(80, 24)) as pilot:
+        table = app.query_one(ItemTable)
+        await wait_until(pilot, lambda: table.row_count > 0, what="rows")
+        labels = [str(c.label) for c in table.ordered_columns]
+        assert labels[2].startswith("Description")
+        detail = app.query_one("#detail")
+        order = [w.id for w in detail.children]
+        assert order.index("description-title") < order.index("responses-title")
+        assert table.columns[table.ordered_columns[2].key].width > 40
+        cell = table.get_row_at(0)[2]
+        assert cell.overflow == "ellipsis" and cell.no_wrap
