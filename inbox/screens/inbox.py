@@ -35,7 +35,7 @@ from inbox.config import InboxSettings
 from inbox.keymap import Keys
 from inbox.review import (AlreadyResolved, Applied, InboxItem, InvalidResponse, ReviewService, blocking,
                           build_response)
-from inbox.screens.confirm import ConfirmScreen
+from inbox.screens.confirm import ConfirmScreen, bulk_listing
 from inbox.screens.edit import EditArgsScreen
 from inbox.screens.full import FullViewScreen
 from inbox.screens.help import HelpScreen
@@ -535,10 +535,8 @@ class InboxScreen(Screen):
             self.notify(f"Mark requests with {self.keys.label('mark')} first, then press "
                         f"{self.keys.label('accept_marked')}.", severity="warning")
             return
-        acceptable = [i for i in items if not i.needs_stepper and self._allows(i, "accept")]
-        skipped = len(items) - len(acceptable)
-        detail = f"{skipped} marked request(s) cannot be accepted (config forbids it, or several actions) " \
-                 "and will be left pending." if skipped else "Each run continues as soon as it is accepted."
+        acceptable = [i for i in items if self._left_out(i) is None]
+        detail = bulk_listing(items, self._left_out)
 
         def confirmed(yes: bool) -> None:
             if not yes:
@@ -550,6 +548,18 @@ class InboxScreen(Screen):
                 self.submit(item, build_response(item, verb), "accepted")
         self.app.push_screen(ConfirmScreen(f"Accept {len(acceptable)} marked request{'s' if len(acceptable) != 1 else ''}?",
                                        detail, self.keys), confirmed)
+
+    def _left_out(self, item: InboxItem) -> str | None:
+        """Why bulk accept leaves a marked request out, or None when it accepts it."""
+        if item.record.status != "pending":
+            return f"already {item.record.status} by {item.record.resolved_by or '?'}"
+        if item.needs_stepper:
+            return f"{len(item.items)} actions: decide each in its stepper"
+        if item.kind == "question":
+            return "a question: it needs an answer"
+        if not self._allows(item, "accept"):
+            return "its config forbids accept"
+        return None
 
     def submit(self, item: InboxItem, response: Any, verb: str) -> None:
         self.set_status(self._said("…", verb, item, "sending…"), "busy")

@@ -351,3 +351,28 @@ async def test_the_narrow_layout_leads_with_the_description(demo_db):
         assert table.columns[table.ordered_columns[2].key].width > 40
         cell = table.get_row_at(0)[2]
         assert cell.overflow == "ellipsis" and cell.no_wrap
+
+
+# ---- bulk accept says what it includes and what it leaves out (item 9) -----------------------------
+
+
+async def test_bulk_accept_lists_what_it_includes_and_what_it_leaves_out(demo_db):
+    from test_app_flows import plain
+
+    app, saver, graphs = await make_app(demo_db)
+    async with app.run_test(size=(150, 40)) as pilot:
+        await select_thread(pilot, app, "payments-agent")
+        await pilot.press("space")  # marks and moves down
+        await select_thread(pilot, app, "cleanup-agent")  # accept forbidden
+        await pilot.press("space")
+        await select_thread(pilot, app, "ops-triage")  # several actions
+        await pilot.press("space")
+        await pilot.press("A")
+        await wait_until(pilot, lambda: app.screen.__class__.__name__ == "ConfirmScreen", what="the confirm")
+        shown = plain(app.screen.query_one(".confirm-detail Static"), 160)
+        assert "Accept 1 marked request?" in plain(app.screen.query_one(".dialog-title"))
+        assert "Accepts 1:" in shown and "wire_transfer" in shown and "payments-agent-0001" in shown
+        assert "amount=1575.31" in shown
+        assert "Leaves out 2" in shown and "its config forbids accept" in shown
+        assert "3 actions: decide each in its stepper" in shown
+        await pilot.press("n")
