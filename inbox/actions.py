@@ -37,6 +37,7 @@ ACTIONS: tuple[Action, ...] = (
     Action("edit", "e", "edit", "Edit", "Edit arguments of selected request", footer=True, decision=True),
     Action("respond", "r", "respond", "Respond", "Respond to selected request", footer=True, decision=True),
     Action("ignore", "i", "ignore", "Ignore", "Ignore selected request", footer=True, decision=True),
+    Action("undo", "u", "undo", "Undo", "Undo the last decision", "Within its undo window, before it is sent"),
     Action("mark", "space", "mark", "Mark"),
     Action("accept_marked", "A", "accept_marked", "Accept marked", "Accept all marked requests"),
     Action("open_thread", "t", "open_thread", "Thread", "Open the thread view", footer=True),
@@ -54,7 +55,7 @@ ACTIONS: tuple[Action, ...] = (
     Action("clear_filter", "escape", "clear_filter", "Clear filter", "Clear the filter"),
     Action("help", "question_mark", "help", "Help", "Show all keys", footer=True),
     Action("palette", "colon,ctrl+p", "command_palette", "Palette", scope="app"),
-    Action("quit", "q", "app.quit", "Quit"),  # not in the footer: it keeps to 80 columns
+    Action("quit", "q", "quit", "Quit"),  # not in the footer: it keeps to 80 columns
 )
 BY_ID = {a.id: a for a in ACTIONS}
 DECISIONS = frozenset(a.action for a in ACTIONS if a.decision)

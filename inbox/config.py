@@ -4,6 +4,7 @@ Read from a TOML file (`$INBOX_CONFIG`, else `$XDG_CONFIG_HOME/agent-inbox/confi
 `~/.config/agent-inbox/config.toml`), then environment variables, which win:
     reviewer = "dana"            # INBOX_REVIEWER=dana
     theme = "nord"               # INBOX_THEME=nord   (a Textual theme; default textual-dark)
+    undo_seconds = 5             # INBOX_UNDO_SECONDS=0  (the undo window; 0 sends at once)
     [keys]
     accept = "y"                 # INBOX_KEY_ACCEPT=y   (a binding id from `?` help)
     cursor_down = "j,down,n"
@@ -47,6 +48,9 @@ class InboxSettings(BaseModel):
     reviewer: str = Field(default_factory=_default_reviewer, min_length=1)
     keys: dict[str, str] = Field(default_factory=dict)  # binding id -> comma-separated keys
     toast_seconds: float = Field(default=6.0, gt=0)
+    # A decision waits this long (a countdown on its row) before it is claimed; `u` takes it
+    # back meanwhile. 0 sends at once.
+    undo_seconds: float = Field(default=5.0, ge=0, le=3600)
     theme: str = DEFAULT_THEME
 
     @field_validator("theme")
@@ -92,6 +96,8 @@ def load_settings(path: Path | None = None, env: Mapping[str, str] = os.environ)
         data["reviewer"] = env["INBOX_REVIEWER"]
     if env.get("INBOX_THEME"):
         data["theme"] = env["INBOX_THEME"]
+    if env.get("INBOX_UNDO_SECONDS"):
+        data["undo_seconds"] = env["INBOX_UNDO_SECONDS"]
     keys = dict(data.get("keys") or {})
     for name, value in env.items():
         if name.startswith("INBOX_KEY_"):

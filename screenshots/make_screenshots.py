@@ -41,7 +41,7 @@ def file_name(scenario: str) -> str:
 
 
 async def _capture(scenario, saver) -> str:
-    app = make_app(saver)
+    app = make_app(saver, scenario.undo_seconds)
     async with app.run_test(size=scenario.size, notifications=True) as pilot:
         await scenario.run(pilot, saver)
         return app.export_screenshot(title=TITLE, simplify=True)  # as snap_compare does

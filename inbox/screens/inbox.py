@@ -16,7 +16,9 @@ made visible); toasts go through the app's `notify`, which turns markup off for 
 
 from __future__ import annotations
 
-from dataclasses import replace
+import math
+import time
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Callable
 
@@ -60,6 +62,21 @@ WORKER_TASKS = {"reload": "Loading the list", "live_update": "Updating the list"
                 "watch_events": "Watching for new requests (live updates stopped; R refreshes)"}
 
 
+@dataclass
+class Held:
+    """A decision in its undo window: claimed (exactly once, as always) only when `due` passes."""
+
+    item: InboxItem
+    response: Any
+    verb: str
+    due: float  # time.monotonic()
+
+
+def countdown(seconds: float) -> str:
+    """Whole seconds, rounded up (never "0 s" while it has not been sent); minutes past 99 s."""
+    return f"{math.ceil(seconds)} s" if seconds <= 99 else f"{math.ceil(seconds / 60)} min"
+
+
 class InboxChanged(Message):
     """The store changed (an engine event). Many in a row collapse into one."""
 
@@ -88,6 +105,9 @@ class InboxScreen(Screen):
         self._changed: set[str] = set()  # decided, cancelled or expired, not yet restyled
         self._follow_ups: set[str] = set()  # requests our own decisions' runs raised, not yet shown
         self._drafts: dict[str, dict] = {}  # edited args not (yet) sent: `e` reopens the editor on them
+        self._held: dict[str, Held] = {}  # decisions in their undo window, oldest first
+        self._countdown_timer = None
+        self.monotonic: Callable[[], float] = time.monotonic
         self._refresh_scheduled = False
         self._detail_timer = None
         self._filter_timer = None
@@ -457,6 +477,10 @@ class InboxScreen(Screen):
             self.notify(f"Already {item.record.status} by {item.record.resolved_by}; nothing to decide.",
                         severity="warning")
             return None
+        if item.id in self._held:
+            self.notify(f"Already decided ({self._held[item.id].verb}); it is sent when its countdown ends. "
+                        f"{self.keys.label('undo')} takes it back.", severity="warning")
+            return None
         return item
 
     def _stepper(self, item: InboxItem) -> None:
@@ -562,6 +586,77 @@ class InboxScreen(Screen):
         return None
 
     def submit(self, item: InboxItem, response: Any, verb: str) -> None:
+        """Decide: at once when the undo window is off; otherwise the decision waits out the window
+        on its row (a countdown), the cursor moves on, and `u` takes it back before it is sent."""
+        window = self.settings.undo_seconds
+        if window <= 0:
+            return self._send(item, response, verb)
+        table = self.query_one(ItemTable)
+        on_it = table.current_id == item.id
+        self._held[item.id] = Held(item, response, verb, self.monotonic() + window)
+        table.set_held(item.id, f"{verb}: sends in {countdown(window)} · {self.keys.label('undo')} undoes")
+        if on_it:
+            following = table.next_pending_row(table.cursor_row)
+            if following is not None:
+                table.move_cursor(row=following)
+        if self._countdown_timer is None:
+            self._countdown_timer = self.set_interval(0.25, self._countdown_tick)
+        self._countdown_tick()
+
+    def _countdown_tick(self) -> None:
+        """Send what is due; show what is left (on each row, and the newest on the status line)."""
+        now = self.monotonic()
+        table = self.query_one(ItemTable)
+        undo = self.keys.label("undo")
+        for item_id, held in list(self._held.items()):
+            left = held.due - now
+            if left <= 0:
+                del self._held[item_id]
+                table.set_held(item_id, None)
+                self._send(held.item, held.response, held.verb)
+            else:
+                table.set_held(item_id, f"{held.verb}: sends in {countdown(left)} · {undo} undoes")
+        if self._held:
+            newest = list(self._held.values())[-1]
+            more = f" ({len(self._held) - 1} more waiting)" if len(self._held) > 1 else ""
+            self.set_status(self._said("⏳", newest.verb, newest.item, f"sends in {countdown(newest.due - now)}; "
+                                       f"{undo} takes it back{more}"), "busy")
+        elif self._countdown_timer is not None:
+            self._countdown_timer.stop()
+            self._countdown_timer = None
+
+    def action_undo(self) -> None:
+        """Take back the decision under the cursor if it is waiting, else the newest one."""
+        if not self._held:
+            why = ("the undo window is off (undo_seconds = 0)" if self.settings.undo_seconds <= 0 else
+                   "decisions are sent when their countdown ends, and none is waiting")
+            self.notify(f"Nothing to undo: {why}.", severity="warning")
+            return
+        table = self.query_one(ItemTable)
+        item_id = table.current_id if table.current_id in self._held else list(self._held)[-1]
+        held = self._held.pop(item_id)
+        table.set_held(item_id, None)
+        if item_id in table.items:
+            table.move_cursor(row=table.get_row_index(item_id))
+        self.set_status(self._said("↶", "undone:", held.item, "nothing was sent; decide again."), "ok")
+        self._show_current()
+
+    def action_quit(self) -> None:
+        """Quit; with decisions still in their undo window, ask (quitting drops them unsent)."""
+        if not self._held:
+            self.app.exit()
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.app.exit()
+        count = len(self._held)
+        self.app.push_screen(ConfirmScreen(
+            f"Quit and drop {count} decision{'s' if count != 1 else ''} not sent yet?",
+            f"They are still in their undo window, so nothing was sent. {self.keys.label('confirm.no')} stays "
+            "and lets them be sent.", self.keys), answered)
+
+    def _send(self, item: InboxItem, response: Any, verb: str) -> None:
         self.set_status(self._said("…", verb, item, "sending…"), "busy")
         self._decide(item, response, verb)
 

@@ -131,6 +131,7 @@ class ItemTable(DataTable):
         self._now: datetime | None = None  # the clock's last reading, for a relayout
         self.remove_decided = True  # the Pending tab: a decided row leaves the list
         self.narrow = False  # NARROW_COLUMNS instead of COLUMNS
+        self.held: dict[str, str] = {}  # decisions in their undo window: id -> the countdown shown
         self._slots: dict[str, int] = {}  # thread id -> the row its decided request left
 
     @property
@@ -180,9 +181,12 @@ class ItemTable(DataTable):
         pending = item.record.status == "pending" and not item.error
         width = dict((k, w) for k, _l, w in self.layout_columns)["action"]
         description = outcome_cell(item)
+        status = status_cell(item)
+        if item.id in self.held:  # decided, not sent yet: the countdown instead of the description
+            description, status = Text(self.held[item.id], style=styles.WARNING_STRONG), Text("⏳", styles.WARNING)
         # Cut at the column's edge with an ellipsis, never silently.
         description.no_wrap, description.overflow = True, "ellipsis"
-        cells = {"mark": mark, "status": status_cell(item),
+        cells = {"mark": mark, "status": status,
                  "action": literal(one_line(item.action, width), styles.STRONG if pending else styles.MUTED),
                  "thread": literal(one_line(item.record.thread_id, 20)),
                  "allowed": allowed_cell(item, self.keys) if pending else Text(""),
@@ -267,13 +271,22 @@ class ItemTable(DataTable):
             self.move_cursor(row=max(0, min(target, self.row_count - 1)), animate=False)
 
     def next_pending_row(self, after: int) -> int | None:
-        """The first pending row below `after` (wrapping to the top), for the All tab."""
+        """The first pending row below `after` that is not in its undo window (wrapping to the top)."""
         keys = [row.key.value for row in self.ordered_rows]
         for index in [*range(after + 1, len(keys)), *range(0, after)]:
             item = self.items.get(keys[index])
-            if item is not None and item.record.status == "pending" and not item.error:
+            if item is not None and item.record.status == "pending" and not item.error and item.id not in self.held:
                 return index
         return None
+
+    def set_held(self, item_id: str, countdown: str | None) -> None:
+        """Show a decision's countdown on its row (None: back to the request as it was)."""
+        if countdown is None:
+            self.held.pop(item_id, None)
+        else:
+            self.held[item_id] = countdown
+        if item_id in self.items:
+            self.replace_item(self.items[item_id], self._now)
 
     def tick(self, now: datetime) -> None:
         """Recompute every row's age (rows are few hundred at most; only visible ones are drawn)."""

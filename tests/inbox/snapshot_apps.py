@@ -174,14 +174,15 @@ def open_saver(path: str | os.PathLike) -> SqliteSaver:
     return SqliteSaver.open(str(path), clock=fixed_clock)
 
 
-def make_app(saver: Any):
-    """The inbox over `saver` as a reviewer sees it, with everything time-dependent fixed."""
+def make_app(saver: Any, undo_seconds: float = 0.0):
+    """The inbox over `saver` as a reviewer sees it, with everything time-dependent fixed.
+    Decisions are sent at once unless a scenario shows the undo window (`undo_seconds`)."""
     from inbox.app import InboxApp
     from inbox.config import InboxSettings
     from inbox.review import ReviewService
 
     service = ReviewService(saver, build_graphs(saver), reviewer=REVIEWER, clock=fixed_clock)
-    settings = InboxSettings(reviewer=REVIEWER, toast_seconds=TOAST_SECONDS)
+    settings = InboxSettings(reviewer=REVIEWER, toast_seconds=TOAST_SECONDS, undo_seconds=undo_seconds)
     app = InboxApp(service, settings=settings, source=SOURCE, clock=fixed_clock, live=False)
     # Toasts raised without an explicit timeout (e.g. "not allowed") must not vanish mid-test.
     app.NOTIFICATION_TIMEOUT = TOAST_SECONDS
@@ -387,6 +388,7 @@ class Scenario:
     database: str = "inbox"        # a key of DATABASES
     size: tuple[int, int] = DEFAULT_SIZE
     steps: Steps = field(default=_nothing)
+    undo_seconds: float = 0.0  # the app's undo window (0: decisions are sent at once)
 
     async def run(self, pilot, saver) -> None:
         """The first load settles before any key (DataTable columns never shrink, so which rows

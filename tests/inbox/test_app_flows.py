@@ -32,11 +32,12 @@ def demo_db(tmp_path):
     return path
 
 
-async def make_app(path, *, reviewer="dana", live=False, keys=None):
+async def make_app(path, *, reviewer="dana", live=False, keys=None, undo_seconds=0.0):
+    """The app over `path`; decisions are sent at once unless `undo_seconds` (the undo window) is given."""
     saver = await SqliteSaver.aopen(str(path))
     graphs = {name: build(saver) for name, build in GRAPHS.items()}
     service = ReviewService(saver, graphs, reviewer=reviewer)
-    settings = InboxSettings(reviewer=reviewer, keys=keys or {}, toast_seconds=30)
+    settings = InboxSettings(reviewer=reviewer, keys=keys or {}, toast_seconds=30, undo_seconds=undo_seconds)
     return InboxApp(service, settings=settings, source="test", clock=lambda: NOW, live=live), saver, graphs
 
 

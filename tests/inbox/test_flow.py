@@ -376,3 +376,72 @@ async def test_bulk_accept_lists_what_it_includes_and_what_it_leaves_out(demo_db
         assert "Leaves out 2" in shown and "its config forbids accept" in shown
         assert "3 actions: decide each in its stepper" in shown
         await pilot.press("n")
+
+
+# ---- the undo window (item 2) ----------------------------------------------------------------------
+
+
+class FakeMonotonic:
+    def __init__(self):
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def test_a_decision_waits_out_its_undo_window_and_u_takes_it_back(demo_db):
+    app, saver, graphs = await make_app(demo_db, undo_seconds=5)
+    async with app.run_test(size=(150, 40)) as pilot:
+        clock = FakeMonotonic()
+        app.inbox.monotonic = clock
+        await select_thread(pilot, app, "email-assistant")
+        item = app.inbox.current
+        await pilot.press("a")
+        await pilot.pause(0.2)
+        table = app.query_one(ItemTable)
+        assert item.id in table.held and "sends in 5 s" in table.held[item.id]
+        assert app.inbox.current.id != item.id  # the cursor moved on
+        assert "sends in 5 s; u takes it back" in status_text(app)
+        assert (await saver.aget_interrupt(item.id)).status == "pending"  # nothing claimed yet
+        await pilot.press("u")
+        await pilot.pause(0.2)
+        assert item.id not in table.held and app.inbox.current.id == item.id
+        assert "undone" in status_text(app)
+        clock.now += 60
+        app.inbox._countdown_tick()
+        await pilot.pause(0.3)
+        assert (await saver.aget_interrupt(item.id)).status == "pending"  # never sent
+        assert graphs["email-assistant"].outbox.calls() == []
+
+
+async def test_a_held_decision_is_claimed_when_its_window_ends(demo_db):
+    app, saver, graphs = await make_app(demo_db, undo_seconds=5)
+    async with app.run_test(size=(150, 40)) as pilot:
+        clock = FakeMonotonic()
+        app.inbox.monotonic = clock
+        await select_thread(pilot, app, "email-assistant")
+        item = app.inbox.current
+        await pilot.press("a")
+        await pilot.pause(0.2)
+        clock.now += 2
+        app.inbox._countdown_tick()
+        assert "sends in 3 s" in app.query_one(ItemTable).held[item.id]
+        clock.now += 3.5
+        await wait_until(pilot, lambda: "finished" in status_text(app), what="the run to finish")
+        record = await saver.aget_interrupt(item.id)
+        assert record.status == "resolved" and record.resolved_by == "dana"
+        assert len(graphs["email-assistant"].outbox.calls("send_email")) == 1
+        await pilot.press("u")  # too late: nothing is waiting
+        await pilot.pause(0.2)
+        assert any("Nothing to undo" in str(n.message) for n in app._notifications)
+
+
+async def test_quitting_with_a_held_decision_asks(demo_db):
+    app, saver, graphs = await make_app(demo_db, undo_seconds=30)
+    async with app.run_test(size=(150, 40)) as pilot:
+        await select_thread(pilot, app, "email-assistant")
+        await pilot.press("a")
+        await pilot.press("q")
+        await wait_until(pilot, lambda: app.screen.__class__.__name__ == "ConfirmScreen", what="the question")
+        await pilot.press("n")
+        await wait_until(pilot, lambda: app.screen.__class__.__name__ == "InboxScreen", what="the list")

@@ -77,7 +77,7 @@ async def hostile_app(tmp_path, **settings) -> tuple[InboxApp, SqliteSaver]:
     [decided] = [r for r in await saver.alist_pending() if r.thread_id == DECIDED]
     await saver.aresolve(decided.id, [{"type": "accept", "args": None}], by=SOMEONE)
     service = ReviewService(saver, {GRAPH: graph}, reviewer="dana")
-    app = InboxApp(service, settings=InboxSettings(reviewer="dana", toast_seconds=600, **settings),
+    app = InboxApp(service, settings=InboxSettings(reviewer="dana", toast_seconds=600, **{"undo_seconds": 0, **settings}),
                    source="t", clock=lambda: NOW, live=False)
     return app, saver
 
