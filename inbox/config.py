@@ -7,7 +7,7 @@ Read from a TOML file (`$INBOX_CONFIG`, else `$XDG_CONFIG_HOME/agent-inbox/confi
     undo_seconds = 5             # INBOX_UNDO_SECONDS=0  (the undo window; 0 sends at once)
     [keys]
     accept = "y"                 # INBOX_KEY_ACCEPT=y   (a binding id from `?` help)
-    cursor_down = "j,down,n"
+    cursor_down = "j,down,ctrl+n"
 """
 
 from __future__ import annotations

@@ -44,6 +44,7 @@ from inbox.screens.help import HelpScreen
 from inbox.screens.respond import RespondScreen
 from inbox.screens.stepper import StepperScreen
 from inbox.screens.thread import ThreadScreen
+from inbox.search import Query, QueryError, matches, parse_query
 from inbox.text import literal, one_line, summary, timestamp
 from inbox.widgets.detail import DetailPane
 from inbox.widgets.item_table import ItemTable, age_text
@@ -52,6 +53,7 @@ PAGE = 200  # rows fetched at a time; more are paged in as the cursor nears the 
 DETAIL_DELAY = 0.06
 NARROW = 140  # columns: below this the description column would be too narrow beside the detail pane
 FILTER_DELAY = 0.15
+SEARCH_WINDOW = 2000  # pending requests a query searches (the list shows its first PAGE matches)
 AGE_TICK = 15.0  # seconds between recomputing the Age column
 STATUS_TONES = ("ok", "error", "busy")  # the status line's classes (-ok, -error, -busy) in app.tcss
 # What a failed worker was doing, for the status line and the toast.
@@ -99,6 +101,7 @@ class InboxScreen(Screen):
         self.expire_every = expire_every
         self.tab = "pending"
         self.filter_text = ""
+        self.query = Query()  # filter_text parsed (inbox/search.py)
         self.expanded = False
         self.counts: dict[str, int] = {}
         self._raised: dict[str, InboxItem] = {}  # from events, not yet on screen
@@ -118,7 +121,7 @@ class InboxScreen(Screen):
     def compose(self) -> ComposeResult:
         yield Static(id="topbar")
         yield Tabs(*(Tab(label, id=f"tab-{key}") for key, label in TABS), id="tabs")
-        yield Input(placeholder="filter: text in action, args or description — enter keeps it, "
+        yield Input(placeholder="search: words, graph:NAME action:NAME thread:ID status:overdue — enter keeps it, "
                                 f"{self.keys.label('clear_filter')} clears", id="filter")
         with Horizontal(id="main"):
             yield ItemTable(self.keys, id="items")
@@ -202,12 +205,24 @@ class InboxScreen(Screen):
 
     def _hint(self) -> Text:
         """What is waiting (from the same counts as the tabs, so it never contradicts them) and
-        the keys that work on the selected request: only those its config allows."""
+        the keys that work on the selected request: only those its config allows. With a
+        query: which match the cursor is on, of how many."""
         pending = self.counts.get("pending", 0)
-        text = Text(f"{pending} request{'s' if pending != 1 else ''} waiting" if pending else
-                    "Nothing is waiting for you. New requests appear here as agents raise them.")
         item = self.current
         key = self.keys.label
+        table = self.query_one(ItemTable)
+        if not self.query.empty:
+            found = table.row_count
+            more = "+" if not table.complete else ""
+            text = Text(f"“{one_line(self.filter_text, 40)}”: " + (
+                f"{table.cursor_row + 1} of {found}{more} · {key('search_next')}/{key('search_previous')} "
+                f"next/previous · {key('clear_filter')} clears" if found else "no match"))
+            if item is None:
+                return text
+            text.append(" · ")
+        else:
+            text = Text(f"{pending} request{'s' if pending != 1 else ''} waiting" if pending else
+                        "Nothing is waiting for you. New requests appear here as agents raise them.")
         if item is None:
             if pending and self.tab != "pending":
                 text.append(f" · {key('tab_pending')} shows them")
@@ -226,24 +241,26 @@ class InboxScreen(Screen):
 
     # --- loading ----------------------------------------------------------------------------------
     async def _fetch(self, offset: int = 0) -> list[InboxItem]:
-        """Up to PAGE + 1 items from `offset` (the extra one tells whether more follow)."""
-        text = self.filter_text or None
+        """Up to PAGE + 1 items from `offset` (the extra one tells whether more follow). With a
+        query, up to SEARCH_WINDOW pending requests are searched (words match thread ids and
+        graphs too, which the store's payload search does not see)."""
         if self.tab == "pending":
-            return await self.service.pending(text=text, limit=PAGE + 1, offset=offset)
+            if self.query.empty:
+                return await self.service.pending(limit=PAGE + 1, offset=offset)
+            return [] if offset else self._filtered(await self.service.pending(limit=SEARCH_WINDOW))
         if offset:
             return []  # the other tabs show their newest PAGE items
         if self.tab == "resolved":
             return self._filtered(await self.service.resolved(limit=PAGE))
         if self.tab == "errors":
             return self._filtered(await self.service.errors())
-        pending = await self.service.pending(text=text, limit=PAGE)
-        return pending + self._filtered(await self.service.resolved(limit=PAGE))
+        pending = await self.service.pending(limit=PAGE if self.query.empty else SEARCH_WINDOW)
+        return self._filtered(pending)[:PAGE] + self._filtered(await self.service.resolved(limit=PAGE))
 
     def _filtered(self, items: list[InboxItem]) -> list[InboxItem]:
-        if not self.filter_text:
+        if self.query.empty:
             return items
-        needle = self.filter_text.lower()
-        return [i for i in items if needle in i.search_text]
+        return [i for i in items if matches(i, self.query)]
 
     @work(exit_on_error=False, exclusive=True, group="load")
     async def reload(self) -> None:
@@ -288,8 +305,7 @@ class InboxScreen(Screen):
                 item = await self.service.item(interrupt_id)
                 if item.record.status == "pending":
                     raised[interrupt_id] = item
-            needle = self.filter_text.lower()
-            fresh = [i for i in raised.values() if i.id not in changed and (not needle or needle in i.search_text)]
+            fresh = [i for i in raised.values() if i.id not in changed and matches(i, self.query)]
             gone = [await self.service.item(i) for i in changed if i in table.items]
             self.counts = await self.service.counts()
             if not table.complete:
@@ -416,6 +432,23 @@ class InboxScreen(Screen):
         table = self.query_one(ItemTable)
         table.move_cursor(row=max(table.row_count - 1, 0))
 
+    def action_search_next(self) -> None:
+        self._jump(1)
+
+    def action_search_previous(self) -> None:
+        self._jump(-1)
+
+    def _jump(self, step: int) -> None:
+        """n/N: the next/previous match (every row of a searched list is one), wrapping around."""
+        table = self.query_one(ItemTable)
+        if self.query.empty:
+            self.notify(f"Search first with {self.keys.label('filter')}; then {self.keys.label('search_next')} and "
+                        f"{self.keys.label('search_previous')} move between the matches.", severity="warning")
+            return
+        if table.row_count:
+            self._showing_hint = True
+            table.move_cursor(row=(table.cursor_row + step) % table.row_count)
+
     def action_tab(self, key: str) -> None:
         self.query_one(Tabs).active = f"tab-{key}"
 
@@ -443,6 +476,12 @@ class InboxScreen(Screen):
     @on(Input.Changed, "#filter")
     def _filter_changed(self, event: Input.Changed) -> None:
         self.filter_text = event.value.strip()
+        try:
+            self.query = parse_query(self.filter_text)
+        except QueryError as error:
+            self.set_status(f"✗ {error}", "error")
+            return
+        self.query_one(ItemTable).highlight = self.query.words
         # Typing "refund" is one query, not six.
         if self._filter_timer is not None:
             self._filter_timer.stop()
@@ -452,8 +491,8 @@ class InboxScreen(Screen):
     def _filter_submitted(self, event: Input.Submitted) -> None:
         self.query_one(ItemTable).focus()
         if self.filter_text:
-            self.set_status(f"Filtered by “{one_line(self.filter_text, 40)}” — {self.keys.label('filter')} to change, "
-                            f"{self.keys.label('clear_filter')} to clear.")
+            self._showing_hint = True
+            self._refresh_hint()
         else:
             event.input.display = False
 
@@ -463,6 +502,8 @@ class InboxScreen(Screen):
             box.value = ""
             box.display = False
             self.filter_text = ""
+            self.query = Query()
+            self.query_one(ItemTable).highlight = ()
             self.query_one(ItemTable).focus()
             self.set_status("Filter cleared.")
             self.reload()

@@ -22,6 +22,7 @@ from textual.widgets.data_table import ColumnKey
 from inbox import styles
 from inbox.keymap import Keys
 from inbox.review import InboxItem, describe_decision, outcome
+from inbox.search import highlight
 from inbox.text import literal, one_line, summary, timestamp
 
 # (key, label, width): fixed widths, so columns do not jump between tabs or after an update.
@@ -131,6 +132,7 @@ class ItemTable(DataTable):
         self._now: datetime | None = None  # the clock's last reading, for a relayout
         self.remove_decided = True  # the Pending tab: a decided row leaves the list
         self.narrow = False  # NARROW_COLUMNS instead of COLUMNS
+        self.highlight: tuple[str, ...] = ()  # the `/` query's words, highlighted where they match
         self.held: dict[str, str] = {}  # decisions in their undo window: id -> the countdown shown
         self._slots: dict[str, int] = {}  # thread id -> the row its decided request left
 
@@ -192,6 +194,9 @@ class ItemTable(DataTable):
                  "allowed": allowed_cell(item, self.keys) if pending else Text(""),
                  "age": Text(age, style=styles.WARNING_STRONG if item.record.overdue else ""),
                  "description": description}
+        if self.highlight:
+            for key in ("action", "thread", "description"):
+                highlight(cells[key], self.highlight, styles.SEARCH_MATCH)
         return tuple(cells[key] for key, _label, _width in self.layout_columns)
 
     def load(self, items: list[InboxItem], now: datetime, complete: bool = True) -> None:

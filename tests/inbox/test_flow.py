@@ -445,3 +445,46 @@ async def test_quitting_with_a_held_decision_asks(demo_db):
         await wait_until(pilot, lambda: app.screen.__class__.__name__ == "ConfirmScreen", what="the question")
         await pilot.press("n")
         await wait_until(pilot, lambda: app.screen.__class__.__name__ == "InboxScreen", what="the list")
+
+
+# ---- search: highlights, "3 of 35", n/N, field filters (item 6) -------------------------------------
+
+
+def test_queries_parse_words_and_field_filters():
+    import pytest
+
+    from inbox.search import QueryError, parse_query
+
+    query = parse_query("Wire graph:Payments-agent status:overdue 10:30")
+    assert query.words == ("wire", "10:30") and query.fields == {"graph": "payments-agent", "status": "overdue"}
+    with pytest.raises(QueryError, match="status:done matches nothing"):
+        parse_query("status:done")
+
+
+async def test_search_counts_highlights_and_n_moves_between_matches(demo_db):
+    app, saver, graphs = await make_app(demo_db)
+    async with app.run_test(size=(150, 40)) as pilot:
+        table = app.query_one(ItemTable)
+        await wait_until(pilot, lambda: table.row_count > 0, what="rows")
+        await pilot.press("slash", *"action:question")
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: table.row_count == 2, what="the two questions")
+        await pilot.pause(0.2)
+        assert status_text(app).startswith("“action:question”: 1 of 2")
+        await pilot.press("n")
+        await pilot.pause(0.2)
+        assert status_text(app).startswith("“action:question”: 2 of 2")
+        await pilot.press("n")  # wraps
+        await pilot.pause(0.2)
+        assert "1 of 2" in status_text(app)
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: table.row_count > 2, what="the whole list")
+        await pilot.press("slash", *"wire graph:payments")
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: table.row_count == 1, what="the wire transfer")
+        description = table.get_row_at(0)[6]
+        assert any("reverse" in str(span.style) for span in description.spans)  # "Wire" highlighted
+        await pilot.press("escape")
+        await pilot.press("slash", *"status:done")
+        await pilot.pause(0.4)
+        assert "status:done matches nothing" in status_text(app)
