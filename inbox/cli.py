@@ -383,6 +383,51 @@ def cmd_decide(args) -> int:
     return EXIT_OK if applied.status != "error" else EXIT_FAILED
 
 
+AUDIT_FIELDS = ("seq", "decided_at", "by", "user", "host", "interrupt_id", "thread_id", "graph", "action", "status",
+                "answer", "response", "raised_at", "seconds_to_decide", "hash")
+
+
+def cmd_audit(args) -> int:
+    """`inbox audit`: the decisions as CSV or JSON lines; `inbox audit verify`: check the chain."""
+    from engine._internal.sync import run_sync
+
+    since = None
+    if args.since:
+        from datetime import datetime, timezone
+        try:
+            moment = datetime.fromisoformat(args.since)
+        except ValueError:
+            raise UsageError(f"--since {args.since!r} is not a date or time; give ISO 8601, e.g. 2025-03-10 or "
+                             "2025-03-10T08:00+01:00") from None
+        since = (moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)).isoformat()
+    saver, service = _service(args, readonly=True)
+    try:
+        if args.action == "verify":
+            count, problems = run_sync(service.verify_audit())
+        else:
+            rows = run_sync(service.audit(since))
+    finally:
+        saver.close()
+    if args.action == "verify":
+        for problem in problems:
+            print(f"✗ {problem}")
+        if problems:
+            say(f"the audit log has been tampered with: {len(problems)} problem(s) in {count} rows")
+            return EXIT_FAILED
+        print(f"✓ the audit log is intact: {count} rows, each chained to the one before")
+        return EXIT_OK
+    if args.format == "csv":
+        import csv
+        writer = csv.DictWriter(sys.stdout, fieldnames=AUDIT_FIELDS, lineterminator="\n")
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({**row, "response": json.dumps(row["response"], ensure_ascii=False)})
+    else:
+        for row in rows:
+            print(json.dumps(row, ensure_ascii=False))
+    return EXIT_OK
+
+
 # --- parsing ----------------------------------------------------------------------------------------
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="inbox", description="A terminal approval inbox for human-in-the-loop agents.")
@@ -436,6 +481,11 @@ def parser() -> argparse.ArgumentParser:
         p.add_argument("--by", help="who decides (default: the configured reviewer)")
         if name == "mark-done":
             p.add_argument("--note", help="the result the agent sees (default: marked done by REVIEWER)")
+    audit = with_db(sub.add_parser("audit", help="export the audit log (who decided what, when), or verify it"))
+    audit.add_argument("action", nargs="?", choices=["verify"], help="verify: check the hash chain for edited or "
+                                                                      "deleted rows (exit 1 if any)")
+    audit.add_argument("--since", help="only decisions from this time on (ISO 8601)")
+    audit.add_argument("--format", choices=["jsonl", "csv"], default="jsonl", help="jsonl (default) or csv")
     respond = with_graphs(with_db(sub.add_parser("respond", help="answer with text instead of running the tool")))
     respond.add_argument("id")
     respond.add_argument("text")
@@ -446,7 +496,7 @@ def parser() -> argparse.ArgumentParser:
 
 COMMANDS = {"demo": cmd_demo, "open": cmd_open, "worker": cmd_worker, "list": cmd_list, "show": cmd_show,
             "accept": cmd_decide, "edit": cmd_decide, "respond": cmd_decide, "ignore": cmd_decide,
-            "retry": cmd_decide, "mark-done": cmd_decide}
+            "retry": cmd_decide, "mark-done": cmd_decide, "audit": cmd_audit}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, AsyncIterator, Awaitable, Callable, Literal, Mapping, TypeVar
 
+from engine.checkpoint.audit import verify_chain
 from engine.checkpoint.store import InterruptRecord, ThreadRecord
 from engine.errors import AlreadyResolved, EngineError
 from engine.events import InterruptRaised
@@ -249,6 +250,13 @@ class ThreadView:
     error: str | None
 
 
+def _seconds_between(start: str | None, end: str | None) -> float | None:
+    try:
+        return round((datetime.fromisoformat(end) - datetime.fromisoformat(start)).total_seconds(), 3)
+    except (TypeError, ValueError):
+        return None
+
+
 def _after(first: str | None, second: str | None) -> bool:
     """Whether ISO time `first` is later than `second` (False when either is unreadable)."""
     try:
@@ -374,6 +382,38 @@ class ReviewService:
         if len(candidates) > 1:
             raise AmbiguousId(typed, candidates)
         return candidates[0]
+
+    # --- the audit log ------------------------------------------------------------------------------
+    async def audit(self, since: str | None = None) -> list[dict]:
+        """The audit log as rows for people and tools: who, when, what (the action), the answer,
+        the time to decide, and the row's place in the hash chain."""
+        rows = []
+        for entry in await self.backend.audit_log(since):
+            row = json.loads(entry["row"])
+            record = await self.backend.interrupt(entry["interrupt_id"])
+            item = InboxItem.of(record) if record is not None else None
+            rows.append({"seq": entry["seq"], "decided_at": row["decided_at"], "by": row["by"], "user": row["user"],
+                         "host": row["host"], "interrupt_id": row["interrupt_id"], "thread_id": row["thread_id"],
+                         "graph": row["graph"], "action": item.action if item else "",
+                         "status": row["status"], "answer": outcome(row["response"]) if row["status"] == "resolved"
+                         else row["status"], "response": row["response"], "raised_at": row["raised_at"],
+                         "seconds_to_decide": _seconds_between(row["raised_at"], row["decided_at"]),
+                         "hash": entry["hash"]})
+        return rows
+
+    async def verify_audit(self) -> tuple[int, list[str]]:
+        """(rows checked, problems): the hash chain (an edited or deleted row), and every decision
+        recorded since the chain began has its row (the newest rows deleted)."""
+        entries = await self.backend.audit_log()
+        problems = verify_chain(entries)
+        if entries:
+            start = entries[0]["at"]
+            audited = {e["interrupt_id"] for e in entries}
+            for record in await self.backend.decisions(limit=None):
+                if record.status != "cancelled" and (record.resolved_at or "") >= start and record.id not in audited:
+                    problems.append(f"the decision on {record.id} ({record.resolved_by} at {record.resolved_at}) "
+                                    "has no audit row (deleted)")
+        return len(entries), problems
 
     async def item(self, interrupt_id: str) -> InboxItem:
         """One interrupt by id or unique id prefix (see resolve_id)."""

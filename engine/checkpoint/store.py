@@ -233,6 +233,12 @@ class InboxStore(RunStore, Protocol):
         InvalidResponse if the request forbids the answer, ValueError for a reserved `by`."""
         ...
 
+    async def aaudit_log(self, since: datetime | str | None = None) -> list[dict]:
+        """The hash-chained audit log (engine/checkpoint/audit.py), oldest first: one row per
+        decision recorded by aresolve or an expiry that answered, appended in its transaction:
+        {"seq", "at", "interrupt_id", "row" (canonical JSON), "hash"}; from `since` on if given."""
+        ...
+
     async def adecisions(self, thread_id: str | None = None, limit: int | None = None,
                          offset: int = 0) -> list[InterruptRecord]:
         """The audit log: resolved, cancelled and expired interrupts, newest decision first."""

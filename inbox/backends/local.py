@@ -37,6 +37,9 @@ class LocalBackend:
     async def interrupt(self, interrupt_id: str):
         return await self.store.aget_interrupt(interrupt_id)
 
+    async def audit_log(self, since: str | None = None) -> list[dict]:
+        return await self.store.aaudit_log(since)
+
     async def find_ids(self, prefix: str, limit: int = 10) -> list[str]:
         return await self.store.afind_interrupt_ids(prefix, limit)
 

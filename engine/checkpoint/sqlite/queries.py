@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from engine._internal.sync import run_sync
 from engine.checkpoint.serde import dumps, loads, to_jsonable
+from engine.checkpoint.sqlite.audit_log import append_audit
 from engine.checkpoint.sqlite.batching import chunks
 from engine.checkpoint.sqlite.events import event_row, insert_events
 from engine.checkpoint.sqlite.records import (DECISION_COLUMNS, INTERRUPT_COLUMNS, PENDING_COLUMNS,
@@ -119,6 +120,16 @@ class Queries:
         """The interrupt with this id in any status, or None."""
         rows = await self._run.query(f"SELECT {INTERRUPT_COLUMNS} FROM interrupts WHERE id = ?", (interrupt_id,))
         return interrupt_from_row(rows[0]) if rows else None
+
+    async def aaudit_log(self, since: datetime | str | None = None) -> list[dict]:
+        """The audit log in order: {"seq", "at", "interrupt_id", "row" (canonical JSON), "hash"},
+        from `since` (a decision time) on when given."""
+        sql, params = "SELECT seq, at, interrupt_id, row, hash FROM audit_log", []
+        if since is not None:
+            sql += " WHERE at >= ?"
+            params.append(self._run.when(since))
+        rows = await self._run.query(sql + " ORDER BY seq", params)
+        return [{"seq": r[0], "at": r[1], "interrupt_id": r[2], "row": r[3], "hash": r[4]} for r in rows]
 
     async def afind_interrupt_ids(self, prefix: str, limit: int = 10) -> list[str]:
         """Ids of interrupts in any status that start with `prefix`, in id order, at most `limit`:
@@ -231,6 +242,7 @@ class Queries:
             event = InterruptResolved(at=when, thread_id=record.thread_id, graph=record.graph,
                                       interrupt_id=interrupt_id, response=response, by=by)
             insert_events(db, txn, [event_row(event)])
+            append_audit(db, record)
             return record
 
         return await self._run.write(claim)
@@ -259,6 +271,8 @@ class Queries:
                                  interrupt_id=interrupt_id, policy=policy,
                                  response=response if policy == "resume" else None)
         insert_events(db, txn, [event_row(event)])
+        if policy == "resume":  # answered by the deadline: a decision, so it is audited
+            append_audit(db, record)
         return record
 
     async def aexpire(self, interrupt_id: str, *, policy: Literal["flag", "resume"] = "flag",

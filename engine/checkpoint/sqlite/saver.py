@@ -370,6 +370,7 @@ class SqliteSaver(BaseCheckpointSaver):
     acount_by_status = _delegate("_queries", Queries.acount_by_status)
     aget_interrupt = _delegate("_queries", Queries.aget_interrupt)
     afind_interrupt_ids = _delegate("_queries", Queries.afind_interrupt_ids)
+    aaudit_log = _delegate("_queries", Queries.aaudit_log)
     alist_threads = _delegate("_queries", Queries.alist_threads)
     aget_thread = _delegate("_queries", Queries.aget_thread)
     adecisions = _delegate("_queries", Queries.adecisions)
