@@ -366,8 +366,13 @@ def cmd_decide(args) -> int:
             response = build_response(item, "approve" if item.kind == "hitl" else "accept")
         elif args.command == "mark-done":
             response = build_response(item, "response", text=args.note or f"marked done by {service.reviewer}")
+        elif item.kind == "hitl":  # ignore = reject, with the reason the agent receives
+            response = build_response(item, "reject", text=getattr(args, "reason", None))
+        elif getattr(args, "reason", None):
+            raise UsageError(f"{args.id} is in the Agent Inbox format, whose ignore carries no reason; send your "
+                             f"words with `inbox respond {args.id} TEXT` instead.")
         else:
-            response = build_response(item, "ignore" if item.kind != "hitl" else "reject")
+            response = build_response(item, "ignore")
         applied = run_sync(service.decide(args.id, response))
     finally:
         saver.close()
@@ -466,10 +471,12 @@ def parser() -> argparse.ArgumentParser:
     show = with_db(sub.add_parser("show", help="show one request (ID or a unique prefix of 6+ characters)"))
     show.add_argument("id")
     show.add_argument("--json", action="store_true", help="the request as JSON (exact)")
-    for name, help_text in (("accept", "accept a request"), ("ignore", "ignore a request")):
+    for name, help_text in (("accept", "accept a request"), ("ignore", "ignore (or, multi-action: reject) a request")):
         p = with_graphs(with_db(sub.add_parser(name, help=help_text)))
-        p.add_argument("id")
+        p.add_argument("id", help="the request's id, or a unique prefix of 6+ characters")
         p.add_argument("--by", help="who decides (default: the configured reviewer)")
+        if name == "ignore":
+            p.add_argument("--reason", help="multi-action (LangChain v1) requests: the reason the agent receives")
     edit = with_graphs(with_db(sub.add_parser("edit", help="edit a request's args, then run it")))
     edit.add_argument("id")
     edit.add_argument("--args", required=True, help="the new args as a JSON object")

@@ -5,6 +5,7 @@ Read from a TOML file (`$INBOX_CONFIG`, else `$XDG_CONFIG_HOME/agent-inbox/confi
     reviewer = "dana"            # INBOX_REVIEWER=dana
     theme = "nord"               # INBOX_THEME=nord   (a Textual theme; default textual-dark)
     undo_seconds = 5             # INBOX_UNDO_SECONDS=0  (the undo window; 0 sends at once)
+    reject_reasons = ["Not approved by policy", "Wrong amount"]   # offered when rejecting
     [keys]
     accept = "y"                 # INBOX_KEY_ACCEPT=y   (a binding id from `?` help)
     cursor_down = "j,down,ctrl+n"
@@ -51,6 +52,8 @@ class InboxSettings(BaseModel):
     # A decision waits this long (a countdown on its row) before it is claimed; `u` takes it
     # back meanwhile. 0 sends at once.
     undo_seconds: float = Field(default=5.0, ge=0, le=3600)
+    # Reasons offered when rejecting a multi-action (LangChain v1) request; the agent gets the text.
+    reject_reasons: list[str] = Field(default_factory=list)
     theme: str = DEFAULT_THEME
 
     @field_validator("theme")

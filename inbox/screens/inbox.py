@@ -233,7 +233,8 @@ class InboxScreen(Screen):
             text.append(f" · {len(item.items)} actions: enter decides each")
         else:
             words = (("accept", "accept"), ("edit", "edit"), ("respond", "answer" if item.kind == "question"
-                                                               else "respond"), ("ignore", "ignore"))
+                                                               else "respond"),
+                     ("ignore", "reject" if item.kind == "hitl" else "ignore"))
             usable = [f"{key(action)} {word}" for action, word in words if self._allows(item, action)]
             text.append(" · " + " · ".join(usable) if usable else " · nothing is allowed on this request")
         text.append(f" · {key('help')} all keys", style=styles.MUTED)
@@ -396,7 +397,7 @@ class InboxScreen(Screen):
         if item.kind == "question":
             return action == "respond"
         names = {"accept": ("accept", "approve"), "edit": ("edit",), "respond": ("response", "respond", "reject"),
-                 "ignore": ("ignore",)}[action]
+                 "ignore": ("ignore", "reject")}[action]
         return any(n in item.allowed for n in names)
 
     def on_key(self, event) -> None:
@@ -528,7 +529,7 @@ class InboxScreen(Screen):
         def done(response: Any) -> None:
             if response is not None:
                 self.submit(item, response, "decided")
-        self.app.push_screen(StepperScreen(item, self.keys), done)
+        self.app.push_screen(StepperScreen(item, self.keys, reject_reasons=self.settings.reject_reasons), done)
 
     def action_accept(self) -> None:
         item = self._pending_or_explain()
@@ -545,7 +546,18 @@ class InboxScreen(Screen):
             return
         if item.needs_stepper:
             return self._stepper(item)
-        self.submit(item, build_response(item, "ignore"), "ignored")
+        if item.kind != "hitl":
+            return self.submit(item, build_response(item, "ignore"), "ignored")
+
+        def reasoned(reason: Any) -> None:  # "" rejects without a reason
+            if reason is None:
+                self.set_status("Reject cancelled; nothing was sent.")
+            else:
+                self.submit(item, build_response(item, "reject", text=reason or None), "rejected")
+        self.app.push_screen(RespondScreen(
+            f"Reject {item.action}", f"{one_line(summary(item.description), 150)}\nThe tool does not run; the agent "
+            "gets your reason (optional: send nothing to reject without one).", allow_json=False, keys=self.keys,
+            presets=self.settings.reject_reasons, allow_empty=True), reasoned)
 
     def action_edit(self) -> None:
         item = self._pending_or_explain()

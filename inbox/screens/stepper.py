@@ -43,8 +43,9 @@ class StepperScreen(ModalScreen[Any]):
         Binding("escape", "cancel", "Cancel", id="step.cancel"),
     ]
 
-    def __init__(self, item: InboxItem, keys: Keys):
+    def __init__(self, item: InboxItem, keys: Keys, *, reject_reasons: list[str] | None = None):
         super().__init__()
+        self.reject_reasons = list(reject_reasons or [])
         self.item = item
         self.keys = keys
         self.position = 0
@@ -131,6 +132,15 @@ class StepperScreen(ModalScreen[Any]):
             word = {"approve": "accepting", "reject": "rejecting", "edit": "editing", "respond": "responding"}[verb]
             self.notify(f"{word.capitalize()} is not allowed for this action by the request's config.",
                         severity="warning")
+            return
+        if self.hitl and verb == "reject":  # a multi-action reject carries the reviewer's reason
+            def reasoned(reason: Any) -> None:
+                if reason is not None:
+                    self._set({"type": "reject", "message": reason} if reason else {"type": "reject"})
+            self.app.push_screen(RespondScreen(
+                f"Reject {self.item.items[self.position].action}", "The tool does not run; the agent gets your "
+                "reason (optional: send nothing to reject without one).", allow_json=False, keys=self.keys,
+                presets=self.reject_reasons, allow_empty=True), reasoned)
             return
         self._set({"type": self._kind_names()[verb]} if self.hitl or verb != "approve" else {"type": "accept"})
 

@@ -35,13 +35,14 @@ NARROW_COLUMNS = (("mark", " ", 1), ("status", " ", 1), ("description", "Descrip
 ALL_RESPONSES = ("accept", "edit", "response", "ignore")
 # The binding whose key answers with each response, in the list. A multi-action request's
 # "reject" is the respond key's answer only when "respond" itself is not allowed.
+# A multi-action request's "reject" (with a reason) is the ignore key's: it skips the tool too.
 RESPONSE_BINDINGS = {"accept": "accept", "approve": "accept", "edit": "edit", "response": "respond",
-                     "respond": "respond", "ignore": "ignore"}
+                     "respond": "respond", "ignore": "ignore", "reject": "ignore"}
 
 
 def response_key(keys: Keys, name: str, allowed: frozenset[str], letter: bool = False) -> str:
     """The key (as shown) that answers `name` in the list, or "" when no key does."""
-    binding = RESPONSE_BINDINGS.get(name) or ("respond" if name == "reject" and "respond" not in allowed else None)
+    binding = RESPONSE_BINDINGS.get(name)
     if binding is None:
         return ""
     return keys.letter(binding) if letter else keys.label(binding)
@@ -71,8 +72,9 @@ def _allowed_cell(kind: str, allowed: frozenset[str], keys: Keys) -> Text:
     text = Text()
     if kind == "question":
         return Text.assemble((keys.letter("respond"), styles.OK), (" text", styles.MUTED))
-    # A multi-action request's respond key sends "respond", or "reject" where only that is allowed.
-    names = ("approve", "edit", "respond") if kind == "hitl" else ALL_RESPONSES
+    # A multi-action request: the respond key sends "respond" (or a reject with your words where
+    # only that is allowed), the ignore key a reject with a reason.
+    names = ("approve", "edit", "respond", "reject") if kind == "hitl" else ALL_RESPONSES
     for name in names:
         letter = response_key(keys, name, allowed, letter=True)
         usable = letter and (name in allowed or (kind == "hitl" and name == "respond" and "reject" in allowed))

@@ -179,12 +179,17 @@ async def test_multi_action_stepper_decides_each_then_sends_together(demo_db):
         await pilot.press("a")
         await wait_until(pilot, lambda: app.screen.__class__.__name__ == "StepperScreen", what="the stepper")
         await pilot.press("a")          # approve action 1
-        await pilot.press("i")          # reject action 2 (skip the tool)
+        await pilot.press("i")          # reject action 2 (skip the tool): asks for a reason
+        await wait_until(pilot, lambda: app.screen.__class__.__name__ == "RespondScreen", what="the reason")
+        await pilot.press(*"too risky")
+        await pilot.press("ctrl+s")
+        await wait_until(pilot, lambda: app.screen.__class__.__name__ == "StepperScreen", what="the stepper")
         await pilot.press("a")          # approve action 3
         await pilot.press("ctrl+s")
         await wait_until(pilot, lambda: "✓" in status_text(app), what="the decision")
         record = await saver.aget_interrupt(item.id)
         assert [d["type"] for d in record.response["decisions"]] == ["approve", "reject", "approve"]
+        assert record.response["decisions"][1]["message"] == "too risky"  # the agent gets the reason
 
 
 async def test_bulk_accept_marked_after_confirm(demo_db):

@@ -83,3 +83,30 @@ def test_the_chain_itself():
     assert verify_chain([first, second]) == []
     assert verify_chain([first, {**second, "row": "c"}]) == [
         "row 2 does not match its hash (edited, or the row before it was changed)"]
+
+
+# ---- reject with a reason (item 10), headless ------------------------------------------------------
+
+
+def test_ignore_with_a_reason_rejects_a_multi_action_request_and_the_agent_gets_it(tmp_path, monkeypatch, capsys):
+    from engine._internal.sync import run_sync
+    from engine.checkpoint.sqlite import SqliteSaver
+
+    monkeypatch.setenv("INBOX_CONFIG", str(tmp_path / "none.toml"))
+    path = tmp_path / "reasons.sqlite"
+    seed(str(path), threads=9, start=datetime(2025, 3, 10, 8, 30, tzinfo=timezone.utc))
+    assert main(["list", "--db", str(path), "--json"]) == 0
+    items = {i["thread_id"]: i["id"] for i in json.loads(capsys.readouterr().out)}
+    triage, deploy = items["ops-triage-0001"], items["deploy-bot-0001"]
+    assert main(["ignore", "--db", str(path), triage[:8], "--reason", "not during the freeze", "--by", "dana"]) == 0
+    assert main(["ignore", "--db", str(path), deploy[:8], "--reason", "no", "--by", "dana"]) == 2
+    assert "whose ignore carries no reason" in capsys.readouterr().err
+
+    async def response():
+        saver = await SqliteSaver.aopen(str(path))
+        try:
+            return (await saver.aget_interrupt(triage)).response
+        finally:
+            await saver.aclose()
+    decisions = run_sync(response())["decisions"]
+    assert decisions == [{"type": "reject", "message": "not during the freeze"}] * 3
