@@ -46,6 +46,8 @@ ACTIONS: tuple[Action, ...] = (
     Action("full_view", "v", "full_view", "View", "View the request in full",
            "Description, every argument and the thread's messages, nothing cut", footer=True),
     Action("expand", "x", "expand", "Expand args"),
+    Action("sort", "s", "sort", "Sort", "Sort the list", "Cycle: age, graph, deadline, action"),
+    Action("group", "z", "group", "Group", "Group the list", "Cycle: no groups, by thread, by graph"),
     Action("search_next", "n", "search_next", "Next match"),
     Action("search_previous", "N", "search_previous", "Previous match"),
     Action("cursor_down", "j,down", "cursor_down", "Down"),

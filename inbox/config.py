@@ -6,6 +6,7 @@ Read from a TOML file (`$INBOX_CONFIG`, else `$XDG_CONFIG_HOME/agent-inbox/confi
     theme = "nord"               # INBOX_THEME=nord   (a Textual theme; default textual-dark)
     undo_seconds = 5             # INBOX_UNDO_SECONDS=0  (the undo window; 0 sends at once)
     reject_reasons = ["Not approved by policy", "Wrong amount"]   # offered when rejecting
+    columns = ["action", "age"]  # the list's optional columns (of action, thread, allowed, age)
     [keys]
     accept = "y"                 # INBOX_KEY_ACCEPT=y   (a binding id from `?` help)
     cursor_down = "j,down,ctrl+n"
@@ -54,6 +55,17 @@ class InboxSettings(BaseModel):
     undo_seconds: float = Field(default=5.0, ge=0, le=3600)
     # Reasons offered when rejecting a multi-action (LangChain v1) request; the agent gets the text.
     reject_reasons: list[str] = Field(default_factory=list)
+    # The list's optional columns, in any order of these (the mark, status and description always show).
+    columns: list[str] = Field(default_factory=lambda: ["action", "thread", "allowed", "age"])
+
+    @field_validator("columns")
+    @classmethod
+    def _known_columns(cls, columns: list[str]) -> list[str]:
+        known = ("action", "thread", "allowed", "age")
+        unknown = [c for c in columns if c not in known]
+        if unknown:
+            raise ValueError(f"unknown column(s) {', '.join(map(repr, unknown))}; choose from {', '.join(known)}")
+        return columns
     theme: str = DEFAULT_THEME
 
     @field_validator("theme")

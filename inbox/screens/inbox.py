@@ -47,7 +47,7 @@ from inbox.screens.thread import ThreadScreen
 from inbox.search import Query, QueryError, matches, parse_query
 from inbox.text import literal, one_line, summary, timestamp
 from inbox.widgets.detail import DetailPane
-from inbox.widgets.item_table import ItemTable, age_text
+from inbox.widgets.item_table import GROUPS, SORTS, ItemTable, age_text
 
 PAGE = 200  # rows fetched at a time; more are paged in as the cursor nears the end
 DETAIL_DELAY = 0.06
@@ -124,7 +124,7 @@ class InboxScreen(Screen):
         yield Input(placeholder="search: words, graph:NAME action:NAME thread:ID status:overdue — enter keeps it, "
                                 f"{self.keys.label('clear_filter')} clears", id="filter")
         with Horizontal(id="main"):
-            yield ItemTable(self.keys, id="items")
+            yield ItemTable(self.keys, id="items", columns=self.settings.columns)
             yield DetailPane(self.keys, id="detail")
         yield Static(id="statusline")
         yield Footer()
@@ -432,6 +432,20 @@ class InboxScreen(Screen):
         self._showing_hint = True
         table = self.query_one(ItemTable)
         table.move_cursor(row=max(table.row_count - 1, 0))
+
+    def action_sort(self) -> None:
+        table = self.query_one(ItemTable)
+        table.sort_key = SORTS[(SORTS.index(table.sort_key) + 1) % len(SORTS)]
+        table.arrange()
+        self.set_status(f"Sorted by {table.sort_key}" + (f", grouped by {table.group}" if table.group != "none" else "")
+                        + f" — {self.keys.label('sort')} changes the order, {self.keys.label('group')} the grouping.")
+
+    def action_group(self) -> None:
+        table = self.query_one(ItemTable)
+        table.group = GROUPS[(GROUPS.index(table.group) + 1) % len(GROUPS)]
+        table.arrange()
+        self.set_status((f"Grouped by {table.group}" if table.group != "none" else "Not grouped")
+                        + f", sorted by {table.sort_key} — {self.keys.label('group')} changes the grouping.")
 
     def action_search_next(self) -> None:
         self._jump(1)

@@ -30,6 +30,9 @@ COLUMNS = (("mark", " ", 1), ("status", " ", 1), ("action", "Action", 16), ("thr
            ("allowed", "Keys", 7), ("age", "Age", 4), ("description", "Description / outcome", 60))
 # A narrow terminal (under 140 columns): the description first, with the room the others leave;
 # the thread and the keys are in the detail pane under the list.
+OPTIONAL_COLUMNS = ("action", "thread", "allowed", "age")  # the config's `columns` picks from these
+SORTS = ("age", "graph", "deadline", "action")  # `s` cycles; age is the store's order (oldest first)
+GROUPS = ("none", "thread", "graph")            # `z` cycles; a group keeps its rows together
 NARROW_COLUMNS = (("mark", " ", 1), ("status", " ", 1), ("description", "Description / outcome", 40),
                   ("age", "Age", 4), ("action", "Action", 14))
 ALL_RESPONSES = ("accept", "edit", "response", "ignore")
@@ -125,7 +128,7 @@ def outcome_cell(item: InboxItem) -> Text:
 class ItemTable(DataTable):
     """Requests, one row each; `marked` holds the ids marked with space."""
 
-    def __init__(self, keys: Keys, **kwargs):
+    def __init__(self, keys: Keys, columns: list[str] | None = None, **kwargs):
         super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)
         self.keys = keys
         self.items: dict[str, InboxItem] = {}
@@ -134,13 +137,40 @@ class ItemTable(DataTable):
         self._now: datetime | None = None  # the clock's last reading, for a relayout
         self.remove_decided = True  # the Pending tab: a decided row leaves the list
         self.narrow = False  # NARROW_COLUMNS instead of COLUMNS
+        self.shown_columns: tuple[str, ...] = tuple(columns) if columns is not None else OPTIONAL_COLUMNS
+        self.sort_key = "age"
+        self.group = "none"
         self.highlight: tuple[str, ...] = ()  # the `/` query's words, highlighted where they match
         self.held: dict[str, str] = {}  # decisions in their undo window: id -> the countdown shown
         self._slots: dict[str, int] = {}  # thread id -> the row its decided request left
 
     @property
     def layout_columns(self) -> tuple:
-        return NARROW_COLUMNS if self.narrow else COLUMNS
+        columns = NARROW_COLUMNS if self.narrow else COLUMNS
+        return tuple(c for c in columns if c[0] not in OPTIONAL_COLUMNS or c[0] in self.shown_columns)
+
+    def _order_key(self, item: InboxItem) -> tuple:
+        record = item.record
+        group = {"none": "", "thread": record.thread_id, "graph": record.graph}[self.group]
+        by = {"age": (record.created_at,), "graph": (record.graph, record.created_at),
+              "deadline": (record.deadline is None, record.deadline or "", record.created_at),
+              "action": (item.action, record.created_at)}[self.sort_key]
+        return (group, *by)
+
+    def arrange(self) -> None:
+        """Lay the rows out in the chosen sort and grouping, keeping the cursor on its request."""
+        current = self.current_id
+        order = sorted(self.items.values(), key=self._order_key)
+        self.clear()
+        now = datetime.now(timezone.utc) if self._now is None else self._now
+        for item in order:
+            self.add_row(*self._cells(item, now), key=item.id)
+        if current in self.items:
+            self.move_cursor(row=self.get_row_index(current), animate=False)
+
+    @property
+    def arranged(self) -> bool:
+        return self.sort_key != "age" or self.group != "none"
 
     def on_mount(self) -> None:
         for key, label, width in self.layout_columns:
@@ -183,7 +213,7 @@ class ItemTable(DataTable):
         mark = Text("●", style=styles.MARK) if item.id in self.marked else Text(" ")
         age = age_text(item.record.created_at, now)
         pending = item.record.status == "pending" and not item.error
-        width = dict((k, w) for k, _l, w in self.layout_columns)["action"]
+        width = dict((k, w) for k, _l, w in self.layout_columns).get("action", 16)
         description = outcome_cell(item)
         status = status_cell(item)
         if item.id in self.held:  # decided, not sent yet: the countdown instead of the description
@@ -209,6 +239,8 @@ class ItemTable(DataTable):
         self.items = {}
         self._slots = {}
         self.append(items, now, complete)
+        if self.arranged:
+            self.arrange()
         for item in items:  # a marked request that is no longer pending leaves the marks
             if item.id in self.marked and item.record.status != "pending":
                 del self.marked[item.id]
@@ -246,6 +278,8 @@ class ItemTable(DataTable):
             added += 1
         if placed:
             self._insert(placed, now)
+        if added and self.arranged:
+            self.arrange()
         return added
 
     def _insert(self, placed: list[tuple[int, InboxItem]], now: datetime) -> None:
@@ -297,6 +331,8 @@ class ItemTable(DataTable):
 
     def tick(self, now: datetime) -> None:
         """Recompute every row's age (rows are few hundred at most; only visible ones are drawn)."""
+        if "age" not in self.shown_columns:
+            return
         for item_id, item in self.items.items():
             self.update_cell(item_id, "age", Text(age_text(item.record.created_at, now),
                                                   style=styles.WARNING_STRONG if item.record.overdue else ""))

@@ -488,3 +488,45 @@ async def test_search_counts_highlights_and_n_moves_between_matches(demo_db):
         await pilot.press("slash", *"status:done")
         await pilot.pause(0.4)
         assert "status:done matches nothing" in status_text(app)
+
+
+# ---- sort, group, columns (item 5) -------------------------------------------------------------------
+
+
+async def test_sort_and_group_reorder_the_list_and_columns_can_be_chosen(demo_db):
+    from engine.checkpoint.sqlite import SqliteSaver
+    from inbox.app import InboxApp
+    from inbox.config import InboxSettings
+    from inbox.review import ReviewService
+
+    app, saver, graphs = await make_app(demo_db)
+    async with app.run_test(size=(150, 40)) as pilot:
+        table = app.query_one(ItemTable)
+        await wait_until(pilot, lambda: table.row_count > 0, what="rows")
+        await pilot.press("s")  # by graph
+        await pilot.pause(0.2)
+        graphs_in_order = [table.items[k].record.graph for k in rows(app)]
+        assert graphs_in_order == sorted(graphs_in_order) and "Sorted by graph" in status_text(app)
+        await pilot.press("s", "s")  # by action
+        await pilot.pause(0.2)
+        actions = [table.items[k].action for k in rows(app)]
+        assert actions == sorted(actions)
+        await pilot.press("z")  # grouped by thread
+        await pilot.pause(0.2)
+        threads = [table.items[k].record.thread_id for k in rows(app)]
+        assert threads == sorted(threads) and "Grouped by thread" in status_text(app)
+    with_columns = InboxApp(ReviewService(await SqliteSaver.aopen(str(demo_db)), {}, reviewer="dana"),
+                            settings=InboxSettings(reviewer="dana", columns=["age"]), live=False)
+    async with with_columns.run_test(size=(150, 40)) as pilot:
+        table = with_columns.query_one(ItemTable)
+        await wait_until(pilot, lambda: table.row_count > 0, what="rows")
+        assert [str(c.label) for c in table.ordered_columns][2:] == ["Age", "Description / outcome"]
+
+
+def test_an_unknown_column_is_refused_with_the_choices():
+    import pytest
+
+    from inbox.config import InboxSettings
+
+    with pytest.raises(ValueError, match="unknown column.*'owner'.*choose from action, thread, allowed, age"):
+        InboxSettings(reviewer="dana", columns=["owner"])
