@@ -204,7 +204,17 @@ def cmd_worker(args) -> int:
             service = ReviewService(LocalBackend(saver, bind_graphs(refs, saver)), reviewer="inbox worker")
             print(f"inbox worker: continuing runs of {', '.join(service.graphs)} from {args.db} (ctrl+c stops)",
                   file=sys.stderr)
+            told: set[str] = set()
             while True:
+                # Say once which recorded decisions this worker cannot continue, and why.
+                waiting = [r for r in await service.backend.claimed_unapplied()
+                           if not service.runs(r.graph) and r.id not in told]
+                for graph in sorted({r.graph for r in waiting}):
+                    ids = [r.id[:8] for r in waiting if r.graph == graph]
+                    say(f"cannot continue {len(ids)} recorded decision(s) of graph {graph!r} ({', '.join(ids)}): "
+                        f"it was not given with --graph (given: {', '.join(service.graphs)}); run a worker with "
+                        f"--graph {graph}=module:attr")
+                told |= {r.id for r in waiting}
                 # Any number of workers may run on one file: each thread is run by whoever takes
                 # its lease, so nothing is applied twice (engine/runtime/ownership.py).
                 done = await service.expire()

@@ -7,6 +7,7 @@ Read from a TOML file (`$INBOX_CONFIG`, else `$XDG_CONFIG_HOME/agent-inbox/confi
     undo_seconds = 5             # INBOX_UNDO_SECONDS=0  (the undo window; 0 sends at once)
     reject_reasons = ["Not approved by policy", "Wrong amount"]   # offered when rejecting
     columns = ["action", "age"]  # the list's optional columns (of action, thread, allowed, age)
+    notify = ["bell", "desktop"] # on new and overdue requests (default ["bell"]; [] for quiet)
     [keys]
     accept = "y"                 # INBOX_KEY_ACCEPT=y   (a binding id from `?` help)
     cursor_down = "j,down,ctrl+n"
@@ -55,6 +56,17 @@ class InboxSettings(BaseModel):
     undo_seconds: float = Field(default=5.0, ge=0, le=3600)
     # Reasons offered when rejecting a multi-action (LangChain v1) request; the agent gets the text.
     reject_reasons: list[str] = Field(default_factory=list)
+    # How new and overdue requests get your attention: "bell" (the terminal's), "desktop"
+    # (OSC 9 / 777 to the terminal, and notify-send when it is installed); [] for neither.
+    notify: list[str] = Field(default_factory=lambda: ["bell"])
+
+    @field_validator("notify")
+    @classmethod
+    def _known_notifications(cls, notify: list[str]) -> list[str]:
+        unknown = [n for n in notify if n not in ("bell", "desktop")]
+        if unknown:
+            raise ValueError(f"unknown notification(s) {', '.join(map(repr, unknown))}; use \"bell\" and/or \"desktop\"")
+        return notify
     # The list's optional columns, in any order of these (the mark, status and description always show).
     columns: list[str] = Field(default_factory=lambda: ["action", "thread", "allowed", "age"])
 

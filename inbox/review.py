@@ -383,6 +383,15 @@ class ReviewService:
             raise AmbiguousId(typed, candidates)
         return candidates[0]
 
+    async def waiting_for_a_worker(self) -> dict[str, int]:
+        """Graph -> how many decisions are recorded but not applied, for the graphs this process
+        does not run (someone's `inbox worker --graph NAME=...` has to continue them)."""
+        waiting: dict[str, int] = {}
+        for record in await self.backend.claimed_unapplied():
+            if not self.runs(record.graph):
+                waiting[record.graph] = waiting.get(record.graph, 0) + 1
+        return waiting
+
     # --- the audit log ------------------------------------------------------------------------------
     async def audit(self, since: str | None = None) -> list[dict]:
         """The audit log as rows for people and tools: who, when, what (the action), the answer,

@@ -37,6 +37,9 @@ class LocalBackend:
     async def interrupt(self, interrupt_id: str):
         return await self.store.aget_interrupt(interrupt_id)
 
+    async def claimed_unapplied(self) -> list:
+        return await self.store.alist_claimed_unapplied()
+
     async def audit_log(self, since: str | None = None) -> list[dict]:
         return await self.store.aaudit_log(since)
 

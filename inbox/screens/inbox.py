@@ -44,6 +44,7 @@ from inbox.screens.help import HelpScreen
 from inbox.screens.respond import RespondScreen
 from inbox.screens.stepper import StepperScreen
 from inbox.screens.thread import ThreadScreen
+from inbox.attention import notify_desktop
 from inbox.search import Query, QueryError, matches, parse_query
 from inbox.text import literal, one_line, summary, timestamp
 from inbox.widgets.detail import DetailPane
@@ -109,6 +110,8 @@ class InboxScreen(Screen):
         self._follow_ups: set[str] = set()  # requests our own decisions' runs raised, not yet shown
         self._drafts: dict[str, dict] = {}  # edited args not (yet) sent: `e` reopens the editor on them
         self._held: dict[str, Held] = {}  # decisions in their undo window, oldest first
+        self._unseen: set[str] = set()  # raised while the inbox was open, not yet selected
+        self._waiting: dict[str, int] = {}  # graph -> decisions recorded for a worker (not run here)
         self._countdown_timer = None
         self.monotonic: Callable[[], float] = time.monotonic
         self._refresh_scheduled = False
@@ -169,13 +172,38 @@ class InboxScreen(Screen):
         self.query_one(DetailPane).set_narrow(narrow)
 
     def _topbar(self) -> None:
+        """The status bar: what waits (pending, new since you looked, overdue, in doubt), which
+        graphs have decisions waiting for a worker, who you are and where."""
         text = Text()
         text.append(" Agent Inbox ", style=styles.BRAND)
-        text.append(f"  {one_line(self.source, 60)}", style=styles.MUTED)
-        text.append(f"   reviewer: {one_line(self.service.reviewer, 24)}", style=styles.MUTED)
-        if not self.service.runs():
-            text.append("   decisions are recorded; `inbox worker` continues the runs", style=styles.WARNING)
+        if self.counts:
+            table = self.query_one(ItemTable)
+            shown = [i for i in table.items.values() if i.record.status == "pending"] if self.tab == "pending" else []
+            overdue = sum(1 for i in shown if i.record.overdue)
+            in_doubt = sum(1 for i in shown if i.in_doubt)
+            text.append(f" {self.counts.get('pending', 0)} pending", style=styles.STRONG)
+            if self._unseen:
+                text.append(f" · {len(self._unseen)} new", style=styles.OK_STRONG)
+            if overdue:
+                text.append(f" · {overdue} overdue", style=styles.WARNING_STRONG)
+            if in_doubt:
+                text.append(f" · {in_doubt} in doubt", style=styles.ERROR_STRONG)
+            for graph, count in sorted(self._waiting.items()):
+                text.append(f" · {one_line(graph or '?', 24)}: {count} recorded, no worker running here",
+                            style=styles.WARNING)
+        text.append(f"  {one_line(self.source, 40)}", style=styles.MUTED)
+        text.append(f"  reviewer: {one_line(self.service.reviewer, 24)}", style=styles.MUTED)
+        if not self.service.runs() and not self._waiting:
+            text.append("  decisions are recorded; `inbox worker` continues the runs", style=styles.WARNING)
         self.query_one("#topbar", Static).update(text)
+
+    def _attention(self, what: str) -> None:
+        """Bell and/or desktop notification (the config's `notify`) for new or overdue requests."""
+        if "bell" in self.settings.notify:
+            self.app.bell()
+        driver = getattr(self.app, "_driver", None)  # Textual has no public raw write
+        if "desktop" in self.settings.notify and driver is not None and not self.app.is_headless:
+            notify_desktop("Agent Inbox", what, driver.write)
 
     def set_status(self, message: str | Text, tone: str = "", *, hint: bool = False) -> None:
         """A string is shown literally, on one line (it may hold thread ids, actions, errors); a Text as built.
@@ -197,6 +225,7 @@ class InboxScreen(Screen):
             count = self.counts.get(key)
             self.query_one(f"#tab-{key}", Tab).label = f"{label} {count}" if count is not None else label
         self._refresh_hint()
+        self._topbar()
 
     def _refresh_hint(self) -> None:
         """Put the hint back when the status line shows one (never over a message not yet read)."""
@@ -266,6 +295,7 @@ class InboxScreen(Screen):
     @work(exit_on_error=False, exclusive=True, group="load")
     async def reload(self) -> None:
         items = await self._fetch()
+        self._waiting = await self.service.waiting_for_a_worker()
         self.counts = await self.service.counts()
         table = self.query_one(ItemTable)
         table.load(items[:PAGE], self.clock(), complete=len(items) <= PAGE)
@@ -308,13 +338,21 @@ class InboxScreen(Screen):
                     raised[interrupt_id] = item
             fresh = [i for i in raised.values() if i.id not in changed and matches(i, self.query)]
             gone = [await self.service.item(i) for i in changed if i in table.items]
+            newly_overdue = sum(1 for i in gone if i.record.status == "pending" and i.record.overdue
+                                and not table.items[i.id].record.overdue)
+            if newly_overdue:
+                self._attention(f"{newly_overdue} request{'s' if newly_overdue != 1 else ''} overdue")
+            self._waiting = await self.service.waiting_for_a_worker()
             self.counts = await self.service.counts()
             if not table.complete:
                 fresh = []  # older requests are still to be paged in: new ones come after them
             table.merge(fresh, gone, self.clock())  # rows and counts change in the same refresh
             self._update_tab_labels()
             self._show_current()
+        self._unseen |= {i for i in raised if i in self.query_one(ItemTable).items} - set(follow_ups)
+        self._topbar()
         if new_requests:
+            self._attention(f"{new_requests} new request{'s' if new_requests != 1 else ''} to review")
             self.notify(f"{new_requests} new request{'s' if new_requests != 1 else ''} to review",
                         title="New work", timeout=self.settings.toast_seconds)
 
@@ -341,6 +379,9 @@ class InboxScreen(Screen):
                                         self.expanded)
         self.refresh_bindings()
         self._refresh_hint()
+        if item is not None and item.id in self._unseen:
+            self._unseen.discard(item.id)
+            self._topbar()
         if item is not None:
             self.load_messages(item.record.thread_id)
         else:

@@ -481,8 +481,11 @@ def test_worker_applies_recorded_decisions_exactly_once(db, ids, cwd):
     decided(inbox("edit", deploy, "--args", json.dumps(edited), "--db", db, cwd=cwd))
     assert_untouched(db, "travel-agent-0001", travel)
 
-    # a worker for the travel graph only applies the travel decision
-    [applied] = worker_lines(inbox("worker", "--db", db, "--graph", TRAVEL, "--once", cwd=cwd))
+    # a worker for the travel graph only applies the travel decision, and says why not the other
+    only_travel = inbox("worker", "--db", db, "--graph", TRAVEL, "--once", cwd=cwd)
+    assert f"cannot continue 1 recorded decision(s) of graph 'deploy-bot' ({deploy[:8]})" in only_travel.stderr
+    assert "--graph deploy-bot=module:attr" in only_travel.stderr
+    [applied] = worker_lines(only_travel)
     assert applied["thread_id"] == "travel-agent-0001"
     assert (applied["status"], applied["interrupts"]) == ("interrupted", [travel])
     snapshot = state(db, "travel-agent-0001")

@@ -530,3 +530,39 @@ def test_an_unknown_column_is_refused_with_the_choices():
 
     with pytest.raises(ValueError, match="unknown column.*'owner'.*choose from action, thread, allowed, age"):
         InboxSettings(reviewer="dana", columns=["owner"])
+
+
+# ---- the status bar and notifications (item 7) -----------------------------------------------------
+
+
+async def test_the_status_bar_counts_and_names_graphs_waiting_for_a_worker(demo_db):
+    from test_app_flows import plain
+
+    from engine.checkpoint.sqlite import SqliteSaver
+    from inbox.app import InboxApp
+    from inbox.config import InboxSettings
+    from inbox.review import ReviewService
+
+    saver = await SqliteSaver.aopen(str(demo_db))
+    service = ReviewService(saver, {}, reviewer="dana")  # no graphs: decisions are recorded
+    [travel] = [i for i in await service.pending() if i.record.thread_id == "travel-agent-0001"]
+    await service.decide(travel.id, [{"type": "accept", "args": None}])
+    app = InboxApp(service, settings=InboxSettings(reviewer="dana", undo_seconds=0, notify=["bell"]), live=False)
+    async with app.run_test(size=(200, 40)) as pilot:
+        table = app.query_one(ItemTable)
+        await wait_until(pilot, lambda: table.row_count > 0, what="rows")
+        await pilot.pause(0.2)
+        bar = plain(app.query_one("#topbar"), 250)
+        assert f"{app.inbox.counts['pending']} pending" in bar
+        assert "travel-agent: 1 recorded, no worker running here" in bar
+        rang = []
+        app.bell = lambda: rang.append(1)
+        app.inbox._attention("1 new request to review")
+        assert rang == [1]
+
+
+def test_desktop_notifications_carry_no_control_characters():
+    from inbox.attention import desktop_sequences
+
+    sequences = desktop_sequences("Agent Inbox", "3 new\x1b]0;pwned\x07")
+    assert sequences.count("\x07") == 2 and "\x1b]0" not in sequences
