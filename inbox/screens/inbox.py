@@ -102,7 +102,7 @@ class InboxScreen(Screen):
         self.expire_every = expire_every
         self.tab = "pending"
         self.filter_text = ""
-        self.query = Query()  # filter_text parsed (inbox/search.py)
+        self.search_query = Query()  # filter_text parsed (inbox/search.py)
         self.expanded = False
         self.counts: dict[str, int] = {}
         self._raised: dict[str, InboxItem] = {}  # from events, not yet on screen
@@ -240,7 +240,7 @@ class InboxScreen(Screen):
         item = self.current
         key = self.keys.label
         table = self.query_one(ItemTable)
-        if not self.query.empty:
+        if not self.search_query.empty:
             found = table.row_count
             more = "+" if not table.complete else ""
             text = Text(f"“{one_line(self.filter_text, 40)}”: " + (
@@ -275,7 +275,7 @@ class InboxScreen(Screen):
         query, up to SEARCH_WINDOW pending requests are searched (words match thread ids and
         graphs too, which the store's payload search does not see)."""
         if self.tab == "pending":
-            if self.query.empty:
+            if self.search_query.empty:
                 return await self.service.pending(limit=PAGE + 1, offset=offset)
             return [] if offset else self._filtered(await self.service.pending(limit=SEARCH_WINDOW))
         if offset:
@@ -284,13 +284,13 @@ class InboxScreen(Screen):
             return self._filtered(await self.service.resolved(limit=PAGE))
         if self.tab == "errors":
             return self._filtered(await self.service.errors())
-        pending = await self.service.pending(limit=PAGE if self.query.empty else SEARCH_WINDOW)
+        pending = await self.service.pending(limit=PAGE if self.search_query.empty else SEARCH_WINDOW)
         return self._filtered(pending)[:PAGE] + self._filtered(await self.service.resolved(limit=PAGE))
 
     def _filtered(self, items: list[InboxItem]) -> list[InboxItem]:
-        if self.query.empty:
+        if self.search_query.empty:
             return items
-        return [i for i in items if matches(i, self.query)]
+        return [i for i in items if matches(i, self.search_query)]
 
     @work(exit_on_error=False, exclusive=True, group="load")
     async def reload(self) -> None:
@@ -336,7 +336,7 @@ class InboxScreen(Screen):
                 item = await self.service.item(interrupt_id)
                 if item.record.status == "pending":
                     raised[interrupt_id] = item
-            fresh = [i for i in raised.values() if i.id not in changed and matches(i, self.query)]
+            fresh = [i for i in raised.values() if i.id not in changed and matches(i, self.search_query)]
             gone = [await self.service.item(i) for i in changed if i in table.items]
             newly_overdue = sum(1 for i in gone if i.record.status == "pending" and i.record.overdue
                                 and not table.items[i.id].record.overdue)
@@ -497,7 +497,7 @@ class InboxScreen(Screen):
     def _jump(self, step: int) -> None:
         """n/N: the next/previous match (every row of a searched list is one), wrapping around."""
         table = self.query_one(ItemTable)
-        if self.query.empty:
+        if self.search_query.empty:
             self.notify(f"Search first with {self.keys.label('filter')}; then {self.keys.label('search_next')} and "
                         f"{self.keys.label('search_previous')} move between the matches.", severity="warning")
             return
@@ -533,11 +533,11 @@ class InboxScreen(Screen):
     def _filter_changed(self, event: Input.Changed) -> None:
         self.filter_text = event.value.strip()
         try:
-            self.query = parse_query(self.filter_text)
+            self.search_query = parse_query(self.filter_text)
         except QueryError as error:
             self.set_status(f"✗ {error}", "error")
             return
-        self.query_one(ItemTable).highlight = self.query.words
+        self.query_one(ItemTable).highlight = self.search_query.words
         # Typing "refund" is one query, not six.
         if self._filter_timer is not None:
             self._filter_timer.stop()
@@ -558,7 +558,7 @@ class InboxScreen(Screen):
             box.value = ""
             box.display = False
             self.filter_text = ""
-            self.query = Query()
+            self.search_query = Query()
             self.query_one(ItemTable).highlight = ()
             self.query_one(ItemTable).focus()
             self.set_status("Filter cleared.")
