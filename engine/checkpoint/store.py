@@ -239,6 +239,18 @@ class InboxStore(RunStore, Protocol):
         {"seq", "at", "interrupt_id", "row" (canonical JSON), "hash"}; from `since` on if given."""
         ...
 
+    # --- rules ------------------------------------------------------------------------------------
+    async def aput_rule(self, rule: dict) -> dict:
+        """Add a rule (engine/checkpoint/rules.py: tool, optional arg/op/value, thread_id,
+        expires_at, created_by; the store gives it an id and created_at) or replace one by id
+        (revoking: revoked_at, revoked_by). Active rules answer matching requests when they are
+        raised, in the raising transaction, by `rule:<id>`, audited. ValueError for a bad rule."""
+        ...
+
+    async def alist_rules(self, include_revoked: bool = False) -> list[dict]:
+        """The rules, oldest first; revoked ones only with include_revoked."""
+        ...
+
     async def adecisions(self, thread_id: str | None = None, limit: int | None = None,
                          offset: int = 0) -> list[InterruptRecord]:
         """The audit log: resolved, cancelled and expired interrupts, newest decision first."""

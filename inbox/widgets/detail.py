@@ -28,7 +28,13 @@ def allowed_lines(item: InboxItem, keys: Keys) -> Text:
     struck out, with why."""
     text = Text()
     if item.record.status != "pending":
-        text.append("Decided — nothing more to do here.", style=styles.MUTED)
+        if item.record.status in ("resolved", "expired") and not item.record.applied:
+            # Recorded, not continued: say who has to act, instead of "nothing to do".
+            text.append(f"Decided, but the run has not continued yet: `inbox worker --graph "
+                        f"{one_line(item.record.graph or 'NAME', 30)}=module:attr` continues it (or an inbox "
+                        "opened with that graph).", style=styles.WARNING)
+        else:
+            text.append("Decided — nothing more to do here.", style=styles.MUTED)
         return text
     if item.kind == "question":
         text.append(f" {keys.label('respond')} ", style=styles.KEY_ON)

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from engine._internal.sync import run_sync
 from engine.checkpoint.serde import dumps, loads, to_jsonable
 from engine.checkpoint.sqlite.audit_log import append_audit
+from engine.checkpoint.sqlite.rules_store import list_rules, put_rule
 from engine.checkpoint.sqlite.batching import chunks
 from engine.checkpoint.sqlite.events import event_row, insert_events
 from engine.checkpoint.sqlite.records import (DECISION_COLUMNS, INTERRUPT_COLUMNS, PENDING_COLUMNS,
@@ -130,6 +131,16 @@ class Queries:
             params.append(self._run.when(since))
         rows = await self._run.query(sql + " ORDER BY seq", params)
         return [{"seq": r[0], "at": r[1], "interrupt_id": r[2], "row": r[3], "hash": r[4]} for r in rows]
+
+    async def aput_rule(self, rule: dict) -> dict:
+        """Add a rule (engine/checkpoint/rules.py; an id and created_at are given to a new one) or
+        replace one (to revoke it: set revoked_at and revoked_by). ValueError for a bad rule."""
+        now = self._run.when(None)
+        return await self._run.write(lambda db, _txn: put_rule(db, dict(rule), now))
+
+    async def alist_rules(self, include_revoked: bool = False) -> list[dict]:
+        """The rules, oldest first (revoked ones only with include_revoked)."""
+        return await self._run.read(lambda db, _txn: list_rules(db, include_revoked))
 
     async def afind_interrupt_ids(self, prefix: str, limit: int = 10) -> list[str]:
         """Ids of interrupts in any status that start with `prefix`, in id order, at most `limit`:

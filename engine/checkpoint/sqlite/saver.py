@@ -371,6 +371,8 @@ class SqliteSaver(BaseCheckpointSaver):
     aget_interrupt = _delegate("_queries", Queries.aget_interrupt)
     afind_interrupt_ids = _delegate("_queries", Queries.afind_interrupt_ids)
     aaudit_log = _delegate("_queries", Queries.aaudit_log)
+    aput_rule = _delegate("_queries", Queries.aput_rule)
+    alist_rules = _delegate("_queries", Queries.alist_rules)
     alist_threads = _delegate("_queries", Queries.alist_threads)
     aget_thread = _delegate("_queries", Queries.aget_thread)
     adecisions = _delegate("_queries", Queries.adecisions)

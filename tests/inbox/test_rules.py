@@ -1,0 +1,77 @@
+"""Rules (issue 14, item 11): stored, applied by the store when a request is raised (before a
+person sees it), audited, never answering what the request's config forbids; `inbox rules`."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+
+import pytest
+
+from engine._internal.sync import run_sync
+from engine.checkpoint.rules import check_rule, rule_answer
+from engine.checkpoint.sqlite import SqliteSaver
+from inbox.cli import main
+from inbox.demo import seed_into
+
+START = datetime(2025, 3, 10, 8, 30, tzinfo=timezone.utc)
+
+
+def seeded_with_rules(path, *rules) -> None:
+    async def build():
+        saver = await SqliteSaver.aopen(str(path))
+        try:
+            for rule in rules:
+                await saver.aput_rule(rule)
+        finally:
+            await saver.aclose()
+    run_sync(build())
+    with SqliteSaver.from_conn_string(str(path)) as saver:
+        seed_into(saver, 6)
+
+
+def interrupts(path) -> list:
+    async def read():
+        saver = await SqliteSaver.aopen(str(path))
+        try:
+            return await saver.alist_pending() + await saver.adecisions()
+        finally:
+            await saver.aclose()
+    return run_sync(read())
+
+
+def test_a_rule_answers_matching_requests_when_they_are_raised_and_is_audited(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("INBOX_CONFIG", str(tmp_path / "none.toml"))
+    path = tmp_path / "rules.sqlite"
+    seeded_with_rules(path, {"tool": "book_flight", "created_by": "dana"},
+                      {"tool": "delete_files", "created_by": "dana"})  # delete_files forbids accept
+    by_action = {}
+    for record in interrupts(path):
+        action = (record.payload[0] if isinstance(record.payload, list) else {}).get("action_request", {}).get("action")
+        by_action.setdefault(action, []).append(record)
+    [flight] = by_action["book_flight"]
+    assert flight.status == "resolved" and flight.resolved_by.startswith("rule:") and not flight.applied
+    assert flight.response == [{"type": "accept", "args": None}]
+    [cleanup] = by_action["delete_files"]
+    assert cleanup.status == "pending"  # the config forbids accept: no rule answers it
+    assert main(["audit", "--db", str(path)]) == 0
+    [row] = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert row["by"] == flight.resolved_by and row["action"] == "book_flight"
+
+
+def test_argument_patterns_threads_and_expiry():
+    payload = [{"action_request": {"action": "wire", "args": {"amount": 50, "path": "/tmp/x"}},
+                "config": {"allow_accept": True}}]
+    now = "2025-03-10T09:00:00+00:00"
+    rule = check_rule({"tool": "wire", "arg": "amount", "op": "below", "value": 100, "created_by": "dana"})
+    assert rule_answer(rule, payload, "t1", now) == [{"type": "accept", "args": None}]
+    assert rule_answer({**rule, "value": 10}, payload, "t1", now) is None
+    assert rule_answer({**rule, "thread_id": "t2"}, payload, "t1", now) is None
+    assert rule_answer({**rule, "expires_at": "2025-03-10T08:00:00+00:00"}, payload, "t1", now) is None
+    assert rule_answer({**rule, "revoked_at": now}, payload, "t1", now) is None
+    prefix = check_rule({"tool": "wire", "arg": "path", "op": "prefix", "value": "/tmp/", "created_by": "d"})
+    assert rule_answer(prefix, payload, "t1", now) is not None
+    with pytest.raises(ValueError, match="op 'below' needs a number"):
+        check_rule({"tool": "wire", "arg": "amount", "op": "below", "value": "100", "created_by": "d"})
+    with pytest.raises(ValueError, match="unknown op 'under'"):
+        check_rule({"tool": "wire", "arg": "amount", "op": "under", "value": 1, "created_by": "d"})
