@@ -398,6 +398,54 @@ def cmd_decide(args) -> int:
     return EXIT_OK if applied.status != "error" else EXIT_FAILED
 
 
+def _parse_value(text: str):
+    """A rule's value: JSON when it parses (100, "x", true), else the text itself (/tmp/)."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text
+
+
+def cmd_rules(args) -> int:
+    """`inbox rules list|add|revoke`: the rules that answer requests before they reach a person."""
+    from engine._internal.sync import run_sync
+    from inbox.review import describe_rule
+
+    saver, service = _service(args, readonly=args.action == "list")
+    try:
+        if args.action == "list":
+            rules = run_sync(service.rules(include_revoked=args.all))
+            if args.json:
+                print(json.dumps(rules, ensure_ascii=False, indent=2))
+            for rule in [] if args.json else rules:
+                revoked = f"  REVOKED by {rule['revoked_by']} at {rule['revoked_at']}" if rule["revoked_at"] else ""
+                print(f"{rule['id']}  {describe_rule(rule)}  (by {rule['created_by']}){revoked}")
+            if not rules and not args.json:
+                print("No rules.", file=sys.stderr)
+            return EXIT_OK
+        if args.action == "revoke":
+            rule = run_sync(service.revoke_rule(args.id))
+            print(f"revoked {rule['id']}: {describe_rule(rule)}")
+            return EXIT_OK
+        pattern = (args.arg, args.op, args.value)
+        if any(p is not None for p in pattern) and not all(p is not None for p in pattern):
+            raise UsageError("an argument pattern needs --arg, --op and --value together, e.g. "
+                             "--arg path --op prefix --value /tmp/")
+        expires = None
+        if args.hours is not None:
+            if args.hours <= 0:
+                raise UsageError(f"--hours must be more than 0, got {args.hours}")
+            from datetime import timedelta
+            expires = (service.clock() + timedelta(hours=args.hours)).isoformat()
+        rule = run_sync(service.add_rule(args.tool, arg=args.arg, op=args.op,
+                                         value=_parse_value(args.value) if args.value is not None else None,
+                                         thread_id=args.thread, expires_at=expires))
+        print(f"added {rule['id']}: {describe_rule(rule)}")
+        return EXIT_OK
+    finally:
+        saver.close()
+
+
 AUDIT_FIELDS = ("seq", "decided_at", "by", "user", "host", "interrupt_id", "thread_id", "graph", "action", "status",
                 "answer", "response", "raised_at", "seconds_to_decide", "hash")
 
@@ -498,6 +546,22 @@ def parser() -> argparse.ArgumentParser:
         p.add_argument("--by", help="who decides (default: the configured reviewer)")
         if name == "mark-done":
             p.add_argument("--note", help="the result the agent sees (default: marked done by REVIEWER)")
+    rules = sub.add_parser("rules", help="list, add or revoke rules that accept requests before a person sees them")
+    rule_actions = rules.add_subparsers(dest="action", metavar="ACTION", required=True)
+    rules_list = with_db(rule_actions.add_parser("list", help="the active rules"))
+    rules_list.add_argument("--all", action="store_true", help="include revoked rules")
+    rules_list.add_argument("--json", action="store_true", help="as JSON")
+    rules_add = with_db(rule_actions.add_parser("add", help="a rule that accepts matching requests"))
+    rules_add.add_argument("--tool", required=True, help="the tool the rule accepts")
+    rules_add.add_argument("--arg", help="an argument the pattern checks")
+    rules_add.add_argument("--op", choices=["prefix", "below", "equals"], help="how the argument must match")
+    rules_add.add_argument("--value", help="what it is matched against (JSON, or plain text)")
+    rules_add.add_argument("--thread", help="only on this thread (default: everywhere)")
+    rules_add.add_argument("--hours", type=float, help="expires after this many hours (default: never)")
+    rules_add.add_argument("--by", help="who adds it (default: the configured reviewer)")
+    rules_revoke = with_db(rule_actions.add_parser("revoke", help="revoke a rule"))
+    rules_revoke.add_argument("id", help="the rule's id (or a unique prefix)")
+    rules_revoke.add_argument("--by", help="who revokes it (default: the configured reviewer)")
     audit = with_db(sub.add_parser("audit", help="export the audit log (who decided what, when), or verify it"))
     audit.add_argument("action", nargs="?", choices=["verify"], help="verify: check the hash chain for edited or "
                                                                       "deleted rows (exit 1 if any)")
@@ -513,7 +577,7 @@ def parser() -> argparse.ArgumentParser:
 
 COMMANDS = {"demo": cmd_demo, "open": cmd_open, "worker": cmd_worker, "list": cmd_list, "show": cmd_show,
             "accept": cmd_decide, "edit": cmd_decide, "respond": cmd_decide, "ignore": cmd_decide,
-            "retry": cmd_decide, "mark-done": cmd_decide, "audit": cmd_audit}
+            "retry": cmd_decide, "mark-done": cmd_decide, "audit": cmd_audit, "rules": cmd_rules}
 
 
 def main(argv: list[str] | None = None) -> int:

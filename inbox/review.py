@@ -16,6 +16,7 @@ from datetime import datetime, timezone
 from typing import Any, AsyncIterator, Awaitable, Callable, Literal, Mapping, TypeVar
 
 from engine.checkpoint.audit import verify_chain
+from engine.checkpoint.rules import describe_rule
 from engine.checkpoint.store import InterruptRecord, ThreadRecord
 from engine.errors import AlreadyResolved, EngineError
 from engine.events import InterruptRaised
@@ -28,7 +29,7 @@ from inbox.edits import diff_summary, sent_args
 from inbox.backends.local import LocalBackend
 
 __all__ = ["ReviewService", "InboxItem", "InboxUpdate", "ThreadView", "UnknownInterrupt", "AmbiguousId", "build_response",
-           "describe_response", "describe_decision", "blocking", "schema_errors", "AlreadyResolved", "InvalidResponse", "Applied", "InterruptRecord",
+           "describe_response", "describe_decision", "describe_rule", "blocking", "schema_errors", "AlreadyResolved", "InvalidResponse", "Applied", "InterruptRecord",
            "ThreadRecord"]
 
 T = TypeVar("T")
@@ -391,6 +392,29 @@ class ReviewService:
             if not self.runs(record.graph):
                 waiting[record.graph] = waiting.get(record.graph, 0) + 1
         return waiting
+
+    # --- rules ------------------------------------------------------------------------------------
+    async def rules(self, include_revoked: bool = False) -> list[dict]:
+        return await self.backend.rules(include_revoked)
+
+    async def add_rule(self, tool: str, *, arg: str | None = None, op: str | None = None, value: Any = None,
+                       thread_id: str | None = None, expires_at: str | None = None) -> dict:
+        """A new rule, made by the reviewer (ValueError naming what is wrong)."""
+        return await self.backend.put_rule({"tool": tool, "arg": arg, "op": op, "value": value,
+                                            "thread_id": thread_id, "expires_at": expires_at,
+                                            "created_by": self.reviewer})
+
+    async def revoke_rule(self, typed: str) -> dict:
+        """Revoke the rule with this id (or unique id prefix); LookupError naming the rules."""
+        rules = await self.backend.rules()
+        found = [r for r in rules if r["id"].startswith(typed)] if typed else []
+        if len(found) != 1:
+            known = ", ".join(r["id"] for r in rules) or "none"
+            raise LookupError(f"no active rule {'matches' if not found else 'is only matched by'} {typed!r} "
+                              f"({'several match' if found else 'active rules: ' + known}); "
+                              "`inbox rules list` shows them.")
+        return await self.backend.put_rule({**found[0], "revoked_at": self.clock().isoformat(),
+                                            "revoked_by": self.reviewer})
 
     # --- the audit log ------------------------------------------------------------------------------
     async def audit(self, since: str | None = None) -> list[dict]:

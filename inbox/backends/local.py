@@ -37,6 +37,12 @@ class LocalBackend:
     async def interrupt(self, interrupt_id: str):
         return await self.store.aget_interrupt(interrupt_id)
 
+    async def put_rule(self, rule: dict) -> dict:
+        return await self.store.aput_rule(rule)
+
+    async def rules(self, include_revoked: bool = False) -> list[dict]:
+        return await self.store.alist_rules(include_revoked)
+
     async def claimed_unapplied(self) -> list:
         return await self.store.alist_claimed_unapplied()
 

@@ -75,3 +75,32 @@ def test_argument_patterns_threads_and_expiry():
         check_rule({"tool": "wire", "arg": "amount", "op": "below", "value": "100", "created_by": "d"})
     with pytest.raises(ValueError, match="unknown op 'under'"):
         check_rule({"tool": "wire", "arg": "amount", "op": "under", "value": 1, "created_by": "d"})
+
+
+def test_inbox_rules_add_list_revoke(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("INBOX_CONFIG", str(tmp_path / "none.toml"))
+    path = tmp_path / "cli.sqlite"
+    with SqliteSaver.from_conn_string(str(path)):
+        pass
+    db = ["--db", str(path)]
+    assert main(["rules", "add", *db, "--tool", "wire_transfer", "--arg", "amount", "--op", "below", "--value", "100",
+                 "--hours", "4", "--by", "dana"]) == 0
+    added = capsys.readouterr().out
+    assert added.startswith("added ") and "wire_transfer where amount < 100 on any thread, until" in added
+    rule_id = added.split()[1].rstrip(":")
+    assert main(["rules", "list", *db]) == 0
+    assert f"{rule_id}  wire_transfer where amount < 100" in capsys.readouterr().out
+    assert main(["rules", "add", *db, "--tool", "x", "--arg", "amount", "--by", "dana"]) == 2
+    assert "needs --arg, --op and --value together" in capsys.readouterr().err
+    assert main(["rules", "add", *db, "--tool", "x", "--arg", "a", "--op", "below", "--value", "lots",
+                 "--by", "dana"]) == 2
+    assert "op 'below' needs a number" in capsys.readouterr().err
+    assert main(["rules", "revoke", *db, rule_id[:6], "--by", "sam"]) == 0
+    assert capsys.readouterr().out.startswith(f"revoked {rule_id}")
+    assert main(["rules", "list", *db]) == 0
+    assert capsys.readouterr().err.strip() == "No rules."
+    assert main(["rules", "list", *db, "--all", "--json"]) == 0
+    [rule] = json.loads(capsys.readouterr().out)
+    assert rule["revoked_by"] == "sam" and rule["created_by"] == "dana"
+    assert main(["rules", "revoke", *db, "nope", "--by", "sam"]) == 2
+    assert "no active rule matches 'nope'" in capsys.readouterr().err
