@@ -36,10 +36,11 @@ from inbox.actions import DECISIONS as DECISION_ACTIONS, TABS, bindings, help_ro
 from inbox.config import InboxSettings
 from inbox.keymap import Keys
 from inbox.review import (AlreadyResolved, Applied, InboxItem, InvalidResponse, ReviewService, blocking,
-                          build_response)
+                          build_response, describe_rule)
 from inbox.screens.confirm import ConfirmScreen, bulk_listing
 from inbox.screens.edit import EditArgsScreen
 from inbox.screens.full import FullViewScreen
+from inbox.screens.rules import ProposeRuleScreen, RulesScreen
 from inbox.screens.help import HelpScreen
 from inbox.screens.respond import RespondScreen
 from inbox.screens.stepper import StepperScreen
@@ -332,10 +333,12 @@ class InboxScreen(Screen):
         if self.tab != "pending":
             await self._reload_now()
         else:
-            for interrupt_id in follow_ups - set(raised):  # no event seen (live updates off): read them
+            for interrupt_id in follow_ups | set(raised):  # read back: a rule may have answered them
                 item = await self.service.item(interrupt_id)
                 if item.record.status == "pending":
                     raised[interrupt_id] = item
+                else:
+                    raised.pop(interrupt_id, None)
             fresh = [i for i in raised.values() if i.id not in changed and matches(i, self.search_query)]
             gone = [await self.service.item(i) for i in changed if i in table.items]
             newly_overdue = sum(1 for i in gone if i.record.status == "pending" and i.record.overdue
@@ -367,6 +370,9 @@ class InboxScreen(Screen):
     def expire_overdue(self) -> None:
         for applied in blocking(self.service.expire()):
             self.app.call_from_thread(self._report, None, applied, "deadline passed: expired a")
+        if self.service.runs():  # continue runs a rule answered (recorded, like any decision)
+            for applied in blocking(self.service.recover()):
+                self.app.call_from_thread(self._report, None, applied, "a rule accepted a")
 
     # --- selection and detail -------------------------------------------------------------------------
     @property
@@ -884,6 +890,42 @@ class InboxScreen(Screen):
     async def open_full_view(self, item: InboxItem) -> None:
         messages = await self.service.messages(item.record.thread_id) if item.record.thread_id else []
         self.app.push_screen(FullViewScreen(item, messages, self.keys))
+
+    def action_rules(self) -> None:
+        self.app.push_screen(RulesScreen(self.service, self.keys))
+
+    def action_propose_rule(self) -> None:
+        """`p`: "always accept this" from the selected request (only one a person could accept)."""
+        item = self._pending_or_explain()
+        if item is None:
+            return
+        if item.needs_stepper or item.kind == "question":
+            self.notify("A rule accepts one tool's requests; this one is a question or has several actions.",
+                        severity="warning")
+            return
+        if not self._allows(item, "accept"):
+            self.notify(f"{item.action}'s request config forbids accept, so no rule may accept it.",
+                        severity="warning")
+            return
+
+        def proposed(values: dict | None) -> None:
+            if values is not None:
+                self.add_rule(item, values)
+        self.app.push_screen(ProposeRuleScreen(item, self.keys), proposed)
+
+    @work(exit_on_error=False, group="rules")
+    async def add_rule(self, item: InboxItem, values: dict) -> None:
+        from datetime import timedelta
+        expires = (self.clock() + timedelta(hours=values["hours"])).isoformat() if values["hours"] else None
+        try:
+            rule = await self.service.add_rule(item.items[0].action, arg=values["arg"], op=values["op"],
+                                               value=values["value"], thread_id=values["thread_id"],
+                                               expires_at=expires)
+        except ValueError as error:
+            self.set_status(f"✗ Rule not added: {one_line(str(error), 150)}", "error")
+            return
+        self.set_status(f"✓ Rule {rule['id']} added: {describe_rule(rule)}. It accepts new requests as they are "
+                        f"raised; this one still waits for you. {self.keys.label('rules')} lists the rules.", "ok")
 
     def action_help(self) -> None:
         self.app.push_screen(HelpScreen(help_rows(self.keys.labels, self.keys.label), self.keys))

@@ -14,6 +14,8 @@ from engine.checkpoint.sqlite import SqliteSaver
 from inbox.cli import main
 from inbox.demo import seed_into
 
+from test_app_flows import demo_db  # noqa: F401 - the fixture
+
 START = datetime(2025, 3, 10, 8, 30, tzinfo=timezone.utc)
 
 
@@ -104,3 +106,38 @@ def test_inbox_rules_add_list_revoke(tmp_path, monkeypatch, capsys):
     assert rule["revoked_by"] == "sam" and rule["created_by"] == "dana"
     assert main(["rules", "revoke", *db, "nope", "--by", "sam"]) == 2
     assert "no active rule matches 'nope'" in capsys.readouterr().err
+
+
+# ---- the TUI: p proposes a rule, P lists them, d revokes ---------------------------------------------
+
+
+async def test_p_proposes_a_rule_and_the_rules_screen_revokes_it(demo_db):
+    from test_app_flows import make_app, select_thread, status_text, wait_until
+
+    app, saver, graphs = await make_app(demo_db)
+    async with app.run_test(size=(150, 40)) as pilot:
+        await select_thread(pilot, app, "cleanup-agent")  # accept forbidden: no rule may accept it
+        await pilot.press("p")
+        await pilot.pause(0.2)
+        assert any("forbids accept, so no rule" in str(n.message) for n in app._notifications)
+        app.inbox.query_one("ItemTable").move_cursor(row=0)  # travel-agent-0001: book_flight
+        await pilot.pause(0.3)
+        await pilot.press("p")
+        await wait_until(pilot, lambda: app.screen.__class__.__name__ == "ProposeRuleScreen", what="the dialog")
+        assert app.screen.query_one("#rule-pattern").value  # a suggestion from the first argument
+        app.screen.query_one("#rule-pattern").value = "price below 500"
+        app.screen.query_one("#rule-hours").value = "8"
+        await pilot.press("ctrl+s")
+        await wait_until(pilot, lambda: "Rule " in status_text(app) and "added" in status_text(app), what="the rule")
+        [rule] = await saver.alist_rules()
+        assert (rule["tool"], rule["arg"], rule["op"], rule["value"]) == ("book_flight", "price", "below", 500)
+        assert rule["created_by"] == "dana" and rule["expires_at"]
+        await pilot.press("P")
+        await wait_until(pilot, lambda: app.screen.__class__.__name__ == "RulesScreen", what="the rules")
+        await wait_until(pilot, lambda: app.screen.query_one("#rules-table").row_count == 1, what="the row")
+        await pilot.press("d")
+        await wait_until(pilot, lambda: app.screen.__class__.__name__ == "ConfirmScreen", what="the confirm")
+        await pilot.press("y")
+        await wait_until(pilot, lambda: app.screen.__class__.__name__ == "RulesScreen"
+                         and app.screen.query_one("#rules-table").row_count == 0, what="the rule revoked")
+        assert await saver.alist_rules() == []
