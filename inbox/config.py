@@ -59,6 +59,8 @@ class InboxSettings(BaseModel):
     # How new and overdue requests get your attention: "bell" (the terminal's), "desktop"
     # (OSC 9 / 777 to the terminal, and notify-send when it is installed); [] for neither.
     notify: list[str] = Field(default_factory=lambda: ["bell"])
+    # After this many accepts in a row of one tool, the inbox suggests a rule (0: never).
+    suggest_rule_after: int = Field(default=3, ge=0)
 
     @field_validator("notify")
     @classmethod

@@ -111,6 +111,7 @@ class InboxScreen(Screen):
         self._follow_ups: set[str] = set()  # requests our own decisions' runs raised, not yet shown
         self._drafts: dict[str, dict] = {}  # edited args not (yet) sent: `e` reopens the editor on them
         self._held: dict[str, Held] = {}  # decisions in their undo window, oldest first
+        self._streak: tuple[str | None, int] = (None, 0)  # (tool, accepts of it in a row)
         self._unseen: set[str] = set()  # raised while the inbox was open, not yet selected
         self._waiting: dict[str, int] = {}  # graph -> decisions recorded for a worker (not run here)
         self._countdown_timer = None
@@ -793,6 +794,7 @@ class InboxScreen(Screen):
         the cursor moves on to the next pending request."""
         updated = replace(item, record=record)
         self._drafts.pop(item.id, None)
+        self._suggest_rule(item, verb)
         table = self.query_one(ItemTable)
         was_current = self.current is not None and self.current.id == item.id
         if item.id in table.items:
@@ -890,6 +892,19 @@ class InboxScreen(Screen):
     async def open_full_view(self, item: InboxItem) -> None:
         messages = await self.service.messages(item.record.thread_id) if item.record.thread_id else []
         self.app.push_screen(FullViewScreen(item, messages, self.keys))
+
+    def _suggest_rule(self, item: InboxItem, verb: str) -> None:
+        """N accepts in a row of one tool: suggest a rule (once per streak)."""
+        tool = item.items[0].action if len(item.items) == 1 and item.kind != "question" else None
+        if verb != "accepted" or tool is None:
+            self._streak = (None, 0)
+            return
+        count = self._streak[1] + 1 if self._streak[0] == tool else 1
+        self._streak = (tool, count)
+        if count == self.settings.suggest_rule_after:
+            self.notify(f"You accepted {tool} {count} times in a row. {self.keys.label('propose_rule')} on one of its "
+                        "requests proposes a rule that accepts such requests for you (audited).",
+                        title="A rule?", timeout=self.settings.toast_seconds * 2)
 
     def action_rules(self) -> None:
         self.app.push_screen(RulesScreen(self.service, self.keys))

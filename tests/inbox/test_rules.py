@@ -141,3 +141,18 @@ async def test_p_proposes_a_rule_and_the_rules_screen_revokes_it(demo_db):
         await wait_until(pilot, lambda: app.screen.__class__.__name__ == "RulesScreen"
                          and app.screen.query_one("#rules-table").row_count == 0, what="the rule revoked")
         assert await saver.alist_rules() == []
+
+
+async def test_three_accepts_in_a_row_suggest_a_rule(demo_db):
+    from test_app_flows import make_app, wait_until
+
+    app, saver, graphs = await make_app(demo_db)
+    async with app.run_test(size=(150, 40)) as pilot:
+        from inbox.widgets.item_table import ItemTable
+        table = app.query_one(ItemTable)
+        await wait_until(pilot, lambda: table.row_count > 0, what="rows")
+        first = app.inbox.current
+        for _ in range(3):
+            app.inbox._suggest_rule(first, "accepted")
+        await pilot.pause(0.2)
+        assert any("3 times in a row" in str(n.message) for n in app._notifications)
