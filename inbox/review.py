@@ -443,7 +443,10 @@ class ReviewService:
             start = entries[0]["at"]
             audited = {e["interrupt_id"] for e in entries}
             for record in await self.backend.decisions(limit=None):
-                if record.status != "cancelled" and (record.resolved_at or "") >= start and record.id not in audited:
+                # "api"/"system" rows come from runs' own events; decisions people, rules and
+                # deadlines make are the ones the chain must hold.
+                if record.status != "cancelled" and record.resolved_by not in ("api", "system") \
+                        and (record.resolved_at or "") >= start and record.id not in audited:
                     problems.append(f"the decision on {record.id} ({record.resolved_by} at {record.resolved_at}) "
                                     "has no audit row (deleted)")
         return len(entries), problems

@@ -406,6 +406,16 @@ async def _stepper_reject_reason(pilot, saver) -> None:
     await paste_text(pilot, "Not during the Friday freeze; scale instead.")
 
 
+async def _rules_screen(pilot, saver) -> None:
+    """Two rules (fixed ids: the store would give random ones), then P."""
+    await saver.aput_rule({"id": "3f9c2a1b7d01", "tool": "delete_files", "arg": "paths", "op": "equals",
+                           "value": ["/tmp/cache"], "created_by": REVIEWER})
+    await saver.aput_rule({"id": "8e41d0c55a02", "tool": "wire_transfer", "arg": "amount", "op": "below",
+                           "value": 100, "thread_id": "payments-agent-0001",
+                           "expires_at": "2025-03-10T17:00:00+00:00", "created_by": REVIEWER})
+    await press(pilot, "P")
+
+
 @dataclass(frozen=True)
 class Scenario:
     name: str
@@ -471,6 +481,9 @@ SCENARIOS: dict[str, Scenario] = {s.name: s for s in (
     Scenario("stepper_reject_reason", "Rejecting one action of a multi-action request: the agent gets the reason",
              steps=_stepper_reject_reason),
     Scenario("grouped_by_graph", "z groups the list by graph (s sorts)", steps=lambda pilot, saver: press(pilot, "z", "z")),
+    Scenario("propose_rule", "p: always accept this, with an argument pattern suggested from the request",
+             steps=_select("travel-agent-0001", "p")),
+    Scenario("rules_screen", "P: the rules, d revokes one", steps=_rules_screen),
     Scenario("detail_narrow_80x24", "80×24: the description first, in the list and in the detail pane",
              size=(80, 24), steps=_select("payments-agent-0001")),
 )}
