@@ -90,5 +90,8 @@ def help_rows(labels: Callable[[str], str], label: Callable[[str], str]) -> list
               "in a dialog: submit (edit, respond)", "*.submit"),
              (label("respond.json"), "in the answer dialog: send the text as JSON", "respond.json"),
              (f"{label('step.next')} / {label('step.previous')}, {label('step.reject')}, {label('step.approve_all')}",
-              "in the stepper: next / previous action, reject (skip the tool), accept all", "step.*")]
+              "in the stepper: next / previous action, reject (skip the tool), accept all", "step.*"),
+             (label("edit.external"), "in the edit dialog: edit the arguments in $EDITOR", "edit.external"),
+             (label("respond.preset"), "when rejecting: put in the next preset reason", "respond.preset"),
+             (label("rules.revoke"), "in the Rules screen: revoke the selected rule", "rules.revoke")]
     return rows

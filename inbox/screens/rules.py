@@ -144,7 +144,7 @@ class RulesScreen(ModalScreen[None]):
 
     def on_mount(self) -> None:
         table = self.query_one("#rules-table", DataTable)
-        for label in ("Id", "Accepts", "By", "Since"):
+        for label in ("Id", "By", "Since", "Accepts"):  # the long one last: nothing pushed out of sight
             table.add_column(label)
         self.load()
 
@@ -154,8 +154,8 @@ class RulesScreen(ModalScreen[None]):
         table = self.query_one("#rules-table", DataTable)
         table.clear()
         for rule in rules:
-            table.add_row(literal(rule["id"]), literal(describe_rule(rule)), literal(one_line(rule["created_by"], 20)),
-                          literal(timestamp(rule["created_at"])), key=rule["id"])
+            table.add_row(literal(rule["id"]), literal(one_line(rule["created_by"], 20)),
+                          literal(timestamp(rule["created_at"])), literal(describe_rule(rule)), key=rule["id"])
         self.query_one("#rules-empty", Static).update(Text("No rules: every request waits for a person.",
                                                            style=styles.MUTED) if not rules else "")
         table.focus()
