@@ -37,11 +37,22 @@ ACTIONS: tuple[Action, ...] = (
     Action("edit", "e", "edit", "Edit", "Edit arguments of selected request", footer=True, decision=True),
     Action("respond", "r", "respond", "Respond", "Respond to selected request", footer=True, decision=True),
     Action("ignore", "i", "ignore", "Ignore", "Ignore selected request", footer=True, decision=True),
+    Action("undo", "u", "undo", "Undo", "Undo the last decision", "Within its undo window, before it is sent"),
     Action("mark", "space", "mark", "Mark"),
     Action("accept_marked", "A", "accept_marked", "Accept marked", "Accept all marked requests"),
     Action("open_thread", "t", "open_thread", "Thread", "Open the thread view", footer=True),
-    Action("filter", "slash", "filter", "Filter", "Filter requests by text", footer=True),
+    Action("filter", "slash", "filter", "Filter", "Search requests (words, graph: action: thread: status:)",
+           footer=True),
+    Action("full_view", "v", "full_view", "View", "View the request in full",
+           "Description, every argument and the thread's messages, nothing cut", footer=True),
     Action("expand", "x", "expand", "Expand args"),
+    Action("propose_rule", "p", "propose_rule", "Rule", "Always accept this…",
+           "Propose a rule from the selected request: tool, argument pattern, thread, expiry"),
+    Action("rules", "P", "rules", "Rules", "Show the rules", "Every active rule; d revokes one"),
+    Action("sort", "s", "sort", "Sort", "Sort the list", "Cycle: age, graph, deadline, action"),
+    Action("group", "z", "group", "Group", "Group the list", "Cycle: no groups, by thread, by graph"),
+    Action("search_next", "n", "search_next", "Next match"),
+    Action("search_previous", "N", "search_previous", "Previous match"),
     Action("cursor_down", "j,down", "cursor_down", "Down"),
     Action("cursor_up", "k,up", "cursor_up", "Up"),
     Action("cursor_top", "g,home", "cursor_top", "Top"),
@@ -52,7 +63,7 @@ ACTIONS: tuple[Action, ...] = (
     Action("clear_filter", "escape", "clear_filter", "Clear filter", "Clear the filter"),
     Action("help", "question_mark", "help", "Help", "Show all keys", footer=True),
     Action("palette", "colon,ctrl+p", "command_palette", "Palette", scope="app"),
-    Action("quit", "q", "app.quit", "Quit", footer=True),
+    Action("quit", "q", "quit", "Quit"),  # not in the footer: it keeps to 80 columns
 )
 BY_ID = {a.id: a for a in ACTIONS}
 DECISIONS = frozenset(a.action for a in ACTIONS if a.decision)
@@ -79,5 +90,8 @@ def help_rows(labels: Callable[[str], str], label: Callable[[str], str]) -> list
               "in a dialog: submit (edit, respond)", "*.submit"),
              (label("respond.json"), "in the answer dialog: send the text as JSON", "respond.json"),
              (f"{label('step.next')} / {label('step.previous')}, {label('step.reject')}, {label('step.approve_all')}",
-              "in the stepper: next / previous action, reject, approve all", "step.*")]
+              "in the stepper: next / previous action, reject (skip the tool), accept all", "step.*"),
+             (label("edit.external"), "in the edit dialog: edit the arguments in $EDITOR", "edit.external"),
+             (label("respond.preset"), "when rejecting: put in the next preset reason", "respond.preset"),
+             (label("rules.revoke"), "in the Rules screen: revoke the selected rule", "rules.revoke")]
     return rows

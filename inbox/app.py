@@ -30,6 +30,8 @@ from inbox.keymap import Keys, effective_keys
 from inbox.review import ReviewService
 from inbox.screens.confirm import ConfirmScreen
 from inbox.screens.edit import EditArgsScreen
+from inbox.screens.full import FullViewScreen
+from inbox.screens.rules import ProposeRuleScreen, RulesScreen
 from inbox.screens.help import HelpScreen
 from inbox.screens.inbox import InboxScreen
 from inbox.screens.respond import RespondScreen
@@ -65,7 +67,9 @@ class InboxApp(App):
         return effective_keys({"the list": [*cls.BINDINGS, *InboxScreen.BINDINGS], "the stepper": StepperScreen.BINDINGS,
                                "the edit dialog": EditArgsScreen.BINDINGS, "the answer dialog": RespondScreen.BINDINGS,
                                "the confirm dialog": ConfirmScreen.BINDINGS, "the help screen": HelpScreen.BINDINGS,
-                               "the thread view": ThreadScreen.BINDINGS}, remap)
+                               "the thread view": ThreadScreen.BINDINGS, "the full view": FullViewScreen.BINDINGS,
+                               "the rules": RulesScreen.BINDINGS, "the rule dialog": ProposeRuleScreen.BINDINGS},
+                              remap)
 
     # --- the main screen ---------------------------------------------------------------------------
     @property

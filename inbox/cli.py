@@ -204,7 +204,17 @@ def cmd_worker(args) -> int:
             service = ReviewService(LocalBackend(saver, bind_graphs(refs, saver)), reviewer="inbox worker")
             print(f"inbox worker: continuing runs of {', '.join(service.graphs)} from {args.db} (ctrl+c stops)",
                   file=sys.stderr)
+            told: set[str] = set()
             while True:
+                # Say once which recorded decisions this worker cannot continue, and why.
+                waiting = [r for r in await service.backend.claimed_unapplied()
+                           if not service.runs(r.graph) and r.id not in told]
+                for graph in sorted({r.graph for r in waiting}):
+                    ids = [r.id[:8] for r in waiting if r.graph == graph]
+                    say(f"cannot continue {len(ids)} recorded decision(s) of graph {graph!r} ({', '.join(ids)}): "
+                        f"it was not given with --graph (given: {', '.join(service.graphs)}); run a worker with "
+                        f"--graph {graph}=module:attr")
+                told |= {r.id for r in waiting}
                 # Any number of workers may run on one file: each thread is run by whoever takes
                 # its lease, so nothing is applied twice (engine/runtime/ownership.py).
                 done = await service.expire()
@@ -234,25 +244,87 @@ def _service(args, graphs: dict | None = None, readonly: bool = False):
     return saver, ReviewService(saver, graphs or {}, reviewer=reviewer)
 
 
+LIST_STATUSES = ("pending", "resolved", "errors", "in-doubt")
+
+
+async def _listed(service, args) -> list:
+    """The items `inbox list` shows: by --status, then --filter/--graph/--thread/--limit."""
+    if args.status in ("pending", "in-doubt"):
+        items = await service.pending(text=args.filter, limit=None if args.status == "in-doubt" else args.limit,
+                                      graph=args.graph_name, thread_id=args.thread)
+        if args.status == "in-doubt":
+            items = [i for i in items if i.in_doubt]
+    else:
+        items = await (service.resolved(limit=None) if args.status == "resolved" else service.errors())
+        needle = (args.filter or "").lower()
+        items = [i for i in items if (not needle or needle in i.search_text)
+                 and args.graph_name in (None, i.record.graph) and args.thread in (None, i.record.thread_id)]
+    return items[:args.limit] if args.limit is not None else items
+
+
+def _plain_row(item) -> str:
+    from inbox.review import describe_decision, short_id
+    from inbox.text import one_line, summary, timestamp
+
+    record = item.record
+    if item.error:
+        what = f"run failed: {item.error}"
+    elif record.status == "pending":
+        what = summary(item.description)
+    else:
+        what = f"{record.status}: {describe_decision(record)} by {record.resolved_by or '?'} " \
+               f"at {timestamp(record.resolved_at)}"
+    return (f"{short_id(item.id):<8}  {record.status:<9}  {one_line(item.action, 20):<20}  "
+            f"{one_line(record.thread_id, 28):<28}  {timestamp(record.created_at):<20}  {one_line(what, 70)}")
+
+
 def cmd_list(args) -> int:
     from engine._internal.sync import run_sync
 
     saver, service = _service(args, readonly=True)
     try:
-        items = run_sync(service.pending(text=args.filter, limit=args.limit, graph=args.graph_name,
-                                         thread_id=args.thread))
+        items = run_sync(_listed(service, args))
     finally:
         saver.close()
     if args.json:
         print(json.dumps([i.to_json() for i in items], ensure_ascii=False, indent=2))
-    else:
-        from inbox.text import one_line
+    elif items:
+        print(f"{'ID':<8}  {'STATUS':<9}  {'ACTION':<20}  {'THREAD':<28}  {'RAISED':<20}  DESCRIPTION / OUTCOME")
         for item in items:
-            print(f"{item.id}  {one_line(item.action, 20):<20}  {one_line(item.record.thread_id, 28):<28}  "
-                  f"{item.record.created_at[:19]}  {one_line(item.description, 60)}")
-        if not items:
-            print("No pending requests.", file=sys.stderr)
+            print(_plain_row(item))
+    else:
+        print({"pending": "No pending requests.", "resolved": "No decisions yet.",
+               "errors": "No failed runs.", "in-doubt": "No in-doubt tool calls."}[args.status], file=sys.stderr)
     return EXIT_OK
+
+
+def show_text(item) -> str:
+    """`inbox show` without --json: the request as a reviewer reads it (Markdown stripped,
+    arguments as indented JSON, every agent-written text defanged)."""
+    from inbox.review import describe_decision
+    from inbox.text import defang, json_text, plain_markdown, timestamp
+
+    r = item.record
+    lines = [f"id        {r.id}", f"action    {defang(item.action)}", f"thread    {defang(r.thread_id)}",
+             f"graph     {defang(r.graph or '?')} (node {defang(r.node or '?')})", f"raised    {timestamp(r.created_at)}"]
+    if r.deadline:
+        lines.append(f"deadline  {timestamp(r.deadline)}{'  OVERDUE' if r.overdue else ''}")
+    lines.append(f"status    {r.status}")
+    if r.status == "pending":
+        lines.append(f"allowed   {', '.join(sorted(item.allowed)) or 'nothing'}")
+    else:
+        lines.append(f"decided   {defang(describe_decision(r))} by {defang(r.resolved_by or '?')} "
+                     f"at {timestamp(r.resolved_at)}")
+    if item.error:
+        lines.append(f"error     {defang(item.error)}")
+    lines += ["", "description:", *("  " + line for line in (plain_markdown(item.description) or "(none)").splitlines())]
+    for entry in item.items:
+        if item.kind == "question" and isinstance(entry.raw, str):
+            continue  # a question asked in words is its description already
+        value = entry.args if item.kind != "question" else entry.raw
+        title = "question" if item.kind == "question" else f"arguments of {defang(entry.action or '?')}"
+        lines += ["", f"{title}:", *("  " + line for line in json_text(value).splitlines())]
+    return "\n".join(lines)
 
 
 def cmd_show(args) -> int:
@@ -263,7 +335,7 @@ def cmd_show(args) -> int:
         item = run_sync(service.item(args.id))
     finally:
         saver.close()
-    print(json.dumps(item.to_json(), ensure_ascii=False, indent=2))
+    print(json.dumps(item.to_json(), ensure_ascii=False, indent=2) if args.json else show_text(item))
     return EXIT_OK
 
 
@@ -275,7 +347,8 @@ def cmd_decide(args) -> int:
     saver, service = _service(args)
     try:
         service.graphs = bind_graphs(refs, saver)
-        item = run_sync(service.item(args.id))
+        item = run_sync(service.item(args.id))  # a unique prefix works: the full id from here on
+        args.id = item.id
         if args.command in ("retry", "mark-done") and not item.action.endswith("(in doubt)"):
             raise UsageError(f"{args.id} is not an in-doubt tool call (it asks about {item.action}); "
                              "`inbox retry` and `inbox mark-done` settle calls that may have run when their "
@@ -303,8 +376,13 @@ def cmd_decide(args) -> int:
             response = build_response(item, "approve" if item.kind == "hitl" else "accept")
         elif args.command == "mark-done":
             response = build_response(item, "response", text=args.note or f"marked done by {service.reviewer}")
+        elif item.kind == "hitl":  # ignore = reject, with the reason the agent receives
+            response = build_response(item, "reject", text=getattr(args, "reason", None))
+        elif getattr(args, "reason", None):
+            raise UsageError(f"{args.id} is in the Agent Inbox format, whose ignore carries no reason; send your "
+                             f"words with `inbox respond {args.id} TEXT` instead.")
         else:
-            response = build_response(item, "ignore" if item.kind != "hitl" else "reject")
+            response = build_response(item, "ignore")
         applied = run_sync(service.decide(args.id, response))
     finally:
         saver.close()
@@ -318,6 +396,99 @@ def cmd_decide(args) -> int:
                       "new_interrupts": [i.id for i in applied.interrupts], "error": applied.error,
                       **({"owner": applied.owner} if applied.owner else {})}))
     return EXIT_OK if applied.status != "error" else EXIT_FAILED
+
+
+def _parse_value(text: str):
+    """A rule's value: JSON when it parses (100, "x", true), else the text itself (/tmp/)."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text
+
+
+def cmd_rules(args) -> int:
+    """`inbox rules list|add|revoke`: the rules that answer requests before they reach a person."""
+    from engine._internal.sync import run_sync
+    from inbox.review import describe_rule
+
+    saver, service = _service(args, readonly=args.action == "list")
+    try:
+        if args.action == "list":
+            rules = run_sync(service.rules(include_revoked=args.all))
+            if args.json:
+                print(json.dumps(rules, ensure_ascii=False, indent=2))
+            for rule in [] if args.json else rules:
+                revoked = f"  REVOKED by {rule['revoked_by']} at {rule['revoked_at']}" if rule["revoked_at"] else ""
+                print(f"{rule['id']}  {describe_rule(rule)}  (by {rule['created_by']}){revoked}")
+            if not rules and not args.json:
+                print("No rules.", file=sys.stderr)
+            return EXIT_OK
+        if args.action == "revoke":
+            rule = run_sync(service.revoke_rule(args.id))
+            print(f"revoked {rule['id']}: {describe_rule(rule)}")
+            return EXIT_OK
+        pattern = (args.arg, args.op, args.value)
+        if any(p is not None for p in pattern) and not all(p is not None for p in pattern):
+            raise UsageError("an argument pattern needs --arg, --op and --value together, e.g. "
+                             "--arg path --op prefix --value /tmp/")
+        expires = None
+        if args.hours is not None:
+            if args.hours <= 0:
+                raise UsageError(f"--hours must be more than 0, got {args.hours}")
+            from datetime import timedelta
+            expires = (service.clock() + timedelta(hours=args.hours)).isoformat()
+        rule = run_sync(service.add_rule(args.tool, arg=args.arg, op=args.op,
+                                         value=_parse_value(args.value) if args.value is not None else None,
+                                         thread_id=args.thread, expires_at=expires))
+        print(f"added {rule['id']}: {describe_rule(rule)}")
+        return EXIT_OK
+    finally:
+        saver.close()
+
+
+AUDIT_FIELDS = ("seq", "decided_at", "by", "user", "host", "interrupt_id", "thread_id", "graph", "action", "status",
+                "answer", "response", "raised_at", "seconds_to_decide", "hash")
+
+
+def cmd_audit(args) -> int:
+    """`inbox audit`: the decisions as CSV or JSON lines; `inbox audit verify`: check the chain."""
+    from engine._internal.sync import run_sync
+
+    since = None
+    if args.since:
+        from datetime import datetime, timezone
+        try:
+            moment = datetime.fromisoformat(args.since)
+        except ValueError:
+            raise UsageError(f"--since {args.since!r} is not a date or time; give ISO 8601, e.g. 2025-03-10 or "
+                             "2025-03-10T08:00+01:00") from None
+        since = (moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)).isoformat()
+    saver, service = _service(args, readonly=True)
+    try:
+        if args.action == "verify":
+            count, problems = run_sync(service.verify_audit())
+        else:
+            rows = run_sync(service.audit(since))
+    finally:
+        saver.close()
+    if args.action == "verify":
+        for problem in problems:
+            print(f"✗ {problem}")
+        if problems:
+            say(f"the audit log has been tampered with: {len(problems)} problem(s) in {count} rows")
+            return EXIT_FAILED
+        print(f"✓ the audit log is intact: {count} rows, each chained to the one before")
+        return EXIT_OK
+    if args.format == "csv":
+        import csv
+        writer = csv.DictWriter(sys.stdout, fieldnames=AUDIT_FIELDS, lineterminator="\n")
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({**row, "response": json.dumps(row["response"], ensure_ascii=False)})
+    else:
+        for row in rows:
+            print(json.dumps(row, ensure_ascii=False))
+    return EXIT_OK
 
 
 # --- parsing ----------------------------------------------------------------------------------------
@@ -348,15 +519,22 @@ def parser() -> argparse.ArgumentParser:
 
     listing = with_db(sub.add_parser("list", help="list pending requests"))
     listing.add_argument("--json", action="store_true", help="a JSON array")
+    listing.add_argument("--status", choices=LIST_STATUSES, default="pending",
+                         help="which requests: pending (default), resolved (the decisions), errors (runs that "
+                              "failed), in-doubt (tool calls that may have run when their process died)")
     listing.add_argument("--filter", help="text to match in action, args or description")
     listing.add_argument("--graph", dest="graph_name", help="only this graph")
     listing.add_argument("--thread", help="only this thread")
     listing.add_argument("--limit", type=int)
-    with_db(sub.add_parser("show", help="show one request as JSON")).add_argument("id")
-    for name, help_text in (("accept", "accept a request"), ("ignore", "ignore a request")):
+    show = with_db(sub.add_parser("show", help="show one request (ID or a unique prefix of 6+ characters)"))
+    show.add_argument("id")
+    show.add_argument("--json", action="store_true", help="the request as JSON (exact)")
+    for name, help_text in (("accept", "accept a request"), ("ignore", "ignore (or, multi-action: reject) a request")):
         p = with_graphs(with_db(sub.add_parser(name, help=help_text)))
-        p.add_argument("id")
+        p.add_argument("id", help="the request's id, or a unique prefix of 6+ characters")
         p.add_argument("--by", help="who decides (default: the configured reviewer)")
+        if name == "ignore":
+            p.add_argument("--reason", help="multi-action (LangChain v1) requests: the reason the agent receives")
     edit = with_graphs(with_db(sub.add_parser("edit", help="edit a request's args, then run it")))
     edit.add_argument("id")
     edit.add_argument("--args", required=True, help="the new args as a JSON object")
@@ -368,6 +546,27 @@ def parser() -> argparse.ArgumentParser:
         p.add_argument("--by", help="who decides (default: the configured reviewer)")
         if name == "mark-done":
             p.add_argument("--note", help="the result the agent sees (default: marked done by REVIEWER)")
+    rules = sub.add_parser("rules", help="list, add or revoke rules that accept requests before a person sees them")
+    rule_actions = rules.add_subparsers(dest="action", metavar="ACTION", required=True)
+    rules_list = with_db(rule_actions.add_parser("list", help="the active rules"))
+    rules_list.add_argument("--all", action="store_true", help="include revoked rules")
+    rules_list.add_argument("--json", action="store_true", help="as JSON")
+    rules_add = with_db(rule_actions.add_parser("add", help="a rule that accepts matching requests"))
+    rules_add.add_argument("--tool", required=True, help="the tool the rule accepts")
+    rules_add.add_argument("--arg", help="an argument the pattern checks")
+    rules_add.add_argument("--op", choices=["prefix", "below", "equals"], help="how the argument must match")
+    rules_add.add_argument("--value", help="what it is matched against (JSON, or plain text)")
+    rules_add.add_argument("--thread", help="only on this thread (default: everywhere)")
+    rules_add.add_argument("--hours", type=float, help="expires after this many hours (default: never)")
+    rules_add.add_argument("--by", help="who adds it (default: the configured reviewer)")
+    rules_revoke = with_db(rule_actions.add_parser("revoke", help="revoke a rule"))
+    rules_revoke.add_argument("id", help="the rule's id (or a unique prefix)")
+    rules_revoke.add_argument("--by", help="who revokes it (default: the configured reviewer)")
+    audit = with_db(sub.add_parser("audit", help="export the audit log (who decided what, when), or verify it"))
+    audit.add_argument("action", nargs="?", choices=["verify"], help="verify: check the hash chain for edited or "
+                                                                      "deleted rows (exit 1 if any)")
+    audit.add_argument("--since", help="only decisions from this time on (ISO 8601)")
+    audit.add_argument("--format", choices=["jsonl", "csv"], default="jsonl", help="jsonl (default) or csv")
     respond = with_graphs(with_db(sub.add_parser("respond", help="answer with text instead of running the tool")))
     respond.add_argument("id")
     respond.add_argument("text")
@@ -378,7 +577,7 @@ def parser() -> argparse.ArgumentParser:
 
 COMMANDS = {"demo": cmd_demo, "open": cmd_open, "worker": cmd_worker, "list": cmd_list, "show": cmd_show,
             "accept": cmd_decide, "edit": cmd_decide, "respond": cmd_decide, "ignore": cmd_decide,
-            "retry": cmd_decide, "mark-done": cmd_decide}
+            "retry": cmd_decide, "mark-done": cmd_decide, "audit": cmd_audit, "rules": cmd_rules}
 
 
 def main(argv: list[str] | None = None) -> int:

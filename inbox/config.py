@@ -4,9 +4,13 @@ Read from a TOML file (`$INBOX_CONFIG`, else `$XDG_CONFIG_HOME/agent-inbox/confi
 `~/.config/agent-inbox/config.toml`), then environment variables, which win:
     reviewer = "dana"            # INBOX_REVIEWER=dana
     theme = "nord"               # INBOX_THEME=nord   (a Textual theme; default textual-dark)
+    undo_seconds = 5             # INBOX_UNDO_SECONDS=0  (the undo window; 0 sends at once)
+    reject_reasons = ["Not approved by policy", "Wrong amount"]   # offered when rejecting
+    columns = ["action", "age"]  # the list's optional columns (of action, thread, allowed, age)
+    notify = ["bell", "desktop"] # on new and overdue requests (default ["bell"]; [] for quiet)
     [keys]
     accept = "y"                 # INBOX_KEY_ACCEPT=y   (a binding id from `?` help)
-    cursor_down = "j,down,n"
+    cursor_down = "j,down,ctrl+n"
 """
 
 from __future__ import annotations
@@ -47,6 +51,35 @@ class InboxSettings(BaseModel):
     reviewer: str = Field(default_factory=_default_reviewer, min_length=1)
     keys: dict[str, str] = Field(default_factory=dict)  # binding id -> comma-separated keys
     toast_seconds: float = Field(default=6.0, gt=0)
+    # A decision waits this long (a countdown on its row) before it is claimed; `u` takes it
+    # back meanwhile. 0 sends at once.
+    undo_seconds: float = Field(default=5.0, ge=0, le=3600)
+    # Reasons offered when rejecting a multi-action (LangChain v1) request; the agent gets the text.
+    reject_reasons: list[str] = Field(default_factory=list)
+    # How new and overdue requests get your attention: "bell" (the terminal's), "desktop"
+    # (OSC 9 / 777 to the terminal, and notify-send when it is installed); [] for neither.
+    notify: list[str] = Field(default_factory=lambda: ["bell"])
+    # After this many accepts in a row of one tool, the inbox suggests a rule (0: never).
+    suggest_rule_after: int = Field(default=3, ge=0)
+
+    @field_validator("notify")
+    @classmethod
+    def _known_notifications(cls, notify: list[str]) -> list[str]:
+        unknown = [n for n in notify if n not in ("bell", "desktop")]
+        if unknown:
+            raise ValueError(f"unknown notification(s) {', '.join(map(repr, unknown))}; use \"bell\" and/or \"desktop\"")
+        return notify
+    # The list's optional columns, in any order of these (the mark, status and description always show).
+    columns: list[str] = Field(default_factory=lambda: ["action", "thread", "allowed", "age"])
+
+    @field_validator("columns")
+    @classmethod
+    def _known_columns(cls, columns: list[str]) -> list[str]:
+        known = ("action", "thread", "allowed", "age")
+        unknown = [c for c in columns if c not in known]
+        if unknown:
+            raise ValueError(f"unknown column(s) {', '.join(map(repr, unknown))}; choose from {', '.join(known)}")
+        return columns
     theme: str = DEFAULT_THEME
 
     @field_validator("theme")
@@ -92,6 +125,8 @@ def load_settings(path: Path | None = None, env: Mapping[str, str] = os.environ)
         data["reviewer"] = env["INBOX_REVIEWER"]
     if env.get("INBOX_THEME"):
         data["theme"] = env["INBOX_THEME"]
+    if env.get("INBOX_UNDO_SECONDS"):
+        data["undo_seconds"] = env["INBOX_UNDO_SECONDS"]
     keys = dict(data.get("keys") or {})
     for name, value in env.items():
         if name.startswith("INBOX_KEY_"):

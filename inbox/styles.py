@@ -24,6 +24,7 @@ KEY_ON = "reverse green"        # a key that works on the selected request
 KEY_OFF = "dim strike"          # a key its config forbids
 KEY_NAME = "bold cyan"          # the help screen's key column
 MARK = "bold magenta"           # a marked row
+SEARCH_MATCH = "bold reverse"   # a word of the `/` query, where it matches
 
 # A decided request, by its status (the list's status symbol and outcome).
 STATUS = {"resolved": OK, "expired": WARNING, "cancelled": MUTED}

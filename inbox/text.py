@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import datetime, timezone
 from typing import Any
 
 from rich.text import Text
@@ -71,7 +72,45 @@ def pretty_json(value: Any, limit: int | None = None) -> tuple[str, bool]:
     return text, False
 
 
+def readable(value: Any) -> tuple[str, str]:
+    """(text, lexer) for showing a value to read, not to edit: JSON, except that an object
+    whose strings hold newlines is shown as YAML with those strings as blocks (`|`), so an
+    email body reads as lines rather than one line of `\\n`. Every scalar is a JSON literal
+    (valid YAML), with controls as JSON escapes (see json_text); a block's lines are defanged."""
+    if not isinstance(value, dict) or not any(isinstance(v, str) and "\n" in v for v in value.values()):
+        return json_text(value), "json"
+    lines = []
+    for key, field in value.items():
+        name = json_text(str(key), None)
+        if isinstance(field, str) and "\n" in field:
+            lines.append(f"{name}: |")
+            lines += [f"  {defang(line)}" for line in field.split("\n")]
+        else:
+            lines.append(f"{name}: {json_text(field, None)}")
+    return "\n".join(lines), "yaml"
+
+
 _MARKDOWN_NOISE = re.compile(r"(\*\*|__|`{1,3}|^#+\s*|^>\s*)", re.MULTILINE)
+
+
+def plain_markdown(markdown: str) -> str:
+    """A Markdown description as plain lines (emphasis, code and heading marks dropped), defanged."""
+    lines = [_MARKDOWN_NOISE.sub("", line).rstrip() for line in defang(markdown or "").splitlines()]
+    return "\n".join(lines).strip()
+
+
+def timestamp(iso: str | None) -> str:
+    """The one way times are shown, in the TUI and the plain output: `2025-03-10 08:30 UTC`.
+    Stored times are ISO 8601 with an offset; they are shown in UTC, with the zone named."""
+    if not iso:
+        return "?"
+    try:
+        moment = datetime.fromisoformat(iso)
+    except ValueError:
+        return defang(iso)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def summary(markdown: str) -> str:

@@ -29,7 +29,8 @@ from snapshot_apps import CONFIG_PATH, DATABASES, SCENARIOS, make_app, open_save
 # What the README shows: the list, each kind of request, each dialog, the thread, the keys.
 DEFAULT = ["demo_list", "detail_multi_action", "detail_question", "detail_overdue", "edit_valid",
            "edit_invalid_schema", "respond", "stepper", "bulk_confirm", "resolved_by_someone_else",
-           "errors_tab", "thread_view", "help", "palette"]
+           "errors_tab", "thread_view", "help", "palette", "undo_countdown", "edited_diff", "full_view",
+           "search_fields", "discard_edit", "rules_screen", "propose_rule", "detail_narrow_80x24"]
 TITLE = "Agent Inbox"
 # Textual's SVG asks for Fira Code from a web font; a converter without it falls back to a
 # proportional font and the columns go ragged. Name fonts that are usually installed.
@@ -41,7 +42,7 @@ def file_name(scenario: str) -> str:
 
 
 async def _capture(scenario, saver) -> str:
-    app = make_app(saver)
+    app = make_app(saver, scenario.undo_seconds)
     async with app.run_test(size=scenario.size, notifications=True) as pilot:
         await scenario.run(pilot, saver)
         return app.export_screenshot(title=TITLE, simplify=True)  # as snap_compare does

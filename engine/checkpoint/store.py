@@ -210,6 +210,11 @@ class InboxStore(RunStore, Protocol):
         """The interrupt with this id in any status, or None."""
         ...
 
+    async def afind_interrupt_ids(self, prefix: str, limit: int = 10) -> list[str]:
+        """Ids of interrupts in any status starting with `prefix`, in id order, at most `limit`
+        (a short id typed by a person: the inbox accepts unique prefixes of 6+ characters)."""
+        ...
+
     async def aget_thread(self, thread_id: str) -> ThreadRecord | None:
         """One thread with its count of pending interrupts, or None."""
         ...
@@ -226,6 +231,24 @@ class InboxStore(RunStore, Protocol):
         hosts (applied=False until the runtime resumes the run with it). AlreadyResolved (who,
         when, what) if it is not pending, InterruptNotFound if it does not exist,
         InvalidResponse if the request forbids the answer, ValueError for a reserved `by`."""
+        ...
+
+    async def aaudit_log(self, since: datetime | str | None = None) -> list[dict]:
+        """The hash-chained audit log (engine/checkpoint/audit.py), oldest first: one row per
+        decision recorded by aresolve or an expiry that answered, appended in its transaction:
+        {"seq", "at", "interrupt_id", "row" (canonical JSON), "hash"}; from `since` on if given."""
+        ...
+
+    # --- rules ------------------------------------------------------------------------------------
+    async def aput_rule(self, rule: dict) -> dict:
+        """Add a rule (engine/checkpoint/rules.py: tool, optional arg/op/value, thread_id,
+        expires_at, created_by; the store gives it an id and created_at) or replace one by id
+        (revoking: revoked_at, revoked_by). Active rules answer matching requests when they are
+        raised, in the raising transaction, by `rule:<id>`, audited. ValueError for a bad rule."""
+        ...
+
+    async def alist_rules(self, include_revoked: bool = False) -> list[dict]:
+        """The rules, oldest first; revoked ones only with include_revoked."""
         ...
 
     async def adecisions(self, thread_id: str | None = None, limit: int | None = None,

@@ -37,6 +37,21 @@ class LocalBackend:
     async def interrupt(self, interrupt_id: str):
         return await self.store.aget_interrupt(interrupt_id)
 
+    async def put_rule(self, rule: dict) -> dict:
+        return await self.store.aput_rule(rule)
+
+    async def rules(self, include_revoked: bool = False) -> list[dict]:
+        return await self.store.alist_rules(include_revoked)
+
+    async def claimed_unapplied(self) -> list:
+        return await self.store.alist_claimed_unapplied()
+
+    async def audit_log(self, since: str | None = None) -> list[dict]:
+        return await self.store.aaudit_log(since)
+
+    async def find_ids(self, prefix: str, limit: int = 10) -> list[str]:
+        return await self.store.afind_interrupt_ids(prefix, limit)
+
     async def thread(self, thread_id: str):
         return await self.store.aget_thread(thread_id)
 

@@ -1,12 +1,14 @@
 """Edit a request's arguments as JSON, checked as you type (syntax, then the tool's schema).
-Submitting is disabled while the text is invalid."""
+Submitting is disabled while the text is invalid. `esc` closes it, asking first when the text
+was changed (nothing typed is lost silently); it is a priority binding, so the editor does not
+take the first `esc` for itself."""
 
 from __future__ import annotations
 
 import json
 
 from rich.text import Text
-from textual.app import ComposeResult
+from textual.app import ComposeResult, SuspendNotSupported
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
@@ -14,7 +16,10 @@ from textual.widgets import Button, Static, TextArea
 
 from inbox import styles
 from inbox.keymap import Keys
+from inbox.edits import diff_summary
+from inbox.external_editor import EditorError, edit_text
 from inbox.review import schema_errors
+from inbox.screens.confirm import ask_before_discarding
 from inbox.text import defang, json_text, literal, one_line
 
 
@@ -35,24 +40,30 @@ class EditArgsScreen(ModalScreen[dict | None]):
 
     BINDINGS = [
         Binding("ctrl+s", "submit", "Submit edit", id="edit.submit"),
-        Binding("escape", "cancel", "Cancel", id="edit.cancel"),
+        Binding("escape", "cancel", "Cancel", id="edit.cancel", priority=True),
+        Binding("ctrl+o", "external_editor", "Open in $EDITOR", id="edit.external", priority=True),
     ]
 
-    def __init__(self, action: str, args: dict, schema: dict | None, keys: Keys):
+    def __init__(self, action: str, args: dict, schema: dict | None, keys: Keys, *, start: dict | None = None):
+        """`args`: what the agent asked for; `start`: where editing begins (the reviewer's earlier
+        edit, when there is one: reopening the editor never throws it away)."""
         super().__init__()
         self.keys = keys
         self.action_name = action
         self.original = args
+        self.start = args if start is None else start
         self.schema = schema
-        self.valid_args: dict | None = args
+        self.valid_args: dict | None = self.start
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog", classes="edit-dialog"):
             submit, cancel = self.keys.label("edit.submit"), self.keys.label("edit.cancel")
+            external = self.keys.label("edit.external")
             yield Static(Text.assemble(("Edit arguments of ", ""), literal(one_line(self.action_name, 50), styles.STRONG),
-                                       (f"  {submit} submit · {cancel} cancel", styles.MUTED)), classes="dialog-title")
+                                       (f"  {submit} submit · {external} $EDITOR · {cancel} cancel", styles.MUTED)),
+                         classes="dialog-title")
             # JSON escapes for controls and bidi overrides: visible, and they parse back exactly.
-            yield TextArea(json_text(self.original), id="args-editor",
+            yield TextArea(json_text(self.start), id="args-editor",
                            soft_wrap=True, show_line_numbers=True, tab_behavior="indent")
             yield Static(id="edit-status")
             yield Button(Text(f"Submit ({submit})"), id="submit", variant="success")
@@ -78,8 +89,9 @@ class EditArgsScreen(ModalScreen[dict | None]):
         else:
             self.valid_args = value
             checked = "matches the tool's schema" if self.schema else "valid JSON (this tool sent no schema)"
-            changed = "" if value != self.original else " · unchanged"
-            status.update(Text(f"✓ {checked}{changed}"))
+            changed = (f" · changes: {diff_summary(self.original, value, 30)}" if value != self.original
+                       else " · unchanged")
+            status.update(Text(defang(f"✓ {checked}{changed}")))
             button.disabled = False
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
@@ -93,5 +105,22 @@ class EditArgsScreen(ModalScreen[dict | None]):
             return
         self.dismiss(self.valid_args)
 
+    def action_external_editor(self) -> None:
+        """The text in the reviewer's own editor; it comes back into the dialog, checked."""
+        editor = self.query_one("#args-editor", TextArea)
+        try:
+            with self.app.suspend():
+                text = edit_text(editor.text)
+        except SuspendNotSupported:
+            self.notify("This terminal cannot hand over to an editor; edit here instead.", severity="warning")
+            return
+        except EditorError as error:
+            self.notify(str(error), title="Editor", severity="warning")
+            return
+        editor.text = text  # on_text_area_changed checks it
+
     def action_cancel(self) -> None:
-        self.dismiss(None)
+        if self.query_one("#args-editor", TextArea).text != json_text(self.start):
+            ask_before_discarding(self, "your edit", self.keys)
+        else:
+            self.dismiss(None)

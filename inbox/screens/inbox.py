@@ -16,7 +16,9 @@ made visible); toasts go through the app's `notify`, which turns markup off for 
 
 from __future__ import annotations
 
-from dataclasses import replace
+import math
+import time
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Callable
 
@@ -34,28 +36,49 @@ from inbox.actions import DECISIONS as DECISION_ACTIONS, TABS, bindings, help_ro
 from inbox.config import InboxSettings
 from inbox.keymap import Keys
 from inbox.review import (AlreadyResolved, Applied, InboxItem, InvalidResponse, ReviewService, blocking,
-                          build_response)
-from inbox.screens.confirm import ConfirmScreen
+                          build_response, describe_rule)
+from inbox.screens.confirm import ConfirmScreen, bulk_listing
 from inbox.screens.edit import EditArgsScreen
+from inbox.screens.full import FullViewScreen
+from inbox.screens.rules import ProposeRuleScreen, RulesScreen
 from inbox.screens.help import HelpScreen
 from inbox.screens.respond import RespondScreen
 from inbox.screens.stepper import StepperScreen
 from inbox.screens.thread import ThreadScreen
-from inbox.text import literal, one_line, summary
+from inbox.attention import notify_desktop
+from inbox.search import Query, QueryError, matches, parse_query
+from inbox.text import literal, one_line, summary, timestamp
 from inbox.widgets.detail import DetailPane
-from inbox.widgets.item_table import ItemTable, age_text
+from inbox.widgets.item_table import GROUPS, SORTS, ItemTable, age_text
 
 PAGE = 200  # rows fetched at a time; more are paged in as the cursor nears the end
 DETAIL_DELAY = 0.06
-NARROW = 110  # columns
+NARROW = 140  # columns: below this the description column would be too narrow beside the detail pane
 FILTER_DELAY = 0.15
+SEARCH_WINDOW = 2000  # pending requests a query searches (the list shows its first PAGE matches)
+AGE_TICK = 15.0  # seconds between recomputing the Age column
 STATUS_TONES = ("ok", "error", "busy")  # the status line's classes (-ok, -error, -busy) in app.tcss
 # What a failed worker was doing, for the status line and the toast.
 WORKER_TASKS = {"reload": "Loading the list", "live_update": "Updating the list", "load_more": "Loading more requests",
                 "load_messages": "Loading the thread's messages", "open_thread": "Opening the thread",
                 "_decide": "Sending the decision", "expire_overdue": "Expiring overdue requests",
-                "refresh_item": "Refreshing the request",
+                "refresh_item": "Refreshing the request", "open_full_view": "Opening the full view",
                 "watch_events": "Watching for new requests (live updates stopped; R refreshes)"}
+
+
+@dataclass
+class Held:
+    """A decision in its undo window: claimed (exactly once, as always) only when `due` passes."""
+
+    item: InboxItem
+    response: Any
+    verb: str
+    due: float  # time.monotonic()
+
+
+def countdown(seconds: float) -> str:
+    """Whole seconds, rounded up (never "0 s" while it has not been sent); minutes past 99 s."""
+    return f"{math.ceil(seconds)} s" if seconds <= 99 else f"{math.ceil(seconds / 60)} min"
 
 
 class InboxChanged(Message):
@@ -80,23 +103,33 @@ class InboxScreen(Screen):
         self.expire_every = expire_every
         self.tab = "pending"
         self.filter_text = ""
+        self.search_query = Query()  # filter_text parsed (inbox/search.py)
         self.expanded = False
         self.counts: dict[str, int] = {}
         self._raised: dict[str, InboxItem] = {}  # from events, not yet on screen
         self._changed: set[str] = set()  # decided, cancelled or expired, not yet restyled
+        self._follow_ups: set[str] = set()  # requests our own decisions' runs raised, not yet shown
+        self._drafts: dict[str, dict] = {}  # edited args not (yet) sent: `e` reopens the editor on them
+        self._held: dict[str, Held] = {}  # decisions in their undo window, oldest first
+        self._streak: tuple[str | None, int] = (None, 0)  # (tool, accepts of it in a row)
+        self._unseen: set[str] = set()  # raised while the inbox was open, not yet selected
+        self._waiting: dict[str, int] = {}  # graph -> decisions recorded for a worker (not run here)
+        self._countdown_timer = None
+        self.monotonic: Callable[[], float] = time.monotonic
         self._refresh_scheduled = False
         self._detail_timer = None
         self._filter_timer = None
         self._loaded_once = False
+        self._showing_hint = True  # the status line shows the hint (not a message to read)
 
     # --- layout -----------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
         yield Static(id="topbar")
         yield Tabs(*(Tab(label, id=f"tab-{key}") for key, label in TABS), id="tabs")
-        yield Input(placeholder="filter: text in action, args or description — enter keeps it, "
+        yield Input(placeholder="search: words, graph:NAME action:NAME thread:ID status:overdue — enter keeps it, "
                                 f"{self.keys.label('clear_filter')} clears", id="filter")
         with Horizontal(id="main"):
-            yield ItemTable(self.keys, id="items")
+            yield ItemTable(self.keys, id="items", columns=self.settings.columns)
             yield DetailPane(self.keys, id="detail")
         yield Static(id="statusline")
         yield Footer()
@@ -108,6 +141,7 @@ class InboxScreen(Screen):
         self.set_status("Loading…")
         self.query_one(ItemTable).focus()
         self.reload()
+        self.set_interval(AGE_TICK, self._tick_ages)
         if self.live:
             self.watch_events()
             if self.expire_every:
@@ -132,21 +166,52 @@ class InboxScreen(Screen):
         self._fit(event.size.width)
 
     def _fit(self, width: int) -> None:
-        # Below 110 columns the detail pane goes under the list instead of beside it.
-        self.query_one("#main").set_class(width < NARROW, "narrow")
+        # Below 140 columns the detail pane goes under the list instead of beside it, the list
+        # leads with the description, and so does the detail pane.
+        narrow = width < NARROW
+        self.query_one("#main").set_class(narrow, "narrow")
+        self.query_one(ItemTable).set_narrow(narrow)
+        self.query_one(DetailPane).set_narrow(narrow)
 
     def _topbar(self) -> None:
+        """The status bar: what waits (pending, new since you looked, overdue, in doubt), which
+        graphs have decisions waiting for a worker, who you are and where."""
         text = Text()
         text.append(" Agent Inbox ", style=styles.BRAND)
-        text.append(f"  {one_line(self.source, 60)}", style=styles.MUTED)
-        text.append(f"   reviewer: {one_line(self.service.reviewer, 24)}", style=styles.MUTED)
-        if not self.service.runs():
-            text.append("   decisions are recorded; `inbox worker` continues the runs", style=styles.WARNING)
+        if self.counts:
+            table = self.query_one(ItemTable)
+            shown = [i for i in table.items.values() if i.record.status == "pending"] if self.tab == "pending" else []
+            overdue = sum(1 for i in shown if i.record.overdue)
+            in_doubt = sum(1 for i in shown if i.in_doubt)
+            text.append(f" {self.counts.get('pending', 0)} pending", style=styles.STRONG)
+            if self._unseen:
+                text.append(f" · {len(self._unseen)} new", style=styles.OK_STRONG)
+            if overdue:
+                text.append(f" · {overdue} overdue", style=styles.WARNING_STRONG)
+            if in_doubt:
+                text.append(f" · {in_doubt} in doubt", style=styles.ERROR_STRONG)
+            for graph, count in sorted(self._waiting.items()):
+                text.append(f" · {one_line(graph or '?', 24)}: {count} recorded, no worker running here",
+                            style=styles.WARNING)
+        text.append(f"  {one_line(self.source, 40)}", style=styles.MUTED)
+        text.append(f"  reviewer: {one_line(self.service.reviewer, 24)}", style=styles.MUTED)
+        if not self.service.runs() and not self._waiting:
+            text.append("  decisions are recorded; `inbox worker` continues the runs", style=styles.WARNING)
         self.query_one("#topbar", Static).update(text)
 
-    def set_status(self, message: str | Text, tone: str = "") -> None:
+    def _attention(self, what: str) -> None:
+        """Bell and/or desktop notification (the config's `notify`) for new or overdue requests."""
+        if "bell" in self.settings.notify:
+            self.app.bell()
+        driver = getattr(self.app, "_driver", None)  # Textual has no public raw write
+        if "desktop" in self.settings.notify and driver is not None and not self.app.is_headless:
+            notify_desktop("Agent Inbox", what, driver.write)
+
+    def set_status(self, message: str | Text, tone: str = "", *, hint: bool = False) -> None:
         """A string is shown literally, on one line (it may hold thread ids, actions, errors); a Text as built.
-        `tone` (ok, error, busy, or plain) is a class of the status line: app.tcss colours it from the theme."""
+        `tone` (ok, error, busy, or plain) is a class of the status line: app.tcss colours it from the theme.
+        A message stays until the reviewer moves; then the hint (`_hint`) takes its place again."""
+        self._showing_hint = hint
         if isinstance(message, str):
             message = literal(message.replace("\n", " "))
         line = self.query_one("#statusline", Static)
@@ -154,35 +219,85 @@ class InboxScreen(Screen):
             line.set_class(name == tone, f"-{name}")
         line.update(message)
 
+    def _tick_ages(self) -> None:
+        self.query_one(ItemTable).tick(self.clock())
+
     def _update_tab_labels(self) -> None:
         for key, label in TABS:
             count = self.counts.get(key)
             self.query_one(f"#tab-{key}", Tab).label = f"{label} {count}" if count is not None else label
+        self._refresh_hint()
+        self._topbar()
+
+    def _refresh_hint(self) -> None:
+        """Put the hint back when the status line shows one (never over a message not yet read)."""
+        if self._showing_hint and self.counts:
+            self.set_status(self._hint(), hint=True)
+
+    def _hint(self) -> Text:
+        """What is waiting (from the same counts as the tabs, so it never contradicts them) and
+        the keys that work on the selected request: only those its config allows. With a
+        query: which match the cursor is on, of how many."""
+        pending = self.counts.get("pending", 0)
+        item = self.current
+        key = self.keys.label
+        table = self.query_one(ItemTable)
+        if not self.search_query.empty:
+            found = table.row_count
+            more = "+" if not table.complete else ""
+            text = Text(f"“{one_line(self.filter_text, 40)}”: " + (
+                f"{table.cursor_row + 1} of {found}{more} · {key('search_next')}/{key('search_previous')} "
+                f"next/previous · {key('clear_filter')} clears" if found else "no match"))
+            if item is None:
+                return text
+            text.append(" · ")
+        else:
+            text = Text(f"{pending} request{'s' if pending != 1 else ''} waiting" if pending else
+                        "Nothing is waiting for you. New requests appear here as agents raise them.")
+        if item is None:
+            if pending and self.tab != "pending":
+                text.append(f" · {key('tab_pending')} shows them")
+        elif item.record.status != "pending" or item.error:
+            text.append(f" · this one is {item.record.status if not item.error else 'failed'}: nothing to decide · "
+                        f"{key('open_thread')} thread")
+        elif item.needs_stepper:
+            text.append(f" · {len(item.items)} actions: enter decides each")
+        else:
+            words = (("accept", "accept"), ("edit", "edit"), ("respond", "answer" if item.kind == "question"
+                                                               else "respond"),
+                     ("ignore", "reject" if item.kind == "hitl" else "ignore"))
+            usable = [f"{key(action)} {word}" for action, word in words if self._allows(item, action)]
+            text.append(" · " + " · ".join(usable) if usable else " · nothing is allowed on this request")
+        text.append(f" · {key('help')} all keys", style=styles.MUTED)
+        return text
 
     # --- loading ----------------------------------------------------------------------------------
     async def _fetch(self, offset: int = 0) -> list[InboxItem]:
-        """Up to PAGE + 1 items from `offset` (the extra one tells whether more follow)."""
-        text = self.filter_text or None
+        """Up to PAGE + 1 items from `offset` (the extra one tells whether more follow). With a
+        query, up to SEARCH_WINDOW pending requests are searched (words match thread ids and
+        graphs too, which the store's payload search does not see)."""
         if self.tab == "pending":
-            return await self.service.pending(text=text, limit=PAGE + 1, offset=offset)
+            if self.search_query.empty:
+                return await self.service.pending(limit=PAGE + 1, offset=offset)
+            return [] if offset else self._filtered(await self.service.pending(limit=SEARCH_WINDOW))
         if offset:
             return []  # the other tabs show their newest PAGE items
         if self.tab == "resolved":
             return self._filtered(await self.service.resolved(limit=PAGE))
         if self.tab == "errors":
             return self._filtered(await self.service.errors())
-        pending = await self.service.pending(text=text, limit=PAGE)
-        return pending + self._filtered(await self.service.resolved(limit=PAGE))
+        pending = await self.service.pending(limit=PAGE if self.search_query.empty else SEARCH_WINDOW)
+        return self._filtered(pending)[:PAGE] + self._filtered(await self.service.resolved(limit=PAGE))
 
     def _filtered(self, items: list[InboxItem]) -> list[InboxItem]:
-        if not self.filter_text:
+        if self.search_query.empty:
             return items
-        needle = self.filter_text.lower()
-        return [i for i in items if needle in i.search_text]
+        return [i for i in items if matches(i, self.search_query)]
 
     @work(exit_on_error=False, exclusive=True, group="load")
     async def reload(self) -> None:
         items = await self._fetch()
+        self._waiting = await self.service.waiting_for_a_worker()
         self.counts = await self.service.counts()
         table = self.query_one(ItemTable)
         table.load(items[:PAGE], self.clock(), complete=len(items) <= PAGE)
@@ -190,12 +305,7 @@ class InboxScreen(Screen):
         self._show_current()
         if not self._loaded_once:
             self._loaded_once = True
-            pending = self.counts.get("pending", 0)
-            keys = self.keys.label
-            self.set_status(f"{pending} request{'s' if pending != 1 else ''} waiting. {keys('accept')} accept · "
-                            f"{keys('edit')} edit · {keys('respond')} respond · {keys('ignore')} ignore · "
-                            f"{keys('help')} all keys" if pending else
-                            "Nothing is waiting for you. New requests appear here as agents raise them.")
+            self.set_status(self._hint(), hint=True)
 
     @work(exit_on_error=False, exclusive=True, group="events")
     async def watch_events(self) -> None:
@@ -219,20 +329,34 @@ class InboxScreen(Screen):
         table = self.query_one(ItemTable)
         raised, self._raised = self._raised, {}
         changed, self._changed = self._changed, set()
+        follow_ups, self._follow_ups = self._follow_ups, set()
         new_requests = len(raised)
         if self.tab != "pending":
             await self._reload_now()
         else:
-            needle = self.filter_text.lower()
-            fresh = [i for i in raised.values() if i.id not in changed and (not needle or needle in i.search_text)]
+            for interrupt_id in follow_ups | set(raised):  # read back: a rule may have answered them
+                item = await self.service.item(interrupt_id)
+                if item.record.status == "pending":
+                    raised[interrupt_id] = item
+                else:
+                    raised.pop(interrupt_id, None)
+            fresh = [i for i in raised.values() if i.id not in changed and matches(i, self.search_query)]
             gone = [await self.service.item(i) for i in changed if i in table.items]
+            newly_overdue = sum(1 for i in gone if i.record.status == "pending" and i.record.overdue
+                                and not table.items[i.id].record.overdue)
+            if newly_overdue:
+                self._attention(f"{newly_overdue} request{'s' if newly_overdue != 1 else ''} overdue")
+            self._waiting = await self.service.waiting_for_a_worker()
             self.counts = await self.service.counts()
             if not table.complete:
                 fresh = []  # older requests are still to be paged in: new ones come after them
             table.merge(fresh, gone, self.clock())  # rows and counts change in the same refresh
             self._update_tab_labels()
             self._show_current()
+        self._unseen |= {i for i in raised if i in self.query_one(ItemTable).items} - set(follow_ups)
+        self._topbar()
         if new_requests:
+            self._attention(f"{new_requests} new request{'s' if new_requests != 1 else ''} to review")
             self.notify(f"{new_requests} new request{'s' if new_requests != 1 else ''} to review",
                         title="New work", timeout=self.settings.toast_seconds)
 
@@ -246,7 +370,10 @@ class InboxScreen(Screen):
     @work(exit_on_error=False, exclusive=True, group="expire", thread=True)
     def expire_overdue(self) -> None:
         for applied in blocking(self.service.expire()):
-            self.app.call_from_thread(self._report, None, applied, "expired (deadline)")
+            self.app.call_from_thread(self._report, None, applied, "deadline passed: expired a")
+        if self.service.runs():  # continue runs a rule answered (recorded, like any decision)
+            for applied in blocking(self.service.recover()):
+                self.app.call_from_thread(self._report, None, applied, "a rule accepted a")
 
     # --- selection and detail -------------------------------------------------------------------------
     @property
@@ -258,6 +385,10 @@ class InboxScreen(Screen):
         self.query_one(DetailPane).show(item, age_text(item.record.created_at, self.clock()) if item else "",
                                         self.expanded)
         self.refresh_bindings()
+        self._refresh_hint()
+        if item is not None and item.id in self._unseen:
+            self._unseen.discard(item.id)
+            self._topbar()
         if item is not None:
             self.load_messages(item.record.thread_id)
         else:
@@ -314,7 +445,7 @@ class InboxScreen(Screen):
         if item.kind == "question":
             return action == "respond"
         names = {"accept": ("accept", "approve"), "edit": ("edit",), "respond": ("response", "respond", "reject"),
-                 "ignore": ("ignore",)}[action]
+                 "ignore": ("ignore", "reject")}[action]
         return any(n in item.allowed for n in names)
 
     def on_key(self, event) -> None:
@@ -332,18 +463,54 @@ class InboxScreen(Screen):
                             "config forbids it (see Responses in the detail pane).", severity="warning")
 
     # --- moving -----------------------------------------------------------------------------------
+    # Moving means the last message was read: the hint for the new request takes its place.
     def action_cursor_down(self) -> None:
+        self._showing_hint = True
         self.query_one(ItemTable).action_cursor_down()
 
     def action_cursor_up(self) -> None:
+        self._showing_hint = True
         self.query_one(ItemTable).action_cursor_up()
 
     def action_cursor_top(self) -> None:
+        self._showing_hint = True
         self.query_one(ItemTable).move_cursor(row=0)
 
     def action_cursor_bottom(self) -> None:
+        self._showing_hint = True
         table = self.query_one(ItemTable)
         table.move_cursor(row=max(table.row_count - 1, 0))
+
+    def action_sort(self) -> None:
+        table = self.query_one(ItemTable)
+        table.sort_key = SORTS[(SORTS.index(table.sort_key) + 1) % len(SORTS)]
+        table.arrange()
+        self.set_status(f"Sorted by {table.sort_key}" + (f", grouped by {table.group}" if table.group != "none" else "")
+                        + f" — {self.keys.label('sort')} changes the order, {self.keys.label('group')} the grouping.")
+
+    def action_group(self) -> None:
+        table = self.query_one(ItemTable)
+        table.group = GROUPS[(GROUPS.index(table.group) + 1) % len(GROUPS)]
+        table.arrange()
+        self.set_status((f"Grouped by {table.group}" if table.group != "none" else "Not grouped")
+                        + f", sorted by {table.sort_key} — {self.keys.label('group')} changes the grouping.")
+
+    def action_search_next(self) -> None:
+        self._jump(1)
+
+    def action_search_previous(self) -> None:
+        self._jump(-1)
+
+    def _jump(self, step: int) -> None:
+        """n/N: the next/previous match (every row of a searched list is one), wrapping around."""
+        table = self.query_one(ItemTable)
+        if self.search_query.empty:
+            self.notify(f"Search first with {self.keys.label('filter')}; then {self.keys.label('search_next')} and "
+                        f"{self.keys.label('search_previous')} move between the matches.", severity="warning")
+            return
+        if table.row_count:
+            self._showing_hint = True
+            table.move_cursor(row=(table.cursor_row + step) % table.row_count)
 
     def action_tab(self, key: str) -> None:
         self.query_one(Tabs).active = f"tab-{key}"
@@ -351,6 +518,7 @@ class InboxScreen(Screen):
     @on(Tabs.TabActivated)
     def _tab_activated(self, event: Tabs.TabActivated) -> None:
         self.tab = event.tab.id.removeprefix("tab-")
+        self.query_one(ItemTable).remove_decided = self.tab == "pending"
         self.query_one(ItemTable).focus()
         self.reload()
 
@@ -371,6 +539,12 @@ class InboxScreen(Screen):
     @on(Input.Changed, "#filter")
     def _filter_changed(self, event: Input.Changed) -> None:
         self.filter_text = event.value.strip()
+        try:
+            self.search_query = parse_query(self.filter_text)
+        except QueryError as error:
+            self.set_status(f"✗ {error}", "error")
+            return
+        self.query_one(ItemTable).highlight = self.search_query.words
         # Typing "refund" is one query, not six.
         if self._filter_timer is not None:
             self._filter_timer.stop()
@@ -380,8 +554,8 @@ class InboxScreen(Screen):
     def _filter_submitted(self, event: Input.Submitted) -> None:
         self.query_one(ItemTable).focus()
         if self.filter_text:
-            self.set_status(f"Filtered by “{one_line(self.filter_text, 40)}” — {self.keys.label('filter')} to change, "
-                            f"{self.keys.label('clear_filter')} to clear.")
+            self._showing_hint = True
+            self._refresh_hint()
         else:
             event.input.display = False
 
@@ -391,6 +565,8 @@ class InboxScreen(Screen):
             box.value = ""
             box.display = False
             self.filter_text = ""
+            self.search_query = Query()
+            self.query_one(ItemTable).highlight = ()
             self.query_one(ItemTable).focus()
             self.set_status("Filter cleared.")
             self.reload()
@@ -405,13 +581,17 @@ class InboxScreen(Screen):
             self.notify(f"Already {item.record.status} by {item.record.resolved_by}; nothing to decide.",
                         severity="warning")
             return None
+        if item.id in self._held:
+            self.notify(f"Already decided ({self._held[item.id].verb}); it is sent when its countdown ends. "
+                        f"{self.keys.label('undo')} takes it back.", severity="warning")
+            return None
         return item
 
     def _stepper(self, item: InboxItem) -> None:
         def done(response: Any) -> None:
             if response is not None:
-                self.submit(item, response, "decisions")
-        self.app.push_screen(StepperScreen(item, self.keys), done)
+                self.submit(item, response, "decided")
+        self.app.push_screen(StepperScreen(item, self.keys, reject_reasons=self.settings.reject_reasons), done)
 
     def action_accept(self) -> None:
         item = self._pending_or_explain()
@@ -428,7 +608,18 @@ class InboxScreen(Screen):
             return
         if item.needs_stepper:
             return self._stepper(item)
-        self.submit(item, build_response(item, "ignore"), "ignored")
+        if item.kind != "hitl":
+            return self.submit(item, build_response(item, "ignore"), "ignored")
+
+        def reasoned(reason: Any) -> None:  # "" rejects without a reason
+            if reason is None:
+                self.set_status("Reject cancelled; nothing was sent.")
+            else:
+                self.submit(item, build_response(item, "reject", text=reason or None), "rejected")
+        self.app.push_screen(RespondScreen(
+            f"Reject {item.action}", f"{one_line(summary(item.description), 150)}\nThe tool does not run; the agent "
+            "gets your reason (optional: send nothing to reject without one).", allow_json=False, keys=self.keys,
+            presets=self.settings.reject_reasons, allow_empty=True), reasoned)
 
     def action_edit(self) -> None:
         item = self._pending_or_explain()
@@ -440,10 +631,12 @@ class InboxScreen(Screen):
 
         def edited(args: dict | None) -> None:
             if args is not None:
+                self._drafts[item.id] = args  # kept until the decision is claimed
                 self.submit(item, build_response(item, "edit", args=args), "edited")
             else:
                 self.set_status("Edit cancelled; nothing was sent.")
-        self.app.push_screen(EditArgsScreen(entry.action, entry.args, entry.args_schema, self.keys), edited)
+        self.app.push_screen(EditArgsScreen(entry.action, entry.args, entry.args_schema, self.keys,
+                                            start=self._drafts.get(item.id)), edited)
 
     def action_respond(self) -> None:
         item = self._pending_or_explain()
@@ -476,29 +669,110 @@ class InboxScreen(Screen):
 
     def action_accept_marked(self) -> None:
         table = self.query_one(ItemTable)
-        items = [table.items[i] for i in table.marked if i in table.items]
+        items = list(table.marked.values())  # marks survive tab switches: not only this tab's rows
         if not items:
             self.notify(f"Mark requests with {self.keys.label('mark')} first, then press "
                         f"{self.keys.label('accept_marked')}.", severity="warning")
             return
-        acceptable = [i for i in items if not i.needs_stepper and self._allows(i, "accept")]
-        skipped = len(items) - len(acceptable)
-        detail = f"{skipped} marked request(s) cannot be accepted (config forbids it, or several actions) " \
-                 "and will be left pending." if skipped else "Each run continues as soon as it is accepted."
+        acceptable = [i for i in items if self._left_out(i) is None]
+        detail = bulk_listing(items, self._left_out)
 
         def confirmed(yes: bool) -> None:
             if not yes:
                 self.set_status("Nothing was accepted.")
                 return
             for item in acceptable:
-                table.marked.discard(item.id)
+                table.marked.pop(item.id, None)
                 verb = "approve" if item.kind == "hitl" else "accept"
                 self.submit(item, build_response(item, verb), "accepted")
         self.app.push_screen(ConfirmScreen(f"Accept {len(acceptable)} marked request{'s' if len(acceptable) != 1 else ''}?",
                                        detail, self.keys), confirmed)
 
+    def _left_out(self, item: InboxItem) -> str | None:
+        """Why bulk accept leaves a marked request out, or None when it accepts it."""
+        if item.record.status != "pending":
+            return f"already {item.record.status} by {item.record.resolved_by or '?'}"
+        if item.needs_stepper:
+            return f"{len(item.items)} actions: decide each in its stepper"
+        if item.kind == "question":
+            return "a question: it needs an answer"
+        if not self._allows(item, "accept"):
+            return "its config forbids accept"
+        return None
+
     def submit(self, item: InboxItem, response: Any, verb: str) -> None:
-        self.set_status(f"Sending: {verb} {item.action} on {item.record.thread_id}…", "busy")
+        """Decide: at once when the undo window is off; otherwise the decision waits out the window
+        on its row (a countdown), the cursor moves on, and `u` takes it back before it is sent."""
+        window = self.settings.undo_seconds
+        if window <= 0:
+            return self._send(item, response, verb)
+        table = self.query_one(ItemTable)
+        on_it = table.current_id == item.id
+        self._held[item.id] = Held(item, response, verb, self.monotonic() + window)
+        table.set_held(item.id, f"{verb}: sends in {countdown(window)} · {self.keys.label('undo')} undoes")
+        if on_it:
+            following = table.next_pending_row(table.cursor_row)
+            if following is not None:
+                table.move_cursor(row=following)
+        if self._countdown_timer is None:
+            self._countdown_timer = self.set_interval(0.25, self._countdown_tick)
+        self._countdown_tick()
+
+    def _countdown_tick(self) -> None:
+        """Send what is due; show what is left (on each row, and the newest on the status line)."""
+        now = self.monotonic()
+        table = self.query_one(ItemTable)
+        undo = self.keys.label("undo")
+        for item_id, held in list(self._held.items()):
+            left = held.due - now
+            if left <= 0:
+                del self._held[item_id]
+                table.set_held(item_id, None)
+                self._send(held.item, held.response, held.verb)
+            else:
+                table.set_held(item_id, f"{held.verb}: sends in {countdown(left)} · {undo} undoes")
+        if self._held:
+            newest = list(self._held.values())[-1]
+            more = f" ({len(self._held) - 1} more waiting)" if len(self._held) > 1 else ""
+            self.set_status(self._said("⏳", newest.verb, newest.item, f"sends in {countdown(newest.due - now)}; "
+                                       f"{undo} takes it back{more}"), "busy")
+        elif self._countdown_timer is not None:
+            self._countdown_timer.stop()
+            self._countdown_timer = None
+
+    def action_undo(self) -> None:
+        """Take back the decision under the cursor if it is waiting, else the newest one."""
+        if not self._held:
+            why = ("the undo window is off (undo_seconds = 0)" if self.settings.undo_seconds <= 0 else
+                   "decisions are sent when their countdown ends, and none is waiting")
+            self.notify(f"Nothing to undo: {why}.", severity="warning")
+            return
+        table = self.query_one(ItemTable)
+        item_id = table.current_id if table.current_id in self._held else list(self._held)[-1]
+        held = self._held.pop(item_id)
+        table.set_held(item_id, None)
+        if item_id in table.items:
+            table.move_cursor(row=table.get_row_index(item_id))
+        self.set_status(self._said("↶", "undone:", held.item, "nothing was sent; decide again."), "ok")
+        self._show_current()
+
+    def action_quit(self) -> None:
+        """Quit; with decisions still in their undo window, ask (quitting drops them unsent)."""
+        if not self._held:
+            self.app.exit()
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.app.exit()
+        count = len(self._held)
+        self.app.push_screen(ConfirmScreen(
+            f"Quit and drop {count} decision{'s' if count != 1 else ''} not sent yet?",
+            f"They are still in their undo window, so nothing was sent. {self.keys.label('confirm.no')} stays "
+            "and lets them be sent.", self.keys), answered)
+
+    def _send(self, item: InboxItem, response: Any, verb: str) -> None:
+        self.set_status(self._said("…", verb, item, "sending…"), "busy")
         self._decide(item, response, verb)
 
     @work(exit_on_error=False, thread=True, group="decide")
@@ -516,37 +790,66 @@ class InboxScreen(Screen):
         self.app.call_from_thread(self._report, item, applied, verb)
 
     def _claimed(self, item: InboxItem, record: Any, verb: str) -> None:
+        """The decision is ours: the request leaves the Pending list (the tab's count with it) and
+        the cursor moves on to the next pending request."""
         updated = replace(item, record=record)
-        self.query_one(ItemTable).replace_item(updated, self.clock())
-        if self.current is not None and self.current.id == item.id:
-            self._show_current()
-        running = "run continuing…" if self.service.runs(record.graph) else "recorded for `inbox worker`"
-        self.set_status(f"✓ {verb.capitalize()} {item.action} on {item.record.thread_id} — {running}", "ok")
+        self._drafts.pop(item.id, None)
+        self._suggest_rule(item, verb)
+        table = self.query_one(ItemTable)
+        was_current = self.current is not None and self.current.id == item.id
+        if item.id in table.items:
+            if self.tab == "pending":
+                table.remove_item(item.id)
+            else:
+                table.replace_item(updated, self.clock())
+                if was_current:
+                    following = table.next_pending_row(table.cursor_row)
+                    if following is not None:
+                        table.move_cursor(row=following)
+        table.marked.pop(item.id, None)
+        if self.counts:
+            self.counts["pending"] = max(0, self.counts.get("pending", 0) - 1)
+            self.counts["resolved"] = self.counts.get("resolved", 0) + 1
+            self._update_tab_labels()
+        self._show_current()
+        running = "the run continues…" if self.service.runs(record.graph) else "recorded for `inbox worker`"
+        self.set_status(self._said("✓", verb, item, running), "ok")
+
+    @staticmethod
+    def _said(mark: str, verb: str, item: InboxItem | None, what: str, thread: str = "") -> str:
+        """Every message about one decision has one shape, from sending to the run's end:
+        `✓ accepted send_email on email-assistant-0001: the run finished.`"""
+        action = item.action if item is not None else "request"
+        thread = item.record.thread_id if item is not None and item.record.thread_id else thread
+        return f"{mark} {verb} {action} on {thread}: {what}"
 
     def _report(self, item: InboxItem | None, applied: Applied, verb: str) -> None:
         thread = applied.thread_id
         if applied.status == "done":
-            self.set_status(f"✓ {thread}: {verb}; the run finished.", "ok")
+            self.set_status(self._said("✓", verb, item, "the run finished.", thread), "ok")
         elif applied.status == "interrupted":
+            self._follow_ups.update(i.id for i in applied.interrupts)
             asks = ", ".join(InboxItem.of_interrupt(i).action for i in applied.interrupts) or "input"
-            self.set_status(f"✓ {thread}: {verb}; the agent now asks: {asks} (new row below).", "ok")
+            self.set_status(self._said("✓", verb, item, f"the agent now asks: {asks} (its new request is where "
+                                       "this one was).", thread), "ok")
         elif applied.status == "error":
-            self.set_status(f"✗ {thread}: the run failed after your decision: {one_line(applied.error or '', 150)} "
-                            f"(see Errors, {self.keys.label('tab_errors')}).",
-                            "error")
+            self.set_status(self._said("✗", verb, item, f"the run failed after your decision: "
+                                       f"{one_line(applied.error or '', 150)} (see Errors, "
+                                       f"{self.keys.label('tab_errors')}).", thread), "error")
             self.notify(one_line(applied.error or "", 200), title=f"Run failed: {thread}", severity="error",
                         timeout=self.settings.toast_seconds * 2)
         elif applied.status == "busy":
-            self.set_status(f"✓ {thread}: {verb}; recorded — {one_line(applied.owner or 'another process', 60)} "
-                            "is running this thread and continues it with your decision.", "ok")
+            self.set_status(self._said("✓", verb, item, f"recorded; {one_line(applied.owner or 'another process', 60)} "
+                                       "is running this thread and continues it with your decision.", thread), "ok")
         elif applied.status == "applied":
-            self.set_status(f"✓ {thread}: {verb}; already applied by the process running the thread.", "ok")
+            self.set_status(self._said("✓", verb, item, "already applied by the process running the thread.",
+                                       thread), "ok")
         else:
-            self.set_status(f"✓ {thread}: {verb}; recorded — `inbox worker` will continue the run.", "ok")
+            self.set_status(self._said("✓", verb, item, "recorded; `inbox worker` continues the run.", thread), "ok")
         self.post_message(InboxChanged())
 
     def _lost(self, item: InboxItem, lost: AlreadyResolved) -> None:
-        when = (lost.at or "")[:19].replace("T", " ")
+        when = timestamp(lost.at)
         self.notify(f"{item.action} on {item.record.thread_id} was already resolved by {lost.by} at {when}. "
                     "Your decision was not sent.", title="Someone else decided first", severity="error",
                     timeout=self.settings.toast_seconds * 2)
@@ -560,7 +863,7 @@ class InboxScreen(Screen):
 
     @work(exit_on_error=False, group="load")
     async def refresh_item(self, item_id: str) -> None:
-        self.query_one(ItemTable).replace_item(await self.service.item(item_id), self.clock())
+        self.query_one(ItemTable).merge([], [await self.service.item(item_id)], self.clock())
         self.counts = await self.service.counts()
         self._update_tab_labels()
         self._show_current()
@@ -577,6 +880,67 @@ class InboxScreen(Screen):
     async def open_thread(self, thread_id: str) -> None:
         view = await self.service.thread(thread_id)
         self.app.push_screen(ThreadScreen(view, self.keys))
+
+    def action_full_view(self) -> None:
+        item = self.current
+        if item is None:
+            self.notify("Nothing selected.", severity="warning")
+            return
+        self.open_full_view(item)
+
+    @work(exit_on_error=False, group="thread")
+    async def open_full_view(self, item: InboxItem) -> None:
+        messages = await self.service.messages(item.record.thread_id) if item.record.thread_id else []
+        self.app.push_screen(FullViewScreen(item, messages, self.keys))
+
+    def _suggest_rule(self, item: InboxItem, verb: str) -> None:
+        """N accepts in a row of one tool: suggest a rule (once per streak)."""
+        tool = item.items[0].action if len(item.items) == 1 and item.kind != "question" else None
+        if verb != "accepted" or tool is None:
+            self._streak = (None, 0)
+            return
+        count = self._streak[1] + 1 if self._streak[0] == tool else 1
+        self._streak = (tool, count)
+        if count == self.settings.suggest_rule_after:
+            self.notify(f"You accepted {tool} {count} times in a row. {self.keys.label('propose_rule')} on one of its "
+                        "requests proposes a rule that accepts such requests for you (audited).",
+                        title="A rule?", timeout=self.settings.toast_seconds * 2)
+
+    def action_rules(self) -> None:
+        self.app.push_screen(RulesScreen(self.service, self.keys))
+
+    def action_propose_rule(self) -> None:
+        """`p`: "always accept this" from the selected request (only one a person could accept)."""
+        item = self._pending_or_explain()
+        if item is None:
+            return
+        if item.needs_stepper or item.kind == "question":
+            self.notify("A rule accepts one tool's requests; this one is a question or has several actions.",
+                        severity="warning")
+            return
+        if not self._allows(item, "accept"):
+            self.notify(f"{item.action}'s request config forbids accept, so no rule may accept it.",
+                        severity="warning")
+            return
+
+        def proposed(values: dict | None) -> None:
+            if values is not None:
+                self.add_rule(item, values)
+        self.app.push_screen(ProposeRuleScreen(item, self.keys), proposed)
+
+    @work(exit_on_error=False, group="rules")
+    async def add_rule(self, item: InboxItem, values: dict) -> None:
+        from datetime import timedelta
+        expires = (self.clock() + timedelta(hours=values["hours"])).isoformat() if values["hours"] else None
+        try:
+            rule = await self.service.add_rule(item.items[0].action, arg=values["arg"], op=values["op"],
+                                               value=values["value"], thread_id=values["thread_id"],
+                                               expires_at=expires)
+        except ValueError as error:
+            self.set_status(f"✗ Rule not added: {one_line(str(error), 150)}", "error")
+            return
+        self.set_status(f"✓ Rule {rule['id']} added: {describe_rule(rule)}. It accepts new requests as they are "
+                        f"raised; this one still waits for you. {self.keys.label('rules')} lists the rules.", "ok")
 
     def action_help(self) -> None:
         self.app.push_screen(HelpScreen(help_rows(self.keys.labels, self.keys.label), self.keys))

@@ -1,5 +1,5 @@
 """Answer with text: a response to the agent (the tool does not run), or the answer to a plain
-question (which may also be JSON)."""
+question (which may also be JSON). `esc` closes it, asking first when something was typed."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from textual.widgets import Button, Static, Switch, TextArea
 
 from inbox import styles
 from inbox.keymap import Keys
+from inbox.screens.confirm import ask_before_discarding
 from inbox.text import literal, one_line
 
 
@@ -23,16 +24,23 @@ class RespondScreen(ModalScreen[Any]):
 
     BINDINGS = [
         Binding("ctrl+s", "submit", "Send", id="respond.submit"),
-        Binding("escape", "cancel", "Cancel", id="respond.cancel"),
+        Binding("escape", "cancel", "Cancel", id="respond.cancel", priority=True),
         Binding("ctrl+j", "toggle_json", "JSON on/off", id="respond.json"),
+        Binding("ctrl+r", "next_preset", "Next preset reason", id="respond.preset", priority=True),
     ]
 
-    def __init__(self, title: str, prompt: str, allow_json: bool, keys: Keys):
+    def __init__(self, title: str, prompt: str, allow_json: bool, keys: Keys, *, presets: list[str] | None = None,
+                 allow_empty: bool = False):
+        """`presets`: reasons the reviewer can put in with one key (the config's reject_reasons);
+        `allow_empty`: sending nothing is a valid answer (a reject without a reason): "" is returned."""
         super().__init__()
         self.keys = keys
         self.title_text = title
         self.prompt = prompt
         self.allow_json = allow_json
+        self.presets = list(presets or [])
+        self.allow_empty = allow_empty
+        self._preset = -1
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog", classes="respond-dialog"):
@@ -40,6 +48,9 @@ class RespondScreen(ModalScreen[Any]):
             yield Static(Text.assemble(literal(one_line(self.title_text, 70), styles.STRONG),
                                        (f"  {send} send · {cancel} cancel", styles.MUTED)), classes="dialog-title")
             yield Static(literal(self.prompt, styles.MUTED))
+            if self.presets:
+                yield Static(Text.assemble((f"{self.keys.label('respond.preset')} puts in a preset reason: ", styles.MUTED),
+                                           literal(" · ".join(self.presets))), id="presets")
             yield TextArea(id="answer", soft_wrap=True)
             if self.allow_json:
                 with Horizontal(classes="json-row"):
@@ -47,7 +58,7 @@ class RespondScreen(ModalScreen[Any]):
                     yield Static(Text(f"send as JSON ({self.keys.label('respond.json')}) — "
                                       'e.g. 42, true, {"region": "eu-west-1"}'))
             yield Static(id="respond-status")
-            yield Button(Text(f"Send ({send})"), id="submit", variant="success", disabled=True)
+            yield Button(Text(f"Send ({send})"), id="submit", variant="success", disabled=not self.allow_empty)
 
     def on_mount(self) -> None:
         self.query_one(TextArea).focus()
@@ -58,7 +69,7 @@ class RespondScreen(ModalScreen[Any]):
     def _answer(self) -> tuple[Any, str | None]:
         text = self.query_one(TextArea).text
         if not text.strip():
-            return None, "write an answer first"
+            return ("", None) if self.allow_empty else (None, "write an answer first")
         if self._as_json():
             try:
                 return json.loads(text), None
@@ -80,6 +91,13 @@ class RespondScreen(ModalScreen[Any]):
     def on_switch_changed(self, event: Switch.Changed) -> None:
         self._refresh_status()
 
+    def action_next_preset(self) -> None:
+        if not self.presets:
+            self.notify("No preset reasons: add reject_reasons = [\"...\"] to the config file.", severity="warning")
+            return
+        self._preset = (self._preset + 1) % len(self.presets)
+        self.query_one(TextArea).text = self.presets[self._preset]
+
     def action_toggle_json(self) -> None:
         if self.allow_json:
             switch = self.query_one("#as-json", Switch)
@@ -97,4 +115,7 @@ class RespondScreen(ModalScreen[Any]):
         self.dismiss(answer)
 
     def action_cancel(self) -> None:
-        self.dismiss(None)
+        if self.query_one(TextArea).text.strip():
+            ask_before_discarding(self, "your answer", self.keys)
+        else:
+            self.dismiss(None)

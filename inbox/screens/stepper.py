@@ -1,5 +1,6 @@
 """Several actions in one request (multi-action format, or a list of HumanInterrupts): decide
-each in turn, then send all decisions together."""
+each in turn, then send all decisions together. `esc` closes it, asking first when some
+actions are already decided (they would be lost)."""
 
 from __future__ import annotations
 
@@ -16,30 +17,35 @@ from textual.widgets import Markdown, Static
 
 from inbox import styles
 from inbox.keymap import Keys
-from inbox.review import InboxItem
+from inbox.edits import diff_summary
+from inbox.review import OUTCOME_WORDS, InboxItem
+from inbox.widgets.detail import diff_text
+from inbox.screens.confirm import ask_before_discarding
 from inbox.screens.edit import EditArgsScreen
 from inbox.screens.respond import RespondScreen
-from inbox.text import defang, literal, one_line, pretty_json
+from inbox.text import defang, literal, one_line, readable
 
 
 class StepperScreen(ModalScreen[Any]):
     """Returns the complete resume value, or None when cancelled."""
 
     BINDINGS = [
-        Binding("a", "decide('approve')", "Approve/accept", id="step.approve"),
+        # One vocabulary with the list: `a` accepts, `i` skips the tool (the multi-action format
+        # calls that "reject"), `x` is not used here (it expands arguments in the list).
+        Binding("a", "decide('approve')", "Accept", id="step.approve"),
         Binding("e", "edit", "Edit args", id="step.edit"),
-        Binding("x", "decide('reject')", "Reject", id="step.reject"),
+        Binding("i", "decide('reject')", "Reject (skip the tool)", id="step.reject"),
         Binding("r", "respond", "Respond", id="step.respond"),
-        Binding("i", "decide('ignore')", "Ignore", id="step.ignore"),
-        Binding("A", "approve_all", "Approve all", id="step.approve_all"),
+        Binding("A", "approve_all", "Accept all", id="step.approve_all"),
         Binding("n,j,down", "move(1)", "Next", id="step.next"),
         Binding("p,k,up", "move(-1)", "Previous", id="step.previous"),
         Binding("ctrl+s", "submit", "Send all", id="step.submit"),
         Binding("escape", "cancel", "Cancel", id="step.cancel"),
     ]
 
-    def __init__(self, item: InboxItem, keys: Keys):
+    def __init__(self, item: InboxItem, keys: Keys, *, reject_reasons: list[str] | None = None):
         super().__init__()
+        self.reject_reasons = list(reject_reasons or [])
         self.item = item
         self.keys = keys
         self.position = 0
@@ -76,24 +82,40 @@ class StepperScreen(ModalScreen[Any]):
         lines = Text()
         for i, (other, decision) in enumerate(zip(self.item.items, self.decisions)):
             pointer = "▶ " if i == self.position else "  "
-            label = decision["type"] if decision else "undecided"
+            label = OUTCOME_WORDS.get(decision["type"], decision["type"]) if decision else "undecided"
+            if decision and decision["type"] == "edit" and isinstance(other.args, dict):
+                label = f"edited ({diff_summary(other.args, self._edited_args(i), 30)})"
             lines.append(f"{pointer}{i + 1}. ", style=styles.STRONG if i == self.position else "")
             lines.append(literal(one_line(other.action, 30)))
             lines.append(f"  {label}\n", style=styles.OK if decision else styles.WARNING)
         self.query_one("#step-list", Static).update(lines)
         self.query_one("#step-description", Markdown).update(defang(entry.description or ""))
-        code, _ = pretty_json(entry.args, 4000)
-        self.query_one("#step-args", Static).update(Group(Syntax(code, "json", theme="ansi_dark",
-                                                                 background_color="default", word_wrap=True)))
+        edited = self._edited_args(self.position)
+        shown = edited if edited is not None else entry.args
+        parts = []
+        if edited is not None and isinstance(entry.args, dict):
+            parts += [Text("Your edit (- asked for, + to be sent); below, the arguments to be sent:",
+                           style=styles.WARNING_STRONG), diff_text(entry.args, edited)]
+        full, lexer = readable(shown)  # multi-line strings as real lines
+        parts.append(Syntax(full, lexer, theme="ansi_dark", background_color="default", word_wrap=True))
+        self.query_one("#step-args", Static).update(Group(*parts))
         keys = Text()
         key = self.keys.label
         for verb in ("approve", "edit", "reject", "respond"):
             ok = self._allowed(verb)
-            keys.append(f" {key('step.' + verb)} {verb} ", style=styles.KEY_ON if ok else styles.KEY_OFF)
+            word = "accept" if verb == "approve" else verb
+            keys.append(f" {key('step.' + verb)} {word} ", style=styles.KEY_ON if ok else styles.KEY_OFF)
             keys.append(" ")
-        keys.append(f"  {key('step.approve_all')} approve all · {key('step.next')}/{key('step.previous')} move · "
+        keys.append(f"  {key('step.approve_all')} accept all · {key('step.next')}/{key('step.previous')} move · "
                     f"{key('step.submit')} send all · {key('step.cancel')} cancel", style=styles.MUTED)
         self.query_one("#step-keys", Static).update(keys)
+
+    def _edited_args(self, index: int) -> dict | None:
+        """The arguments of this action's edit decision, or None when it is not edited."""
+        decision = self.decisions[index]
+        if decision is None or decision["type"] != "edit":
+            return None
+        return decision["edited_action"]["args"] if self.hitl else decision["args"]["args"]
 
     def _set(self, decision: dict) -> None:
         self.decisions[self.position] = decision
@@ -107,7 +129,18 @@ class StepperScreen(ModalScreen[Any]):
 
     def action_decide(self, verb: str) -> None:
         if not self._allowed(verb):
-            self.notify(f"{verb} is not allowed for this action by the request's config.", severity="warning")
+            word = {"approve": "accepting", "reject": "rejecting", "edit": "editing", "respond": "responding"}[verb]
+            self.notify(f"{word.capitalize()} is not allowed for this action by the request's config.",
+                        severity="warning")
+            return
+        if self.hitl and verb == "reject":  # a multi-action reject carries the reviewer's reason
+            def reasoned(reason: Any) -> None:
+                if reason is not None:
+                    self._set({"type": "reject", "message": reason} if reason else {"type": "reject"})
+            self.app.push_screen(RespondScreen(
+                f"Reject {self.item.items[self.position].action}", "The tool does not run; the agent gets your "
+                "reason (optional: send nothing to reject without one).", allow_json=False, keys=self.keys,
+                presets=self.reject_reasons, allow_empty=True), reasoned)
             return
         self._set({"type": self._kind_names()[verb]} if self.hitl or verb != "approve" else {"type": "accept"})
 
@@ -115,7 +148,7 @@ class StepperScreen(ModalScreen[Any]):
         verb = self._kind_names()["approve"]
         refused = [e.action for e in self.item.items if verb not in e.allowed]
         if refused:
-            self.notify(f"Cannot approve all: not allowed for {', '.join(refused)}.", severity="warning")
+            self.notify(f"Cannot accept all: accepting is not allowed for {', '.join(refused)}.", severity="warning")
             return
         self.decisions = [{"type": verb} for _ in self.item.items]
         self._redraw()
@@ -135,7 +168,8 @@ class StepperScreen(ModalScreen[Any]):
             else:
                 self._set({"type": "edit", "args": {"action": entry.action, "args": args}})
 
-        self.app.push_screen(EditArgsScreen(entry.action, entry.args, entry.args_schema, self.keys), edited)
+        self.app.push_screen(EditArgsScreen(entry.action, entry.args, entry.args_schema, self.keys,
+                                            start=self._edited_args(self.position)), edited)
 
     def action_respond(self) -> None:
         if not self._allowed("respond"):
@@ -160,4 +194,8 @@ class StepperScreen(ModalScreen[Any]):
         self.dismiss({"decisions": decisions} if self.hitl else decisions)
 
     def action_cancel(self) -> None:
-        self.dismiss(None)
+        decided = sum(d is not None for d in self.decisions)
+        if decided:
+            ask_before_discarding(self, f"{decided} decision{'s' if decided != 1 else ''}", self.keys)
+        else:
+            self.dismiss(None)

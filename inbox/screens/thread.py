@@ -13,8 +13,8 @@ from textual.widgets import Static
 
 from inbox import styles
 from inbox.keymap import Keys
-from inbox.review import ThreadView, describe_response
-from inbox.text import literal, one_line, pretty_json
+from inbox.review import ThreadView, describe_decision, short_id
+from inbox.text import literal, one_line, pretty_json, timestamp
 from inbox.widgets.detail import messages_text
 
 
@@ -25,7 +25,7 @@ def _history_table(view: ThreadView) -> Table:
     for entry in view.history:
         # Every cell a Text: a Table parses str cells as markup, and these come from the store.
         table.add_row(literal(entry["step"]), literal(entry["source"]), literal(", ".join(entry["next"]) or "—"),
-                      literal((entry["created"] or "")[:19].replace("T", " ")),
+                      literal(timestamp(entry["created"])),
                       literal("…" + str(entry["checkpoint_id"])[-12:]))
     return table
 
@@ -37,10 +37,10 @@ def _decisions_table(view: ThreadView) -> Table | Text:
     for name in ("when", "status", "by", "response", "interrupt"):
         table.add_column(name)
     for record in view.decisions:
-        table.add_row(literal((record.resolved_at or "")[:19].replace("T", " ")), literal(record.status),
+        table.add_row(literal(timestamp(record.resolved_at)), literal(record.status),
                       literal(one_line(record.resolved_by or "?", 20)),
-                      literal(one_line(describe_response(record.response), 50)),
-                      literal(record.id[:10], styles.MUTED))
+                      literal(one_line(describe_decision(record), 120)),
+                      literal(short_id(record.id), styles.MUTED))
     return table
 
 
@@ -55,7 +55,7 @@ class ThreadScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         view = self.view
         record = view.record
-        status = (f"{record.status} · graph {record.graph} · updated {record.updated_at[:19].replace('T', ' ')}"
+        status = (f"{record.status} · graph {record.graph} · updated {timestamp(record.updated_at)}"
                   if record else "unknown thread")
         values = {k: v for k, v in view.values.items() if k != "messages"}
         with VerticalScroll(id="dialog", classes="thread-dialog"):

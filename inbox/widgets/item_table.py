@@ -1,8 +1,13 @@
 """The list of requests: a DataTable (renders only the visible rows), one row per interrupt.
 
-Rows are keyed by interrupt id. A live refresh changes rows in place: new requests are
-appended, and a request someone decided keeps its row with its new status until the next
-full reload, so the reviewer sees what happened to it instead of a row vanishing.
+Rows are keyed by interrupt id. A live refresh changes rows in place. On the Pending tab a
+decided request leaves the list (`remove_item`): the cursor stays at its index, which is the
+next request, and the index is remembered for its thread, so the thread's follow-up request
+(the agent asking again) is put where its predecessor was rather than at the bottom. On the
+other tabs a decided row is restyled in place.
+
+Marks are kept by id across tab switches and reloads (a marked request leaves the marks only
+when it is decided); ages are recomputed by `tick` (the screen calls it on a timer).
 """
 
 from __future__ import annotations
@@ -16,22 +21,31 @@ from textual.widgets.data_table import ColumnKey
 
 from inbox import styles
 from inbox.keymap import Keys
-from inbox.review import InboxItem, describe_response
-from inbox.text import literal, one_line, summary
+from inbox.review import InboxItem, describe_decision, outcome
+from inbox.search import highlight
+from inbox.text import literal, one_line, summary, timestamp
 
 # (key, label, width): fixed widths, so columns do not jump between tabs or after an update.
 COLUMNS = (("mark", " ", 1), ("status", " ", 1), ("action", "Action", 16), ("thread", "Thread", 20),
            ("allowed", "Keys", 7), ("age", "Age", 4), ("description", "Description / outcome", 60))
+# A narrow terminal (under 140 columns): the description first, with the room the others leave;
+# the thread and the keys are in the detail pane under the list.
+OPTIONAL_COLUMNS = ("action", "thread", "allowed", "age")  # the config's `columns` picks from these
+SORTS = ("age", "graph", "deadline", "action")  # `s` cycles; age is the store's order (oldest first)
+GROUPS = ("none", "thread", "graph")            # `z` cycles; a group keeps its rows together
+NARROW_COLUMNS = (("mark", " ", 1), ("status", " ", 1), ("description", "Description / outcome", 40),
+                  ("age", "Age", 4), ("action", "Action", 14))
 ALL_RESPONSES = ("accept", "edit", "response", "ignore")
 # The binding whose key answers with each response, in the list. A multi-action request's
 # "reject" is the respond key's answer only when "respond" itself is not allowed.
+# A multi-action request's "reject" (with a reason) is the ignore key's: it skips the tool too.
 RESPONSE_BINDINGS = {"accept": "accept", "approve": "accept", "edit": "edit", "response": "respond",
-                     "respond": "respond", "ignore": "ignore"}
+                     "respond": "respond", "ignore": "ignore", "reject": "ignore"}
 
 
 def response_key(keys: Keys, name: str, allowed: frozenset[str], letter: bool = False) -> str:
     """The key (as shown) that answers `name` in the list, or "" when no key does."""
-    binding = RESPONSE_BINDINGS.get(name) or ("respond" if name == "reject" and "respond" not in allowed else None)
+    binding = RESPONSE_BINDINGS.get(name)
     if binding is None:
         return ""
     return keys.letter(binding) if letter else keys.label(binding)
@@ -61,8 +75,9 @@ def _allowed_cell(kind: str, allowed: frozenset[str], keys: Keys) -> Text:
     text = Text()
     if kind == "question":
         return Text.assemble((keys.letter("respond"), styles.OK), (" text", styles.MUTED))
-    # A multi-action request's respond key sends "respond", or "reject" where only that is allowed.
-    names = ("approve", "edit", "respond") if kind == "hitl" else ALL_RESPONSES
+    # A multi-action request: the respond key sends "respond" (or a reject with your words where
+    # only that is allowed), the ignore key a reject with a reason.
+    names = ("approve", "edit", "respond", "reject") if kind == "hitl" else ALL_RESPONSES
     for name in names:
         letter = response_key(keys, name, allowed, letter=True)
         usable = letter and (name in allowed or (kind == "hitl" and name == "respond" and "reject" in allowed))
@@ -71,53 +86,121 @@ def _allowed_cell(kind: str, allowed: frozenset[str], keys: Keys) -> Text:
     return text
 
 
+# One mark per outcome, never shared: the help screen and README list them (MARK_MEANINGS).
+OUTCOME_MARKS = {"accepted": "✓", "edited": "✎", "responded": "↩", "answered": "↩", "ignored": "⊘", "mixed": "±"}
+MARK_MEANINGS = (("⚠", "pending, overdue"), ("✓", "accepted"), ("✎", "edited, then run"),
+                 ("↩", "responded / answered"), ("⊘", "ignored or rejected"), ("±", "several actions, decided differently"),
+                 ("⌛", "expired at its deadline"), ("–", "cancelled (the run moved on)"), ("✗", "the run failed"))
+
+
 def status_cell(item: InboxItem) -> Text:
-    """One symbol: ⚠ overdue, ✓ resolved, ⌛ expired, ✗ cancelled or failed; blank while pending."""
+    """One mark per outcome (OUTCOME_MARKS); ⚠ overdue, blank while pending."""
     record = item.record
     if item.error:
         return Text("✗", style=styles.ERROR_STRONG)
     if record.status == "pending":
         return Text("⚠", style=styles.WARNING_STRONG) if record.overdue else Text(" ")
     style = styles.STATUS.get(record.status, "")
-    return Text({"resolved": "✓", "expired": "⌛", "cancelled": "✗"}.get(record.status, "?"), style=style)
+    if record.status == "resolved":
+        return Text(OUTCOME_MARKS.get(outcome(record.response), "?"), style=style)
+    return Text({"expired": "⌛", "cancelled": "–"}.get(record.status, "?"), style=style)
 
 
 def outcome_cell(item: InboxItem) -> Text:
     """The description while pending; what happened, by whom and when, once decided."""
     record = item.record
     if item.error:
-        return literal(one_line(f"run failed: {item.error}", 90), styles.ERROR)
+        blame = ("a new run on this thread (its id reused) failed at its start" if item.fresh_run
+                 else "the run failed after this decision")
+        return literal(one_line(f"{blame}: {item.error}", 200), styles.ERROR)
     if record.status == "pending":
         text = literal(one_line(summary(item.description), 90))
         if record.overdue:
             text = Text.assemble(("OVERDUE ", styles.WARNING_STRONG), text)
         return text
-    when = (record.resolved_at or "")[11:16]
     who = one_line(record.resolved_by or "?", 16)
-    verb = {"resolved": f"{describe_response(record.response)} by {who}", "expired": "expired at deadline",
+    verb = {"resolved": f"{describe_decision(record)} by {who}", "expired": "expired at deadline",
             "cancelled": f"cancelled ({record.reason or 'the run moved on'})"}.get(record.status, record.status)
     style = styles.STATUS.get(record.status, "")
-    return literal(one_line(f"{verb} at {when} UTC", 90), style)
+    return literal(one_line(f"{verb} at {timestamp(record.resolved_at)}", 200), style)
 
 
 class ItemTable(DataTable):
     """Requests, one row each; `marked` holds the ids marked with space."""
 
-    def __init__(self, keys: Keys, **kwargs):
+    def __init__(self, keys: Keys, columns: list[str] | None = None, **kwargs):
         super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)
         self.keys = keys
         self.items: dict[str, InboxItem] = {}
-        self.marked: set[str] = set()
+        self.marked: dict[str, InboxItem] = {}  # marked requests by id, also those not on this tab
         self.complete = True  # every item of the current list is loaded
+        self._now: datetime | None = None  # the clock's last reading, for a relayout
+        self.remove_decided = True  # the Pending tab: a decided row leaves the list
+        self.narrow = False  # NARROW_COLUMNS instead of COLUMNS
+        self.shown_columns: tuple[str, ...] = tuple(columns) if columns is not None else OPTIONAL_COLUMNS
+        self.sort_key = "age"
+        self.group = "none"
+        self.highlight: tuple[str, ...] = ()  # the `/` query's words, highlighted where they match
+        self.held: dict[str, str] = {}  # decisions in their undo window: id -> the countdown shown
+        self._slots: dict[str, int] = {}  # thread id -> the row its decided request left
+
+    @property
+    def layout_columns(self) -> tuple:
+        columns = NARROW_COLUMNS if self.narrow else COLUMNS
+        return tuple(c for c in columns if c[0] not in OPTIONAL_COLUMNS or c[0] in self.shown_columns)
+
+    def _order_key(self, item: InboxItem) -> tuple:
+        record = item.record
+        group = {"none": "", "thread": record.thread_id, "graph": record.graph}[self.group]
+        by = {"age": (record.created_at,), "graph": (record.graph, record.created_at),
+              "deadline": (record.deadline is None, record.deadline or "", record.created_at),
+              "action": (item.action, record.created_at)}[self.sort_key]
+        return (group, *by)
+
+    def arrange(self) -> None:
+        """Lay the rows out in the chosen sort and grouping, keeping the cursor on its request."""
+        current = self.current_id
+        order = sorted(self.items.values(), key=self._order_key)
+        self.clear()
+        now = datetime.now(timezone.utc) if self._now is None else self._now
+        for item in order:
+            self.add_row(*self._cells(item, now), key=item.id)
+        if current in self.items:
+            self.move_cursor(row=self.get_row_index(current), animate=False)
+
+    @property
+    def arranged(self) -> bool:
+        return self.sort_key != "age" or self.group != "none"
 
     def on_mount(self) -> None:
-        for key, label, width in COLUMNS:
+        for key, label, width in self.layout_columns:
             self.add_column(label, key=key, width=width)
 
+    def set_narrow(self, narrow: bool) -> None:
+        """Switch between the wide and the narrow columns, keeping rows, marks and the cursor."""
+        if narrow == self.narrow:
+            return
+        self.narrow = narrow
+        if not self.is_mounted:
+            return
+        current = self.current_id
+        order = [row.key.value for row in self.ordered_rows]
+        self.clear(columns=True)
+        self.on_mount()
+        now = datetime.now(timezone.utc) if self._now is None else self._now
+        for item_id in order:
+            self.add_row(*self._cells(self.items[item_id], now), key=item_id)
+        self._fit_description(self.size.width)
+        if current in self.items:
+            self.move_cursor(row=self.get_row_index(current), animate=False)
+
     def on_resize(self, event) -> None:
+        self._fit_description(event.size.width)
+
+    def _fit_description(self, width: int) -> None:
         """The description takes whatever width the fixed columns leave (at least 20)."""
-        fixed = sum(width + 2 * self.cell_padding for key, _label, width in COLUMNS if key != "description")
-        available = max(20, event.size.width - fixed - 2 * self.cell_padding - 3)
+        fixed = sum(w + 2 * self.cell_padding for key, _label, w in self.layout_columns if key != "description")
+        available = max(20, width - fixed - 2 * self.cell_padding - 3)
         column = self.columns.get(ColumnKey("description"))
         if column is not None and column.width != available:
             column.width = available
@@ -125,12 +208,28 @@ class ItemTable(DataTable):
             self.refresh()
 
     def _cells(self, item: InboxItem, now: datetime) -> tuple:
+        """The row's cells in the current layout's column order."""
+        self._now = now
         mark = Text("●", style=styles.MARK) if item.id in self.marked else Text(" ")
         age = age_text(item.record.created_at, now)
         pending = item.record.status == "pending" and not item.error
-        return (mark, status_cell(item), literal(one_line(item.action, 16), styles.STRONG if pending else styles.MUTED),
-                literal(one_line(item.record.thread_id, 20)), allowed_cell(item, self.keys) if pending else Text(""),
-                Text(age, style=styles.WARNING_STRONG if item.record.overdue else ""), outcome_cell(item))
+        width = dict((k, w) for k, _l, w in self.layout_columns).get("action", 16)
+        description = outcome_cell(item)
+        status = status_cell(item)
+        if item.id in self.held:  # decided, not sent yet: the countdown instead of the description
+            description, status = Text(self.held[item.id], style=styles.WARNING_STRONG), Text("⏳", styles.WARNING)
+        # Cut at the column's edge with an ellipsis, never silently.
+        description.no_wrap, description.overflow = True, "ellipsis"
+        cells = {"mark": mark, "status": status,
+                 "action": literal(one_line(item.action, width), styles.STRONG if pending else styles.MUTED),
+                 "thread": literal(one_line(item.record.thread_id, 20)),
+                 "allowed": allowed_cell(item, self.keys) if pending else Text(""),
+                 "age": Text(age, style=styles.WARNING_STRONG if item.record.overdue else ""),
+                 "description": description}
+        if self.highlight:
+            for key in ("action", "thread", "description"):
+                highlight(cells[key], self.highlight, styles.SEARCH_MATCH)
+        return tuple(cells[key] for key, _label, _width in self.layout_columns)
 
     def load(self, items: list[InboxItem], now: datetime, complete: bool = True) -> None:
         """Replace every row (a tab switch, a filter, a manual refresh), keeping the cursor's item.
@@ -138,8 +237,13 @@ class ItemTable(DataTable):
         current = self.current_id
         self.clear()
         self.items = {}
+        self._slots = {}
         self.append(items, now, complete)
-        self.marked &= set(self.items)
+        if self.arranged:
+            self.arrange()
+        for item in items:  # a marked request that is no longer pending leaves the marks
+            if item.id in self.marked and item.record.status != "pending":
+                del self.marked[item.id]
         if current in self.items:
             self.move_cursor(row=self.get_row_index(current))
 
@@ -151,25 +255,93 @@ class ItemTable(DataTable):
         self.complete = complete
 
     def merge(self, fresh: list[InboxItem], gone: list[InboxItem], now: datetime) -> int:
-        """A live update: append new requests, restyle decided ones in place. Returns how many were new."""
+        """A live update: add new requests (a thread's follow-up where its predecessor was, others
+        at the end), and take decided ones out (Pending) or restyle them. Returns how many were new."""
+        for item in gone:
+            if item.id in self.items:
+                self.marked.pop(item.id, None)
+                if self.remove_decided and item.record.status != "pending":
+                    self.remove_item(item.id)
+                else:
+                    self.replace_item(item, now)
         added = 0
+        placed: list[tuple[int, InboxItem]] = []
         for item in fresh:
             if item.id in self.items:
                 continue
-            self.items[item.id] = item
-            self.add_row(*self._cells(item, now), key=item.id)
+            slot = self._slots.pop(item.record.thread_id, None)
+            if slot is not None and slot < self.row_count:
+                placed.append((slot, item))
+            else:
+                self.items[item.id] = item
+                self.add_row(*self._cells(item, now), key=item.id)
             added += 1
-        for item in gone:
-            if item.id in self.items:
-                self.marked.discard(item.id)
-                self.replace_item(item)
+        if placed:
+            self._insert(placed, now)
+        if added and self.arranged:
+            self.arrange()
         return added
+
+    def _insert(self, placed: list[tuple[int, InboxItem]], now: datetime) -> None:
+        """Put items at given row indexes: DataTable only appends, so the rows are laid out again
+        in the new order (a few hundred rows at most), keeping the cursor on its request."""
+        current = self.current_id
+        order = [row.key.value for row in self.ordered_rows]
+        for slot, item in sorted(placed, key=lambda p: p[0], reverse=True):
+            self.items[item.id] = item
+            order.insert(slot, item.id)
+        self.clear()
+        for item_id in order:
+            self.add_row(*self._cells(self.items[item_id], now), key=item_id)
+        if current in self.items:
+            self.move_cursor(row=self.get_row_index(current), animate=False)
+
+    def remove_item(self, item_id: str) -> None:
+        """Take a decided request out of the list. The cursor stays on its request, or, when it
+        was on the removed row, on the row that takes its place: the next request."""
+        if item_id not in self.items:
+            return
+        index = self.get_row_index(item_id)
+        cursor = self.cursor_row
+        item = self.items.pop(item_id)
+        self.marked.pop(item_id, None)
+        self._slots[item.record.thread_id] = index
+        self.remove_row(item_id)
+        if self.row_count:
+            target = cursor - 1 if index < cursor else cursor
+            self.move_cursor(row=max(0, min(target, self.row_count - 1)), animate=False)
+
+    def next_pending_row(self, after: int) -> int | None:
+        """The first pending row below `after` that is not in its undo window (wrapping to the top)."""
+        keys = [row.key.value for row in self.ordered_rows]
+        for index in [*range(after + 1, len(keys)), *range(0, after)]:
+            item = self.items.get(keys[index])
+            if item is not None and item.record.status == "pending" and not item.error and item.id not in self.held:
+                return index
+        return None
+
+    def set_held(self, item_id: str, countdown: str | None) -> None:
+        """Show a decision's countdown on its row (None: back to the request as it was)."""
+        if countdown is None:
+            self.held.pop(item_id, None)
+        else:
+            self.held[item_id] = countdown
+        if item_id in self.items:
+            self.replace_item(self.items[item_id], self._now)
+
+    def tick(self, now: datetime) -> None:
+        """Recompute every row's age (rows are few hundred at most; only visible ones are drawn)."""
+        if "age" not in self.shown_columns:
+            return
+        for item_id, item in self.items.items():
+            self.update_cell(item_id, "age", Text(age_text(item.record.created_at, now),
+                                                  style=styles.WARNING_STRONG if item.record.overdue else ""))
 
     def replace_item(self, item: InboxItem, now: datetime | None = None) -> None:
         """Restyle one row in place (decided by us or someone else)."""
         if item.id in self.items:
             self.items[item.id] = item
-            for (key, _label, _width), cell in zip(COLUMNS, self._cells(item, now or datetime.now(timezone.utc))):
+            for (key, _label, _width), cell in zip(self.layout_columns, self._cells(item, now or datetime.now(timezone.utc))):
                 if key != "age":
                     self.update_cell(item.id, key, cell)
 
@@ -178,9 +350,9 @@ class ItemTable(DataTable):
         if item_id is None:
             return
         if item_id in self.marked:
-            self.marked.discard(item_id)
+            del self.marked[item_id]
         elif self.items[item_id].record.status == "pending":
-            self.marked.add(item_id)
+            self.marked[item_id] = self.items[item_id]
         mark = Text("●", style=styles.MARK) if item_id in self.marked else Text(" ")
         self.update_cell(item_id, "mark", mark)
 

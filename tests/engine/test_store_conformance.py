@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import socket
 from datetime import timedelta
 
@@ -403,3 +404,54 @@ async def test_deadlines_flag_or_resume_with_an_injected_clock(open_inbox_store)
         assert (await saver.aexpire("x", policy="flag")).overdue
         assert await saver.aexpire("x", policy="flag") is None
         assert (await saver.aexpire("x", policy="resume", response="auto")).status == "expired"
+
+
+# --- id prefixes, the audit log and rules (issue 14) --------------------------------------------------
+def _hi(action: str, **args) -> list:
+    return [{"action_request": {"action": action, "args": args}, "config": {"allow_accept": True,
+                                                                             "allow_respond": True}}]
+
+
+async def test_interrupt_ids_are_found_by_prefix(inbox_store):
+    raise_ = lambda i: InterruptRaised(at=at(1), thread_id="t1", graph="g", interrupt_id=i, value={"n": i})  # noqa: E731
+    await inbox_store.aput_events([raise_("abc123x"), raise_("abc123y"), raise_("abd000")])
+    assert await inbox_store.afind_interrupt_ids("abc123") == ["abc123x", "abc123y"]
+    assert await inbox_store.afind_interrupt_ids("abd") == ["abd000"]
+    assert await inbox_store.afind_interrupt_ids("abc", limit=1) == ["abc123x"]
+    assert await inbox_store.afind_interrupt_ids("zzz") == []
+
+
+async def test_decisions_are_audited_in_a_hash_chain(inbox_store):
+    from engine.checkpoint.audit import verify_chain
+
+    await inbox_store.aput_events([
+        InterruptRaised(at=at(1), thread_id="t1", graph="g", interrupt_id=i, value=_hi("send", to=i)) for i in "ab"])
+    await inbox_store.aresolve("a", [{"type": "accept", "args": None}], by="dana", at=at(5))
+    await inbox_store.aresolve("b", [{"type": "response", "args": "no"}], by="sam", at=at(6))
+    log = await inbox_store.aaudit_log()
+    assert [e["interrupt_id"] for e in log] == ["a", "b"] and [e["seq"] for e in log] == [1, 2]
+    assert json.loads(log[1]["row"])["by"] == "sam" and verify_chain(log) == []
+    assert [e["interrupt_id"] for e in await inbox_store.aaudit_log(since=at(6))] == ["b"]
+
+
+async def test_rules_answer_what_they_allow_when_it_is_raised(inbox_store):
+    rule = await inbox_store.aput_rule({"tool": "send", "arg": "to", "op": "prefix", "value": "ops@",
+                                        "created_by": "dana"})
+    assert rule["id"] and rule["created_at"] and (await inbox_store.alist_rules()) == [rule]
+    forbidding = [{"action_request": {"action": "send", "args": {"to": "ops@x"}}, "config": {"allow_accept": False,
+                                                                                          "allow_respond": True}}]
+    await inbox_store.aput_events([
+        InterruptRaised(at=at(1), thread_id="t1", graph="g", interrupt_id="yes", value=_hi("send", to="ops@x")),
+        InterruptRaised(at=at(1), thread_id="t1", graph="g", interrupt_id="other", value=_hi("send", to="ceo@x")),
+        InterruptRaised(at=at(1), thread_id="t2", graph="g", interrupt_id="forbidden", value=forbidding)])
+    yes, other, forbidden = [await inbox_store.aget_interrupt(i) for i in ("yes", "other", "forbidden")]
+    assert (yes.status, yes.resolved_by, yes.applied) == ("resolved", f"rule:{rule['id']}", False)
+    assert other.status == "pending" and forbidden.status == "pending"
+    assert [e["interrupt_id"] for e in await inbox_store.aaudit_log()] == ["yes"]
+    revoked = await inbox_store.aput_rule({**rule, "revoked_at": at(2), "revoked_by": "sam"})
+    assert await inbox_store.alist_rules() == [] and await inbox_store.alist_rules(include_revoked=True) == [revoked]
+    await inbox_store.aput_events([InterruptRaised(at=at(3), thread_id="t3", graph="g", interrupt_id="later",
+                                                   value=_hi("send", to="ops@y"))])
+    assert (await inbox_store.aget_interrupt("later")).status == "pending"
+    with pytest.raises(ValueError, match="needs the tool"):
+        await inbox_store.aput_rule({"created_by": "dana"})

@@ -174,14 +174,15 @@ def open_saver(path: str | os.PathLike) -> SqliteSaver:
     return SqliteSaver.open(str(path), clock=fixed_clock)
 
 
-def make_app(saver: Any):
-    """The inbox over `saver` as a reviewer sees it, with everything time-dependent fixed."""
+def make_app(saver: Any, undo_seconds: float = 0.0):
+    """The inbox over `saver` as a reviewer sees it, with everything time-dependent fixed.
+    Decisions are sent at once unless a scenario shows the undo window (`undo_seconds`)."""
     from inbox.app import InboxApp
     from inbox.config import InboxSettings
     from inbox.review import ReviewService
 
     service = ReviewService(saver, build_graphs(saver), reviewer=REVIEWER, clock=fixed_clock)
-    settings = InboxSettings(reviewer=REVIEWER, toast_seconds=TOAST_SECONDS)
+    settings = InboxSettings(reviewer=REVIEWER, toast_seconds=TOAST_SECONDS, undo_seconds=undo_seconds)
     app = InboxApp(service, settings=settings, source=SOURCE, clock=fixed_clock, live=False)
     # Toasts raised without an explicit timeout (e.g. "not allowed") must not vanish mid-test.
     app.NOTIFICATION_TIMEOUT = TOAST_SECONDS
@@ -380,6 +381,41 @@ async def _filter(pilot, saver) -> None:
     await type_text(pilot, "eur")
 
 
+async def _discard_edit(pilot, saver) -> None:
+    await _edit_valid(pilot, saver)
+    await press(pilot, "escape")  # a changed edit: esc asks before throwing it away
+
+
+async def _edited_diff(pilot, saver) -> None:
+    """An edit sent, then looked up in Resolved: the outcome and the detail pane show the diff."""
+    await _edit_valid(pilot, saver)
+    await press(pilot, "ctrl+s")
+    await press(pilot, "2")
+    await select_thread(pilot, "travel-agent-0001")
+
+
+async def _search_fields(pilot, saver) -> None:
+    await press(pilot, "slash")
+    await type_text(pilot, "action:question")
+    await press(pilot, "enter")
+
+
+async def _stepper_reject_reason(pilot, saver) -> None:
+    await select_thread(pilot, "ops-triage-0001")
+    await press(pilot, "enter", "a", "i")  # accept the first action; reject the second: its reason
+    await paste_text(pilot, "Not during the Friday freeze; scale instead.")
+
+
+async def _rules_screen(pilot, saver) -> None:
+    """Two rules (fixed ids: the store would give random ones), then P."""
+    await saver.aput_rule({"id": "3f9c2a1b7d01", "tool": "delete_files", "arg": "paths", "op": "equals",
+                           "value": ["/tmp/cache"], "created_by": REVIEWER})
+    await saver.aput_rule({"id": "8e41d0c55a02", "tool": "wire_transfer", "arg": "amount", "op": "below",
+                           "value": 100, "thread_id": "payments-agent-0001",
+                           "expires_at": "2025-03-10T17:00:00+00:00", "created_by": REVIEWER})
+    await press(pilot, "P")
+
+
 @dataclass(frozen=True)
 class Scenario:
     name: str
@@ -387,6 +423,7 @@ class Scenario:
     database: str = "inbox"        # a key of DATABASES
     size: tuple[int, int] = DEFAULT_SIZE
     steps: Steps = field(default=_nothing)
+    undo_seconds: float = 0.0  # the app's undo window (0: decisions are sent at once)
 
     async def run(self, pilot, saver) -> None:
         """The first load settles before any key (DataTable columns never shrink, so which rows
@@ -431,5 +468,22 @@ SCENARIOS: dict[str, Scenario] = {s.name: s for s in (
     # ":" rather than ctrl+p: the app binds ":" to command_palette, so Textual does not add its
     # own ctrl+p binding (see test_ctrl_p_opens_the_palette).
     Scenario("palette", "The command palette (`:`)", steps=lambda pilot, saver: press(pilot, "colon")),
-    Scenario("filter", "/ filters across action, args and description", steps=_filter),
+    Scenario("filter", "/ searches action, args, description, thread: matches highlighted and counted",
+             steps=_filter),
+    Scenario("search_fields", "/ with a field filter (action:question): 1 of 2, n/N move", steps=_search_fields),
+    Scenario("undo_countdown", "A decision in its undo window: the row and the status line count down, u undoes",
+             steps=_select("travel-agent-0001", "a"), undo_seconds=3600),
+    Scenario("full_view", "v: the request in full (description, every argument, every message)",
+             steps=_select("email-assistant-0001", "v")),
+    Scenario("discard_edit", "esc on a changed edit asks before throwing it away", steps=_discard_edit),
+    Scenario("edited_diff", "An edited decision in Resolved: the outcome and the detail pane show the diff",
+             steps=_edited_diff),
+    Scenario("stepper_reject_reason", "Rejecting one action of a multi-action request: the agent gets the reason",
+             steps=_stepper_reject_reason),
+    Scenario("grouped_by_graph", "z groups the list by graph (s sorts)", steps=lambda pilot, saver: press(pilot, "z", "z")),
+    Scenario("propose_rule", "p: always accept this, with an argument pattern suggested from the request",
+             steps=_select("travel-agent-0001", "p")),
+    Scenario("rules_screen", "P: the rules, d revokes one", steps=_rules_screen),
+    Scenario("detail_narrow_80x24", "80×24: the description first, in the list and in the detail pane",
+             size=(80, 24), steps=_select("payments-agent-0001")),
 )}

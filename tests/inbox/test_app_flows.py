@@ -32,11 +32,12 @@ def demo_db(tmp_path):
     return path
 
 
-async def make_app(path, *, reviewer="dana", live=False, keys=None):
+async def make_app(path, *, reviewer="dana", live=False, keys=None, undo_seconds=0.0):
+    """The app over `path`; decisions are sent at once unless `undo_seconds` (the undo window) is given."""
     saver = await SqliteSaver.aopen(str(path))
     graphs = {name: build(saver) for name, build in GRAPHS.items()}
     service = ReviewService(saver, graphs, reviewer=reviewer)
-    settings = InboxSettings(reviewer=reviewer, keys=keys or {}, toast_seconds=30)
+    settings = InboxSettings(reviewer=reviewer, keys=keys or {}, toast_seconds=30, undo_seconds=undo_seconds)
     return InboxApp(service, settings=settings, source="test", clock=lambda: NOW, live=live), saver, graphs
 
 
@@ -84,7 +85,7 @@ async def test_accept_runs_the_tool_once_with_the_original_args(demo_db):
         assert record.status == "resolved" and record.resolved_by == "dana" and record.applied
         calls = graphs["email-assistant"].outbox.calls("send_email")
         assert calls == [item.items[0].args]  # ran exactly once, with the args as requested
-        assert app.query_one(ItemTable).items[item.id].record.status == "resolved"
+        assert item.id not in app.query_one(ItemTable).items  # decided: it left the Pending list
 
 
 async def test_edit_runs_the_tool_with_the_edited_args(demo_db):
@@ -116,7 +117,9 @@ async def test_invalid_edit_cannot_be_submitted_and_nothing_is_sent(demo_db):
         assert app.screen.query_one("#submit").disabled
         assert "args.to" in plain(app.screen.query_one("#edit-status"))
         await pilot.press("ctrl+s")  # refused while invalid
-        await pilot.press("escape")
+        await pilot.press("escape")  # typed text would be lost: it asks
+        await wait_until(pilot, lambda: app.screen.__class__.__name__ == "ConfirmScreen", what="the question")
+        await pilot.press("y")
         await pilot.pause(0.2)
         assert (await saver.aget_interrupt(item.id)).status == "pending"
         assert graphs["email-assistant"].outbox.calls("send_email") == []
@@ -176,12 +179,17 @@ async def test_multi_action_stepper_decides_each_then_sends_together(demo_db):
         await pilot.press("a")
         await wait_until(pilot, lambda: app.screen.__class__.__name__ == "StepperScreen", what="the stepper")
         await pilot.press("a")          # approve action 1
-        await pilot.press("x")          # reject action 2
+        await pilot.press("i")          # reject action 2 (skip the tool): asks for a reason
+        await wait_until(pilot, lambda: app.screen.__class__.__name__ == "RespondScreen", what="the reason")
+        await pilot.press(*"too risky")
+        await pilot.press("ctrl+s")
+        await wait_until(pilot, lambda: app.screen.__class__.__name__ == "StepperScreen", what="the stepper")
         await pilot.press("a")          # approve action 3
         await pilot.press("ctrl+s")
         await wait_until(pilot, lambda: "✓" in status_text(app), what="the decision")
         record = await saver.aget_interrupt(item.id)
         assert [d["type"] for d in record.response["decisions"]] == ["approve", "reject", "approve"]
+        assert record.response["decisions"][1]["message"] == "too risky"  # the agent gets the reason
 
 
 async def test_bulk_accept_marked_after_confirm(demo_db):
@@ -194,7 +202,7 @@ async def test_bulk_accept_marked_after_confirm(demo_db):
         await pilot.press("space")      # marks and moves down (payments)
         second = app.inbox.current.id
         await pilot.press("space")
-        assert table.marked == {first, second}
+        assert set(table.marked) == {first, second}
         await pilot.press("A")
         await wait_until(pilot, lambda: app.screen.__class__.__name__ == "ConfirmScreen", what="the confirm")
         assert "Accept 2 marked requests?" in plain(app.screen.query_one(".dialog-title"))
@@ -219,8 +227,9 @@ async def test_someone_else_decided_first_nothing_is_sent(demo_db):
         assert "resolved by sam" in status_text(app)
         assert any("already resolved by sam" in str(n.message) for n in app._notifications)
         assert graphs["sql-agent"].outbox.calls() == []
-        await wait_until(pilot, lambda: app.query_one(ItemTable).items[item.id].record.resolved_by == "sam",
-                         what="the row to show who decided")
+        # Decided by someone else: it leaves the Pending list (the toast and status say who).
+        await wait_until(pilot, lambda: item.id not in app.query_one(ItemTable).items,
+                         what="the row to leave the Pending list")
 
 
 async def test_new_interrupts_from_another_process_appear_without_a_keypress(demo_db, tmp_path):

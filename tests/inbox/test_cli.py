@@ -235,16 +235,44 @@ def test_the_inbox_entry_point_lists_the_same(db, ids, cwd):
     assert {i["id"] for i in json.loads(ok(result).stdout)} == set(ids.values())
 
 
-def test_plain_list_is_one_line_per_item(db, ids, cwd):
+def test_plain_list_is_a_header_then_one_line_per_item(db, ids, cwd):
     result = ok(inbox("list", "--db", db, cwd=cwd))
-    lines = result.stdout.splitlines()
+    header, *lines = result.stdout.splitlines()
+    assert header.split()[:4] == ["ID", "STATUS", "ACTION", "THREAD"]
     assert len(lines) == len(ids)
     for thread_id, interrupt_id in ids.items():
-        [line] = [line for line in lines if line.startswith(interrupt_id)]
-        assert thread_id in line
-    [payments] = [line for line in lines if line.startswith(ids["payments-agent-0001"])]
+        [line] = [line for line in lines if line.startswith(interrupt_id[:8] + " ")]  # the short id
+        assert thread_id in line and " UTC " in line
+    [payments] = [line for line in lines if line.startswith(ids["payments-agent-0001"][:8])]
     assert "wire_transfer" in payments and "Wire transfer" in payments
-    assert not result.stdout.lstrip().startswith("[")
+    assert "**" not in result.stdout and "`" not in result.stdout  # Markdown stripped
+
+
+def test_list_by_status(db, ids, cwd):
+    ok(inbox("accept", ids["travel-agent-0001"][:8], "--db", db, cwd=cwd))
+    resolved, errors, in_doubt, bad = inbox_many([
+        ("list", "--db", db, "--json", "--status", "resolved"), ("list", "--db", db, "--status", "errors"),
+        ("list", "--db", db, "--status", "in-doubt"), ("list", "--db", db, "--status", "done")], cwd)
+    assert [i["id"] for i in json.loads(ok(resolved).stdout)] == [ids["travel-agent-0001"]]
+    assert ok(errors).stderr.strip() == "No failed runs."
+    assert ok(in_doubt).stderr.strip() == "No in-doubt tool calls."
+    assert bad.returncode == 2 and "invalid choice: 'done'" in bad.stderr
+
+
+def test_id_prefixes_are_accepted_and_an_ambiguous_one_lists_the_candidates(db, ids, cwd):
+    import sqlite3
+
+    full = ids["cleanup-agent-0001"]
+    shown = json.loads(ok(inbox("show", full[:6], "--db", db, "--json", cwd=cwd)).stdout)
+    assert shown["id"] == full
+    # Two ids that share their first six characters (made so here; rare but possible).
+    first, second = ids["travel-agent-0001"], ids["email-assistant-0001"]
+    with sqlite3.connect(db) as conn:
+        for old in (first, second):
+            conn.execute("UPDATE interrupts SET id = ? WHERE id = ?", ("abcdef" + old[6:], old))
+    result = inbox("show", "abcdef", "--db", db, cwd=cwd)
+    fails_cleanly(result, 2, "id prefix 'abcdef' matches 2 interrupts", "abcdef" + first[6:], "abcdef" + second[6:])
+    fails_cleanly(inbox("accept", "abc", "--db", db, cwd=cwd), 2, "at least 6 characters")
 
 
 def test_list_filter_matches_action_args_and_description(db, ids, cwd):
@@ -281,8 +309,12 @@ def test_list_when_nothing_matches_or_the_database_is_empty(db, cwd):
     assert json.loads(ok(as_json).stdout) == []
 
 
-def test_show_prints_one_item_as_json(db, ids, cwd):
-    item = json.loads(ok(inbox("show", ids["cleanup-agent-0001"], "--db", db, cwd=cwd)).stdout)
+def test_show_prints_a_request_for_people_and_exact_json_with_json(db, ids, cwd):
+    text = ok(inbox("show", ids["cleanup-agent-0001"], "--db", db, cwd=cwd)).stdout
+    assert text.startswith(f"id        {ids['cleanup-agent-0001']}\n")
+    assert "action    delete_files" in text and "description:" in text and "arguments of delete_files:" in text
+    assert "**" not in text
+    item = json.loads(ok(inbox("show", ids["cleanup-agent-0001"], "--db", db, "--json", cwd=cwd)).stdout)
     assert item["id"] == ids["cleanup-agent-0001"]
     assert item["thread_id"] == "cleanup-agent-0001"
     assert item["action"] == "delete_files"
@@ -341,7 +373,7 @@ def test_accept_with_graph_runs_the_tool_and_shows_the_next_request(db, ids, cwd
     assert result.startswith(f"Booked flight {flight['flight_number']} {flight['origin']}→{flight['destination']} "
                              f"departing {flight['departure']} for {flight['passenger']} ({flight['cabin']},")
     assert [i.id for i in snapshot.interrupts] == [hotel_id]
-    hotel = json.loads(ok(inbox("show", hotel_id, "--db", db, cwd=cwd)).stdout)
+    hotel = json.loads(ok(inbox("show", hotel_id, "--db", db, "--json", cwd=cwd)).stdout)
     assert (hotel["action"], hotel["status"]) == ("book_hotel", "pending")
     saved = record(db, ids["travel-agent-0001"])
     assert (saved.status, saved.applied) == ("resolved", True)
@@ -449,8 +481,11 @@ def test_worker_applies_recorded_decisions_exactly_once(db, ids, cwd):
     decided(inbox("edit", deploy, "--args", json.dumps(edited), "--db", db, cwd=cwd))
     assert_untouched(db, "travel-agent-0001", travel)
 
-    # a worker for the travel graph only applies the travel decision
-    [applied] = worker_lines(inbox("worker", "--db", db, "--graph", TRAVEL, "--once", cwd=cwd))
+    # a worker for the travel graph only applies the travel decision, and says why not the other
+    only_travel = inbox("worker", "--db", db, "--graph", TRAVEL, "--once", cwd=cwd)
+    assert f"cannot continue 1 recorded decision(s) of graph 'deploy-bot' ({deploy[:8]})" in only_travel.stderr
+    assert "--graph deploy-bot=module:attr" in only_travel.stderr
+    [applied] = worker_lines(only_travel)
     assert applied["thread_id"] == "travel-agent-0001"
     assert (applied["status"], applied["interrupts"]) == ("interrupted", [travel])
     snapshot = state(db, "travel-agent-0001")

@@ -190,7 +190,7 @@ def test_the_decision_records_the_os_user_and_host_and_show_prints_them(db):
     stored = record(db, interrupt_id)
     assert (stored.resolved_by, stored.decided_user, stored.decided_host) == \
         ("alice", getpass.getuser(), socket.gethostname())
-    shown_item = json.loads(ok(inbox("show", interrupt_id, "--db", db, cwd=db.parent)).stdout)
+    shown_item = json.loads(ok(inbox("show", interrupt_id, "--db", db, "--json", cwd=db.parent)).stdout)
     assert (shown_item["resolved_by"], shown_item["decided_user"], shown_item["decided_host"]) == \
         ("alice", getpass.getuser(), socket.gethostname())
 

@@ -42,7 +42,7 @@ def opened(request, built, tmp_path, monkeypatch):
     db = shutil.copyfile(built(scenario.database), tmp_path / "demo.sqlite")
     saver = open_saver(db)
     try:
-        yield scenario, make_app(saver), saver
+        yield scenario, make_app(saver, scenario.undo_seconds), saver
     finally:
         saver.close()
 

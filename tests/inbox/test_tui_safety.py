@@ -77,7 +77,7 @@ async def hostile_app(tmp_path, **settings) -> tuple[InboxApp, SqliteSaver]:
     [decided] = [r for r in await saver.alist_pending() if r.thread_id == DECIDED]
     await saver.aresolve(decided.id, [{"type": "accept", "args": None}], by=SOMEONE)
     service = ReviewService(saver, {GRAPH: graph}, reviewer="dana")
-    app = InboxApp(service, settings=InboxSettings(reviewer="dana", toast_seconds=600, **settings),
+    app = InboxApp(service, settings=InboxSettings(reviewer="dana", toast_seconds=600, **{"undo_seconds": 0, **settings}),
                    source="t", clock=lambda: NOW, live=False)
     return app, saver
 
@@ -115,7 +115,7 @@ async def select(pilot, app, thread_id: str) -> None:
 
 
 async def close_dialogs(pilot, app) -> None:
-    """esc until the list is back (in a text box the first esc only leaves the box)."""
+    """esc until the list is back (one esc closes a dialog with nothing typed in it)."""
     for _ in range(3):
         if len(app.screen_stack) == 1:
             return

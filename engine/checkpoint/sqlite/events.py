@@ -12,6 +12,7 @@ from engine.checkpoint.serde import dumps, loads
 from engine.checkpoint.sqlite.packing import pack, unpack
 from engine.checkpoint.sqlite.batching import chunks
 from engine.checkpoint.sqlite.interrupt_writes import link_interrupt_writes
+from engine.checkpoint.sqlite.rules_store import apply_rules
 from engine.checkpoint.sqlite.times import normalize_ts, stored_time, time_text
 from engine.errors import StorageError
 from engine.events import (Event, InterruptCancelled, InterruptExpired, InterruptRaised,
@@ -225,6 +226,8 @@ class EventLog:
             if by_reference:
                 link_interrupt_writes(db, {(event.thread_id, event.checkpoint_id)
                                                  for _index, event, _params, _row in by_reference})
+                # Rules answer what they allow before anyone sees it (rules_store.py).
+                apply_rules(db, [(event.interrupt_id, params["at"]) for _index, event, params, _row in by_reference])
             return self._insert_events(db, txn, rows)
 
         return store

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from engine.checkpoint.base import ANY_CHECKPOINT, now_us, owner_is_dead
 from engine.checkpoint.serde import dumps, loads
+from engine.checkpoint.sqlite.audit_log import append_audit
 from engine.checkpoint.sqlite.batching import chunks
 from engine.checkpoint.sqlite.events import event_row, insert_events
 from engine.checkpoint.sqlite.records import INTERRUPT_COLUMNS, InterruptRecord, interrupt_from_row
@@ -121,6 +122,9 @@ class Ownership:
                 event = InterruptResolved(at=at, thread_id=thread_id, graph=graph, interrupt_id=interrupt_id,
                                           response=loads(response_text), by=by or "api")
                 insert_events(db, txn, [event_row(event)])
+                # A decision given straight to the run (Command(resume=...)) is audited too.
+                append_audit(db, interrupt_from_row(db.execute(
+                    f"SELECT {INTERRUPT_COLUMNS} FROM interrupts WHERE id = ?", (interrupt_id,)).fetchone()))
             elif status == "cancelled" or applied or not _same_answer(payload, claimed, response_text):
                 # someone else's decision, or one already applied: this answer is late
                 raise AlreadyResolved(interrupt_id, claimed_by or status, claimed_at,

@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from engine._internal.sync import run_sync
 from engine.checkpoint.serde import dumps, loads, to_jsonable
+from engine.checkpoint.sqlite.audit_log import append_audit
+from engine.checkpoint.sqlite.rules_store import list_rules, put_rule
 from engine.checkpoint.sqlite.batching import chunks
 from engine.checkpoint.sqlite.events import event_row, insert_events
 from engine.checkpoint.sqlite.records import (DECISION_COLUMNS, INTERRUPT_COLUMNS, PENDING_COLUMNS,
@@ -120,6 +122,34 @@ class Queries:
         rows = await self._run.query(f"SELECT {INTERRUPT_COLUMNS} FROM interrupts WHERE id = ?", (interrupt_id,))
         return interrupt_from_row(rows[0]) if rows else None
 
+    async def aaudit_log(self, since: datetime | str | None = None) -> list[dict]:
+        """The audit log in order: {"seq", "at", "interrupt_id", "row" (canonical JSON), "hash"},
+        from `since` (a decision time) on when given."""
+        sql, params = "SELECT seq, at, interrupt_id, row, hash FROM audit_log", []
+        if since is not None:
+            sql += " WHERE at >= ?"
+            params.append(self._run.when(since))
+        rows = await self._run.query(sql + " ORDER BY seq", params)
+        return [{"seq": r[0], "at": r[1], "interrupt_id": r[2], "row": r[3], "hash": r[4]} for r in rows]
+
+    async def aput_rule(self, rule: dict) -> dict:
+        """Add a rule (engine/checkpoint/rules.py; an id and created_at are given to a new one) or
+        replace one (to revoke it: set revoked_at and revoked_by). ValueError for a bad rule."""
+        now = self._run.when(None)
+        return await self._run.write(lambda db, _txn: put_rule(db, dict(rule), now))
+
+    async def alist_rules(self, include_revoked: bool = False) -> list[dict]:
+        """The rules, oldest first (revoked ones only with include_revoked)."""
+        return await self._run.read(lambda db, _txn: list_rules(db, include_revoked))
+
+    async def afind_interrupt_ids(self, prefix: str, limit: int = 10) -> list[str]:
+        """Ids of interrupts in any status that start with `prefix`, in id order, at most `limit`:
+        how a short id a person typed is resolved. A range over the primary key, not a scan."""
+        # U+10FFFF sorts after every character an id can hold (SQLite compares UTF-8 bytes).
+        rows = await self._run.query("SELECT id FROM interrupts WHERE id >= ? AND id < ? ORDER BY id LIMIT ?",
+                                     (prefix, prefix + "\U0010ffff", limit))
+        return [row[0] for row in rows]
+
     async def alist_threads(self, status: str | None = None, limit: int | None = None,
                             offset: int = 0) -> list[ThreadRecord]:
         """Threads, most recently updated first, with their count of pending interrupts."""
@@ -223,6 +253,7 @@ class Queries:
             event = InterruptResolved(at=when, thread_id=record.thread_id, graph=record.graph,
                                       interrupt_id=interrupt_id, response=response, by=by)
             insert_events(db, txn, [event_row(event)])
+            append_audit(db, record)
             return record
 
         return await self._run.write(claim)
@@ -251,6 +282,8 @@ class Queries:
                                  interrupt_id=interrupt_id, policy=policy,
                                  response=response if policy == "resume" else None)
         insert_events(db, txn, [event_row(event)])
+        if policy == "resume":  # answered by the deadline: a decision, so it is audited
+            append_audit(db, record)
         return record
 
     async def aexpire(self, interrupt_id: str, *, policy: Literal["flag", "resume"] = "flag",

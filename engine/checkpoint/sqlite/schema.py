@@ -263,6 +263,35 @@ MIGRATIONS: list[tuple[int, list[str]]] = [
         "ALTER TABLE interrupts ADD COLUMN decided_user TEXT",
         "ALTER TABLE interrupts ADD COLUMN decided_host TEXT",
     ]),
+    # Version 5: the tamper-evident audit log (engine/checkpoint/audit.py), and rules. One row per decision,
+    # appended in the decision's transaction, each hashed with the one before. AUTOINCREMENT:
+    # a deleted row's number is never reused, so a deletion leaves a gap. Decisions recorded
+    # before this version have no row (the chain starts at the upgrade).
+    (5, [
+        """CREATE TABLE audit_log (
+            seq          INTEGER PRIMARY KEY AUTOINCREMENT,
+            interrupt_id TEXT NOT NULL,
+            at           TEXT NOT NULL,
+            row          TEXT NOT NULL,
+            hash         TEXT NOT NULL
+        )""",
+        "CREATE INDEX audit_log_by_time ON audit_log (at)",
+        # Rules that answer requests before they reach a person (engine/checkpoint/rules.py);
+        # value is JSON; a revoked rule stays (who revoked it, when).
+        """CREATE TABLE rules (
+            id         TEXT PRIMARY KEY,
+            tool       TEXT NOT NULL,
+            arg        TEXT,
+            op         TEXT,
+            value      TEXT,
+            thread_id  TEXT,
+            expires_at TEXT,
+            created_by TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            revoked_at TEXT,
+            revoked_by TEXT
+        )""",
+    ]),
 ]
 
 SCHEMA_VERSION = MIGRATIONS[-1][0]
