@@ -93,6 +93,42 @@ class Send:
     arg: Any
 
 
+def default_retry_on(exc: Exception) -> bool:
+    """LangGraph's default `retry_on`: retry what may be transient (a dropped connection, an HTTP
+    5xx from httpx or requests, an unknown error), not what is a bug in the node (ValueError,
+    TypeError, LookupError, OSError other than a connection error, ...)."""
+    import sys
+
+    if isinstance(exc, ConnectionError):
+        return True
+    httpx, requests = sys.modules.get("httpx"), sys.modules.get("requests")  # only if the node uses them
+    if httpx is not None and isinstance(exc, httpx.HTTPStatusError):
+        return 500 <= exc.response.status_code < 600
+    if requests is not None and isinstance(exc, requests.HTTPError):
+        return 500 <= exc.response.status_code < 600 if exc.response else True
+    if isinstance(exc, (ValueError, TypeError, ArithmeticError, ImportError, LookupError, NameError,
+                        SyntaxError, RuntimeError, ReferenceError, StopIteration, StopAsyncIteration,
+                        OSError)):
+        return False
+    return True
+
+
+class RetryPolicy(NamedTuple):
+    """How a node is retried when it raises (`add_node(..., retry_policy=...)`), as LangGraph's.
+
+    Attempt n+1 waits min(max_interval, initial_interval * backoff_factor ** (n - 1)) seconds,
+    plus up to a second at random with `jitter`. `retry_on`: an exception class, a sequence of
+    them, or a callable `exc -> bool`. After `max_attempts` (the first included) the last error
+    is raised. See engine/runtime/retry.py."""
+
+    initial_interval: float = 0.5
+    backoff_factor: float = 2.0
+    max_interval: float = 128.0
+    max_attempts: int = 3
+    jitter: bool = True
+    retry_on: Any = default_retry_on
+
+
 class PregelTask(NamedTuple):
     """A task of the next superstep, as `StateSnapshot.tasks` shows it."""
 
@@ -190,4 +226,4 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
-__all__ = ["Interrupt", "Command", "Send", "PregelTask", "StateSnapshot", "interrupt", "interrupt_id"]
+__all__ = ["Interrupt", "Command", "Send", "RetryPolicy", "default_retry_on", "PregelTask", "StateSnapshot", "interrupt", "interrupt_id"]

@@ -13,6 +13,7 @@ from typing import Any
 
 from engine.constants import END
 from engine.errors import GraphInterrupt, InvalidUpdateError, ParentCommand
+from engine.runtime.retry import call_with_retry
 from engine.types import Command, Interrupt, Send
 
 # Sync node functions run here so the event loop stays free (a sync node may itself block on
@@ -112,7 +113,9 @@ async def run_task(graph: Any, task: dict, state_values: dict, ctx: Any, config:
         else:
             node_input = graph.schema.to_node_input(state_values)
         try:
-            returned = await call_node(spec.runnable, node_input, config)
+            returned = await call_with_retry(
+                spec.retry_policy or graph.builder.default_retry_policy,
+                lambda: call_node(spec.runnable, node_input, config), lambda: _fresh_attempt(ctx))
         except GraphInterrupt as raised:
             return TaskOutcome(task, interrupts=_merge_interrupts(ctx.raised, raised.interrupts))
         except ParentCommand as from_child:
@@ -130,6 +133,13 @@ async def run_task(graph: Any, task: dict, state_values: dict, ctx: Any, config:
         return TaskOutcome(task, error=exc)
     finally:
         reset_current_task(token)
+
+
+def _fresh_attempt(ctx: Any) -> None:
+    # A retry runs the node from its start: its interrupt() calls and subgraphs count from
+    # the first again, so the answers it already has are reused (engine/runtime/retry.py).
+    ctx.interrupt_count = 0
+    ctx.subgraph_calls = 0
 
 
 async def resolve_result(graph: Any, node: str, returned: Any, state_values: dict) -> TaskResult:
