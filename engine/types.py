@@ -20,8 +20,10 @@ class Interrupt:
     """A pause raised by `interrupt(value)`, waiting for a human's answer.
 
     `value` is the JSON payload shown to the human and `id` answers it in a resume map.
-    The other fields say where it was raised; they are left out of the repr so output
-    matches LangGraph's `Interrupt(value=..., id=...)`.
+    `response_schema` is the JSON Schema the answer must match (None: any answer), as in
+    LangGraph 1.2. The other fields say where it was raised; they are left out of the repr so
+    output matches LangGraph's `Interrupt(value=..., id=...)` (the seeds' form: a
+    `response_schema` shows only when there is one).
     """
 
     value: Any
@@ -32,16 +34,24 @@ class Interrupt:
     deadline: str | None = field(default=None, repr=False, compare=False)
     # The answer given automatically when the deadline passes; None: flag it overdue instead.
     on_timeout: Any = field(default=None, repr=False, compare=False)
+    response_schema: dict | None = field(default=None, repr=False)
+
+    def __repr__(self) -> str:
+        schema = f", response_schema={self.response_schema!r}" if self.response_schema is not None else ""
+        return f"Interrupt(value={self.value!r}, id={self.id!r}{schema})"
 
     def to_json(self) -> dict:
-        return {"value": self.value, "id": self.id, "ns": self.ns, "node": self.node,
+        data = {"value": self.value, "id": self.id, "ns": self.ns, "node": self.node,
                 "when": self.when, "deadline": self.deadline, "on_timeout": self.on_timeout}
+        if self.response_schema is not None:  # absent when unset: the stored form stays as it was
+            data["response_schema"] = self.response_schema
+        return data
 
     @classmethod
     def from_json(cls, data: dict) -> "Interrupt":
         return cls(value=data["value"], id=data["id"], ns=data.get("ns", ""), node=data.get("node", ""),
                    when=data.get("when", "during"), deadline=data.get("deadline"),
-                   on_timeout=data.get("on_timeout"))
+                   on_timeout=data.get("on_timeout"), response_schema=data.get("response_schema"))
 
 
 @dataclass(repr=False)
@@ -154,7 +164,8 @@ class StateSnapshot(NamedTuple):
     interrupts: tuple = ()
 
 
-def interrupt(value: Any, *, timeout: timedelta | None = None, on_timeout: Any = None) -> Any:
+def interrupt(value: Any, *, response_schema: dict | type | None = None, timeout: timedelta | None = None,
+              on_timeout: Any = None) -> Any:
     """Pause the running node and surface `value` to a human.
 
     The first time it is reached it raises, the run stops and the value shows up under
@@ -167,6 +178,12 @@ def interrupt(value: Any, *, timeout: timedelta | None = None, on_timeout: Any =
     as the answer when one is given (e.g. `{"type": "ignore"}`), or else leaves the interrupt
     pending and flags it overdue. `compile(interrupt_timeout=..., interrupt_on_timeout=...)`
     sets defaults for the whole graph.
+
+    `response_schema` (as in LangGraph 1.2) says what the answer must look like: a JSON Schema
+    dict, or a pydantic model, TypedDict or dataclass (turned into JSON Schema). It is stored
+    with the interrupt (`Interrupt.response_schema`); the engine and the inbox refuse an answer
+    that breaks it before anything runs, and with a type this call returns the answer
+    validated into that type (a pydantic ValidationError if it does not fit).
     """
     task = current_task()
     if task is None:
@@ -179,10 +196,12 @@ def interrupt(value: Any, *, timeout: timedelta | None = None, on_timeout: Any =
             f"interrupt() in node '{task.node}' needs a checkpointer to save the paused run. "
             "Compile the graph with one, e.g. builder.compile(checkpointer=InMemorySaver())."
         )
+    adapter, schema = _response_schema(response_schema, task.node)
     index = task.interrupt_count
     task.interrupt_count += 1
     if index < len(task.resume_values):
-        return task.resume_values[index]
+        answer = task.resume_values[index]
+        return adapter.validate_python(answer) if adapter is not None else answer
     _require_json(value, task.node, "the payload")
     timeout = timeout if timeout is not None else task.default_interrupt_timeout
     on_timeout = on_timeout if on_timeout is not None else task.default_on_timeout
@@ -198,9 +217,28 @@ def interrupt(value: Any, *, timeout: timedelta | None = None, on_timeout: Any =
         node=task.node,
         deadline=deadline,
         on_timeout=on_timeout if deadline is not None else None,
+        response_schema=schema,
     )
     task.raised.append(raised)
     raise GraphInterrupt([raised])
+
+
+def _response_schema(response_schema: Any, node: str) -> tuple[Any, dict | None]:
+    """(a pydantic TypeAdapter to validate answers with, or None; the JSON Schema to store)."""
+    if response_schema is None:
+        return None, None
+    if isinstance(response_schema, dict):
+        _require_json(response_schema, node, "response_schema")
+        return None, response_schema
+    from pydantic import TypeAdapter
+
+    try:
+        adapter = TypeAdapter(response_schema)
+        return adapter, adapter.json_schema()
+    except Exception as exc:  # pydantic's errors for a type it cannot describe
+        raise GraphConfigError(
+            f"interrupt(response_schema=...) in node '{node}' got {response_schema!r}, which is not a JSON "
+            f"Schema dict nor a pydantic model, TypedDict or dataclass ({exc}).") from None
 
 
 def interrupt_id(thread_id: str, task_ns: str, index: int) -> str:

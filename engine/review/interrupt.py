@@ -1,8 +1,11 @@
 """Human-in-the-loop request and response shapes, under LangGraph's names.
 
-Programs build these as plain dicts and read plain dicts back; the models exist to
-validate what crosses the boundary and to dump JSON for `Command(resume=...)`, so a
-graph written for the Agent Inbox format runs unchanged.
+Programs build these as plain dicts and read plain dicts back. `HumanInterrupt`,
+`ActionRequest`, `HumanInterruptConfig` and `HumanResponse` are TypedDicts, as in
+`langgraph.prebuilt.interrupt`: calling one gives a plain dict, which `interrupt()` stores as
+it is and a program reads back as `value[0]["description"]`. The pydantic `*Model` classes
+validate what crosses the boundary (engine/review/validate.py) and dump JSON for
+`Command(resume=...)`, so a graph written for the Agent Inbox format runs unchanged.
 
 Two formats:
 - Agent Inbox (`langgraph.prebuilt.interrupt`): `interrupt([HumanInterrupt, ...])`,
@@ -14,6 +17,8 @@ Two formats:
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal, Union
+
+from typing_extensions import NotRequired, TypedDict
 
 from pydantic import BaseModel, ConfigDict, Field, model_serializer, model_validator
 
@@ -46,11 +51,52 @@ class _Response(BaseModel):
 
 
 # ---- Agent Inbox format -------------------------------------------------------------------
+# What programs build and read (LangGraph's TypedDicts), then the models that validate them.
 
 
-class HumanInterruptConfig(_Request):
-    """Which responses the reviewer may give. Everything defaults to off: a program must
-    opt in to each power it hands the reviewer."""
+class HumanInterruptConfig(TypedDict):
+    """Which responses the reviewer may give (a missing flag counts as false)."""
+
+    allow_ignore: bool
+    allow_respond: bool
+    allow_edit: bool
+    allow_accept: bool
+
+
+class ActionRequest(TypedDict):
+    """A tool call awaiting review: the tool's name and the arguments it would run with."""
+
+    action: str
+    args: dict
+
+
+class HumanInterrupt(TypedDict):
+    """One review request. `args_schema` (our extension, optional) is the JSON Schema of
+    `args`, so an edited call can be checked before the tool runs with it."""
+
+    action_request: ActionRequest
+    config: HumanInterruptConfig
+    description: str | None
+    args_schema: NotRequired[dict]
+
+
+class HumanResponse(TypedDict):
+    """The reviewer's answer to one `HumanInterrupt`: `args` is None for accept/ignore, the
+    reply text for response, the edited `ActionRequest` for edit."""
+
+    type: Literal["accept", "ignore", "response", "edit"]
+    args: None | str | ActionRequest
+
+
+def allowed_types(config: Any) -> frozenset[str]:
+    """The `HumanResponse` types a `HumanInterruptConfig` (a dict, or its model) permits."""
+    return HumanInterruptConfigModel.model_validate(
+        config.model_dump() if isinstance(config, BaseModel) else config).allowed_types()
+
+
+class HumanInterruptConfigModel(_Request):
+    """Validates a HumanInterruptConfig. Everything defaults to off: a program must opt in to
+    each power it hands the reviewer."""
 
     allow_ignore: bool = False
     allow_respond: bool = False
@@ -58,38 +104,37 @@ class HumanInterruptConfig(_Request):
     allow_accept: bool = False
 
     def allowed_types(self) -> frozenset[str]:
-        """The `HumanResponse.type` values this config permits."""
+        """The `HumanResponseModel.type` values this config permits."""
         flags = {"accept": self.allow_accept, "edit": self.allow_edit,
                  "response": self.allow_respond, "ignore": self.allow_ignore}
         return frozenset(kind for kind, allowed in flags.items() if allowed)
 
 
-class ActionRequest(_Request):
-    """A tool call awaiting review: the tool's name and the arguments it would run with."""
+class ActionRequestModel(_Request):
+    """Validates an ActionRequest."""
 
     action: str
     args: dict[str, Any]
 
 
-class HumanInterrupt(_Request):
-    """One review request. `args_schema` (our extension) is the JSON Schema of `args`,
-    so an edited call can be checked before the tool runs with it."""
+class HumanInterruptModel(_Request):
+    """Validates a HumanInterrupt (see the TypedDict above)."""
 
-    action_request: ActionRequest
-    config: HumanInterruptConfig
+    action_request: ActionRequestModel
+    config: HumanInterruptConfigModel
     description: str | None = None
     args_schema: dict[str, Any] | None = None
 
 
-class HumanResponse(_Response):
-    """The reviewer's answer to one `HumanInterrupt`.
+class HumanResponseModel(_Response):
+    """Validates a reviewer's HumanResponse to one `HumanInterrupt`.
 
     `args` depends on `type`: None for accept/ignore, the reply text for response,
-    the full `ActionRequest` (action and edited args) for edit.
+    the full `ActionRequestModel` (action and edited args) for edit.
     """
 
     type: ResponseType
-    args: None | str | ActionRequest = None
+    args: None | str | ActionRequestModel = None
 
     @model_validator(mode="before")
     @classmethod
@@ -114,7 +159,7 @@ class HumanResponse(_Response):
 
 
 def _edit_args_problem(args: Any) -> str | None:
-    if isinstance(args, ActionRequest):
+    if isinstance(args, ActionRequestModel):
         return None
     if not isinstance(args, dict):
         return f"got {json_type(args)}"
@@ -192,19 +237,19 @@ class HITLResponse(_Response):
 
 
 def accept() -> dict:
-    return HumanResponse(type="accept").model_dump(mode="json")
+    return HumanResponseModel(type="accept").model_dump(mode="json")
 
 
 def ignore() -> dict:
-    return HumanResponse(type="ignore").model_dump(mode="json")
+    return HumanResponseModel(type="ignore").model_dump(mode="json")
 
 
 def respond(text: str) -> dict:
-    return HumanResponse(type="response", args=text).model_dump(mode="json")
+    return HumanResponseModel(type="response", args=text).model_dump(mode="json")
 
 
 def edit(action: str, args: dict) -> dict:
-    return HumanResponse(type="edit", args=ActionRequest(action=action, args=args)).model_dump(mode="json")
+    return HumanResponseModel(type="edit", args=ActionRequestModel(action=action, args=args)).model_dump(mode="json")
 
 
 def approve() -> dict:

@@ -26,8 +26,8 @@ from engine.review.interrupt import (
     RESPONSE_TYPES,
     HITLRequest,
     HITLResponse,
-    HumanInterrupt,
-    HumanResponse,
+    HumanInterruptModel,
+    HumanResponseModel,
     ReviewConfig,
 )
 from engine.review.json_schema import json_type, schema_errors
@@ -67,7 +67,7 @@ class ReviewItem:
 @dataclass(frozen=True)
 class _Parsed:
     kind: ReviewKind
-    interrupts: list[HumanInterrupt] | None = None
+    interrupts: list[HumanInterruptModel] | None = None
     hitl: HITLRequest | None = None
     configs: list[ReviewConfig] | None = None
     raws: list[Any] | None = None
@@ -95,7 +95,7 @@ def review_items(value: Any) -> list[ReviewItem]:
                        problem=parsed.problem)]
 
 
-def _human_interrupt_item(index: int, count: int, request: HumanInterrupt, raw: Any) -> ReviewItem:
+def _human_interrupt_item(index: int, count: int, request: HumanInterruptModel, raw: Any) -> ReviewItem:
     allowed = request.config.allowed_types()
     problem = None if allowed else (
         "the request's config allows no response (every allow_* is false), so it cannot be "
@@ -118,10 +118,10 @@ def _hitl_item(index: int, count: int, action, config: ReviewConfig, raw: Any) -
 
 def _parse(value: Any) -> _Parsed:
     """Decide the shape by its keys, then validate it; a failed validation is a question."""
-    if isinstance(value, (HumanInterrupt, HITLRequest)):
+    if isinstance(value, (HumanInterruptModel, HITLRequest)):
         value = value.model_dump(mode="json")
-    if isinstance(value, list) and any(isinstance(v, HumanInterrupt) for v in value):
-        value = [v.model_dump(mode="json") if isinstance(v, HumanInterrupt) else v for v in value]
+    if isinstance(value, list) and any(isinstance(v, HumanInterruptModel) for v in value):
+        value = [v.model_dump(mode="json") if isinstance(v, HumanInterruptModel) else v for v in value]
 
     if _looks_like(value, _HUMAN_INTERRUPT_KEYS):
         return _parse_human_interrupts([value], in_list=False)
@@ -140,7 +140,7 @@ def _parse_human_interrupts(values: list, in_list: bool) -> _Parsed:
     requests = []
     for i, raw in enumerate(values):
         try:
-            requests.append(HumanInterrupt.model_validate(raw))
+            requests.append(HumanInterruptModel.model_validate(raw))
         except ValidationError as error:
             shape, where = ("a list of HumanInterrupts", f"item {i}: ") if in_list else ("a HumanInterrupt", "")
             return _Parsed(kind="question", problem=(
@@ -214,6 +214,24 @@ def validate_response(value: Any, response: Any) -> Any:
     return _validate_answer(response)
 
 
+def check_answer(value: Any, response: Any, response_schema: dict | None = None, *,
+                 any_answer: bool = False) -> Any:
+    """The resume value for an interrupt's answer: checked against its request (see
+    `validate_response`; with `any_answer`, a plain question's answer is taken as it is, as a
+    program's own `Command(resume=...)` is) and then against the interrupt's `response_schema`
+    when it has one. Raises InvalidResponse naming what is wrong and how to fix it."""
+    if any_answer and not is_review_request(value):
+        answer = response
+    else:
+        answer = validate_response(value, response)
+    if response_schema is not None:
+        problems = schema_errors(answer, response_schema, "answer")
+        if problems:
+            raise InvalidResponse("the answer breaks the interrupt's response_schema: " + "; ".join(problems)
+                                  + ". Fix these values and answer again.")
+    return answer
+
+
 def _validate_answer(response: Any) -> Any:
     if isinstance(response, BaseModel):
         response = response.model_dump(mode="json")
@@ -228,7 +246,7 @@ def _validate_answer(response: Any) -> Any:
     return response
 
 
-def _validate_human_responses(requests: list[HumanInterrupt], response: Any) -> list[dict]:
+def _validate_human_responses(requests: list[HumanInterruptModel], response: Any) -> list[dict]:
     count = len(requests)
     if isinstance(response, BaseModel):
         response = response.model_dump(mode="json")
@@ -249,7 +267,7 @@ def _validate_human_responses(requests: list[HumanInterrupt], response: Any) -> 
             for i, (request, answer) in enumerate(zip(requests, response))]
 
 
-def _validate_human_response(request: HumanInterrupt, answer: Any, label: str) -> dict:
+def _validate_human_response(request: HumanInterruptModel, answer: Any, label: str) -> dict:
     if isinstance(answer, BaseModel):
         answer = answer.model_dump(mode="json")
     if not isinstance(answer, dict):
@@ -264,7 +282,7 @@ def _validate_human_response(request: HumanInterrupt, answer: Any, label: str) -
         # The LangGraph docs resume edits with {"args": {"args": {...}}}; the action is implied.
         answer = {**answer, "args": {"action": request.action_request.action, **answer["args"]}}
     try:
-        parsed = HumanResponse.model_validate(answer)
+        parsed = HumanResponseModel.model_validate(answer)
     except ValidationError as error:
         raise InvalidResponse(f"{label}: {_summary(error)}") from None
     if kind == "edit":

@@ -31,7 +31,7 @@ from engine.runtime.durability import Persistence, check_durability
 from engine.runtime.node import TaskOutcome
 from engine.runtime.ownership import Lease
 from engine.runtime.runner import StepScope, run_step
-from engine.review.validate import is_review_request, validate_response
+from engine.review.validate import check_answer
 from engine.types import Command, Interrupt, Send
 
 _START_ATTEMPTS = 5  # reloads when the thread moved on between loading it and taking its lease
@@ -345,10 +345,11 @@ class Run:
                 f"(it is {status}). Nothing was run. Start a new run with an input instead."
             )
         answers = algo.resolve_resume(command.resume, pending, self.thread_id)
-        by_value = {i.id: i.value for i in pending}
-        # A review request (HumanInterrupt, multi-action) only takes answers its config allows:
-        # refuse a bad one now, before anything is stored or run.
-        answers = {i: validate_response(by_value[i], a) if is_review_request(by_value[i]) else a
+        by_id = {i.id: i for i in pending}
+        # A review request (HumanInterrupt, multi-action) only takes answers its config allows,
+        # and an interrupt with a response_schema answers that fit it: refuse a bad one now,
+        # before anything is stored or run.
+        answers = {i: check_answer(by_id[i].value, a, by_id[i].response_schema, any_answer=True)
                    for i, a in answers.items()}
         self.answered.update(algo.answering_tasks(self.state.tasks, self.state.interrupts, answers))
         async with self.persist.step():
@@ -487,6 +488,7 @@ class Run:
                         events.append(InterruptRaised(**self._event_base(), interrupt_id=item.id, ns=item.ns,
                                                       node=item.node, value=to_jsonable(item.value),
                                                       deadline=item.deadline, on_timeout=item.on_timeout,
+                                                      response_schema=item.response_schema,
                                                       checkpoint_id=state.id))
             events.append(RunFinished(**self._event_base(), outcome="interrupted"))
             await self._events(events)

@@ -1,5 +1,6 @@
 """Answer with text: a response to the agent (the tool does not run), or the answer to a plain
-question (which may also be JSON)."""
+question (which may also be JSON). When the question's interrupt has a `response_schema`, the
+answer is checked against it as you type, and sending is disabled until it fits."""
 
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ from textual.widgets import Button, Static, Switch, TextArea
 
 from inbox import styles
 from inbox.keymap import Keys
-from inbox.text import literal, one_line
+from inbox.review import schema_errors
+from inbox.text import defang, literal, one_line
 
 
 class RespondScreen(ModalScreen[Any]):
@@ -27,12 +29,13 @@ class RespondScreen(ModalScreen[Any]):
         Binding("ctrl+j", "toggle_json", "JSON on/off", id="respond.json"),
     ]
 
-    def __init__(self, title: str, prompt: str, allow_json: bool, keys: Keys):
+    def __init__(self, title: str, prompt: str, allow_json: bool, keys: Keys, schema: dict | None = None):
         super().__init__()
         self.keys = keys
         self.title_text = title
         self.prompt = prompt
         self.allow_json = allow_json
+        self.schema = schema  # the interrupt's response_schema: answers must fit it
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog", classes="respond-dialog"):
@@ -43,7 +46,8 @@ class RespondScreen(ModalScreen[Any]):
             yield TextArea(id="answer", soft_wrap=True)
             if self.allow_json:
                 with Horizontal(classes="json-row"):
-                    yield Switch(value=False, id="as-json")
+                    # an answer the schema wants as something other than text starts as JSON
+                    yield Switch(value=bool(self.schema) and self.schema.get("type") != "string", id="as-json")
                     yield Static(Text(f"send as JSON ({self.keys.label('respond.json')}) — "
                                       'e.g. 42, true, {"region": "eu-west-1"}'))
             yield Static(id="respond-status")
@@ -61,10 +65,15 @@ class RespondScreen(ModalScreen[Any]):
             return None, "write an answer first"
         if self._as_json():
             try:
-                return json.loads(text), None
+                answer = json.loads(text)
             except json.JSONDecodeError as error:
                 return None, f"not valid JSON: {error.msg} at line {error.lineno}, column {error.colno}"
-        return text, None
+        else:
+            answer = text
+        problems = schema_errors(answer, self.schema, "answer") if self.schema else []
+        if problems:
+            return None, "the answer does not fit the requested schema: " + "; ".join(problems[:4])
+        return answer, None
 
     def _refresh_status(self) -> None:
         answer, problem = self._answer()
@@ -72,7 +81,13 @@ class RespondScreen(ModalScreen[Any]):
         status = self.query_one("#respond-status", Static)
         shown = bool(problem and answer is None and self.query_one(TextArea).text.strip())
         status.set_class(shown, "-error")  # app.tcss colours it from the theme
-        status.update(Text(f"✗ {problem}") if shown else "")
+        if shown:
+            status.update(Text(f"✗ {defang(problem)}"))
+        elif self.schema and answer is not None:
+            status.update(Text("✓ fits the requested schema"))
+        else:
+            status.update("")
+        status.set_class(bool(self.schema) and not shown and answer is not None, "-ok")
 
     def on_text_area_changed(self, event: TextArea.Changed) -> None:
         self._refresh_status()

@@ -263,6 +263,11 @@ MIGRATIONS: list[tuple[int, list[str]]] = [
         "ALTER TABLE interrupts ADD COLUMN decided_user TEXT",
         "ALTER TABLE interrupts ADD COLUMN decided_host TEXT",
     ]),
+    # Version 5: interrupts.response_schema, the JSON Schema an answer must match
+    # (interrupt(value, response_schema=...)); NULL: any answer.
+    (5, [
+        "ALTER TABLE interrupts ADD COLUMN response_schema TEXT",
+    ]),
 ]
 
 SCHEMA_VERSION = MIGRATIONS[-1][0]
