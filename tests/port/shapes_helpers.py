@@ -19,7 +19,7 @@ import pytest
 PREFIXES = ["engine", "langgraph"]
 
 _MODULES = {"graph": "graph", "types": "types", "memory": "checkpoint.memory",
-            "message": "graph.message", "config": "config"}
+            "message": "graph.message", "config": "config", "hitl": "prebuilt.interrupt"}
 
 
 class modules:
