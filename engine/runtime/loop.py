@@ -25,7 +25,7 @@ from engine.constants import END, ERROR, INTERRUPT, RESUME, START
 from engine.errors import (EmptyCommandError, GraphInterrupt, GraphRecursionError, InvalidResumeError,
                            InvalidUpdateError, LeaseLost, NothingToResumeError, ParentCommand, ThreadMovedOn)
 from engine.events import InterruptCancelled, InterruptRaised, RunFailed, RunFinished, RunStarted
-from engine.runtime import algo
+from engine.runtime import algo, streaming
 from engine.runtime.algo import BREAKPOINT, GRAPH_TASK, TASK, UPDATE, SavedState, task_id_for, task_ns
 from engine.runtime.durability import Persistence, check_durability
 from engine.runtime.node import TaskOutcome
@@ -161,6 +161,7 @@ class Run:
                 "Keep state values to dicts, lists, strings, numbers, booleans, None or pydantic models."
             ) from None
         self.state = SavedState(CheckpointTuple(new_config, checkpoint, metadata, parent_config, []))
+        streaming.checkpoint_saved(new_config, parent_config if parent_id is not None else None, checkpoint, metadata)
 
     # --- routing ----------------------------------------------------------------------------------
     async def _entry_targets(self) -> tuple[list[str], list]:
@@ -252,6 +253,7 @@ class Run:
             yield ("values", dict(self.values))
             return
         await self._apply_resume_map(self.resume_map, save=True)
+        yield ("values", dict(self.values))  # as LangGraph: a resumed subgraph streams its state first
         async for part in self._loop(skip_before=False):
             yield part
 
@@ -275,7 +277,10 @@ class Run:
                     "Command(update=...) without resume= does not continue a run. To change state use "
                     "graph.update_state(config, values); to answer an interrupt use Command(resume=...)."
                 )
-            return [("values", dict(self.values))], False, True
+            # As LangGraph: a Command(update=...) given with the resume shows in the first values.
+            first = dict(self.values)
+            algo.apply_updates(self.graph.schema, first, self.state.updates)
+            return [("values", first)], False, True
         if input is None:
             skip_before = await self._start_continue()
             return started, skip_before, bool(self.state.tasks)
@@ -450,7 +455,8 @@ class Run:
     def _scope(self) -> StepScope:
         return StepScope(graph=self.graph, thread_id=self.thread_id, ns=self.ns,
                          checkpointer=self.saver if self.durable else None, config=self.config,
-                         resume_map=self.resume_map, owner=self.owner)
+                         resume_map=self.resume_map, owner=self.owner,
+                         step=self.state.checkpoint["step"] + 1)
 
     async def _task_finished(self, task: dict, result: dict) -> None:
         """A task of a step with several finished: its writes and the answers it consumed are

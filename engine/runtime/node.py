@@ -14,6 +14,7 @@ from typing import Any
 from engine.constants import END
 from engine.errors import GraphInterrupt, InvalidUpdateError, ParentCommand
 from engine.runtime.retry import call_with_retry
+from engine.runtime.streaming import get_stream_writer, node_finished_messages
 from engine.types import Command, Interrupt, Send
 
 # Sync node functions run here so the event loop stays free (a sync node may itself block on
@@ -70,25 +71,48 @@ def _inspect_wants_config(fn: Any) -> bool:
         return False
     if "config" in params:
         return True
-    positional = [p for p in params.values()
-                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) and p.default is p.empty]
+    positional = [p for p in params.values()  # (a `writer` parameter gets the stream writer instead)
+                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) and p.default is p.empty
+                  and p.name != "writer"]
     return len(positional) >= 2
 
 
 async def call_node(runnable: Any, state: Any, config: dict) -> Any:
-    """Call a node with its state (and config, if it takes one)."""
+    """Call a node with its state (and config, if it takes one; and the stream writer, if it
+    has a `writer` parameter, as LangGraph injects it)."""
     if hasattr(runnable, "ainvoke"):
         return await runnable.ainvoke(state, config)
     args = (state, config) if _wants_config(runnable) else (state,)
+    kwargs = {"writer": get_stream_writer()} if _wants_writer(runnable) else {}
     target = runnable if inspect.isroutine(runnable) else getattr(runnable, "__call__", runnable)
     if inspect.iscoroutinefunction(target):
-        return await runnable(*args)
+        return await runnable(*args, **kwargs)
     loop = asyncio.get_running_loop()
     context = contextvars.copy_context()
-    result = await loop.run_in_executor(NODE_EXECUTOR, lambda: context.run(runnable, *args))
+    result = await loop.run_in_executor(NODE_EXECUTOR, lambda: context.run(runnable, *args, **kwargs))
     if inspect.isawaitable(result):
         result = await result
     return result
+
+
+def _wants_writer(fn: Any) -> bool:
+    try:
+        return _wants_writer_cached(fn)
+    except TypeError:  # an unhashable callable object
+        return _inspect_wants_writer(fn)
+
+
+@functools.lru_cache(maxsize=4096)
+def _wants_writer_cached(fn: Any) -> bool:
+    return _inspect_wants_writer(fn)
+
+
+def _inspect_wants_writer(fn: Any) -> bool:
+    try:
+        param = inspect.signature(fn).parameters.get("writer")
+    except (TypeError, ValueError):
+        return False
+    return param is not None and param.kind in (param.KEYWORD_ONLY, param.POSITIONAL_OR_KEYWORD)
 
 
 def _merge_interrupts(*groups: list[Interrupt]) -> list[Interrupt]:
@@ -126,6 +150,7 @@ async def run_task(graph: Any, task: dict, state_values: dict, ctx: Any, config:
             # still has to pause, or the human's question would be lost.
             return TaskOutcome(task, interrupts=list(ctx.raised))
         result = await resolve_result(graph, task["name"], returned, state_values)
+        node_finished_messages(result.update)  # stream_mode "messages": LangChain messages not streamed yet
         return TaskOutcome(task, result=result)
     except (GraphInterrupt, asyncio.CancelledError):
         raise
