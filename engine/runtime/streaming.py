@@ -167,9 +167,13 @@ def get_message_writer() -> Callable[[Any], None]:
     if here is None or not here[0].wants("messages", here[1]):
         return _noop
     sink, ns, task = here
-    metadata = {"thread_id": task.thread_id, "langgraph_step": task.step, "langgraph_node": task.node,
+    metadata = {"ls_integration": "langgraph", "langgraph_step": task.step, "langgraph_node": task.node,
                 "langgraph_triggers": (f"branch:to:{task.node}",), "langgraph_path": ("__pregel_pull", task.node),
                 "langgraph_checkpoint_ns": task.ns}
+    # LangGraph copies the run's configurable keys (thread_id, ...) into the metadata
+    metadata.update({k: v for k, v in (task.config.get("configurable") or {}).items()
+                     if not k.startswith("__") and k not in ("checkpoint_ns", "checkpoint_id")
+                     and isinstance(v, (str, int, float, bool))})
 
     def write(chunk: Any) -> None:
         key = chunk.get("id") if isinstance(chunk, dict) else getattr(chunk, "id", None)

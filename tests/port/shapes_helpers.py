@@ -73,6 +73,11 @@ def canonical(value: Any, ids: _Ids | None = None) -> Any:
                 "response_schema": canonical(getattr(value, "response_schema", None), ids)}
     if any(c.__name__ == "BaseMessage" for c in type(value).__mro__):
         value = _message_dict(value)
+    if isinstance(value, dict) and set(value) == {"value", "id", "response_schema"}:
+        return {"value": canonical(value["value"], ids), "id": ids("i", value["id"]),
+                "response_schema": canonical(value["response_schema"], ids)}
+    if isinstance(value, dict) and {"id", "name"} <= set(value) and set(value) & {"input", "result", "interrupts"}:
+        return {k: ids("t", v) if k == "id" else canonical(v, ids) for k, v in value.items()}
     if isinstance(value, dict):
         out = {}
         for key, item in value.items():
@@ -90,3 +95,26 @@ def canonical(value: Any, ids: _Ids | None = None) -> Any:
     if hasattr(value, "_asdict"):
         return canonical(value._asdict(), ids)
     return value
+
+
+def canonical_namespace(ns: tuple, ids: _Ids) -> list:
+    """("sub:<task id>", ...) with the task ids numbered like every other id."""
+    return [f"{part.split(':')[0]}:{ids('t', part.split(':', 1)[1])}" for part in ns]
+
+
+def canonical_stream(items: list, *, subgraphs: bool = False) -> list:
+    """A stream's items canonicalised together (one numbering of ids for the whole stream)."""
+    ids = _Ids()
+    out = []
+    for item in items:
+        if subgraphs:
+            ns, *rest = item
+            out.append([canonical_namespace(ns, ids), *canonical(list(rest), ids)])
+        else:
+            out.append(canonical(item, ids))
+    return out
+
+
+def stream_both(program, *, subgraphs: bool = False) -> tuple[list, list]:
+    """(engine's, langgraph's) canonical stream items of `program(lg)` (a list of items)."""
+    return tuple(canonical_stream(program(modules(prefix)), subgraphs=subgraphs) for prefix in PREFIXES)
