@@ -12,6 +12,10 @@ Two formats:
   resumed with a list of `HumanResponse`, one per request, in order.
 - Multi-action (LangChain's human-in-the-loop middleware): `interrupt(HITLRequest)`,
   resumed with `{"decisions": [...]}`, one decision per action, in order.
+- Per call (LangChain v1's per-call review): `interrupt(ToolApprovalRequest)`, one interrupt
+  per gated tool call, each answered with one decision (the multi-action vocabulary: approve,
+  edit, reject, respond), several at once keyed by interrupt id:
+  `Command(resume={interrupt_id: {"type": "approve"}, ...})`.
 """
 
 from __future__ import annotations
@@ -195,6 +199,48 @@ class HITLRequest(_Request):
     # An empty request has nothing to decide; treating it as malformed shows it raw.
     action_requests: list[ActionItem] = Field(min_length=1)
     review_configs: list[ReviewConfig]
+
+
+class ToolApprovalRequest(TypedDict):
+    """One gated tool call awaiting a decision (`type` is always "tool_approval").
+    `allowed_decisions` (default approve, edit, reject) and `args_schema` are optional."""
+
+    type: Literal["tool_approval"]
+    tool_call_id: str
+    name: str
+    args: dict
+    description: NotRequired[str | None]
+    allowed_decisions: NotRequired[list[DecisionType]]
+    args_schema: NotRequired[dict]
+
+
+#: what a ToolApprovalRequest allows when it does not say (LangChain's interrupt_on default)
+DEFAULT_TOOL_DECISIONS: tuple[str, ...] = ("approve", "edit", "reject")
+
+
+class ToolApprovalModel(_Request):
+    """Validates a ToolApprovalRequest."""
+
+    type: Literal["tool_approval"]
+    tool_call_id: str
+    name: str
+    args: dict[str, Any]
+    description: str | None = None
+    allowed_decisions: list[DecisionType] = Field(default_factory=lambda: list(DEFAULT_TOOL_DECISIONS))
+    args_schema: dict[str, Any] | None = None
+
+
+def tool_approval_request(tool_call: dict, *, description: str | None = None,
+                          allowed_decisions: list[str] | None = None, args_schema: dict | None = None) -> dict:
+    """The ToolApprovalRequest for a model's tool call ({"id", "name", "args"})."""
+    request: dict = {"type": "tool_approval", "tool_call_id": tool_call["id"], "name": tool_call["name"],
+                     "args": dict(tool_call.get("args") or {}), "description": description}
+    if allowed_decisions is not None:
+        request["allowed_decisions"] = list(allowed_decisions)
+    if args_schema is not None:
+        request["args_schema"] = args_schema
+    return ToolApprovalModel.model_validate(request).model_dump(mode="json", exclude_none=True) | {
+        "description": description}
 
 
 class EditedAction(_Response):

@@ -5,6 +5,9 @@ Three shapes, told apart by their keys and then validated:
 - `human_interrupt`: a HumanInterrupt or a list of them (Agent Inbox); resumed with a list
   of HumanResponse dicts, one per request, in order.
 - `hitl`: a HITLRequest; resumed with `{"decisions": [...]}`, one per action, in order.
+- a ToolApprovalRequest (`{"type": "tool_approval", ...}`): one call, shown and decided as a
+  one-action `hitl` item, answered with one bare decision (`{"decisions": [d]}` is accepted
+  and unwrapped).
 - `question`: anything else (a prompt string, a dict, a half-formed request); the reviewer
   answers with any JSON value, which the program receives as is.
 
@@ -22,6 +25,8 @@ from pydantic import BaseModel, ValidationError
 from engine.errors import InvalidResumeError
 from engine.review.interrupt import (
     DECISION_MODELS,
+    ActionItem,
+    ToolApprovalModel,
     DECISION_TYPES,
     RESPONSE_TYPES,
     HITLRequest,
@@ -73,6 +78,7 @@ class _Parsed:
     raws: list[Any] | None = None
     problem: str | None = None
     in_list: bool = True  # a bare HumanInterrupt (not in a list) is answered with a bare response
+    single_decision: bool = False  # a ToolApprovalRequest: answered with one bare decision
 
 
 # ---- Normalizing ---------------------------------------------------------------------------
@@ -129,7 +135,25 @@ def _parse(value: Any) -> _Parsed:
         return _parse_human_interrupts(value, in_list=True)
     if _looks_like(value, _HITL_KEYS):
         return _parse_hitl(value)
+    if isinstance(value, dict) and value.get("type") == "tool_approval":
+        return _parse_tool_approval(value)
     return _Parsed(kind="question")
+
+
+def _parse_tool_approval(value: dict) -> _Parsed:
+    """A per-call request, read as a one-action multi-action request."""
+    try:
+        request = ToolApprovalModel.model_validate(value)
+    except ValidationError as error:
+        return _Parsed(kind="question", problem=(
+            f"looks like a ToolApprovalRequest but is not one, so it is shown raw: {_summary(error)}"))
+    hitl = HITLRequest(action_requests=[ActionItem(name=request.name, args=request.args,
+                                                   description=request.description)],
+                       review_configs=[ReviewConfig(action_name=request.name,
+                                                    allowed_decisions=request.allowed_decisions,
+                                                    args_schema=request.args_schema)])
+    return _Parsed(kind="hitl", hitl=hitl, configs=list(hitl.review_configs), raws=[value],
+                   single_decision=True)
 
 
 def _looks_like(value: Any, keys: set[str]) -> bool:
@@ -210,7 +234,8 @@ def validate_response(value: Any, response: Any) -> Any:
         # interrupt([request])[0] reads a list; interrupt(request)["type"] reads one response.
         return responses if parsed.in_list else responses[0]
     if parsed.kind == "hitl":
-        return _validate_decisions(parsed.hitl, parsed.configs, response)
+        checked = _validate_decisions(parsed.hitl, parsed.configs, response)
+        return checked["decisions"][0] if parsed.single_decision else checked
     return _validate_answer(response)
 
 
