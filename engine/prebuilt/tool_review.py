@@ -135,7 +135,7 @@ class ReviewedTool:
         """What the reviewer is asked when a call may or may not have happened."""
         return {
             "action_request": {"action": f"{self.name} (in doubt)", "args": args},
-            "config": IN_DOUBT_CONFIG.model_dump(),
+            "config": dict(IN_DOUBT_CONFIG),
             "description": (
                 f"**{self.name} may have run.** The process running it stopped during the call "
                 f"(attempt {call.attempt}, started {call.started_at}, by {call.owner}), so whether it "
