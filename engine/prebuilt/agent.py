@@ -10,9 +10,12 @@ messages instead when langchain-core is installed.
 from __future__ import annotations
 
 import inspect
+import re
+import uuid
 from collections import deque
 from typing import Any, Callable, Sequence
 
+from engine.config import get_message_writer
 from engine.constants import END, START
 from engine.graph import StateGraph
 from engine.graph.message import MessagesState, add_messages
@@ -27,7 +30,8 @@ AgentState = MessagesState
 class ScriptedModel:
     """Replays `script`, one reply per call. An entry is an assistant message dict, a string
     (a plain answer), or a callable `messages -> message` for replies that depend on what the
-    agent saw (e.g. a tool's result)."""
+    agent saw (e.g. a tool's result). Like a streaming model, it emits its text word by word
+    for stream_mode "messages"."""
 
     def __init__(self, script: Sequence[Any]):
         self.script = list(script)
@@ -47,7 +51,15 @@ class ScriptedModel:
         reply = entry(messages) if callable(entry) else entry
         if isinstance(reply, str):
             reply = {"role": "assistant", "content": reply}
-        return {"role": "assistant", "content": "", **reply}
+        reply = {"role": "assistant", "content": "", **reply}
+        if reply["content"]:
+            # what a streaming model does (README, "Streaming"): its text as message chunks,
+            # here word by word, under the id of the message it returns
+            reply.setdefault("id", str(uuid.uuid4()))
+            emit = get_message_writer()
+            for word in re.findall(r"\S+\s*", reply["content"]):
+                emit({"role": "assistant", "content": word, "id": reply["id"]})
+        return reply
 
 
 def _tool_name(tool: Any) -> str:

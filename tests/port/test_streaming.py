@@ -183,3 +183,14 @@ def test_breaking_out_of_a_stream_stops_the_run_and_a_failing_node_raises():
     for item in graph.stream({"x": ""}, {"configurable": {"thread_id": "u"}}, stream_mode="values"):
         break
     assert graph.get_state({"configurable": {"thread_id": "u"}}).values["x"] == ""
+
+
+def test_the_prebuilt_agent_streams_its_models_words():
+    from engine.prebuilt import ScriptedModel, create_tool_agent
+
+    agent = create_tool_agent(ScriptedModel(["All good here."]), [])
+    items = list(agent.stream({"messages": [{"role": "user", "content": "status?"}]}, stream_mode="messages"))
+    assert [chunk["content"] for chunk, meta in items] == ["All ", "good ", "here."]
+    assert {meta["langgraph_node"] for _chunk, meta in items} == {"agent"}
+    final = agent.invoke({"messages": [{"role": "user", "content": "status?"}]})["messages"][-1]
+    assert final["content"] == "All good here." and final["id"]
