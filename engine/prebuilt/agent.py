@@ -52,11 +52,11 @@ class ScriptedModel:
         if isinstance(reply, str):
             reply = {"role": "assistant", "content": reply}
         reply = {"role": "assistant", "content": "", **reply}
-        if reply["content"]:
+        emit = get_message_writer()  # falsy unless the run is streamed with stream_mode "messages"
+        if reply["content"] and emit:
             # what a streaming model does (README, "Streaming"): its text as message chunks,
             # here word by word, under the id of the message it returns
             reply.setdefault("id", str(uuid.uuid4()))
-            emit = get_message_writer()
             for word in re.findall(r"\S+\s*", reply["content"]):
                 emit({"role": "assistant", "content": word, "id": reply["id"]})
         return reply

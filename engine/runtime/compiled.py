@@ -15,8 +15,9 @@ from engine.runtime.algo import SavedState
 from engine.runtime.durability import Durability
 from engine.runtime.loop import Run
 from engine.runtime.node import call_node
-from engine.runtime.streaming import (STREAM_MODES, StreamSink, check_modes, enter_nested, forward_nested,
-                                      leave_nested, shape, stream_run)
+from engine.runtime.streaming import STREAM_MODES  # noqa: F401  (importable here, as before)
+from engine.runtime.streaming import (StreamSink, check_modes, enter_nested, forward_nested, leave_nested, shape,
+                                      stream_run)
 from engine._internal.sync import iterate_sync, run_sync
 from engine.types import PregelTask, Send, StateSnapshot
 

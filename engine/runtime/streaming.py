@@ -142,8 +142,18 @@ def _here() -> tuple[StreamSink, tuple, Any] | None:
     return found[0], namespace_of(task.ns)[:-1], task
 
 
-def _noop(_chunk: Any) -> None:
-    return None
+class _NoOpWriter:
+    """The writer when nothing is streamed: accepts chunks and drops them. Falsy, so a model can
+    skip the work of producing chunks (`if writer: ...`)."""
+
+    def __call__(self, _chunk: Any) -> None:
+        return None
+
+    def __bool__(self) -> bool:
+        return False
+
+
+_noop = _NoOpWriter()
 
 
 def get_stream_writer() -> Callable[[Any], None]:
