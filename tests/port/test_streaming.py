@@ -194,3 +194,19 @@ def test_the_prebuilt_agent_streams_its_models_words():
     assert {meta["langgraph_node"] for _chunk, meta in items} == {"agent"}
     final = agent.invoke({"messages": [{"role": "user", "content": "status?"}]})["messages"][-1]
     assert final["content"] == "All good here." and final["id"]
+
+
+def breakpoint_program(lg):
+    g = lg.graph
+    graph = (g.StateGraph(S).add_node("a", lambda s: {"x": "a"}).add_node("b", lambda s: {"x": "b"})
+             .add_edge(g.START, "a").add_edge("a", "b")
+             .compile(checkpointer=lg.memory.InMemorySaver(), interrupt_before=["b"]))
+    config = {"configurable": {"thread_id": "1"}}
+    items = list(graph.stream({"x": ""}, config, stream_mode=["updates", "values"]))
+    return items + list(graph.stream(None, config, stream_mode=["updates", "values"]))
+
+
+def test_a_static_breakpoint_streams_an_empty_interrupt_in_updates_only():
+    engine, langgraph = stream_both(breakpoint_program)
+    assert engine == langgraph
+    assert ["updates", {"__interrupt__": []}] in engine
