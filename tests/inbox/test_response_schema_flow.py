@@ -37,6 +37,10 @@ async def test_the_answer_dialog_checks_the_schema_as_you_type(tmp_path):
         await wait_until(pilot, lambda: app.inbox.current is not None, what="the request")
         item = app.inbox.current
         assert item.record.response_schema == SCHEMA
+        from inbox.widgets.detail import allowed_lines
+
+        shown = allowed_lines(item, app.screen.keys).plain
+        assert 'The answer must match this JSON Schema' in shown and '"maximum": 5' in shown
         await pilot.press("r")
         await wait_until(pilot, lambda: app.screen.__class__.__name__ == "RespondScreen", what="respond dialog")
         screen = app.screen
