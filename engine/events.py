@@ -49,6 +49,7 @@ class InterruptRaised(_Event):
     deadline: str | None = None
     on_timeout: Any = None  # the automatic answer at the deadline (None: flag it overdue)
     checkpoint_id: str = ""
+    response_schema: Any = None  # the JSON Schema its answer must match (interrupt(response_schema=...))
 
 
 class InterruptResolved(_Event):

@@ -477,7 +477,8 @@ class ReviewService:
                 yield InboxUpdate("raised", event.interrupt_id, InboxItem.of(InterruptRecord(
                     id=event.interrupt_id, thread_id=event.thread_id, graph=event.graph, ns=event.ns,
                     node=event.node, checkpoint_id=event.checkpoint_id, payload=event.value,
-                    created_at=event.at, deadline=event.deadline, status="pending")))
+                    created_at=event.at, deadline=event.deadline, status="pending",
+                    response_schema=event.response_schema)))
             elif getattr(event, "interrupt_id", None):
                 yield InboxUpdate("changed", event.interrupt_id)
             else:
@@ -486,7 +487,8 @@ class ReviewService:
     # --- deciding -------------------------------------------------------------------------------
     async def check(self, interrupt_id: str, response: Any) -> Any:
         """The normalized response, or InvalidResponse; nothing is stored."""
-        return check_response((await self.item(interrupt_id)).record.payload, response)
+        record = (await self.item(interrupt_id)).record
+        return check_response(record.payload, response, record.response_schema)
 
     async def claim(self, interrupt_id: str, response: Any) -> InterruptRecord:
         """Validate and claim a decision as the reviewer, exactly once: the claimed record.

@@ -30,6 +30,7 @@ class TaskContext:
     interrupt_count: int = 0
     raised: list[Interrupt] = field(default_factory=list)  # own and subgraph interrupts raised so far
     subgraph_calls: int = 0
+    step: int = 0  # the superstep the task runs in (streamed message metadata: langgraph_step)
 
     def next_subgraph_ns(self) -> str:
         """Namespace of the next subgraph run started inside this task (stable across re-runs)."""

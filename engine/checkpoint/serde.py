@@ -3,7 +3,8 @@ be able to execute code when it is loaded.
 
 Plain JSON types round-trip as they are. A few common non-JSON values are tagged so they come
 back as the same type: tuples, sets, bytes, datetimes, pydantic models (as their dumped dict),
-dataclasses (as dicts) and `Interrupt`/`Command`/`Send` objects.
+dataclasses (as dicts), `Interrupt`/`Command`/`Send` objects and LangChain messages (when
+langchain-core is installed: by its own dict form, back as the same message class).
 
 Nesting is limited to `MAX_DEPTH` levels of lists, dicts and tagged values: a deeper value (or
 one that contains itself) raises `TooDeep`, a TypeError like every other value that cannot be
@@ -70,11 +71,23 @@ def _encode(value: Any, depth: int) -> Any:
         return {_TAG: "datetime", "v": value.isoformat()}
     if isinstance(value, date):
         return {_TAG: "date", "v": value.isoformat()}
+    if _is_langchain_message(value):
+        # Stored by langchain-core's own dict form, so a message list comes back as messages
+        # (add_messages state, engine/graph/message.py), not as the dicts model_dump gives.
+        from langchain_core.messages import message_to_dict
+
+        return {_TAG: "lc_message", "v": _walk(message_to_dict(value), depth)}
     if hasattr(value, "model_dump") and callable(value.model_dump):
         return _walk(value.model_dump(mode="json"), depth)
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return _walk({f.name: getattr(value, f.name) for f in dataclasses.fields(value)}, depth)
     raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+def _is_langchain_message(value: Any) -> bool:
+    # Without importing langchain-core, which the engine does not depend on.
+    return any(cls.__name__ == "BaseMessage" and cls.__module__.startswith("langchain_core.")
+               for cls in type(value).__mro__)
 
 
 def _walk(value: Any, depth: int = 0) -> Any:
@@ -167,6 +180,12 @@ def _decode(obj: dict) -> Any:
     if tag == "command":
         from engine.types import Command
         return Command(**v)
+    if tag == "lc_message":
+        # Only stored when langchain-core was there; builds one of its message classes by type
+        # name (no code runs from the stored text).
+        from langchain_core.messages import messages_from_dict
+
+        return messages_from_dict([v])[0]
     if tag == "send":
         from engine.types import Send
         return Send(**v)

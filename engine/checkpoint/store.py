@@ -57,6 +57,8 @@ class InterruptRecord(BaseModel):
     - `decided_user`, `decided_host`: the OS account and machine that claimed the decision with
       resolve() (`resolved_by` is the name the reviewer claimed); None for other decisions
       and for rows decided before schema version 4.
+    - `response_schema`: the JSON Schema an answer must match (`interrupt(value,
+      response_schema=...)`); None: any answer the request allows.
     """
 
     model_config = ConfigDict(frozen=True)
@@ -80,6 +82,7 @@ class InterruptRecord(BaseModel):
     reason: str | None = None
     decided_user: str | None = None
     decided_host: str | None = None
+    response_schema: dict | None = None
 
 
 class ThreadRecord(BaseModel):

@@ -15,6 +15,7 @@ from engine._internal.keywords import refuse
 from engine.errors import GraphBuildError
 from engine.graph.schema import StateSchema
 from engine.runtime.algo import breakpoint_list
+from engine.runtime.retry import policies_of
 from engine.types import Command
 
 
@@ -24,6 +25,7 @@ class NodeSpec:
     runnable: Any  # a function, an async function, or a compiled graph
     destinations: tuple[str, ...] | None = None  # from a `-> Command[Literal[...]]` annotation
     metadata: dict = field(default_factory=dict)
+    retry_policy: tuple = ()  # RetryPolicy objects (engine/runtime/retry.py); () = the graph's default
 
 
 @dataclass
@@ -73,13 +75,14 @@ class StateGraph:
         self.edges: list[tuple[str, str]] = []
         self.joins: list[tuple[tuple[str, ...], str]] = []
         self.branches: list[Branch] = []
+        self.default_retry_policy: tuple = ()  # set_node_defaults(retry_policy=...)
         self.compiled = False
 
     # --- nodes ------------------------------------------------------------------------------------
     def add_node(self, node: str | Callable | Any, action: Callable | Any = None, *,
                  metadata: dict | None = None, destinations: Sequence[str] | None = None,
-                 **_ignored: Any) -> "StateGraph":
-        refuse("add_node()", _ignored, handled_elsewhere=("retry_policy",))
+                 retry_policy: Any = None, **_ignored: Any) -> "StateGraph":
+        refuse("add_node()", _ignored)
         if action is None:
             action = node
             name = getattr(node, "name", None) if not callable(node) or hasattr(node, "ainvoke") else None
@@ -103,7 +106,19 @@ class StateGraph:
         found = tuple(destinations) if destinations is not None else (
             None if hasattr(action, "ainvoke") else _command_destinations(action)
         )
-        self.nodes[name] = NodeSpec(name, action, found, dict(metadata or {}))
+        retries = policies_of(retry_policy, f"add_node({name!r})")
+        self.nodes[name] = NodeSpec(name, action, found, dict(metadata or {}), retries)
+        return self
+
+    def set_node_defaults(self, *, retry_policy: Any = None, **unsupported: Any) -> "StateGraph":
+        """Defaults for every node that sets none itself (as LangGraph's; only `retry_policy`
+        is implemented here)."""
+        if unsupported:
+            raise NotImplementedError(
+                f"set_node_defaults({', '.join(unsupported)}=...) is not implemented by the engine; "
+                "only retry_policy is.")
+        if retry_policy is not None:
+            self.default_retry_policy = policies_of(retry_policy, "set_node_defaults()")
         return self
 
     def add_sequence(self, nodes: Sequence[Callable | tuple[str, Callable]]) -> "StateGraph":

@@ -1,6 +1,6 @@
 """Ready-made human-in-the-loop pieces: the request/response shapes (`interrupt`), the
-reviewer-side normalizer and answer checks (`review`), the tool-review wrapper and a
-tool-calling agent."""
+reviewer-side normalizer and answer checks (`review`), the tool-review wrapper, per-call tool
+approval (`tool_approval`) and a tool-calling agent."""
 
 from engine.prebuilt.interrupt import (
     ActionItem,
@@ -27,6 +27,7 @@ from engine.prebuilt.interrupt import (
     respond_decision,
 )
 from engine.prebuilt.json_schema import schema_errors
+from engine.prebuilt.tool_approval import ToolApprovalRequest, review_tool_call, tool_approval_request
 from engine.prebuilt.review import InvalidResponse, ReviewItem, review_items, validate_response
 from engine.prebuilt.tool_review import ReviewedTool, ReviewerReply, ToolSkipped, add_human_in_the_loop, tool_schema
 from engine.prebuilt.agent import AgentState, ScriptedModel, add_messages, create_tool_agent
@@ -39,4 +40,5 @@ __all__ = [
     "schema_errors", "InvalidResponse", "ReviewItem", "review_items", "validate_response",
     "ReviewedTool", "ReviewerReply", "ToolSkipped", "add_human_in_the_loop", "tool_schema",
     "AgentState", "ScriptedModel", "add_messages", "create_tool_agent",
+    "ToolApprovalRequest", "review_tool_call", "tool_approval_request",
 ]

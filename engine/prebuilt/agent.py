@@ -2,46 +2,36 @@
 pluggable model, and `ScriptedModel`, a model that replays a script (tests, the demo).
 
 Messages are plain dicts: {"role": "user" | "assistant" | "tool" | "system", "content": str,
-"tool_calls": [{"id", "name", "args"}], "tool_call_id": str, "name": str}.
+"tool_calls": [{"id", "name", "args"}], "tool_call_id": str, "name": str, "id": str}, merged by
+`add_messages` (engine/graph/message.py), which gives each an id; a model may return LangChain
+messages instead when langchain-core is installed.
 """
 
 from __future__ import annotations
 
 import inspect
+import re
+import uuid
 from collections import deque
-from typing import Annotated, Any, Callable, Sequence, TypedDict
+from typing import Any, Callable, Sequence
 
+from engine.config import get_message_writer
 from engine.constants import END, START
 from engine.graph import StateGraph
+from engine.graph.message import MessagesState, add_messages
 from engine.prebuilt.tool_review import ReviewedTool
 from engine.types import Send
 
 
-def add_messages(left: list | None, right: list | dict | None) -> list:
-    """Reducer for message lists: append, except that a message whose "id" matches an existing
-    one replaces it (so an edited message does not duplicate)."""
-    merged = list(left or [])
-    incoming = right if isinstance(right, list) else ([right] if right is not None else [])
-    positions = {m.get("id"): i for i, m in enumerate(merged) if isinstance(m, dict) and m.get("id")}
-    for message in incoming:
-        key = message.get("id") if isinstance(message, dict) else None
-        if key is not None and key in positions:
-            merged[positions[key]] = message
-        else:
-            if key is not None:
-                positions[key] = len(merged)
-            merged.append(message)
-    return merged
-
-
-class AgentState(TypedDict):
-    messages: Annotated[list, add_messages]
+#: the agent's state: a message list reduced by add_messages (ids, merge by id, RemoveMessage)
+AgentState = MessagesState
 
 
 class ScriptedModel:
     """Replays `script`, one reply per call. An entry is an assistant message dict, a string
     (a plain answer), or a callable `messages -> message` for replies that depend on what the
-    agent saw (e.g. a tool's result)."""
+    agent saw (e.g. a tool's result). Like a streaming model, it emits its text word by word
+    for stream_mode "messages"."""
 
     def __init__(self, script: Sequence[Any]):
         self.script = list(script)
@@ -61,7 +51,15 @@ class ScriptedModel:
         reply = entry(messages) if callable(entry) else entry
         if isinstance(reply, str):
             reply = {"role": "assistant", "content": reply}
-        return {"role": "assistant", "content": "", **reply}
+        reply = {"role": "assistant", "content": "", **reply}
+        emit = get_message_writer()  # falsy unless the run is streamed with stream_mode "messages"
+        if reply["content"] and emit:
+            # what a streaming model does (README, "Streaming"): its text as message chunks,
+            # here word by word, under the id of the message it returns
+            reply.setdefault("id", str(uuid.uuid4()))
+            for word in re.findall(r"\S+\s*", reply["content"]):
+                emit({"role": "assistant", "content": word, "id": reply["id"]})
+        return reply
 
 
 def _tool_name(tool: Any) -> str:
@@ -90,7 +88,8 @@ def create_tool_agent(model: Callable, tools: Sequence[Callable], *, checkpointe
 
     def route(state: AgentState):
         last = state["messages"][-1]
-        calls = last.get("tool_calls") or []
+        # a dict message, or a LangChain AIMessage when the model returns those
+        calls = (last.get("tool_calls") if isinstance(last, dict) else getattr(last, "tool_calls", None)) or []
         return [Send("tools", call) for call in calls] if calls else END
 
     async def run_tool(call: dict) -> dict:

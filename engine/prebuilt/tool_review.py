@@ -25,7 +25,7 @@ from pydantic import ValidationError, create_model
 
 from engine.checkpoint.serde import to_jsonable
 from engine.checkpoint.tool_ledger import ToolCall
-from engine.review.interrupt import HumanInterruptConfig
+from engine.review.interrupt import HumanInterruptConfig, HumanInterruptConfigModel
 from engine.review.validate import InvalidResponse, validate_response
 from engine._internal.context import TaskContext, current_task
 from engine.types import interrupt, interrupt_id
@@ -80,7 +80,8 @@ class ReviewedTool:
         self.tool_description = inspect.getdoc(fn) or ""
         self.review_description = description
         config = interrupt_config if interrupt_config is not None else DEFAULT_CONFIG
-        self.interrupt_config = HumanInterruptConfig.model_validate(
+        # a HumanInterruptConfig is a plain dict (a TypedDict, as LangGraph's); checked here
+        self.interrupt_config = HumanInterruptConfigModel.model_validate(
             config.model_dump() if hasattr(config, "model_dump") else config)
         self.args_model = _args_model(fn, self.name)
         self.args_schema = self.args_model.model_json_schema()
@@ -134,7 +135,7 @@ class ReviewedTool:
         """What the reviewer is asked when a call may or may not have happened."""
         return {
             "action_request": {"action": f"{self.name} (in doubt)", "args": args},
-            "config": IN_DOUBT_CONFIG.model_dump(),
+            "config": dict(IN_DOUBT_CONFIG),
             "description": (
                 f"**{self.name} may have run.** The process running it stopped during the call "
                 f"(attempt {call.attempt}, started {call.started_at}, by {call.owner}), so whether it "

@@ -5,6 +5,9 @@ Three shapes, told apart by their keys and then validated:
 - `human_interrupt`: a HumanInterrupt or a list of them (Agent Inbox); resumed with a list
   of HumanResponse dicts, one per request, in order.
 - `hitl`: a HITLRequest; resumed with `{"decisions": [...]}`, one per action, in order.
+- a ToolApprovalRequest (`{"type": "tool_approval", ...}`): one call, shown and decided as a
+  one-action `hitl` item, answered with one bare decision (`{"decisions": [d]}` is accepted
+  and unwrapped).
 - `question`: anything else (a prompt string, a dict, a half-formed request); the reviewer
   answers with any JSON value, which the program receives as is.
 
@@ -22,12 +25,14 @@ from pydantic import BaseModel, ValidationError
 from engine.errors import InvalidResumeError
 from engine.review.interrupt import (
     DECISION_MODELS,
+    ActionItem,
+    ToolApprovalModel,
     DECISION_TYPES,
     RESPONSE_TYPES,
     HITLRequest,
     HITLResponse,
-    HumanInterrupt,
-    HumanResponse,
+    HumanInterruptModel,
+    HumanResponseModel,
     ReviewConfig,
 )
 from engine.review.json_schema import json_type, schema_errors
@@ -67,12 +72,13 @@ class ReviewItem:
 @dataclass(frozen=True)
 class _Parsed:
     kind: ReviewKind
-    interrupts: list[HumanInterrupt] | None = None
+    interrupts: list[HumanInterruptModel] | None = None
     hitl: HITLRequest | None = None
     configs: list[ReviewConfig] | None = None
     raws: list[Any] | None = None
     problem: str | None = None
     in_list: bool = True  # a bare HumanInterrupt (not in a list) is answered with a bare response
+    single_decision: bool = False  # a ToolApprovalRequest: answered with one bare decision
 
 
 # ---- Normalizing ---------------------------------------------------------------------------
@@ -95,7 +101,7 @@ def review_items(value: Any) -> list[ReviewItem]:
                        problem=parsed.problem)]
 
 
-def _human_interrupt_item(index: int, count: int, request: HumanInterrupt, raw: Any) -> ReviewItem:
+def _human_interrupt_item(index: int, count: int, request: HumanInterruptModel, raw: Any) -> ReviewItem:
     allowed = request.config.allowed_types()
     problem = None if allowed else (
         "the request's config allows no response (every allow_* is false), so it cannot be "
@@ -118,10 +124,10 @@ def _hitl_item(index: int, count: int, action, config: ReviewConfig, raw: Any) -
 
 def _parse(value: Any) -> _Parsed:
     """Decide the shape by its keys, then validate it; a failed validation is a question."""
-    if isinstance(value, (HumanInterrupt, HITLRequest)):
+    if isinstance(value, (HumanInterruptModel, HITLRequest)):
         value = value.model_dump(mode="json")
-    if isinstance(value, list) and any(isinstance(v, HumanInterrupt) for v in value):
-        value = [v.model_dump(mode="json") if isinstance(v, HumanInterrupt) else v for v in value]
+    if isinstance(value, list) and any(isinstance(v, HumanInterruptModel) for v in value):
+        value = [v.model_dump(mode="json") if isinstance(v, HumanInterruptModel) else v for v in value]
 
     if _looks_like(value, _HUMAN_INTERRUPT_KEYS):
         return _parse_human_interrupts([value], in_list=False)
@@ -129,7 +135,25 @@ def _parse(value: Any) -> _Parsed:
         return _parse_human_interrupts(value, in_list=True)
     if _looks_like(value, _HITL_KEYS):
         return _parse_hitl(value)
+    if isinstance(value, dict) and value.get("type") == "tool_approval":
+        return _parse_tool_approval(value)
     return _Parsed(kind="question")
+
+
+def _parse_tool_approval(value: dict) -> _Parsed:
+    """A per-call request, read as a one-action multi-action request."""
+    try:
+        request = ToolApprovalModel.model_validate(value)
+    except ValidationError as error:
+        return _Parsed(kind="question", problem=(
+            f"looks like a ToolApprovalRequest but is not one, so it is shown raw: {_summary(error)}"))
+    hitl = HITLRequest(action_requests=[ActionItem(name=request.name, args=request.args,
+                                                   description=request.description)],
+                       review_configs=[ReviewConfig(action_name=request.name,
+                                                    allowed_decisions=request.allowed_decisions,
+                                                    args_schema=request.args_schema)])
+    return _Parsed(kind="hitl", hitl=hitl, configs=list(hitl.review_configs), raws=[value],
+                   single_decision=True)
 
 
 def _looks_like(value: Any, keys: set[str]) -> bool:
@@ -140,7 +164,7 @@ def _parse_human_interrupts(values: list, in_list: bool) -> _Parsed:
     requests = []
     for i, raw in enumerate(values):
         try:
-            requests.append(HumanInterrupt.model_validate(raw))
+            requests.append(HumanInterruptModel.model_validate(raw))
         except ValidationError as error:
             shape, where = ("a list of HumanInterrupts", f"item {i}: ") if in_list else ("a HumanInterrupt", "")
             return _Parsed(kind="question", problem=(
@@ -210,8 +234,27 @@ def validate_response(value: Any, response: Any) -> Any:
         # interrupt([request])[0] reads a list; interrupt(request)["type"] reads one response.
         return responses if parsed.in_list else responses[0]
     if parsed.kind == "hitl":
-        return _validate_decisions(parsed.hitl, parsed.configs, response)
+        checked = _validate_decisions(parsed.hitl, parsed.configs, response)
+        return checked["decisions"][0] if parsed.single_decision else checked
     return _validate_answer(response)
+
+
+def check_answer(value: Any, response: Any, response_schema: dict | None = None, *,
+                 any_answer: bool = False) -> Any:
+    """The resume value for an interrupt's answer: checked against its request (see
+    `validate_response`; with `any_answer`, a plain question's answer is taken as it is, as a
+    program's own `Command(resume=...)` is) and then against the interrupt's `response_schema`
+    when it has one. Raises InvalidResponse naming what is wrong and how to fix it."""
+    if any_answer and not is_review_request(value):
+        answer = response
+    else:
+        answer = validate_response(value, response)
+    if response_schema is not None:
+        problems = schema_errors(answer, response_schema, "answer")
+        if problems:
+            raise InvalidResponse("the answer breaks the interrupt's response_schema: " + "; ".join(problems)
+                                  + ". Fix these values and answer again.")
+    return answer
 
 
 def _validate_answer(response: Any) -> Any:
@@ -228,7 +271,7 @@ def _validate_answer(response: Any) -> Any:
     return response
 
 
-def _validate_human_responses(requests: list[HumanInterrupt], response: Any) -> list[dict]:
+def _validate_human_responses(requests: list[HumanInterruptModel], response: Any) -> list[dict]:
     count = len(requests)
     if isinstance(response, BaseModel):
         response = response.model_dump(mode="json")
@@ -249,7 +292,7 @@ def _validate_human_responses(requests: list[HumanInterrupt], response: Any) -> 
             for i, (request, answer) in enumerate(zip(requests, response))]
 
 
-def _validate_human_response(request: HumanInterrupt, answer: Any, label: str) -> dict:
+def _validate_human_response(request: HumanInterruptModel, answer: Any, label: str) -> dict:
     if isinstance(answer, BaseModel):
         answer = answer.model_dump(mode="json")
     if not isinstance(answer, dict):
@@ -264,7 +307,7 @@ def _validate_human_response(request: HumanInterrupt, answer: Any, label: str) -
         # The LangGraph docs resume edits with {"args": {"args": {...}}}; the action is implied.
         answer = {**answer, "args": {"action": request.action_request.action, **answer["args"]}}
     try:
-        parsed = HumanResponse.model_validate(answer)
+        parsed = HumanResponseModel.model_validate(answer)
     except ValidationError as error:
         raise InvalidResponse(f"{label}: {_summary(error)}") from None
     if kind == "edit":

@@ -9,18 +9,20 @@ from typing import Any, AsyncIterator, Callable, Iterator
 
 from engine.checkpoint.base import make_config, thread_id_of
 from engine.constants import END, START
-from engine.errors import GraphBuildError, GraphConfigError, InvalidUpdateError
+from engine.errors import GraphBuildError, GraphConfigError, GraphInterrupt, InvalidUpdateError
 from engine.events import InterruptCancelled
 from engine.runtime.algo import SavedState
 from engine.runtime.durability import Durability
 from engine.runtime.loop import Run
 from engine.runtime import snapshot
 from engine.runtime.node import call_node
+from engine.runtime.streaming import STREAM_MODES  # noqa: F401  (importable here, as before)
+from engine.runtime.streaming import (StreamSink, check_modes, enter_nested, forward_nested, leave_nested, shape,
+                                      stream_run)
 from engine._internal.keywords import refuse
 from engine._internal.sync import iterate_owned, iterate_sync, run_owned, run_sync
 from engine.types import Send, StateSnapshot
 
-STREAM_MODES = ("values", "updates")
 
 
 def _utcnow() -> datetime:
@@ -87,26 +89,17 @@ class CompiledStateGraph:
 
     async def astream(self, input: Any, config: dict | None = None, *, stream_mode: str | list[str] = "updates",
                       interrupt_before: list[str] | None = None, interrupt_after: list[str] | None = None,
-                      durability: Durability | None = None, **_ignored: Any) -> AsyncIterator[Any]:
-        refuse("stream()", _ignored, handled_elsewhere=("subgraphs",))
-        modes = [stream_mode] if isinstance(stream_mode, str) else list(stream_mode)
-        for mode in modes:
-            if mode not in STREAM_MODES:
-                raise GraphConfigError(
-                    f"stream_mode {mode!r} is not supported; use one of {', '.join(STREAM_MODES)} or a list of them."
-                )
+                      durability: Durability | None = None, subgraphs: bool = False,
+                      **_ignored: Any) -> AsyncIterator[Any]:
+        """Stream the run in LangGraph's shapes: see engine/runtime/streaming.py. As LangGraph 1.2,
+        values chunks are the whole state (the output schema filters only what invoke returns)."""
+        refuse("stream()", _ignored)
+        modes = check_modes(stream_mode)
         single = isinstance(stream_mode, str)
         run = Run(self, config, interrupt_before, interrupt_after, durability)
-        async for kind, chunk in run.execute(input):
-            if kind == "interrupt":
-                # A static breakpoint (no interrupts) shows in "updates" only, as in LangGraph.
-                chunks = [(mode, {"__interrupt__": chunk}) for mode in modes if chunk or mode == "updates"]
-            elif kind in modes:
-                chunks = [(kind, chunk)]  # as LangGraph 1.2: values chunks are the whole state
-            else:
-                continue
-            for mode, item in chunks:
-                yield item if single else (mode, item)
+        sink = StreamSink(modes, subgraphs)
+        async for ns, mode, chunk in stream_run(run.execute(input), sink, run):
+            yield shape(ns, mode, chunk, single=single, subgraphs=subgraphs)
 
     async def ainvoke(self, input: Any, config: dict | None = None, *, interrupt_before: list[str] | None = None,
                       interrupt_after: list[str] | None = None, durability: Durability | None = None,
@@ -116,9 +109,20 @@ class CompiledStateGraph:
         refuse("invoke()", _ignored)
         run = Run(self, config, interrupt_before, interrupt_after, durability)
         interrupts: tuple = ()
-        async for kind, chunk in run.execute(input):
-            if kind == "interrupt":
-                interrupts = chunk
+        # A subgraph run inside a streamed node streams under its namespace (subgraphs=True).
+        token = enter_nested(run) if run.nested else None
+        try:
+            async for kind, chunk in run.execute(input):
+                if kind == "interrupt":
+                    interrupts = chunk
+                if run.nested:
+                    forward_nested(kind, chunk, run)
+        except GraphInterrupt:
+            if run.nested and run.final_interrupts:  # a subgraph's pause shows in its namespace too
+                forward_nested("interrupt", tuple(run.final_interrupts), run)
+            raise
+        finally:
+            leave_nested(token)
         out = self._output(run.values)
         if interrupts:
             out["__interrupt__"] = list(interrupts)

@@ -14,14 +14,15 @@ from datetime import datetime, timezone
 from typing import Any, Mapping
 
 from engine.checkpoint.store import InboxStore, RunStore
-from engine.review.validate import validate_response
+from engine.review.validate import check_answer
 from engine.runtime.ownership import Applied, recover, resume_thread
 
 
-def check_response(payload: Any, response: Any) -> Any:
+def check_response(payload: Any, response: Any, response_schema: dict | None = None) -> Any:
     """The normalized answer for an interrupt's payload, or InvalidResponse naming the fix.
-    A reviewer's answer to a plain question must be JSON and not null."""
-    return validate_response(payload, response)
+    A reviewer's answer to a plain question must be JSON and not null, and fit the
+    interrupt's response_schema when it has one."""
+    return check_answer(payload, response, response_schema)
 
 
 async def claim(saver: InboxStore, interrupt_id: str, response: Any, *, by: str):
@@ -33,7 +34,7 @@ async def claim(saver: InboxStore, interrupt_id: str, response: Any, *, by: str)
     record = await saver.aget_interrupt(interrupt_id)
     if record is None:
         raise LookupError(f"no interrupt with id {interrupt_id!r}; list the pending ones to find its id.")
-    answer = check_response(record.payload, response)
+    answer = check_response(record.payload, response, record.response_schema)
     return await saver.aresolve(interrupt_id, answer, by=by)
 
 

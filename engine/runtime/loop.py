@@ -25,13 +25,13 @@ from engine.constants import END, ERROR, INTERRUPT, RESUME, START
 from engine.errors import (EmptyCommandError, GraphInterrupt, GraphRecursionError, InvalidResumeError,
                            InvalidUpdateError, LeaseLost, NothingToResumeError, ParentCommand, ThreadMovedOn)
 from engine.events import InterruptCancelled, InterruptRaised, RunFailed, RunFinished, RunStarted
-from engine.runtime import algo
+from engine.runtime import algo, streaming
 from engine.runtime.algo import BREAKPOINT, GOTO, GRAPH_TASK, TASK, UPDATE, SavedState, task_id_for, task_ns
 from engine.runtime.durability import Persistence, check_durability
 from engine.runtime.node import TaskOutcome
 from engine.runtime.ownership import Lease
 from engine.runtime.runner import StepScope, run_step
-from engine.review.validate import is_review_request, validate_response
+from engine.review.validate import check_answer
 from engine.types import Command, Interrupt, Send
 
 _START_ATTEMPTS = 5  # reloads when the thread moved on between loading it and taking its lease
@@ -181,6 +181,7 @@ class Run:
         new_config = await self.store.aput(parent_config, checkpoint, metadata,
                                            {k: self.versions[k] for k in changed})
         self.state = SavedState(CheckpointTuple(new_config, checkpoint, metadata, parent_config, []))
+        streaming.checkpoint_saved(new_config, parent_config if parent_id is not None else None, checkpoint, metadata)
 
     # --- routing ----------------------------------------------------------------------------------
     async def _entry_targets(self) -> tuple[list[str], list]:
@@ -272,6 +273,7 @@ class Run:
             yield ("values", dict(self.values))
             return
         await self._apply_resume_map(self.resume_map, save=True)
+        yield ("values", dict(self.values))  # as LangGraph: a resumed subgraph streams its state first
         async for part in self._loop(skip_before=False):
             yield part
 
@@ -299,7 +301,10 @@ class Run:
                     "Command(update=...) without resume= does not continue a run. To change state use "
                     "graph.update_state(config, values); to answer an interrupt use Command(resume=...)."
                 )
-            return [("values", dict(self.values))], True, True
+            # As LangGraph: a Command(update=...) given with the resume shows in the first values.
+            first = dict(self.values)
+            algo.apply_updates(self.graph.schema, first, self.state.updates)
+            return [("values", first)], True, True
         if input is None:
             if self.state is not None and await self._replays():
                 await self._fork()
@@ -456,10 +461,11 @@ class Run:
                 f"(it is {status}). Nothing was run. Start a new run with an input instead."
             )
         answers = algo.resolve_resume(command.resume, pending, self.thread_id)
-        by_value = {i.id: i.value for i in pending}
-        # A review request (HumanInterrupt, multi-action) only takes answers its config allows:
-        # refuse a bad one now, before anything is stored or run.
-        answers = {i: validate_response(by_value[i], a) if is_review_request(by_value[i]) else a
+        by_id = {i.id: i for i in pending}
+        # A review request (HumanInterrupt, multi-action) only takes answers its config allows,
+        # and an interrupt with a response_schema answers that fit it: refuse a bad one now,
+        # before anything is stored or run.
+        answers = {i: check_answer(by_id[i].value, a, by_id[i].response_schema, any_answer=True)
                    for i, a in answers.items()}
         self.answered.update(algo.answering_tasks(self.state.tasks, self.state.interrupts, answers))
         async with self.persist.step():
@@ -570,7 +576,8 @@ class Run:
     def _scope(self) -> StepScope:
         return StepScope(graph=self.graph, thread_id=self.thread_id, ns=self.ns,
                          checkpointer=self.saver if self.durable else None, config=self.config,
-                         resume_map=self.resume_map, owner=self.owner)
+                         resume_map=self.resume_map, owner=self.owner,
+                         step=self.state.checkpoint["step"] + 1)
 
     async def _task_finished(self, task: dict, result: dict) -> None:
         """A task of a step with several finished: its writes and the answers it consumed are
@@ -608,6 +615,7 @@ class Run:
                         events.append(InterruptRaised(**self._event_base(), interrupt_id=item.id, ns=item.ns,
                                                       node=item.node, value=to_jsonable(item.value),
                                                       deadline=item.deadline, on_timeout=item.on_timeout,
+                                                      response_schema=item.response_schema,
                                                       checkpoint_id=state.id))
             events.append(RunFinished(**self._event_base(), outcome="interrupted"))
             await self._events(events)

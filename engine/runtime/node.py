@@ -14,6 +14,8 @@ from typing import Any
 from engine._internal.sync import call_inline, loop_is_owned
 from engine.constants import END
 from engine.errors import GraphInterrupt, InvalidUpdateError, ParentCommand
+from engine.runtime.retry import call_with_retry
+from engine.runtime.streaming import get_stream_writer, node_finished_messages
 from engine.types import Command, Interrupt, Send
 
 # Sync node functions run here so the event loop stays free (a sync node may itself block on
@@ -70,31 +72,54 @@ def _inspect_wants_config(fn: Any) -> bool:
         return False
     if "config" in params:
         return True
-    positional = [p for p in params.values()
-                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) and p.default is p.empty]
+    positional = [p for p in params.values()  # (a `writer` parameter gets the stream writer instead)
+                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) and p.default is p.empty
+                  and p.name != "writer"]
     return len(positional) >= 2
 
 
 async def call_node(runnable: Any, state: Any, config: dict, *, alone: bool = False) -> Any:
-    """Call a node with its state (and config, if it takes one). A sync node runs in an
-    executor thread, so it never blocks a loop shared with a UI or a server; when it is the
-    step's only task (`alone`) on a loop the engine owns (`invoke()`/`stream()`), right here:
-    the hop to a thread would cost more than most nodes."""
+    """Call a node with its state (and config, if it takes one; and the stream writer, if it
+    has a `writer` parameter, as LangGraph injects it). A sync node runs in an executor
+    thread, so it never blocks a loop shared with a UI or a server; when it is the step's only
+    task (`alone`) on a loop the engine owns (`invoke()`/`stream()`), right here: the hop to a
+    thread would cost more than most nodes."""
     if hasattr(runnable, "ainvoke"):
         return await runnable.ainvoke(state, config)
     args = (state, config) if _wants_config(runnable) else (state,)
+    kwargs = {"writer": get_stream_writer()} if _wants_writer(runnable) else {}
     target = runnable if inspect.isroutine(runnable) else getattr(runnable, "__call__", runnable)
     if inspect.iscoroutinefunction(target):
-        return await runnable(*args)
+        return await runnable(*args, **kwargs)
     if alone and loop_is_owned():
-        result = contextvars.copy_context().run(call_inline, runnable, *args)
+        result = contextvars.copy_context().run(call_inline, functools.partial(runnable, **kwargs), *args)
     else:
         loop = asyncio.get_running_loop()
         context = contextvars.copy_context()
-        result = await loop.run_in_executor(NODE_EXECUTOR, lambda: context.run(runnable, *args))
+        result = await loop.run_in_executor(NODE_EXECUTOR, lambda: context.run(runnable, *args, **kwargs))
     if inspect.isawaitable(result):
         result = await result
     return result
+
+
+def _wants_writer(fn: Any) -> bool:
+    try:
+        return _wants_writer_cached(fn)
+    except TypeError:  # an unhashable callable object
+        return _inspect_wants_writer(fn)
+
+
+@functools.lru_cache(maxsize=4096)
+def _wants_writer_cached(fn: Any) -> bool:
+    return _inspect_wants_writer(fn)
+
+
+def _inspect_wants_writer(fn: Any) -> bool:
+    try:
+        param = inspect.signature(fn).parameters.get("writer")
+    except (TypeError, ValueError):
+        return False
+    return param is not None and param.kind in (param.KEYWORD_ONLY, param.POSITIONAL_OR_KEYWORD)
 
 
 def _merge_interrupts(*groups: list[Interrupt]) -> list[Interrupt]:
@@ -120,7 +145,9 @@ async def run_task(graph: Any, task: dict, state_values: dict, ctx: Any, config:
         else:
             node_input = graph.schema.to_node_input(state_values)
         try:
-            returned = await call_node(spec.runnable, node_input, config, alone=alone)
+            returned = await call_with_retry(
+                spec.retry_policy or graph.builder.default_retry_policy,
+                lambda: call_node(spec.runnable, node_input, config, alone=alone), lambda: _fresh_attempt(ctx))
         except GraphInterrupt as raised:
             return TaskOutcome(task, interrupts=_merge_interrupts(ctx.raised, raised.interrupts))
         except ParentCommand as from_child:
@@ -131,6 +158,7 @@ async def run_task(graph: Any, task: dict, state_values: dict, ctx: Any, config:
             # still has to pause, or the human's question would be lost.
             return TaskOutcome(task, interrupts=list(ctx.raised))
         result = await resolve_result(graph, task["name"], returned, state_values)
+        node_finished_messages(result.update)  # stream_mode "messages": LangChain messages not streamed yet
         return TaskOutcome(task, result=result)
     except (GraphInterrupt, asyncio.CancelledError):
         raise
@@ -138,6 +166,13 @@ async def run_task(graph: Any, task: dict, state_values: dict, ctx: Any, config:
         return TaskOutcome(task, error=exc)
     finally:
         reset_current_task(token)
+
+
+def _fresh_attempt(ctx: Any) -> None:
+    # A retry runs the node from its start: its interrupt() calls and subgraphs count from
+    # the first again, so the answers it already has are reused (engine/runtime/retry.py).
+    ctx.interrupt_count = 0
+    ctx.subgraph_calls = 0
 
 
 async def resolve_result(graph: Any, node: str, returned: Any, state_values: dict) -> TaskResult:

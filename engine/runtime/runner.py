@@ -19,6 +19,7 @@ from engine._internal.context import TaskContext
 from engine.checkpoint.serde import check_storable
 from engine.errors import InvalidUpdateError
 from engine.runtime.algo import task_ns
+from engine.runtime import streaming
 from engine.runtime.node import TaskOutcome, TaskResult, run_task
 
 #: called with (task, its result as JSON) when a task of a step with several tasks finishes
@@ -36,6 +37,7 @@ class StepScope:
     config: dict
     resume_map: dict = field(default_factory=dict)  # id -> answer, for interrupts raised in subgraphs
     owner: str | None = None  # the lease owner of the run
+    step: int = 0  # the superstep these tasks run in (streamed task events)
 
 
 def task_context(scope: StepScope, task: dict, resume_values: Sequence) -> TaskContext:
@@ -47,7 +49,7 @@ def task_context(scope: StepScope, task: dict, resume_values: Sequence) -> TaskC
         resume_values=list(resume_values), resume_map=scope.resume_map,
         now=graph.clock, default_interrupt_timeout=graph.interrupt_timeout,
         default_on_timeout=graph.interrupt_on_timeout, graph=graph.name,
-        owner=scope.owner,
+        owner=scope.owner, step=scope.step,
     )
 
 
@@ -65,6 +67,7 @@ async def run_step(scope: StepScope, tasks: Sequence[dict], step_values: dict, *
         if finished is not None:  # finished in an earlier attempt of this step: not re-run
             return TaskOutcome(task, result=finished)
         ctx = task_context(scope, task, resume.get(task["id"], []))
+        streaming.task_started(scope.step, task, task["arg"] if "arg" in task else dict(step_values))
         outcome = await run_task(scope.graph, task, step_values, ctx, scope.config, alone=not parallel)
         if outcome.result is not None:
             try:
@@ -79,6 +82,7 @@ async def run_step(scope: StepScope, tasks: Sequence[dict], step_values: dict, *
                 outcome = TaskOutcome(task, error=InvalidUpdateError(
                     f"node '{task['name']}' wrote a value that cannot be stored as JSON ({exc}). "
                     "Return dicts, lists, strings, numbers, booleans, None or pydantic models."))
+        streaming.task_finished(scope.step, outcome)
         return outcome
 
     return list(await asyncio.gather(*(one(t) for t in tasks)))

@@ -657,7 +657,8 @@ class InboxScreen(Screen):
         prompt = (f"The agent asks: {asked}\nType the answer it is waiting for." if question else
                   f"{one_line(summary(item.description), 150)}\nYour words go back to the agent; the tool does not run.")
         self.app.push_screen(RespondScreen(f"{'Answer' if question else 'Respond to'} {item.action}", prompt,
-                                       allow_json=question, keys=self.keys), answered)
+                                       allow_json=question, keys=self.keys,
+                                       schema=item.record.response_schema if question else None), answered)
 
     def action_mark(self) -> None:
         table = self.query_one(ItemTable)

@@ -1,5 +1,7 @@
 """Answer with text: a response to the agent (the tool does not run), or the answer to a plain
-question (which may also be JSON). `esc` closes it, asking first when something was typed."""
+question (which may also be JSON). When the question's interrupt has a `response_schema`, the
+answer is checked against it as you type, and sending is disabled until it fits. `esc` closes
+it, asking first when something was typed."""
 
 from __future__ import annotations
 
@@ -15,8 +17,9 @@ from textual.widgets import Button, Static, Switch, TextArea
 
 from inbox import styles
 from inbox.keymap import Keys
+from inbox.review import schema_errors
 from inbox.screens.confirm import ask_before_discarding
-from inbox.text import literal, one_line
+from inbox.text import defang, literal, one_line
 
 
 class RespondScreen(ModalScreen[Any]):
@@ -29,10 +32,11 @@ class RespondScreen(ModalScreen[Any]):
         Binding("ctrl+r", "next_preset", "Next preset reason", id="respond.preset", priority=True),
     ]
 
-    def __init__(self, title: str, prompt: str, allow_json: bool, keys: Keys, *, presets: list[str] | None = None,
-                 allow_empty: bool = False):
-        """`presets`: reasons the reviewer can put in with one key (the config's reject_reasons);
-        `allow_empty`: sending nothing is a valid answer (a reject without a reason): "" is returned."""
+    def __init__(self, title: str, prompt: str, allow_json: bool, keys: Keys, schema: dict | None = None, *,
+                 presets: list[str] | None = None, allow_empty: bool = False):
+        """`schema`: the interrupt's response_schema, which answers must fit; `presets`: reasons
+        the reviewer can put in with one key (the config's reject_reasons); `allow_empty`:
+        sending nothing is a valid answer (a reject without a reason): "" is returned."""
         super().__init__()
         self.keys = keys
         self.title_text = title
@@ -41,6 +45,7 @@ class RespondScreen(ModalScreen[Any]):
         self.presets = list(presets or [])
         self.allow_empty = allow_empty
         self._preset = -1
+        self.schema = schema  # the interrupt's response_schema: answers must fit it
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog", classes="respond-dialog"):
@@ -54,7 +59,8 @@ class RespondScreen(ModalScreen[Any]):
             yield TextArea(id="answer", soft_wrap=True)
             if self.allow_json:
                 with Horizontal(classes="json-row"):
-                    yield Switch(value=False, id="as-json")
+                    # an answer the schema wants as something other than text starts as JSON
+                    yield Switch(value=bool(self.schema) and self.schema.get("type") != "string", id="as-json")
                     yield Static(Text(f"send as JSON ({self.keys.label('respond.json')}) — "
                                       'e.g. 42, true, {"region": "eu-west-1"}'))
             yield Static(id="respond-status")
@@ -72,10 +78,15 @@ class RespondScreen(ModalScreen[Any]):
             return ("", None) if self.allow_empty else (None, "write an answer first")
         if self._as_json():
             try:
-                return json.loads(text), None
+                answer = json.loads(text)
             except json.JSONDecodeError as error:
                 return None, f"not valid JSON: {error.msg} at line {error.lineno}, column {error.colno}"
-        return text, None
+        else:
+            answer = text
+        problems = schema_errors(answer, self.schema, "answer") if self.schema else []
+        if problems:
+            return None, "the answer does not fit the requested schema: " + "; ".join(problems[:4])
+        return answer, None
 
     def _refresh_status(self) -> None:
         answer, problem = self._answer()
@@ -83,7 +94,13 @@ class RespondScreen(ModalScreen[Any]):
         status = self.query_one("#respond-status", Static)
         shown = bool(problem and answer is None and self.query_one(TextArea).text.strip())
         status.set_class(shown, "-error")  # app.tcss colours it from the theme
-        status.update(Text(f"✗ {problem}") if shown else "")
+        if shown:
+            status.update(Text(f"✗ {defang(problem)}"))
+        elif self.schema and answer is not None:
+            status.update(Text("✓ fits the requested schema"))
+        else:
+            status.update("")
+        status.set_class(bool(self.schema) and not shown and answer is not None, "-ok")
 
     def on_text_area_changed(self, event: TextArea.Changed) -> None:
         self._refresh_status()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from rich.console import Group
 from rich.syntax import Syntax
 from rich.text import Text
@@ -41,6 +43,10 @@ def allowed_lines(item: InboxItem, keys: Keys) -> Text:
         text.append(" answer (text, or JSON)   ")
         text.append(" ".join(keys.label(b) for b in ("accept", "edit", "ignore")), style=styles.KEY_OFF)
         text.append("  a plain question only takes an answer", style=styles.MUTED)
+        if item.record.response_schema is not None:  # interrupt(..., response_schema=...)
+            schema = json.dumps(item.record.response_schema, ensure_ascii=False, sort_keys=True)
+            text.append("\nThe answer must match this JSON Schema (checked as you type): ", style=styles.NOTE)
+            text.append(defang(one_line(schema, 300)))
         return text
     names = ("approve", "edit", "reject", "respond") if item.kind == "hitl" else ("accept", "edit", "response", "ignore")
     if item.needs_stepper:

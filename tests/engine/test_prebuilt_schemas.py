@@ -12,6 +12,12 @@ import pytest
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError, create_model
 
 from engine.errors import InvalidResumeError
+from engine.review.interrupt import (
+    HumanInterruptConfigModel,
+    HumanInterruptModel,
+    HumanResponseModel,
+    allowed_types,
+)
 from engine.prebuilt import (
     ActionItem,
     HITLRequest,
@@ -78,36 +84,38 @@ def refused(value, response) -> str:
 
 def test_human_interrupt_round_trips_plain_dicts_and_omits_unset_schema():
     request = hotel_request(config={"allow_accept": True})
-    model = HumanInterrupt.model_validate(request)
+    model = HumanInterruptModel.model_validate(request)
     dumped = model.model_dump(mode="json")
     assert "args_schema" not in dumped
     assert dumped["action_request"] == request["action_request"]
     assert dumped["config"] == {"allow_ignore": False, "allow_respond": False,
                                 "allow_edit": False, "allow_accept": True}
-    assert HumanInterrupt.model_validate(dumped) == model
+    assert HumanInterruptModel.model_validate(dumped) == model
     json.dumps(dumped)
 
 
 def test_human_interrupt_keeps_args_schema_when_given():
-    dumped = HumanInterrupt.model_validate(hotel_request(schema=BOOK_HOTEL_SCHEMA)).model_dump(mode="json")
+    dumped = HumanInterruptModel.model_validate(hotel_request(schema=BOOK_HOTEL_SCHEMA)).model_dump(mode="json")
     assert dumped["args_schema"] == BOOK_HOTEL_SCHEMA
 
 
 def test_config_defaults_allow_nothing():
-    assert HumanInterruptConfig().allowed_types() == frozenset()
-    assert HumanInterruptConfig(**ALL_ALLOWED).allowed_types() == {"accept", "edit", "response", "ignore"}
+    assert HumanInterruptConfigModel().allowed_types() == frozenset()
+    assert allowed_types({}) == frozenset()
+    assert allowed_types(HumanInterruptConfig(**ALL_ALLOWED)) == {"accept", "edit", "response", "ignore"}
 
 
 def test_human_response_args_must_fit_type():
-    assert HumanResponse(type="response", args="no").model_dump() == {"type": "response", "args": "no"}
+    assert HumanResponseModel(type="response", args="no").model_dump() == {"type": "response", "args": "no"}
+    assert HumanResponse(type="response", args="no") == {"type": "response", "args": "no"}  # a TypedDict
     with pytest.raises(ValidationError, match="To change the arguments, send type 'edit'"):
-        HumanResponse.model_validate({"type": "accept", "args": {"action": "x", "args": {}}})
+        HumanResponseModel.model_validate({"type": "accept", "args": {"action": "x", "args": {}}})
     with pytest.raises(ValidationError, match="reply text"):
-        HumanResponse.model_validate({"type": "response"})
+        HumanResponseModel.model_validate({"type": "response"})
     with pytest.raises(ValidationError, match="edited call"):
-        HumanResponse.model_validate({"type": "edit", "args": "text"})
+        HumanResponseModel.model_validate({"type": "edit", "args": "text"})
     with pytest.raises(ValidationError):
-        HumanResponse.model_validate({"type": "accept", "typo": 1})
+        HumanResponseModel.model_validate({"type": "accept", "typo": 1})
 
 
 def test_builders_dump_agent_inbox_json():
@@ -324,8 +332,8 @@ def test_question_refuses_null_and_non_json():
 
 def test_items_for_a_single_human_interrupt_and_a_list():
     request = hotel_request(config={"allow_accept": True, "allow_respond": True}, schema=BOOK_HOTEL_SCHEMA)
-    for value in (request, [request], HumanInterrupt.model_validate(request),
-                  [HumanInterrupt.model_validate(request)]):
+    for value in (request, [request], HumanInterruptModel.model_validate(request),
+                  [HumanInterruptModel.model_validate(request)]):
         [item] = review_items(value)
         assert item.kind == "human_interrupt" and item.index == 0 and item.count == 1
         assert item.action == "book_hotel" and item.args == {"hotel_name": "McKittrick"}

@@ -52,8 +52,8 @@ def test_stream_modes_values_updates_and_lists(saver):
 
 
 def test_an_unknown_stream_mode_is_refused(saver):
-    with pytest.raises(GraphConfigError, match="stream_mode 'debug' is not supported"):
-        list(chain(saver).stream({"log": []}, cfg(), stream_mode="debug"))
+    with pytest.raises(GraphConfigError, match="stream_mode 'bogus' is not supported"):
+        list(chain(saver).stream({"log": []}, cfg(), stream_mode="bogus"))
 
 
 def test_sync_invoke_works_from_a_thread_while_another_loop_runs(saver):

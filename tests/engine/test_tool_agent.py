@@ -57,7 +57,8 @@ def test_accept_runs_the_tool_with_the_original_args(saver, async_tool):
     assert booked == []
     final = agent.invoke(Command(resume=[{"type": "accept"}]), config)
     assert booked == [("McKittrick Hotel", 2)]
-    tool_message = final["messages"][-2]
+    tool_message = dict(final["messages"][-2])
+    assert tool_message.pop("id")  # add_messages gives every message an id
     assert tool_message == {"role": "tool", "tool_call_id": "call_1", "name": "book_hotel",
                             "content": "Successfully booked 2 night(s) at McKittrick Hotel."}
     assert final["messages"][-1]["content"] == "Done: Successfully booked 2 night(s) at McKittrick Hotel."

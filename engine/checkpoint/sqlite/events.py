@@ -48,9 +48,10 @@ VALUES (:thread_id, :graph, 'idle', :thread_at, :thread_at, '{}')
 """
 _RAISED_SQL = """
 INSERT OR IGNORE INTO interrupts
-    (id, thread_id, graph, ns, node, checkpoint_id, payload, created_at, deadline, on_timeout, status)
+    (id, thread_id, graph, ns, node, checkpoint_id, payload, created_at, deadline, on_timeout, status,
+     response_schema)
 VALUES (:id, :thread_id, :graph, :ns, :node, :checkpoint_id, :payload, :at, :deadline, :on_timeout,
-        'pending')
+        'pending', :response_schema)
 """
 # Pending: this is the decision (a direct Command(resume=...)). Already claimed by resolve() or
 # expired with a default response: the runtime has now applied it.
@@ -96,6 +97,8 @@ class EventLog:
         # `at` when the column holds the same text.
         at = normalize_ts(event.at)
         data = event.model_dump(exclude=_EVENT_COLUMNS | {"at"} if event.at == at else _EVENT_COLUMNS)
+        if data.get("response_schema", 0) is None:
+            del data["response_schema"]  # most interrupts have none: their rows stay as before version 5
         return at, data
 
     @classmethod
@@ -124,7 +127,8 @@ class EventLog:
                 **base, "id": event.interrupt_id, "ns": event.ns, "node": event.node,
                 "checkpoint_id": event.checkpoint_id or "", "payload": dumps(event.value),
                 "deadline": normalize_ts(event.deadline),
-                "on_timeout": _optional_json(getattr(event, "on_timeout", None))})
+                "on_timeout": _optional_json(getattr(event, "on_timeout", None)),
+                "response_schema": _optional_json(event.response_schema)})
         if isinstance(event, InterruptResolved):
             return thread_effect, (_RESOLVED_SQL, {
                 "id": event.interrupt_id, "at": at, "by": event.by or "api", "response": dumps(event.response)})

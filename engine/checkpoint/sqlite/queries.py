@@ -24,7 +24,7 @@ from engine.checkpoint.sqlite.records import (DECISION_COLUMNS, INTERRUPT_COLUMN
 from engine.constants import reserved_decider
 from engine.errors import AlreadyResolved
 from engine.events import InterruptExpired, InterruptResolved
-from engine.review.validate import validate_response
+from engine.review.validate import check_answer
 
 if TYPE_CHECKING:
     from engine.checkpoint.sqlite.runner import Runner
@@ -235,7 +235,8 @@ class Queries:
         try:
             to_jsonable(response)  # first: validating a too deep answer fails less clearly
             if stored is not None and stored.status == "pending":
-                response = validate_response(stored.payload, response)  # normalized, or InvalidResponse
+                # normalized, or InvalidResponse (also for an answer that breaks its response_schema)
+                response = check_answer(stored.payload, response, stored.response_schema)
             response_text = dumps(response)
         except TypeError as exc:  # here, not as a bare TypeError from the serializer
             raise ValueError(f"the response to interrupt {interrupt_id} cannot be stored as JSON ({exc}); "

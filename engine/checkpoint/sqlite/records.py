@@ -16,14 +16,14 @@ from engine.checkpoint.store import (InterruptNotFound, InterruptRecord, Interru
 
 INTERRUPT_COLUMNS = ("id, thread_id, graph, ns, node, checkpoint_id, payload, created_at, deadline, "
                      "on_timeout, status, overdue, resolved_at, resolved_by, response, applied, reason, "
-                     "decided_user, decided_host")
+                     "decided_user, decided_host, response_schema")
 
 #: What `alist_pending` reads: no `status` (its WHERE makes it 'pending') and, instead of the seven
 #: decision columns a pending row leaves NULL (`applied` 0), `decided`: NULL, or the row's rowid
 #: when one of them is set after all (the saver's own writes never do that), to read them then.
 #: Every column read costs ~0.15 us per row in the sqlite3 module, set or NULL.
 PENDING_COLUMNS = ("id, thread_id, graph, ns, node, checkpoint_id, payload, created_at, deadline, on_timeout, "
-                   "overdue, CASE WHEN resolved_at IS NULL AND resolved_by IS NULL AND response IS NULL "
+                   "response_schema, overdue, CASE WHEN resolved_at IS NULL AND resolved_by IS NULL AND response IS NULL "
                    "AND applied IS 0 AND reason IS NULL AND decided_user IS NULL AND decided_host IS NULL "
                    "THEN NULL ELSE rowid END")
 DECISION_COLUMNS = "rowid, resolved_at, resolved_by, response, applied, reason, decided_user, decided_host"
@@ -81,9 +81,11 @@ def _records(rows: list, payloads: list) -> list[InterruptRecord]:
         "status": status, "overdue": bool(overdue), "resolved_at": resolved_at,
         "resolved_by": resolved_by, "response": None if response is None else loads(response),
         "applied": bool(applied), "reason": reason, "decided_user": decided_user,
-        "decided_host": decided_host}, fields_set)
+        "decided_host": decided_host,
+        "response_schema": None if response_schema is None else loads(response_schema)}, fields_set)
         for (id_, thread_id, graph, ns, node, checkpoint_id, _text, created_at, deadline, on_timeout, status,
-             overdue, resolved_at, resolved_by, response, applied, reason, decided_user, decided_host), payload
+             overdue, resolved_at, resolved_by, response, applied, reason, decided_user, decided_host,
+             response_schema), payload
         in zip(rows, payloads)]
 
 
@@ -134,8 +136,8 @@ def pending_from_rows(rows: list, decisions: dict) -> list[InterruptRecord]:
         fields_set = set(_FIELDS)
         out: list[InterruptRecord] = []
         append = out.append
-        for (id_, thread_id, graph, ns, node, checkpoint_id, _text, created_at, deadline, on_timeout, overdue,
-             decided), payload in zip(rows, payloads):
+        for (id_, thread_id, graph, ns, node, checkpoint_id, _text, created_at, deadline, on_timeout,
+             response_schema, overdue, decided), payload in zip(rows, payloads):
             if decided is None:
                 resolved_at = resolved_by = response = reason = decided_user = decided_host = None
                 applied = False
@@ -149,7 +151,8 @@ def pending_from_rows(rows: list, decisions: dict) -> list[InterruptRecord]:
                 "deadline": deadline, "on_timeout": None if on_timeout is None else loads(on_timeout),
                 "status": "pending", "overdue": bool(overdue), "resolved_at": resolved_at,
                 "resolved_by": resolved_by, "response": response, "applied": applied, "reason": reason,
-                "decided_user": decided_user, "decided_host": decided_host}
+                "decided_user": decided_user, "decided_host": decided_host,
+                "response_schema": None if response_schema is None else loads(response_schema)}
             if not _PLAIN:
                 append(_record(values, fields_set))
                 continue

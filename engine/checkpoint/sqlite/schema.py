@@ -263,11 +263,14 @@ MIGRATIONS: list[tuple[int, list[str]]] = [
         "ALTER TABLE interrupts ADD COLUMN decided_user TEXT",
         "ALTER TABLE interrupts ADD COLUMN decided_host TEXT",
     ]),
-    # Version 5: the tamper-evident audit log (engine/checkpoint/audit.py), and rules. One row per decision,
+    # Version 5: interrupts.response_schema, the JSON Schema an answer must match
+    # (interrupt(value, response_schema=...); NULL: any answer); the tamper-evident audit log
+    # (engine/checkpoint/audit.py), and rules. One audit row per decision,
     # appended in the decision's transaction, each hashed with the one before. AUTOINCREMENT:
     # a deleted row's number is never reused, so a deletion leaves a gap. Decisions recorded
     # before this version have no row (the chain starts at the upgrade).
     (5, [
+        "ALTER TABLE interrupts ADD COLUMN response_schema TEXT",
         """CREATE TABLE audit_log (
             seq          INTEGER PRIMARY KEY AUTOINCREMENT,
             interrupt_id TEXT NOT NULL,
