@@ -1,13 +1,21 @@
 import pytest
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(params=["memory", "sqlite", "postgres"])
 def saver(request, tmp_path):
-    """Every engine test that takes `saver` runs against each checkpointer."""
+    """Every engine test that takes `saver` runs against each checkpointer (Postgres on a fresh
+    database of the session's throwaway server)."""
     if request.param == "memory":
         from engine.checkpoint.memory import InMemorySaver
 
         yield InMemorySaver()
+        return
+    if request.param == "postgres":
+        url = request.getfixturevalue("pg_url")
+        from engine.checkpoint.postgres import PostgresSaver
+
+        with PostgresSaver.from_conn_string(url) as opened:
+            yield opened
         return
     sqlite = pytest.importorskip("engine.checkpoint.sqlite")
     with sqlite.SqliteSaver.from_conn_string(str(tmp_path / "engine.sqlite")) as opened:
@@ -39,16 +47,39 @@ def pg_cluster():
     except PostgresUnavailable as exc:
         _postgres_missing(str(exc))
     try:
+        # A database with the engine's schema, copied for each test (faster than migrating each)
+        import asyncio
+
+        from engine.checkpoint.postgres import PostgresSaver
+        from pg_cluster import create_database
+
+        create_database(cluster.url(), "engine_template")
+
+        async def migrate():
+            await (await PostgresSaver.aopen(cluster.url("engine_template"))).aclose()
+
+        asyncio.run(migrate())
         yield cluster
     finally:
         cluster.stop()
 
 
-@pytest.fixture
-def pg_url(pg_cluster):
-    """A fresh, empty database on the session's cluster: its URL (unix socket)."""
-    from pg_cluster import create_database
+def _pg_database(pg_cluster, template: str):
+    from pg_cluster import create_database, drop_database
 
     name = f"t{os.getpid()}_{next(_pg_databases)}"
-    create_database(pg_cluster.url(), name)
-    return pg_cluster.url(name)
+    create_database(pg_cluster.url(), name, template)
+    yield pg_cluster.url(name)
+    drop_database(pg_cluster.url(), name)
+
+
+@pytest.fixture
+def pg_url(pg_cluster):
+    """A fresh database with the engine's schema on the session's cluster: its URL (unix socket)."""
+    yield from _pg_database(pg_cluster, "engine_template")
+
+
+@pytest.fixture
+def pg_empty_url(pg_cluster):
+    """A fresh, empty database (no schema yet): for tests of opening and migrating."""
+    yield from _pg_database(pg_cluster, "template0")

@@ -51,7 +51,9 @@ class Cluster:
 
     def __init__(self) -> None:
         self.bindir = find_bindir()
-        self.root = tempfile.mkdtemp(prefix="inbox-pg-")
+        # in memory when there is a tmpfs: databases are created and dropped per test
+        shm = "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
+        self.root = tempfile.mkdtemp(prefix="inbox-pg-", dir=shm)
         self.datadir = os.path.join(self.root, "data")
         self.sockdir = self.root
         self.port = _free_port()
@@ -105,11 +107,18 @@ class Cluster:
         shutil.rmtree(self.root, ignore_errors=True)
 
 
-def create_database(admin_url: str, name: str) -> None:
+def create_database(admin_url: str, name: str, template: str = "template0") -> None:
     import psycopg
 
     with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE template0')
+        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
 
 
-__all__ = ["Cluster", "PostgresUnavailable", "find_bindir", "create_database"]
+def drop_database(admin_url: str, name: str) -> None:
+    import psycopg
+
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+__all__ = ["Cluster", "PostgresUnavailable", "find_bindir", "create_database", "drop_database"]
