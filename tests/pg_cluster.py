@@ -97,7 +97,8 @@ class Cluster:
 
     def restart(self) -> None:
         """Stop the server (fast: connections are dropped) and start it again."""
-        self._run(os.path.join(self.bindir, "pg_ctl"), "-D", self.datadir, "-m", "fast", "-w", "restart")
+        self._run(os.path.join(self.bindir, "pg_ctl"), "-D", self.datadir, "-m", "fast", "-w", "-t", "30",
+                  "-l", os.path.join(self.root, "server.log"), "restart")
 
     def stop(self) -> None:
         if self._started:

@@ -180,8 +180,8 @@ class PostgresSaver(BaseCheckpointSaver):
         except psycopg.Error as exc:
             if getattr(exc, "sqlstate", None) == LEASE_LOST:
                 raise await self._lease_lost(exc) from None
-            raise StorageError(redact_text(f"PostgreSQL: the transaction failed and was rolled back: {exc}",
-                                           self.conninfo)) from None
+            raise StorageError(redact_text(f"PostgreSQL {self.conninfo}: the transaction failed and was rolled "
+                                           f"back: {exc}", self.conninfo)) from None
         if outer:
             self._notify_subscribers()
 
