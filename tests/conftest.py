@@ -58,7 +58,10 @@ def pg_cluster():
         async def migrate():
             await (await PostgresSaver.aopen(cluster.url("engine_template"))).aclose()
 
-        asyncio.run(migrate())
+        import concurrent.futures
+
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:  # the first user may be an async test
+            pool.submit(lambda: asyncio.run(migrate())).result()
         yield cluster
     finally:
         cluster.stop()

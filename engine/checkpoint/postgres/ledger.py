@@ -50,14 +50,17 @@ class PostgresLedger:
 
     @staticmethod
     def _apply(conn: psycopg.Connection, key: str, action: str, lease, fields: dict) -> ToolCall:
-        with conn.transaction():
+        # Two round trips, whatever the outcome: BEGIN, the lease check and the row (locked)
+        # in one pipeline; the new row and COMMIT in the next. A tool waits for them on its
+        # own thread, which may be the event loop's, so fewer is better.
+        with conn.pipeline(), conn.transaction():
+            check = None
             if lease is not None and action in ("begin", "retry"):
-                if conn.execute("SELECT 1 FROM engine_leases WHERE thread_id = %s AND owner = %s FOR SHARE",
-                                lease).fetchone() is None:
-                    raise LeaseLost(lease[0], lease[1], None)
-            # (a key's first row needs no lock: only the lease holder checked above may begin it)
-            found = conn.execute(f"SELECT {_COLUMNS} FROM engine_tool_calls WHERE key = %s FOR UPDATE",
-                                 (key,)).fetchone()
+                check = conn.execute("SELECT 1 FROM engine_leases WHERE thread_id = %s AND owner = %s FOR SHARE", lease)
+            # (a key's first row needs no lock: only the lease holder checked here may begin it)
+            found = conn.execute(f"SELECT {_COLUMNS} FROM engine_tool_calls WHERE key = %s FOR UPDATE", (key,)).fetchone()
+            if check is not None and check.fetchone() is None:
+                raise LeaseLost(lease[0], lease[1], None)
             row, state = transition(dict(zip(LEDGER_FIELDS, found)) if found else None, action, **fields)
             if row is not None:
                 conn.execute(_UPSERT, [row[name] for name in LEDGER_FIELDS])
