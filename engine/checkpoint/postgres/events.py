@@ -185,11 +185,12 @@ class EventLog:
         await self._db.write(work, defer=True)
 
     @staticmethod
-    async def commit_rows(txn: "Txn") -> None:
-        """At a transaction's commit (transactions.py): append its queued event rows."""
+    async def commit_rows(txn: "Txn", conn) -> None:
+        """At a transaction's commit (transactions.py): append its queued event rows (on the
+        recorder of the commit's message)."""
         if txn.event_rows:
             rows, txn.event_rows = txn.event_rows, []
-            await append_rows_queued(txn.conn, rows)
+            await append_rows_queued(conn, rows)
 
     async def read(self, since: int | None = None, limit: int | None = None) -> list[Event]:
         async def work(conn):

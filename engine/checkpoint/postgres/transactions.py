@@ -6,8 +6,9 @@ process-wide lock), the transaction a task is in, and work queued for a transact
   an idle connection was dropped by a proxy) is retried once on a fresh connection.
 - **Inside `transaction()`** every call runs on the transaction's connection. Work that needs
   no answer before the commit (a step's checkpoint, writes, lease renewal, applied marks,
-  events) is *queued* (`defer`) and sent, with BEGIN and COMMIT, as one pipeline at the end:
-  a superstep costs one round trip and one commit. Work that needs an answer (a lease
+  events) is *queued* (`defer`) and sent, with BEGIN and COMMIT, as one message at the end
+  (parameters bound client-side, simple query protocol): a superstep costs one round trip
+  and one commit. Work that needs an answer (a lease
   acquisition, a claim) runs at once, in the same transaction. Nested blocks are savepoints.
   A failed commit surfaces as the error that failed it; nothing of the block is kept.
 - **Prepared statements** are off by default (`prepare_threshold=None`), so the saver works
@@ -51,11 +52,33 @@ class Txn:
     savepoints: int = 0
 
 
+class _Recorder:
+    """What queued work runs against: it records the statements instead of sending them."""
+
+    def __init__(self) -> None:
+        self.statements: list[tuple[str, Any]] = []
+
+    async def execute(self, sql: str, params: Any = None) -> None:
+        self.statements.append((sql, params))
+
+    def cursor(self) -> "_Recorder":
+        return self
+
+    async def executemany(self, sql: str, rows: list) -> None:
+        self.statements.extend((sql, row) for row in rows)
+
+    async def __aenter__(self) -> "_Recorder":
+        return self
+
+    async def __aexit__(self, *exc_info) -> None:
+        return None
+
+
 class Connections:
     """The saver's pools (one per event loop) and transactions."""
 
     def __init__(self, dsn: str, *, min_size: int, max_size: int, prepare_threshold: int | None,
-                 timeout: float, write_events: Callable[[Txn], Awaitable[None]]) -> None:
+                 timeout: float, write_events: Callable[[Txn, Any], Awaitable[None]]) -> None:
         self.dsn = dsn
         self.min_size, self.max_size = min_size, max_size
         self.prepare_threshold = prepare_threshold
@@ -127,7 +150,6 @@ class Connections:
                 txn.queued.append(work)
                 return None
             await self.begin(txn)
-            await self.flush(txn)
             return await work(txn.conn)
         async with self.transaction():
             txn = self.current.get()
@@ -135,22 +157,33 @@ class Connections:
             return await work(txn.conn)
 
     # --- transactions ------------------------------------------------------------------------------
-    # BEGIN, SAVEPOINT and COMMIT are sent as plain statements in the block's pipeline (psycopg's
-    # transaction() syncs on entering and leaving: measured here, twice the time per step).
+    # Queued work is recorded, not executed: at the commit (or before a statement that must see
+    # it) it goes to the server as ONE simple-protocol message, parameters bound client-side
+    # ("BEGIN; ...; COMMIT"), so a superstep costs one round trip. Measured here, per-statement
+    # pipelining cost an event-loop turn per statement, twice the time of one message.
     async def begin(self, txn: Txn) -> None:
-        """Open the transaction on the server (lazily: a block of only queued work sends BEGIN
-        with its pipeline)."""
+        """Open the transaction on the server now (before a statement whose answer is needed)."""
+        await self.flush(txn)  # queued work first: it was asked for before this statement
         if not txn.begun:
             await txn.conn.execute("BEGIN")
             txn.begun = True
 
-    async def flush(self, txn: Txn) -> None:
-        """Send the queued work (before anything that must see it)."""
-        if txn.queued:
-            await self.begin(txn)
+    async def flush(self, txn: Txn, *, commit: bool = False) -> None:
+        """Send the queued work (and, with `commit`, the event rows and COMMIT) in one message."""
+        recorder = _Recorder()
         while txn.queued:
-            work = txn.queued.pop(0)
-            await work(txn.conn)
+            await txn.queued.pop(0)(recorder)
+        if commit and (txn.event_rows or txn.notify):
+            await self._write_events(txn, recorder)
+        if not recorder.statements and not (commit and txn.begun):
+            return
+        cursor = psycopg.AsyncClientCursor(txn.conn)
+        parts = [] if txn.begun else ["BEGIN"]
+        parts += [sql if params is None else cursor.mogrify(sql, params) for sql, params in recorder.statements]
+        if commit:
+            parts.append("COMMIT")
+        await cursor.execute(";\n".join(parts))
+        txn.begun = not commit
 
     @contextlib.asynccontextmanager
     async def transaction(self) -> AsyncIterator[Commit]:
@@ -166,20 +199,12 @@ class Connections:
                 token = self.current.set(txn)
                 committed = False
                 try:
-                    # One pipeline for the whole block: statements whose results are not read
-                    # (queued work, BEGIN, COMMIT) go out together, at the end.
-                    async with conn.pipeline():
-                        yield Commit()
-                        await self.flush(txn)
-                        if txn.event_rows or txn.notify:
-                            await self.begin(txn)
-                            await self._write_events(txn)
-                        if txn.begun:
-                            await conn.execute("COMMIT")
+                    yield Commit()
+                    await self.flush(txn, commit=True)
                     committed = True
                 finally:
                     self.current.reset(token)
-                    if not committed and txn.begun:
+                    if not committed and conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
                         with contextlib.suppress(Exception):  # a broken connection: the pool drops it
                             await conn.execute("ROLLBACK")
         except psycopg.OperationalError as exc:
@@ -187,9 +212,8 @@ class Connections:
 
     @contextlib.asynccontextmanager
     async def _savepoint(self, txn: Txn) -> AsyncIterator[None]:
-        await self.flush(txn)
         await self.begin(txn)
-        txn.savepoints = getattr(txn, "savepoints", 0) + 1
+        txn.savepoints += 1
         name = f"engine_sp{txn.savepoints}"
         await txn.conn.execute(f"SAVEPOINT {name}")
         queued, rows = len(txn.queued), len(txn.event_rows)
