@@ -12,6 +12,9 @@ from engine.checkpoint.serde import dumps, loads
 from engine.checkpoint.sqlite.times import normalize_ts
 
 _COLUMNS = "thread_id, checkpoint_ns, checkpoint_id, parent_checkpoint_id, checkpoint, metadata"
+_WRITES_OF_C = ("(SELECT json_agg(json_build_array(w.task_id, w.channel, w.value) ORDER BY w.row_no) "
+                "FROM engine_writes AS w WHERE w.thread_id = c.thread_id AND w.checkpoint_ns = c.checkpoint_ns "
+                "AND w.checkpoint_id = c.checkpoint_id)")
 _PUT_SQL = (
     "INSERT INTO engine_checkpoints (thread_id, checkpoint_ns, checkpoint_id, parent_checkpoint_id, checkpoint, "
     "metadata) VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (thread_id, checkpoint_ns, checkpoint_id) DO UPDATE SET "
@@ -55,17 +58,29 @@ class CheckpointRows:
     async def get_tuple(self, config: dict) -> CheckpointTuple | None:
         thread_id, ns, wanted = thread_id_of(config), checkpoint_ns_of(config), checkpoint_id_of(config)
 
-        async def work(conn):
-            if wanted is None:  # the latest is the last written, as in InMemorySaver
-                cur = await conn.execute(f"SELECT {_COLUMNS} FROM engine_checkpoints WHERE thread_id = %s AND "
-                                         "checkpoint_ns = %s ORDER BY row_no DESC LIMIT 1", (thread_id, ns))
-            else:
-                cur = await conn.execute(f"SELECT {_COLUMNS} FROM engine_checkpoints WHERE thread_id = %s AND "
-                                         "checkpoint_ns = %s AND checkpoint_id = %s", (thread_id, ns, wanted))
-            found = await self._materialize(conn, await cur.fetchall())
-            return found[0] if found else None
+        # One round trip: the checkpoint row with its pending writes aggregated beside it.
+        columns = f"{_COLUMNS}, {_WRITES_OF_C}"
+        if wanted is None:  # the latest is the last written, as in InMemorySaver
+            sql, params = (f"SELECT {columns} FROM engine_checkpoints AS c WHERE thread_id = %s AND "
+                           "checkpoint_ns = %s ORDER BY row_no DESC LIMIT 1", (thread_id, ns))
+        else:
+            sql, params = (f"SELECT {columns} FROM engine_checkpoints AS c WHERE thread_id = %s AND "
+                           "checkpoint_ns = %s AND checkpoint_id = %s", (thread_id, ns, wanted))
 
-        return await self._db.read(work)
+        async def work(conn):
+            return await (await conn.execute(sql, params)).fetchone()
+
+        row = await self._db.read(work)
+        if row is None:
+            return None
+        thread_id, ns, checkpoint_id, parent_id, checkpoint, metadata, writes = row
+        return CheckpointTuple(
+            config=make_config(thread_id, ns, checkpoint_id),
+            checkpoint=loads(checkpoint),
+            metadata=loads(metadata),
+            parent_config=make_config(thread_id, ns, parent_id) if parent_id else None,
+            pending_writes=[(task_id, channel, loads(value)) for task_id, channel, value in writes or ()],
+        )
 
     async def list(self, config: dict | None, *, filter: dict | None = None, before: dict | None = None,
                    limit: int | None = None) -> AsyncIterator[CheckpointTuple]:

@@ -25,11 +25,14 @@ from engine.events import InterruptResolved
 
 LEASE_LOST = "EL001"  # the SQLSTATE engine_lease_lost() raises (schema.py)
 
+# The conditional upsert and the thread's latest checkpoint id, in one round trip.
 _ACQUIRE_SQL = (
-    "INSERT INTO engine_leases (thread_id, owner, expires_at, acquired_at) VALUES (%s, %s, %s, %s) "
+    "WITH taken AS (INSERT INTO engine_leases (thread_id, owner, expires_at, acquired_at) VALUES (%s, %s, %s, %s) "
     "ON CONFLICT (thread_id) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at, "
     "acquired_at = excluded.acquired_at WHERE engine_leases.owner = excluded.owner OR engine_leases.expires_at <= %s "
-    "RETURNING owner")
+    "RETURNING owner) "
+    "SELECT (SELECT owner FROM taken), (SELECT checkpoint_id FROM engine_checkpoints WHERE thread_id = %s AND "
+    "checkpoint_ns = '' ORDER BY row_no DESC LIMIT 1)")
 _RENEW_SQL = ("WITH r AS (UPDATE engine_leases SET expires_at = %s WHERE thread_id = %s AND owner = %s RETURNING 1) "
               "SELECT CASE WHEN EXISTS (SELECT 1 FROM r) THEN 1 ELSE engine_lease_lost(%s, %s) END")
 _RELEASE_SQL = ("WITH r AS (DELETE FROM engine_leases WHERE thread_id = %s AND owner = %s RETURNING 1) "
@@ -56,19 +59,16 @@ class Ownership:
         async def acquire(conn):
             now = now_us()
             expires = now + int(ttl * 1e6)
-            cur = await conn.execute(_ACQUIRE_SQL, (thread_id, owner, expires, now, now))
-            if await cur.fetchone() is None:
+            cur = await conn.execute(_ACQUIRE_SQL, (thread_id, owner, expires, now, now, thread_id))
+            taken, latest = await cur.fetchone()
+            if taken is None:
                 holder, held_until = await self._holder(conn, thread_id)
                 if not owner_is_dead(holder):
                     raise ThreadBusy(thread_id, holder, (held_until - now) / 1e6)
                 await conn.execute("UPDATE engine_leases SET owner = %s, expires_at = %s, acquired_at = %s "
                                    "WHERE thread_id = %s", (owner, expires, now, thread_id))
-            if expect is not ANY_CHECKPOINT:
-                cur = await conn.execute("SELECT checkpoint_id FROM engine_checkpoints WHERE thread_id = %s AND "
-                                         "checkpoint_ns = '' ORDER BY row_no DESC LIMIT 1", (thread_id,))
-                row = await cur.fetchone()
-                if (row[0] if row else None) != expect:
-                    raise ThreadMovedOn(thread_id)
+            if expect is not ANY_CHECKPOINT and latest != expect:
+                raise ThreadMovedOn(thread_id)
 
         await self._db.write(acquire)
 
