@@ -93,7 +93,8 @@ class Connections:
 
     def error(self, exc: BaseException, doing: str) -> StorageError:
         """A driver error as a StorageError whose text never holds the password."""
-        return StorageError(redact_text(f"PostgreSQL {self.dsn}: {doing} failed: {exc}", self.dsn))
+        detail = " ".join(str(exc).split())  # libpq's messages run over several lines
+        return StorageError(redact_text(f"PostgreSQL {self.dsn}: {doing} failed: {detail}", self.dsn))
 
     def connect_kwargs(self) -> dict:
         return {"autocommit": True, "prepare_threshold": self.prepare_threshold}
