@@ -14,7 +14,7 @@ from typing import Any, Literal
 from engine._internal.sync import run_sync
 from engine.checkpoint.postgres.events import append_rows, event_row
 from engine.checkpoint.postgres.records import (INTERRUPT_COLUMNS, THREAD_COLUMNS, interrupt_from_row,
-                                                thread_from_row)
+                                                interrupts_from_rows, thread_from_row)
 from engine.checkpoint.serde import dumps, loads, to_jsonable
 from engine.checkpoint.sqlite.queries import os_identity
 from engine.checkpoint.store import InterruptNotFound, InterruptRecord, ThreadRecord
@@ -72,11 +72,11 @@ class Queries:
         if text is None:
             sql += " LIMIT %(limit)s OFFSET %(offset)s"
             params.update(limit=limit, offset=offset or 0)
-            return [interrupt_from_row(row) for row in await self._query(sql, params)]
+            return interrupts_from_rows(await self._query(sql, params))
         needle = str(text).casefold()
         rows = [row for row in await self._query(sql, params) if needle in row[6].casefold()]
         rows = rows[offset or 0:]
-        return [interrupt_from_row(row) for row in (rows if limit is None else rows[:limit])]
+        return interrupts_from_rows(rows if limit is None else rows[:limit])
 
     async def acount_by_status(self) -> dict[str, int]:
         counts = {"pending": 0, "resolved": 0, "cancelled": 0, "expired": 0}
@@ -113,7 +113,7 @@ class Queries:
             params.append(str(thread_id))
         sql += " ORDER BY resolved_at DESC, row_no DESC LIMIT %s OFFSET %s"
         params += [limit, offset or 0]
-        return [interrupt_from_row(row) for row in await self._query(sql, params)]
+        return interrupts_from_rows(await self._query(sql, params))
 
     async def alist_claimed_unapplied(self) -> list[InterruptRecord]:
         return [interrupt_from_row(row) for row in await self._query(
