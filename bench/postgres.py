@@ -120,7 +120,8 @@ async def engine_listing(saver, repeats: int = 5) -> tuple[float, int]:
     for _ in range(repeats):
         started = time.perf_counter()
         items = await saver.alist_pending()
-        _actions = [item.payload[0]["action_request"]["action"] for item in items]
+        actions = [item.payload[0]["action_request"]["action"] for item in items]  # decoding is in the figure
+        assert len(actions) == len(items)
         times.append(time.perf_counter() - started)
     return statistics.median(times), len(items)
 
@@ -139,7 +140,6 @@ async def langgraph_listing(saver, url: str) -> tuple[float, int]:
 
 
 async def main(args) -> None:
-    import psycopg
     from psycopg.rows import dict_row
     from psycopg_pool import AsyncConnectionPool
     from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver

@@ -39,7 +39,7 @@ def _scalar(url: str, sql: str, params=()):
 
 # --- opening -------------------------------------------------------------------------------------
 def test_two_processes_opening_a_fresh_database_at_once_both_succeed(pg_empty_url):
-    script = textwrap.dedent(f"""
+    script = textwrap.dedent("""
         import sys
         from engine.checkpoint.postgres import PostgresSaver
         PostgresSaver.open(sys.argv[1]).close()

@@ -101,10 +101,9 @@ class CheckpointRows:
         if where:
             sql += " WHERE " + " AND ".join(where)
         sql += f" ORDER BY {order}"
-        if filter:
-            # metadata is serde JSON text: compare in Python, exactly as InMemorySaver does
-            pass
-        elif limit is not None and limit >= 0:
+        # with a filter, metadata (serde JSON text) is compared in Python, as InMemorySaver does,
+        # so the limit applies after it
+        if not filter and limit is not None and limit >= 0:
             sql += " LIMIT %s"
             params.append(limit)
 

@@ -6,7 +6,6 @@ connection drops; subscribers keep polling meanwhile, so nothing is missed, only
 
 from __future__ import annotations
 
-import contextlib
 import threading
 import time
 from typing import Callable

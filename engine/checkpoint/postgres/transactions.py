@@ -41,13 +41,11 @@ Work = Callable[[psycopg.AsyncConnection], Awaitable[Any]]
 @dataclass
 class Txn:
     """One open transaction: its connection, the work queued for its commit, and the event rows
-    it writes (appended last, under the events lock: events.py)."""
+    it writes (appended last, under the events lock: events.py). `begun`: BEGIN was sent."""
 
     conn: psycopg.AsyncConnection
     queued: list[Work] = field(default_factory=list)
     event_rows: list[tuple] = field(default_factory=list)
-    notify: bool = False
-    stack: contextlib.AsyncExitStack | None = None
     begun: bool = False
     savepoints: int = 0
 
@@ -174,7 +172,7 @@ class Connections:
         recorder = _Recorder()
         while txn.queued:
             await txn.queued.pop(0)(recorder)
-        if commit and (txn.event_rows or txn.notify):
+        if commit and txn.event_rows:
             await self._write_events(txn, recorder)
         if not recorder.statements and not (commit and txn.begun):
             return
