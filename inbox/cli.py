@@ -88,11 +88,15 @@ def bind_graphs(refs: dict[str, Any], saver: Any) -> dict[str, Any]:
 
 
 def open_saver(path: str, *, create: bool, readonly: bool = False):
-    """The saver over `path`. `readonly` (commands that only read): an empty file or database is
-    refused and left as it is rather than becoming a new inbox database. Either way, a file that
-    is not ours, is corrupt or misses a table is refused before anything is written to it."""
-    from engine.checkpoint.sqlite import SqliteSaver
+    """The saver over `path`: a SQLite file, or a Postgres URL (postgresql://...).
+    `readonly` (commands that only read): an empty file or database is refused and left as it
+    is rather than becoming a new inbox database. Either way, a file that is not ours, is
+    corrupt or misses a table is refused before anything is written to it. A Postgres database
+    is migrated on open (in one transaction); its password never appears in a message."""
+    from engine.checkpoint.stores import is_postgres, open_store
 
+    if is_postgres(path):
+        return open_store(path)
     db = Path(path)
     if not create and not db.exists():
         raise UsageError(f"{path}: no such database. Check the path, or run `inbox demo --db {path}` to create a demo.")
@@ -100,7 +104,14 @@ def open_saver(path: str, *, create: bool, readonly: bool = False):
         raise UsageError(f"{path} is a directory; give the path of an inbox database file.")
     if not db.parent.exists():
         raise UsageError(f"{path}: folder {db.parent} does not exist.")
-    return SqliteSaver.open(path, adopt_empty=not readonly)
+    return open_store(path, readonly=readonly)
+
+
+def shown(db: str) -> str:
+    """A --db value as it may be printed (a Postgres URL's password replaced by ***)."""
+    from engine.checkpoint.stores import describe
+
+    return describe(db)
 
 
 def _reviewer(args) -> str:
@@ -155,19 +166,21 @@ def apply_recorded_decisions(service) -> None:
 def cmd_demo(args) -> int:
     from inbox.demo import GRAPHS, seed
 
+    from engine.checkpoint.stores import is_postgres
+
     path = args.db
     if args.threads < 0:
         raise UsageError(f"--threads must be 0 or more, got {args.threads}")
-    if not Path(path).exists() or _is_empty_inbox(path):
+    if (not is_postgres(path) and not Path(path).exists()) or _is_empty_inbox(path):
         from datetime import datetime, timedelta, timezone
 
-        print(f"Seeding {args.threads} demo agent runs into {path} …", file=sys.stderr)
+        print(f"Seeding {args.threads} demo agent runs into {shown(path)} …", file=sys.stderr)
         # Requests "arrived" over the last minutes, so their ages read naturally.
         start = datetime.now(timezone.utc) - timedelta(seconds=37 * args.threads + 60)
         seed(path, threads=args.threads, start=start)
     saver = open_saver(path, create=False)
     graphs = {name: build(saver) for name, build in GRAPHS.items()}
-    return run_tui(saver, graphs, f"demo · {path}")
+    return run_tui(saver, graphs, f"demo · {shown(path)}")
 
 
 def _is_empty_inbox(path: str) -> bool:
@@ -182,7 +195,7 @@ def _is_empty_inbox(path: str) -> bool:
 def cmd_open(args) -> int:
     refs = dict(load_graph_ref(r) for r in args.graph)
     saver = open_saver(args.db, create=False)
-    return run_tui(saver, bind_graphs(refs, saver), args.db)
+    return run_tui(saver, bind_graphs(refs, saver), shown(args.db))
 
 
 def cmd_worker(args) -> int:
@@ -196,14 +209,14 @@ def cmd_worker(args) -> int:
         raise UsageError(f"--concurrency must be 1 or more, got {args.concurrency}")
 
     async def loop() -> None:
-        from engine.checkpoint.sqlite import SqliteSaver
+        from engine.checkpoint.stores import is_postgres, store_for
 
-        if not Path(args.db).exists():
+        if not is_postgres(args.db) and not Path(args.db).exists():
             raise UsageError(f"{args.db}: no such database.")
-        async with SqliteSaver.from_conn_string(args.db) as saver:
+        async with store_for(args.db) as saver:
             service = ReviewService(LocalBackend(saver, bind_graphs(refs, saver)), reviewer="inbox worker")
-            print(f"inbox worker: continuing runs of {', '.join(service.graphs)} from {args.db} (ctrl+c stops)",
-                  file=sys.stderr)
+            print(f"inbox worker: continuing runs of {', '.join(service.graphs)} from {shown(args.db)} "
+                  "(ctrl+c stops)", file=sys.stderr)
             told: set[str] = set()
             while True:
                 # Say once which recorded decisions this worker cannot continue, and why.
@@ -497,12 +510,22 @@ def parser() -> argparse.ArgumentParser:
     top.add_argument("--debug", action="store_true", help="show tracebacks")
     sub = top.add_subparsers(dest="command", metavar="COMMAND")
 
+    from engine.checkpoint.stores import default_target
+
+    env_db = default_target()  # INBOX_DB, else DATABASE_URL
+    db_help = ("the inbox database: a SQLite file path or a postgresql:// URL "
+               "(default: $INBOX_DB, else $DATABASE_URL)")
     demo = sub.add_parser("demo", help="open the inbox over a demo fleet of agents (seeded on first use)")
-    demo.add_argument("--db", default="inbox-demo.sqlite", help="database path (default: inbox-demo.sqlite)")
+    demo.add_argument("--db", default=env_db or "inbox-demo.sqlite",
+                      help="a SQLite file path or a postgresql:// URL (default: $INBOX_DB, else $DATABASE_URL, "
+                           "else inbox-demo.sqlite)")
     demo.add_argument("--threads", type=int, default=36, help="demo runs to seed into a new database (default 36)")
 
     def with_db(p):
-        p.add_argument("--db", required=True, help="the inbox database (a SqliteSaver file)")
+        if env_db:
+            p.add_argument("--db", default=env_db, help=db_help)
+        else:
+            p.add_argument("--db", required=True, help=db_help)
         return p
 
     def with_graphs(p):
@@ -601,7 +624,7 @@ def main(argv: list[str] | None = None) -> int:
             traceback.print_exc()
         # str(KeyError("x")) is "'x'": show a KeyError's message without the quotes.
         message = str(error.args[0]) if isinstance(error, KeyError) and error.args else str(error)
-        say(message)
+        say(_redacted(message, args))
         return EXIT_USAGE
     except KeyboardInterrupt:
         return EXIT_FAILED
@@ -611,8 +634,20 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as error:  # noqa: BLE001 - one clear line, the traceback only with --debug
         if args.debug:
             traceback.print_exc()
-        say(f"unexpected {type(error).__name__}: {error} (rerun with --debug for details)")
+        say(_redacted(f"unexpected {type(error).__name__}: {error} (rerun with --debug for details)", args))
         return EXIT_FAILED
+
+
+def _redacted(message: str, args) -> str:
+    """An error line without the password of a Postgres --db, whatever quoted it."""
+    db = getattr(args, "db", None)
+    from engine.checkpoint.stores import is_postgres
+
+    if not is_postgres(db):
+        return message
+    from engine.checkpoint.postgres.dsn import redact_text
+
+    return redact_text(message, db)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""A store opened in this process (a SqliteSaver today) plus the graphs that continue its runs.
+"""A store opened in this process (a SqliteSaver or a PostgresSaver) plus the graphs that continue its runs.
 
 Everything goes through the engine's public names: the saver's inbox-facing methods and
 engine.runtime.decisions (claim exactly once, apply, recover, expire).

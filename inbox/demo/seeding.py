@@ -108,9 +108,9 @@ async def aseed_into(saver: Any, threads: int = 20, clock: Clock | None = None, 
 
 def seed(db_path: str, threads: int = 20, *, clock: Clock | None = None, seed: int = 0,
          start: datetime | None = None) -> list[str]:
-    """Fill the SQLite database at `db_path` (created if missing) with `threads` paused demo
-    threads spread across the scenarios. Returns their thread ids."""
-    from engine.checkpoint.sqlite import SqliteSaver
+    """Fill the database at `db_path` (a SQLite file, created if missing, or a Postgres URL) with
+    `threads` paused demo threads spread across the scenarios. Returns their thread ids."""
+    from engine.checkpoint.stores import store_for
 
-    with SqliteSaver.from_conn_string(str(db_path)) as saver:
+    with store_for(str(db_path)) as saver:
         return seed_into(saver, threads, clock, seed, start)

@@ -6,7 +6,8 @@ Two parameter lists, one per protocol:
   (whose in-process defaults implement them);
 - INBOX_STORES (`InboxStore`: the pending-interrupt index, lookups, decisions and the audit log,
   deadlines): SqliteSaver on a real file.
-A new backend (Postgres next) adds itself to the lists that apply; nothing else changes here.
+PostgresSaver is in both, on a fresh database of the session's throwaway server (pg_url in
+tests/conftest.py). A new backend adds itself to the lists that apply; nothing else changes here.
 """
 
 from __future__ import annotations
@@ -51,26 +52,43 @@ async def _memory(tmp_path, **options):
     yield InMemorySaver(**options)
 
 
-RUN_STORES = {"sqlite": _sqlite, "memory": _memory}
-INBOX_STORES = {"sqlite": _sqlite}
+@contextlib.asynccontextmanager
+async def _postgres(url, **options):
+    from engine.checkpoint.postgres import PostgresSaver
+
+    saver = await PostgresSaver.aopen(url, **options)
+    try:
+        yield saver
+    finally:
+        await saver.aclose()
+
+
+RUN_STORES = {"sqlite": _sqlite, "memory": _memory, "postgres": _postgres}
+INBOX_STORES = {"sqlite": _sqlite, "postgres": _postgres}
+
+
+def _where(request, tmp_path):
+    """What a store factory opens: a file under tmp_path, or a fresh Postgres database (pg_url)."""
+    return request.getfixturevalue("pg_url") if request.param == "postgres" else tmp_path
 
 
 @pytest.fixture(params=list(RUN_STORES))
 async def run_store(request, tmp_path):
-    async with RUN_STORES[request.param](tmp_path) as store:
+    async with RUN_STORES[request.param](_where(request, tmp_path)) as store:
         yield store
 
 
 @pytest.fixture(params=list(INBOX_STORES))
 async def inbox_store(request, tmp_path):
-    async with INBOX_STORES[request.param](tmp_path) as store:
+    async with INBOX_STORES[request.param](_where(request, tmp_path)) as store:
         yield store
 
 
 @pytest.fixture(params=list(INBOX_STORES))
 def open_inbox_store(request, tmp_path):
     """A store opened with options (e.g. an injected clock): `async with open_inbox_store(clock=...)`."""
-    return lambda **options: INBOX_STORES[request.param](tmp_path, **options)
+    where = _where(request, tmp_path)
+    return lambda **options: INBOX_STORES[request.param](where, **options)
 
 
 # --- the protocols ---------------------------------------------------------------------------------

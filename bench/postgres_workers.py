@@ -1,0 +1,179 @@
+"""How fast 1, 2 and 4 `inbox worker` processes drain recorded decisions from one Postgres
+database (bench/workers.py does the same on a SQLite file; the graph and checks are its own).
+
+    python bench/postgres_workers.py                          # 2,000 decisions, workers 1,2,4
+    python bench/postgres_workers.py --decisions 500 --repeat 1 --url postgresql://postgres@/postgres
+
+Setup (once): `--decisions` paused threads of bench/workers.py's tool agent, each with a claimed
+(not applied) accept, in a template database; each measurement runs on a fresh copy of it
+(CREATE DATABASE ... TEMPLATE). Measured per worker count N: N `inbox worker --db URL`
+processes started at once; the parent polls the applied count every 10 ms. Printed as in
+bench/workers.py: wall time, decisions/s over the drain (first to last applied), the speedup
+against N=1, and the checks (no duplicate side effect, every tool ran exactly once).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from bench.postgres_server import create, server, version  # noqa: E402
+from bench.workers import GRAPH_NAME, SIDE_EFFECTS_ENV, build_graph, spread  # noqa: E402
+
+
+async def seed(url: str, decisions: int) -> float:
+    from engine.checkpoint.postgres import PostgresSaver
+    from engine.runtime.decisions import claim
+
+    started = time.perf_counter()
+    async with PostgresSaver.from_conn_string(url) as saver:
+        graph = build_graph(saver)
+        gate = asyncio.Semaphore(8)
+
+        async def one(index: int) -> None:
+            thread = f"t{index:06d}"
+            async with gate:
+                out = await graph.ainvoke({"messages": [{"role": "user", "content": thread}]},
+                                          {"configurable": {"thread_id": thread}})
+            assert out.get("__interrupt__"), f"{thread} did not pause: {out}"
+
+        await asyncio.gather(*(one(i) for i in range(decisions)))
+        pending = await saver.alist_pending()
+        if len(pending) != decisions:
+            raise RuntimeError(f"{len(pending)} pending interrupts after seeding {decisions} threads")
+        for item in pending:
+            await claim(saver, item.id, [{"type": "accept", "args": None}], by="bench")
+    return time.perf_counter() - started
+
+
+def drain(url: str, side_effects: str, workers: int, concurrency: int, decisions: int, workdir: str,
+          timeout: float) -> dict:
+    import psycopg
+
+    env = {k: v for k, v in os.environ.items() if k not in ("INBOX_DB", "DATABASE_URL")}
+    env[SIDE_EFFECTS_ENV] = side_effects
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT)] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p])
+    if os.path.exists(side_effects):
+        os.remove(side_effects)
+    command = [sys.executable, "-m", "inbox.cli", "worker", "--db", url,
+               "--graph", f"{GRAPH_NAME}=bench.workers:build_graph", "--concurrency", str(concurrency)]
+    errs = [open(os.path.join(workdir, f"worker-{workers}-{i}.err"), "w+") for i in range(workers)]
+    watch = psycopg.connect(url, autocommit=True)
+    started = time.perf_counter()
+    procs = [subprocess.Popen(command, cwd=str(ROOT), env=env, stdout=subprocess.DEVNULL, stderr=errs[i])
+             for i in range(workers)]
+    first = last = None
+    applied = 0
+    try:
+        while True:
+            applied = watch.execute("SELECT count(*) FROM engine_interrupts WHERE applied").fetchone()[0]
+            now = time.perf_counter()
+            if applied and first is None:
+                first = now
+            if applied >= decisions:
+                last = now
+                break
+            if now - started > timeout or any(p.poll() is not None for p in procs):
+                break
+            time.sleep(0.01)
+        until = time.perf_counter() + 30
+        while last is not None and time.perf_counter() < until and watch.execute(
+                "SELECT count(*) FROM engine_threads WHERE status <> 'done'").fetchone()[0]:
+            time.sleep(0.01)
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGINT)
+        for proc in procs:
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+    problems = []
+    for i, err in enumerate(errs):
+        err.seek(0)
+        text = err.read()
+        err.close()
+        if "Traceback" in text:
+            problems.append(f"worker {i}: {text.strip().splitlines()[-1]}")
+    if last is None:
+        problems.append(f"only {applied} of {decisions} decisions applied")
+    lines = Path(side_effects).read_text().splitlines() if os.path.exists(side_effects) else []
+    runs = Counter(lines)
+    threads = [row[0] for row in watch.execute("SELECT thread_id FROM engine_threads").fetchall()]
+    done = watch.execute("SELECT count(*) FROM engine_threads WHERE status = 'done'").fetchone()[0]
+    by_pid = Counter(owner.split(":")[1] for (owner,) in watch.execute("SELECT owner FROM engine_tool_calls"))
+    watch.close()
+    return {"workers": workers, "wall": (last or time.perf_counter()) - started,
+            "first": (first - started) if first else float("nan"),
+            "drain": (last - first) if (last and first) else float("nan"), "problems": problems,
+            "duplicates": sum(n - 1 for n in runs.values() if n > 1),
+            "exactly_once": sum(1 for t in threads if runs.get(t) == 1), "threads": len(threads), "done": done,
+            "by_process": sorted(by_pid.values(), reverse=True)}
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--decisions", type=int, default=2000)
+    parser.add_argument("--workers", default="1,2,4")
+    parser.add_argument("--concurrency", type=int, default=4)
+    parser.add_argument("--repeat", type=int, default=2)
+    parser.add_argument("--timeout", type=float, default=600)
+    parser.add_argument("--url", help="an admin URL of a server to use (default: start a throwaway cluster)")
+    args = parser.parse_args(argv)
+    counts = [int(x) for x in args.workers.split(",") if x.strip()]
+    workdir = tempfile.mkdtemp(prefix="bench-pg-workers-")
+    os.environ.setdefault(SIDE_EFFECTS_ENV, os.path.join(workdir, "seed-side-effects.txt"))
+    started = time.perf_counter()
+    try:
+        with server(args.url) as (admin, url_for, where):
+            create(admin, "bench_seeded")
+            print(f"seeding {args.decisions} paused threads with a claimed decision each ...", file=sys.stderr)
+            print(f"seeded in {asyncio.run(seed(url_for('bench_seeded'), args.decisions)):.1f} s", file=sys.stderr)
+            results: dict[int, list[dict]] = {n: [] for n in counts}
+            for round_ in range(args.repeat):
+                for n in (counts if round_ % 2 == 0 else list(reversed(counts))):
+                    create(admin, f"bench_drain_{n}", template="bench_seeded")
+                    r = drain(url_for(f"bench_drain_{n}"), os.path.join(workdir, f"effects-{n}.txt"), n,
+                              args.concurrency, args.decisions, workdir, args.timeout)
+                    results[n].append(r)
+                    print(f"  {n} worker(s), round {round_ + 1}: {args.decisions / r['drain']:.0f}/s drain, "
+                          f"duplicates {r['duplicates']}, exactly once {r['exactly_once']}/{r['threads']}"
+                          + (f", PROBLEMS: {'; '.join(r['problems'])}" if r["problems"] else ""), file=sys.stderr)
+            server_version = version(admin)
+        base = statistics.median(args.decisions / r["drain"] for r in results[min(counts)])
+        print(f"\n{'workers':<8}{'wall (s)':<20}{'decisions/s (drain)':<22}{'speedup':<20}{'duplicates':<12}"
+              f"{'exactly once':<16}tool calls per process")
+        for n, rs in results.items():
+            rates = [args.decisions / r["drain"] for r in rs]
+            print(f"{n:<8}{spread([r['wall'] for r in rs], '{:.1f}'):<20}{spread(rates, '{:.0f}'):<22}"
+                  f"{spread([x / base for x in rates], '{:.2f}x'):<20}{'/'.join(str(r['duplicates']) for r in rs):<12}"
+                  f"{'/'.join(str(r['exactly_once']) for r in rs) + f' of {args.decisions}':<16}"
+                  f"{[r['by_process'] for r in rs]}")
+        load = os.getloadavg()
+        print(f"\nmachine: {os.cpu_count()} cores; Python {sys.version.split()[0]}; PostgreSQL {server_version} "
+              f"({where}); load average {load[0]:.2f}, {load[1]:.2f}, {load[2]:.2f}; "
+              f"inbox worker --concurrency {args.concurrency}; {args.repeat} round(s), median (min-max); "
+              f"total {time.perf_counter() - started:.0f} s")
+        return 1 if any(r["problems"] or r["duplicates"] for rs in results.values() for r in rs) else 0
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

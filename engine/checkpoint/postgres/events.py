@@ -1,0 +1,222 @@
+"""PostgresSaver's events: appending them (with how each updates `engine_threads` and
+`engine_interrupts`, in the same transaction), reading them in order, and waking listeners.
+
+**Order for every reader despite concurrent writers.** `seq` comes from a sequence, and two
+transactions can commit in the opposite order of their numbers: a reader that saw 7 and then
+reads `seq > 7` would skip a 6 committed after it looked. So numbers are handed out only under
+a transaction-level advisory lock (`EVENTS_LOCK`) taken SHARED by writers (they do not wait
+for each other) and held until their commit, while a reader takes it EXCLUSIVE for the
+instant before its query: when a reader holds it, no transaction holds a number it has not
+committed (or rolled back), so every number below the highest one it sees is final. Writers
+append their event rows last in the transaction (after every other row they lock), so a
+writer holding the shared lock never waits for another writer and the reader waits at most
+for a commit in flight.
+
+**Wake-ups.** A transaction that appends events also sends `NOTIFY engine_events` (delivered
+at its commit); listener.py turns that into a wake-up of this process's subscribers, whose
+polling every `poll_interval` is the fallback.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from engine.checkpoint.postgres.schema import EVENTS_LOCK
+from engine.checkpoint.serde import dumps, loads
+from engine.checkpoint.sqlite.times import normalize_ts
+from engine.events import (Event, InterruptCancelled, InterruptExpired, InterruptRaised, InterruptResolved,
+                           RunFailed, RunFinished, RunStarted, event_from_json)
+
+if TYPE_CHECKING:
+    from engine.checkpoint.postgres.transactions import Connections, Txn
+
+CHANNEL = "engine_events"
+_COLUMNS = {"seq", "thread_id", "graph", "kind"}
+
+_RUN_SQL = """
+INSERT INTO engine_threads (thread_id, graph, status, created_at, updated_at, metadata)
+VALUES (%(thread_id)s, %(graph)s, %(status)s, %(at)s, %(at)s, coalesce(%(metadata)s, '{}'))
+ON CONFLICT (thread_id) DO UPDATE SET
+    status = excluded.status,
+    updated_at = excluded.updated_at,
+    graph = CASE WHEN excluded.graph <> '' THEN excluded.graph ELSE engine_threads.graph END,
+    metadata = CASE WHEN %(metadata)s::text IS NOT NULL THEN excluded.metadata ELSE engine_threads.metadata END
+"""
+_ENSURE_THREAD_SQL = """
+INSERT INTO engine_threads (thread_id, graph, status, created_at, updated_at, metadata)
+VALUES (%(thread_id)s, %(graph)s, 'idle', %(at)s, %(at)s, '{}') ON CONFLICT (thread_id) DO NOTHING
+"""
+_RAISED_SQL = """
+INSERT INTO engine_interrupts
+    (id, thread_id, graph, ns, node, checkpoint_id, payload, created_at, deadline, on_timeout, status)
+VALUES (%(id)s, %(thread_id)s, %(graph)s, %(ns)s, %(node)s, %(checkpoint_id)s, %(payload)s, %(at)s,
+        %(deadline)s, %(on_timeout)s, 'pending')
+ON CONFLICT (id) DO NOTHING
+"""
+_RESOLVED_SQL = """
+UPDATE engine_interrupts SET
+    resolved_at = CASE WHEN status = 'pending' THEN %(at)s ELSE resolved_at END,
+    resolved_by = CASE WHEN status = 'pending' THEN %(by)s ELSE resolved_by END,
+    response    = CASE WHEN status = 'pending' THEN %(response)s ELSE response END,
+    status      = CASE WHEN status = 'pending' THEN 'resolved' ELSE status END,
+    applied     = true
+WHERE id = %(id)s AND status <> 'cancelled'
+"""
+_CANCELLED_SQL = """
+UPDATE engine_interrupts SET status = 'cancelled', resolved_at = coalesce(resolved_at, %(at)s),
+    resolved_by = coalesce(resolved_by, 'system'), reason = %(reason)s
+WHERE id = %(id)s AND (status = 'pending' OR (status IN ('resolved', 'expired') AND NOT applied))
+"""
+_EXPIRED_FLAG_SQL = "UPDATE engine_interrupts SET overdue = true WHERE id = %(id)s AND status = 'pending'"
+_EXPIRED_RESUME_SQL = """
+UPDATE engine_interrupts SET status = 'expired', overdue = true, resolved_at = %(at)s, resolved_by = 'deadline',
+    response = %(response)s, applied = false, reason = 'deadline passed'
+WHERE id = %(id)s AND status = 'pending'
+"""
+_INSERT_SQL = ("INSERT INTO engine_events (at, thread_id, graph, kind, data) "
+               "SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::text[]) RETURNING seq")
+
+
+def _optional_json(value: Any) -> str | None:
+    return None if value is None else dumps(value)
+
+
+def event_row(event: Event) -> tuple:
+    """(at, thread_id, graph, kind, data): thread_id, graph and kind have columns of their own."""
+    at = normalize_ts(event.at)
+    data = event.model_dump(exclude=_COLUMNS | {"at"} if event.at == at else _COLUMNS)
+    return (at, event.thread_id, event.graph, event.kind, dumps(data))
+
+
+def effects(event: Event) -> list[tuple[str, dict]]:
+    """The statements an event applies to the threads and interrupts tables (as SQLite's)."""
+    at = normalize_ts(event.at)
+    thread = {"thread_id": event.thread_id, "graph": event.graph, "at": at}
+    if isinstance(event, (RunStarted, RunFinished, RunFailed)):
+        if isinstance(event, RunStarted):
+            status = "busy"
+        elif isinstance(event, RunFinished):
+            status = "done" if event.outcome == "done" else "interrupted"
+        else:
+            status = "error"
+        return [(_RUN_SQL, {**thread, "status": status, "metadata": _optional_json(getattr(event, "metadata", None))})]
+    found = [(_ENSURE_THREAD_SQL, thread)]
+    if isinstance(event, InterruptRaised):
+        found.append((_RAISED_SQL, {
+            **thread, "id": event.interrupt_id, "ns": event.ns, "node": event.node,
+            "checkpoint_id": event.checkpoint_id or "", "payload": dumps(event.value),
+            "deadline": normalize_ts(event.deadline), "on_timeout": _optional_json(getattr(event, "on_timeout", None))}))
+    elif isinstance(event, InterruptResolved):
+        found.append((_RESOLVED_SQL, {"id": event.interrupt_id, "at": at, "by": event.by or "api",
+                                      "response": dumps(event.response)}))
+    elif isinstance(event, InterruptCancelled):
+        found.append((_CANCELLED_SQL, {"id": event.interrupt_id, "at": at, "reason": event.reason or None}))
+    elif isinstance(event, InterruptExpired):
+        if event.policy == "flag":
+            found.append((_EXPIRED_FLAG_SQL, {"id": event.interrupt_id}))
+        else:
+            found.append((_EXPIRED_RESUME_SQL, {"id": event.interrupt_id, "at": at,
+                                                "response": dumps(event.response)}))
+    return found
+
+
+async def apply_effects(conn, statements: list[tuple[str, dict]]) -> None:
+    """Execute the statements in order, batching runs of the same SQL into one executemany."""
+    index = 0
+    while index < len(statements):
+        sql = statements[index][0]
+        end = index
+        while end < len(statements) and statements[end][0] is sql:
+            end += 1
+        async with conn.cursor() as cur:
+            await cur.executemany(sql, [params for _, params in statements[index:end]])
+        index = end
+
+
+async def append_rows(conn, rows: list[tuple]) -> list[int]:
+    """Append event rows under the shared events lock (the transaction's last statements) and
+    send the wake-up; returns their seqs in order."""
+    await conn.execute("SELECT pg_advisory_xact_lock_shared(%s)", (EVENTS_LOCK,))
+    columns = [list(column) for column in zip(*rows)]
+    cur = await conn.execute(_INSERT_SQL, columns)
+    seqs = sorted(row[0] for row in await cur.fetchall())
+    await conn.execute("SELECT pg_notify(%s, '')", (CHANNEL,))
+    return seqs
+
+
+async def append_rows_queued(conn, rows: list[tuple]) -> None:
+    """`append_rows` for a commit's pipeline: nothing is read back, so nothing waits."""
+    await conn.execute("SELECT pg_advisory_xact_lock_shared(%s)", (EVENTS_LOCK,))
+    columns = [list(column) for column in zip(*rows)]
+    await conn.execute(_INSERT_SQL.replace(" RETURNING seq", ""), columns)
+    await conn.execute("SELECT pg_notify(%s, '')", (CHANNEL,))
+
+
+class EventLog:
+    """The events table of one saver: append (applying each event), queue for the commit,
+    read in order, last seq."""
+
+    def __init__(self, connections: "Connections") -> None:
+        self._db = connections
+
+    async def store(self, events: list[Event]) -> list[Event]:
+        """Append the events and apply them to the threads and interrupts tables in one
+        transaction (the caller's, if any). Returns them numbered."""
+        statements = [statement for event in events for statement in effects(event)]
+        rows = [event_row(event) for event in events]  # serialised first: a bad value fails before any write
+
+        async def work(conn):
+            await apply_effects(conn, statements)
+            return await append_rows(conn, rows)
+
+        seqs = await self._db.write(work)
+        return [event.model_copy(update={"seq": seq}) for event, seq in zip(events, seqs)]
+
+    async def queue(self, events: list[Event]) -> None:
+        """Inside a transaction: apply the events with the queued work, append them at the commit."""
+        statements = [statement for event in events for statement in effects(event)]
+        rows = [event_row(event) for event in events]
+        txn = self._db.current.get()
+
+        async def work(conn):
+            await apply_effects(conn, statements)
+            txn.event_rows.extend(rows)
+
+        await self._db.write(work, defer=True)
+
+    @staticmethod
+    async def commit_rows(txn: "Txn", conn) -> None:
+        """At a transaction's commit (transactions.py): append its queued event rows (on the
+        recorder of the commit's message)."""
+        if txn.event_rows:
+            rows, txn.event_rows = txn.event_rows, []
+            await append_rows_queued(conn, rows)
+
+    async def read(self, since: int | None = None, limit: int | None = None) -> list[Event]:
+        async def work(conn):
+            async with conn.pipeline(), conn.transaction():
+                await conn.execute("SELECT pg_advisory_xact_lock(%s)", (EVENTS_LOCK,))
+                cur = await conn.execute(
+                    "SELECT seq, data, thread_id, graph, kind, at FROM engine_events WHERE seq > %s "
+                    "ORDER BY seq LIMIT %s", (since or 0, limit))
+                return await cur.fetchall()
+
+        events = []
+        for seq, data, thread_id, graph, kind, at in await self._db.read(work):
+            fields = loads(data)
+            fields.update(seq=seq, thread_id=thread_id, graph=graph, kind=kind)
+            fields.setdefault("at", at)
+            events.append(event_from_json(fields))
+        return events
+
+    async def last_seq(self) -> int:
+        async def work(conn):
+            async with conn.pipeline(), conn.transaction():
+                await conn.execute("SELECT pg_advisory_xact_lock(%s)", (EVENTS_LOCK,))
+                cur = await conn.execute("SELECT coalesce(max(seq), 0) FROM engine_events")
+                return (await cur.fetchone())[0]
+
+        return await self._db.read(work)
+
+
+__all__ = ["EventLog", "effects", "apply_effects", "append_rows", "event_row", "CHANNEL"]

@@ -1,0 +1,60 @@
+"""Wake-ups from other processes: one connection per saver LISTENs on `engine_events` and wakes
+this process's subscribers when another process commits events (events.py sends the NOTIFY
+in the same transaction). It runs on its own thread, so it never depends on which event loop
+a subscriber uses, and reconnects (with a short backoff) after the server restarts or the
+connection drops; subscribers keep polling meanwhile, so nothing is missed, only later."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Callable
+
+import psycopg
+
+from engine.checkpoint.postgres.events import CHANNEL
+
+
+class Listener:
+    def __init__(self, dsn: str, wake: Callable[[], None]) -> None:
+        self.dsn = dsn
+        self._wake = wake
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._conn: psycopg.Connection | None = None
+        self._lock = threading.Lock()
+
+    def ensure_started(self) -> None:
+        with self._lock:
+            if self._thread is None and not self._stop.is_set():
+                self._thread = threading.Thread(target=self._run, name="engine-postgres-listen", daemon=True)
+                self._thread.start()
+
+    def _run(self) -> None:
+        backoff = 0.05
+        while not self._stop.is_set():
+            try:
+                with psycopg.connect(self.dsn, autocommit=True) as conn:
+                    self._conn = conn
+                    conn.execute(f"LISTEN {CHANNEL}")
+                    backoff = 0.05
+                    self._wake()  # events may have been committed while not listening
+                    while not self._stop.is_set():
+                        for _ in conn.notifies(timeout=0.5, stop_after=1):
+                            self._wake()
+            except Exception:
+                if self._stop.is_set():
+                    return
+                time.sleep(backoff)
+                backoff = min(backoff * 2, 2.0)
+            finally:
+                self._conn = None
+
+    def stop(self) -> None:
+        self._stop.set()
+        thread = self._thread
+        if thread is not None:
+            thread.join(timeout=2)
+
+
+__all__ = ["Listener"]

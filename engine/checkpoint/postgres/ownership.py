@@ -1,0 +1,186 @@
+"""PostgresSaver's half of run ownership (engine/runtime/ownership.py has the model): thread
+leases, the decisions a run claims and applies, and what is left to recover.
+
+- Taking a lease is one conditional upsert (`ON CONFLICT ... DO UPDATE ... WHERE` the lease is
+  free, expired or already ours): a racing worker blocks on the row until the first commits,
+  then finds it taken (ThreadBusy). A lease left by a dead process of this host is taken over.
+- A step's renewal (or release) is queued in its commit's pipeline as a statement that raises
+  (SQLSTATE EL001, `engine_lease_lost`) when the lease is not the run's any more, so a run that
+  lost its thread commits nothing and costs no extra round trip per step.
+- Recovery lists claimed-but-unapplied decisions and orphaned busy threads on threads nobody
+  holds; a worker then takes each one's lease (the door every run goes through).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from engine.checkpoint.base import ANY_CHECKPOINT, now_us, owner_is_dead
+from engine.checkpoint.postgres.events import event_row
+from engine.checkpoint.postgres.records import INTERRUPT_COLUMNS, interrupt_from_row
+from engine.checkpoint.serde import dumps, loads
+from engine.checkpoint.sqlite.ownership import _same_answer
+from engine.errors import AlreadyResolved, LeaseLost, ThreadBusy, ThreadMovedOn
+from engine.events import InterruptResolved
+
+LEASE_LOST = "EL001"  # the SQLSTATE engine_lease_lost() raises (schema.py)
+
+# The conditional upsert and the thread's latest checkpoint id, in one round trip.
+_ACQUIRE_SQL = (
+    "WITH taken AS (INSERT INTO engine_leases (thread_id, owner, expires_at, acquired_at) VALUES (%s, %s, %s, %s) "
+    "ON CONFLICT (thread_id) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at, "
+    "acquired_at = excluded.acquired_at WHERE engine_leases.owner = excluded.owner OR engine_leases.expires_at <= %s "
+    "RETURNING owner) "
+    "SELECT (SELECT owner FROM taken), (SELECT checkpoint_id FROM engine_checkpoints WHERE thread_id = %s AND "
+    "checkpoint_ns = '' ORDER BY row_no DESC LIMIT 1)")
+_RENEW_SQL = ("WITH r AS (UPDATE engine_leases SET expires_at = %s WHERE thread_id = %s AND owner = %s RETURNING 1) "
+              "SELECT CASE WHEN EXISTS (SELECT 1 FROM r) THEN 1 ELSE engine_lease_lost(%s, %s) END")
+_RELEASE_SQL = ("WITH r AS (DELETE FROM engine_leases WHERE thread_id = %s AND owner = %s RETURNING 1) "
+                "SELECT CASE WHEN EXISTS (SELECT 1 FROM r) THEN 1 ELSE engine_lease_lost(%s, %s) END")
+
+
+class Ownership:
+    def __init__(self, connections, now) -> None:
+        self._db = connections
+        self._now = now
+
+    async def _holder(self, conn, thread_id: str):
+        cur = await conn.execute("SELECT owner, expires_at FROM engine_leases WHERE thread_id = %s", (thread_id,))
+        return await cur.fetchone()
+
+    async def alease_acquire(self, thread_id: str, owner: str, ttl: float, *, expect: Any = ANY_CHECKPOINT,
+                             defer: bool = False) -> None:
+        """Take the thread's lease for `owner` (or extend theirs) in one conditional write;
+        ThreadBusy if another owner's lease is live, ThreadMovedOn if `expect` is not the
+        thread's latest checkpoint any more. Runs at once even with `defer` (its answer decides
+        whether the run may go on)."""
+        thread_id = str(thread_id)
+
+        async def acquire(conn):
+            now = now_us()
+            expires = now + int(ttl * 1e6)
+            cur = await conn.execute(_ACQUIRE_SQL, (thread_id, owner, expires, now, now, thread_id))
+            taken, latest = await cur.fetchone()
+            if taken is None:
+                holder, held_until = await self._holder(conn, thread_id)
+                if not owner_is_dead(holder):
+                    raise ThreadBusy(thread_id, holder, (held_until - now) / 1e6)
+                await conn.execute("UPDATE engine_leases SET owner = %s, expires_at = %s, acquired_at = %s "
+                                   "WHERE thread_id = %s", (owner, expires, now, thread_id))
+            if expect is not ANY_CHECKPOINT and latest != expect:
+                raise ThreadMovedOn(thread_id)
+
+        await self._db.write(acquire)
+
+    async def alease_renew(self, thread_id: str, owner: str, ttl: float, *, release: bool = False,
+                           defer: bool = False) -> None:
+        """Extend (or, with `release`, end) `owner`'s lease; LeaseLost if it is not theirs. With
+        `defer` inside a transaction, queued for the commit (which then fails as a whole)."""
+        thread_id = str(thread_id)
+
+        async def renew(conn):
+            if release:
+                await conn.execute(_RELEASE_SQL, (thread_id, owner, thread_id, owner))
+            else:
+                await conn.execute(_RENEW_SQL, (now_us() + int(ttl * 1e6), thread_id, owner, thread_id, owner))
+
+        try:
+            await self._db.write(renew, defer=defer)
+        except Exception as exc:
+            if getattr(exc, "sqlstate", None) == LEASE_LOST:
+                raise await self.lease_lost(thread_id, owner) from None
+            raise
+
+    async def lease_lost(self, thread_id: str, owner: str) -> LeaseLost:
+        """The LeaseLost for a commit that failed on its fence, naming the current holder."""
+        async def holder(conn):
+            return await self._holder(conn, thread_id)
+        try:
+            found = await self._db.read(holder)
+        except Exception:
+            found = None
+        return LeaseLost(thread_id, owner, found[0] if found else None)
+
+    async def alease_release(self, thread_id: str, owner: str) -> None:
+        async def release(conn):
+            await conn.execute("DELETE FROM engine_leases WHERE thread_id = %s AND owner = %s", (str(thread_id), owner))
+        await self._db.write(release)
+
+    async def alease_holder(self, thread_id: str) -> tuple[str, float] | None:
+        async def holder(conn):
+            return await self._holder(conn, str(thread_id))
+        found = await self._db.read(holder)
+        return (found[0], (found[1] - now_us()) / 1e6) if found else None
+
+    # --- the decisions a run applies -------------------------------------------------------------
+    async def aclaim_answers(self, thread_id: str, graph: str, answers: dict[str, Any], *, by: str | None,
+                             at: str | None = None) -> None:
+        """Inside a run's first transaction: claim each answered interrupt that is still
+        pending, or check it is the decision already claimed; AlreadyResolved otherwise."""
+        texts = {interrupt_id: dumps(answer) for interrupt_id, answer in answers.items()}
+        at = at or self._now()
+        thread_id = str(thread_id)
+        txn = self._db.current.get()
+
+        async def claim(conn):
+            rows = []
+            for interrupt_id, response_text in texts.items():
+                cur = await conn.execute("SELECT status, applied, response, resolved_by, resolved_at, payload "
+                                         "FROM engine_interrupts WHERE id = %s FOR UPDATE", (interrupt_id,))
+                row = await cur.fetchone()
+                if row is None:
+                    continue  # not in the index (written without events): nothing to claim
+                status, applied, claimed, claimed_by, claimed_at, payload = row
+                if status == "pending":
+                    await conn.execute("UPDATE engine_interrupts SET status = 'resolved', resolved_at = %s, "
+                                       "resolved_by = %s, response = %s, applied = false WHERE id = %s",
+                                       (at, by or "api", response_text, interrupt_id))
+                    rows.append(event_row(InterruptResolved(at=at, thread_id=thread_id, graph=graph,
+                                                            interrupt_id=interrupt_id, response=loads(response_text),
+                                                            by=by or "api")))
+                elif status == "cancelled" or applied or not _same_answer(payload, claimed, response_text):
+                    raise AlreadyResolved(interrupt_id, claimed_by or status, claimed_at,
+                                          loads(claimed) if claimed is not None else None)
+            if rows:
+                if txn is not None:
+                    txn.event_rows.extend(rows)  # appended with the commit
+                else:
+                    from engine.checkpoint.postgres.events import append_rows
+                    await append_rows(conn, rows)
+
+        await self._db.write(claim)
+
+    async def amark_applied(self, interrupt_ids: list[str]) -> None:
+        if not interrupt_ids:
+            return
+        ids = list(interrupt_ids)
+
+        async def mark(conn):
+            await conn.execute("UPDATE engine_interrupts SET applied = true WHERE id = ANY(%s) "
+                               "AND status IN ('resolved', 'expired')", (ids,))
+
+        await self._db.write(mark, defer=True)
+
+    # --- recovery ---------------------------------------------------------------------------------
+    async def alist_recoverable(self) -> tuple[list, list[tuple[str, str]]]:
+        now = now_us()
+
+        async def work(conn):
+            held = await (await conn.execute("SELECT thread_id, owner FROM engine_leases WHERE expires_at > %s",
+                                             (now,))).fetchall()
+            decided = await (await conn.execute(
+                f"SELECT {INTERRUPT_COLUMNS} FROM engine_interrupts WHERE NOT applied AND status IN "
+                "('resolved', 'expired') ORDER BY resolved_at, row_no")).fetchall()
+            busy = await (await conn.execute("SELECT thread_id, graph FROM engine_threads WHERE status = 'busy' "
+                                             "ORDER BY updated_at")).fetchall()
+            return held, decided, busy
+
+        held_rows, decided, busy = await self._db.read(work)
+        held = {thread_id for thread_id, owner in held_rows if not owner_is_dead(owner)}
+        decisions = [r for r in (interrupt_from_row(row) for row in decided) if r.thread_id not in held]
+        claimed = {r.thread_id for r in decisions}
+        orphans = [(t, g) for t, g in busy if t not in claimed and t not in held]
+        return decisions, orphans
+
+
+__all__ = ["Ownership", "LEASE_LOST"]

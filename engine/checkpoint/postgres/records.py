@@ -1,0 +1,25 @@
+"""Rows of `engine_interrupts` and `engine_threads` as the store's records. The interrupt rows
+have SQLite's columns, in its order, with the same text times, so SQLite's fast decoders
+(records built without per-field validation, payloads decoded together) serve both."""
+
+from __future__ import annotations
+
+from engine.checkpoint.serde import loads
+from engine.checkpoint.sqlite.records import interrupt_from_row, interrupts_from_rows
+from engine.checkpoint.store import InterruptRecord, ThreadRecord
+
+INTERRUPT_COLUMNS = ("id, thread_id, graph, ns, node, checkpoint_id, payload, created_at, deadline, "
+                     "on_timeout, status, overdue, resolved_at, resolved_by, response, applied, reason, "
+                     "decided_user, decided_host")
+THREAD_COLUMNS = "thread_id, graph, status, created_at, updated_at, metadata"
+assert tuple(name.strip() for name in INTERRUPT_COLUMNS.split(",")) == tuple(InterruptRecord.model_fields), \
+    "columns and fields must match"
+
+
+def thread_from_row(row) -> ThreadRecord:
+    thread_id, graph, status, created_at, updated_at, metadata, pending = row
+    return ThreadRecord.model_construct(thread_id=thread_id, graph=graph, status=status, created_at=created_at,
+                                        updated_at=updated_at, metadata=loads(metadata), pending=pending)
+
+
+__all__ = ["INTERRUPT_COLUMNS", "THREAD_COLUMNS", "interrupt_from_row", "interrupts_from_rows", "thread_from_row"]

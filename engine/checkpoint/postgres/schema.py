@@ -1,0 +1,168 @@
+"""The Postgres schema of `PostgresSaver` and its migrations.
+
+Migrations run automatically when a saver opens, in ONE transaction under a transaction-level
+advisory lock: two processes opening a fresh database at once serialise on the lock, the
+second finds the schema current and does nothing. Every statement is transactional (no
+`CREATE INDEX CONCURRENTLY`), so a failed migration leaves nothing behind. A database whose
+schema is newer than this code is refused, and nothing is written to it.
+
+All tables carry the prefix `engine_` (the database may hold other things). Values are the JSON
+text of engine/checkpoint/serde.py (never pickle); times are the fixed-width ISO-8601 UTC text
+the records carry, so they sort as text; lease times are unix microseconds. `row_no` columns
+keep insertion order where "latest" or ties mean "written last" (as SQLite's rowid does).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from engine.errors import StorageError
+
+# A fixed key for pg_advisory_xact_lock: "AgIn" (agent inbox) in the high bits, 1 = migrations.
+MIGRATION_LOCK = (0x4167496E << 8) | 1
+# The events' ordering lock (events.py): writers take it shared, readers exclusive.
+EVENTS_LOCK = (0x4167496E << 8) | 2
+
+MIGRATIONS: list[tuple[int, list[str]]] = [
+    (1, [
+        """CREATE TABLE engine_threads (
+            thread_id  text PRIMARY KEY,
+            graph      text NOT NULL DEFAULT '',
+            status     text NOT NULL DEFAULT 'idle'
+                       CHECK (status IN ('idle', 'busy', 'interrupted', 'error', 'done')),
+            created_at text NOT NULL,
+            updated_at text NOT NULL,
+            metadata   text NOT NULL DEFAULT '{}',
+            row_no     bigserial
+        )""",
+        "CREATE INDEX engine_threads_by_status ON engine_threads (status, updated_at)",
+        "CREATE INDEX engine_threads_by_updated ON engine_threads (updated_at, row_no)",
+        # A checkpoint with its channel values, as serde JSON text (TOAST compresses large ones).
+        """CREATE TABLE engine_checkpoints (
+            thread_id            text NOT NULL,
+            checkpoint_ns        text NOT NULL,
+            checkpoint_id        text NOT NULL,
+            parent_checkpoint_id text,
+            checkpoint           text NOT NULL,
+            metadata             text NOT NULL,
+            row_no               bigserial,
+            PRIMARY KEY (thread_id, checkpoint_ns, checkpoint_id)
+        )""",
+        "CREATE INDEX engine_checkpoints_latest ON engine_checkpoints (thread_id, checkpoint_ns, row_no)",
+        """CREATE TABLE engine_writes (
+            thread_id     text NOT NULL,
+            checkpoint_ns text NOT NULL,
+            checkpoint_id text NOT NULL,
+            task_id       text NOT NULL,
+            channel       text NOT NULL,
+            task_path     text NOT NULL DEFAULT '',
+            value         text NOT NULL,
+            row_no        bigserial,
+            PRIMARY KEY (thread_id, checkpoint_ns, checkpoint_id, task_id, channel)
+        )""",
+        """CREATE TABLE engine_interrupts (
+            id            text PRIMARY KEY,
+            thread_id     text NOT NULL,
+            graph         text NOT NULL DEFAULT '',
+            ns            text NOT NULL DEFAULT '',
+            node          text NOT NULL DEFAULT '',
+            checkpoint_id text NOT NULL DEFAULT '',
+            payload       text NOT NULL,
+            created_at    text NOT NULL,
+            deadline      text,
+            on_timeout    text,
+            status        text NOT NULL DEFAULT 'pending'
+                          CHECK (status IN ('pending', 'resolved', 'cancelled', 'expired')),
+            overdue       boolean NOT NULL DEFAULT false,
+            resolved_at   text,
+            resolved_by   text,
+            response      text,
+            applied       boolean NOT NULL DEFAULT false,
+            reason        text,
+            decided_user  text,
+            decided_host  text,
+            row_no        bigserial
+        )""",
+        "CREATE INDEX engine_interrupts_pending ON engine_interrupts (created_at, row_no) WHERE status = 'pending'",
+        "CREATE INDEX engine_interrupts_by_thread ON engine_interrupts (thread_id, status)",
+        "CREATE INDEX engine_interrupts_by_deadline ON engine_interrupts (deadline) "
+        "WHERE status = 'pending' AND deadline IS NOT NULL",
+        "CREATE INDEX engine_interrupts_decided ON engine_interrupts (resolved_at, row_no) WHERE status <> 'pending'",
+        "CREATE INDEX engine_interrupts_unapplied ON engine_interrupts (resolved_at, row_no) "
+        "WHERE NOT applied AND status IN ('resolved', 'expired')",
+        """CREATE TABLE engine_events (
+            seq       bigserial PRIMARY KEY,
+            at        text NOT NULL,
+            thread_id text NOT NULL,
+            graph     text NOT NULL DEFAULT '',
+            kind      text NOT NULL,
+            data      text NOT NULL
+        )""",
+        """CREATE TABLE engine_leases (
+            thread_id   text PRIMARY KEY,
+            owner       text NOT NULL,
+            expires_at  bigint NOT NULL,
+            acquired_at bigint NOT NULL
+        )""",
+        """CREATE TABLE engine_tool_calls (
+            key          text PRIMARY KEY,
+            thread_id    text NOT NULL,
+            graph        text NOT NULL DEFAULT '',
+            interrupt_id text,
+            tool         text NOT NULL,
+            args         text NOT NULL,
+            attempt      integer NOT NULL DEFAULT 1,
+            status       text NOT NULL CHECK (status IN ('started', 'done', 'failed', 'settled')),
+            owner        text NOT NULL,
+            started_at   text NOT NULL,
+            finished_at  text,
+            result       text,
+            settled_by   text,
+            settled_at   text
+        )""",
+        "CREATE INDEX engine_tool_calls_by_thread ON engine_tool_calls (thread_id, status)",
+        # A step's lease renewal is queued in the step's pipeline: when the lease is not the run's
+        # any more, this raises (SQLSTATE EL001) and the whole step rolls back.
+        """CREATE FUNCTION engine_lease_lost(thread text, owner text) RETURNS integer
+        LANGUAGE plpgsql AS $$
+        BEGIN
+            RAISE EXCEPTION 'lease on thread % is not held by %', thread, owner
+                USING ERRCODE = 'EL001';
+        END $$""",
+    ]),
+]
+
+SCHEMA_VERSION = MIGRATIONS[-1][0]
+
+
+def _newer(where: str, version: int) -> StorageError:
+    return StorageError(
+        f"the database {where} was written by a newer version of this engine (schema version "
+        f"{version}; this version understands up to {SCHEMA_VERSION}). It was left untouched; "
+        "upgrade the package (pip install -U agent-inbox-tui) to open it.")
+
+
+async def ensure_schema(conn, where: str) -> None:
+    """Bring the schema up to date on `conn` (an autocommit psycopg AsyncConnection), in one
+    transaction under the migration lock; refuse a newer schema. `where` names the database
+    in messages (its redacted DSN)."""
+    async with conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
+        await conn.execute("CREATE TABLE IF NOT EXISTS engine_schema ("
+                           "version integer PRIMARY KEY, applied_at text NOT NULL)")
+        row = await (await conn.execute("SELECT coalesce(max(version), 0) FROM engine_schema")).fetchone()
+        version = row[0]
+        if version > SCHEMA_VERSION:
+            raise _newer(where, version)
+        if version == SCHEMA_VERSION:
+            return
+        now = datetime.now(timezone.utc).isoformat()
+        for target, statements in MIGRATIONS:
+            if target <= version:
+                continue
+            for statement in statements:
+                await conn.execute(statement)
+            await conn.execute("INSERT INTO engine_schema (version, applied_at) VALUES (%s, %s)", (target, now))
+
+
+__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "MIGRATION_LOCK", "EVENTS_LOCK", "ensure_schema"]
