@@ -170,11 +170,13 @@ class RunManager:
             config["configurable"]["checkpoint_id"] = spec.checkpoint_id
         events = EventsMode(run, run["graph_id"]) if "events" in spec.modes else None
         wanted = set(spec.modes)
-        engine_modes = ["values", "updates"] + [m for m in spec.modes if m not in ("values", "updates", "events")]
+        # In the client's order (chunks of one step come out in it), plus what the server reads.
+        engine_modes = [m for m in spec.modes if m != "events"]
+        engine_modes += [m for m in ("values", "updates") if m not in engine_modes]
         values: Any = None
         interrupts: list = []
         if events is not None:
-            handle.publish("events", events.start(_input_json(spec.input)))
+            handle.publish("events", events.start(_input_json(run["kwargs"])))
         try:
             async for mode, chunk in spec.graph.astream(spec.input, config, stream_mode=engine_modes,
                                                         interrupt_before=_nodes(spec.interrupt_before, spec.graph),
@@ -281,11 +283,13 @@ def _nodes(value: Any, graph: Any) -> list[str] | None:
     return value
 
 
-def _input_json(value: Any) -> Any:
-    if hasattr(value, "resume") and hasattr(value, "goto"):
-        return {"graph": None, "update": jsonable(value.update), "resume": jsonable(value.resume),
-                "goto": jsonable(value.goto) if value.goto else None}
-    return jsonable(value)
+def _input_json(kwargs: dict) -> Any:
+    """The run's input as the client sent it (a command as LangGraph's Command serializes)."""
+    command = kwargs.get("command")
+    if command:
+        return {"graph": None, "update": command.get("update"), "resume": command.get("resume"),
+                "goto": command.get("goto")}
+    return kwargs.get("input")
 
 
 __all__ = ["RunManager", "RunHandle", "RunSpec"]
