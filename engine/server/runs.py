@@ -84,6 +84,9 @@ async def prepare(request: Request, thread_id: str, *, streaming: bool) -> tuple
     if body.multitask_strategy not in STRATEGIES:
         raise ApiError(422, f"multitask_strategy {body.multitask_strategy!r} is not supported; this server "
                             f"supports {' and '.join(map(repr, STRATEGIES))}.")
+    if body.multitask_strategy == "reject" and ctx.manager.busy(thread_id):
+        raise ApiError(409, "Thread is already running a task. Wait for it to finish or choose a "
+                            "different multitask strategy.")
     modes = [body.stream_mode] if isinstance(body.stream_mode, str) else list(body.stream_mode)
     bad = [m for m in modes if m not in supported_modes()]
     if bad:
