@@ -43,9 +43,32 @@ async def _decided(ctx: ServerContext, interrupt_id: str) -> ApiError | None:
     return None
 
 
+def unchanged_accept(payload: Any, answer: Any) -> Any:
+    """The Agent Inbox web app accepts a request whose config also allows edit by sending the
+    whole action request as args (`{"type": "accept", "args": {"action": ..., "args": ...}}`).
+    The engine's review check takes accept only without args (changed args are an edit), so
+    an accept whose args are exactly the request's is passed on as a plain accept; an accept
+    with other args stays as it is, and is refused (422: send edit)."""
+    if not (isinstance(payload, list) and isinstance(answer, list) and len(payload) == len(answer)):
+        return answer
+    out = []
+    for request, response in zip(payload, answer):
+        if (isinstance(request, dict) and isinstance(response, dict) and response.get("type") == "accept"
+                and response.get("args") is not None and response.get("args") == request.get("action_request")):
+            response = {**response, "args": None}
+        out.append(response)
+    return out
+
+
 async def pin_resume(ctx: ServerContext, graph: Any, thread_id: str, resume: Any) -> dict:
     """`resume` as {interrupt id: answer} for what is pending now (see the module docstring)."""
     snapshot = await graph.aget_state({"configurable": {"thread_id": thread_id}})
+    pinned = await _pin(ctx, snapshot, thread_id, resume)
+    values = {i.id: i.value for i in snapshot.interrupts}
+    return {i: unchanged_accept(values.get(i), answer) for i, answer in pinned.items()}
+
+
+async def _pin(ctx: ServerContext, snapshot: Any, thread_id: str, resume: Any) -> dict:
     pending = [i.id for i in snapshot.interrupts]
     if isinstance(resume, dict) and resume and all(isinstance(k, str) and (k in pending or _ID_LIKE.match(k))
                                                    for k in resume):
