@@ -151,37 +151,72 @@ class ApiRecords:
 
     async def search_threads(self, *, status: str | None, metadata: dict | None, ids: list[str] | None,
                              limit: int, offset: int, sort_by: str, sort_order: str) -> tuple[list[dict], int]:
-        """(one page of threads, how many match in all)."""
-        twhere, tparams, awhere, aparams = [], [], [], []
-        index = ""
-        if status is not None:
-            if status == "idle":
-                twhere.append("t.status IN ('idle', 'done')")
-            else:
-                twhere.append("t.status = ?")
-                tparams.append(status)
-                index = "INDEXED BY threads_by_status"
-                awhere.append("0")  # a thread that never ran is idle
-        outer, oparams, rest = _scalar_filters(metadata or {})
+        """(one page of threads, how many match in all).
+
+        A status other than idle is answered from the engine's threads table alone, walking its
+        (status, updated_at) index: the page costs `limit` rows, the count one index range, at
+        any number of threads. `metadata.graph_id` is the thread's graph column there. Other
+        metadata keys are checked per candidate (scalars in SQL, nested values here)."""
+        metadata = dict(metadata or {})
+        graph_id = metadata.pop("graph_id", None) if isinstance(metadata.get("graph_id"), str) else None
+        where_meta, meta_params, rest = _scalar_filters(metadata)
+        desc = sort_order != "asc"
+        only_engine = status not in (None, "idle")
+        t_where, t_params = [], []
+        if status == "idle":
+            t_where.append("t.status IN ('idle', 'done')")
+        elif status is not None:
+            t_where.append("t.status = ?")
+            t_params.append(status)
+        if graph_id is not None:
+            t_where.append("t.graph = ?")
+            t_params.append(graph_id)
         if ids is not None:
-            marks = ",".join("?" * len(ids)) or "NULL"
-            outer.append(f"thread_id IN ({marks})")
-            oparams += list(ids)
-        sql = _fill(self._THREAD_SELECT, index=index, twhere=("WHERE " + " AND ".join(twhere)) if twhere else "",
-                                         awhere=("AND " + " AND ".join(awhere)) if awhere else "")
-        where = (" WHERE " + " AND ".join(outer)) if outer else ""
-        params = tparams + aparams + oparams
-        order = f"ORDER BY {sort_by} {'ASC' if sort_order == 'asc' else 'DESC'}, thread_id"
+            t_where.append(f"t.thread_id IN ({','.join('?' * len(ids)) or 'NULL'})")
+            t_params += list(ids)
+        t_where += [c.replace("meta", _META_SQL) for c in where_meta]
+        t_params += meta_params
+        t_from = ("FROM threads AS t " + ("INDEXED BY threads_by_status " if only_engine else "")
+                  + "LEFT JOIN api_threads AS a ON a.thread_id = t.thread_id"
+                  + (" WHERE " + " AND ".join(t_where) if t_where else ""))
+        t_select = (f"SELECT t.thread_id, coalesce(a.created_at, t.created_at), t.updated_at, {_STATUS_SQL}, "
+                    f"{_META_SQL} {t_from}")
+        if only_engine and not rest and sort_by == "updated_at":
+            order = f"ORDER BY t.updated_at {'DESC' if desc else 'ASC'}, t.rowid {'DESC' if desc else 'ASC'}"
+
+            def page(db, _txn):
+                total = db.execute(f"SELECT count(*) {t_from}", t_params).fetchone()[0]
+                found = db.execute(f"{t_select} {order} LIMIT ? OFFSET ?", t_params + [limit, offset]).fetchall()
+                return total, found
+            total, found = await self.saver._read(page)
+            return [self._row(r) for r in found], total
+        # The general case: threads that never ran (only here) too, any order.
+        a_where, a_params = ["NOT EXISTS (SELECT 1 FROM threads AS t WHERE t.thread_id = a.thread_id)"], []
+        if only_engine:
+            a_where.append("0")
+        if graph_id is not None:
+            a_where.append("json_extract(a.metadata, '$.graph_id') = ?")
+            a_params.append(graph_id)
+        if ids is not None:
+            a_where.append(f"a.thread_id IN ({','.join('?' * len(ids)) or 'NULL'})")
+            a_params += list(ids)
+        a_where += [c.replace("meta", "a.metadata") for c in where_meta]
+        a_params += meta_params
+        sql = (f"SELECT * FROM ({t_select} UNION ALL SELECT a.thread_id, a.created_at, a.updated_at, 'idle', "
+               f"a.metadata FROM api_threads AS a WHERE {' AND '.join(a_where)})")
+        params = t_params + a_params
+        column = {"thread_id": 1, "created_at": 2, "updated_at": 3, "status": 4}[sort_by]
+        order = f"ORDER BY {column} {'DESC' if desc else 'ASC'}, 1"
         if rest:  # nested values: containment checked here, on every candidate
-            rows = [self._row(r) for r in await self.saver._query(f"{sql}{where} {order}", params)]
+            rows = [self._row(r) for r in await self.saver._query(f"{sql} {order}", params)]
             rows = [r for r in rows if contains(r["metadata"], rest)]
             return rows[offset:offset + limit], len(rows)
 
-        def page(db, _txn):
-            total = db.execute(f"SELECT count(*) FROM ({sql}){where}", params).fetchone()[0]
-            found = db.execute(f"{sql}{where} {order} LIMIT ? OFFSET ?", params + [limit, offset]).fetchall()
+        def page_all(db, _txn):
+            total = db.execute(f"SELECT count(*) FROM ({sql})", params).fetchone()[0]
+            found = db.execute(f"{sql} {order} LIMIT ? OFFSET ?", params + [limit, offset]).fetchall()
             return total, found
-        total, found = await self.saver._read(page)
+        total, found = await self.saver._read(page_all)
         return [self._row(r) for r in found], total
 
     # --- runs -------------------------------------------------------------------------------
