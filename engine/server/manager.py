@@ -159,11 +159,12 @@ class RunManager:
         run = handle.run
         await self._set_status(handle, "running")
         handle.publish("metadata", {"run_id": run["run_id"], "attempt": 1})
-        config: dict = {"configurable": {"thread_id": run["thread_id"], "decided_by": spec.decided_by},
+        user_config = run["kwargs"].get("config") or {}
+        config: dict = {"configurable": {**(user_config.get("configurable") or {}), "thread_id": run["thread_id"],
+                                         "decided_by": spec.decided_by},
                         "metadata": {"graph_id": run["graph_id"], "assistant_id": run["assistant_id"],
                                      "run_id": run["run_id"], "thread_id": run["thread_id"],
                                      **(run["metadata"] or {})}}
-        user_config = run["kwargs"].get("config") or {}
         if "recursion_limit" in user_config:
             config["recursion_limit"] = user_config["recursion_limit"]
         if spec.checkpoint_id:

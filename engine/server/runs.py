@@ -115,10 +115,15 @@ async def prepare(request: Request, thread_id: str, *, streaming: bool) -> tuple
     if bad:
         raise ApiError(422, f"stream_mode {', '.join(map(repr, bad))} is not supported; use "
                             f"{', '.join(supported_modes())}.")
-    unknown_config = set((body.config or {})) - {"configurable", "recursion_limit", "tags", "metadata"}
+    unknown_config = set((body.config or {})) - {"configurable", "recursion_limit"}
     if unknown_config:
         raise ApiError(422, f"config keys {', '.join(sorted(unknown_config))} are not supported "
-                            "(supported: configurable, recursion_limit, tags, metadata).")
+                            "(supported: configurable, recursion_limit).")
+    reserved = {"thread_id", "checkpoint_id", "checkpoint_ns", "decided_by"} & set(
+        (body.config or {}).get("configurable") or {})
+    if reserved:
+        raise ApiError(422, f"config.configurable may not set {', '.join(sorted(reserved))}: the thread is the "
+                            "URL's, a checkpoint is given as checkpoint_id, and who decides is the API key's name.")
     pinned = None
     run_input: Any = body.input
     if body.command is not None:

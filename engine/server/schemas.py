@@ -44,7 +44,6 @@ class StateUpdate(_Body):
 class HistoryRequest(_Body):
     limit: int = Field(10, ge=1, le=1000)
     before: str | dict | None = None
-    checkpoint: dict | None = None
     metadata: dict | None = None
 
 
