@@ -19,7 +19,6 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from engine.server import runs, threads
@@ -30,6 +29,7 @@ from engine.server.errors import ApiError
 from engine.server.live import inbox_events
 from engine.server.manager import RunManager
 from engine.server.records import ApiRecords, now_iso
+from engine.server.shapes import JSONResponse
 from engine.server.schemas import MAX_BODY_BYTES
 
 log = logging.getLogger("engine.server")

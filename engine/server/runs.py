@@ -13,7 +13,7 @@ import uuid
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, StreamingResponse
+from starlette.responses import StreamingResponse
 
 from engine.errors import AlreadyResolved
 from engine.runtime.compiled import STREAM_MODES
@@ -22,7 +22,7 @@ from engine.server.errors import ApiError, already_decided
 from engine.server.manager import RunSpec
 from engine.server.records import now_iso
 from engine.server.schemas import RunCreate, parse, read_json
-from engine.server.shapes import run_json
+from engine.server.shapes import JSONResponse, run_json
 from engine.server.streaming import sse
 from engine.types import Command
 

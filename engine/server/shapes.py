@@ -5,7 +5,26 @@ from __future__ import annotations
 
 from typing import Any
 
+from starlette.responses import JSONResponse as _StarletteJSON
+
 from engine.checkpoint.serde import to_jsonable
+
+try:  # a core dependency; json is the fallback, as in the store's listing
+    import orjson
+except ImportError:  # pragma: no cover
+    orjson = None
+
+
+class JSONResponse(_StarletteJSON):
+    """Compact JSON, encoded with orjson (a page of 10 threads with their values: ~3x faster)."""
+
+    def render(self, content: Any) -> bytes:
+        if orjson is not None:
+            try:
+                return orjson.dumps(content)
+            except TypeError:  # e.g. an int over 64 bits: json handles it
+                pass
+        return super().render(content)
 
 
 def jsonable(value: Any) -> Any:
@@ -79,4 +98,4 @@ def run_json(run: dict) -> dict:
             "updated_at": run["updated_at"]}
 
 
-__all__ = ["interrupt_json", "state_json", "empty_state", "thread_json", "run_json", "task_json", "jsonable"]
+__all__ = ["JSONResponse", "interrupt_json", "state_json", "empty_state", "thread_json", "run_json", "task_json", "jsonable"]

@@ -6,14 +6,13 @@ import uuid
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse
 
 from engine.constants import END
 from engine.server.context import context
 from engine.server.errors import ApiError, from_engine
 from engine.server.records import now_iso
 from engine.server.schemas import HistoryRequest, StateUpdate, ThreadCreate, ThreadSearch, parse, read_json
-from engine.server.shapes import empty_state, state_json, thread_json
+from engine.server.shapes import JSONResponse, empty_state, state_json, thread_json
 
 
 async def create_thread(request: Request) -> JSONResponse:
