@@ -14,8 +14,8 @@ import pytest
 
 from serving import Server
 
-FILLED = 9_950  # added through the store's events (interrupt, thread and event rows, no checkpoints)
-REAL = 50  # real paused runs, made over HTTP: the newest, so they are the first page
+FILLED = 9_988  # added through the store's events (interrupt, thread and event rows, no checkpoints)
+REAL = 12  # real paused runs, made over HTTP: the newest, so they are the first page
 
 
 def _fill(path: str) -> None:

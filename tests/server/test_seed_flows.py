@@ -116,3 +116,15 @@ async def test_a_response_the_request_forbids_is_422(server, client):
             "assistant_id": "agent", "command": {"resume": [{"type": "edit", "args": {"action": "confirm_send",
                                                                                       "args": {}}}]}})
     assert answer.status_code == 422 and "edit" in answer.json()["detail"]
+
+
+async def test_command_update_and_goto(client):
+    thread_id = (await client.threads.create())["thread_id"]
+    await client.runs.wait(thread_id, "text", input={"some_text": "first"})
+    # resume together with a state update: the node sees the update, then the answer lands
+    out = await client.runs.wait(thread_id, "text", command=Command(resume="answer", update={"some_text": "updated"}))
+    assert out == {"some_text": "answer"}
+    # goto without resume starts the named node on the thread's state
+    thread_id = (await client.threads.create())["thread_id"]
+    await client.runs.wait(thread_id, "static", input={"some_text": "s"})
+    assert await client.runs.wait(thread_id, "static", command=Command(goto="node_c")) == {"some_text": "s|a|b|c|c"}
