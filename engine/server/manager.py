@@ -56,6 +56,7 @@ class RunHandle:
         self.chunks: list[tuple[str, Any]] = []
         self._changed = asyncio.Event()
         self.finished = False
+        self.begun = False  # the engine started the run (its first transaction committed)
         self.result: Any = None  # the final values (+ __interrupt__), or {"__error__": ...}
         self.request_error: ApiError | None = None  # the request was refused when the run began
 
@@ -75,9 +76,16 @@ class RunHandle:
             await self._changed.wait()
         return self.result
 
+    def mark_begun(self) -> None:
+        if not self.begun:
+            self.begun = True
+            self._changed.set()
+            self._changed = asyncio.Event()
+
     async def started(self) -> None:
-        """Until the run published something or ended (a refused request ends it at once)."""
-        while not self.finished and not self.chunks:
+        """Until the engine started the run, or it ended: a request the engine refuses (an
+        interrupt decided meanwhile, a bad answer) is then still an HTTP status, not a stream."""
+        while not self.finished and not self.begun:
             await self._changed.wait()
 
     async def follow(self):
@@ -183,6 +191,7 @@ class RunManager:
                                                         interrupt_before=_nodes(spec.interrupt_before, spec.graph),
                                                         interrupt_after=_nodes(spec.interrupt_after, spec.graph),
                                                         durability=spec.durability):
+                handle.mark_begun()
                 if mode == "values":
                     if isinstance(chunk, dict) and set(chunk) == {"__interrupt__"}:
                         if "values" in wanted:
@@ -199,7 +208,7 @@ class RunManager:
                 if mode in wanted:
                     handle.publish(mode, chunk)
         except Exception as error:  # noqa: BLE001 - a graph error is the run's outcome
-            refused = from_engine(error) if not _ran(handle) else None
+            refused = from_engine(error) if not handle.begun else None
             if refused is not None:
                 await self._set_status(handle, "error")
                 handle.finish(None, refused)
@@ -271,11 +280,6 @@ class RunManager:
         for task in list(self._workers.values()):
             with contextlib.suppress(BaseException):
                 await task
-
-
-def _ran(handle: RunHandle) -> bool:
-    """Whether the run got past its start (anything beyond the metadata event was published)."""
-    return any(event not in ("metadata", "events") for event, _ in handle.chunks)
 
 
 def _nodes(value: Any, graph: Any) -> list[str] | None:

@@ -55,6 +55,25 @@ def test_two_concurrent_resumes_of_one_interrupt_one_wins(server):
     assert won["__interrupt__"][0]["value"][0]["action_request"]["action"] == "confirm_send"
 
 
+def test_a_stream_racing_a_wait_for_one_interrupt_gets_a_status_not_a_stream(server):
+    with httpx.Client(base_url=server.url, timeout=30) as http:
+        thread_id, interrupt_id = _paused(http, delay=0.5)
+
+    async def race():
+        async with httpx.AsyncClient(base_url=server.url, timeout=30) as session:
+            return await asyncio.gather(
+                session.post(f"/threads/{thread_id}/runs/wait",
+                             json={"assistant_id": "agent", "command": {"resume": ACCEPT}}),
+                session.post(f"/threads/{thread_id}/runs/stream",
+                             json={"assistant_id": "agent", "command": {"resume": IGNORE}, "stream_mode": "events"}))
+
+    answers = asyncio.run(race())
+    assert sorted(a.status_code for a in answers) == [200, 409], [a.text[:200] for a in answers]
+    lost = next(a for a in answers if a.status_code == 409)
+    assert lost.headers["content-type"] == "application/json"
+    assert lost.json()["detail"]["interrupt_id"] == interrupt_id
+
+
 def test_a_late_resume_of_a_decided_interrupt_is_409(http):
     thread_id, interrupt_id = _paused(http)
     assert http.post(f"/threads/{thread_id}/runs/wait",
