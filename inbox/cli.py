@@ -248,6 +248,90 @@ def cmd_worker(args) -> int:
     return EXIT_OK
 
 
+# --- serve ----------------------------------------------------------------------------------------
+def load_langgraph_json(path: str) -> dict[str, Any]:
+    """The `graphs` of a langgraph.json, as `langgraph dev` reads them: NAME -> "./file.py:attr"
+    (relative to the file) or "package.module:attr"."""
+    import importlib.util
+
+    config_path = Path(path)
+    try:
+        data = json.loads(config_path.read_text())
+    except OSError as error:
+        raise UsageError(f"--config {path}: cannot read it ({error.strerror}).") from None
+    except json.JSONDecodeError as error:
+        raise UsageError(f"--config {path} is not valid JSON: {error.msg} at line {error.lineno}.") from None
+    graphs = data.get("graphs") if isinstance(data, dict) else None
+    if not isinstance(graphs, dict) or not graphs:
+        raise UsageError(f'--config {path}: no "graphs" map, e.g. {{"graphs": {{"agent": "./graph.py:graph"}}}}.')
+    base = config_path.resolve().parent
+    if str(base) not in sys.path:
+        sys.path.append(str(base))  # as `langgraph dev` with "dependencies": ["."]
+    refs: dict[str, Any] = {}
+    for name, target in graphs.items():
+        if isinstance(target, dict):
+            target = target.get("path")
+        if not isinstance(target, str) or ":" not in target:
+            raise UsageError(f"--config {path}: graph {name!r} must be \"./file.py:attr\" or \"module:attr\", got {target!r}.")
+        location, attr = target.rsplit(":", 1)
+        if location.endswith(".py") or "/" in location:
+            file = (base / location).resolve()
+            if not file.exists():
+                raise UsageError(f"--config {path}: graph {name!r}: no file {file}.")
+            spec = importlib.util.spec_from_file_location(f"_inbox_graph_{name}", file)
+            module = importlib.util.module_from_spec(spec)
+            try:
+                spec.loader.exec_module(module)
+            except Exception as error:  # user code failed while importing
+                raise UsageError(f"--config {path}: importing {file} failed: {type(error).__name__}: {error}") from error
+            if not hasattr(module, attr):
+                raise UsageError(f"--config {path}: {file} has no attribute {attr!r}.")
+            refs[name] = getattr(module, attr)
+        else:
+            refs[name] = load_graph_ref(f"{name}={target}")[1]
+    return refs
+
+
+def cmd_serve(args) -> int:
+    from engine.server import serve
+    from engine.server.auth import KeyError_, load_keys
+
+    refs = dict(load_langgraph_json(args.config)) if args.config else {}
+    for ref in args.graph:
+        name, target = load_graph_ref(ref)
+        refs[name] = target
+    if not refs:
+        raise UsageError("inbox serve needs a graph to serve: --graph NAME=module:attr or --config langgraph.json.")
+    try:
+        keys = load_keys(args.api_key, args.api_keys_file)
+    except KeyError_ as error:
+        raise UsageError(str(error)) from None
+    if not 0 <= args.port <= 65535:
+        raise UsageError(f"--port must be 0-65535, got {args.port}")
+    db = Path(args.db)
+    if args.db != ":memory:":
+        if db.exists() and db.is_dir():
+            raise UsageError(f"{args.db} is a directory; give the path of an inbox database file.")
+        if not db.parent.exists():
+            raise UsageError(f"{args.db}: folder {db.parent} does not exist.")
+
+    async def open_saver_async():
+        from engine.checkpoint.sqlite import SqliteSaver
+        return await SqliteSaver.aopen(args.db)
+
+    def ready(url: str) -> None:
+        names = ", ".join(refs)
+        print(f"inbox serve: {names} from {args.db} on {url}"
+              f"{' (API keys: ' + ', '.join(sorted(set(keys.values()))) + ')' if keys else ''}", file=sys.stderr)
+
+    try:
+        serve(open_saver_async, lambda saver: bind_graphs(refs, saver), host=args.host, port=args.port, keys=keys,
+              insecure=args.insecure, log_level="debug" if args.debug else "warning", ready=ready)
+    except KeyboardInterrupt:
+        pass
+    return EXIT_OK
+
+
 # --- headless ---------------------------------------------------------------------------------------
 def _service(args, graphs: dict | None = None, readonly: bool = False):
     from inbox.review import ReviewService
@@ -595,12 +679,22 @@ def parser() -> argparse.ArgumentParser:
     respond.add_argument("text")
     respond.add_argument("--json", action="store_true", help="send TEXT parsed as JSON")
     respond.add_argument("--by")
+    serve = with_graphs(with_db(sub.add_parser("serve", help="serve LangGraph's Agent Server HTTP API over the database")))
+    serve.add_argument("--config", help="a langgraph.json whose \"graphs\" map names the graphs to serve")
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
+    serve.add_argument("--port", type=int, default=2024, help="port (default 2024; 0 picks a free one)")
+    serve.add_argument("--api-key", action="append", default=[], metavar="NAME=KEY",
+                       help="a reviewer's API key (repeatable); decisions are recorded as NAME")
+    serve.add_argument("--api-keys-file", help="a file of NAME=KEY lines")
+    serve.add_argument("--insecure", action="store_true",
+                       help="allow a non-loopback --host without any API key")
     return top
 
 
 COMMANDS = {"demo": cmd_demo, "open": cmd_open, "worker": cmd_worker, "list": cmd_list, "show": cmd_show,
             "accept": cmd_decide, "edit": cmd_decide, "respond": cmd_decide, "ignore": cmd_decide,
-            "retry": cmd_decide, "mark-done": cmd_decide, "audit": cmd_audit, "rules": cmd_rules}
+            "retry": cmd_decide, "mark-done": cmd_decide, "audit": cmd_audit, "rules": cmd_rules,
+            "serve": cmd_serve}
 
 
 def main(argv: list[str] | None = None) -> int:

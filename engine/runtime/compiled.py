@@ -10,7 +10,7 @@ from typing import Any, AsyncIterator, Callable, Iterator
 from engine.checkpoint.base import make_config, thread_id_of
 from engine.constants import END, START
 from engine.errors import GraphBuildError, GraphConfigError, GraphInterrupt, InvalidUpdateError
-from engine.events import InterruptCancelled
+from engine.events import InterruptCancelled, RunFinished
 from engine.runtime.algo import SavedState
 from engine.runtime.durability import Durability
 from engine.runtime.loop import Run
@@ -177,7 +177,9 @@ class CompiledStateGraph:
         pending interrupt is asked again)."""
         refuse("update_state()", _ignored)
         self._saver("update_state()")
-        if as_node is not None and as_node not in self.builder.nodes and as_node != START:
+        # as_node=END (LangGraph's "finish the run here", what Agent Inbox's "mark as resolved"
+        # sends): the update leaves nothing to run next, and the pending interrupts are cancelled.
+        if as_node is not None and as_node not in self.builder.nodes and as_node not in (START, END):
             raise GraphBuildError(
                 f"update_state(as_node={as_node!r}): no such node (nodes: {', '.join(self.builder.nodes)})."
             )
@@ -209,6 +211,8 @@ class CompiledStateGraph:
             events = [InterruptCancelled(**run._event_base(), interrupt_id=i.id,
                                          reason="the thread's state was updated; the node will ask again")
                       for i in (head.pending_interrupts() if head is not None else [])]
+        if as_node == END and run.emit_events:  # nothing runs next: the thread's run is over
+            events.append(RunFinished(**run._event_base(), outcome="done"))
         step = run.state.checkpoint["step"] + 1 if run.state is not None else -1
         # (takes and releases the thread's lease: refused while another executor runs it)
         await run._put_checkpoint(tasks_names=names, sends=[], waiting=waiting, step=step,

@@ -1,0 +1,300 @@
+"""The run manager: runs execute in the server process, one at a time per thread, in tasks of
+their own (a client that disconnects does not stop its run), under the engine's run ownership.
+
+- Each thread has a queue. `enqueue` (the default multitask strategy) appends to it; `reject`
+  refuses (409) while the thread has a run in flight or waiting. A run is an ordinary engine
+  run (`graph.astream`), so it takes the thread's lease: another process running the thread
+  makes it fail with ThreadBusy (409), never run twice.
+- Every run is recorded (records.py) before it starts and when it ends, so GET/list/join work
+  after it finished and a restarted server knows what it had accepted.
+- At start, `recover()` continues what a killed server left: threads whose owner died mid-run
+  and decisions claimed but not applied go through `engine.runtime.ownership.resume_thread`
+  (the same door `inbox worker` uses: the lease makes it run once), and runs accepted but not
+  started are queued again.
+A handle keeps a run's published chunks so several readers (stream, join) follow one run."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass, field
+from typing import Any, Awaitable, Callable
+
+from engine.runtime.ownership import resume_thread
+from engine.server.errors import ApiError, from_engine
+from engine.server.records import ApiRecords, now_iso
+from engine.server.shapes import interrupt_json, jsonable
+from engine.server.streaming import EventsMode
+
+log = logging.getLogger("engine.server")
+
+
+@dataclass
+class RunSpec:
+    """What to run: the record plus what the engine needs (not all of it is in the record)."""
+
+    run: dict
+    graph: Any
+    input: Any
+    modes: list[str] = field(default_factory=lambda: ["values"])
+    interrupt_before: Any = None
+    interrupt_after: Any = None
+    decided_by: str | None = None
+    durability: str | None = None
+    checkpoint_id: str | None = None
+    # A recovery handle: continue the thread through ownership.resume_thread instead.
+    recover: Callable[[], Awaitable[Any]] | None = None
+
+
+class RunHandle:
+    """One run in this process: its chunks so far, and its outcome."""
+
+    def __init__(self, spec: RunSpec) -> None:
+        self.spec = spec
+        self.run = spec.run
+        self.chunks: list[tuple[str, Any]] = []
+        self._changed = asyncio.Event()
+        self.finished = False
+        self.begun = False  # the engine started the run (its first transaction committed)
+        self.result: Any = None  # the final values (+ __interrupt__), or {"__error__": ...}
+        self.request_error: ApiError | None = None  # the request was refused when the run began
+
+    def publish(self, event: str, data: Any) -> None:
+        self.chunks.append((event, data))
+        self._changed.set()
+        self._changed = asyncio.Event()
+
+    def finish(self, result: Any, request_error: ApiError | None = None) -> None:
+        self.result = result
+        self.request_error = request_error
+        self.finished = True
+        self._changed.set()
+
+    async def wait(self) -> Any:
+        while not self.finished:
+            await self._changed.wait()
+        return self.result
+
+    def mark_begun(self) -> None:
+        if not self.begun:
+            self.begun = True
+            self._changed.set()
+            self._changed = asyncio.Event()
+
+    async def started(self) -> None:
+        """Until the engine started the run, or it ended: a request the engine refuses (an
+        interrupt decided meanwhile, a bad answer) is then still an HTTP status, not a stream."""
+        while not self.finished and not self.begun:
+            await self._changed.wait()
+
+    async def follow(self):
+        """Every chunk, from the first, until the run ends."""
+        index = 0
+        while True:
+            while index < len(self.chunks):
+                yield self.chunks[index]
+                index += 1
+            if self.finished:
+                return
+            await self._changed.wait()
+
+
+class RunManager:
+    def __init__(self, saver: Any, records: ApiRecords, graphs: dict[str, Any]) -> None:
+        self.saver = saver
+        self.records = records
+        self.graphs = graphs
+        self.queues: dict[str, list[RunHandle]] = {}
+        self.handles: dict[str, RunHandle] = {}  # run_id -> handle, while in this process
+        self._workers: dict[str, asyncio.Task] = {}
+        self._tasks: set[asyncio.Task] = set()
+
+    def busy(self, thread_id: str) -> bool:
+        return bool(self.queues.get(thread_id))
+
+    async def submit(self, spec: RunSpec, *, strategy: str = "enqueue", record: bool = True) -> RunHandle:
+        thread_id = spec.run["thread_id"]
+        if strategy == "reject" and self.busy(thread_id):
+            raise ApiError(409, "Thread is already running a task. Wait for it to finish or choose a "
+                                "different multitask strategy.")
+        handle = RunHandle(spec)
+        if record:
+            await self.records.put_run(spec.run)
+        self.queues.setdefault(thread_id, []).append(handle)
+        self.handles[spec.run["run_id"]] = handle
+        if thread_id not in self._workers:
+            task = asyncio.get_running_loop().create_task(self._drain(thread_id))
+            self._workers[thread_id] = task
+        return handle
+
+    async def _drain(self, thread_id: str) -> None:
+        queue = self.queues[thread_id]
+        try:
+            while queue:
+                handle = queue[0]
+                try:
+                    await self._execute(handle)
+                except Exception as error:  # noqa: BLE001 - recorded on the run, never lost
+                    log.exception("run %s failed unexpectedly", handle.run["run_id"])
+                    if not handle.finished:
+                        handle.finish({"__error__": {"error": type(error).__name__, "message": str(error)}})
+                finally:
+                    queue.pop(0)
+                    self._forget_later(handle)
+        finally:
+            self._workers.pop(thread_id, None)
+            if not queue:
+                self.queues.pop(thread_id, None)
+
+    def _forget_later(self, handle: RunHandle) -> None:
+        """Keep a finished handle a little while (a join racing its end still finds it)."""
+        loop = asyncio.get_running_loop()
+        loop.call_later(60, self.handles.pop, handle.run["run_id"], None)
+
+    async def _set_status(self, handle: RunHandle, status: str, result: Any = None) -> None:
+        handle.run["status"] = status
+        handle.run["updated_at"] = now_iso()
+        if handle.spec.run.get("_unrecorded"):
+            return
+        await self.records.set_run_status(handle.run["run_id"], status, result)
+
+    async def _execute(self, handle: RunHandle) -> None:
+        spec = handle.spec
+        if spec.recover is not None:
+            await self._execute_recovery(handle)
+            return
+        run = handle.run
+        await self._set_status(handle, "running")
+        handle.publish("metadata", {"run_id": run["run_id"], "attempt": 1})
+        user_config = run["kwargs"].get("config") or {}
+        config: dict = {"configurable": {**(user_config.get("configurable") or {}), "thread_id": run["thread_id"],
+                                         "decided_by": spec.decided_by},
+                        "metadata": {"graph_id": run["graph_id"], "assistant_id": run["assistant_id"],
+                                     "run_id": run["run_id"], "thread_id": run["thread_id"],
+                                     **(run["metadata"] or {})}}
+        if "recursion_limit" in user_config:
+            config["recursion_limit"] = user_config["recursion_limit"]
+        if spec.checkpoint_id:
+            config["configurable"]["checkpoint_id"] = spec.checkpoint_id
+        events = EventsMode(run, run["graph_id"]) if "events" in spec.modes else None
+        wanted = set(spec.modes)
+        # In the client's order (chunks of one step come out in it), plus what the server reads.
+        engine_modes = [m for m in spec.modes if m != "events"]
+        engine_modes += [m for m in ("values", "updates") if m not in engine_modes]
+        values: Any = None
+        interrupts: list = []
+        if events is not None:
+            handle.publish("events", events.start(_input_json(run["kwargs"])))
+        try:
+            async for mode, chunk in spec.graph.astream(spec.input, config, stream_mode=engine_modes,
+                                                        interrupt_before=_nodes(spec.interrupt_before, spec.graph),
+                                                        interrupt_after=_nodes(spec.interrupt_after, spec.graph),
+                                                        durability=spec.durability):
+                handle.mark_begun()
+                if mode == "values":
+                    if isinstance(chunk, dict) and set(chunk) == {"__interrupt__"}:
+                        if "values" in wanted:
+                            handle.publish("values", {**(values or {}), "__interrupt__": [
+                                interrupt_json(i, response_schema=True) for i in chunk["__interrupt__"]]})
+                        continue
+                    values = chunk
+                elif mode == "updates" and isinstance(chunk, dict) and "__interrupt__" in chunk:
+                    interrupts = list(chunk["__interrupt__"])
+                    chunk = {"__interrupt__": [interrupt_json(i, response_schema=True) for i in interrupts]}
+                if events is not None and mode == "updates":
+                    for event in events.updates(chunk):
+                        handle.publish("events", event)
+                if mode in wanted:
+                    handle.publish(mode, chunk)
+        except Exception as error:  # noqa: BLE001 - a graph error is the run's outcome
+            refused = from_engine(error) if not handle.begun else None
+            if refused is not None:
+                await self._set_status(handle, "error")
+                handle.finish(None, refused)
+                return
+            failure = {"error": type(error).__name__, "message": str(error)}
+            handle.publish("error", failure)
+            await self._set_status(handle, "error", {"__error__": failure})
+            handle.finish({"__error__": failure})
+            return
+        if values is None:
+            values = (await spec.graph.aget_state({"configurable": {"thread_id": run["thread_id"]}})).values
+        result = dict(jsonable(values) or {})
+        if interrupts:
+            result["__interrupt__"] = [interrupt_json(i, response_schema=True) for i in interrupts]
+        if events is not None:
+            handle.publish("events", events.end(jsonable(values)))
+        await self._set_status(handle, "success", result)
+        handle.finish(result)
+
+    async def _execute_recovery(self, handle: RunHandle) -> None:
+        applied = await handle.spec.recover()
+        if applied.status == "error":
+            result = {"__error__": {"error": "RunError", "message": applied.error or ""}}
+            status = "error"
+        else:
+            result = dict(jsonable(applied.values or {}))
+            if applied.interrupts:
+                result["__interrupt__"] = [interrupt_json(i, response_schema=True) for i in applied.interrupts]
+            status = "success"
+        log.info("recovered thread %s: %s", handle.run["thread_id"], applied.status)
+        await self._set_status(handle, status, result)
+        handle.finish(result)
+
+    # --- after a restart -----------------------------------------------------------------------
+    async def recover(self, resubmit: Callable[[dict], Awaitable[RunSpec | None]]) -> None:
+        """Continue what a killed server left (see the module docstring). Threads of graphs not
+        served here are left alone."""
+        unfinished = await self.records.unfinished_runs()
+        decisions, orphans = await self.saver.alist_recoverable()
+        work: dict[str, tuple[str, dict, str | None]] = {}
+        for record in decisions:
+            if record.graph in self.graphs:
+                graph, answers, by = work.get(record.thread_id, (record.graph, {}, record.resolved_by))
+                answers[record.id] = record.response
+                work[record.thread_id] = (graph, answers, by)
+        for thread_id, graph in orphans:
+            if graph in self.graphs:
+                work.setdefault(thread_id, (graph, {}, None))
+        running = {r["thread_id"]: r for r in unfinished if r["status"] == "running"}
+        for thread_id, (graph, answers, by) in work.items():
+            run = running.pop(thread_id, None) or {"run_id": f"recovery:{thread_id}", "thread_id": thread_id,
+                                                   "assistant_id": "", "graph_id": graph, "status": "running",
+                                                   "metadata": {}, "kwargs": {}, "_unrecorded": True}
+
+            def again(thread_id=thread_id, graph=graph, answers=answers, by=by):
+                return resume_thread(self.graphs, thread_id, graph, answers or None, by)
+            await self.submit(RunSpec(run=run, graph=self.graphs[graph], input=None, recover=again), record=False)
+        for run in running.values():  # it ended, but the record was not updated before the kill
+            await self.records.set_run_status(run["run_id"], "success")
+        for run in unfinished:
+            if run["status"] == "pending":
+                spec = await resubmit(run)
+                if spec is not None:
+                    await self.submit(spec, record=False)
+
+    async def close(self) -> None:
+        for task in list(self._workers.values()):
+            task.cancel()
+        for task in list(self._workers.values()):
+            with contextlib.suppress(BaseException):
+                await task
+
+
+def _nodes(value: Any, graph: Any) -> list[str] | None:
+    if value == "*":
+        return list(graph.builder.nodes)
+    return value
+
+
+def _input_json(kwargs: dict) -> Any:
+    """The run's input as the client sent it (a command as LangGraph's Command serializes)."""
+    command = kwargs.get("command")
+    if command:
+        return {"graph": None, "update": command.get("update"), "resume": command.get("resume"),
+                "goto": command.get("goto")}
+    return kwargs.get("input")
+
+
+__all__ = ["RunManager", "RunHandle", "RunSpec"]
