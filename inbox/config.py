@@ -7,6 +7,10 @@ Read from a TOML file (`$INBOX_CONFIG`, else `$XDG_CONFIG_HOME/agent-inbox/confi
     [keys]
     accept = "y"                 # INBOX_KEY_ACCEPT=y   (a binding id from `?` help)
     cursor_down = "j,down,n"
+    [servers.prod]               # `inbox open --url prod`: an Agent Server by name
+    url = "https://agents.example.com"
+    api_key_env = "PROD_LANGGRAPH_KEY"   # the variable holding its key (never the key itself)
+    poll_seconds = 2.0           # how often a LangGraph server is polled for changes
 """
 
 from __future__ import annotations
@@ -41,6 +45,16 @@ def _default_reviewer() -> str:
         return "reviewer"
 
 
+class ServerEntry(BaseModel):
+    """A named Agent Server: where it is and which environment variable holds its key."""
+
+    model_config = {"extra": "forbid"}
+
+    url: str = Field(min_length=1)
+    api_key_env: str | None = None
+    poll_seconds: float = Field(default=2.0, gt=0)
+
+
 class InboxSettings(BaseModel):
     model_config = {"extra": "forbid"}
 
@@ -48,6 +62,7 @@ class InboxSettings(BaseModel):
     keys: dict[str, str] = Field(default_factory=dict)  # binding id -> comma-separated keys
     toast_seconds: float = Field(default=6.0, gt=0)
     theme: str = DEFAULT_THEME
+    servers: dict[str, ServerEntry] = Field(default_factory=dict)
 
     @field_validator("theme")
     @classmethod

@@ -22,11 +22,12 @@ from engine.review.json_schema import schema_errors
 from engine.review.validate import InvalidResponse, ReviewItem, review_items
 from engine.runtime.decisions import Applied, check_response
 from engine._internal.sync import run_sync
-from inbox.backends import Backend
+from inbox.backends import Backend, DecisionNotSent
 from inbox.backends.local import LocalBackend
 
 __all__ = ["ReviewService", "InboxItem", "InboxUpdate", "ThreadView", "UnknownInterrupt", "build_response",
            "describe_response", "blocking", "schema_errors", "AlreadyResolved", "InvalidResponse", "Applied", "InterruptRecord",
+           "DecisionNotSent",
            "ThreadRecord"]
 
 T = TypeVar("T")
@@ -193,9 +194,11 @@ class InboxUpdate:
     can be shown without reading the store), a request changed (decided, expired, cancelled),
     or a run moved (nothing to show by itself, but the counts may change)."""
 
-    kind: Literal["raised", "changed", "run"]
+    kind: Literal["raised", "changed", "run", "connection"]
     interrupt_id: str | None = None
     item: InboxItem | None = None
+    online: bool = True  # kind "connection": a remote server stopped (False) or started answering
+    reason: str = ""
 
 
 class ReviewService:
@@ -223,7 +226,9 @@ class ReviewService:
 
     def runs(self, graph: str | None = None) -> bool:
         """Whether this process continues runs (of `graph`) itself, rather than recording
-        decisions for `inbox worker`."""
+        decisions for `inbox worker`. A remote server continues its runs itself."""
+        if getattr(self.backend, "runs_here", False):
+            return True
         return bool(self.graphs.get(graph)) if graph is not None else bool(self.graphs)
 
     # --- reading ------------------------------------------------------------------------------
@@ -281,7 +286,9 @@ class ReviewService:
         if since is None:
             since = await self.backend.last_event_seq()
         async for event in self.backend.subscribe(since=since):
-            if isinstance(event, InterruptRaised):
+            if hasattr(event, "online"):  # a remote server's connection changed
+                yield InboxUpdate("connection", online=event.online, reason=event.reason)
+            elif isinstance(event, InterruptRaised):
                 yield InboxUpdate("raised", event.interrupt_id, InboxItem.of(InterruptRecord(
                     id=event.interrupt_id, thread_id=event.thread_id, graph=event.graph, ns=event.ns,
                     node=event.node, checkpoint_id=event.checkpoint_id, payload=event.value,
