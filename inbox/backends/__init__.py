@@ -16,7 +16,22 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, AsyncIterator, Mapping, Protocol, runtime_checkable
 
-from engine.errors import EngineError
+from engine.errors import AlreadyResolved, EngineError
+
+
+class DecidedElsewhere(AlreadyResolved):
+    """Someone else decided this interrupt first (a remote server that cannot say who):
+    our answer was not applied, and it is never sent again."""
+
+    def __init__(self, interrupt_id: str, by: str | None = None, at: str | None = None, *, url: str = ""):
+        super().__init__(interrupt_id, by, at)
+        who = by or "someone else"
+        when = f" at {at}" if at else ""
+        self.args = (f"someone else decided first: interrupt {interrupt_id} was decided by {who}{when}"
+                     f"{' on ' + url if url else ''}; your answer was not applied. Refresh to see its outcome.",)
+
+    def __str__(self) -> str:
+        return self.args[0]
 
 
 class DecisionNotSent(EngineError, ConnectionError):

@@ -34,7 +34,7 @@ from engine.checkpoint.store import InterruptRecord, ThreadRecord
 from engine.errors import AlreadyResolved, EngineError
 from engine.runtime.decisions import check_response
 from engine.runtime.ownership import Applied
-from inbox.backends import DecisionNotSent
+from inbox.backends import DecidedElsewhere, DecisionNotSent
 from inbox.backends.http import AgentServerClient, ApiError, ServerUnreachable, describe_fault
 
 SEARCH_PAGE = 200  # threads per threads/search request while listing
@@ -309,7 +309,7 @@ class RemoteBackend:
             raise AlreadyResolved(interrupt_id, self._decided[interrupt_id].resolved_by,
                                   self._decided[interrupt_id].resolved_at)
         if record.status != "pending" and not self.ours:
-            raise AlreadyResolved(interrupt_id, record.resolved_by, record.resolved_at)
+            raise DecidedElsewhere(interrupt_id, record.resolved_by, record.resolved_at, url=self.url)
         thread_id = record.thread_id
         checkpoint_id = None
         if not self.ours:
@@ -317,7 +317,7 @@ class RemoteBackend:
             state = await self.client().get(f"/threads/{thread_id}/state")
             pending = [i.get("id") for t in state.get("tasks") or [] for i in t.get("interrupts") or []]
             if interrupt_id not in pending:
-                raise AlreadyResolved(interrupt_id, None, None)
+                raise DecidedElsewhere(interrupt_id, url=self.url)
             checkpoint_id = state.get("checkpoint_id") or (state.get("checkpoint") or {}).get("checkpoint_id")
         body = {"assistant_id": record.graph or "agent", "command": {"resume": {interrupt_id: answer}},
                 "multitask_strategy": "reject"}
@@ -328,7 +328,7 @@ class RemoteBackend:
         if not self.ours:
             await self._join(thread_id, run["run_id"])
             if not await self._consumed_by(thread_id, checkpoint_id, run["run_id"]):
-                raise AlreadyResolved(interrupt_id, None, None)
+                raise DecidedElsewhere(interrupt_id, url=self.url)
         self._decided[interrupt_id] = decided
         return decided
 
@@ -339,7 +339,8 @@ class RemoteBackend:
         except ApiError as error:
             if error.status == 409:
                 detail = error.detail if isinstance(error.detail, dict) else {}
-                raise AlreadyResolved(interrupt_id, detail.get("decided_by"), detail.get("decided_at")) from None
+                raise DecidedElsewhere(interrupt_id, detail.get("decided_by"), detail.get("decided_at"),
+                                       url=self.url) from None
             raise
         except httpx.ConnectError as error:
             raise DecisionNotSent(f"not sent: {client.url} is unreachable ({describe_fault(error)}); nothing was "
