@@ -46,7 +46,12 @@ class ApiError(EngineError):
 def describe_fault(error: Exception) -> str:
     """A network fault in a few words (no headers, so no key)."""
     if isinstance(error, httpx.ConnectError):
-        return "connection refused" if "refused" in str(error).lower() else f"cannot connect: {error}"
+        cause: BaseException | None = error
+        while cause is not None:  # httpx words it "All connection attempts failed"; the OS knows why
+            if isinstance(cause, ConnectionRefusedError) or "refused" in str(cause).lower():
+                return "connection refused"
+            cause = cause.__cause__ or cause.__context__
+        return f"cannot connect: {error}"
     if isinstance(error, httpx.TimeoutException):
         return "timed out"
     if isinstance(error, httpx.RemoteProtocolError):

@@ -300,6 +300,32 @@ class RemoteBackend:
         """Deliver one decision (see the module docstring); the resolved record. Raises
         InvalidResponse (nothing sent), AlreadyResolved (someone else decided first; nothing
         applied), DecisionNotSent, LookupError."""
+        try:
+            record, answer, checkpoint_id = await self._before_sending(interrupt_id, response)
+        except ServerUnreachable as error:  # nothing left this machine
+            raise DecisionNotSent(f"not sent: {error} Nothing was applied; decide again when it is back.") from None
+        body = {"assistant_id": record.graph or "agent", "command": {"resume": {interrupt_id: answer}},
+                "multitask_strategy": "reject"}
+        run = await self._send(f"/threads/{record.thread_id}/runs", body, interrupt_id)
+        decided = record.model_copy(update={"status": "resolved", "resolved_by": by, "resolved_at": _now(),
+                                            "response": answer, "applied": False})
+        self._runs[interrupt_id] = (record.thread_id, run["run_id"])
+        if not self.ours:
+            try:
+                await self._join(record.thread_id, run["run_id"])
+                consumed = await self._consumed_by(record.thread_id, checkpoint_id, run["run_id"])
+            except (ServerUnreachable, httpx.TransportError) as error:
+                reason = error.reason if isinstance(error, ServerUnreachable) else describe_fault(error)
+                raise DecisionNotSent(f"the decision was sent (run {run['run_id']}) but could not be confirmed "
+                                      f"({reason}); it was not sent again. Refresh to see whether interrupt "
+                                      f"{interrupt_id} is still pending.", maybe=True) from None
+            if not consumed:
+                raise DecidedElsewhere(interrupt_id, url=self.url)
+        self._decided[interrupt_id] = decided
+        return decided
+
+    async def _before_sending(self, interrupt_id: str, response: Any) -> tuple[InterruptRecord, Any, str | None]:
+        """The record, the checked answer, and (LangGraph) the checkpoint it is pending at."""
         record = await self.interrupt(interrupt_id)
         if record is None:
             raise LookupError(f"no pending interrupt with id {interrupt_id!r} on {self.url}; "
@@ -319,18 +345,7 @@ class RemoteBackend:
             if interrupt_id not in pending:
                 raise DecidedElsewhere(interrupt_id, url=self.url)
             checkpoint_id = state.get("checkpoint_id") or (state.get("checkpoint") or {}).get("checkpoint_id")
-        body = {"assistant_id": record.graph or "agent", "command": {"resume": {interrupt_id: answer}},
-                "multitask_strategy": "reject"}
-        run = await self._send(f"/threads/{thread_id}/runs", body, interrupt_id)
-        decided = record.model_copy(update={"status": "resolved", "resolved_by": by, "resolved_at": _now(),
-                                            "response": answer, "applied": False})
-        self._runs[interrupt_id] = (thread_id, run["run_id"])
-        if not self.ours:
-            await self._join(thread_id, run["run_id"])
-            if not await self._consumed_by(thread_id, checkpoint_id, run["run_id"]):
-                raise DecidedElsewhere(interrupt_id, url=self.url)
-        self._decided[interrupt_id] = decided
-        return decided
+        return record, answer, checkpoint_id
 
     async def _send(self, path: str, body: dict, interrupt_id: str) -> dict:
         client = self.client()
