@@ -446,8 +446,9 @@ def parser() -> argparse.ArgumentParser:
 
     def with_source(p):
         """--db PATH or --url URL (an Agent Server), one of them."""
-        p.add_argument("--db", help="the inbox database (a SqliteSaver file)")
-        p.add_argument("--url", help="an Agent Server (`inbox serve`, `langgraph dev`, a LangGraph deployment): "
+        source = p.add_mutually_exclusive_group(required=True)  # argparse says "not allowed with"
+        source.add_argument("--db", help="the inbox database (a SqliteSaver file)")
+        source.add_argument("--url", help="an Agent Server (`inbox serve`, `langgraph dev`, a LangGraph deployment): "
                                      "its URL, or a [servers.NAME] name from the config file")
         p.add_argument("--api-key", dest="api_key", metavar="KEY",
                        help="the server's API key (default: $LANGGRAPH_API_KEY, then $LANGSMITH_API_KEY)")

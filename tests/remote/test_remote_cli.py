@@ -105,9 +105,11 @@ def test_two_reviewers_race_exactly_one_is_applied(any_server):
 
 def test_usage_errors_are_clear():
     both = inbox("list", "--db", "x.sqlite", "--url", "http://127.0.0.1:9")
-    assert both.returncode == 2 and "not both" in both.stderr
-    neither = inbox("list")
-    assert neither.returncode == 2 and "--url URL" in neither.stderr
+    assert both.returncode == 2 and "argument --url: not allowed with argument --db" in both.stderr
+    neither = inbox("accept", "x")
+    assert neither.returncode == 2 and "one of the arguments --db --url is required" in neither.stderr
+    graphs = inbox("accept", "x", "--url", "http://127.0.0.1:9", "--graph", "a=b:c")
+    assert graphs.returncode == 2 and "--graph is for --db" in graphs.stderr
     bad = inbox("list", "--url", "ftp://example.com")
     assert bad.returncode == 2 and "http(s) URL" in bad.stderr
     unknown = inbox("list", "--url", "prod")
