@@ -408,7 +408,9 @@ class RemoteBackend:
 
     # --- following ----------------------------------------------------------------------------
     async def last_event_seq(self) -> int:
-        return -1  # "from now on": remote_follow.py starts at the server's present
+        """-1: "from now on". Neither server says its newest event's seq: `inbox serve`'s
+        stream is read from the start and older events are skipped (remote_follow.py)."""
+        return -1
 
     def subscribe(self, since: int | None = None) -> AsyncIterator[Any]:
         from inbox.backends.remote_follow import follow

@@ -1,8 +1,9 @@
 """Live updates from an Agent Server, as the engine's typed events (what ReviewService.events
 reads from any backend), plus `Connection` events: the server stopped or started answering.
 
-- `inbox serve`: its `GET /inbox/events?since=SEQ` server-sent events. The stream starts from
-  the server's present (events older than the moment we started following are skipped), and
+- `inbox serve`: its `GET /inbox/events?since=SEQ` server-sent events. The server does not say
+  its newest seq, so the first connection reads from the start and skims the backlog (events
+  older than the moment we started following are skipped without parsing them); it then
   reconnects with `since=` the last seq seen, so a dropped stream misses nothing.
 - LangGraph's server has no event stream: it is polled every `poll_interval` seconds with
   `threads/search` sorted by `updated_at` (newest first), reading only the threads updated
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, AsyncIterator
@@ -50,6 +52,15 @@ async def follow(backend: "RemoteBackend", since: int | None) -> AsyncIterator[A
         yield event
 
 
+_AT = re.compile(r'"at":"([^"]*)"')
+
+
+def _at(data: str) -> str:
+    """An event's time, read without parsing its JSON (the backlog can be long)."""
+    found = _AT.search(data)
+    return found.group(1) if found else ""
+
+
 def _event_types():
     from engine import events as module
 
@@ -78,8 +89,10 @@ def _online(backend: "RemoteBackend") -> Connection | None:
 
 async def _events(backend: "RemoteBackend", since: int | None) -> AsyncIterator[Any]:
     types = _event_types()
-    started = _now()
-    skip_before = started if since is None or since < 0 else None
+    # Without a known seq, events older than now are skipped by their time. (Compared with
+    # our clock: a server whose clock runs behind ours would hide its first new events, the
+    # list is still right on the next reload; `since` from a previous connection avoids it.)
+    skip_before = _now() if since is None or since < 0 else None
     seq = 0 if since is None or since < 0 else since
     pause = 0.2
     while True:
@@ -103,11 +116,11 @@ async def _events(backend: "RemoteBackend", since: int | None) -> AsyncIterator[
                         if event_id and event_id.isdigit():
                             seq = int(event_id)
                         cls = types.get(kind)
-                        payload = json.loads(data)
-                        kind, data, event_id = "", "", None
-                        if cls is None or (skip_before and str(payload.get("at", "")) < skip_before):
-                            continue
-                        yield cls.model_validate(payload)
+                        old = skip_before and _at(data) < skip_before
+                        payload, kind, data, event_id = data, "", "", None
+                        if cls is None or old:
+                            continue  # the backlog is only skimmed: no JSON parsed for it
+                        yield cls.model_validate(json.loads(payload))
             reason = "the event stream ended"
         except (httpx.TransportError, ServerUnreachable, ApiError) as error:
             reason = error.reason if isinstance(error, ServerUnreachable) else (
