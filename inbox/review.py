@@ -38,8 +38,12 @@ RESPONSE_LETTERS = {"accept": "a", "edit": "e", "response": "r", "ignore": "i",
 
 
 class UnknownInterrupt(EngineError, LookupError):
-    def __init__(self, interrupt_id: str):
+    def __init__(self, interrupt_id: str, url: str | None = None):
         self.interrupt_id = interrupt_id
+        if url:  # a remote backend: neither pending nor in its recent history
+            super().__init__(f"no interrupt with id {interrupt_id!r} pending on {url} (nor recently decided); "
+                             f"`inbox list --url {url}` shows the pending ones and their ids.")
+            return
         super().__init__(f"no interrupt with id {interrupt_id!r} in this database; "
                          "`inbox list --db PATH` shows the pending ones and their ids.")
 
@@ -268,7 +272,7 @@ class ReviewService:
     async def item(self, interrupt_id: str) -> InboxItem:
         record = await self.backend.interrupt(interrupt_id)
         if record is None:
-            raise UnknownInterrupt(interrupt_id)
+            raise UnknownInterrupt(interrupt_id, getattr(self.backend, "url", None))
         return InboxItem.of(record)
 
     async def thread(self, thread_id: str) -> ThreadView:

@@ -177,7 +177,7 @@ async def _poll(backend: "RemoteBackend", since: int | None) -> AsyncIterator[An
             graph = str((thread.get("metadata") or {}).get("graph_id") or "")
             at = _now()
             for gone in sorted(before - set(now_pending)):
-                backend._where.pop(gone, None)
+                # `_where` keeps its thread: reading the decided request back goes straight there.
                 yield InterruptResolved(at=at, thread_id=thread_id, graph=graph, interrupt_id=gone)
             for new_id, record in now_pending.items():
                 backend._where[new_id] = thread_id

@@ -114,3 +114,9 @@ def test_usage_errors_are_clear():
     assert bad.returncode == 2 and "http(s) URL" in bad.stderr
     unknown = inbox("list", "--url", "prod")
     assert unknown.returncode == 2 and "[servers.NAME]" in unknown.stderr
+
+
+def test_an_unknown_id_names_the_server(inbox_serve):
+    done = inbox("show", "0" * 32, "--url", inbox_serve.url)
+    assert done.returncode == 2
+    assert f"pending on {inbox_serve.url}" in done.stderr and "inbox list --url" in done.stderr
