@@ -330,7 +330,10 @@ def _open_remote(args):
     from inbox.config import load_settings
     from inbox.remote_open import open_remote
 
-    return open_remote(args.url, args.api_key, load_settings(), poll_seconds=getattr(args, "poll_seconds", None))
+    poll = getattr(args, "poll_seconds", None)
+    if poll is not None and poll <= 0:
+        raise UsageError(f"--poll-seconds must be more than 0, got {poll}")
+    return open_remote(args.url, args.api_key, load_settings(), poll_seconds=poll)
 
 
 def _service(args, graphs: dict | None = None, readonly: bool = False):
