@@ -408,14 +408,21 @@ class RemoteBackend:
 
     # --- following ----------------------------------------------------------------------------
     async def last_event_seq(self) -> int:
-        """-1: "from now on". Neither server says its newest event's seq: `inbox serve`'s
-        stream is read from the start and older events are skipped (remote_follow.py)."""
-        return -1
+        """`inbox serve`: the seq of its newest event (`/inbox/events?since=now` says it in a
+        header; the stream is closed at once). -1 otherwise: "from when subscribe() is called"."""
+        if not self.ours:
+            return -1
+        try:
+            async with self.client().stream("/inbox/events", params={"since": "now"}) as response:
+                header = response.headers.get("x-inbox-since", "")
+                return int(header) if response.status_code == 200 and header.isdigit() else -1
+        except httpx.TransportError as error:
+            raise ServerUnreachable(self.url, describe_fault(error)) from None
 
     def subscribe(self, since: int | None = None) -> AsyncIterator[Any]:
         from inbox.backends.remote_follow import follow
 
-        return follow(self, since)
+        return follow(self, since, _now())
 
     def close(self) -> None:
         """Close each loop's client on its own loop (the engine's loop runs in a thread)."""

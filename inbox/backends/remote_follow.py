@@ -1,10 +1,9 @@
 """Live updates from an Agent Server, as the engine's typed events (what ReviewService.events
 reads from any backend), plus `Connection` events: the server stopped or started answering.
 
-- `inbox serve`: its `GET /inbox/events?since=SEQ` server-sent events. The server does not say
-  its newest seq, so the first connection reads from the start and skims the backlog (events
-  older than the moment we started following are skipped without parsing them); it then
-  reconnects with `since=` the last seq seen, so a dropped stream misses nothing.
+- `inbox serve`: its `GET /inbox/events?since=SEQ` server-sent events, first with `since=now`
+  (the server starts after its newest event and says its seq), then reconnecting with `since=`
+  the last seq seen, so a dropped stream misses nothing.
 - LangGraph's server has no event stream: it is polled every `poll_interval` seconds with
   `threads/search` sorted by `updated_at` (newest first), reading only the threads updated
   since the last poll; a thread's interrupts that appeared are "raised", those that went are
@@ -46,10 +45,15 @@ def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="microseconds")
 
 
-async def follow(backend: "RemoteBackend", since: int | None) -> AsyncIterator[Any]:
-    source = _events if backend.ours else _poll
-    async for event in source(backend, since):
-        yield event
+async def follow(backend: "RemoteBackend", since: int | None, called_at: str) -> AsyncIterator[Any]:
+    """`called_at`: when subscribe() was called (a generator starts later, at its first step):
+    what changed after it is news."""
+    if backend.ours:
+        async for event in _events(backend, since, called_at):
+            yield event
+    else:
+        async for event in _poll(backend, called_at):
+            yield event
 
 
 _AT = re.compile(r'"at":"([^"]*)"')
@@ -87,19 +91,28 @@ def _online(backend: "RemoteBackend") -> Connection | None:
     return Connection(True, "", backend.url)
 
 
-async def _events(backend: "RemoteBackend", since: int | None) -> AsyncIterator[Any]:
+async def _events(backend: "RemoteBackend", since: int | None, called_at: str) -> AsyncIterator[Any]:
     types = _event_types()
-    # Without a known seq, events older than now are skipped by their time. (Compared with
-    # our clock: a server whose clock runs behind ours would hide its first new events, the
-    # list is still right on the next reload; `since` from a previous connection avoids it.)
-    skip_before = _now() if since is None or since < 0 else None
-    seq = 0 if since is None or since < 0 else since
+    # `since=now`: the server starts after its newest event and says which (X-Inbox-Since).
+    # An older server without it: the log is read from the start and events older than now
+    # are skimmed by their time (compared with our clock), without parsing them.
+    start_now = since is None or since < 0
+    skip_before: str | None = None
+    seq = 0 if start_now else since
     pause = 0.2
     while True:
         try:
-            async with backend.client().stream("/inbox/events", params={"since": str(seq)}) as response:
+            param = "now" if start_now else str(seq)
+            async with backend.client().stream("/inbox/events", params={"since": param}) as response:
+                if response.status_code == 422 and start_now:  # an inbox serve without since=now
+                    start_now, skip_before = False, called_at
+                    continue  # again, from the start of the log
                 if response.status_code != 200:
                     raise ServerUnreachable(backend.url, f"/inbox/events answered {response.status_code}")
+                if start_now:
+                    header = response.headers.get("x-inbox-since", "")
+                    seq, start_now = (int(header), False) if header.isdigit() else (0, False)
+                    skip_before = None if header.isdigit() else called_at
                 back = _online(backend)
                 if back is not None:
                     yield back
@@ -130,10 +143,10 @@ async def _events(backend: "RemoteBackend", since: int | None) -> AsyncIterator[
         pause = min(MAX_PAUSE, pause * 2)
 
 
-async def _poll(backend: "RemoteBackend", since: int | None) -> AsyncIterator[Any]:
+async def _poll(backend: "RemoteBackend", called_at: str) -> AsyncIterator[Any]:
     from inbox.backends.remote import interrupt_records
 
-    seen_at = _now()  # threads updated after this are read at the next poll
+    seen_at = called_at  # threads updated after this are read at the next poll
     known: dict[str, set[str]] = {}  # thread id -> its pending interrupt ids as last seen
     for interrupt_id, thread_id in backend._where.items():
         known.setdefault(thread_id, set()).add(interrupt_id)
