@@ -198,9 +198,38 @@ class RemoteBackend:
         return out
 
     async def decisions(self, *, thread_id: str | None = None, limit: int | None = None):
-        """The server keeps no audit log a client can read: the decisions made from here."""
+        """The server keeps no audit log a client can read: the decisions made from here, and
+        for one thread, the requests its history shows were answered (who and what unknown)."""
         rows = [r for r in reversed(self._decided.values()) if thread_id is None or r.thread_id == thread_id]
+        if thread_id is not None:
+            rows += [r for r in await self._answered_in_history(thread_id) if r.id not in self._decided]
         return rows[:limit] if limit is not None else rows
+
+    async def _answered_in_history(self, thread_id: str) -> list[InterruptRecord]:
+        """Newest first: interrupts of earlier checkpoints that are no longer pending."""
+        try:
+            thread = await self.client().get(f"/threads/{thread_id}")
+            history = (await self.client().post_read(f"/threads/{thread_id}/history", {"limit": 50})).json()
+        except ApiError as error:
+            if error.status == 404:
+                return []
+            raise
+        pending = {r.id for r in interrupt_records(thread, await self._tasks(thread))}
+        graph = str((thread.get("metadata") or {}).get("graph_id") or "")
+        found: dict[str, InterruptRecord] = {}
+        for index, state in enumerate(history):
+            answered_at = history[index - 1].get("created_at") if index > 0 else None
+            for task in state.get("tasks") or []:
+                for raised in task.get("interrupts") or []:
+                    if not isinstance(raised, dict) or raised.get("id") in pending or raised.get("id") in found:
+                        continue
+                    if not raised.get("id") or answered_at is None:
+                        continue
+                    found[raised["id"]] = InterruptRecord(
+                        id=raised["id"], thread_id=thread_id, graph=graph, node=task.get("name", ""),
+                        payload=raised.get("value"), created_at=_ts(state.get("created_at")), status="resolved",
+                        resolved_at=answered_at, applied=True)
+        return list(found.values())
 
     async def failed_threads(self):
         threads, _ = await self._search({"status": "error", "limit": 100})

@@ -52,3 +52,21 @@ async def test_subscribe_yields_only_new_requests(any_server):
     seed(any_server.url, "agent", {"email": "before"})
     event = await follow_one_raise(any_server.url)
     assert event.graph == "agent" and event.value[0]["action_request"]["action"] == "send_email"
+
+
+async def test_the_thread_view_reads_state_history_and_answered_requests(any_server):
+    from inbox.review import ReviewService
+
+    url = any_server.url
+    thread_id, first = await asyncio.to_thread(seed, url, "agent", {"email": "viewed"})
+    service = ReviewService(await RemoteBackend(url).connect(), reviewer="ann")
+    item = await service.item(first)
+    applied = await service.decide(first, [{"type": "accept", "args": None}])
+    assert applied.status == "interrupted" and item.action == "send_email"
+    fresh = ReviewService(await RemoteBackend(url).connect(), reviewer="bob")  # knows nothing of ann's decision
+    view = await fresh.thread(thread_id)
+    assert view.values["decision"] == [{"type": "accept", "args": None}]
+    assert view.record.status == "interrupted" and view.record.graph == "agent"
+    assert [d.id for d in view.decisions] == [first] and view.decisions[0].status == "resolved"
+    assert view.history and view.history[0]["next"] == ["second_review"]
+    assert (await fresh.counts())["pending"] >= 1
