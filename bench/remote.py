@@ -140,7 +140,6 @@ async def round_trips(url: str, count: int) -> list[float]:
 
 
 def measure(url: str, repeat: int, decisions: int) -> dict:
-    from engine._internal.sync import run_sync  # noqa: F401 - the engine's loop, as the app uses it
 
     listing = [asyncio.run(list_first_page(url)) for _ in range(repeat)]
     screens = [asyncio.run(first_screen(url)) for _ in range(repeat)]

@@ -25,74 +25,21 @@ Following: `inbox serve`'s `/inbox/events` stream; LangGraph's server is polled
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any, AsyncIterator
 
 import httpx
 
-from engine.checkpoint.store import InterruptRecord, ThreadRecord
+from engine.checkpoint.store import InterruptRecord
 from engine.errors import AlreadyResolved, EngineError
 from engine.runtime.decisions import check_response
 from engine.runtime.ownership import Applied
 from inbox.backends import DecidedElsewhere, DecisionNotSent
 from inbox.backends.http import AgentServerClient, ApiError, ServerUnreachable, describe_fault
+from inbox.backends.remote_shapes import interrupt_records, matches, now_iso, thread_record, timestamp
 
 SEARCH_PAGE = 200  # threads per threads/search request while listing
 KINDS = {"inbox-serve": "inbox serve"}
-
-
-def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="microseconds")
-
-
-def _ts(value: Any) -> str:
-    return value if isinstance(value, str) and value else _now()
-
-
-def thread_record(thread: dict) -> ThreadRecord:
-    status = thread.get("status") or "idle"
-    metadata = thread.get("metadata") or {}
-    pending = sum(len(v or []) for v in (thread.get("interrupts") or {}).values())
-    return ThreadRecord(thread_id=thread["thread_id"], graph=str(metadata.get("graph_id") or ""),
-                        status=status if status in ("idle", "busy", "interrupted", "error", "done") else "idle",
-                        created_at=_ts(thread.get("created_at")), updated_at=_ts(thread.get("updated_at")),
-                        metadata=metadata, pending=pending)
-
-
-def interrupt_records(thread: dict, tasks: list[dict] | None = None) -> list[InterruptRecord]:
-    """The pending interrupts of a thread (from `interrupts`, or its state's `tasks`)."""
-    metadata = thread.get("metadata") or {}
-    graph = str(metadata.get("graph_id") or "")
-    created = _ts(thread.get("state_updated_at") or thread.get("updated_at"))
-    found: list[tuple[str, str, dict]] = []  # (task id, node, interrupt)
-    if thread.get("interrupts"):
-        for task_id, interrupts in thread["interrupts"].items():
-            found += [(task_id, "", i) for i in interrupts or []]
-    else:
-        for task in tasks or []:
-            found += [(task.get("id", ""), task.get("name", ""), i) for i in task.get("interrupts") or []]
-    names = {t.get("id"): t.get("name", "") for t in tasks or []}
-    return [InterruptRecord(id=i["id"], thread_id=thread["thread_id"], graph=graph, node=node or names.get(task_id, ""),
-                            payload=i.get("value"), created_at=created, status="pending")
-            for task_id, node, i in found if isinstance(i, dict) and i.get("id")]
-
-
-def _matches(record: InterruptRecord, text: str | None, action: str | None) -> bool:
-    from engine.review.validate import review_items
-    import json
-
-    if not text and not action:
-        return True
-    items = review_items(record.payload)
-    if action and action not in [i.action for i in items]:
-        return False
-    if text:
-        hay = " ".join([record.thread_id, record.graph] + [f"{i.action} {i.description} "
-                        f"{json.dumps(i.args, ensure_ascii=False, default=str)}" for i in items]
-                       + ([json.dumps(record.payload, ensure_ascii=False, default=str)]
-                          if items and items[0].kind == "question" else []))
-        return text.lower() in hay.lower()
-    return True
 
 
 class RemoteBackend:
@@ -187,7 +134,7 @@ class RemoteBackend:
         out: list[InterruptRecord] = []
         skipped = 0
         async for record in self._interrupted(graph=graph, thread_id=thread_id, page=page):
-            if not _matches(record, text, action):
+            if not matches(record, text, action):
                 continue
             if skipped < offset:
                 skipped += 1
@@ -227,7 +174,7 @@ class RemoteBackend:
                         continue
                     found[raised["id"]] = InterruptRecord(
                         id=raised["id"], thread_id=thread_id, graph=graph, node=task.get("name", ""),
-                        payload=raised.get("value"), created_at=_ts(state.get("created_at")), status="resolved",
+                        payload=raised.get("value"), created_at=timestamp(state.get("created_at")), status="resolved",
                         resolved_at=answered_at, applied=True)
         return list(found.values())
 
@@ -282,7 +229,7 @@ class RemoteBackend:
                             return InterruptRecord(
                                 id=interrupt_id, thread_id=candidate["thread_id"], graph=str(meta.get("graph_id") or ""),
                                 node=task.get("name", ""), payload=found.get("value"),
-                                created_at=_ts(state.get("created_at")), status="resolved",
+                                created_at=timestamp(state.get("created_at")), status="resolved",
                                 resolved_at=later.get("created_at"), resolved_by=None)
         return None
 
@@ -336,7 +283,7 @@ class RemoteBackend:
         body = {"assistant_id": record.graph or "agent", "command": {"resume": {interrupt_id: answer}},
                 "multitask_strategy": "reject"}
         run = await self._send(f"/threads/{record.thread_id}/runs", body, interrupt_id)
-        decided = record.model_copy(update={"status": "resolved", "resolved_by": by, "resolved_at": _now(),
+        decided = record.model_copy(update={"status": "resolved", "resolved_by": by, "resolved_at": now_iso(),
                                             "response": answer, "applied": False})
         self._runs[interrupt_id] = (record.thread_id, run["run_id"])
         if not self.ours:
@@ -451,7 +398,7 @@ class RemoteBackend:
     def subscribe(self, since: int | None = None) -> AsyncIterator[Any]:
         from inbox.backends.remote_follow import follow
 
-        return follow(self, since, _now())
+        return follow(self, since, now_iso())
 
     def close(self) -> None:
         """Close each loop's client on its own loop (the engine's loop runs in a thread)."""

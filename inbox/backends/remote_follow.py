@@ -144,7 +144,7 @@ async def _events(backend: "RemoteBackend", since: int | None, called_at: str) -
 
 
 async def _poll(backend: "RemoteBackend", called_at: str) -> AsyncIterator[Any]:
-    from inbox.backends.remote import interrupt_records
+    from inbox.backends.remote_shapes import interrupt_records
 
     seen_at = called_at  # threads updated after this are read at the next poll
     known: dict[str, set[str]] = {}  # thread id -> its pending interrupt ids as last seen
