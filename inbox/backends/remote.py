@@ -38,7 +38,8 @@ from inbox.backends import DecidedElsewhere, DecisionNotSent
 from inbox.backends.http import AgentServerClient, ApiError, ServerUnreachable, describe_fault
 from inbox.backends.remote_shapes import interrupt_records, matches, now_iso, thread_record, timestamp
 
-SEARCH_PAGE = 200  # threads per threads/search request while listing
+SEARCH_PAGE = 200  # threads per threads/search request while scanning (filters, lookups)
+MAX_PAGE = 1000  # the most threads/search returns at once (its `limit` bound)
 KINDS = {"inbox-serve": "inbox serve"}
 
 
@@ -130,7 +131,7 @@ class RemoteBackend:
     async def list_pending(self, *, text=None, limit=None, offset=0, graph=None, thread_id=None, action=None):
         # A thread may hold several interrupts, so pages of threads are read until `limit`
         # interrupts after `offset` are found; the first screen reads one small page.
-        page = SEARCH_PAGE if (text or action or limit is None) else max(1, min(SEARCH_PAGE, offset + limit + 1))
+        page = SEARCH_PAGE if (text or action or limit is None) else max(1, min(MAX_PAGE, offset + limit + 1))
         out: list[InterruptRecord] = []
         skipped = 0
         async for record in self._interrupted(graph=graph, thread_id=thread_id, page=page):
