@@ -252,8 +252,9 @@ class RemoteBackend:
 
     async def state(self, thread_id: str) -> tuple[dict, str | None]:
         try:
-            thread = await self.client().get(f"/threads/{thread_id}")
-            state = await self.client().get(f"/threads/{thread_id}/state")
+            client = self.client()  # both at once: the detail pane waits for them
+            thread, state = await asyncio.gather(client.get(f"/threads/{thread_id}"),
+                                                 client.get(f"/threads/{thread_id}/state"))
         except ApiError as error:
             if error.status == 404:
                 return {}, None
