@@ -63,6 +63,7 @@ class RemoteBackend:
         self._runs: dict[str, tuple[str, str]] = {}  # interrupt id -> (thread id, run id)
         self._where: dict[str, str] = {}  # interrupt id -> thread id, learnt while listing
         self.online = True  # False while the server does not answer (the TUI shows it)
+        self._listing: dict[tuple, asyncio.Future] = {}  # listings in flight, shared
 
     def __repr__(self) -> str:
         return f"RemoteBackend({self.url!r}, {self.server_kind})"
@@ -129,6 +130,19 @@ class RemoteBackend:
             offset += len(threads)
 
     async def list_pending(self, *, text=None, limit=None, offset=0, graph=None, thread_id=None, action=None):
+        # The same listing asked again while one is in flight (the screen's load worker is
+        # restarted as it mounts) shares the request: a cancelled caller does not stop the
+        # server's work, so a second request would only queue behind the first.
+        key = (asyncio.get_running_loop(), text, limit, offset, graph, thread_id, action)
+        task = self._listing.get(key)
+        if task is None:
+            task = asyncio.ensure_future(self._list_pending(text=text, limit=limit, offset=offset, graph=graph,
+                                                            thread_id=thread_id, action=action))
+            self._listing[key] = task
+            task.add_done_callback(lambda _done: self._listing.pop(key, None))
+        return list(await asyncio.shield(task))
+
+    async def _list_pending(self, *, text, limit, offset, graph, thread_id, action):
         # A thread may hold several interrupts, so pages of threads are read until `limit`
         # interrupts after `offset` are found; the first screen reads one small page.
         page = SEARCH_PAGE if (text or action or limit is None) else max(1, min(MAX_PAGE, offset + limit + 1))
