@@ -108,3 +108,25 @@ def test_unreachable_server_snapshot(snap_compare, monkeypatch):
 
 
 _ = free_port
+
+
+async def test_a_decision_to_a_server_gone_is_reported_not_sent(tmp_path):
+    server = InboxServe(tmp_path / "gone.sqlite")
+    await asyncio.to_thread(server.start)
+    try:
+        thread_id, interrupt_id = await asyncio.to_thread(seed, server.url, "agent", {"email": "gone"})
+        app = await open_app(server.url)
+        async with app.run_test(size=(150, 40), notifications=True) as pilot:
+            await select(pilot, app, interrupt_id)
+            await asyncio.to_thread(server.kill9)
+            await pilot.press("a")
+            # A toast says so (the status line may then show the lost connection instead).
+            await wait_until(pilot, lambda: any(n.title.startswith("Not sent") for n in app._notifications),
+                             what="the not-sent report")
+            toast = next(n for n in app._notifications if n.title.startswith("Not sent"))
+            assert "server unreachable" in toast.message and "Nothing was applied" in toast.message
+            await asyncio.to_thread(server.start)  # the same file: nothing was applied
+            assert "decision" not in thread_of(server.url, thread_id)["values"]
+            await wait_until(pilot, lambda: "unreachable" not in topbar(app), timeout=30, what="recovery")
+    finally:
+        await asyncio.to_thread(server.stop)
