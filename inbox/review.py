@@ -22,7 +22,8 @@ from engine.review.json_schema import schema_errors
 from engine.review.validate import InvalidResponse, ReviewItem, review_items
 from engine.runtime.decisions import Applied, check_response
 from engine._internal.sync import run_sync
-from inbox.backends import Backend, DecisionNotSent
+from inbox.backends import Backend
+from inbox.backends.errors import DecisionNotSent
 from inbox.backends.local import LocalBackend
 
 __all__ = ["ReviewService", "InboxItem", "InboxUpdate", "ThreadView", "UnknownInterrupt", "build_response",

@@ -16,34 +16,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, AsyncIterator, Mapping, Protocol, runtime_checkable
 
-from engine.errors import AlreadyResolved, EngineError
-
-
-class DecidedElsewhere(AlreadyResolved):
-    """Someone else decided this interrupt first (a remote server that cannot say who):
-    our answer was not applied, and it is never sent again."""
-
-    def __init__(self, interrupt_id: str, by: str | None = None, at: str | None = None, *, url: str = ""):
-        super().__init__(interrupt_id, by, at)
-        who = by or "someone else"
-        when = f" at {at}" if at else ""
-        self.args = (f"someone else decided first: interrupt {interrupt_id} was decided by {who}{when}"
-                     f"{' on ' + url if url else ''}; your answer was not applied. Refresh to see its outcome.",)
-
-    def __str__(self) -> str:
-        return self.args[0]
-
-
-class DecisionNotSent(EngineError, ConnectionError):
-    """A remote backend could not deliver a decision; nothing was applied (or, with `maybe`,
-    it may have arrived: the message says what was seen). Never retried by itself."""
-
-    def __init__(self, message: str, *, maybe: bool = False):
-        self.maybe = maybe
-        super().__init__(message)
-
-
-
 @runtime_checkable
 class Backend(Protocol):
     kind: str  # "local", later "remote"

@@ -34,7 +34,7 @@ from engine.checkpoint.store import InterruptRecord
 from engine.errors import AlreadyResolved, EngineError
 from engine.runtime.decisions import check_response
 from engine.runtime.ownership import Applied
-from inbox.backends import DecidedElsewhere, DecisionNotSent
+from inbox.backends.errors import DecidedElsewhere, DecisionNotSent
 from inbox.backends.http import AgentServerClient, ApiError, ServerUnreachable, describe_fault
 from inbox.backends.remote_shapes import interrupt_records, matches, now_iso, thread_record, timestamp
 
