@@ -193,6 +193,9 @@ def _is_empty_inbox(path: str) -> bool:
 
 
 def cmd_open(args) -> int:
+    if _remote(args):
+        backend = _open_remote(args)
+        return run_tui(backend, {}, f"{backend.url} · {backend.server_kind}")
     refs = dict(load_graph_ref(r) for r in args.graph)
     saver = open_saver(args.db, create=False)
     return run_tui(saver, bind_graphs(refs, saver), shown(args.db))
@@ -333,10 +336,36 @@ def cmd_serve(args) -> int:
 
 
 # --- headless ---------------------------------------------------------------------------------------
+def _remote(args) -> bool:
+    """Whether the command works on an Agent Server (--url) rather than a file (--db)."""
+    url, db = getattr(args, "url", None), getattr(args, "db", None)
+    if url and db:
+        raise UsageError("--db and --url both given; open a database file (--db PATH) or a server (--url URL), "
+                         "not both.")
+    if not url and not db:
+        raise UsageError("give the inbox to open: --db PATH (a database file) or --url URL (an Agent Server).")
+    if url and getattr(args, "graph", None):
+        raise UsageError("--graph is for --db; with --url the server runs the graphs.")
+    return bool(url)
+
+
+def _open_remote(args):
+    from inbox.config import load_settings
+    from inbox.remote_open import open_remote
+
+    poll = getattr(args, "poll_seconds", None)
+    if poll is not None and poll <= 0:
+        raise UsageError(f"--poll-seconds must be more than 0, got {poll}")
+    return open_remote(args.url, args.api_key, load_settings(), poll_seconds=poll)
+
+
 def _service(args, graphs: dict | None = None, readonly: bool = False):
     from inbox.review import ReviewService
 
     reviewer = _reviewer(args) if hasattr(args, "by") else "cli"  # a bad name stops us before opening
+    if _remote(args):
+        backend = _open_remote(args)
+        return backend, ReviewService(backend, reviewer=reviewer)
     saver = open_saver(args.db, create=False, readonly=readonly)
     return saver, ReviewService(saver, graphs or {}, reviewer=reviewer)
 
@@ -440,8 +469,8 @@ def cmd_decide(args) -> int:
     from engine._internal.sync import run_sync
     from inbox.review import build_response
 
-    refs = dict(load_graph_ref(r) for r in args.graph)
     saver, service = _service(args)
+    refs = dict(load_graph_ref(r) for r in args.graph)
     try:
         service.graphs = bind_graphs(refs, saver)
         item = run_sync(service.item(args.id))  # a unique prefix works: the full id from here on
@@ -612,19 +641,31 @@ def parser() -> argparse.ArgumentParser:
             p.add_argument("--db", required=True, help=db_help)
         return p
 
+    def with_source(p):
+        """--db PATH or --url URL (an Agent Server), one of them."""
+        source = p.add_mutually_exclusive_group(required=True)  # argparse says "not allowed with"
+        source.add_argument("--db", help="the inbox database (a SqliteSaver file)")
+        source.add_argument("--url", help="an Agent Server (`inbox serve`, `langgraph dev`, a LangGraph deployment): "
+                                     "its URL, or a [servers.NAME] name from the config file")
+        p.add_argument("--api-key", dest="api_key", metavar="KEY",
+                       help="the server's API key (default: $LANGGRAPH_API_KEY, then $LANGSMITH_API_KEY)")
+        return p
+
     def with_graphs(p):
         p.add_argument("--graph", action="append", default=[], metavar="NAME=module:attr",
                        help="a graph to continue runs with (repeatable)")
         return p
 
-    with_graphs(with_db(sub.add_parser("open", help="open the inbox over your own database")))
+    opener = with_graphs(with_source(sub.add_parser("open", help="open the inbox over your own database or an Agent Server")))
+    opener.add_argument("--poll-seconds", dest="poll_seconds", type=float,
+                        help="with a LangGraph server: seconds between looks for changes (default 2)")
     worker = with_graphs(with_db(sub.add_parser("worker", help="apply recorded decisions: continue the runs")))
     worker.add_argument("--interval", type=float, default=0.5, help="seconds between polls")
     worker.add_argument("--once", action="store_true", help="apply what is waiting, then exit")
     worker.add_argument("--concurrency", type=int, default=4,
                         help="threads continued at once by this worker (default 4)")
 
-    listing = with_db(sub.add_parser("list", help="list pending requests"))
+    listing = with_source(sub.add_parser("list", help="list pending requests"))
     listing.add_argument("--json", action="store_true", help="a JSON array")
     listing.add_argument("--status", choices=LIST_STATUSES, default="pending",
                          help="which requests: pending (default), resolved (the decisions), errors (runs that "
@@ -633,22 +674,22 @@ def parser() -> argparse.ArgumentParser:
     listing.add_argument("--graph", dest="graph_name", help="only this graph")
     listing.add_argument("--thread", help="only this thread")
     listing.add_argument("--limit", type=int)
-    show = with_db(sub.add_parser("show", help="show one request (ID or a unique prefix of 6+ characters)"))
+    show = with_source(sub.add_parser("show", help="show one request (ID or a unique prefix of 6+ characters)"))
     show.add_argument("id")
     show.add_argument("--json", action="store_true", help="the request as JSON (exact)")
     for name, help_text in (("accept", "accept a request"), ("ignore", "ignore (or, multi-action: reject) a request")):
-        p = with_graphs(with_db(sub.add_parser(name, help=help_text)))
+        p = with_graphs(with_source(sub.add_parser(name, help=help_text)))
         p.add_argument("id", help="the request's id, or a unique prefix of 6+ characters")
         p.add_argument("--by", help="who decides (default: the configured reviewer)")
         if name == "ignore":
             p.add_argument("--reason", help="multi-action (LangChain v1) requests: the reason the agent receives")
-    edit = with_graphs(with_db(sub.add_parser("edit", help="edit a request's args, then run it")))
+    edit = with_graphs(with_source(sub.add_parser("edit", help="edit a request's args, then run it")))
     edit.add_argument("id")
     edit.add_argument("--args", required=True, help="the new args as a JSON object")
     edit.add_argument("--by")
     for name, help_text in (("retry", "run an in-doubt tool call again"),
                             ("mark-done", "mark an in-doubt tool call as done (it is not run again)")):
-        p = with_graphs(with_db(sub.add_parser(name, help=help_text)))
+        p = with_graphs(with_source(sub.add_parser(name, help=help_text)))
         p.add_argument("id")
         p.add_argument("--by", help="who decides (default: the configured reviewer)")
         if name == "mark-done":
@@ -674,7 +715,7 @@ def parser() -> argparse.ArgumentParser:
                                                                       "deleted rows (exit 1 if any)")
     audit.add_argument("--since", help="only decisions from this time on (ISO 8601)")
     audit.add_argument("--format", choices=["jsonl", "csv"], default="jsonl", help="jsonl (default) or csv")
-    respond = with_graphs(with_db(sub.add_parser("respond", help="answer with text instead of running the tool")))
+    respond = with_graphs(with_source(sub.add_parser("respond", help="answer with text instead of running the tool")))
     respond.add_argument("id")
     respond.add_argument("text")
     respond.add_argument("--json", action="store_true", help="send TEXT parsed as JSON")
@@ -713,6 +754,11 @@ def main(argv: list[str] | None = None) -> int:
     except AlreadyResolved as error:
         say(str(error))
         return EXIT_ALREADY
+    except ConnectionError as error:  # a server that does not answer, a decision not delivered
+        if args.debug:
+            traceback.print_exc()
+        say(str(error))
+        return EXIT_FAILED
     except (UsageError, EngineError, SettingsError, LookupError, ValueError) as error:
         if args.debug:
             traceback.print_exc()

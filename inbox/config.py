@@ -11,6 +11,10 @@ Read from a TOML file (`$INBOX_CONFIG`, else `$XDG_CONFIG_HOME/agent-inbox/confi
     [keys]
     accept = "y"                 # INBOX_KEY_ACCEPT=y   (a binding id from `?` help)
     cursor_down = "j,down,ctrl+n"
+    [servers.prod]               # `inbox open --url prod`: an Agent Server by name
+    url = "https://agents.example.com"
+    api_key_env = "PROD_LANGGRAPH_KEY"   # the variable holding its key (never the key itself)
+    poll_seconds = 2.0           # how often a LangGraph server is polled for changes
 """
 
 from __future__ import annotations
@@ -43,6 +47,16 @@ def _default_reviewer() -> str:
         return getpass.getuser()
     except Exception:  # no user database entry (containers)
         return "reviewer"
+
+
+class ServerEntry(BaseModel):
+    """A named Agent Server: where it is and which environment variable holds its key."""
+
+    model_config = {"extra": "forbid"}
+
+    url: str = Field(min_length=1)
+    api_key_env: str | None = None
+    poll_seconds: float = Field(default=2.0, gt=0)
 
 
 class InboxSettings(BaseModel):
@@ -81,6 +95,7 @@ class InboxSettings(BaseModel):
             raise ValueError(f"unknown column(s) {', '.join(map(repr, unknown))}; choose from {', '.join(known)}")
         return columns
     theme: str = DEFAULT_THEME
+    servers: dict[str, ServerEntry] = Field(default_factory=dict)
 
     @field_validator("theme")
     @classmethod

@@ -26,10 +26,12 @@ from engine.runtime.decisions import Applied, check_response
 from engine._internal.sync import run_sync
 from inbox.backends import Backend
 from inbox.edits import diff_summary, sent_args
+from inbox.backends.errors import DecisionNotSent
 from inbox.backends.local import LocalBackend
 
 __all__ = ["ReviewService", "InboxItem", "InboxUpdate", "ThreadView", "UnknownInterrupt", "AmbiguousId", "build_response",
            "describe_response", "describe_decision", "describe_rule", "blocking", "schema_errors", "AlreadyResolved", "InvalidResponse", "Applied", "InterruptRecord",
+           "DecisionNotSent",
            "ThreadRecord"]
 
 T = TypeVar("T")
@@ -42,8 +44,12 @@ RESPONSE_LETTERS = {"accept": "a", "edit": "e", "response": "r", "ignore": "i",
 
 
 class UnknownInterrupt(EngineError, LookupError):
-    def __init__(self, interrupt_id: str):
+    def __init__(self, interrupt_id: str, url: str | None = None):
         self.interrupt_id = interrupt_id
+        if url:  # a remote backend: neither pending nor in its recent history
+            super().__init__(f"no interrupt with id {interrupt_id!r} pending on {url} (nor recently decided); "
+                             f"`inbox list --url {url}` shows the pending ones and their ids.")
+            return
         short = (f" (a prefix needs at least {MIN_PREFIX} characters)"
                  if len(interrupt_id) < MIN_PREFIX else "")
         super().__init__(f"no interrupt with id {interrupt_id!r} in this database{short}; "
@@ -282,9 +288,11 @@ class InboxUpdate:
     can be shown without reading the store), a request changed (decided, expired, cancelled),
     or a run moved (nothing to show by itself, but the counts may change)."""
 
-    kind: Literal["raised", "changed", "run"]
+    kind: Literal["raised", "changed", "run", "connection"]
     interrupt_id: str | None = None
     item: InboxItem | None = None
+    online: bool = True  # kind "connection": a remote server stopped (False) or started answering
+    reason: str = ""
 
 
 class ReviewService:
@@ -312,7 +320,9 @@ class ReviewService:
 
     def runs(self, graph: str | None = None) -> bool:
         """Whether this process continues runs (of `graph`) itself, rather than recording
-        decisions for `inbox worker`."""
+        decisions for `inbox worker`. A remote server continues its runs itself."""
+        if getattr(self.backend, "runs_here", False):
+            return True
         return bool(self.graphs.get(graph)) if graph is not None else bool(self.graphs)
 
     # --- reading ------------------------------------------------------------------------------
@@ -455,7 +465,7 @@ class ReviewService:
         """One interrupt by id or unique id prefix (see resolve_id)."""
         record = await self.backend.interrupt(await self.resolve_id(interrupt_id))
         if record is None:
-            raise UnknownInterrupt(interrupt_id)
+            raise UnknownInterrupt(interrupt_id, getattr(self.backend, "url", None))
         return InboxItem.of(record)
 
     async def thread(self, thread_id: str) -> ThreadView:
@@ -473,7 +483,9 @@ class ReviewService:
         if since is None:
             since = await self.backend.last_event_seq()
         async for event in self.backend.subscribe(since=since):
-            if isinstance(event, InterruptRaised):
+            if hasattr(event, "online"):  # a remote server's connection changed
+                yield InboxUpdate("connection", online=event.online, reason=event.reason)
+            elif isinstance(event, InterruptRaised):
                 yield InboxUpdate("raised", event.interrupt_id, InboxItem.of(InterruptRecord(
                     id=event.interrupt_id, thread_id=event.thread_id, graph=event.graph, ns=event.ns,
                     node=event.node, checkpoint_id=event.checkpoint_id, payload=event.value,

@@ -4,7 +4,8 @@ Not part of LangGraph's API. An inbox client (the TUI's remote backend) follows 
 interrupts raised, decided, cancelled and expired, and runs starting, finishing and failing,
 as they are committed, from any process writing the file. Each event is
 `id: SEQ` / `event: KIND` / `data: EVENT JSON`; reconnect with `since=` the last id (or send
-`Last-Event-ID`) to miss nothing. A comment line every 15 s keeps proxies from closing it."""
+`Last-Event-ID`) to miss nothing. `since=now` starts after the newest event (its seq in the
+`X-Inbox-Since` header), without reading the log out. A comment line every 15 s keeps proxies from closing it."""
 
 from __future__ import annotations
 
@@ -24,9 +25,11 @@ async def inbox_events(request: Request) -> StreamingResponse:
     ctx = context(request)
     raw = request.query_params.get("since") or request.headers.get("last-event-id") or "0"
     try:
-        since = int(raw)
+        # "now": only events after the newest stored one (a client starting to follow, which
+        # must not have the whole log read out); the X-Inbox-Since header says which seq that is.
+        since = await ctx.saver.alast_event_seq() if raw == "now" else int(raw)
     except ValueError:
-        raise ApiError(422, f"since must be an event sequence number (a whole number), got {raw!r}.") from None
+        raise ApiError(422, f"since must be an event sequence number (a whole number) or \"now\", got {raw!r}.") from None
     if since < 0:
         raise ApiError(422, f"since must be 0 or more, got {since}.")
 
@@ -50,7 +53,8 @@ async def inbox_events(request: Request) -> StreamingResponse:
                 pending.cancel()
             await events.aclose()
 
-    return StreamingResponse(body(), media_type="text/event-stream; charset=utf-8")
+    return StreamingResponse(body(), media_type="text/event-stream; charset=utf-8",
+                             headers={"X-Inbox-Since": str(since)})
 
 
 __all__ = ["inbox_events"]

@@ -5,7 +5,7 @@ It is about what an inbox needs, not about how a store works: list what is pendi
 look one request or thread up, claim a decision (exactly once) and apply it, take over what
 nobody runs (recover), apply deadlines (expire), and follow the store's events. `LocalBackend`
 (backends/local.py) is a store opened in this process plus the graphs that continue its runs;
-a remote backend (an Agent Server over HTTP) comes later and implements the same methods.
+`RemoteBackend` (backends/remote.py) is an Agent Server over HTTP and implements the same methods.
 
 Records are the store's record types (InterruptRecord, ThreadRecord); `Applied` is what
 applying a decision did to the run. Only review.py and the backends import the engine.
@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any, AsyncIterator, Mapping, Protocol, runtime_checkable
-
 
 @runtime_checkable
 class Backend(Protocol):

@@ -35,8 +35,8 @@ from inbox import styles
 from inbox.actions import DECISIONS as DECISION_ACTIONS, TABS, bindings, help_rows
 from inbox.config import InboxSettings
 from inbox.keymap import Keys
-from inbox.review import (AlreadyResolved, Applied, InboxItem, InvalidResponse, ReviewService, blocking,
-                          build_response, describe_rule)
+from inbox.review import (AlreadyResolved, Applied, DecisionNotSent, InboxItem, InvalidResponse, ReviewService,
+                          blocking, build_response, describe_rule)
 from inbox.screens.confirm import ConfirmScreen, bulk_listing
 from inbox.screens.edit import EditArgsScreen
 from inbox.screens.full import FullViewScreen
@@ -121,6 +121,7 @@ class InboxScreen(Screen):
         self._filter_timer = None
         self._loaded_once = False
         self._showing_hint = True  # the status line shows the hint (not a message to read)
+        self.unreachable: str | None = None  # a remote server's fault while it does not answer
 
     # --- layout -----------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -150,7 +151,11 @@ class InboxScreen(Screen):
     # --- failures go to the app's error boundary ------------------------------------------------------
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         event.stop()
-        if event.state == WorkerState.ERROR and event.worker.error is not None:
+        if event.state == WorkerState.ERROR and isinstance(event.worker.error, ConnectionError):
+            # A remote server that does not answer: one steady state, not a toast per worker;
+            # its event stream retries and reloads when it answers again.
+            self._connection(False, getattr(event.worker.error, "reason", str(event.worker.error)))
+        elif event.state == WorkerState.ERROR and event.worker.error is not None:
             self.app.report_failure(WORKER_TASKS.get(event.worker.name, event.worker.name or "A background task"),
                                     event.worker.error)
 
@@ -197,6 +202,8 @@ class InboxScreen(Screen):
         text.append(f"  reviewer: {one_line(self.service.reviewer, 24)}", style=styles.MUTED)
         if not self.service.runs() and not self._waiting:
             text.append("  decisions are recorded; `inbox worker` continues the runs", style=styles.WARNING)
+        if self.unreachable is not None:
+            text.append("  ● server unreachable, retrying", style=styles.ERROR_STRONG)
         self.query_one("#topbar", Static).update(text)
 
     def _attention(self, what: str) -> None:
@@ -310,11 +317,25 @@ class InboxScreen(Screen):
     @work(exit_on_error=False, exclusive=True, group="events")
     async def watch_events(self) -> None:
         async for update in self.service.events():
+            if update.kind == "connection":
+                self._connection(update.online, update.reason)
+                continue
             if update.kind == "raised":
                 self._raised[update.interrupt_id] = update.item
             elif update.kind == "changed":
                 self._changed.add(update.interrupt_id)
             self.post_message(InboxChanged())
+
+    def _connection(self, online: bool, reason: str) -> None:
+        """A remote server stopped answering (shown until it is back), or is back (reload)."""
+        self.unreachable = None if online else (reason or "no answer")
+        self._topbar()
+        if online:
+            self.set_status("✓ Server reachable again; the list is up to date.", "ok")
+            self.reload()
+        else:
+            self.set_status(f"✗ Server unreachable ({one_line(reason, 80)}), retrying… "
+                            "Decisions cannot be sent until it answers.", "error")
 
     def on_inbox_changed(self, message: InboxChanged) -> None:
         if not self._refresh_scheduled:
@@ -786,6 +807,9 @@ class InboxScreen(Screen):
         except (InvalidResponse, LookupError) as refused:
             self.app.call_from_thread(self._refused, item, refused)
             return
+        except DecisionNotSent as failed:
+            self.app.call_from_thread(self._not_delivered, item, failed)
+            return
         self.app.call_from_thread(self._claimed, item, record, verb)
         applied = blocking(self.service.apply(record))
         self.app.call_from_thread(self._report, item, applied, verb)
@@ -856,6 +880,12 @@ class InboxScreen(Screen):
                     timeout=self.settings.toast_seconds * 2)
         self.set_status(f"✗ Not sent: resolved by {lost.by} at {when}.", "error")
         self.refresh_item(item.id)
+
+    def _not_delivered(self, item: InboxItem, failed: DecisionNotSent) -> None:
+        """A remote server did not get the decision (or we cannot tell): said, never resent."""
+        title = "Maybe not delivered — not sent again" if failed.maybe else "Not sent — the server did not answer"
+        self.notify(str(failed), title=title, severity="error", timeout=self.settings.toast_seconds * 2)
+        self.set_status(f"✗ Not sent: {one_line(str(failed), 120)}", "error")
 
     def _refused(self, item: InboxItem, refused: Exception) -> None:
         self.notify(str(refused), title="Decision refused — nothing was sent", severity="error",
