@@ -193,15 +193,19 @@ class RunManager:
                                                         durability=spec.durability):
                 handle.mark_begun()
                 if mode == "values":
-                    if isinstance(chunk, dict) and set(chunk) == {"__interrupt__"}:
-                        if "values" in wanted:
-                            handle.publish("values", {**(values or {}), "__interrupt__": [
-                                interrupt_json(i, response_schema=True) for i in chunk["__interrupt__"]]})
-                        continue
-                    values = chunk
+                    if isinstance(chunk, dict) and "__interrupt__" in chunk:
+                        # A pause: one chunk per interrupted task, the state plus its interrupts.
+                        state = {k: v for k, v in chunk.items() if k != "__interrupt__"}
+                        values = state
+                        chunk = {**state, "__interrupt__": [
+                            interrupt_json(i, response_schema=True) for i in chunk["__interrupt__"]]}
+                    else:
+                        values = chunk
                 elif mode == "updates" and isinstance(chunk, dict) and "__interrupt__" in chunk:
-                    interrupts = list(chunk["__interrupt__"])
-                    chunk = {"__interrupt__": [interrupt_json(i, response_schema=True) for i in interrupts]}
+                    # One chunk per interrupted task (several when parallel tasks paused): the
+                    # run's answer lists them all, as the real server's does.
+                    interrupts.extend(chunk["__interrupt__"])
+                    chunk = {"__interrupt__": [interrupt_json(i, response_schema=True) for i in chunk["__interrupt__"]]}
                 if events is not None and mode == "updates":
                     for event in events.updates(chunk):
                         handle.publish("events", event)
