@@ -311,11 +311,12 @@ class Run:
                 return [("values", dict(self.values))], True, True
             skip_before = await self._start_continue()
             return started, skip_before, bool(self.state.tasks)
-        await self._start_input(input)
-        return [("values", dict(self.values))], False, True
+        wrote = await self._start_input(input)
+        # As LangGraph: the input's values chunk only when the input wrote a channel (`{}` does not).
+        return ([("values", dict(self.values))] if wrote else []), False, True
 
     # --- how a run starts -------------------------------------------------------------------------
-    async def _start_input(self, input: Any, goto: list | None = None) -> None:
+    async def _start_input(self, input: Any, goto: list | None = None) -> bool:
         """A run with an input: LangGraph's input checkpoint (source "input", the state before
         the input, next `__start__`), then the input applied (source "loop", next the entry
         nodes), both in the run's first transaction."""
@@ -348,6 +349,7 @@ class Run:
             events.insert(0, RunStarted(**self._event_base(), source="input", metadata=self.config.get("metadata")))
         step = (self.state.checkpoint["step"] + 2) if self.state is not None else 0
         await self._apply_start(update, goto, step=step, events=events, input_checkpoint=input_checkpoint)
+        return bool(update)
 
     async def _apply_start(self, update: dict | None, goto: list | None, *, step: int, events: list,
                            input_checkpoint: dict | None = None, source: str = "loop") -> None:
