@@ -239,7 +239,8 @@ class PostgresSaver(BaseCheckpointSaver):
         return min(poll_interval, 0.1)
 
     # --- the inbox's queries and decisions (queries.py) and run ownership (ownership.py) --------------
-    for _name in ("alist_pending", "acount_by_status", "aget_interrupt", "alist_threads", "aget_thread",
+    for _name in ("alist_pending", "acount_by_status", "aget_interrupt", "afind_interrupt_ids", "aaudit_log",
+                  "aput_rule", "alist_rules", "alist_threads", "aget_thread",
                   "adecisions", "alist_claimed_unapplied", "alist_due", "aresolve", "aexpire", "aexpire_due",
                   "list_pending", "count_by_status", "get_interrupt", "list_threads", "get_thread", "decisions",
                   "list_claimed_unapplied", "list_due", "resolve", "expire", "expire_due"):
