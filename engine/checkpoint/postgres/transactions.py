@@ -85,6 +85,7 @@ class Connections:
         self._pools: dict[asyncio.AbstractEventLoop, AsyncConnectionPool] = {}
         self._pools_lock = threading.Lock()
         self._opening: dict[asyncio.AbstractEventLoop, asyncio.Lock] = {}
+        self._guards: dict[asyncio.AbstractEventLoop, asyncio.Task] = {}
         self.current: contextvars.ContextVar[Txn | None] = contextvars.ContextVar(
             f"postgres_txn_{id(self)}", default=None)
         self.closed = False
@@ -119,7 +120,24 @@ class Connections:
                     raise self.error(exc, "connecting") from None
                 with self._pools_lock:
                     self._pools[loop] = pool
+                self._guards[loop] = loop.create_task(self._close_at_loop_end(loop, pool),
+                                                      name="engine-postgres-pool-guard")
             return pool
+
+    async def _close_at_loop_end(self, loop: asyncio.AbstractEventLoop, pool: AsyncConnectionPool) -> None:
+        """Close `pool` when its loop ends (asyncio.run cancels every task left) or the saver
+        closes. Why: psycopg_pool's workers swallow a cancellation that lands while they run a
+        task (growing the pool, reconnecting), so a loop ending with its pool open could wait
+        for them forever; closing the pool stops them."""
+        try:
+            await asyncio.get_running_loop().create_future()  # never set: only cancelled
+        except asyncio.CancelledError:
+            with self._pools_lock:
+                if self._pools.get(loop) is pool:
+                    del self._pools[loop]
+            with contextlib.suppress(Exception):
+                await pool.close(timeout=5)
+            raise
 
     # --- outside transactions -------------------------------------------------------------------
     async def read(self, work: Work) -> Any:
@@ -240,6 +258,12 @@ class Connections:
                 future = asyncio.run_coroutine_threadsafe(pool.close(timeout=5), loop)
                 with contextlib.suppress(Exception):
                     await asyncio.wrap_future(future)
+        guards, self._guards = dict(self._guards), {}
+        for loop, guard in guards.items():  # their pools are closed: let them end
+            if loop is here:
+                guard.cancel()
+            elif not loop.is_closed():
+                loop.call_soon_threadsafe(guard.cancel)
 
 
 __all__ = ["Connections", "Txn"]
