@@ -44,10 +44,37 @@ class Txn:
     it writes (appended last, under the events lock: events.py). `begun`: BEGIN was sent."""
 
     conn: psycopg.AsyncConnection
+    loop: asyncio.AbstractEventLoop | None = None
     queued: list[Work] = field(default_factory=list)
     event_rows: list[tuple] = field(default_factory=list)
     begun: bool = False
     savepoints: int = 0
+
+
+class _CurrentTxn:
+    """The transaction the running task is in: a context variable that only answers on the
+    event loop the transaction's connection belongs to. A context copied to another loop's
+    thread (a heartbeat, a sync twin on the engine loop) is outside the transaction there:
+    psycopg's async connections must never be used from two loops."""
+
+    def __init__(self, name: str) -> None:
+        self._var: contextvars.ContextVar[Txn | None] = contextvars.ContextVar(name, default=None)
+
+    def get(self) -> Txn | None:
+        txn = self._var.get()
+        if txn is None:
+            return None
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return None
+        return txn if txn.loop is loop else None
+
+    def set(self, txn: Txn | None) -> contextvars.Token:
+        return self._var.set(txn)
+
+    def reset(self, token: contextvars.Token) -> None:
+        self._var.reset(token)
 
 
 class _Recorder:
@@ -86,8 +113,7 @@ class Connections:
         self._pools_lock = threading.Lock()
         self._opening: dict[asyncio.AbstractEventLoop, asyncio.Lock] = {}
         self._guards: dict[asyncio.AbstractEventLoop, asyncio.Task] = {}
-        self.current: contextvars.ContextVar[Txn | None] = contextvars.ContextVar(
-            f"postgres_txn_{id(self)}", default=None)
+        self.current = _CurrentTxn(f"postgres_txn_{id(self)}")
         self.closed = False
 
     def error(self, exc: BaseException, doing: str) -> StorageError:
@@ -212,7 +238,7 @@ class Connections:
         pool = await self.pool()
         try:
             async with pool.connection() as conn:
-                txn = Txn(conn)
+                txn = Txn(conn, asyncio.get_running_loop())
                 token = self.current.set(txn)
                 committed = False
                 try:
