@@ -12,6 +12,9 @@ append their event rows last in the transaction (after every other row they lock
 writer holding the shared lock never waits for another writer and the reader waits at most
 for a commit in flight.
 
+**Rules.** A step that raises requests reads the active rules (rules_store.py); one a rule
+answers is claimed in the same transaction, audited, and never shows up as pending.
+
 **Wake-ups.** A transaction that appends events also sends `NOTIFY engine_events` (delivered
 at its commit); listener.py turns that into a wake-up of this process's subscribers, whose
 polling every `poll_interval` is the fallback.

@@ -19,6 +19,8 @@ machines sharing one database.
 - Events ordered for every reader despite concurrent writers, with LISTEN/NOTIFY wake-ups
   (events.py, listener.py).
 - Leases and claims (ownership.py); the reviewed-tool ledger on a sync connection (ledger.py).
+- The hash-chained audit log, one row per decision in the decision's transaction
+  (audit_log.py), and rules applied when a request is raised (rules_store.py).
 
 The connection string's password never appears in a message: `repr()`, errors and logs use
 the redacted form (dsn.py).
