@@ -56,7 +56,7 @@ class Hosts:
         return proc
 
     def worker(self, tool_sleep: float = 0.0) -> subprocess.Popen:
-        return self.start("worker", "--graph", AGENT, "--interval", "0.05", "--concurrency", "2",
+        return self.start("worker", "--debug", "--graph", AGENT, "--interval", "0.05", "--concurrency", "2",
                           tool_sleep=tool_sleep)
 
     def kill_all(self) -> None:
@@ -138,7 +138,8 @@ def test_four_workers_and_six_reviewers_apply_each_decision_exactly_once(hosts):
         codes = sorted(code for code, _, _ in results)
         assert codes == [0, 3, 3, 3, 3, 3], [(code, err) for code, _, err in results]
     hosts.wait_settled(90)
-    assert all(proc.poll() is None for proc in workers), "a worker died"
+    dead = [proc for proc in workers if proc.poll() is not None]
+    assert not dead, f"a worker died: {[proc.communicate()[1][-6000:] for proc in dead]}"
     assert hosts.effects_by_key() == Counter({i: 1 for i in ids}), hosts.effect_lines()
     applied = hosts.query("SELECT id FROM engine_interrupts WHERE status = 'resolved' AND applied")
     assert {row[0] for row in applied} >= set(ids)
@@ -164,7 +165,8 @@ def test_a_killed_workers_lease_is_taken_over(hosts):
     runs_at_kill = hosts.effects_by_key()
     survivors = [hosts.worker() for _ in range(2)]
     hosts.wait_settled(90)
-    assert all(proc.poll() is None for proc in survivors)
+    dead = [proc for proc in survivors if proc.poll() is not None]
+    assert not dead, f"a worker died: {[proc.communicate()[1][-6000:] for proc in dead]}"
     # whoever took the threads over did not run a started call again: it asks about it
     doubts = hosts.query("SELECT id, thread_id FROM engine_interrupts WHERE status = 'pending'")
     runs = hosts.effects_by_key()

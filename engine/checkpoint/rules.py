@@ -11,6 +11,7 @@ Pure functions over plain dicts, shared by every store.
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from typing import Any
 
@@ -41,6 +42,17 @@ def check_rule(rule: dict) -> dict:
         except (TypeError, ValueError):
             raise ValueError(f"expires_at {rule['expires_at']!r} is not an ISO 8601 time") from None
     return {name: rule.get(name) for name in RULE_FIELDS}
+
+
+def new_rule(rule: dict, now: str) -> dict:
+    """`check_rule`, then what a store gives a rule it stores: an id (if new) and created_at.
+    ValueError without created_by (the audit log names who made a rule)."""
+    rule = check_rule(rule)
+    rule["id"] = rule["id"] or uuid.uuid4().hex[:12]
+    rule["created_at"] = rule["created_at"] or now
+    if not rule.get("created_by"):
+        raise ValueError("a rule needs created_by=<who made it>; it goes into the audit log")
+    return rule
 
 
 def active(rule: dict, now: str) -> bool:
@@ -96,4 +108,4 @@ def describe_rule(rule: dict) -> str:
     return text
 
 
-__all__ = ["OPS", "RULE_FIELDS", "check_rule", "active", "rule_answer", "describe_rule"]
+__all__ = ["OPS", "RULE_FIELDS", "check_rule", "new_rule", "active", "rule_answer", "describe_rule"]

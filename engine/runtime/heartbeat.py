@@ -15,6 +15,7 @@ lease is gone (released by the run's last commit, or taken over): the lease is t
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import threading
 import time
 from typing import Any
@@ -50,7 +51,10 @@ class Heartbeats:
         self._loop = loop
         thread = threading.Thread(target=loop.run_forever, name="engine-heartbeat", daemon=True)
         thread.start()
-        asyncio.run_coroutine_threadsafe(self._beat_forever(), loop)
+        # In an empty context: the first lease is registered inside a run's store transaction,
+        # and a task inheriting that context would renew every lease, forever, in that
+        # transaction (on PostgresSaver: its connection, from this thread's loop).
+        contextvars.Context().run(asyncio.run_coroutine_threadsafe, self._beat_forever(), loop)
 
     async def _beat_forever(self) -> None:
         self._wake = asyncio.Event()

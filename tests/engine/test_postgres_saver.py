@@ -21,6 +21,7 @@ import pytest
 
 psycopg = pytest.importorskip("psycopg")
 
+from engine._internal.sync import run_sync  # noqa: E402
 from engine.checkpoint import describe, open_store  # noqa: E402
 from engine.checkpoint.postgres import PostgresSaver, SCHEMA_VERSION  # noqa: E402
 from engine.checkpoint.postgres.dsn import redact, redact_text  # noqa: E402
@@ -57,9 +58,26 @@ def test_two_processes_opening_a_fresh_database_at_once_both_succeed(pg_empty_ur
 def test_a_newer_schema_is_refused_and_nothing_is_written(pg_url):
     with psycopg.connect(pg_url, autocommit=True) as conn:
         conn.execute("INSERT INTO engine_schema (version, applied_at) VALUES (%s, 'later')", (SCHEMA_VERSION + 1,))
-    with pytest.raises(StorageError, match=r"newer version of this engine \(schema version 2; .*up to 1\)"):
+    with pytest.raises(StorageError, match=rf"newer version of this engine \(schema version {SCHEMA_VERSION + 1}; .*up to {SCHEMA_VERSION}\)"):
         PostgresSaver.open(pg_url)
     assert _scalar(pg_url, "SELECT count(*) FROM engine_threads") == 0
+
+
+def test_a_version_1_database_is_migrated_and_keeps_its_rows(pg_empty_url):
+    from engine.checkpoint.postgres.schema import MIGRATIONS
+
+    with psycopg.connect(pg_empty_url, autocommit=True) as conn:
+        conn.execute("CREATE TABLE engine_schema (version integer PRIMARY KEY, applied_at text NOT NULL)")
+        for statement in MIGRATIONS[0][1]:
+            conn.execute(statement)
+        conn.execute("INSERT INTO engine_schema VALUES (1, 'then')")
+        conn.execute("INSERT INTO engine_interrupts (id, thread_id, payload, created_at, status, resolved_by) "
+                     "VALUES ('old', 't', '\"ok?\"', '2025-01-01T00:00:00.000000+00:00', 'resolved', 'dana')")
+    with PostgresSaver.from_conn_string(pg_empty_url) as saver:
+        old = saver.get_interrupt("old")
+        assert (old.payload, old.resolved_by, old.response_schema) == ("ok?", "dana", None)
+        assert run_sync(saver.aaudit_log()) == []  # the chain starts at the upgrade
+    assert _scalar(pg_empty_url, "SELECT max(version) FROM engine_schema") == SCHEMA_VERSION
 
 
 def test_prepared_statements_are_off_by_default_and_can_be_turned_on(pg_url):
@@ -135,8 +153,10 @@ def test_each_superstep_is_one_transaction(pg_url):
         graph.invoke({"n": 0}, config)
         after = _scalar(pg_url, "SELECT pg_current_xact_id()::text::bigint")
         checkpoints = len(list(graph.get_state_history(config)))
-    # every write transaction takes one transaction id (the probe above takes one too)
-    assert checkpoints == 4 and after - before - 1 == checkpoints
+    # every write transaction takes one transaction id (the probe above takes one too); the
+    # history is LangGraph's: the input checkpoint (step -1), saved in the first step's
+    # transaction (engine/runtime/loop.py), then steps 0 to 3
+    assert checkpoints == 5 and after - before - 1 == checkpoints - 1
 
 
 # --- events --------------------------------------------------------------------------------------

@@ -473,3 +473,45 @@ async def test_rules_answer_what_they_allow_when_it_is_raised(inbox_store):
     assert (await inbox_store.aget_interrupt("later")).status == "pending"
     with pytest.raises(ValueError, match="needs the tool"):
         await inbox_store.aput_rule({"created_by": "dana"})
+
+
+async def test_a_response_schema_is_stored_returned_and_checked_when_claiming(inbox_store):
+    from engine.review.validate import InvalidResponse
+
+    schema = {"type": "integer", "minimum": 1, "maximum": 5}
+    await inbox_store.aput_events([
+        InterruptRaised(at=at(1), thread_id="t1", graph="g", interrupt_id="n", value="How many?",
+                        response_schema=schema),
+        InterruptRaised(at=at(1), thread_id="t1", graph="g", interrupt_id="free", value="Anything?")])
+    assert (await inbox_store.aget_interrupt("n")).response_schema == schema
+    assert [r.response_schema for r in await inbox_store.alist_pending()] == [schema, None]
+    assert [e.response_schema for e in await inbox_store.aread_events()] == [schema, None]
+    with pytest.raises(InvalidResponse, match="response_schema"):
+        await inbox_store.aresolve("n", 9, by="dana", at=at(2))
+    assert (await inbox_store.aget_interrupt("n")).status == "pending"  # nothing was stored
+    assert (await inbox_store.aresolve("n", 3, by="dana", at=at(3))).response == 3
+    assert (await inbox_store.aresolve("free", {"any": "thing"}, by="dana", at=at(3))).status == "resolved"
+
+
+async def test_every_kind_of_decision_is_audited_in_its_transaction(open_inbox_store):
+    from engine.checkpoint.audit import verify_chain
+
+    async with open_inbox_store() as store:
+        await store.aput_events([
+            InterruptRaised(at=at(1), thread_id=t, graph="g", interrupt_id=t, value=_hi("send", to=t),
+                            deadline=at(5) if t == "late" else None,
+                            on_timeout=[{"type": "accept", "args": None}] if t == "late" else None)
+            for t in ("direct", "late", "rolled")])
+        async with store.transaction():  # a run's own answer (Command(resume=...)) is a decision too
+            await store.aclaim_answers("direct", "g", {"direct": [{"type": "accept", "args": None}]}, by=None,
+                                       at=at(2))
+        with pytest.raises(RuntimeError):
+            async with store.transaction():  # rolled back: neither the claim nor its audit row stays
+                await store.aclaim_answers("rolled", "g", {"rolled": [{"type": "accept", "args": None}]},
+                                           by=None, at=at(3))
+                raise RuntimeError("the step failed")
+        assert [r.id for r in await store.aexpire_due(at(6))] == ["late"]
+        log = await store.aaudit_log()
+        assert [(e["seq"], e["interrupt_id"]) for e in log] == [(1, "direct"), (2, "late")]
+        assert [json.loads(e["row"])["by"] for e in log] == ["api", "deadline"] and verify_chain(log) == []
+        assert (await store.aget_interrupt("rolled")).status == "pending"

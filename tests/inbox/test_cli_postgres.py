@@ -27,7 +27,7 @@ def test_headless_commands_on_a_postgres_url(pg_url, tmp_path):
     items = json.loads(listed.stdout)
     assert len(items) == 3
     first = items[0]["id"]
-    shown = ok(inbox("show", first, cwd=tmp_path, env=cli_env(tmp_path, INBOX_DB=url)))  # --db from INBOX_DB
+    shown = ok(inbox("show", first, "--json", cwd=tmp_path, env=cli_env(tmp_path, INBOX_DB=url)))  # --db from INBOX_DB
     assert json.loads(shown.stdout)["id"] == first
     decided = ok(inbox("accept", first, *GRAPHS, "--by", "ann", cwd=tmp_path,
                        env=cli_env(tmp_path, DATABASE_URL=url)))  # and from DATABASE_URL

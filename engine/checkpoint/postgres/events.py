@@ -12,6 +12,9 @@ append their event rows last in the transaction (after every other row they lock
 writer holding the shared lock never waits for another writer and the reader waits at most
 for a commit in flight.
 
+**Rules.** A step that raises requests reads the active rules (rules_store.py); one a rule
+answers is claimed in the same transaction, audited, and never shows up as pending.
+
 **Wake-ups.** A transaction that appends events also sends `NOTIFY engine_events` (delivered
 at its commit); listener.py turns that into a wake-up of this process's subscribers, whose
 polling every `poll_interval` is the fallback.
@@ -21,6 +24,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from engine.checkpoint.postgres.rules_store import apply_rules, rules_for
 from engine.checkpoint.postgres.schema import EVENTS_LOCK
 from engine.checkpoint.serde import dumps, loads
 from engine.checkpoint.sqlite.times import normalize_ts
@@ -48,9 +52,10 @@ VALUES (%(thread_id)s, %(graph)s, 'idle', %(at)s, %(at)s, '{}') ON CONFLICT (thr
 """
 _RAISED_SQL = """
 INSERT INTO engine_interrupts
-    (id, thread_id, graph, ns, node, checkpoint_id, payload, created_at, deadline, on_timeout, status)
+    (id, thread_id, graph, ns, node, checkpoint_id, payload, created_at, deadline, on_timeout, status,
+     response_schema)
 VALUES (%(id)s, %(thread_id)s, %(graph)s, %(ns)s, %(node)s, %(checkpoint_id)s, %(payload)s, %(at)s,
-        %(deadline)s, %(on_timeout)s, 'pending')
+        %(deadline)s, %(on_timeout)s, 'pending', %(response_schema)s)
 ON CONFLICT (id) DO NOTHING
 """
 _RESOLVED_SQL = """
@@ -81,10 +86,17 @@ def _optional_json(value: Any) -> str | None:
     return None if value is None else dumps(value)
 
 
+def _raised(events: list[Event]) -> list[tuple[str, str]]:
+    """(interrupt id, raised at) of the InterruptRaised events: what rules may answer."""
+    return [(event.interrupt_id, normalize_ts(event.at)) for event in events if isinstance(event, InterruptRaised)]
+
+
 def event_row(event: Event) -> tuple:
     """(at, thread_id, graph, kind, data): thread_id, graph and kind have columns of their own."""
     at = normalize_ts(event.at)
     data = event.model_dump(exclude=_COLUMNS | {"at"} if event.at == at else _COLUMNS)
+    if data.get("response_schema", 0) is None:
+        del data["response_schema"]  # most interrupts have none (the field's default when read back)
     return (at, event.thread_id, event.graph, event.kind, dumps(data))
 
 
@@ -105,7 +117,8 @@ def effects(event: Event) -> list[tuple[str, dict]]:
         found.append((_RAISED_SQL, {
             **thread, "id": event.interrupt_id, "ns": event.ns, "node": event.node,
             "checkpoint_id": event.checkpoint_id or "", "payload": dumps(event.value),
-            "deadline": normalize_ts(event.deadline), "on_timeout": _optional_json(getattr(event, "on_timeout", None))}))
+            "deadline": normalize_ts(event.deadline), "on_timeout": _optional_json(getattr(event, "on_timeout", None)),
+            "response_schema": _optional_json(event.response_schema)}))
     elif isinstance(event, InterruptResolved):
         found.append((_RESOLVED_SQL, {"id": event.interrupt_id, "at": at, "by": event.by or "api",
                                       "response": dumps(event.response)}))
@@ -164,9 +177,14 @@ class EventLog:
         transaction (the caller's, if any). Returns them numbered."""
         statements = [statement for event in events for statement in effects(event)]
         rows = [event_row(event) for event in events]  # serialised first: a bad value fails before any write
+        raised = _raised(events)
 
         async def work(conn):
             await apply_effects(conn, statements)
+            if raised:  # rules answer what they allow before anyone sees it (rules_store.py)
+                rules = await rules_for(conn, raised)
+                if rules:
+                    await apply_rules(conn, rules, raised)
             return await append_rows(conn, rows)
 
         seqs = await self._db.write(work)
@@ -183,6 +201,16 @@ class EventLog:
             txn.event_rows.extend(rows)
 
         await self._db.write(work, defer=True)
+        raised = _raised(events)
+        if raised:
+            # Read on the transaction's connection without sending the queued work first: only
+            # a step a rule may answer pays for the rows to be written and read back now.
+            rules = await rules_for(txn.conn, raised)
+            if rules:
+                async def answer(conn):
+                    await apply_rules(conn, rules, raised)
+
+                await self._db.write(answer)  # sends the queued work (the raised rows) first
 
     @staticmethod
     async def commit_rows(txn: "Txn", conn) -> None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from engine.checkpoint.base import ANY_CHECKPOINT, now_us, owner_is_dead
+from engine.checkpoint.postgres.audit_log import append_audit
 from engine.checkpoint.postgres.events import event_row
 from engine.checkpoint.postgres.records import INTERRUPT_COLUMNS, interrupt_from_row
 from engine.checkpoint.serde import dumps, loads
@@ -132,9 +133,12 @@ class Ownership:
                     continue  # not in the index (written without events): nothing to claim
                 status, applied, claimed, claimed_by, claimed_at, payload = row
                 if status == "pending":
-                    await conn.execute("UPDATE engine_interrupts SET status = 'resolved', resolved_at = %s, "
-                                       "resolved_by = %s, response = %s, applied = false WHERE id = %s",
-                                       (at, by or "api", response_text, interrupt_id))
+                    cur = await conn.execute("UPDATE engine_interrupts SET status = 'resolved', resolved_at = %s, "
+                                             "resolved_by = %s, response = %s, applied = false WHERE id = %s "
+                                             f"RETURNING {INTERRUPT_COLUMNS}",
+                                             (at, by or "api", response_text, interrupt_id))
+                    # A decision given straight to the run (Command(resume=...)) is audited too.
+                    await append_audit(conn, interrupt_from_row(await cur.fetchone()))
                     rows.append(event_row(InterruptResolved(at=at, thread_id=thread_id, graph=graph,
                                                             interrupt_id=interrupt_id, response=loads(response_text),
                                                             by=by or "api")))

@@ -12,16 +12,18 @@ from datetime import datetime
 from typing import Any, Literal
 
 from engine._internal.sync import run_sync
+from engine.checkpoint.postgres.audit_log import append_audit, read_audit
 from engine.checkpoint.postgres.events import append_rows, event_row
 from engine.checkpoint.postgres.records import (INTERRUPT_COLUMNS, THREAD_COLUMNS, interrupt_from_row,
                                                 interrupts_from_rows, thread_from_row)
+from engine.checkpoint.postgres.rules_store import list_rules, put_rule
 from engine.checkpoint.serde import dumps, loads, to_jsonable
 from engine.checkpoint.sqlite.queries import os_identity
 from engine.checkpoint.store import InterruptNotFound, InterruptRecord, ThreadRecord
 from engine.constants import reserved_decider
 from engine.errors import AlreadyResolved
 from engine.events import InterruptExpired, InterruptResolved
-from engine.review.validate import validate_response
+from engine.review.validate import check_answer
 
 # A HumanInterrupt payload (alone or in a list) names its tool in action_request.action; the
 # newer HITL request shape lists action_requests[] with a name each.
@@ -88,6 +90,41 @@ class Queries:
         rows = await self._query(f"SELECT {INTERRUPT_COLUMNS} FROM engine_interrupts WHERE id = %s", (interrupt_id,))
         return interrupt_from_row(rows[0]) if rows else None
 
+    async def afind_interrupt_ids(self, prefix: str, limit: int = 10) -> list[str]:
+        """Ids of interrupts in any status that start with `prefix`, in id order (bytes, as on
+        SQLite), at most `limit`: a range over the byte-ordered id index, not a scan."""
+        # U+10FFFF sorts after every character an id can hold.
+        rows = await self._query('SELECT id FROM engine_interrupts WHERE id COLLATE "C" >= %s '
+                                 'AND id COLLATE "C" < %s ORDER BY id COLLATE "C" LIMIT %s',
+                                 (prefix, prefix + "\U0010ffff", limit))
+        return [row[0] for row in rows]
+
+    async def aaudit_log(self, since: datetime | str | None = None) -> list[dict]:
+        """The audit log in order (audit_log.py), from `since` (a decision time) on when given."""
+        cutoff = None if since is None else self._when(since)
+
+        async def work(conn):
+            return await read_audit(conn, cutoff)
+
+        return await self._db.read(work)
+
+    async def aput_rule(self, rule: dict) -> dict:
+        """Add a rule (engine/checkpoint/rules.py; an id and created_at are given to a new one)
+        or replace one (to revoke it: set revoked_at and revoked_by). ValueError for a bad rule."""
+        now = self._when(None)
+
+        async def work(conn):
+            return await put_rule(conn, dict(rule), now)
+
+        return await self._db.write(work)
+
+    async def alist_rules(self, include_revoked: bool = False) -> list[dict]:
+        """The rules, oldest first (revoked ones only with include_revoked)."""
+        async def work(conn):
+            return await list_rules(conn, include_revoked)
+
+        return await self._db.read(work)
+
     async def alist_threads(self, status: str | None = None, limit: int | None = None,
                             offset: int = 0) -> list[ThreadRecord]:
         sql = f"SELECT {THREAD_COLUMNS}, {_PENDING_COUNT} FROM engine_threads AS t"
@@ -151,7 +188,8 @@ class Queries:
         try:
             to_jsonable(response)
             if stored is not None and stored.status == "pending":
-                response = validate_response(stored.payload, response)
+                # normalized, or InvalidResponse (also for an answer that breaks its response_schema)
+                response = check_answer(stored.payload, response, stored.response_schema)
             response_text = dumps(response)
         except TypeError as exc:
             raise ValueError(f"the response to interrupt {interrupt_id} cannot be stored as JSON ({exc}); "
@@ -169,6 +207,7 @@ class Queries:
             record = interrupt_from_row(row)
             event = InterruptResolved(at=when, thread_id=record.thread_id, graph=record.graph,
                                       interrupt_id=interrupt_id, response=response, by=by)
+            await append_audit(conn, record)  # before the event rows: they come last (events.py)
             await append_rows(conn, [event_row(event)])
             return record
 
@@ -193,6 +232,8 @@ class Queries:
                 return None
             raise await self._lost(conn, interrupt_id)
         record = interrupt_from_row(row)
+        if policy == "resume":  # answered by the deadline: a decision, so it is audited
+            await append_audit(conn, record)
         return record
 
     def _expired_event(self, record: InterruptRecord, policy: str, response: Any, when: str) -> InterruptExpired:

@@ -10,7 +10,7 @@ from engine.checkpoint.store import InterruptRecord, ThreadRecord
 
 INTERRUPT_COLUMNS = ("id, thread_id, graph, ns, node, checkpoint_id, payload, created_at, deadline, "
                      "on_timeout, status, overdue, resolved_at, resolved_by, response, applied, reason, "
-                     "decided_user, decided_host")
+                     "decided_user, decided_host, response_schema")
 THREAD_COLUMNS = "thread_id, graph, status, created_at, updated_at, metadata"
 assert tuple(name.strip() for name in INTERRUPT_COLUMNS.split(",")) == tuple(InterruptRecord.model_fields), \
     "columns and fields must match"

@@ -19,6 +19,8 @@ machines sharing one database.
 - Events ordered for every reader despite concurrent writers, with LISTEN/NOTIFY wake-ups
   (events.py, listener.py).
 - Leases and claims (ownership.py); the reviewed-tool ledger on a sync connection (ledger.py).
+- The hash-chained audit log, one row per decision in the decision's transaction
+  (audit_log.py), and rules applied when a request is raised (rules_store.py).
 
 The connection string's password never appears in a message: `repr()`, errors and logs use
 the redacted form (dsn.py).
@@ -239,7 +241,8 @@ class PostgresSaver(BaseCheckpointSaver):
         return min(poll_interval, 0.1)
 
     # --- the inbox's queries and decisions (queries.py) and run ownership (ownership.py) --------------
-    for _name in ("alist_pending", "acount_by_status", "aget_interrupt", "alist_threads", "aget_thread",
+    for _name in ("alist_pending", "acount_by_status", "aget_interrupt", "afind_interrupt_ids", "aaudit_log",
+                  "aput_rule", "alist_rules", "alist_threads", "aget_thread",
                   "adecisions", "alist_claimed_unapplied", "alist_due", "aresolve", "aexpire", "aexpire_due",
                   "list_pending", "count_by_status", "get_interrupt", "list_threads", "get_thread", "decisions",
                   "list_claimed_unapplied", "list_due", "resolve", "expire", "expire_due"):

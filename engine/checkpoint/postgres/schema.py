@@ -130,6 +130,47 @@ MIGRATIONS: list[tuple[int, list[str]]] = [
                 USING ERRCODE = 'EL001';
         END $$""",
     ]),
+    # Version 2 (SQLite's version 5): interrupts.response_schema (the JSON Schema an answer must
+    # match; NULL: any answer), the tamper-evident audit log (engine/checkpoint/audit.py) and
+    # rules (engine/checkpoint/rules.py). The audit log's head (the last seq and hash) is one
+    # row every decision updates in its transaction: its row lock orders the chain by commit,
+    # and a seq taken from it is rolled back with its transaction (a sequence's would leave a
+    # gap verify_chain reports as a deletion). Decisions made before this version have no row.
+    (2, [
+        "ALTER TABLE engine_interrupts ADD COLUMN response_schema text",
+        # A short id a person typed is a range in byte order (as SQLite compares ids), whatever
+        # the database's collation: afind_interrupt_ids.
+        'CREATE INDEX engine_interrupts_by_id_bytes ON engine_interrupts ((id COLLATE "C"))',
+        """CREATE TABLE engine_audit_log (
+            seq          bigint PRIMARY KEY,
+            interrupt_id text NOT NULL,
+            at           text NOT NULL,
+            row          text NOT NULL,
+            hash         text NOT NULL
+        )""",
+        "CREATE INDEX engine_audit_log_by_time ON engine_audit_log (at)",
+        """CREATE TABLE engine_audit_head (
+            one  boolean PRIMARY KEY DEFAULT true CHECK (one),
+            seq  bigint NOT NULL,
+            hash text NOT NULL
+        )""",
+        "INSERT INTO engine_audit_head (seq, hash) VALUES (0, '')",  # '' is audit.GENESIS
+        # value is JSON text; a revoked rule stays (who revoked it, when).
+        """CREATE TABLE engine_rules (
+            id         text PRIMARY KEY,
+            tool       text NOT NULL,
+            arg        text,
+            op         text,
+            value      text,
+            thread_id  text,
+            expires_at text,
+            created_by text NOT NULL,
+            created_at text NOT NULL,
+            revoked_at text,
+            revoked_by text,
+            row_no     bigserial
+        )""",
+    ]),
 ]
 
 SCHEMA_VERSION = MIGRATIONS[-1][0]

@@ -44,10 +44,37 @@ class Txn:
     it writes (appended last, under the events lock: events.py). `begun`: BEGIN was sent."""
 
     conn: psycopg.AsyncConnection
+    loop: asyncio.AbstractEventLoop | None = None
     queued: list[Work] = field(default_factory=list)
     event_rows: list[tuple] = field(default_factory=list)
     begun: bool = False
     savepoints: int = 0
+
+
+class _CurrentTxn:
+    """The transaction the running task is in: a context variable that only answers on the
+    event loop the transaction's connection belongs to. A context copied to another loop's
+    thread (a heartbeat, a sync twin on the engine loop) is outside the transaction there:
+    psycopg's async connections must never be used from two loops."""
+
+    def __init__(self, name: str) -> None:
+        self._var: contextvars.ContextVar[Txn | None] = contextvars.ContextVar(name, default=None)
+
+    def get(self) -> Txn | None:
+        txn = self._var.get()
+        if txn is None:
+            return None
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return None
+        return txn if txn.loop is loop else None
+
+    def set(self, txn: Txn | None) -> contextvars.Token:
+        return self._var.set(txn)
+
+    def reset(self, token: contextvars.Token) -> None:
+        self._var.reset(token)
 
 
 class _Recorder:
@@ -85,8 +112,8 @@ class Connections:
         self._pools: dict[asyncio.AbstractEventLoop, AsyncConnectionPool] = {}
         self._pools_lock = threading.Lock()
         self._opening: dict[asyncio.AbstractEventLoop, asyncio.Lock] = {}
-        self.current: contextvars.ContextVar[Txn | None] = contextvars.ContextVar(
-            f"postgres_txn_{id(self)}", default=None)
+        self._guards: dict[asyncio.AbstractEventLoop, asyncio.Task] = {}
+        self.current = _CurrentTxn(f"postgres_txn_{id(self)}")
         self.closed = False
 
     def error(self, exc: BaseException, doing: str) -> StorageError:
@@ -119,7 +146,24 @@ class Connections:
                     raise self.error(exc, "connecting") from None
                 with self._pools_lock:
                     self._pools[loop] = pool
+                self._guards[loop] = loop.create_task(self._close_at_loop_end(loop, pool),
+                                                      name="engine-postgres-pool-guard")
             return pool
+
+    async def _close_at_loop_end(self, loop: asyncio.AbstractEventLoop, pool: AsyncConnectionPool) -> None:
+        """Close `pool` when its loop ends (asyncio.run cancels every task left) or the saver
+        closes. Why: psycopg_pool's workers swallow a cancellation that lands while they run a
+        task (growing the pool, reconnecting), so a loop ending with its pool open could wait
+        for them forever; closing the pool stops them."""
+        try:
+            await asyncio.get_running_loop().create_future()  # never set: only cancelled
+        except asyncio.CancelledError:
+            with self._pools_lock:
+                if self._pools.get(loop) is pool:
+                    del self._pools[loop]
+            with contextlib.suppress(Exception):
+                await pool.close(timeout=5)
+            raise
 
     # --- outside transactions -------------------------------------------------------------------
     async def read(self, work: Work) -> Any:
@@ -194,7 +238,7 @@ class Connections:
         pool = await self.pool()
         try:
             async with pool.connection() as conn:
-                txn = Txn(conn)
+                txn = Txn(conn, asyncio.get_running_loop())
                 token = self.current.set(txn)
                 committed = False
                 try:
@@ -240,6 +284,12 @@ class Connections:
                 future = asyncio.run_coroutine_threadsafe(pool.close(timeout=5), loop)
                 with contextlib.suppress(Exception):
                     await asyncio.wrap_future(future)
+        guards, self._guards = dict(self._guards), {}
+        for loop, guard in guards.items():  # their pools are closed: let them end
+            if loop is here:
+                guard.cancel()
+            elif not loop.is_closed():
+                loop.call_soon_threadsafe(guard.cancel)
 
 
 __all__ = ["Connections", "Txn"]

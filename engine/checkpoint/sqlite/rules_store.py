@@ -6,10 +6,9 @@ does any recorded decision: `inbox worker`, or an inbox with the graph), and aud
 from __future__ import annotations
 
 import json
-import uuid
 from typing import Iterable
 
-from engine.checkpoint.rules import RULE_FIELDS, active, check_rule, rule_answer
+from engine.checkpoint.rules import RULE_FIELDS, active, new_rule, rule_answer
 from engine.checkpoint.serde import dumps
 from engine.checkpoint.sqlite.audit_log import append_audit
 from engine.checkpoint.sqlite.records import INTERRUPT_COLUMNS, interrupt_from_row
@@ -26,11 +25,7 @@ def rule_from_row(row: tuple) -> dict:
 
 def put_rule(db, rule: dict, now: str) -> dict:
     """Insert a new rule (an id and created_at are given to it) or replace one (e.g. revoked)."""
-    rule = check_rule(rule)
-    rule["id"] = rule["id"] or uuid.uuid4().hex[:12]
-    rule["created_at"] = rule["created_at"] or now
-    if not rule.get("created_by"):
-        raise ValueError("a rule needs created_by=<who made it>; it goes into the audit log")
+    rule = new_rule(rule, now)
     values = [json.dumps(rule["value"]) if name == "value" and rule["value"] is not None else rule[name]
               for name in RULE_FIELDS]
     db.execute(f"INSERT OR REPLACE INTO rules ({_COLUMNS}) VALUES ({', '.join('?' * len(RULE_FIELDS))})", values)
