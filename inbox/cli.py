@@ -311,6 +311,13 @@ def cmd_serve(args) -> int:
         raise UsageError(str(error)) from None
     if not 0 <= args.port <= 65535:
         raise UsageError(f"--port must be 0-65535, got {args.port}")
+    from engine.checkpoint.stores import is_postgres
+
+    if is_postgres(args.db):
+        # The server keeps its thread and run records (engine/server/records.py) beside the
+        # engine's tables in a SQLite file; on Postgres they do not exist yet.
+        raise UsageError(f"inbox serve runs on a SQLite file only for now, not on {shown(args.db)}: serve a "
+                         "file (--db inbox.sqlite). Workers and reviewers on Postgres use the other commands.")
     db = Path(args.db)
     if args.db != ":memory:":
         if db.exists() and db.is_dir():

@@ -43,3 +43,10 @@ def test_public_host_needs_a_key(tmp_path, capsys, monkeypatch):
                  "--host", "0.0.0.0"]) == 2
     assert "--insecure" in capsys.readouterr().err
     assert not (tmp_path / "x.sqlite").exists()  # refused before the file was opened
+
+
+def test_a_postgres_url_is_refused_clearly_without_its_password(tmp_path, capsys):
+    url = "postgresql://dana:s3cret-pw@db.example.com/inbox"
+    assert main(["serve", "--db", url, "--config", "examples/serve/langgraph.json"]) == 2
+    err = capsys.readouterr().err
+    assert "SQLite file only" in err and "s3cret-pw" not in err
