@@ -35,7 +35,7 @@ from inbox import styles
 from inbox.actions import DECISIONS as DECISION_ACTIONS, TABS, bindings, help_rows
 from inbox.config import InboxSettings
 from inbox.keymap import Keys
-from inbox.review import (AlreadyResolved, Applied, DecisionNotSent, InboxItem, InvalidResponse, ReviewService,
+from inbox.review import (AlreadyResolved, Applied, DecisionNotSent, InboxItem, InvalidResponse, NeedsStore, ReviewService,
                           blocking, build_response, describe_rule)
 from inbox.screens.confirm import ConfirmScreen, bulk_listing
 from inbox.screens.edit import EditArgsScreen
@@ -967,7 +967,7 @@ class InboxScreen(Screen):
             rule = await self.service.add_rule(item.items[0].action, arg=values["arg"], op=values["op"],
                                                value=values["value"], thread_id=values["thread_id"],
                                                expires_at=expires)
-        except ValueError as error:
+        except (ValueError, NeedsStore) as error:
             self.set_status(f"✗ Rule not added: {one_line(str(error), 150)}", "error")
             return
         self.set_status(f"✓ Rule {rule['id']} added: {describe_rule(rule)}. It accepts new requests as they are "
