@@ -88,6 +88,15 @@ class InboxChanged(Message):
         return isinstance(message, InboxChanged)
 
 
+def source_label(source: str, width: int) -> str:
+    """The source on one line in `width` characters: a long server URL is cut, never the
+    server kind after it ("https://… · LangGraph server")."""
+    head, sep, kind = source.rpartition(" · ")
+    if not sep or len(source) <= width or len(kind) > width // 2:
+        return one_line(source, width)
+    return f"{one_line(head, width - len(kind) - len(sep))}{sep}{one_line(kind, len(kind))}"
+
+
 class InboxScreen(Screen):
     BINDINGS = bindings("screen")  # from the one action table (inbox/actions.py)
 
@@ -198,7 +207,9 @@ class InboxScreen(Screen):
             for graph, count in sorted(self._waiting.items()):
                 text.append(f" · {one_line(graph or '?', 24)}: {count} recorded, no worker running here",
                             style=styles.WARNING)
-        text.append(f"  {one_line(self.source, 40)}", style=styles.MUTED)
+        # A server's URL and kind get more room than a file path: the URL is what an operator
+        # checks before deciding against production.
+        text.append(f"  {source_label(self.source, 60 if ' · ' in self.source else 40)}", style=styles.MUTED)
         text.append(f"  reviewer: {one_line(self.service.reviewer, 24)}", style=styles.MUTED)
         if not self.service.runs() and not self._waiting:
             text.append("  decisions are recorded; `inbox worker` continues the runs", style=styles.WARNING)
