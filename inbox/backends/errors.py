@@ -40,7 +40,8 @@ class NeedsStore(EngineError):
     def __init__(self, feature: str, url: str = ""):
         self.feature = feature
         where = f" (not --url {url})" if url else ""
-        super().__init__(f"{feature} is kept in the inbox's database, which an Agent Server's API does not "
+        verb = "are" if feature.endswith("s") else "is"  # "Rules are", "The audit log is"
+        super().__init__(f"{feature} {verb} kept in the inbox's database, which an Agent Server's API does not "
                          f"expose: open the database file `inbox serve` runs on with --db PATH{where}.")
 
 
