@@ -366,6 +366,17 @@ def _open_remote(args):
     return open_remote(args.url, args.api_key, load_settings(), poll_seconds=poll)
 
 
+def _store_only(args, feature: str) -> None:
+    """Rules and the audit log live only in the inbox's database: --url is refused, clearly
+    (the remote backend says the same to the TUI), and without a database we ask for one."""
+    from inbox.backends.errors import NeedsStore
+
+    if getattr(args, "url", None):
+        raise NeedsStore(feature, args.url)
+    if not getattr(args, "db", None):
+        raise UsageError("give the inbox database: --db PATH (or set $INBOX_DB).")
+
+
 def _service(args, graphs: dict | None = None, readonly: bool = False):
     from inbox.review import ReviewService
 
@@ -544,6 +555,7 @@ def cmd_rules(args) -> int:
     from engine._internal.sync import run_sync
     from inbox.review import describe_rule
 
+    _store_only(args, "Rules")
     saver, service = _service(args, readonly=args.action == "list")
     try:
         if args.action == "list":
@@ -586,6 +598,8 @@ AUDIT_FIELDS = ("seq", "decided_at", "by", "user", "host", "interrupt_id", "thre
 def cmd_audit(args) -> int:
     """`inbox audit`: the decisions as CSV or JSON lines; `inbox audit verify`: check the chain."""
     from engine._internal.sync import run_sync
+
+    _store_only(args, "The audit log")
 
     since = None
     if args.since:
@@ -658,6 +672,16 @@ def parser() -> argparse.ArgumentParser:
                        help="the server's API key (default: $LANGGRAPH_API_KEY, then $LANGSMITH_API_KEY)")
         return p
 
+    def with_db_only(p):
+        """--db, and a --url that is refused with a clear error: what the command reads is kept
+        only in the inbox's database (rules, the audit log), which no Agent Server API exposes."""
+        with_db(p)
+        if not env_db:  # `--url` alone must reach the command's clear error, not argparse's
+            p._option_string_actions["--db"].required = False
+        p.add_argument("--url", help="not supported: this is kept in the inbox's database; use --db")
+        p.add_argument("--api-key", dest="api_key", metavar="KEY", help=argparse.SUPPRESS)
+        return p
+
     def with_graphs(p):
         p.add_argument("--graph", action="append", default=[], metavar="NAME=module:attr",
                        help="a graph to continue runs with (repeatable)")
@@ -703,10 +727,10 @@ def parser() -> argparse.ArgumentParser:
             p.add_argument("--note", help="the result the agent sees (default: marked done by REVIEWER)")
     rules = sub.add_parser("rules", help="list, add or revoke rules that accept requests before a person sees them")
     rule_actions = rules.add_subparsers(dest="action", metavar="ACTION", required=True)
-    rules_list = with_db(rule_actions.add_parser("list", help="the active rules"))
+    rules_list = with_db_only(rule_actions.add_parser("list", help="the active rules"))
     rules_list.add_argument("--all", action="store_true", help="include revoked rules")
     rules_list.add_argument("--json", action="store_true", help="as JSON")
-    rules_add = with_db(rule_actions.add_parser("add", help="a rule that accepts matching requests"))
+    rules_add = with_db_only(rule_actions.add_parser("add", help="a rule that accepts matching requests"))
     rules_add.add_argument("--tool", required=True, help="the tool the rule accepts")
     rules_add.add_argument("--arg", help="an argument the pattern checks")
     rules_add.add_argument("--op", choices=["prefix", "below", "equals"], help="how the argument must match")
@@ -714,10 +738,10 @@ def parser() -> argparse.ArgumentParser:
     rules_add.add_argument("--thread", help="only on this thread (default: everywhere)")
     rules_add.add_argument("--hours", type=float, help="expires after this many hours (default: never)")
     rules_add.add_argument("--by", help="who adds it (default: the configured reviewer)")
-    rules_revoke = with_db(rule_actions.add_parser("revoke", help="revoke a rule"))
+    rules_revoke = with_db_only(rule_actions.add_parser("revoke", help="revoke a rule"))
     rules_revoke.add_argument("id", help="the rule's id (or a unique prefix)")
     rules_revoke.add_argument("--by", help="who revokes it (default: the configured reviewer)")
-    audit = with_db(sub.add_parser("audit", help="export the audit log (who decided what, when), or verify it"))
+    audit = with_db_only(sub.add_parser("audit", help="export the audit log (who decided what, when), or verify it"))
     audit.add_argument("action", nargs="?", choices=["verify"], help="verify: check the hash chain for edited or "
                                                                       "deleted rows (exit 1 if any)")
     audit.add_argument("--since", help="only decisions from this time on (ISO 8601)")

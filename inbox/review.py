@@ -24,14 +24,14 @@ from engine.review.json_schema import schema_errors
 from engine.review.validate import InvalidResponse, ReviewItem, review_items
 from engine.runtime.decisions import Applied, check_response
 from engine._internal.sync import run_sync
-from inbox.backends import Backend
+from inbox.backends import Backend, missing_methods
 from inbox.edits import diff_summary, sent_args
-from inbox.backends.errors import DecisionNotSent
+from inbox.backends.errors import DecisionNotSent, NeedsStore
 from inbox.backends.local import LocalBackend
 
 __all__ = ["ReviewService", "InboxItem", "InboxUpdate", "ThreadView", "UnknownInterrupt", "AmbiguousId", "build_response",
            "describe_response", "describe_decision", "describe_rule", "blocking", "schema_errors", "AlreadyResolved", "InvalidResponse", "Applied", "InterruptRecord",
-           "DecisionNotSent",
+           "DecisionNotSent", "NeedsStore",
            "ThreadRecord"]
 
 T = TypeVar("T")
@@ -301,7 +301,14 @@ class ReviewService:
 
     def __init__(self, backend: Any, graphs: Mapping[str, Any] | None = None, *, reviewer: str,
                  clock: Callable[[], datetime] = utcnow):
-        self.backend: Backend = backend if isinstance(backend, Backend) else LocalBackend(backend, graphs)
+        if isinstance(backend, Backend):
+            self.backend: Backend = backend
+        elif hasattr(backend, "kind"):  # a backend missing methods: say so, never wrap it as a saver
+            missing = sorted(name for name in missing_methods(backend))
+            raise TypeError(f"{type(backend).__name__} does not implement the Backend protocol "
+                            f"(inbox/backends/__init__.py): missing {', '.join(missing)}")
+        else:
+            self.backend = LocalBackend(backend, graphs)
         self.reviewer = reviewer
         self.clock = clock
 
@@ -385,11 +392,12 @@ class ReviewService:
         MIN_PREFIX+ characters. UnknownInterrupt, or AmbiguousId listing the candidates."""
         if await self.backend.interrupt(typed) is not None:
             return typed
+        url = getattr(self.backend, "url", None)
         if len(typed) < MIN_PREFIX:
-            raise UnknownInterrupt(typed)
+            raise UnknownInterrupt(typed, url)
         candidates = await self.backend.find_ids(typed, limit=10)
         if not candidates:
-            raise UnknownInterrupt(typed)
+            raise UnknownInterrupt(typed, url)
         if len(candidates) > 1:
             raise AmbiguousId(typed, candidates)
         return candidates[0]

@@ -57,3 +57,9 @@ class Backend(Protocol):
     def subscribe(self, since: int | None = None) -> AsyncIterator[Any]: ...
 
     def close(self) -> None: ...
+
+
+def missing_methods(backend: object) -> list[str]:
+    """The Backend members `backend` lacks (empty when it implements the protocol)."""
+    members = [name for name in vars(Backend) if not name.startswith("_")] + ["kind"]
+    return [name for name in dict.fromkeys(members) if not hasattr(backend, name)]

@@ -1,6 +1,7 @@
 """What a remote backend says when a decision did not go through: not delivered
 (DecisionNotSent), or someone else's decision came first (DecidedElsewhere, an AlreadyResolved,
-so every caller that handles a lost race handles it). Kept out of the protocol module
+so every caller that handles a lost race handles it); and what only a local store has (NeedsStore:
+the audit log, rules). Kept out of the protocol module
 (backends/__init__.py), which imports nothing from the engine."""
 
 from __future__ import annotations
@@ -32,4 +33,16 @@ class DecisionNotSent(EngineError, ConnectionError):
         super().__init__(message)
 
 
-__all__ = ["DecisionNotSent", "DecidedElsewhere"]
+class NeedsStore(EngineError):
+    """A feature kept only in the inbox's own database (the audit log, rules), asked of a
+    remote backend: an Agent Server's API does not expose it. Raised, never a crash."""
+
+    def __init__(self, feature: str, url: str = ""):
+        self.feature = feature
+        where = f" (not --url {url})" if url else ""
+        verb = "are" if feature.endswith("s") else "is"  # "Rules are", "The audit log is"
+        super().__init__(f"{feature} {verb} kept in the inbox's database, which an Agent Server's API does not "
+                         f"expose: open the database file `inbox serve` runs on with --db PATH{where}.")
+
+
+__all__ = ["DecisionNotSent", "DecidedElsewhere", "NeedsStore"]

@@ -34,7 +34,7 @@ from engine.checkpoint.store import InterruptRecord
 from engine.errors import AlreadyResolved, EngineError
 from engine.runtime.decisions import check_response
 from engine.runtime.ownership import Applied
-from inbox.backends.errors import DecidedElsewhere, DecisionNotSent
+from inbox.backends.errors import DecidedElsewhere, DecisionNotSent, NeedsStore
 from inbox.backends.http import AgentServerClient, ApiError, ServerUnreachable, describe_fault
 from inbox.backends.remote_shapes import interrupt_records, matches, now_iso, thread_record, timestamp
 
@@ -256,6 +256,29 @@ class RemoteBackend:
             record = await self._decided_elsewhere(interrupt_id, thread or None)
         return record
 
+    async def find_ids(self, prefix: str, limit: int = 10) -> list[str]:
+        """Ids starting with `prefix`: the API has no prefix lookup, so the pending interrupts
+        are scanned (and the decisions made from here), as `interrupt()` scans for a full id."""
+        found = [i for i in self._decided if i.startswith(prefix)]
+        async for record in self._interrupted():
+            if len(found) >= limit:
+                break
+            if record.id.startswith(prefix) and record.id not in found:
+                found.append(record.id)
+        return found[:limit]
+
+    async def claimed_unapplied(self) -> list:
+        return []  # the server continues every run it accepted a decision for: no worker waits here
+
+    async def audit_log(self, since: str | None = None) -> list[dict]:
+        raise NeedsStore("The audit log", self.url)
+
+    async def rules(self, include_revoked: bool = False) -> list[dict]:
+        raise NeedsStore("Rules", self.url)
+
+    async def put_rule(self, rule: dict) -> dict:
+        raise NeedsStore("Rules", self.url)
+
     async def thread(self, thread_id: str):
         try:
             return thread_record(await self.client().get(f"/threads/{thread_id}"))
@@ -322,7 +345,7 @@ class RemoteBackend:
         if record is None:
             raise LookupError(f"no pending interrupt with id {interrupt_id!r} on {self.url}; "
                               f"`inbox list --url {self.url}` shows the pending ones and their ids.")
-        answer = check_response(record.payload, response)
+        answer = check_response(record.payload, response, record.response_schema)
         if interrupt_id in self._decided:
             raise AlreadyResolved(interrupt_id, self._decided[interrupt_id].resolved_by,
                                   self._decided[interrupt_id].resolved_at)

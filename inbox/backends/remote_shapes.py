@@ -45,7 +45,9 @@ def interrupt_records(thread: dict, tasks: list[dict] | None = None) -> list[Int
             found += [(task.get("id", ""), task.get("name", ""), i) for i in task.get("interrupts") or []]
     names = {t.get("id"): t.get("name", "") for t in tasks or []}
     return [InterruptRecord(id=i["id"], thread_id=thread["thread_id"], graph=graph, node=node or names.get(task_id, ""),
-                            payload=i.get("value"), created_at=created, status="pending")
+                            payload=i.get("value"), created_at=created, status="pending",
+                            response_schema=i.get("response_schema") if isinstance(i.get("response_schema"), dict)
+                            else None)
             for task_id, node, i in found if isinstance(i, dict) and i.get("id")]
 
 

@@ -35,7 +35,7 @@ from inbox import styles
 from inbox.actions import DECISIONS as DECISION_ACTIONS, TABS, bindings, help_rows
 from inbox.config import InboxSettings
 from inbox.keymap import Keys
-from inbox.review import (AlreadyResolved, Applied, DecisionNotSent, InboxItem, InvalidResponse, ReviewService,
+from inbox.review import (AlreadyResolved, Applied, DecisionNotSent, InboxItem, InvalidResponse, NeedsStore, ReviewService,
                           blocking, build_response, describe_rule)
 from inbox.screens.confirm import ConfirmScreen, bulk_listing
 from inbox.screens.edit import EditArgsScreen
@@ -86,6 +86,15 @@ class InboxChanged(Message):
 
     def can_replace(self, message: Message) -> bool:
         return isinstance(message, InboxChanged)
+
+
+def source_label(source: str, width: int) -> str:
+    """The source on one line in `width` characters: a long server URL is cut, never the
+    server kind after it ("https://… · LangGraph server")."""
+    head, sep, kind = source.rpartition(" · ")
+    if not sep or len(source) <= width or len(kind) > width // 2:
+        return one_line(source, width)
+    return f"{one_line(head, width - len(kind) - len(sep))}{sep}{one_line(kind, len(kind))}"
 
 
 class InboxScreen(Screen):
@@ -198,7 +207,9 @@ class InboxScreen(Screen):
             for graph, count in sorted(self._waiting.items()):
                 text.append(f" · {one_line(graph or '?', 24)}: {count} recorded, no worker running here",
                             style=styles.WARNING)
-        text.append(f"  {one_line(self.source, 40)}", style=styles.MUTED)
+        # A server's URL and kind get more room than a file path: the URL is what an operator
+        # checks before deciding against production.
+        text.append(f"  {source_label(self.source, 60 if ' · ' in self.source else 40)}", style=styles.MUTED)
         text.append(f"  reviewer: {one_line(self.service.reviewer, 24)}", style=styles.MUTED)
         if not self.service.runs() and not self._waiting:
             text.append("  decisions are recorded; `inbox worker` continues the runs", style=styles.WARNING)
@@ -967,7 +978,7 @@ class InboxScreen(Screen):
             rule = await self.service.add_rule(item.items[0].action, arg=values["arg"], op=values["op"],
                                                value=values["value"], thread_id=values["thread_id"],
                                                expires_at=expires)
-        except ValueError as error:
+        except (ValueError, NeedsStore) as error:
             self.set_status(f"✗ Rule not added: {one_line(str(error), 150)}", "error")
             return
         self.set_status(f"✓ Rule {rule['id']} added: {describe_rule(rule)}. It accepts new requests as they are "

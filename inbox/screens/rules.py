@@ -19,7 +19,7 @@ from textual.widgets import DataTable, Input, Static, Switch
 
 from inbox import styles
 from inbox.keymap import Keys
-from inbox.review import InboxItem, ReviewService, describe_rule
+from inbox.review import InboxItem, NeedsStore, ReviewService, describe_rule
 from inbox.screens.confirm import ConfirmScreen, ask_before_discarding
 from inbox.text import literal, one_line, timestamp
 
@@ -150,7 +150,11 @@ class RulesScreen(ModalScreen[None]):
 
     @work(exit_on_error=False, exclusive=True, group="rules")
     async def load(self) -> None:
-        rules = await self.service.rules()
+        try:
+            rules = await self.service.rules()
+        except NeedsStore as error:  # a remote inbox: rules live in the server's database
+            self.query_one("#rules-empty", Static).update(Text(str(error), style=styles.MUTED))
+            return
         table = self.query_one("#rules-table", DataTable)
         table.clear()
         for rule in rules:

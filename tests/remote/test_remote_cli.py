@@ -29,11 +29,14 @@ def test_list_and_show_read_every_request_format(any_server):
     assert items[pay]["kind"] == "hitl" and items[pay]["action"] == "transfer"
     assert sorted(items[pay]["allowed"]) == ["approve", "edit", "reject"]
     assert items[question]["kind"] == "question"
-    shown = inbox("show", email, "--url", url)
+    shown = inbox("show", email, "--url", url, "--json")
     assert shown.returncode == 0, shown.stderr
     assert json.loads(shown.stdout)["description"] == "Please review this email before it is sent."
     plain = inbox("list", "--url", url, "--filter", "list me")
-    assert email in plain.stdout and pay not in plain.stdout
+    assert email[:8] in plain.stdout and pay[:8] not in plain.stdout  # the plain list shows short ids
+    by_prefix = inbox("show", email[:8], "--url", url, "--json")  # the id the list shows works too
+    assert by_prefix.returncode == 0, by_prefix.stderr
+    assert json.loads(by_prefix.stdout)["id"] == email
 
 
 def test_accept_edit_respond_ignore(any_server):
@@ -120,3 +123,13 @@ def test_an_unknown_id_names_the_server(inbox_serve):
     done = inbox("show", "0" * 32, "--url", inbox_serve.url)
     assert done.returncode == 2
     assert f"pending on {inbox_serve.url}" in done.stderr and "inbox list --url" in done.stderr
+
+
+def test_rules_and_the_audit_log_need_the_database():
+    """Kept only in the inbox's database: --url is refused with a clear line (exit 2), never a crash."""
+    for argv, feature in ((["audit"], "The audit log is"), (["audit", "verify"], "The audit log is"),
+                          (["rules", "list"], "Rules are"), (["rules", "add", "--tool", "x"], "Rules are")):
+        done = inbox(*argv, "--url", "http://127.0.0.1:9")
+        assert done.returncode == 2, done.stderr
+        assert f"{feature} kept in the inbox's database" in done.stderr and "--db PATH" in done.stderr
+        assert "unexpected" not in done.stderr
