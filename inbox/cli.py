@@ -344,7 +344,12 @@ def cmd_serve(args) -> int:
 
 # --- headless ---------------------------------------------------------------------------------------
 def _remote(args) -> bool:
-    """Whether the command works on an Agent Server (--url) rather than a file (--db)."""
+    """Whether the command works on an Agent Server (--url) rather than a file (--db). Neither
+    given: the database named by $INBOX_DB (else $DATABASE_URL)."""
+    from engine.checkpoint.stores import default_target
+
+    if not getattr(args, "url", None) and not getattr(args, "db", None) and hasattr(args, "db"):
+        args.db = default_target()
     url, db = getattr(args, "url", None), getattr(args, "db", None)
     if url and db:
         raise UsageError("--db and --url both given; open a database file (--db PATH) or a server (--url URL), "
@@ -663,9 +668,10 @@ def parser() -> argparse.ArgumentParser:
         return p
 
     def with_source(p):
-        """--db PATH or --url URL (an Agent Server), one of them."""
-        source = p.add_mutually_exclusive_group(required=True)  # argparse says "not allowed with"
-        source.add_argument("--db", help="the inbox database (a SqliteSaver file)")
+        """--db PATH or --url URL (an Agent Server), one of them; without either, $INBOX_DB
+        (else $DATABASE_URL) is the database (filled in after parsing: see `_remote`)."""
+        source = p.add_mutually_exclusive_group(required=not env_db)  # argparse says "not allowed with"
+        source.add_argument("--db", help=db_help)
         source.add_argument("--url", help="an Agent Server (`inbox serve`, `langgraph dev`, a LangGraph deployment): "
                                      "its URL, or a [servers.NAME] name from the config file")
         p.add_argument("--api-key", dest="api_key", metavar="KEY",
