@@ -35,6 +35,7 @@ from typing import Any, AsyncIterator, Callable, Sequence
 import psycopg
 
 from engine._internal.sync import run_sync
+from engine.checkpoint.lifecycle import OpenClose, SaverContext
 from engine.checkpoint.base import BaseCheckpointSaver, CheckpointTuple, Commit
 from engine.checkpoint.postgres.checkpoints import CheckpointRows
 from engine.checkpoint.postgres.dsn import is_postgres_url, redact, redact_text
@@ -66,7 +67,7 @@ def _delegate(component: str, name: str) -> Callable:
     return call
 
 
-class PostgresSaver(BaseCheckpointSaver):
+class PostgresSaver(OpenClose, BaseCheckpointSaver):
     """Checkpoints, pending writes, threads, the pending-interrupt index, leases and events in
     one PostgreSQL database. See the module docstring."""
 
@@ -103,8 +104,8 @@ class PostgresSaver(BaseCheckpointSaver):
 
     # --- opening and closing --------------------------------------------------------------------
     @classmethod
-    def from_conn_string(cls, conninfo: str, **options: Any) -> "_SaverContext":
-        return _SaverContext(cls, conninfo, options)
+    def from_conn_string(cls, conninfo: str, **options: Any) -> "SaverContext":
+        return SaverContext(cls, conninfo, options)
 
     @classmethod
     async def aopen(cls, conninfo: str, **options: Any) -> "PostgresSaver":
@@ -131,9 +132,6 @@ class PostgresSaver(BaseCheckpointSaver):
         self._migrated = True
         await self._db.pool()
 
-    def setup(self) -> None:
-        run_sync(self.asetup(), "saver.setup()")
-
     async def aclose(self) -> None:
         if self._db.current.get() is not None:
             raise RuntimeError("aclose() was called inside this saver's transaction; close it "
@@ -142,23 +140,6 @@ class PostgresSaver(BaseCheckpointSaver):
         self._file_ledger.close()
         await self._db.close()
         self._notify_subscribers()
-
-    def close(self) -> None:
-        run_sync(self.aclose(), "saver.close()")
-
-    async def __aenter__(self) -> "PostgresSaver":
-        await self.asetup()
-        return self
-
-    async def __aexit__(self, *exc_info) -> None:
-        await self.aclose()
-
-    def __enter__(self) -> "PostgresSaver":
-        self.setup()
-        return self
-
-    def __exit__(self, *exc_info) -> None:
-        self.close()
 
     async def _ensure_open(self) -> None:
         if not self._migrated:
@@ -281,27 +262,6 @@ class PostgresSaver(BaseCheckpointSaver):
         stay (the audit log); pending or claimed-but-unapplied ones become cancelled."""
         await self._ensure_open()
         await self._rows.delete_thread(str(thread_id))
-
-
-class _SaverContext:
-    """What `PostgresSaver.from_conn_string` returns: usable with `async with` and with `with`."""
-
-    def __init__(self, cls: type[PostgresSaver], conninfo: str, options: dict) -> None:
-        self._saver = cls(conninfo, **options)
-
-    async def __aenter__(self) -> PostgresSaver:
-        await self._saver.asetup()
-        return self._saver
-
-    async def __aexit__(self, *exc_info) -> None:
-        await self._saver.aclose()
-
-    def __enter__(self) -> PostgresSaver:
-        self._saver.setup()
-        return self._saver
-
-    def __exit__(self, *exc_info) -> None:
-        self._saver.close()
 
 
 AsyncPostgresSaver = PostgresSaver  # LangGraph's async saver name: one class serves both here

@@ -63,6 +63,7 @@ from typing import Any, AsyncIterator, Callable, Literal, Sequence
 import aiosqlite
 
 from engine._internal.sync import run_sync
+from engine.checkpoint.lifecycle import OpenClose, SaverContext
 from engine.checkpoint.base import (BaseCheckpointSaver, CheckpointTuple, Commit, checkpoint_id_of,
                                     checkpoint_ns_of, make_config, thread_id_of)
 from engine.checkpoint.serde import dumps
@@ -102,7 +103,7 @@ def _delegate(component: str, method: Callable) -> Callable:
     return call
 
 
-class SqliteSaver(BaseCheckpointSaver):
+class SqliteSaver(OpenClose, BaseCheckpointSaver):
     """Checkpoints, pending writes, threads, the pending-interrupt index and events in one
     SQLite file. See the module docstring for durability, storage and concurrency choices."""
 
@@ -166,11 +167,11 @@ class SqliteSaver(BaseCheckpointSaver):
 
     # --- opening and closing --------------------------------------------------------------------
     @classmethod
-    def from_conn_string(cls, path: str | os.PathLike, **options: Any) -> "_SaverContext":
+    def from_conn_string(cls, path: str | os.PathLike, **options: Any) -> "SaverContext":
         """`async with SqliteSaver.from_conn_string(path) as saver:` or the same with `with`.
         Opens (creating the file with mode 0600 if needed) on entry, closes on exit.
         `path` may be ":memory:" (nothing is written to disk)."""
-        return _SaverContext(cls, path, options)
+        return SaverContext(cls, path, options)
 
     @classmethod
     async def aopen(cls, path: str | os.PathLike, **options: Any) -> "SqliteSaver":
@@ -188,9 +189,6 @@ class SqliteSaver(BaseCheckpointSaver):
         """Open the file now (otherwise the first call does). Raises StorageError for a file
         that is not ours, is corrupt, or has a newer schema."""
         await self._ensure_open()
-
-    def setup(self) -> None:
-        run_sync(self.asetup(), "saver.setup()")
 
     async def aclose(self) -> None:
         """Close the connections (idempotent). Waits for a running transaction to finish."""
@@ -225,23 +223,6 @@ class SqliteSaver(BaseCheckpointSaver):
         finally:
             self._open_lock.release()
         self._notify_subscribers()
-
-    def close(self) -> None:
-        run_sync(self.aclose(), "saver.close()")
-
-    async def __aenter__(self) -> "SqliteSaver":
-        await self.asetup()
-        return self
-
-    async def __aexit__(self, *exc_info) -> None:
-        await self.aclose()
-
-    def __enter__(self) -> "SqliteSaver":
-        self.setup()
-        return self
-
-    def __exit__(self, *exc_info) -> None:
-        self.close()
 
     @property
     def is_memory(self) -> bool:
@@ -523,27 +504,6 @@ class SqliteSaver(BaseCheckpointSaver):
         Its interrupt rows stay (the audit log); pending or claimed-but-unapplied ones become
         cancelled (reason "thread deleted"). No event is written, as with InMemorySaver."""
         await self._write(self._rows._delete_thread, str(thread_id), self._now())
-
-
-class _SaverContext:
-    """What `SqliteSaver.from_conn_string` returns: usable with `async with` and with `with`."""
-
-    def __init__(self, cls: type[SqliteSaver], path: str | os.PathLike, options: dict) -> None:
-        self._saver = cls(path, **options)
-
-    async def __aenter__(self) -> SqliteSaver:
-        await self._saver.asetup()
-        return self._saver
-
-    async def __aexit__(self, *exc_info) -> None:
-        await self._saver.aclose()
-
-    def __enter__(self) -> SqliteSaver:
-        self._saver.setup()
-        return self._saver
-
-    def __exit__(self, *exc_info) -> None:
-        self._saver.close()
 
 
 AsyncSqliteSaver = SqliteSaver  # LangGraph's async saver name: one class serves both here
