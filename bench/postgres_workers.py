@@ -32,32 +32,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench.postgres_server import create, server, version  # noqa: E402
-from bench.workers import GRAPH_NAME, SIDE_EFFECTS_ENV, build_graph, spread  # noqa: E402
-
-
-async def seed(url: str, decisions: int) -> float:
-    from engine.checkpoint.postgres import PostgresSaver
-    from engine.runtime.decisions import claim
-
-    started = time.perf_counter()
-    async with PostgresSaver.from_conn_string(url) as saver:
-        graph = build_graph(saver)
-        gate = asyncio.Semaphore(8)
-
-        async def one(index: int) -> None:
-            thread = f"t{index:06d}"
-            async with gate:
-                out = await graph.ainvoke({"messages": [{"role": "user", "content": thread}]},
-                                          {"configurable": {"thread_id": thread}})
-            assert out.get("__interrupt__"), f"{thread} did not pause: {out}"
-
-        await asyncio.gather(*(one(i) for i in range(decisions)))
-        pending = await saver.alist_pending()
-        if len(pending) != decisions:
-            raise RuntimeError(f"{len(pending)} pending interrupts after seeding {decisions} threads")
-        for item in pending:
-            await claim(saver, item.id, [{"type": "accept", "args": None}], by="bench")
-    return time.perf_counter() - started
+from bench.workers import GRAPH_NAME, SIDE_EFFECTS_ENV, seed, spread  # noqa: E402
 
 
 def drain(url: str, side_effects: str, workers: int, concurrency: int, decisions: int, workdir: str,

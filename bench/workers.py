@@ -75,13 +75,14 @@ def build_graph(checkpointer=None):
 
 
 # --- setup ---------------------------------------------------------------------------------------
-async def seed(path: str, decisions: int) -> float:
-    """`decisions` paused threads, each with a claimed (not applied) accept. Returns seconds."""
-    from engine.checkpoint.sqlite import SqliteSaver
+async def seed(target: str, decisions: int) -> float:
+    """`decisions` paused threads, each with a claimed (not applied) accept, in the store at
+    `target` (a SQLite path or a postgresql:// URL). Returns seconds."""
+    from engine.checkpoint.stores import store_for
     from engine.runtime.decisions import claim
 
     started = time.perf_counter()
-    async with SqliteSaver.from_conn_string(path) as saver:
+    async with store_for(target) as saver:
         graph = build_graph(saver)
         gate = asyncio.Semaphore(8)
 
