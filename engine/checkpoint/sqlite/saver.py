@@ -80,6 +80,7 @@ from engine.checkpoint.sqlite.queries import Queries
 from engine.checkpoint.sqlite.runner import SaverRunner
 from engine.checkpoint.sqlite.schema import APPLICATION_ID, SCHEMA_VERSION, ensure_schema, prepare_file
 from engine.checkpoint.sqlite.transactions import Transactions, Txn, icontains, is_lock_error
+from engine.checkpoint.sqlite.wal import WalCheckpointer
 from engine.checkpoint.sqlite.times import normalize_ts, utc_iso
 from engine.checkpoint.store import InterruptNotFound, InterruptRecord, ThreadRecord
 from engine.errors import StorageError
@@ -207,6 +208,7 @@ class SqliteSaver(OpenClose, BaseCheckpointSaver):
                 conn, reader, txns.conn, txns.reader = txns.conn, txns.reader, None, None
                 inline, self._inline = self._inline, None
                 writer, txns.inline = txns.inline, None
+                wal, txns.wal = txns.wal, None
                 self._file_ledger.close()
                 if inline is not None:
                     with self._inline_lock:
@@ -214,6 +216,8 @@ class SqliteSaver(OpenClose, BaseCheckpointSaver):
                 if writer is not None:
                     await txns.settle_inflight()  # background commits queued before it
                     writer.close()
+                if wal is not None:
+                    await asyncio.to_thread(wal.close)
                 for each in (reader, conn):
                     if each is not None:
                         with contextlib.suppress(Exception):
@@ -266,6 +270,8 @@ class SqliteSaver(OpenClose, BaseCheckpointSaver):
                         f"{self.path}: SQLite could not switch to WAL mode (got {rows[0][0]!r}); "
                         "put the file on a local disk (network filesystems do not support WAL).")
             await conn.execute(f"PRAGMA synchronous = {self.synchronous}")
+            if not self.is_memory:  # the log is folded back on a thread of its own (wal.py)
+                await conn.execute("PRAGMA wal_autocheckpoint = 0")
             reader = None if self.is_memory else await self._connect(readonly=True)
         except BaseException:
             with contextlib.suppress(Exception):
@@ -275,6 +281,7 @@ class SqliteSaver(OpenClose, BaseCheckpointSaver):
         if not self.is_memory:
             self._inline = self._connect_inline()
             self._txns.inline = self._connect_inline_writer()
+            self._txns.wal = WalCheckpointer(self.path)
 
     def _connect_inline(self) -> sqlite3.Connection:
         db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=0.005)
@@ -289,6 +296,7 @@ class SqliteSaver(OpenClose, BaseCheckpointSaver):
             db.execute("PRAGMA busy_timeout = 0")
             db.execute("PRAGMA foreign_keys = ON")
             db.execute(f"PRAGMA synchronous = {self.synchronous}")
+            db.execute("PRAGMA wal_autocheckpoint = 0")  # see wal.py
             db.create_function("engine_icontains", 2, icontains, deterministic=True)
         except BaseException:
             db.close()

@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     import aiosqlite
 
     from engine.checkpoint.sqlite.blobs import BlobCache
+    from engine.checkpoint.sqlite.wal import WalCheckpointer
 
 
 class Txn:
@@ -147,6 +148,7 @@ class Transactions:
         self.conn: aiosqlite.Connection | None = None  # writes, and reads inside a transaction
         self.reader: aiosqlite.Connection | None = None  # reads outside transactions (None in memory)
         self.inline: sqlite3.Connection | None = None  # writes on the caller's thread (None in memory)
+        self.wal: WalCheckpointer | None = None  # counts commits (None in memory; see wal.py)
         self.lock = CrossLoopLock()
         self.inflight: set[asyncio.Future] = set()  # background commits not finished yet
         self._cache = cache
@@ -260,11 +262,19 @@ class Transactions:
                 txn.pending.clear()
                 raise
 
+    def commit(self, db: sqlite3.Connection) -> None:
+        db.execute("COMMIT")
+        if self.wal is not None:
+            self.wal.committed()
+
     def standalone(self, db: sqlite3.Connection, txn: Txn, write: bool, fn: Callable, args: tuple) -> Any:
         db.execute("BEGIN IMMEDIATE" if write else "BEGIN")
         try:
             result = fn(db, txn, *args)
-            db.execute("COMMIT")
+            if write:
+                self.commit(db)
+            else:
+                db.execute("COMMIT")
         except BaseException:
             self._cache.discard(txn.new_blob_ids)
             _rollback_quietly(db)
@@ -275,7 +285,7 @@ class Transactions:
         """`fn` in the already begun `txn`, then COMMIT (ROLLBACK if it raises)."""
         try:
             result = fn(db, txn, *args)
-            db.execute("COMMIT")
+            self.commit(db)
         except BaseException:
             self._cache.discard(txn.new_blob_ids)
             _rollback_quietly(db)
@@ -297,7 +307,7 @@ class Transactions:
                     raise StorageError(
                         f"a write to {self.path} failed earlier in this transaction, so none of it "
                         "was saved (the error was raised by the call that failed).")
-                db.execute("COMMIT")
+                self.commit(db)
                 return
             except BaseException as exc:
                 txn.error = exc
