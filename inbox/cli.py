@@ -107,6 +107,13 @@ def open_saver(path: str, *, create: bool, readonly: bool = False):
     return open_store(path, readonly=readonly)
 
 
+def dumps(value: Any, indent: int | None = None) -> str:
+    """JSON for the headless commands' output (a set in an answer prints as a list)."""
+    from engine.checkpoint.serde import json_fallback
+
+    return json.dumps(value, ensure_ascii=False, indent=indent, default=json_fallback)
+
+
 def shown(db: str) -> str:
     """A --db value as it may be printed (a Postgres URL's password replaced by ***)."""
     from engine.checkpoint.stores import describe
@@ -236,7 +243,7 @@ def cmd_worker(args) -> int:
                 done = await service.expire()
                 done += await service.recover(concurrency=args.concurrency)
                 for applied in done:
-                    print(json.dumps({"thread_id": applied.thread_id, "graph": applied.graph,
+                    print(dumps({"thread_id": applied.thread_id, "graph": applied.graph,
                                       "interrupts": applied.interrupt_ids, "status": applied.status,
                                       "error": applied.error}), flush=True)
                 if args.once:
@@ -436,7 +443,7 @@ def cmd_list(args) -> int:
     finally:
         saver.close()
     if args.json:
-        print(json.dumps([i.to_json() for i in items], ensure_ascii=False, indent=2))
+        print(dumps([i.to_json() for i in items], indent=2))
     elif items:
         print(f"{'ID':<8}  {'STATUS':<9}  {'ACTION':<20}  {'THREAD':<28}  {'RAISED':<20}  DESCRIPTION / OUTCOME")
         for item in items:
@@ -484,7 +491,7 @@ def cmd_show(args) -> int:
         item = run_sync(service.item(args.id))
     finally:
         saver.close()
-    print(json.dumps(item.to_json(), ensure_ascii=False, indent=2) if args.json else show_text(item))
+    print(dumps(item.to_json(), indent=2) if args.json else show_text(item))
     return EXIT_OK
 
 
@@ -541,7 +548,7 @@ def cmd_decide(args) -> int:
     if applied.status == "busy":
         say(f"the decision is recorded; thread {applied.thread_id!r} is being run by {applied.owner} right now, "
             "which continues it with this decision when its step ends (or `inbox worker` does).")
-    print(json.dumps({"id": args.id, "thread_id": applied.thread_id, "status": applied.status,
+    print(dumps({"id": args.id, "thread_id": applied.thread_id, "status": applied.status,
                       "new_interrupts": [i.id for i in applied.interrupts], "error": applied.error,
                       **({"owner": applied.owner} if applied.owner else {})}))
     return EXIT_OK if applied.status != "error" else EXIT_FAILED
@@ -566,7 +573,7 @@ def cmd_rules(args) -> int:
         if args.action == "list":
             rules = run_sync(service.rules(include_revoked=args.all))
             if args.json:
-                print(json.dumps(rules, ensure_ascii=False, indent=2))
+                print(dumps(rules, indent=2))
             for rule in [] if args.json else rules:
                 revoked = f"  REVOKED by {rule['revoked_by']} at {rule['revoked_at']}" if rule["revoked_at"] else ""
                 print(f"{rule['id']}  {describe_rule(rule)}  (by {rule['created_by']}){revoked}")
@@ -636,10 +643,10 @@ def cmd_audit(args) -> int:
         writer = csv.DictWriter(sys.stdout, fieldnames=AUDIT_FIELDS, lineterminator="\n")
         writer.writeheader()
         for row in rows:
-            writer.writerow({**row, "response": json.dumps(row["response"], ensure_ascii=False)})
+            writer.writerow({**row, "response": dumps(row["response"])})
     else:
         for row in rows:
-            print(json.dumps(row, ensure_ascii=False))
+            print(dumps(row))
     return EXIT_OK
 
 

@@ -14,6 +14,8 @@ import hashlib
 import json
 from typing import Any, Iterable
 
+from engine.checkpoint.serde import json_fallback
+
 GENESIS = ""  # the "previous hash" of the first row
 
 
@@ -23,7 +25,7 @@ def audit_row(record: Any) -> str:
                        "raised_at": record.created_at, "decided_at": record.resolved_at, "by": record.resolved_by,
                        "user": record.decided_user, "host": record.decided_host, "status": record.status,
                        "response": record.response}, sort_keys=True, ensure_ascii=False, separators=(",", ":"),
-                      default=str)
+                      default=json_fallback)
 
 
 def chain_hash(previous: str, row: str) -> str:

@@ -197,6 +197,18 @@ def to_jsonable(value: Any) -> Any:
     return _walked(value)
 
 
+def json_fallback(value: Any) -> Any:
+    """`default=` for json.dumps where people read the output (audit rows, the CLI): a set prints
+    as a sorted list (state and answers may hold sets, as in LangGraph), anything else unknown
+    as its str()."""
+    if isinstance(value, (set, frozenset)):
+        try:
+            return sorted(value)
+        except TypeError:  # mixed types
+            return list(value)
+    return str(value)
+
+
 def check_storable(value: Any) -> None:
     """Raise TypeError (or ValueError, for NaN and infinities) unless `value` can be stored;
     cheaper than `to_jsonable` when the JSON form itself is not needed."""

@@ -27,6 +27,7 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
+from typing import Any, TypedDict
 
 import pytest
 
@@ -321,6 +322,37 @@ def test_show_prints_a_request_for_people_and_exact_json_with_json(db, ids, cwd)
     assert item["allowed"] == ["edit", "response"]
     assert item["args"][0]["host"] and item["args"][0]["paths"]
     assert item["status"] == "pending"
+
+
+class AnswerState(TypedDict):
+    x: Any
+
+
+def test_a_decision_answered_with_a_set_lists_and_shows_as_json(tmp_path, cwd):
+    """LangGraph lets a program resume with any value, sets included: the headless output
+    prints a set as a list instead of failing in json.dumps."""
+    path = tmp_path / "sets.sqlite"
+
+    def answer_with_a_set():
+        from engine.graph import END, START, StateGraph
+        from engine.types import Command, interrupt
+
+        def ask(state):
+            return {"x": interrupt({"question": "which?"})}
+
+        with SqliteSaver.from_conn_string(path) as saver:
+            graph = (StateGraph(AnswerState).add_node("ask", ask).add_edge(START, "ask").add_edge("ask", END)
+                     .compile(checkpointer=saver))
+            graph.invoke({"x": 0}, cfg("t"))
+            graph.invoke(Command(resume={2, 1}), cfg("t"))
+
+    answer_with_a_set()
+    listed = json.loads(ok(inbox("list", "--db", path, "--status", "resolved", "--json", cwd=cwd)).stdout)
+    assert listed[0]["response"] == [1, 2]
+    shown_json = json.loads(ok(inbox("show", listed[0]["id"], "--db", path, "--json", cwd=cwd)).stdout)
+    assert shown_json["response"] == [1, 2]
+    assert "which?" in ok(inbox("show", listed[0]["id"], "--db", path, cwd=cwd)).stdout
+    assert '"response": [1, 2]' in ok(inbox("audit", "--db", path, cwd=cwd)).stdout
 
 
 # ---- deciding without --graph: recorded, not applied -------------------------------------------
