@@ -3,6 +3,8 @@ at the core with sync wrappers) and reads and edits a thread's state."""
 
 from __future__ import annotations
 
+import contextlib
+
 import inspect
 from datetime import datetime, timedelta, timezone
 from typing import Any, AsyncIterator, Callable, Iterator
@@ -98,8 +100,12 @@ class CompiledStateGraph:
         single = isinstance(stream_mode, str)
         run = Run(self, config, interrupt_before, interrupt_after, durability)
         sink = StreamSink(modes, subgraphs)
-        async for ns, mode, chunk in stream_run(run.execute(input), sink, run):
-            yield shape(ns, mode, chunk, single=single, subgraphs=subgraphs)
+        # Closed with this generator: a stream its reader abandons stops the run there and lets
+        # go of the thread now, not whenever the garbage collector finalizes the inner generator
+        # (on a private loop that no longer runs, that was never).
+        async with contextlib.aclosing(stream_run(run.execute(input), sink, run)) as parts:
+            async for ns, mode, chunk in parts:
+                yield shape(ns, mode, chunk, single=single, subgraphs=subgraphs)
 
     async def ainvoke(self, input: Any, config: dict | None = None, *, interrupt_before: list[str] | None = None,
                       interrupt_after: list[str] | None = None, durability: Durability | None = None,

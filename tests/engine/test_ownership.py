@@ -288,3 +288,22 @@ async def test_a_deadline_answer_written_loosely_is_applied_once(tmp_path):
         assert await apply_pending_decisions(saver, {"dl": graph}) == []
         [record] = await saver.adecisions()
         assert (record.status, record.resolved_by, record.applied) == ("expired", "deadline", True)
+
+
+class Counting(TypedDict):
+    n: int
+
+
+def test_an_abandoned_sync_stream_lets_go_of_the_thread_at_once(tmp_path):
+    """Closing `graph.stream()` early (a `break`, or `.close()`) stops the run and releases its
+    lease then, so another run (or `inbox worker`) can continue the thread without waiting
+    for the lease to expire."""
+    with SqliteSaver.from_conn_string(tmp_path / "inbox.sqlite") as saver:
+        graph = (StateGraph(Counting).add_node("a", lambda s: {"n": s["n"] + 1})
+                 .add_node("b", lambda s: {"n": s["n"] + 10})
+                 .add_edge(START, "a").add_edge("a", "b").add_edge("b", END).compile(checkpointer=saver))
+        config = {"configurable": {"thread_id": "t"}}
+        for _chunk in graph.stream({"n": 0}, config):
+            break
+        assert asyncio.run(saver.alease_holder("t")) is None
+        assert graph.invoke(None, config)["n"] == 11  # not ThreadBusy: the thread is free
