@@ -23,11 +23,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from datetime import datetime, timezone
 from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable
 
 from engine.checkpoint.base import owner_is_dead
-from engine.checkpoint.sqlite.times import stored_time
 from engine.errors import ThreadBusy
 from engine.runtime.ownership import new_owner, resume_thread
 from engine.server.clock import now_iso
@@ -293,7 +293,7 @@ class RunManager:
         handle.finish(result)
 
     # --- what other processes left -------------------------------------------------------------------
-    def orphaned(self, run: dict, now: int | None = None) -> bool:
+    def orphaned(self, run: dict, now: datetime | None = None) -> bool:
         """Whether `run` (unfinished) was left by a process that stopped: its owner is a dead
         process of this machine, or its heartbeat is older than STALE_AFTER (another machine's,
         or a record from before runs had owners)."""
@@ -303,8 +303,10 @@ class RunManager:
         if owner and owner_is_dead(owner):
             return True
         beat = run.get("heartbeat_at")
-        now = now if now is not None else stored_time(now_iso())
-        return beat is None or now - stored_time(beat) > STALE_AFTER * 1_000_000
+        if beat is None:
+            return True
+        now = now if now is not None else datetime.now(timezone.utc)
+        return (now - datetime.fromisoformat(beat)).total_seconds() > STALE_AFTER
 
     async def recover(self, resubmit: Callable[[dict], Awaitable[RunSpec | None]]) -> None:
         """Continue what stopped processes left (see the module docstring). Threads of graphs

@@ -17,6 +17,7 @@ from typing import Any
 from engine.checkpoint.api_store import ApiRun, ApiThread, CheckpointTuple, check_search
 from engine.checkpoint.base import make_config
 from engine.checkpoint.serde import loads
+from engine.checkpoint.sqlite.times import normalize_ts
 
 _STATUS_SQL = "CASE t.status WHEN 'done' THEN 'idle' ELSE t.status END"
 _META_SQL = ("coalesce(a.metadata::jsonb, CASE WHEN t.graph <> '' THEN t.metadata::jsonb || "
@@ -166,9 +167,10 @@ class PostgresApiRecords:
     async def aput_api_run(self, run: ApiRun) -> None:
         result = run.get("result")
         values = (run["run_id"], run["thread_id"], run["assistant_id"], run["graph_id"], run["status"],
-                  run["created_at"], run["updated_at"], json.dumps(run["metadata"]), json.dumps(run["kwargs"]),
-                  run["multitask_strategy"], json.dumps(result) if result is not None else None, run.get("owner"),
-                  run.get("heartbeat_at"))
+                  normalize_ts(run["created_at"]), normalize_ts(run["updated_at"]), json.dumps(run["metadata"]),
+                  json.dumps(run["kwargs"]), run["multitask_strategy"],
+                  json.dumps(result) if result is not None else None, run.get("owner"),
+                  normalize_ts(run.get("heartbeat_at")))
         updates = ", ".join(f"{c.strip()} = excluded.{c.strip()}" for c in _RUN_COLUMNS.split(",")[1:])
         await self._execute(f"INSERT INTO engine_api_runs ({_RUN_COLUMNS}) VALUES "
                             f"(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "

@@ -15,7 +15,7 @@ from typing import Any
 from engine.checkpoint.api_store import ApiRun, ApiThread, CheckpointTuple, check_search, contains
 from engine.checkpoint.sqlite.checkpoints import CHECKPOINT_COLUMNS, CheckpointRows
 from engine.checkpoint.sqlite.runner import Runner
-from engine.checkpoint.sqlite.times import stored_time, time_text
+from engine.checkpoint.sqlite.times import normalize_ts, stored_time, time_text
 
 # A thread's status as the API names it, from the engine's.
 _STATUS_SQL = "CASE t.status WHEN 'done' THEN 'idle' ELSE t.status END"
@@ -203,10 +203,11 @@ class SqliteApiRecords:
         result = run.get("result")
         heartbeat = run.get("heartbeat_at")
         values = (run["run_id"], run["thread_id"], run["assistant_id"], run["graph_id"], run["status"],
-                  stored_time(run["created_at"]), stored_time(run["updated_at"]), json.dumps(run["metadata"]),
+                  stored_time(normalize_ts(run["created_at"])), stored_time(normalize_ts(run["updated_at"])),
+                  json.dumps(run["metadata"]),
                   json.dumps(run["kwargs"]), run["multitask_strategy"],
                   json.dumps(result) if result is not None else None, run.get("owner"),
-                  stored_time(heartbeat) if heartbeat else None)
+                  stored_time(normalize_ts(heartbeat)) if heartbeat else None)
         await self._run.write(lambda db, _txn: db.execute(
             f"INSERT OR REPLACE INTO api_runs ({_RUN_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", values))
 
