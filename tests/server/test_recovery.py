@@ -7,6 +7,7 @@ import time
 from collections import Counter
 
 import httpx
+import pytest
 
 from serving import Server
 
@@ -20,10 +21,12 @@ def _wait_for(predicate, timeout=30.0, what="the condition"):
     raise AssertionError(f"timed out waiting for {what}")
 
 
-def test_kill_9_mid_run_then_restart_continues_once(tmp_path):
+@pytest.mark.parametrize("store", ["sqlite", "postgres"])
+def test_kill_9_mid_run_then_restart_continues_once(tmp_path, request, store):
     effects = tmp_path / "effects.txt"
-    db = tmp_path / "inbox.sqlite"
-    first = Server(db, graphs=["slow"]).start()
+    db = tmp_path / "inbox.sqlite" if store == "sqlite" else request.getfixturevalue("pg_url")
+    log = tmp_path / "serve.log"
+    first = Server(db, graphs=["slow"], log=log).start()
     try:
         with httpx.Client(base_url=first.url, timeout=30) as http:
             thread_id = http.post("/threads", json={}).json()["thread_id"]
@@ -35,7 +38,7 @@ def test_kill_9_mid_run_then_restart_continues_once(tmp_path):
         first.kill9()  # ... and the server dies under it
     assert Counter(effects.read_text().split()) == {"first": 1, "wait": 1}
 
-    second = Server(db, graphs=["slow"]).start()
+    second = Server(db, graphs=["slow"], log=log).start()
     try:
         with httpx.Client(base_url=second.url, timeout=30) as http:
             _wait_for(lambda: http.get(f"/threads/{thread_id}").json()["status"] == "idle", what="the run to finish")
@@ -49,7 +52,7 @@ def test_kill_9_mid_run_then_restart_continues_once(tmp_path):
     # re-run from their start after a crash (as in LangGraph; README "Exactly once")
     assert Counter(effects.read_text().split()) == {"first": 1, "wait": 2, "last": 1}
 
-    third = Server(db, graphs=["slow"]).start()  # a third start finds nothing left to do
+    third = Server(db, graphs=["slow"], log=log).start()  # a third start finds nothing left to do
     try:
         time.sleep(0.5)
     finally:
