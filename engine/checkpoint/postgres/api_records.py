@@ -124,27 +124,34 @@ class PostgresApiRecords:
         t_select = (f"SELECT t.thread_id, coalesce(a.created_at, t.created_at) AS created_at, t.updated_at, "
                     f"{_STATUS_SQL} AS status, {_META_SQL} AS meta, t.row_no AS row_order {t_from}")
         direction = "DESC" if sort_order != "asc" else "ASC"
-        if only_engine:
-            sql, count_sql = t_select, f"SELECT count(*) {t_from}"
+        if only_engine and sort_by != "created_at":
+            # The page is chosen from engine_threads alone (its rows, in the index's order), and
+            # only its rows are joined and given their metadata: whatever plan Postgres picks
+            # (e.g. before the table was first analyzed), no JSON is parsed for other rows.
+            inner = (f"SELECT t.* {t_from} ORDER BY t.{sort_by} {direction}, t.row_no {direction} "
+                     "LIMIT %(limit)s OFFSET %(offset)s")
+            sql = (f"SELECT t.thread_id, coalesce(a.created_at, t.created_at), t.updated_at, {_STATUS_SQL}, "
+                   f"{_META_SQL}, t.row_no FROM ({inner}) AS t LEFT JOIN engine_api_threads AS a "
+                   f"ON a.thread_id = t.thread_id ORDER BY t.{sort_by} {direction}, t.row_no {direction}")
+            count_sql = f"SELECT count(*) {t_from}"
+        elif only_engine:
+            sql = t_select + f" ORDER BY created_at {direction}, row_order {direction} LIMIT %(limit)s OFFSET %(offset)s"
+            count_sql = f"SELECT count(*) {t_from}"
         else:  # threads that never ran (only in engine_api_threads) too
             a_where = ["NOT EXISTS (SELECT 1 FROM engine_threads AS t WHERE t.thread_id = a.thread_id)"]
             if ids is not None:
                 a_where.append("a.thread_id = ANY(%(ids)s)")
             if metadata:
                 a_where.append("a.metadata::jsonb @> %(meta)s::jsonb")
-            sql = (f"SELECT * FROM ({t_select} UNION ALL SELECT a.thread_id, a.created_at, a.updated_at, 'idle', "
-                   f"a.metadata::jsonb, a.row_no + (1::bigint << 40) FROM engine_api_threads AS a "
-                   f"WHERE {' AND '.join(a_where)}) AS found")
-            count_sql = f"SELECT count(*) FROM ({sql}) AS counted"
-        order_column = {"thread_id": "thread_id", "created_at": "created_at", "updated_at": "updated_at",
-                        "status": "status"}[sort_by]
-        if only_engine and sort_by == "updated_at":
-            order_column = "t.updated_at"  # the index's column: the page is the index's first rows
-        order = f"ORDER BY {order_column} {direction}, row_order {direction}"
+            union = (f"SELECT * FROM ({t_select} UNION ALL SELECT a.thread_id, a.created_at, a.updated_at, 'idle', "
+                     f"a.metadata::jsonb, a.row_no + (1::bigint << 40) FROM engine_api_threads AS a "
+                     f"WHERE {' AND '.join(a_where)}) AS found")
+            count_sql = f"SELECT count(*) FROM ({union}) AS counted"
+            sql = f"{union} ORDER BY {sort_by} {direction}, row_order {direction} LIMIT %(limit)s OFFSET %(offset)s"
 
         async def page(conn):
             total = (await (await conn.execute(count_sql, params)).fetchone())[0]
-            found = await (await conn.execute(f"{sql} {order} LIMIT %(limit)s OFFSET %(offset)s", params)).fetchall()
+            found = await (await conn.execute(sql, params)).fetchall()
             return total, found
         total, found = await self._db.read(page)
         return [_thread(r) for r in found], total
