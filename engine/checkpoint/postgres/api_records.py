@@ -119,8 +119,10 @@ class PostgresApiRecords:
         if metadata:
             params["meta"] = json.dumps(metadata)
             t_where.append(f"{_META_SQL} @> %(meta)s::jsonb")
-        t_from = ("FROM engine_threads AS t LEFT JOIN engine_api_threads AS a ON a.thread_id = t.thread_id"
-                  + (" WHERE " + " AND ".join(t_where) if t_where else ""))
+        where = " WHERE " + " AND ".join(t_where) if t_where else ""
+        t_from = "FROM engine_threads AS t LEFT JOIN engine_api_threads AS a ON a.thread_id = t.thread_id" + where
+        # a count joins engine_api_threads only when a metadata condition reads it
+        count_from = t_from if metadata else "FROM engine_threads AS t" + where
         t_select = (f"SELECT t.thread_id, coalesce(a.created_at, t.created_at) AS created_at, t.updated_at, "
                     f"{_STATUS_SQL} AS status, {_META_SQL} AS meta, t.row_no AS row_order {t_from}")
         direction = "DESC" if sort_order != "asc" else "ASC"
@@ -133,10 +135,10 @@ class PostgresApiRecords:
             sql = (f"SELECT t.thread_id, coalesce(a.created_at, t.created_at), t.updated_at, {_STATUS_SQL}, "
                    f"{_META_SQL}, t.row_no FROM ({inner}) AS t LEFT JOIN engine_api_threads AS a "
                    f"ON a.thread_id = t.thread_id ORDER BY t.{sort_by} {direction}, t.row_no {direction}")
-            count_sql = f"SELECT count(*) {t_from}"
+            count_sql = f"SELECT count(*) {count_from}"
         elif only_engine:
             sql = t_select + f" ORDER BY created_at {direction}, row_order {direction} LIMIT %(limit)s OFFSET %(offset)s"
-            count_sql = f"SELECT count(*) {t_from}"
+            count_sql = f"SELECT count(*) {count_from}"
         else:  # threads that never ran (only in engine_api_threads) too
             a_where = ["NOT EXISTS (SELECT 1 FROM engine_threads AS t WHERE t.thread_id = a.thread_id)"]
             if ids is not None:
