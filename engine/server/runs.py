@@ -268,7 +268,10 @@ async def join_run(request: Request) -> JSONResponse:
             raise await _refine(ctx, handle.spec, handle.request_error)
         return JSONResponse(result)
     while run["status"] in ("pending", "running"):
-        # another replica runs it (or will take it over if its process stopped): follow its record
+        # another replica runs it (or will take it over if its process stopped): follow its
+        # record while the client waits
+        if await request.is_disconnected():
+            raise ApiError(499, "The client went away before the run finished.")
         await asyncio.sleep(JOIN_POLL)
         handle = ctx.manager.handles.get(run["run_id"])
         if handle is not None:  # taken over by this process meanwhile

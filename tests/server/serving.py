@@ -41,7 +41,8 @@ class Server:
         self.log = log or db.with_suffix(".log")
 
     def command(self) -> list[str]:
-        cmd = [sys.executable, "-m", "inbox.cli", "serve", "--db", str(self.db), "--port", str(self.port)]
+        db = [] if "INBOX_DB" in self.env else ["--db", str(self.db)]  # the environment names it
+        cmd = [sys.executable, "-m", "inbox.cli", "serve", *db, "--port", str(self.port)]
         for name in self.graphs:
             cmd += ["--graph", f"{name}=server_graphs:{name}"]
         return cmd + self.extra

@@ -118,3 +118,21 @@ def test_a_replica_killed_mid_run_has_its_run_continued_once_by_the_other(replic
         assert on_b.get(f"/threads/{thread_id}/runs/{run['run_id']}").json()["status"] == "success"
     # "wait" was running when A died, and a plain node re-runs from its start after a crash
     assert Counter(effects.read_text().split()) == {"first": 1, "wait": 2, "last": 1}
+
+
+def test_inbox_db_names_the_postgres_database_and_its_password_is_never_printed(pg_url, tmp_path):
+    # the test cluster trusts local connections, so the password is accepted and unused
+    with_password = pg_url.replace("postgresql://postgres@", "postgresql://postgres:s3cret-pw@", 1)
+    assert "s3cret-pw" in with_password
+    server = Server("from the environment", graphs=["agent"], log=tmp_path / "env.log",
+                    env={"INBOX_DB": with_password, "DATABASE_URL": "postgresql://nobody@nowhere/none"}).start()
+    try:
+        with httpx.Client(base_url=server.url, timeout=30) as http:
+            thread_id = http.post("/threads", json={}).json()["thread_id"]
+            http.post(f"/threads/{thread_id}/runs/wait", json={"assistant_id": "agent", "input": {"email": "x"}})
+            found = http.post("/threads/search", json={"status": "interrupted"}).json()
+            assert [t["thread_id"] for t in found] == [thread_id]
+    finally:
+        server.stop()
+    log = (tmp_path / "env.log").read_text()
+    assert "from postgresql://postgres:***@" in log and "s3cret-pw" not in log

@@ -14,8 +14,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from engine.checkpoint.api_store import ApiRun, ApiThread, CheckpointTuple, check_search
-from engine.checkpoint.base import make_config
+from engine.checkpoint.api_store import ApiRun, ApiThread, check_search
+from engine.checkpoint.base import CheckpointTuple, make_config
 from engine.checkpoint.serde import loads
 from engine.checkpoint.sqlite.times import normalize_ts
 

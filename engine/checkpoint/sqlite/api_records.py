@@ -12,7 +12,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from engine.checkpoint.api_store import ApiRun, ApiThread, CheckpointTuple, check_search, contains
+from engine.checkpoint.api_store import ApiRun, ApiThread, check_search, contains
+from engine.checkpoint.base import CheckpointTuple
 from engine.checkpoint.sqlite.checkpoints import CHECKPOINT_COLUMNS, CheckpointRows
 from engine.checkpoint.sqlite.runner import Runner
 from engine.checkpoint.sqlite.times import normalize_ts, stored_time, time_text
