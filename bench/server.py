@@ -2,6 +2,7 @@
 runtime), the same graph and the same client (langgraph_sdk), in one run.
 
 Measured, each server in turn, over HTTP on 127.0.0.1:
+- the floor: `GET /ok` (a route that does nothing), median of 50, with httpx;
 - runs to the interrupt / s: `client.runs.wait(thread, "agent", input=...)` on fresh threads,
   one request at a time (a thread is created before each, not timed);
 - resumes / s: `client.runs.wait(thread, "agent", command=Command(resume=[accept]))` on those
@@ -126,6 +127,13 @@ async def measure(url: str, runs: int, sizes: list[int], limits: list[int]) -> d
 
     client = get_client(url=url, api_key=None)
     accept = [{"type": "accept", "args": None}]
+    # the floor under every figure: one HTTP round trip on loopback to a route that does nothing
+    async with httpx.AsyncClient(base_url=url) as http:
+        floor = []
+        for _ in range(50):
+            t0 = time.perf_counter()
+            (await http.get("/ok")).raise_for_status()
+            floor.append(time.perf_counter() - t0)
     threads = [(await client.threads.create())["thread_id"] for _ in range(runs)]
     began = time.perf_counter()
     for thread_id in threads:
@@ -138,7 +146,8 @@ async def measure(url: str, runs: int, sizes: list[int], limits: list[int]) -> d
         assert out["log"][-1] == "sent", out
     resume_seconds = time.perf_counter() - began
     result = {"runs_per_s": runs / run_seconds, "resumes_per_s": runs / resume_seconds, "search_ms": {},
-              "fill_seconds": {}, "search_load": {}, "load_after_runs": os.getloadavg()}
+              "fill_seconds": {}, "search_load": {}, "load_after_runs": os.getloadavg(),
+              "ok_round_trip_ms": statistics.median(floor) * 1000}
     gate = asyncio.Semaphore(16)
 
     async def pause_one() -> None:
