@@ -37,7 +37,8 @@ from engine.server.streaming import EventsMode
 
 log = logging.getLogger("engine.server")
 HEARTBEAT_EVERY = 5.0  # seconds between this process's heartbeats on its unfinished runs
-STALE_AFTER = 30.0  # a run whose owner's heartbeat is older is taken over by another replica
+STALE_AFTER = 30.0  # a run whose owner's heartbeat is older is taken over by another replica (clocks of
+# replicas on different machines must agree to well within this; a skew is still safe: see _execute)
 RECOVER_EVERY = 10.0  # seconds between looks for work other processes left
 BUSY_RETRY = 0.05  # an enqueued run waiting for another process's lease on its thread looks again after this
 
@@ -183,6 +184,14 @@ class RunManager:
             await self._execute_recovery(handle)
             return
         run = handle.run
+        # Still ours? Another replica takes a run over only with the same conditional write, so
+        # exactly one of us starts it (a replica that thought this process dead, e.g. with
+        # clocks more than STALE_AFTER apart, never runs it a second time).
+        if not run.get("_unrecorded") and not await self.saver.aclaim_api_run(run["run_id"], self.owner,
+                                                                              previous=self.owner):
+            handle.finish(None, ApiError(409, f"Run {run['run_id']!r} was taken over by another server process "
+                                              "before it started here; follow it with GET .../join."))
+            return
         await self._set_status(handle, "running")
         handle.publish("metadata", {"run_id": run["run_id"], "attempt": 1})
         user_config = run["kwargs"].get("config") or {}

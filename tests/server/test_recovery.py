@@ -64,10 +64,11 @@ def test_a_background_run_survives_its_client(server):
     with httpx.Client(base_url=server.url, timeout=30) as http:
         thread_id = http.post("/threads", json={}).json()["thread_id"]
         http.post(f"/threads/{thread_id}/runs/wait", json={"assistant_id": "agent",
-                                                            "input": {"email": "bye", "delay": 0.5}})
-    # a waiting client that hangs up: the resume still completes
+                                                            "input": {"email": "bye", "delay": 3.0}})
+    # a waiting client that hangs up (long after its request was accepted, even on a loaded
+    # machine, and before the review's 3 s are over): the resume still completes
     try:
-        httpx.post(f"{server.url}/threads/{thread_id}/runs/wait", timeout=0.2,
+        httpx.post(f"{server.url}/threads/{thread_id}/runs/wait", timeout=1.5,
                    json={"assistant_id": "agent", "command": {"resume": [{"type": "accept", "args": None}]}})
     except httpx.TimeoutException:
         pass
