@@ -73,6 +73,10 @@ def test_a_background_run_survives_its_client(server):
     except httpx.TimeoutException:
         pass
     with httpx.Client(base_url=server.url, timeout=30) as http:
-        _wait_for(lambda: "decision" in (http.get(f"/threads/{thread_id}").json()["values"] or {}),
-                  what="the resumed run to finish")
-        assert http.get(f"/threads/{thread_id}").json()["status"] == "interrupted"  # at the second review
+        def paused_again():  # the review's step committed, then the run paused at the second review
+            thread = http.get(f"/threads/{thread_id}").json()
+            return "decision" in (thread["values"] or {}) and thread["status"] != "busy"
+        _wait_for(paused_again, what="the resumed run to finish")
+        thread = http.get(f"/threads/{thread_id}").json()
+        assert thread["status"] == "interrupted" and thread["values"]["decision"] == [{"type": "accept", "args": None}]
+        assert thread["interrupts"]  # at the second review
