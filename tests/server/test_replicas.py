@@ -136,3 +136,27 @@ def test_inbox_db_names_the_postgres_database_and_its_password_is_never_printed(
         server.stop()
     log = (tmp_path / "env.log").read_text()
     assert "from postgresql://postgres:***@" in log and "s3cret-pw" not in log
+
+
+def test_a_decision_recorded_by_another_process_is_applied_by_a_running_server(replicas):
+    """`inbox accept` (or the TUI on the database) claims a decision without running the graph:
+    a running replica applies it at its next look for left work (every 10 s), once."""
+    from engine.checkpoint.postgres import PostgresSaver
+
+    a, b = replicas
+    with httpx.Client(base_url=a.url, timeout=30) as on_a:
+        thread_id = on_a.post("/threads", json={}).json()["thread_id"]
+        out = on_a.post(f"/threads/{thread_id}/runs/wait", json={"assistant_id": "agent", "input": {"email": "x"}})
+        interrupt_id = out.json()["__interrupt__"][0]["id"]
+    with PostgresSaver.from_conn_string(a.db) as store:
+        store.resolve(interrupt_id, ACCEPT, by="dana")
+    with httpx.Client(base_url=b.url, timeout=30) as on_b:
+        def applied():
+            thread = on_b.get(f"/threads/{thread_id}").json()
+            return thread["status"] == "interrupted" and "decision" in (thread["values"] or {})
+        _wait_for(applied, timeout=40, what="a replica to apply dana's decision")
+        values = on_b.get(f"/threads/{thread_id}").json()["values"]
+    assert values["decision"] == ACCEPT and Counter(values["log"]) == {"drafted": 1, "reviewed": 1}
+    with PostgresSaver.from_conn_string(a.db) as store:
+        record = store.get_interrupt(interrupt_id)
+    assert (record.status, record.resolved_by, record.applied) == ("resolved", "dana", True)
