@@ -2,26 +2,32 @@
 runtime), the same graph and the same client (langgraph_sdk), in one run.
 
 Measured, each server in turn, over HTTP on 127.0.0.1:
+- the floor: `GET /ok` (a route that does nothing), median of 50, with httpx;
 - runs to the interrupt / s: `client.runs.wait(thread, "agent", input=...)` on fresh threads,
   one request at a time (a thread is created before each, not timed);
 - resumes / s: `client.runs.wait(thread, "agent", command=Command(resume=[accept]))` on those
   threads, one at a time (each finishes its run);
-- `threads.search(status="interrupted", limit=10)` with 1,000 and 10,000 paused threads:
-  median of 20 calls. The paused threads are made through the API too (`runs.wait` with up to
-  16 requests in flight), the same way on both servers.
+- `threads.search(status="interrupted", limit=L)` for L in `--limits` (10, the SDK's default,
+  and 100, about what the remote inbox's first page asks) with 1,000 and 10,000 paused
+  threads: median of 20 calls. The paused threads are made through the API too (`runs.wait`
+  with up to 16 requests in flight), the same way on both servers. LangGraph's server makes a
+  paused thread in about a second, so it is filled only to `--langgraph-sizes` (1,000).
 
 The graph is a HumanInterrupt review (draft -> review(interrupt) -> send), written once and
 imported with `langgraph.` for LangGraph's server and `engine.` for ours; both compiled
 without a checkpointer (each server gives it its store: langgraph dev's in-memory one, our
-SQLite file).
+SQLite file, or with `--store postgres` a database of a throwaway PostgreSQL cluster, or of the
+server given with `--pg-url ADMIN_URL`).
 
-    python bench/server.py [--runs 200] [--sizes 1000 10000] [--json out.json]
+    python bench/server.py [--runs 200] [--sizes 1000 10000] [--limits 10 100] [--store postgres]
+                           [--langgraph-sizes 1000] [--only inbox|langgraph] [--json out.json]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import platform
@@ -96,10 +102,10 @@ def wait_ready(url: str, proc: subprocess.Popen, timeout: float = 120.0) -> None
     raise RuntimeError(f"{url} did not answer in {timeout}s")
 
 
-def start_inbox(workdir: Path, port: int) -> subprocess.Popen:
+def start_inbox(workdir: Path, port: int, db: str | None = None) -> subprocess.Popen:
     (workdir / "engine_graph.py").write_text(GRAPH.replace("PREFIX", "engine"))
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), str(workdir)])}
-    return subprocess.Popen([sys.executable, "-m", "inbox.cli", "serve", "--db", str(workdir / "inbox.sqlite"),
+    return subprocess.Popen([sys.executable, "-m", "inbox.cli", "serve", "--db", db or str(workdir / "inbox.sqlite"),
                              "--graph", "agent=engine_graph:graph", "--port", str(port)], cwd=workdir, env=env,
                             stdout=open(workdir / "inbox.log", "wb"), stderr=subprocess.STDOUT)
 
@@ -115,12 +121,19 @@ def start_langgraph(workdir: Path, port: int) -> subprocess.Popen:
                             start_new_session=True)
 
 
-async def measure(url: str, runs: int, sizes: list[int]) -> dict:
+async def measure(url: str, runs: int, sizes: list[int], limits: list[int]) -> dict:
     from langgraph_sdk import get_client
     from langgraph_sdk.schema import Command
 
     client = get_client(url=url, api_key=None)
     accept = [{"type": "accept", "args": None}]
+    # the floor under every figure: one HTTP round trip on loopback to a route that does nothing
+    async with httpx.AsyncClient(base_url=url) as http:
+        floor = []
+        for _ in range(50):
+            t0 = time.perf_counter()
+            (await http.get("/ok")).raise_for_status()
+            floor.append(time.perf_counter() - t0)
     threads = [(await client.threads.create())["thread_id"] for _ in range(runs)]
     began = time.perf_counter()
     for thread_id in threads:
@@ -133,7 +146,8 @@ async def measure(url: str, runs: int, sizes: list[int]) -> dict:
         assert out["log"][-1] == "sent", out
     resume_seconds = time.perf_counter() - began
     result = {"runs_per_s": runs / run_seconds, "resumes_per_s": runs / resume_seconds, "search_ms": {},
-              "fill_seconds": {}}
+              "fill_seconds": {}, "search_load": {}, "load_after_runs": os.getloadavg(),
+              "ok_round_trip_ms": statistics.median(floor) * 1000}
     gate = asyncio.Semaphore(16)
 
     async def pause_one() -> None:
@@ -147,14 +161,16 @@ async def measure(url: str, runs: int, sizes: list[int]) -> dict:
         await asyncio.gather(*(pause_one() for _ in range(size - paused)))
         result["fill_seconds"][size] = time.perf_counter() - began
         paused = size
-        await client.threads.search(status="interrupted", limit=10)
-        times = []
-        for _ in range(20):
-            t0 = time.perf_counter()
-            page = await client.threads.search(status="interrupted", limit=10)
-            times.append(time.perf_counter() - t0)
-        assert len(page) == 10
-        result["search_ms"][size] = statistics.median(times) * 1000
+        for limit in limits:
+            await client.threads.search(status="interrupted", limit=limit)
+            times = []
+            for _ in range(20):
+                t0 = time.perf_counter()
+                page = await client.threads.search(status="interrupted", limit=limit)
+                times.append(time.perf_counter() - t0)
+            assert len(page) == min(limit, size)
+            result["search_ms"][f"{size}/limit={limit}"] = statistics.median(times) * 1000
+        result["search_load"][size] = os.getloadavg()
     return result
 
 
@@ -186,22 +202,36 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=200)
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000])
+    parser.add_argument("--langgraph-sizes", type=int, nargs="+", default=[1000],
+                        help="paused thread counts for LangGraph's server (~1 s to make each)")
+    parser.add_argument("--limits", type=int, nargs="+", default=[10, 100])
+    parser.add_argument("--store", choices=["sqlite", "postgres"], default="sqlite", help="inbox serve's --db")
+    parser.add_argument("--pg-url", help="with --store postgres: an admin URL (default: a throwaway cluster)")
     parser.add_argument("--only", choices=["inbox", "langgraph"])
     parser.add_argument("--json", help="write the results here too")
     args = parser.parse_args()
-    results = {"machine": machine(), "runs": args.runs, "sizes": args.sizes}
-    with tempfile.TemporaryDirectory(prefix="bench-server-") as tmp:
+    results = {"machine": machine(), "runs": args.runs, "sizes": args.sizes, "store": args.store}
+    with tempfile.TemporaryDirectory(prefix="bench-server-") as tmp, contextlib.ExitStack() as stack:
+        db = None
+        if args.store == "postgres" and args.only != "langgraph":
+            sys.path.insert(0, str(REPO / "bench"))
+            import postgres_server
+
+            admin, url_for, described = stack.enter_context(postgres_server.server(args.pg_url))
+            postgres_server.create(admin, "bench_serve")
+            db, results["postgres"] = url_for("bench_serve"), described
         for label, start, group in (("inbox", start_inbox, False), ("langgraph", start_langgraph, True)):
             if args.only and args.only != label:
                 continue
             workdir = Path(tmp) / label
             workdir.mkdir()
             port = free_port()
-            proc = start(workdir, port)
+            proc = start_inbox(workdir, port, db) if label == "inbox" else start(workdir, port)
+            sizes = args.sizes if label == "inbox" else args.langgraph_sizes
             try:
                 wait_ready(f"http://127.0.0.1:{port}", proc)
                 print(f"{label}: measuring on port {port} ...", file=sys.stderr, flush=True)
-                results[label] = asyncio.run(measure(f"http://127.0.0.1:{port}", args.runs, args.sizes))
+                results[label] = asyncio.run(measure(f"http://127.0.0.1:{port}", args.runs, sizes, args.limits))
             finally:
                 stop(proc, group)
             print(f"{label}: {json.dumps(results[label])}", file=sys.stderr, flush=True)
@@ -210,8 +240,8 @@ def main() -> None:
         ours, theirs = results["inbox"], results["langgraph"]
         results["ratio"] = {"runs": ours["runs_per_s"] / theirs["runs_per_s"],
                             "resumes": ours["resumes_per_s"] / theirs["resumes_per_s"],
-                            **{f"search_{size}": theirs["search_ms"][size] / ours["search_ms"][size]
-                               for size in args.sizes}}
+                            **{f"search_{key}": theirs["search_ms"][key] / ours["search_ms"][key]
+                               for key in theirs["search_ms"] if key in ours["search_ms"]}}
     print(json.dumps(results, indent=2))
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2))

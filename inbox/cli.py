@@ -318,27 +318,22 @@ def cmd_serve(args) -> int:
         raise UsageError(str(error)) from None
     if not 0 <= args.port <= 65535:
         raise UsageError(f"--port must be 0-65535, got {args.port}")
-    from engine.checkpoint.stores import is_postgres
+    from engine.checkpoint.stores import aopen_store, is_postgres
 
-    if is_postgres(args.db):
-        # The server keeps its thread and run records (engine/server/records.py) beside the
-        # engine's tables in a SQLite file; on Postgres they do not exist yet.
-        raise UsageError(f"inbox serve runs on a SQLite file only for now, not on {shown(args.db)}: serve a "
-                         "file (--db inbox.sqlite). Workers and reviewers on Postgres use the other commands.")
-    db = Path(args.db)
-    if args.db != ":memory:":
+    if not is_postgres(args.db) and args.db != ":memory:":
+        db = Path(args.db)
         if db.exists() and db.is_dir():
             raise UsageError(f"{args.db} is a directory; give the path of an inbox database file.")
         if not db.parent.exists():
             raise UsageError(f"{args.db}: folder {db.parent} does not exist.")
 
     async def open_saver_async():
-        from engine.checkpoint.sqlite import SqliteSaver
-        return await SqliteSaver.aopen(args.db)
+        # a SQLite file or a Postgres URL (stores.py); several servers may share a Postgres database
+        return await aopen_store(args.db)
 
     def ready(url: str) -> None:
         names = ", ".join(refs)
-        print(f"inbox serve: {names} from {args.db} on {url}"
+        print(f"inbox serve: {names} from {shown(args.db)} on {url}"
               f"{' (API keys: ' + ', '.join(sorted(set(keys.values()))) + ')' if keys else ''}", file=sys.stderr)
 
     try:

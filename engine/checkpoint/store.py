@@ -13,6 +13,9 @@ Two layers, as two `typing.Protocol`s:
   deadlines. SqliteSaver is one; tests/engine/test_store_conformance.py is the suite every
   implementation passes.
 
+`inbox serve` keeps its own records (threads created over HTTP, runs) through a third
+protocol, `ApiStore` in engine/checkpoint/api_store.py, which both savers implement too.
+
 The protocols state the contract (arguments, results, errors); the docstrings of the SQLite
 implementation say how it keeps it. Times are ISO-8601 UTC strings in fixed-width form.
 This module imports nothing from the runtime: records, errors and the contract only.

@@ -1,5 +1,5 @@
 """The ASGI app: routes, middleware (API keys, CORS), error handling in one place, and the
-lifespan that sets up the server's records and recovers what a killed server left.
+lifespan that recovers what a killed server (or a stopped replica) left, and keeps looking.
 
 `create_app(saver, graphs, keys=...)` builds it; `serve(...)` runs it on uvicorn after the
 safety check: a non-loopback address needs an API key (or an explicit `insecure=True`)."""
@@ -21,6 +21,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.routing import Route
 
+from engine.checkpoint.api_store import ApiStore
 from engine.server import runs, threads
 from engine.server.assistants import Assistants
 from engine.server.auth import ApiKeyMiddleware
@@ -28,7 +29,7 @@ from engine.server.context import ServerContext, context
 from engine.server.errors import ApiError
 from engine.server.live import inbox_events
 from engine.server.manager import RunManager
-from engine.server.records import ApiRecords, now_iso
+from engine.server.clock import now_iso
 from engine.server.shapes import JSONResponse
 from engine.server.schemas import MAX_BODY_BYTES
 
@@ -98,8 +99,13 @@ ROUTES = [
 
 def create_app(saver: Any, graphs: dict[str, Any], *, keys: dict[str, str] | None = None,
                max_body: int | None = None, recover: bool = True) -> Starlette:
-    """The Agent Server API over `saver` (a SqliteSaver) serving `graphs` (name -> compiled
-    graph; each runs with `saver` as its checkpointer). `keys`: {key: reviewer name}."""
+    """The Agent Server API over `saver` (a SqliteSaver or PostgresSaver: a checkpointer with
+    the API's records, engine/checkpoint/api_store.py) serving `graphs` (name -> compiled graph;
+    each runs with `saver` as its checkpointer). `keys`: {key: reviewer name}. Several apps
+    (processes, machines) may serve one Postgres database: see manager.py."""
+    if not isinstance(saver, ApiStore):
+        raise TypeError(f"inbox serve needs a store that keeps the API's records (SqliteSaver or PostgresSaver), "
+                        f"not {type(saver).__name__}.")
     if not graphs:
         raise ValueError("inbox serve needs at least one graph to serve (--graph NAME=module:attr).")
     # Each served graph runs on the server's store under its served name (the name its threads,
@@ -111,25 +117,25 @@ def create_app(saver: Any, graphs: dict[str, Any], *, keys: dict[str, str] | Non
         graph.name, graph.checkpointer = name, saver
         served[name] = graph
     graphs = served
-    records = ApiRecords(saver)
-    manager = RunManager(saver, records, graphs)
+    manager = RunManager(saver, graphs)
     limit = max_body or int(os.environ.get("INBOX_SERVE_MAX_BODY", MAX_BODY_BYTES))
-    ctx = ServerContext(saver=saver, records=records, assistants=Assistants(graphs, now_iso()),
+    ctx = ServerContext(saver=saver, assistants=Assistants(graphs, now_iso()),
                         manager=manager, max_body=limit)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette):
-        await records.setup()
         recovery = None
         if recover:
             async def again(run: dict):
                 return await runs.respec(ctx, run)
-            recovery = asyncio.get_running_loop().create_task(manager.recover(again))
+            recovery = asyncio.get_running_loop().create_task(manager.keep_up(again))
         try:
             yield
         finally:
             if recovery is not None and not recovery.done():
                 recovery.cancel()
+                with contextlib.suppress(BaseException):
+                    await recovery
             await manager.close()
 
     app = Starlette(

@@ -2,7 +2,7 @@
 
 Not part of LangGraph's API. An inbox client (the TUI's remote backend) follows it to see
 interrupts raised, decided, cancelled and expired, and runs starting, finishing and failing,
-as they are committed, from any process writing the file. Each event is
+as they are committed, from any process writing the store (a replica, a worker). Each event is
 `id: SEQ` / `event: KIND` / `data: EVENT JSON`; reconnect with `since=` the last id (or send
 `Last-Event-ID`) to miss nothing. `since=now` starts after the newest event (its seq in the
 `X-Inbox-Since` header), without reading the log out. A comment line every 15 s keeps proxies from closing it."""

@@ -2,15 +2,20 @@
 their own (a client that disconnects does not stop its run), under the engine's run ownership.
 
 - Each thread has a queue. `enqueue` (the default multitask strategy) appends to it; `reject`
-  refuses (409) while the thread has a run in flight or waiting. A run is an ordinary engine
-  run (`graph.astream`), so it takes the thread's lease: another process running the thread
-  makes it fail with ThreadBusy (409), never run twice.
-- Every run is recorded (records.py) before it starts and when it ends, so GET/list/join work
-  after it finished and a restarted server knows what it had accepted.
-- At start, `recover()` continues what a killed server left: threads whose owner died mid-run
-  and decisions claimed but not applied go through `engine.runtime.ownership.resume_thread`
-  (the same door `inbox worker` uses: the lease makes it run once), and runs accepted but not
-  started are queued again.
+  refuses (409) while the thread has a run in flight or waiting, here or in another replica
+  (an unfinished run record). A run is an ordinary engine run (`graph.astream`), so it takes
+  the thread's lease: while another process (a replica, `inbox worker`) runs the thread, an
+  enqueued run waits for the lease, then runs; a pinned answer someone decided meanwhile is
+  then refused (409), never applied twice.
+- Every run is recorded in the store (engine/checkpoint/api_store.py) before it starts and when
+  it ends, with this process as its owner, so GET/list/join work after it finished and from
+  any replica. The owner refreshes a heartbeat on its unfinished runs.
+- `recover()` runs at start and then every RECOVER_EVERY seconds: runs whose owner stopped
+  (a dead local process, or a heartbeat older than STALE_AFTER) are taken over with one
+  conditional write, so one replica continues each; threads whose owner died mid-run and
+  decisions claimed but not applied (e.g. by `inbox accept` in another process) go through
+  `engine.runtime.ownership.resume_thread` (the door `inbox worker` uses: the lease makes it
+  run once), and runs accepted but not started are queued again.
 A handle keeps a run's published chunks so several readers (stream, join) follow one run."""
 
 from __future__ import annotations
@@ -18,16 +23,24 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from datetime import datetime, timezone
 from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable
 
-from engine.runtime.ownership import resume_thread
+from engine.checkpoint.base import owner_is_dead
+from engine.errors import ThreadBusy
+from engine.runtime.ownership import new_owner, resume_thread
+from engine.server.clock import now_iso
 from engine.server.errors import ApiError, from_engine
-from engine.server.records import ApiRecords, now_iso
 from engine.server.shapes import interrupt_json, jsonable
 from engine.server.streaming import EventsMode
 
 log = logging.getLogger("engine.server")
+HEARTBEAT_EVERY = 5.0  # seconds between this process's heartbeats on its unfinished runs
+STALE_AFTER = 30.0  # a run whose owner's heartbeat is older is taken over by another replica (clocks of
+# replicas on different machines must agree to well within this; a skew is still safe: see _execute)
+RECOVER_EVERY = 10.0  # seconds between looks for work other processes left
+BUSY_RETRY = 0.05  # an enqueued run waiting for another process's lease on its thread looks again after this
 
 
 @dataclass
@@ -101,17 +114,22 @@ class RunHandle:
 
 
 class RunManager:
-    def __init__(self, saver: Any, records: ApiRecords, graphs: dict[str, Any]) -> None:
-        self.saver = saver
-        self.records = records
+    def __init__(self, saver: Any, graphs: dict[str, Any]) -> None:
+        self.saver = saver  # the checkpointer and the ApiStore
         self.graphs = graphs
+        self.owner = new_owner()  # this server process, as the owner of its runs
         self.queues: dict[str, list[RunHandle]] = {}
         self.handles: dict[str, RunHandle] = {}  # run_id -> handle, while in this process
         self._workers: dict[str, asyncio.Task] = {}
         self._tasks: set[asyncio.Task] = set()
 
     def busy(self, thread_id: str) -> bool:
+        """A run of the thread is in flight or waiting in this process."""
         return bool(self.queues.get(thread_id))
+
+    async def busy_anywhere(self, thread_id: str) -> bool:
+        """... or in another process: an unfinished run record (a replica's queue)."""
+        return self.busy(thread_id) or bool(await self.saver.alist_unfinished_api_runs(thread_id))
 
     async def submit(self, spec: RunSpec, *, strategy: str = "enqueue", record: bool = True) -> RunHandle:
         thread_id = spec.run["thread_id"]
@@ -120,7 +138,8 @@ class RunManager:
                                 "different multitask strategy.")
         handle = RunHandle(spec)
         if record:
-            await self.records.put_run(spec.run)
+            spec.run.update(owner=self.owner, heartbeat_at=now_iso())
+            await self.saver.aput_api_run(spec.run)
         self.queues.setdefault(thread_id, []).append(handle)
         self.handles[spec.run["run_id"]] = handle
         if thread_id not in self._workers:
@@ -157,7 +176,7 @@ class RunManager:
         handle.run["updated_at"] = now_iso()
         if handle.spec.run.get("_unrecorded"):
             return
-        await self.records.set_run_status(handle.run["run_id"], status, result)
+        await self.saver.aset_api_run_status(handle.run["run_id"], status, result)
 
     async def _execute(self, handle: RunHandle) -> None:
         spec = handle.spec
@@ -165,6 +184,14 @@ class RunManager:
             await self._execute_recovery(handle)
             return
         run = handle.run
+        # Still ours? Another replica takes a run over only with the same conditional write, so
+        # exactly one of us starts it (a replica that thought this process dead, e.g. with
+        # clocks more than STALE_AFTER apart, never runs it a second time).
+        if not run.get("_unrecorded") and not await self.saver.aclaim_api_run(run["run_id"], self.owner,
+                                                                              previous=self.owner):
+            handle.finish(None, ApiError(409, f"Run {run['run_id']!r} was taken over by another server process "
+                                              "before it started here; follow it with GET .../join."))
+            return
         await self._set_status(handle, "running")
         handle.publish("metadata", {"run_id": run["run_id"], "attempt": 1})
         user_config = run["kwargs"].get("config") or {}
@@ -187,10 +214,7 @@ class RunManager:
         if events is not None:
             handle.publish("events", events.start(_input_json(run["kwargs"])))
         try:
-            async for mode, chunk in spec.graph.astream(spec.input, config, stream_mode=engine_modes,
-                                                        interrupt_before=_nodes(spec.interrupt_before, spec.graph),
-                                                        interrupt_after=_nodes(spec.interrupt_after, spec.graph),
-                                                        durability=spec.durability):
+            async for mode, chunk in self._stream(handle, config, engine_modes):
                 handle.mark_begun()
                 if mode == "values":
                     if isinstance(chunk, dict) and "__interrupt__" in chunk:
@@ -232,8 +256,39 @@ class RunManager:
         await self._set_status(handle, "success", result)
         handle.finish(result)
 
+    async def _stream(self, handle: RunHandle, config: dict, modes: list[str]):
+        """The run's chunks. While another process holds the thread's lease (a replica's run, a
+        worker), an enqueued run waits its turn, as it would behind a run of this process."""
+        spec = handle.spec
+        while True:
+            try:
+                async for item in spec.graph.astream(spec.input, config, stream_mode=modes,
+                                                     interrupt_before=_nodes(spec.interrupt_before, spec.graph),
+                                                     interrupt_after=_nodes(spec.interrupt_after, spec.graph),
+                                                     durability=spec.durability):
+                    yield item
+                return
+            except ThreadBusy:
+                if handle.begun or handle.run.get("multitask_strategy") == "reject":
+                    raise
+                await asyncio.sleep(BUSY_RETRY)
+
     async def _execute_recovery(self, handle: RunHandle) -> None:
         applied = await handle.spec.recover()
+        while applied.status == "busy" and not handle.run.get("_unrecorded"):
+            # another process runs the thread now: this run's outcome is the state it leaves
+            await asyncio.sleep(BUSY_RETRY * 10)
+            if await self.saver.alease_holder(handle.run["thread_id"]) is None:
+                snapshot = await handle.spec.graph.aget_state({"configurable": {"thread_id": handle.run["thread_id"]}})
+                result = dict(jsonable(snapshot.values or {}))
+                if snapshot.interrupts:
+                    result["__interrupt__"] = [interrupt_json(i, response_schema=True) for i in snapshot.interrupts]
+                await self._set_status(handle, "success", result)
+                handle.finish(result)
+                return
+        if applied.status == "busy":  # another process is on it; nothing of ours to record
+            handle.finish({})
+            return
         if applied.status == "error":
             result = {"__error__": {"error": "RunError", "message": applied.error or ""}}
             status = "error"
@@ -246,22 +301,42 @@ class RunManager:
         await self._set_status(handle, status, result)
         handle.finish(result)
 
-    # --- after a restart -----------------------------------------------------------------------
+    # --- what other processes left -------------------------------------------------------------------
+    def orphaned(self, run: dict, now: datetime | None = None) -> bool:
+        """Whether `run` (unfinished) was left by a process that stopped: its owner is a dead
+        process of this machine, or its heartbeat is older than STALE_AFTER (another machine's,
+        or a record from before runs had owners)."""
+        owner = run.get("owner")
+        if owner == self.owner:
+            return False
+        if owner and owner_is_dead(owner):
+            return True
+        beat = run.get("heartbeat_at")
+        if beat is None:
+            return True
+        now = now if now is not None else datetime.now(timezone.utc)
+        return (now - datetime.fromisoformat(beat)).total_seconds() > STALE_AFTER
+
     async def recover(self, resubmit: Callable[[dict], Awaitable[RunSpec | None]]) -> None:
-        """Continue what a killed server left (see the module docstring). Threads of graphs not
-        served here are left alone."""
-        unfinished = await self.records.unfinished_runs()
+        """Continue what stopped processes left (see the module docstring). Threads of graphs
+        not served here, and threads this process is running, are left alone."""
+        taken = []
+        for run in await self.saver.alist_unfinished_api_runs():
+            if self.orphaned(run) and run["graph_id"] in self.graphs and not self.busy(run["thread_id"]):
+                if await self.saver.aclaim_api_run(run["run_id"], self.owner, previous=run.get("owner")):
+                    run["owner"] = self.owner
+                    taken.append(run)
         decisions, orphans = await self.saver.alist_recoverable()
         work: dict[str, tuple[str, dict, str | None]] = {}
         for record in decisions:
-            if record.graph in self.graphs:
+            if record.graph in self.graphs and not self.busy(record.thread_id):
                 graph, answers, by = work.get(record.thread_id, (record.graph, {}, record.resolved_by))
                 answers[record.id] = record.response
                 work[record.thread_id] = (graph, answers, by)
         for thread_id, graph in orphans:
-            if graph in self.graphs:
+            if graph in self.graphs and not self.busy(thread_id):
                 work.setdefault(thread_id, (graph, {}, None))
-        running = {r["thread_id"]: r for r in unfinished if r["status"] == "running"}
+        running = {r["thread_id"]: r for r in taken if r["status"] == "running"}
         for thread_id, (graph, answers, by) in work.items():
             run = running.pop(thread_id, None) or {"run_id": f"recovery:{thread_id}", "thread_id": thread_id,
                                                    "assistant_id": "", "graph_id": graph, "status": "running",
@@ -270,13 +345,30 @@ class RunManager:
             def again(thread_id=thread_id, graph=graph, answers=answers, by=by):
                 return resume_thread(self.graphs, thread_id, graph, answers or None, by)
             await self.submit(RunSpec(run=run, graph=self.graphs[graph], input=None, recover=again), record=False)
-        for run in running.values():  # it ended, but the record was not updated before the kill
-            await self.records.set_run_status(run["run_id"], "success")
-        for run in unfinished:
+        for run in running.values():  # it ended, but its process stopped before recording that
+            await self.saver.aset_api_run_status(run["run_id"], "success")
+        for run in taken:
             if run["status"] == "pending":
                 spec = await resubmit(run)
                 if spec is not None:
                     await self.submit(spec, record=False)
+
+    async def keep_up(self, resubmit: Callable[[dict], Awaitable[RunSpec | None]]) -> None:
+        """Recover at start, then keep this process's runs alive (heartbeats) and look for work
+        other processes left, until cancelled. A failed look is logged and tried again."""
+        next_recovery = 0.0
+        loop = asyncio.get_running_loop()
+        while True:
+            try:
+                await self.saver.aheartbeat_api_runs(self.owner)
+                if loop.time() >= next_recovery:
+                    await self.recover(resubmit)
+                    next_recovery = loop.time() + RECOVER_EVERY
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # noqa: BLE001 - the store may be briefly away; the next look retries
+                log.exception("looking for work other server processes left failed")
+            await asyncio.sleep(HEARTBEAT_EVERY)
 
     async def close(self) -> None:
         for task in list(self._workers.values()):

@@ -8,6 +8,7 @@ pending, and `input` with `command` are 422."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 import uuid
 from typing import Any
@@ -20,13 +21,14 @@ from engine.runtime.compiled import STREAM_MODES
 from engine.server.context import ServerContext, context
 from engine.server.errors import ApiError, already_decided
 from engine.server.manager import RunSpec
-from engine.server.records import now_iso
+from engine.server.clock import now_iso
 from engine.server.schemas import RunCreate, parse, read_json
 from engine.server.shapes import JSONResponse, run_json
 from engine.server.streaming import sse
 from engine.types import Command
 
 STRATEGIES = ("enqueue", "reject")
+JOIN_POLL = 0.05  # seconds between looks at a run another replica runs
 _ID_LIKE = re.compile(r"^[0-9a-f]{32}$")  # the engine's interrupt ids, as LangGraph's
 
 
@@ -107,7 +109,7 @@ async def prepare(request: Request, thread_id: str, *, streaming: bool) -> tuple
     if body.multitask_strategy not in STRATEGIES:
         raise ApiError(422, f"multitask_strategy {body.multitask_strategy!r} is not supported; this server "
                             f"supports {' and '.join(map(repr, STRATEGIES))}.")
-    if body.multitask_strategy == "reject" and ctx.manager.busy(thread_id):
+    if body.multitask_strategy == "reject" and await ctx.manager.busy_anywhere(thread_id):
         raise ApiError(409, "Thread is already running a task. Wait for it to finish or choose a "
                             "different multitask strategy.")
     modes = [body.stream_mode] if isinstance(body.stream_mode, str) else list(body.stream_mode)
@@ -147,7 +149,7 @@ async def prepare(request: Request, thread_id: str, *, streaming: bool) -> tuple
                       "checkpoint_id": body.checkpoint_id or (body.checkpoint or {}).get("checkpoint_id"),
                       "pinned_resume": pinned, "decided_by": request.state.api_key_name},
            "multitask_strategy": body.multitask_strategy}
-    await ctx.records.merge_thread_metadata(thread_id, {**metadata, "graph_id": graph_id, "assistant_id": assistant_id})
+    await ctx.saver.amerge_api_thread_metadata(thread_id, {**metadata, "graph_id": graph_id, "assistant_id": assistant_id})
     del record
     return spec_for(run, graph, run_input, modes if streaming else ["values"]), body.multitask_strategy
 
@@ -233,7 +235,7 @@ async def _run_of(request: Request) -> tuple[ServerContext, dict, Any]:
     handle = ctx.manager.handles.get(run_id)
     if handle is not None and handle.run["thread_id"] == thread_id:
         return ctx, handle.run, handle
-    run = await ctx.records.get_run(thread_id, run_id)
+    run = await ctx.saver.aget_api_run(thread_id, run_id)
     if run is None:
         raise ApiError(404, f"Run {run_id!r} not found on thread {thread_id!r}.")
     return ctx, run, None
@@ -253,7 +255,7 @@ async def list_runs(request: Request) -> JSONResponse:
         offset = int(request.query_params.get("offset", 0))
     except ValueError:
         raise ApiError(422, "limit and offset must be whole numbers.") from None
-    runs = await ctx.records.list_runs(thread_id, limit, offset, request.query_params.get("status"))
+    runs = await ctx.saver.alist_api_runs(thread_id, limit, offset, request.query_params.get("status"))
     live = ctx.manager.handles
     return JSONResponse([run_json(live[r["run_id"]].run if r["run_id"] in live else r) for r in runs])
 
@@ -265,9 +267,16 @@ async def join_run(request: Request) -> JSONResponse:
         if handle.request_error is not None:
             raise await _refine(ctx, handle.spec, handle.request_error)
         return JSONResponse(result)
-    if run["status"] in ("pending", "running"):
-        raise ApiError(409, f"Run {run['run_id']!r} was accepted by a server process that stopped before it "
-                            "finished; it is continued when this server recovers its thread.")
+    while run["status"] in ("pending", "running"):
+        # another replica runs it (or will take it over if its process stopped): follow its
+        # record while the client waits
+        if await request.is_disconnected():
+            raise ApiError(499, "The client went away before the run finished.")
+        await asyncio.sleep(JOIN_POLL)
+        handle = ctx.manager.handles.get(run["run_id"])
+        if handle is not None:  # taken over by this process meanwhile
+            return await join_run(request)
+        run = await ctx.saver.aget_api_run(run["thread_id"], run["run_id"]) or run
     if run["result"] is None:
         snapshot = await ctx.snapshot(await ctx.thread(run["thread_id"]))
         return JSONResponse(snapshot.values if snapshot.created_at else {})

@@ -10,7 +10,7 @@ from starlette.requests import Request
 from engine.constants import END
 from engine.server.context import context
 from engine.server.errors import ApiError, from_engine
-from engine.server.records import now_iso
+from engine.server.clock import now_iso
 from engine.server.schemas import HistoryRequest, StateUpdate, ThreadCreate, ThreadSearch, parse, read_json
 from engine.server.shapes import JSONResponse, empty_state, state_json, thread_json
 
@@ -19,7 +19,7 @@ async def create_thread(request: Request) -> JSONResponse:
     ctx = context(request)
     body = parse(ThreadCreate, await read_json(request, ctx.max_body))
     thread_id = body.thread_id or str(uuid.uuid4())
-    created = await ctx.records.create_thread(thread_id, body.metadata, body.if_exists)
+    created = await ctx.saver.acreate_api_thread(thread_id, body.metadata)
     if not created and body.if_exists == "raise":
         raise ApiError(409, f"Thread {thread_id!r} already exists; pass if_exists=\"do_nothing\" to get it instead.")
     record = await ctx.thread(thread_id)
@@ -42,10 +42,11 @@ async def search_threads(request: Request) -> JSONResponse:
     ctx = context(request)
     body = parse(ThreadSearch, await read_json(request, ctx.max_body))
     sort_by = "updated_at" if body.sort_by == "state_updated_at" else body.sort_by
-    rows, total = await ctx.records.search_threads(status=body.status, metadata=body.metadata, ids=body.ids,
-                                                   limit=body.limit, offset=body.offset, sort_by=sort_by,
-                                                   sort_order=body.sort_order)
-    out = [thread_json({**row, "interrupts": {}}, await ctx.snapshot(row)) for row in rows]
+    rows, total = await ctx.saver.asearch_api_threads(status=body.status, metadata=body.metadata, ids=body.ids,
+                                                      limit=body.limit, offset=body.offset, sort_by=sort_by,
+                                                      sort_order=body.sort_order)
+    out = [thread_json({**row, "interrupts": {}}, snapshot)
+           for row, snapshot in zip(rows, await ctx.snapshots(rows))]
     headers = {"X-Pagination-Total": str(total)}
     if body.offset + len(rows) < total:
         headers["X-Pagination-Next"] = str(body.offset + len(rows))
@@ -84,7 +85,7 @@ async def update_state(request: Request) -> JSONResponse:
     if body.as_node is not None and body.as_node != END and body.as_node not in graph.builder.nodes:
         raise ApiError(422, f"as_node {body.as_node!r} is not a node of graph {graph.name!r} "
                             f"(nodes: {', '.join(graph.builder.nodes)}, or \"__end__\").")
-    if ctx.manager.busy(thread_id):
+    if await ctx.manager.busy_anywhere(thread_id):
         raise ApiError(409, "Thread is busy with a run; update its state when the run has finished.")
     config: dict = {"configurable": {"thread_id": thread_id}}
     checkpoint_id = body.checkpoint_id or (body.checkpoint or {}).get("checkpoint_id")
@@ -99,7 +100,7 @@ async def update_state(request: Request) -> JSONResponse:
         if mapped is None:
             raise
         raise mapped from None
-    await ctx.records.merge_thread_metadata(thread_id, {})
+    await ctx.saver.amerge_api_thread_metadata(thread_id, {})
     configurable = dict((new_config or {}).get("configurable") or {})
     checkpoint = {"thread_id": thread_id, "checkpoint_ns": configurable.get("checkpoint_ns", ""),
                   "checkpoint_id": configurable.get("checkpoint_id")}

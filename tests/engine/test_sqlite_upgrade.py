@@ -19,7 +19,7 @@ from engine.checkpoint.sqlite import SCHEMA_VERSION, SqliteSaver
 from engine.checkpoint.sqlite.packing import _DICTIONARY_1, related_id, unpack
 from engine.checkpoint.sqlite.schema import APPLICATION_ID, MIGRATIONS
 from engine.checkpoint.sqlite.compaction import expand_checkpoint
-from engine.checkpoint.sqlite.times import time_text
+from engine.checkpoint.sqlite.times import stored_time, time_text
 from engine.events import InterruptRaised, RunStarted
 from engine.graph import END, START, StateGraph
 from engine.types import Command, interrupt
@@ -183,8 +183,8 @@ async def test_a_version_2_file_is_upgraded_in_place_and_reads_and_resumes_as_be
         after["threads"] = [t for t in after["threads"] if t.thread_id != "odd"]
         assert after == before
         db = saver._conn
-        assert (await db.execute_fetchall("PRAGMA user_version"))[0][0] == SCHEMA_VERSION == 5
-        assert [r[0] for r in await db.execute_fetchall("SELECT version FROM schema_migrations")] == [1, 2, 3, 4, 5]
+        assert (await db.execute_fetchall("PRAGMA user_version"))[0][0] == SCHEMA_VERSION == 6
+        assert [r[0] for r in await db.execute_fetchall("SELECT version FROM schema_migrations")] == [1, 2, 3, 4, 5, 6]
         assert (await db.execute_fetchall("PRAGMA integrity_check"))[0][0] == "ok"
         assert await db.execute_fetchall("PRAGMA foreign_key_check") == []
         indexes = {r[0] for r in await db.execute_fetchall("SELECT name FROM sqlite_master WHERE type = 'index'")}
@@ -239,3 +239,37 @@ async def reachable_blobs(saver: SqliteSaver, *threads: str) -> set[int]:
 
 def before_latest(before: dict, thread: str) -> dict:
     return next(c for cfg, c, *_ in before["checkpoints"] if cfg["configurable"]["thread_id"] == thread)
+
+
+async def test_a_file_inbox_serve_kept_its_records_in_opens_with_them_at_version_6(tmp_path):
+    """Before version 6, `inbox serve` created api_threads and api_runs itself (without owners):
+    the migration keeps their rows and gives each run an owner column (None: taken over at once)."""
+    path = tmp_path / "served.sqlite"
+    db = sqlite3.connect(path)
+    db.create_function("engine_stored_time", 1, stored_time)  # version 3 converts times with it
+    for version, statements in MIGRATIONS:
+        if version <= 5:
+            for statement in statements:
+                db.execute(statement)
+            db.execute("INSERT INTO schema_migrations VALUES (?, '2026-01-01T00:00:00+00:00')", (version,))
+    db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+    db.execute("PRAGMA user_version = 5")
+    # the tables as engine/server/records.py created them, and a row in each
+    db.execute("CREATE TABLE api_threads (thread_id TEXT PRIMARY KEY, created_at NOT NULL, updated_at NOT NULL, "
+               "metadata TEXT NOT NULL DEFAULT '{}')")
+    db.execute("CREATE TABLE api_runs (run_id TEXT PRIMARY KEY, thread_id TEXT NOT NULL, assistant_id TEXT NOT NULL, "
+               "graph_id TEXT NOT NULL, status TEXT NOT NULL, created_at NOT NULL, updated_at NOT NULL, "
+               "metadata TEXT NOT NULL DEFAULT '{}', kwargs TEXT NOT NULL DEFAULT '{}', "
+               "multitask_strategy TEXT NOT NULL, result TEXT)")
+    db.execute("CREATE INDEX api_runs_by_thread ON api_runs (thread_id, created_at)")
+    db.execute("INSERT INTO api_threads VALUES ('t1', 1767225600000000, 1767225600000000, '{\"user\": \"dana\"}')")
+    db.execute("INSERT INTO api_runs VALUES ('r1', 't1', 'a', 'agent', 'pending', 1767225600000000, "
+               "1767225600000000, '{}', '{\"input\": 1}', 'enqueue', NULL)")
+    db.commit()
+    db.close()
+    async with SqliteSaver.from_conn_string(path) as saver:
+        assert (await saver._conn.execute_fetchall("PRAGMA user_version"))[0][0] == SCHEMA_VERSION == 6
+        assert (await saver.aget_api_thread("t1"))["metadata"] == {"user": "dana"}
+        run = await saver.aget_api_run("t1", "r1")
+        assert (run["status"], run["kwargs"], run["owner"], run["heartbeat_at"]) == ("pending", {"input": 1}, None, None)
+        assert await saver.aclaim_api_run("r1", "me", previous=None) is True

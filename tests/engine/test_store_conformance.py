@@ -515,3 +515,135 @@ async def test_every_kind_of_decision_is_audited_in_its_transaction(open_inbox_s
         assert [(e["seq"], e["interrupt_id"]) for e in log] == [(1, "direct"), (2, "late")]
         assert [json.loads(e["row"])["by"] for e in log] == ["api", "deadline"] and verify_chain(log) == []
         assert (await store.aget_interrupt("rolled")).status == "pending"
+
+
+# --- the Agent Server API's records (engine/checkpoint/api_store.py): `inbox serve`'s threads and runs ---
+from engine.checkpoint.api_store import ApiStore  # noqa: E402
+
+
+def _run(run_id: str, thread_id: str = "t1", status: str = "pending", seconds: int = 0, **extra) -> dict:
+    return {"run_id": run_id, "thread_id": thread_id, "assistant_id": "a-uuid", "graph_id": "agent",
+            "status": status, "created_at": at(seconds), "updated_at": at(seconds), "metadata": {"m": 1},
+            "kwargs": {"input": {"x": [1, 2]}}, "multitask_strategy": "enqueue", "result": None, **extra}
+
+
+async def test_api_threads_are_created_once_and_merge_metadata(inbox_store):
+    assert isinstance(inbox_store, ApiStore)
+    assert await inbox_store.aget_api_thread("new") is None
+    assert await inbox_store.acreate_api_thread("new", {"user": "dana", "tags": ["a"]}) is True
+    assert await inbox_store.acreate_api_thread("new", {"user": "erin"}) is False  # kept as it was
+    record = await inbox_store.aget_api_thread("new")
+    assert (record["thread_id"], record["status"], record["metadata"]) == ("new", "idle", {"user": "dana", "tags": ["a"]})
+    assert record["created_at"] == record["updated_at"] and record["created_at"].endswith("+00:00")
+    await inbox_store.amerge_api_thread_metadata("new", {"graph_id": "agent", "user": "erin"})
+    assert (await inbox_store.aget_api_thread("new"))["metadata"] == {"user": "erin", "tags": ["a"], "graph_id": "agent"}
+    # a thread only a run made: it exists (created again: no), with its run metadata and graph
+    await inbox_store.aput_events([RunStarted(at=at(1), thread_id="ran", graph="agent", metadata={"k": "v"}),
+                                    RunFinished(at=at(2), thread_id="ran", graph="agent", outcome="done")])
+    assert await inbox_store.acreate_api_thread("ran", {}) is False
+    ran = await inbox_store.aget_api_thread("ran")
+    assert (ran["status"], ran["metadata"], ran["created_at"]) == ("idle", {"k": "v", "graph_id": "agent"}, at(1).replace("+00:00", ".000000+00:00"))
+    await inbox_store.amerge_api_thread_metadata("ran", {"assistant_id": "x"})  # recorded from then on
+    assert (await inbox_store.aget_api_thread("ran"))["metadata"] == {"assistant_id": "x"}
+    # the thread's status is the engine's, whatever the API's record says
+    await inbox_store.aput_events([RunStarted(at=at(3), thread_id="new", graph="agent")])
+    assert (await inbox_store.aget_api_thread("new"))["status"] == "busy"
+
+
+async def test_api_thread_search_filters_sorts_pages_and_counts(inbox_store):
+    for i in range(5):  # threads that ran: t0..t4, interrupted but t4 (an error)
+        events = [RunStarted(at=at(i), thread_id=f"t{i}", graph="agent" if i % 2 == 0 else "other",
+                             metadata={"user": "dana" if i < 3 else "erin", "n": i, "nested": {"tags": ["x", f"y{i}"]}}),
+                  RunFinished(at=at(i), thread_id=f"t{i}", outcome="interrupted")]
+        if i == 4:
+            events[-1] = RunFailed(at=at(i), thread_id="t4", error="boom")
+        await inbox_store.aput_events(events)
+    await inbox_store.acreate_api_thread("fresh", {"user": "dana", "flag": True})  # never ran: idle
+
+    async def search(**kw):
+        rows, total = await inbox_store.asearch_api_threads(**kw)
+        return [r["thread_id"] for r in rows], total
+
+    assert await search(status="interrupted") == (["t3", "t2", "t1", "t0"], 4)
+    assert await search(status="interrupted", limit=2, offset=1) == (["t2", "t1"], 4)
+    assert await search(status="interrupted", sort_order="asc", limit=3) == (["t0", "t1", "t2"], 4)
+    assert await search(status="interrupted", metadata={"graph_id": "agent"}) == (["t2", "t0"], 2)
+    assert await search(status="error") == (["t4"], 1)
+    assert await search(status="idle") == (["fresh"], 1)
+    assert await search(status="busy") == ([], 0)
+    everything, total = await search(limit=100)
+    assert total == 6 and sorted(everything) == ["fresh", "t0", "t1", "t2", "t3", "t4"]
+    assert await search(metadata={"user": "dana"}, sort_by="thread_id", sort_order="asc") == (["fresh", "t0", "t1", "t2"], 4)
+    assert await search(metadata={"flag": True}) == (["fresh"], 1)
+    assert await search(metadata={"nested": {"tags": ["y3"]}}) == (["t3"], 1)  # containment, nested
+    assert await search(metadata={"nested": {"tags": ["x"]}}, status="interrupted", limit=1) == (["t3"], 4)
+    assert await search(metadata={"n": 2, "user": "dana"}) == (["t2"], 1)
+    assert await search(ids=["t1", "fresh", "nobody"], sort_by="thread_id", sort_order="asc") == (["fresh", "t1"], 2)
+    assert await search(ids=[], status="interrupted") == ([], 0)
+    assert await search(sort_by="status", sort_order="asc", status="interrupted", limit=1) == (["t0"], 4)
+    rows, _ = await inbox_store.asearch_api_threads(status="interrupted", limit=1)
+    assert rows[0] == {"thread_id": "t3", "created_at": "2026-01-01T00:00:03.000000+00:00",
+                       "updated_at": "2026-01-01T00:00:03.000000+00:00", "status": "interrupted",
+                       "metadata": {"user": "erin", "n": 3, "nested": {"tags": ["x", "y3"]}, "graph_id": "other"}}
+    for bad, match in [({"status": "paused"}, "status 'paused'"), ({"sort_by": "size"}, "sort_by 'size'"),
+                       ({"sort_order": "up"}, "sort_order 'up'"), ({"limit": -1}, "must not be negative")]:
+        with pytest.raises(ValueError, match=match):
+            await inbox_store.asearch_api_threads(**bad)
+
+
+async def test_latest_checkpoints_of_many_threads_in_one_read(inbox_store):
+    await inbox_store.aput(cfg("t1"), ckpt("0001", {"a": 1}, {"a": 1}), {"step": 0}, {"a": 1})
+    second = await inbox_store.aput(cfg("t1", checkpoint_id="0001"), ckpt("0002", {"a": 2, "log": ["x"] * 50},
+                                                                          {"a": 2, "log": 1}, 1),
+                                    {"step": 1}, {"a": 2, "log": 1})
+    await inbox_store.aput_writes(second, [("__interrupt__", [{"value": {"q": "ok?"}, "id": "i" * 32}])], "task-1")
+    await inbox_store.aput(cfg("t2"), ckpt("0001", {"b": True}, {"b": 1}), {}, {"b": 1})
+    await inbox_store.aput(cfg("t2", ns="sub:1"), ckpt("0009", {"c": 0}, {"c": 1}), {}, {"c": 1})  # not the root
+    heads = await inbox_store.alatest_checkpoints(["t1", "t2", "nobody"])
+    assert set(heads) == {"t1", "t2"}
+    for thread in ("t1", "t2"):
+        assert heads[thread] == await inbox_store.aget_tuple(cfg(thread))
+    assert heads["t1"].checkpoint["channel_values"]["log"] == ["x"] * 50
+    assert heads["t1"].pending_writes == [("task-1", "__interrupt__", [{"value": {"q": "ok?"}, "id": "i" * 32}])]
+    assert await inbox_store.alatest_checkpoints([]) == {}
+
+
+async def test_api_runs_are_recorded_listed_and_finished(inbox_store):
+    await inbox_store.aput_api_run(_run("r1", seconds=1, owner="host:1:a", heartbeat_at=at(1)))
+    await inbox_store.aput_api_run(_run("r2", seconds=2))
+    await inbox_store.aput_api_run(_run("r3", thread_id="t2", seconds=3, status="running"))
+    r1 = await inbox_store.aget_api_run("t1", "r1")
+    assert r1 == {**_run("r1", seconds=1), "created_at": "2026-01-01T00:00:01.000000+00:00",
+                  "updated_at": "2026-01-01T00:00:01.000000+00:00", "owner": "host:1:a",
+                  "heartbeat_at": "2026-01-01T00:00:01.000000+00:00"}
+    assert await inbox_store.aget_api_run("t2", "r1") is None  # another thread's run
+    assert [r["run_id"] for r in await inbox_store.alist_api_runs("t1")] == ["r2", "r1"]
+    assert [r["run_id"] for r in await inbox_store.alist_api_runs("t1", limit=1, offset=1)] == ["r1"]
+    assert [r["run_id"] for r in await inbox_store.alist_unfinished_api_runs()] == ["r1", "r2", "r3"]
+    assert [r["run_id"] for r in await inbox_store.alist_unfinished_api_runs("t2")] == ["r3"]
+    await inbox_store.aset_api_run_status("r1", "success", {"done": True, "__interrupt__": []})
+    r1 = await inbox_store.aget_api_run("t1", "r1")
+    assert (r1["status"], r1["result"]) == ("success", {"done": True, "__interrupt__": []})
+    assert r1["updated_at"] > r1["created_at"]
+    assert [r["run_id"] for r in await inbox_store.alist_api_runs("t1", status="success")] == ["r1"]
+    assert [r["run_id"] for r in await inbox_store.alist_unfinished_api_runs()] == ["r2", "r3"]
+    await inbox_store.aput_api_run({**_run("r2", seconds=2), "status": "running", "owner": "me"})  # replaced
+    assert (await inbox_store.aget_api_run("t1", "r2"))["status"] == "running"
+
+
+async def test_an_orphaned_api_run_is_taken_over_by_one_process(inbox_store):
+    await inbox_store.aput_api_run(_run("r1", owner="dead:1:a", heartbeat_at=at(0)))
+    await inbox_store.aput_api_run(_run("r2", owner="alive:2:b", heartbeat_at=at(0)))
+    await inbox_store.aput_api_run(_run("old", owner=None))  # a record from before runs had owners
+    await inbox_store.aheartbeat_api_runs("alive:2:b")
+    beats = {r["run_id"]: r["heartbeat_at"] for r in await inbox_store.alist_unfinished_api_runs()}
+    assert beats["r1"] == at(0).replace("+00:00", ".000000+00:00") and beats["r2"] > beats["r1"]
+    won = await asyncio.gather(*(inbox_store.aclaim_api_run("r1", f"replica-{n}", previous="dead:1:a")
+                                 for n in range(4)))
+    assert won.count(True) == 1
+    winner = (await inbox_store.aget_api_run("t1", "r1"))["owner"]
+    assert winner == f"replica-{won.index(True)}"
+    assert await inbox_store.aclaim_api_run("r1", "late", previous="dead:1:a") is False
+    assert await inbox_store.aclaim_api_run("old", "replica-0", previous=None) is True
+    await inbox_store.aset_api_run_status("r2", "success")
+    assert await inbox_store.aclaim_api_run("r2", "replica-0", previous="alive:2:b") is False  # finished

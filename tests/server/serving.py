@@ -24,9 +24,11 @@ def free_port() -> int:
 
 
 class Server:
-    """`inbox serve --db DB --graph NAME=server_graphs:NAME ...` until stopped."""
+    """`inbox serve --db DB --graph NAME=server_graphs:NAME ...` until stopped. `db` is a SQLite
+    file, or a Postgres URL (then `log` names the server's log file)."""
 
-    def __init__(self, db: Path, *extra: str, env: dict | None = None, graphs: list[str] = GRAPHS) -> None:
+    def __init__(self, db: Path | str, *extra: str, env: dict | None = None, graphs: list[str] = GRAPHS,
+                 log: Path | None = None) -> None:
         self.db = db
         self.extra = list(extra)
         self.env = env or {}
@@ -34,10 +36,13 @@ class Server:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc: subprocess.Popen | None = None
-        self.log = db.with_suffix(".log")
+        if log is None and isinstance(db, str):
+            raise ValueError("a server on a Postgres URL needs log=PATH")
+        self.log = log or db.with_suffix(".log")
 
     def command(self) -> list[str]:
-        cmd = [sys.executable, "-m", "inbox.cli", "serve", "--db", str(self.db), "--port", str(self.port)]
+        db = [] if "INBOX_DB" in self.env else ["--db", str(self.db)]  # the environment names it
+        cmd = [sys.executable, "-m", "inbox.cli", "serve", *db, "--port", str(self.port)]
         for name in self.graphs:
             cmd += ["--graph", f"{name}=server_graphs:{name}"]
         return cmd + self.extra

@@ -12,6 +12,8 @@ One job per module:
     listener.py      LISTEN/NOTIFY wake-ups from other processes
     queries.py       the inbox's queries and exactly-once decisions (the store protocol)
     ownership.py     run-ownership leases, claims of answers, recovery
+    api_records.py   `inbox serve`'s threads and runs, its thread search, the batch head read
+                     (engine/checkpoint/api_store.py), shared by every replica
     ledger.py        the reviewed-tool ledger (a sync connection: tools call it synchronously)
     records.py       rows -> InterruptRecord / ThreadRecord
     dsn.py           Postgres URLs, and keeping their passwords out of every message

@@ -19,6 +19,7 @@ machines sharing one database.
 - Events ordered for every reader despite concurrent writers, with LISTEN/NOTIFY wake-ups
   (events.py, listener.py).
 - Leases and claims (ownership.py); the reviewed-tool ledger on a sync connection (ledger.py).
+- The Agent Server API's threads and runs, for `inbox serve` and its replicas (api_records.py).
 - The hash-chained audit log, one row per decision in the decision's transaction
   (audit_log.py), and rules applied when a request is raised (rules_store.py).
 
@@ -37,6 +38,7 @@ import psycopg
 from engine._internal.sync import run_sync
 from engine.checkpoint.lifecycle import OpenClose, SaverContext
 from engine.checkpoint.base import BaseCheckpointSaver, CheckpointTuple, Commit
+from engine.checkpoint.postgres.api_records import PostgresApiRecords
 from engine.checkpoint.postgres.checkpoints import CheckpointRows
 from engine.checkpoint.postgres.dsn import is_postgres_url, redact, redact_text
 from engine.checkpoint.postgres.events import EventLog
@@ -52,7 +54,7 @@ from engine.events import Event
 
 
 def _delegate(component: str, name: str) -> Callable:
-    method = getattr({"_queries": Queries, "_ownership": Ownership}[component], name)
+    method = getattr({"_queries": Queries, "_ownership": Ownership, "_api": PostgresApiRecords}[component], name)
     import functools
     import inspect
 
@@ -90,6 +92,7 @@ class PostgresSaver(OpenClose, BaseCheckpointSaver):
         self._events = EventLog(self._db)
         self._queries = Queries(self._db, self._when, self.where)
         self._ownership = Ownership(self._db, self._now)
+        self._api = PostgresApiRecords(self._db, self._now)  # `inbox serve`'s records (api_store.py)
         self._file_ledger = PostgresLedger(conninfo, prepare_threshold)
         self._listener = Listener(conninfo, self._notify_subscribers)
         self._migrated = False
@@ -231,6 +234,10 @@ class PostgresSaver(OpenClose, BaseCheckpointSaver):
     for _name in ("alease_acquire", "alease_renew", "alease_release", "alease_holder", "aclaim_answers",
                   "amark_applied", "alist_recoverable"):
         locals()[_name] = _delegate("_ownership", _name)
+    for _name in ("acreate_api_thread", "amerge_api_thread_metadata", "aget_api_thread", "asearch_api_threads",
+                  "alatest_checkpoints", "aput_api_run", "aset_api_run_status", "aget_api_run", "alist_api_runs",
+                  "alist_unfinished_api_runs", "aheartbeat_api_runs", "aclaim_api_run"):
+        locals()[_name] = _delegate("_api", _name)
     del _name
 
     def tool_call(self, key: str, action: str, **fields: Any):

@@ -171,6 +171,37 @@ MIGRATIONS: list[tuple[int, list[str]]] = [
             row_no     bigserial
         )""",
     ]),
+    # Version 3 (SQLite's version 6): the Agent Server API's records (api_records.py): threads
+    # created over the API and runs, with the server process that runs each (owner) and its
+    # last heartbeat, so replicas of `inbox serve` take over only runs whose owner stopped.
+    (3, [
+        """CREATE TABLE engine_api_threads (
+            thread_id  text PRIMARY KEY,
+            created_at text NOT NULL,
+            updated_at text NOT NULL,
+            metadata   text NOT NULL DEFAULT '{}',
+            row_no     bigserial
+        )""",
+        """CREATE TABLE engine_api_runs (
+            run_id             text PRIMARY KEY,
+            thread_id          text NOT NULL,
+            assistant_id       text NOT NULL,
+            graph_id           text NOT NULL,
+            status             text NOT NULL,
+            created_at         text NOT NULL,
+            updated_at         text NOT NULL,
+            metadata           text NOT NULL DEFAULT '{}',
+            kwargs             text NOT NULL DEFAULT '{}',
+            multitask_strategy text NOT NULL,
+            result             text,
+            owner              text,
+            heartbeat_at       text,
+            row_no             bigserial
+        )""",
+        "CREATE INDEX engine_api_runs_by_thread ON engine_api_runs (thread_id, created_at)",
+        "CREATE INDEX engine_api_runs_unfinished ON engine_api_runs (created_at, row_no) "
+        "WHERE status IN ('pending', 'running')",
+    ]),
 ]
 
 SCHEMA_VERSION = MIGRATIONS[-1][0]

@@ -11,6 +11,7 @@ One job per module:
                    foreign, corrupt or newer file before anything is written to it
     events.py      the events table and how each event updates `threads` and `interrupts`
     queries.py     the inbox's queries and exactly-once decisions (the store protocol)
+    api_records.py the Agent Server API's threads and runs, and its thread search (api_store.py)
     runner.py      the narrow interface events, queries and ownership run their work through
     ownership.py   run-ownership leases, claims of answers, recovery
     ledger.py      the reviewed-tool ledger (a plain sqlite3 connection: tools call it synchronously)

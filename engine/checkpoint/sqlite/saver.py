@@ -68,6 +68,7 @@ from engine.checkpoint.base import (BaseCheckpointSaver, CheckpointTuple, Commit
                                     checkpoint_ns_of, make_config, thread_id_of)
 from engine.checkpoint.serde import dumps
 from engine.checkpoint.sqlite import connection
+from engine.checkpoint.sqlite.api_records import SqliteApiRecords
 from engine.checkpoint.sqlite.blobs import BlobCache
 from engine.checkpoint.sqlite.checkpoints import CHECKPOINT_COLUMNS, CheckpointRows
 from engine.checkpoint.sqlite.compaction import compact_checkpoint
@@ -144,6 +145,7 @@ class SqliteSaver(OpenClose, BaseCheckpointSaver):
         self._events = EventLog(runner)
         self._queries = Queries(runner)
         self._ownership = Ownership(runner)
+        self._api = SqliteApiRecords(runner, self._rows)  # `inbox serve`'s records (api_store.py)
 
     @property
     def max_delta_chain(self) -> int:
@@ -409,6 +411,20 @@ class SqliteSaver(OpenClose, BaseCheckpointSaver):
     aclaim_answers = _delegate("_ownership", Ownership.aclaim_answers)
     amark_applied = _delegate("_ownership", Ownership.amark_applied)
     alist_recoverable = _delegate("_ownership", Ownership.alist_recoverable)
+
+    # --- the Agent Server API's records (api_records.py) ----------------------------------------------
+    acreate_api_thread = _delegate("_api", SqliteApiRecords.acreate_api_thread)
+    amerge_api_thread_metadata = _delegate("_api", SqliteApiRecords.amerge_api_thread_metadata)
+    aget_api_thread = _delegate("_api", SqliteApiRecords.aget_api_thread)
+    asearch_api_threads = _delegate("_api", SqliteApiRecords.asearch_api_threads)
+    alatest_checkpoints = _delegate("_api", SqliteApiRecords.alatest_checkpoints)
+    aput_api_run = _delegate("_api", SqliteApiRecords.aput_api_run)
+    aset_api_run_status = _delegate("_api", SqliteApiRecords.aset_api_run_status)
+    aget_api_run = _delegate("_api", SqliteApiRecords.aget_api_run)
+    alist_api_runs = _delegate("_api", SqliteApiRecords.alist_api_runs)
+    alist_unfinished_api_runs = _delegate("_api", SqliteApiRecords.alist_unfinished_api_runs)
+    aheartbeat_api_runs = _delegate("_api", SqliteApiRecords.aheartbeat_api_runs)
+    aclaim_api_run = _delegate("_api", SqliteApiRecords.aclaim_api_run)
 
     def tool_call(self, key: str, action: str, **fields: Any):
         """Advance a reviewed tool call in the ledger, in this file (ledger.py)."""

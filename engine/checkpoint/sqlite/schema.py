@@ -295,6 +295,35 @@ MIGRATIONS: list[tuple[int, list[str]]] = [
             revoked_by TEXT
         )""",
     ]),
+    # Version 6: the Agent Server API's records (engine/checkpoint/sqlite/api_records.py), which
+    # `inbox serve` used to create itself. IF NOT EXISTS: a file it served keeps its rows (the
+    # layout is the same); then each run gains the server process that runs it and that
+    # process's last heartbeat, so replicas take over only runs whose owner stopped.
+    (6, [
+        """CREATE TABLE IF NOT EXISTS api_threads (
+            thread_id  TEXT PRIMARY KEY,
+            created_at NOT NULL,
+            updated_at NOT NULL,
+            metadata   TEXT NOT NULL DEFAULT '{}'
+        )""",
+        """CREATE TABLE IF NOT EXISTS api_runs (
+            run_id      TEXT PRIMARY KEY,
+            thread_id   TEXT NOT NULL,
+            assistant_id TEXT NOT NULL,
+            graph_id    TEXT NOT NULL,
+            status      TEXT NOT NULL,
+            created_at  NOT NULL,
+            updated_at  NOT NULL,
+            metadata    TEXT NOT NULL DEFAULT '{}',
+            kwargs      TEXT NOT NULL DEFAULT '{}',
+            multitask_strategy TEXT NOT NULL,
+            result      TEXT
+        )""",
+        "CREATE INDEX IF NOT EXISTS api_runs_by_thread ON api_runs (thread_id, created_at)",
+        "CREATE INDEX IF NOT EXISTS api_runs_by_status ON api_runs (status)",
+        "ALTER TABLE api_runs ADD COLUMN owner TEXT",
+        "ALTER TABLE api_runs ADD COLUMN heartbeat_at INTEGER",
+    ]),
 ]
 
 SCHEMA_VERSION = MIGRATIONS[-1][0]
