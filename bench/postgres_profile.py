@@ -35,6 +35,7 @@ class Counter:
     def __init__(self) -> None:
         self.waits = 0
         self.statements = 0
+        self.waited = 0.0  # seconds inside waits: the server's time, the network's, and the event loop's
         self.trace: list[str] | None = None
         self._last = ""
 
@@ -51,6 +52,7 @@ class Counter:
             except StopIteration as done:
                 return done.value
             counter.waits += 1
+            started = time.perf_counter()
             if counter.trace is not None:
                 counter.trace.append(counter._last)
                 counter._last = "(no new statement: a sync or fetch)"
@@ -59,10 +61,16 @@ class Counter:
                 try:
                     wanted = gen.send(ready)
                 except StopIteration as done:
+                    if counter.trace is not None:
+                        counter.trace[-1] = f"{(time.perf_counter() - started) * 1000:6.2f} ms  {counter.trace[-1]}"
                     return done.value
 
         async def counted_wait(conn, gen, *args, **kwargs):
-            return await wait(conn, counted(gen), *args, **kwargs)
+            started = time.perf_counter()
+            try:
+                return await wait(conn, counted(gen), *args, **kwargs)
+            finally:
+                counter.waited += time.perf_counter() - started
 
         psycopg.AsyncConnection.wait = counted_wait
         for cls in (psycopg.AsyncCursor, psycopg.AsyncClientCursor):
@@ -90,7 +98,7 @@ class Counter:
 async def measure(graph, Command, prefix: str, count: int, counter: Counter) -> dict:
     figures = {}
     for kind in ("run", "resume"):
-        waits, statements = counter.waits, counter.statements
+        waits, statements, waited = counter.waits, counter.statements, counter.waited
         started = time.perf_counter()
         cpu = time.process_time()
         for n in range(count):
@@ -100,6 +108,7 @@ async def measure(graph, Command, prefix: str, count: int, counter: Counter) -> 
             "round trips": (counter.waits - waits) / count,
             "statements": (counter.statements - statements) / count,
             "wall ms": (time.perf_counter() - started) * 1000 / count,
+            "waiting ms": (counter.waited - waited) * 1000 / count,
             "cpu ms": (time.process_time() - cpu) * 1000 / count,
         }
     return figures
@@ -141,7 +150,7 @@ async def main(args) -> None:
                 profile.disable()
                 pstats.Stats(profile).sort_stats("cumulative").print_stats(45)
     print(f"\n{'per call':<28}{'engine run':>12}{'lg run':>10}{'engine resume':>15}{'lg resume':>11}")
-    for figure in ("round trips", "statements", "wall ms", "cpu ms"):
+    for figure in ("round trips", "statements", "wall ms", "waiting ms", "cpu ms"):
         print(f"{figure:<28}{results['engine']['run'][figure]:>12.2f}{results['langgraph']['run'][figure]:>10.2f}"
               f"{results['engine']['resume'][figure]:>15.2f}{results['langgraph']['resume'][figure]:>11.2f}")
     import os

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from engine.checkpoint.postgres.rules_store import apply_rules, rules_for
+from engine.checkpoint.postgres.rules_store import RulesCache, apply_rules
 from engine.checkpoint.postgres.schema import EVENTS_LOCK
 from engine.checkpoint.serde import dumps, loads
 from engine.checkpoint.sqlite.times import normalize_ts
@@ -169,8 +169,9 @@ class EventLog:
     """The events table of one saver: append (applying each event), queue for the commit,
     read in order, last seq."""
 
-    def __init__(self, connections: "Connections") -> None:
+    def __init__(self, connections: "Connections", rules: RulesCache) -> None:
         self._db = connections
+        self._rules = rules
 
     async def store(self, events: list[Event]) -> list[Event]:
         """Append the events and apply them to the threads and interrupts tables in one
@@ -182,7 +183,7 @@ class EventLog:
         async def work(conn):
             await apply_effects(conn, statements)
             if raised:  # rules answer what they allow before anyone sees it (rules_store.py)
-                rules = await rules_for(conn, raised)
+                rules = await self._rules.rules_for(conn, raised)
                 if rules:
                     await apply_rules(conn, rules, raised)
             return await append_rows(conn, rows)
@@ -203,9 +204,10 @@ class EventLog:
         await self._db.write(work, defer=True)
         raised = _raised(events)
         if raised:
-            # Read on the transaction's connection without sending the queued work first: only
-            # a step a rule may answer pays for the rows to be written and read back now.
-            rules = await rules_for(txn.conn, raised)
+            # From the cache (or read on the transaction's connection without sending the queued
+            # work first): only a step a rule may answer pays for the rows to be written and
+            # read back now.
+            rules = await self._rules.rules_for(txn.conn, raised)
             if rules:
                 async def answer(conn):
                     await apply_rules(conn, rules, raised)

@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from engine.checkpoint.base import ANY_CHECKPOINT, now_us, owner_is_dead
-from engine.checkpoint.postgres.audit_log import append_audit
+from engine.checkpoint.postgres.audit_log import audit_statements, with_audit_head
 from engine.checkpoint.postgres.events import event_row
 from engine.checkpoint.postgres.records import INTERRUPT_COLUMNS, interrupt_from_row
 from engine.checkpoint.serde import dumps, loads
@@ -34,10 +34,34 @@ _ACQUIRE_SQL = (
     "RETURNING owner) "
     "SELECT (SELECT owner FROM taken), (SELECT checkpoint_id FROM engine_checkpoints WHERE thread_id = %s AND "
     "checkpoint_ns = '' ORDER BY row_no DESC LIMIT 1)")
+# The same take, queued in a run's first commit (no round trip of its own): it raises EL002
+# when another owner's lease is live; a second statement (a new snapshot: it sees a checkpoint
+# committed by the holder it waited for) raises EL003 when the thread moved on.
+LEASE_BUSY, MOVED_ON = "EL002", "EL003"
+_TAKE_SQL = (
+    "WITH taken AS (INSERT INTO engine_leases (thread_id, owner, expires_at, acquired_at) VALUES (%s, %s, %s, %s) "
+    "ON CONFLICT (thread_id) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at, "
+    "acquired_at = excluded.acquired_at WHERE engine_leases.owner = excluded.owner OR engine_leases.expires_at <= %s "
+    "RETURNING 1) "
+    f"SELECT CASE WHEN EXISTS (SELECT 1 FROM taken) THEN 1 ELSE engine_raise('{LEASE_BUSY}', %s) END")
+_EXPECT_SQL = (
+    "SELECT CASE WHEN (SELECT checkpoint_id FROM engine_checkpoints WHERE thread_id = %s AND checkpoint_ns = '' "
+    f"ORDER BY row_no DESC LIMIT 1) IS NOT DISTINCT FROM %s THEN 1 ELSE engine_raise('{MOVED_ON}', %s) END")
 _RENEW_SQL = ("WITH r AS (UPDATE engine_leases SET expires_at = %s WHERE thread_id = %s AND owner = %s RETURNING 1) "
               "SELECT CASE WHEN EXISTS (SELECT 1 FROM r) THEN 1 ELSE engine_lease_lost(%s, %s) END")
 _RELEASE_SQL = ("WITH r AS (DELETE FROM engine_leases WHERE thread_id = %s AND owner = %s RETURNING 1) "
                 "SELECT CASE WHEN EXISTS (SELECT 1 FROM r) THEN 1 ELSE engine_lease_lost(%s, %s) END")
+
+
+_CLAIM_SQL = with_audit_head(
+    "UPDATE engine_interrupts AS i SET status = 'resolved', resolved_at = %(at)s, resolved_by = %(by)s, "
+    "response = a.response, applied = false "
+    "FROM unnest(%(ids)s::text[], %(texts)s::text[]) WITH ORDINALITY AS a(id, response, n) "
+    "WHERE i.id = a.id AND i.status = 'pending' RETURNING "
+    + ", ".join(f"i.{name.strip()}" for name in INTERRUPT_COLUMNS.split(",")) + ", a.n",
+    "decided.*") + " ORDER BY decided.n"
+_CHECK_SQL = ("SELECT id, status, applied, response, resolved_by, resolved_at, payload FROM engine_interrupts "
+              "WHERE id = ANY(%(ids)s::text[]) FOR UPDATE")
 
 
 class Ownership:
@@ -56,6 +80,19 @@ class Ownership:
         thread's latest checkpoint any more. Runs at once even with `defer` (its answer decides
         whether the run may go on)."""
         thread_id = str(thread_id)
+        if defer and self._db.current.get() is not None:
+            now = now_us()
+            who = dumps([thread_id, owner])
+            statements = [(_TAKE_SQL, (thread_id, owner, now + int(ttl * 1e6), now, now, who))]
+            if expect is not ANY_CHECKPOINT:
+                statements.append((_EXPECT_SQL, (thread_id, expect, who)))
+
+            async def take(recorder):
+                for sql, params in statements:
+                    await recorder.execute(sql, params)
+
+            await self._db.write(take, defer=True)
+            return
 
         async def acquire(conn):
             now = now_us()
@@ -92,6 +129,30 @@ class Ownership:
                 raise await self.lease_lost(thread_id, owner) from None
             raise
 
+    async def take_failed(self, exc: Exception) -> Exception:
+        """The error for a queued take that raised (EL002, EL003). A live holder: ThreadBusy.
+        A dead process of this host, or a holder gone meanwhile: the lease is taken over for
+        the run (a transaction of its own) and ThreadMovedOn makes the run load and start
+        again, now holding it."""
+        thread_id, owner = loads(exc.diag.message_primary)
+        if exc.sqlstate == MOVED_ON:
+            return ThreadMovedOn(thread_id)
+
+        async def take_over(conn):
+            found = await self._holder(conn, thread_id)
+            now = now_us()
+            if found is not None and found[1] > now and not owner_is_dead(found[0]):
+                return found
+            if found is not None:
+                await conn.execute("UPDATE engine_leases SET owner = %s, acquired_at = %s WHERE thread_id = %s "
+                                   "AND owner = %s", (owner, now, thread_id, found[0]))
+            return None
+
+        holder = await self._db.separately(take_over)
+        if holder is not None:
+            return ThreadBusy(thread_id, holder[0], (holder[1] - now_us()) / 1e6)
+        return ThreadMovedOn(thread_id)
+
     async def lease_lost(self, thread_id: str, owner: str) -> LeaseLost:
         """The LeaseLost for a commit that failed on its fence, naming the current holder."""
         async def holder(conn):
@@ -117,40 +178,30 @@ class Ownership:
     async def aclaim_answers(self, thread_id: str, graph: str, answers: dict[str, Any], *, by: str | None,
                              at: str | None = None) -> None:
         """Inside a run's first transaction: claim each answered interrupt that is still
-        pending, or check it is the decision already claimed; AlreadyResolved otherwise."""
+        pending, or check it is the decision already claimed; AlreadyResolved otherwise.
+        One message: BEGIN, the queued take of the lease, the claim (with the audit head when
+        it claimed any) and the check; the audit rows and events are queued for the commit."""
+        ids = list(answers)
         texts = {interrupt_id: dumps(answer) for interrupt_id, answer in answers.items()}
         at = at or self._now()
+        by = by or "api"
         thread_id = str(thread_id)
-        txn = self._db.current.get()
+        params = {"ids": ids, "texts": [texts[i] for i in ids], "at": at, "by": by}
 
         async def claim(conn):
-            rows = []
-            for interrupt_id, response_text in texts.items():
-                cur = await conn.execute("SELECT status, applied, response, resolved_by, resolved_at, payload "
-                                         "FROM engine_interrupts WHERE id = %s FOR UPDATE", (interrupt_id,))
-                row = await cur.fetchone()
-                if row is None:
-                    continue  # not in the index (written without events): nothing to claim
-                status, applied, claimed, claimed_by, claimed_at, payload = row
-                if status == "pending":
-                    cur = await conn.execute("UPDATE engine_interrupts SET status = 'resolved', resolved_at = %s, "
-                                             "resolved_by = %s, response = %s, applied = false WHERE id = %s "
-                                             f"RETURNING {INTERRUPT_COLUMNS}",
-                                             (at, by or "api", response_text, interrupt_id))
-                    # A decision given straight to the run (Command(resume=...)) is audited too.
-                    await append_audit(conn, interrupt_from_row(await cur.fetchone()))
-                    rows.append(event_row(InterruptResolved(at=at, thread_id=thread_id, graph=graph,
-                                                            interrupt_id=interrupt_id, response=loads(response_text),
-                                                            by=by or "api")))
-                elif status == "cancelled" or applied or not _same_answer(payload, claimed, response_text):
+            claimed, current = await conn.ask([(_CLAIM_SQL, params), (_CHECK_SQL, params)])
+            for interrupt_id, status, applied, response, claimed_by, claimed_at, payload in current:
+                if status == "cancelled" or applied or not _same_answer(payload, response, texts[interrupt_id]):
                     raise AlreadyResolved(interrupt_id, claimed_by or status, claimed_at,
-                                          loads(claimed) if claimed is not None else None)
-            if rows:
-                if txn is not None:
-                    txn.event_rows.extend(rows)  # appended with the commit
-                else:
-                    from engine.checkpoint.postgres.events import append_rows
-                    await append_rows(conn, rows)
+                                          loads(response) if response is not None else None)
+            if not claimed:
+                return
+            records = [interrupt_from_row(row[:-3]) for row in claimed]  # (..., ordinality, head seq, hash)
+            # A decision given straight to the run (Command(resume=...)) is audited too.
+            conn.queue(audit_statements(records, claimed[0][-2:]))
+            conn.queue_events([event_row(InterruptResolved(at=at, thread_id=thread_id, graph=graph,
+                                                           interrupt_id=record.id, response=record.response,
+                                                           by=by)) for record in records])
 
         await self._db.write(claim)
 

@@ -44,8 +44,9 @@ _PENDING_COUNT = ("(SELECT count(*) FROM engine_interrupts AS i WHERE i.thread_i
 class Queries:
     """The store protocol's listing, lookups, decisions and deadlines over one saver."""
 
-    def __init__(self, connections, when, where: str) -> None:
+    def __init__(self, connections, when, where: str, on_rules_changed=lambda: None) -> None:
         self._db = connections
+        self._on_rules_changed = on_rules_changed  # this process's rules cache (rules_store.py)
         self._when = when
         self._where = where  # the redacted DSN, for messages
 
@@ -116,7 +117,10 @@ class Queries:
         async def work(conn):
             return await put_rule(conn, dict(rule), now)
 
-        return await self._db.write(work)
+        try:
+            return await self._db.write(work)
+        finally:
+            self._on_rules_changed()
 
     async def alist_rules(self, include_revoked: bool = False) -> list[dict]:
         """The rules, oldest first (revoked ones only with include_revoked)."""

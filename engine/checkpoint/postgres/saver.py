@@ -42,8 +42,9 @@ from engine.checkpoint.postgres.dsn import is_postgres_url, redact, redact_text
 from engine.checkpoint.postgres.events import EventLog
 from engine.checkpoint.postgres.ledger import PostgresLedger
 from engine.checkpoint.postgres.listener import Listener
-from engine.checkpoint.postgres.ownership import LEASE_LOST, Ownership
+from engine.checkpoint.postgres.ownership import LEASE_BUSY, LEASE_LOST, MOVED_ON, Ownership
 from engine.checkpoint.postgres.queries import Queries
+from engine.checkpoint.postgres.rules_store import RulesCache
 from engine.checkpoint.postgres.schema import SCHEMA_VERSION, ensure_schema
 from engine.checkpoint.postgres.transactions import Connections
 from engine.checkpoint.sqlite.times import normalize_ts, utc_iso
@@ -87,11 +88,13 @@ class PostgresSaver(OpenClose, BaseCheckpointSaver):
                                prepare_threshold=prepare_threshold, timeout=connect_timeout,
                                write_events=EventLog.commit_rows)
         self._rows = CheckpointRows(self._db, self._now)
-        self._events = EventLog(self._db)
-        self._queries = Queries(self._db, self._when, self.where)
+        self._listener = Listener(conninfo, self._notify_subscribers, on_rules=self._forget_rules,
+                                  on_listening=self._rules_listening)
+        self._rules = RulesCache(self._listener.ensure_started)
+        self._events = EventLog(self._db, self._rules)
+        self._queries = Queries(self._db, self._when, self.where, on_rules_changed=self._rules.invalidate)
         self._ownership = Ownership(self._db, self._now)
         self._file_ledger = PostgresLedger(conninfo, prepare_threshold)
-        self._listener = Listener(conninfo, self._notify_subscribers)
         self._migrated = False
 
     def __repr__(self) -> str:
@@ -163,10 +166,18 @@ class PostgresSaver(OpenClose, BaseCheckpointSaver):
         except psycopg.Error as exc:
             if getattr(exc, "sqlstate", None) == LEASE_LOST:
                 raise await self._lease_lost(exc) from None
+            if getattr(exc, "sqlstate", None) in (LEASE_BUSY, MOVED_ON):  # a queued take of the lease
+                raise await self._ownership.take_failed(exc) from None
             raise StorageError(redact_text(f"PostgreSQL {self.conninfo}: the transaction failed and was rolled "
                                            f"back: {exc}", self.conninfo)) from None
         if outer:
             self._notify_subscribers()
+
+    def _forget_rules(self) -> None:
+        self._rules.invalidate()
+
+    def _rules_listening(self, listening: bool) -> None:
+        self._rules.listening(listening)
 
     async def _lease_lost(self, exc: psycopg.Error) -> LeaseLost:
         text = str(exc)  # "lease on thread T is not held by O"

@@ -171,6 +171,18 @@ MIGRATIONS: list[tuple[int, list[str]]] = [
             row_no     bigserial
         )""",
     ]),
+    # Version 3: checks a step's commit makes without a round trip of their own. A run's first
+    # step takes its lease in its commit's message: a statement that raises (SQLSTATE EL002,
+    # the lease is someone else's; EL003, the thread moved on past the checkpoint the run
+    # loaded) rolls the whole step back, and the saver turns the error into ThreadBusy or
+    # ThreadMovedOn (ownership.py). The message is JSON the saver reads back.
+    (3, [
+        """CREATE FUNCTION engine_raise(code text, message text) RETURNS integer
+        LANGUAGE plpgsql AS $$
+        BEGIN
+            RAISE EXCEPTION USING ERRCODE = code, MESSAGE = message;
+        END $$""",
+    ]),
 ]
 
 SCHEMA_VERSION = MIGRATIONS[-1][0]

@@ -99,6 +99,52 @@ class _Recorder:
         return None
 
 
+class _Rows:
+    """What `_Asking.execute` returns: one statement's rows, read like a cursor's."""
+
+    def __init__(self, rows: list) -> None:
+        self._rows = rows
+
+    async def fetchone(self):
+        return self._rows[0] if self._rows else None
+
+    async def fetchall(self) -> list:
+        return self._rows
+
+
+class _Asking:
+    """The connection a transaction's immediate work (work whose answer is needed before the
+    commit) runs on. Its first statement goes in one message with BEGIN and the queued work
+    (Connections.ask), so asking costs one round trip, not one for BEGIN and one for the
+    statement; `ask` sends several statements in one message."""
+
+    def __init__(self, connections: "Connections", txn: Txn) -> None:
+        self._db, self._txn = connections, txn
+
+    async def execute(self, sql: str, params: Any = None) -> _Rows:
+        return _Rows((await self._db.ask(self._txn, [(sql, params)]))[0])
+
+    async def ask(self, statements: list[tuple[str, Any]]) -> list[list]:
+        return await self._db.ask(self._txn, statements)
+
+    def queue(self, statements: list[tuple[str, Any]]) -> None:
+        """Queue statements for the commit (or the next message), in order."""
+        async def record(recorder) -> None:
+            for sql, params in statements:
+                await recorder.execute(sql, params)
+        self._txn.queued.append(record)
+
+    def queue_events(self, rows: list[tuple]) -> None:
+        """Event rows for the transaction's commit (appended last: events.py)."""
+        self._txn.event_rows.extend(rows)
+
+    @contextlib.asynccontextmanager
+    async def cursor(self) -> AsyncIterator[psycopg.AsyncCursor]:
+        await self._db.begin(self._txn)
+        async with self._txn.conn.cursor() as cur:
+            yield cur
+
+
 class Connections:
     """The saver's pools (one per event loop) and transactions."""
 
@@ -192,12 +238,18 @@ class Connections:
             if defer:
                 txn.queued.append(work)
                 return None
-            await self.begin(txn)
-            return await work(txn.conn)
+            return await work(_Asking(self, txn))
         async with self.transaction():
-            txn = self.current.get()
-            await self.begin(txn)
-            return await work(txn.conn)
+            return await work(_Asking(self, self.current.get()))
+
+    async def separately(self, work: Work) -> Any:
+        """Run `work` in a transaction of its own on another pooled connection, whatever
+        transaction the task is in (e.g. after that one failed)."""
+        token = self.current.set(None)
+        try:
+            return await self.write(work)
+        finally:
+            self.current.reset(token)
 
     # --- transactions ------------------------------------------------------------------------------
     # Queued work is recorded, not executed: at the commit (or before a statement that must see
@@ -210,6 +262,27 @@ class Connections:
         if not txn.begun:
             await txn.conn.execute("BEGIN")
             txn.begun = True
+
+    async def ask(self, txn: Txn, statements: list[tuple[str, Any]]) -> list[list]:
+        """Send BEGIN (if not sent yet), the queued work and `statements` as ONE message, and
+        return each statement's rows (empty for one that returns none)."""
+        recorder = _Recorder()
+        while txn.queued:
+            await txn.queued.pop(0)(recorder)
+        cursor = psycopg.AsyncClientCursor(txn.conn)
+        parts = [] if txn.begun else ["BEGIN"]
+        parts += [sql if params is None else cursor.mogrify(sql, params) for sql, params in recorder.statements]
+        skip = len(parts)
+        parts += [sql if params is None else cursor.mogrify(sql, params) for sql, params in statements]
+        txn.begun = True  # if the message fails, the transaction is rolled back as a whole
+        await cursor.execute(";\n".join(parts))
+        for _ in range(skip):  # one result per statement sent: the queued ones' are not wanted
+            cursor.nextset()
+        results = []
+        for _ in statements:
+            results.append(await cursor.fetchall() if cursor.description is not None else [])
+            cursor.nextset()
+        return results
 
     async def flush(self, txn: Txn, *, commit: bool = False) -> None:
         """Send the queued work (and, with `commit`, the event rows and COMMIT) in one message."""
