@@ -22,9 +22,11 @@ polling every `poll_interval` is the fallback.
 
 from __future__ import annotations
 
+import hashlib
 from typing import TYPE_CHECKING, Any
 
 from engine.checkpoint.postgres.rules_store import RulesCache, apply_rules
+from engine.checkpoint.postgres.packed import from_stored, to_stored
 from engine.checkpoint.postgres.schema import EVENTS_LOCK
 from engine.checkpoint.serde import dumps, loads
 from engine.checkpoint.sqlite.times import normalize_ts
@@ -78,8 +80,18 @@ UPDATE engine_interrupts SET status = 'expired', overdue = true, resolved_at = %
     response = %(response)s, applied = false, reason = 'deadline passed'
 WHERE id = %(id)s AND status = 'pending'
 """
-_INSERT_SQL = ("INSERT INTO engine_events (at, thread_id, graph, kind, data) "
-               "SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::text[]) RETURNING seq")
+# An InterruptRaised event's row leaves its value (the request's payload, often the largest part
+# of a step's rows) to its interrupt's row when that row holds the same payload (it was
+# inserted by the same step, or earlier with the same text): compared by md5 in SQL, because
+# the row may predate this step (ON CONFLICT DO NOTHING). Its data is then `short`.
+VALUE_REF = "__value_in_interrupts__"
+_INSERT_SQL = (
+    "INSERT INTO engine_events (at, thread_id, graph, kind, data) "
+    "SELECT e.at, e.thread_id, e.graph, e.kind, CASE WHEN e.payload_md5 IS NOT NULL AND (SELECT md5(i.payload) "
+    "FROM engine_interrupts AS i WHERE i.id = e.interrupt_id) = e.payload_md5 THEN e.short ELSE e.data END "
+    "FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::bytea[], %s::bytea[], %s::text[], %s::text[]) "
+    "WITH ORDINALITY AS e(at, thread_id, graph, kind, data, short, interrupt_id, payload_md5, n) ORDER BY e.n "
+    "RETURNING seq")
 
 
 def _optional_json(value: Any) -> str | None:
@@ -92,12 +104,20 @@ def _raised(events: list[Event]) -> list[tuple[str, str]]:
 
 
 def event_row(event: Event) -> tuple:
-    """(at, thread_id, graph, kind, data): thread_id, graph and kind have columns of their own."""
+    """(at, thread_id, graph, kind, data, short data, interrupt id, payload md5): thread_id,
+    graph and kind have columns of their own; the last three only for InterruptRaised (see
+    _INSERT_SQL)."""
     at = normalize_ts(event.at)
     data = event.model_dump(exclude=_COLUMNS | {"at"} if event.at == at else _COLUMNS)
     if data.get("response_schema", 0) is None:
         del data["response_schema"]  # most interrupts have none (the field's default when read back)
-    return (at, event.thread_id, event.graph, event.kind, dumps(data))
+    stored = to_stored(dumps(data))
+    if not isinstance(event, InterruptRaised):
+        return (at, event.thread_id, event.graph, event.kind, stored, None, None, None)
+    payload = dumps(data.pop("value"))  # the text _RAISED_SQL stores as the interrupt's payload
+    data[VALUE_REF] = True
+    return (at, event.thread_id, event.graph, event.kind, stored, to_stored(dumps(data)), event.interrupt_id,
+            hashlib.md5(payload.encode()).hexdigest())
 
 
 def effects(event: Event) -> list[tuple[str, dict]]:
@@ -231,13 +251,25 @@ class EventLog:
                     "ORDER BY seq LIMIT %s", (since or 0, limit))
                 return await cur.fetchall()
 
-        events = []
+        decoded, referring = [], []
         for seq, data, thread_id, graph, kind, at in await self._db.read(work):
-            fields = loads(data)
+            fields = loads(from_stored(data))
             fields.update(seq=seq, thread_id=thread_id, graph=graph, kind=kind)
             fields.setdefault("at", at)
-            events.append(event_from_json(fields))
-        return events
+            if fields.pop(VALUE_REF, False):
+                referring.append(fields)
+            decoded.append(fields)
+        if referring:
+            ids = list({fields["interrupt_id"] for fields in referring})
+
+            async def payloads(conn):
+                return await (await conn.execute("SELECT id, payload FROM engine_interrupts WHERE id = ANY(%s)",
+                                                 (ids,))).fetchall()
+
+            found = dict(await self._db.read(payloads))
+            for fields in referring:
+                fields["value"] = loads(found[fields["interrupt_id"]])  # kept with the event: never deleted
+        return [event_from_json(fields) for fields in decoded]
 
     async def last_seq(self) -> int:
         async def work(conn):

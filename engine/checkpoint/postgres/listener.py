@@ -27,11 +27,17 @@ class Listener:
         self._on_listening = on_listening
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._events_wanted = False
         self._conn: psycopg.Connection | None = None
         self._lock = threading.Lock()
 
-    def ensure_started(self) -> None:
+    def ensure_started(self, *, events: bool = False) -> None:
+        """Listen for rule changes, and for events too once `events` was asked for: a commit
+        of this process wakes its own listener only when someone subscribes (a wake-up takes
+        the GIL from the event loop at the moment the commit's answer arrives)."""
         with self._lock:
+            if events:
+                self._events_wanted = True
             if self._thread is None and not self._stop.is_set():
                 self._thread = threading.Thread(target=self._run, name="engine-postgres-listen", daemon=True)
                 self._thread.start()
@@ -42,13 +48,16 @@ class Listener:
             try:
                 with psycopg.connect(self.dsn, autocommit=True) as conn:
                     self._conn = conn
-                    conn.execute(f"LISTEN {CHANNEL}")
                     conn.execute(f"LISTEN {RULES_CHANNEL}")
+                    listening_to_events = False
                     backoff = 0.05
                     self._on_listening(True)
-                    self._wake()  # events may have been committed while not listening
                     while not self._stop.is_set():
-                        for notify in conn.notifies(timeout=0.5, stop_after=1):
+                        if self._events_wanted and not listening_to_events:
+                            conn.execute(f"LISTEN {CHANNEL}")
+                            listening_to_events = True
+                            self._wake()  # events may have been committed while not listening
+                        for notify in conn.notifies(timeout=0.1 if not listening_to_events else 0.5, stop_after=1):
                             if notify.channel == RULES_CHANNEL:
                                 self._on_rules()
                             else:

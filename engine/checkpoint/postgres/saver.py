@@ -225,7 +225,7 @@ class PostgresSaver(OpenClose, BaseCheckpointSaver):
         """As BaseCheckpointSaver.subscribe; other processes' commits wake it through
         LISTEN/NOTIFY at once, polling every `poll_interval` (at most 100 ms) is the fallback."""
         await self._ensure_open()
-        self._listener.ensure_started()
+        self._listener.ensure_started(events=True)
         async for event in super().subscribe(since, poll_interval=poll_interval):
             yield event
 

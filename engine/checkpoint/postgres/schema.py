@@ -171,12 +171,22 @@ MIGRATIONS: list[tuple[int, list[str]]] = [
             row_no     bigserial
         )""",
     ]),
-    # Version 3: checks a step's commit makes without a round trip of their own. A run's first
+    # Version 3: packed values, and checks a step's commit makes without a round trip of their own. A run's first
     # step takes its lease in its commit's message: a statement that raises (SQLSTATE EL002,
     # the lease is someone else's; EL003, the thread moved on past the checkpoint the run
     # loaded) rolls the whole step back, and the saver turns the error into ThreadBusy or
     # ThreadMovedOn (ownership.py). The message is JSON the saver reads back.
+    # The JSON texts nobody searches in SQL become bytea, deflated against a preset dictionary
+    # (packed.py); the rows already there are kept as their UTF-8 text, which reads back as is.
     (3, [
+        "ALTER TABLE engine_checkpoints ALTER COLUMN checkpoint TYPE bytea USING convert_to(checkpoint, 'UTF8'), "
+        "ALTER COLUMN metadata TYPE bytea USING convert_to(metadata, 'UTF8')",
+        "ALTER TABLE engine_writes ALTER COLUMN value TYPE bytea USING convert_to(value, 'UTF8')",
+        "ALTER TABLE engine_events ALTER COLUMN data TYPE bytea USING convert_to(data, 'UTF8')",
+        # Interrupt ids compare in byte order in the primary key itself, which then serves the
+        # short-id ranges (afind_interrupt_ids) the second index of version 2 served.
+        "DROP INDEX engine_interrupts_by_id_bytes",
+        'ALTER TABLE engine_interrupts ALTER COLUMN id TYPE text COLLATE "C"',
         """CREATE FUNCTION engine_raise(code text, message text) RETURNS integer
         LANGUAGE plpgsql AS $$
         BEGIN

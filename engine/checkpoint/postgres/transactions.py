@@ -47,6 +47,10 @@ class Txn:
     loop: asyncio.AbstractEventLoop | None = None
     queued: list[Work] = field(default_factory=list)
     event_rows: list[tuple] = field(default_factory=list)
+    # Statements for the end of the commit, before the event rows, each (by its key) sent once:
+    # a checkpoint's "the thread exists" insert comes after the events' upserts of the same
+    # row, so it is a no-op instead of a row version the upsert then replaces.
+    at_commit: list[tuple[Any, str, Any]] = field(default_factory=list)
     begun: bool = False
     savepoints: int = 0
 
@@ -289,6 +293,13 @@ class Connections:
         recorder = _Recorder()
         while txn.queued:
             await txn.queued.pop(0)(recorder)
+        if commit and txn.at_commit:
+            sent = set()
+            for key, sql, params in txn.at_commit:
+                if key not in sent:
+                    sent.add(key)
+                    await recorder.execute(sql, params)
+            txn.at_commit = []
         if commit and txn.event_rows:
             await self._write_events(txn, recorder)
         if not recorder.statements and not (commit and txn.begun):
@@ -332,13 +343,14 @@ class Connections:
         txn.savepoints += 1
         name = f"engine_sp{txn.savepoints}"
         await txn.conn.execute(f"SAVEPOINT {name}")
-        queued, rows = len(txn.queued), len(txn.event_rows)
+        queued, rows, tail = len(txn.queued), len(txn.event_rows), len(txn.at_commit)
         try:
             yield
             await self.flush(txn)
         except BaseException:
             del txn.queued[queued:]
             del txn.event_rows[rows:]
+            del txn.at_commit[tail:]
             with contextlib.suppress(psycopg.Error):
                 await txn.conn.execute(f"ROLLBACK TO SAVEPOINT {name}")
             raise
