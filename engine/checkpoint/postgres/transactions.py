@@ -369,12 +369,23 @@ class Connections:
                 future = asyncio.run_coroutine_threadsafe(pool.close(timeout=5), loop)
                 with contextlib.suppress(Exception):
                     await asyncio.wrap_future(future)
+            elif not loop.is_closed():
+                # An idle loop: a thread's private loop (engine/_internal/sync.py) between two
+                # sync calls, its thread now waiting for this close. Its pool's workers only run
+                # while it runs: run it (on a helper thread) until they have stopped, or they
+                # would be destroyed pending when it is garbage-collected ("Event loop is closed").
+                with contextlib.suppress(Exception):
+                    await asyncio.to_thread(loop.run_until_complete, pool.close(timeout=5))
         guards, self._guards = dict(self._guards), {}
         for loop, guard in guards.items():  # their pools are closed: let them end
             if loop is here:
                 guard.cancel()
-            elif not loop.is_closed():
+            elif not loop.is_closed() and loop.is_running():
                 loop.call_soon_threadsafe(guard.cancel)
+            elif not loop.is_closed():
+                guard.cancel()  # not running: safe to touch from here, and it ends when the loop runs
+                with contextlib.suppress(BaseException):
+                    await asyncio.to_thread(loop.run_until_complete, asyncio.wait([guard], timeout=5))
 
 
 __all__ = ["Connections", "Txn"]
