@@ -34,16 +34,24 @@ _ACQUIRE_SQL = (
     "RETURNING owner) "
     "SELECT (SELECT owner FROM taken), (SELECT checkpoint_id FROM engine_checkpoints WHERE thread_id = %s AND "
     "checkpoint_ns = '' ORDER BY row_no DESC LIMIT 1)")
-# The same take, queued in a run's first commit (no round trip of its own): it raises EL002
-# when another owner's lease is live; a second statement (a new snapshot: it sees a checkpoint
-# committed by the holder it waited for) raises EL003 when the thread moved on.
+# A run's take, queued in its first commit (no round trip of its own). It raises EL002 when the
+# lease is not free, and never waits for it: a lease row another transaction has locked (a
+# worker taking or renewing it right now) is skipped (FOR UPDATE SKIP LOCKED) and counts as
+# taken, so workers racing for the same threads move on at once instead of queueing on the
+# row. A free row (none yet, expired, or the run's own) is then upserted. A second statement (a
+# new snapshot: it sees a checkpoint committed meanwhile) raises EL003 when the thread moved on.
 LEASE_BUSY, MOVED_ON = "EL002", "EL003"
 _TAKE_SQL = (
-    "WITH taken AS (INSERT INTO engine_leases (thread_id, owner, expires_at, acquired_at) VALUES (%s, %s, %s, %s) "
+    "WITH current AS (SELECT owner, expires_at FROM engine_leases WHERE thread_id = %(thread)s "
+    "FOR UPDATE SKIP LOCKED), "
+    "free AS (SELECT 1 WHERE EXISTS (SELECT 1 FROM current WHERE owner = %(owner)s OR expires_at <= %(now)s) "
+    "OR NOT EXISTS (SELECT 1 FROM engine_leases WHERE thread_id = %(thread)s)), "
+    "taken AS (INSERT INTO engine_leases (thread_id, owner, expires_at, acquired_at) "
+    "SELECT %(thread)s, %(owner)s, %(expires)s, %(now)s FROM free "
     "ON CONFLICT (thread_id) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at, "
-    "acquired_at = excluded.acquired_at WHERE engine_leases.owner = excluded.owner OR engine_leases.expires_at <= %s "
-    "RETURNING 1) "
-    f"SELECT CASE WHEN EXISTS (SELECT 1 FROM taken) THEN 1 ELSE engine_raise('{LEASE_BUSY}', %s) END")
+    "acquired_at = excluded.acquired_at WHERE engine_leases.owner = excluded.owner OR "
+    "engine_leases.expires_at <= %(now)s RETURNING 1) "
+    f"SELECT CASE WHEN EXISTS (SELECT 1 FROM taken) THEN 1 ELSE engine_raise('{LEASE_BUSY}', %(who)s) END")
 _EXPECT_SQL = (
     "SELECT CASE WHEN (SELECT checkpoint_id FROM engine_checkpoints WHERE thread_id = %s AND checkpoint_ns = '' "
     f"ORDER BY row_no DESC LIMIT 1) IS NOT DISTINCT FROM %s THEN 1 ELSE engine_raise('{MOVED_ON}', %s) END")
@@ -83,7 +91,8 @@ class Ownership:
         if defer and self._db.current.get() is not None:
             now = now_us()
             who = dumps([thread_id, owner])
-            statements = [(_TAKE_SQL, (thread_id, owner, now + int(ttl * 1e6), now, now, who))]
+            statements = [(_TAKE_SQL, {"thread": thread_id, "owner": owner, "expires": now + int(ttl * 1e6),
+                                       "now": now, "who": who})]
             if expect is not ANY_CHECKPOINT:
                 statements.append((_EXPECT_SQL, (thread_id, expect, who)))
 
