@@ -8,8 +8,11 @@ process-wide lock), the transaction a task is in, and work queued for a transact
   no answer before the commit (a step's checkpoint, writes, lease renewal, applied marks,
   events) is *queued* (`defer`) and sent, with BEGIN and COMMIT, as one message at the end
   (parameters bound client-side, simple query protocol): a superstep costs one round trip
-  and one commit. Work that needs an answer (a lease
-  acquisition, a claim) runs at once, in the same transaction. Nested blocks are savepoints.
+  and one commit. Work that needs an answer (a claim) is *asked*: it goes at once, in ONE
+  message with BEGIN and the work queued so far (`ask`), in the same transaction. A run's
+  lease is taken by queued statements that raise when it is not free (ownership.py), so a run
+  costs one round trip to load and one per superstep, and a resume one more for its claim.
+  Nested blocks are savepoints.
   A failed commit surfaces as the error that failed it; nothing of the block is kept.
 - **Prepared statements** are off by default (`prepare_threshold=None`), so the saver works
   behind PgBouncer in transaction mode; pass `prepare_threshold=5` for a direct connection.
