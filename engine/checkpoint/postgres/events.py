@@ -153,6 +153,15 @@ def effects(event: Event) -> list[tuple[str, dict]]:
     return found
 
 
+def batch_effects(events: list[Event]) -> list[tuple[str, dict]]:
+    """The effects of a batch of events, without the "the thread exists" inserts of threads a
+    run event of the batch upserts anyway (one statement fewer for the server per pause)."""
+    statements = [statement for event in events for statement in effects(event)]
+    upserted = {params["thread_id"] for sql, params in statements if sql is _RUN_SQL}
+    return [(sql, params) for sql, params in statements
+            if not (sql is _ENSURE_THREAD_SQL and params["thread_id"] in upserted)]
+
+
 async def apply_effects(conn, statements: list[tuple[str, dict]]) -> None:
     """Execute the statements in order, batching runs of the same SQL into one executemany."""
     index = 0
@@ -177,12 +186,20 @@ async def append_rows(conn, rows: list[tuple]) -> list[int]:
     return seqs
 
 
+# The same in one statement (the server parses and plans one instead of three): the lock's CTE
+# is scanned before the INSERT numbers its first row, and a data-modifying CTE runs whether or
+# not it is read.
+_QUEUED_INSERT_SQL = (
+    "WITH locked AS (SELECT pg_advisory_xact_lock_shared(%s)), "
+    "appended AS (" + _INSERT_SQL.replace(" RETURNING seq", "").replace(
+        " WITH ORDINALITY AS e(at, thread_id, graph, kind, data, short, interrupt_id, payload_md5, n)",
+        " WITH ORDINALITY AS e(at, thread_id, graph, kind, data, short, interrupt_id, payload_md5, n), locked")
+    + f") SELECT pg_notify('{CHANNEL}', '')")
+
+
 async def append_rows_queued(conn, rows: list[tuple]) -> None:
-    """`append_rows` for a commit's pipeline: nothing is read back, so nothing waits."""
-    await conn.execute("SELECT pg_advisory_xact_lock_shared(%s)", (EVENTS_LOCK,))
-    columns = [list(column) for column in zip(*rows)]
-    await conn.execute(_INSERT_SQL.replace(" RETURNING seq", ""), columns)
-    await conn.execute("SELECT pg_notify(%s, '')", (CHANNEL,))
+    """`append_rows` for a commit's message, in one statement: nothing is read back."""
+    await conn.execute(_QUEUED_INSERT_SQL, [EVENTS_LOCK] + [list(column) for column in zip(*rows)])
 
 
 class EventLog:
@@ -196,7 +213,7 @@ class EventLog:
     async def store(self, events: list[Event]) -> list[Event]:
         """Append the events and apply them to the threads and interrupts tables in one
         transaction (the caller's, if any). Returns them numbered."""
-        statements = [statement for event in events for statement in effects(event)]
+        statements = batch_effects(events)
         rows = [event_row(event) for event in events]  # serialised first: a bad value fails before any write
         raised = _raised(events)
 
@@ -213,7 +230,7 @@ class EventLog:
 
     async def queue(self, events: list[Event]) -> None:
         """Inside a transaction: apply the events with the queued work, append them at the commit."""
-        statements = [statement for event in events for statement in effects(event)]
+        statements = batch_effects(events)
         rows = [event_row(event) for event in events]
         txn = self._db.current.get()
 
