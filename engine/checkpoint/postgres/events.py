@@ -233,6 +233,8 @@ class EventLog:
         statements = batch_effects(events)
         rows = [event_row(event) for event in events]
         txn = self._db.current.get()
+        # the run events' upserts make the checkpoints' "thread exists" inserts needless
+        txn.covered.extend(("thread", params["thread_id"]) for sql, params in statements if sql is _RUN_SQL)
 
         async def work(conn):
             await apply_effects(conn, statements)

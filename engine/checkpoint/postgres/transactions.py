@@ -54,6 +54,9 @@ class Txn:
     # a checkpoint's "the thread exists" insert comes after the events' upserts of the same
     # row, so it is a no-op instead of a row version the upsert then replaces.
     at_commit: list[tuple[Any, str, Any]] = field(default_factory=list)
+    # Keys of at_commit statements the queued work makes needless (a run event's upsert of the
+    # thread row): those are not sent at all.
+    covered: list[Any] = field(default_factory=list)
     begun: bool = False
     savepoints: int = 0
 
@@ -297,7 +300,7 @@ class Connections:
         while txn.queued:
             await txn.queued.pop(0)(recorder)
         if commit and txn.at_commit:
-            sent = set()
+            sent = set(txn.covered)
             for key, sql, params in txn.at_commit:
                 if key not in sent:
                     sent.add(key)
@@ -346,7 +349,7 @@ class Connections:
         txn.savepoints += 1
         name = f"engine_sp{txn.savepoints}"
         await txn.conn.execute(f"SAVEPOINT {name}")
-        queued, rows, tail = len(txn.queued), len(txn.event_rows), len(txn.at_commit)
+        queued, rows, tail, covered = len(txn.queued), len(txn.event_rows), len(txn.at_commit), len(txn.covered)
         try:
             yield
             await self.flush(txn)
@@ -354,6 +357,7 @@ class Connections:
             del txn.queued[queued:]
             del txn.event_rows[rows:]
             del txn.at_commit[tail:]
+            del txn.covered[covered:]
             with contextlib.suppress(psycopg.Error):
                 await txn.conn.execute(f"ROLLBACK TO SAVEPOINT {name}")
             raise
