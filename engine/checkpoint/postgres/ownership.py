@@ -1,9 +1,16 @@
 """PostgresSaver's half of run ownership (engine/runtime/ownership.py has the model): thread
 leases, the decisions a run claims and applies, and what is left to recover.
 
-- Taking a lease is one conditional upsert (`ON CONFLICT ... DO UPDATE ... WHERE` the lease is
-  free, expired or already ours): a racing worker blocks on the row until the first commits,
-  then finds it taken (ThreadBusy). A lease left by a dead process of this host is taken over.
+- A run takes its lease in its first commit's message (`_TAKE_SQL`, no round trip of its
+  own): a conditional upsert (the lease is free, expired or already ours) that skips a lease row
+  another transaction holds locked (`FOR UPDATE SKIP LOCKED`: a racing worker learns at once)
+  and raises EL002 when it did not take it, which rolls the step back; `take_failed` turns that
+  into ThreadBusy, or takes over a lease left by a dead process of this host and lets the run
+  start again. `alease_acquire` outside a run's step (`defer=False`) is one conditional upsert
+  answered at once.
+- A resume's claim is one message with BEGIN and the queued take: the conditional UPDATE (with
+  the audit head, locked, when it claimed any) and the check of what others claimed; the audit
+  rows and events follow with the commit.
 - A step's renewal (or release) is queued in its commit's pipeline as a statement that raises
   (SQLSTATE EL001, `engine_lease_lost`) when the lease is not the run's any more, so a run that
   lost its thread commits nothing and costs no extra round trip per step.
