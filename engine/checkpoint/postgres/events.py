@@ -85,13 +85,17 @@ WHERE id = %(id)s AND status = 'pending'
 # inserted by the same step, or earlier with the same text): compared by md5 in SQL, because
 # the row may predate this step (ON CONFLICT DO NOTHING). Its data is then `short`.
 VALUE_REF = "__value_in_interrupts__"
+# A row whose `if_claimed` names an interrupt is kept only if this transaction claimed it
+# (engine_claim, schema.py, lists those in the transaction's setting engine.claimed): a run's
+# InterruptResolved for a decision it made itself, not for one claimed before.
 _INSERT_SQL = (
     "INSERT INTO engine_events (at, thread_id, graph, kind, data) "
     "SELECT e.at, e.thread_id, e.graph, e.kind, CASE WHEN e.payload_md5 IS NOT NULL AND (SELECT md5(i.payload) "
     "FROM engine_interrupts AS i WHERE i.id = e.interrupt_id) = e.payload_md5 THEN e.short ELSE e.data END "
-    "FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::bytea[], %s::bytea[], %s::text[], %s::text[]) "
-    "WITH ORDINALITY AS e(at, thread_id, graph, kind, data, short, interrupt_id, payload_md5, n) ORDER BY e.n "
-    "RETURNING seq")
+    "FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::bytea[], %s::bytea[], %s::text[], %s::text[], "
+    "%s::text[]) WITH ORDINALITY AS e(at, thread_id, graph, kind, data, short, interrupt_id, payload_md5, if_claimed, n) "
+    "WHERE e.if_claimed IS NULL OR coalesce(nullif(current_setting('engine.claimed', true), '')::jsonb "
+    "? e.if_claimed, false) ORDER BY e.n RETURNING seq")
 
 
 def _optional_json(value: Any) -> str | None:
@@ -103,21 +107,21 @@ def _raised(events: list[Event]) -> list[tuple[str, str]]:
     return [(event.interrupt_id, normalize_ts(event.at)) for event in events if isinstance(event, InterruptRaised)]
 
 
-def event_row(event: Event) -> tuple:
-    """(at, thread_id, graph, kind, data, short data, interrupt id, payload md5): thread_id,
-    graph and kind have columns of their own; the last three only for InterruptRaised (see
-    _INSERT_SQL)."""
+def event_row(event: Event, *, if_claimed: str | None = None) -> tuple:
+    """(at, thread_id, graph, kind, data, short data, interrupt id, payload md5, if claimed):
+    thread_id, graph and kind have columns of their own; short data, interrupt id and payload
+    md5 only for InterruptRaised, `if_claimed` only for a run's own claim (see _INSERT_SQL)."""
     at = normalize_ts(event.at)
     data = event.model_dump(exclude=_COLUMNS | {"at"} if event.at == at else _COLUMNS)
     if data.get("response_schema", 0) is None:
         del data["response_schema"]  # most interrupts have none (the field's default when read back)
     stored = to_stored(dumps(data))
     if not isinstance(event, InterruptRaised):
-        return (at, event.thread_id, event.graph, event.kind, stored, None, None, None)
+        return (at, event.thread_id, event.graph, event.kind, stored, None, None, None, if_claimed)
     payload = dumps(data.pop("value"))  # the text _RAISED_SQL stores as the interrupt's payload
     data[VALUE_REF] = True
     return (at, event.thread_id, event.graph, event.kind, stored, to_stored(dumps(data)), event.interrupt_id,
-            hashlib.md5(payload.encode()).hexdigest())
+            hashlib.md5(payload.encode()).hexdigest(), if_claimed)
 
 
 def effects(event: Event) -> list[tuple[str, dict]]:
@@ -192,9 +196,11 @@ async def append_rows(conn, rows: list[tuple]) -> list[int]:
 _QUEUED_INSERT_SQL = (
     "WITH locked AS (SELECT pg_advisory_xact_lock_shared(%s)), "
     "appended AS (" + _INSERT_SQL.replace(" RETURNING seq", "").replace(
-        " WITH ORDINALITY AS e(at, thread_id, graph, kind, data, short, interrupt_id, payload_md5, n)",
-        " WITH ORDINALITY AS e(at, thread_id, graph, kind, data, short, interrupt_id, payload_md5, n), locked")
+        " WITH ORDINALITY AS e(at, thread_id, graph, kind, data, short, interrupt_id, payload_md5, if_claimed, n) ",
+        " WITH ORDINALITY AS e(at, thread_id, graph, kind, data, short, interrupt_id, payload_md5, if_claimed, n), "
+        "locked ")
     + f") SELECT pg_notify('{CHANNEL}', '')")
+assert "locked ORDER BY" not in _QUEUED_INSERT_SQL and ", locked WHERE" in _QUEUED_INSERT_SQL
 
 
 async def append_rows_queued(conn, rows: list[tuple]) -> None:

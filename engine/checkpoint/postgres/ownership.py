@@ -20,10 +20,12 @@ leases, the decisions a run claims and applies, and what is left to recover.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
+import psycopg
+
 from engine.checkpoint.base import ANY_CHECKPOINT, now_us, owner_is_dead
-from engine.checkpoint.postgres.audit_log import audit_statements, with_audit_head
 from engine.checkpoint.postgres.events import event_row
 from engine.checkpoint.postgres.records import INTERRUPT_COLUMNS, interrupt_from_row
 from engine.checkpoint.serde import dumps, loads
@@ -48,6 +50,7 @@ _ACQUIRE_SQL = (
 # row. A free row (none yet, expired, or the run's own) is then upserted. A second statement (a
 # new snapshot: it sees a checkpoint committed meanwhile) raises EL003 when the thread moved on.
 LEASE_BUSY, MOVED_ON = "EL002", "EL003"
+CLAIMED_OTHERWISE = "EL004"  # engine_claim (schema.py): the interrupt was decided otherwise
 _TAKE_SQL = (
     "WITH current AS (SELECT owner, expires_at FROM engine_leases WHERE thread_id = %(thread)s "
     "FOR UPDATE SKIP LOCKED), "
@@ -68,21 +71,13 @@ _RELEASE_SQL = ("WITH r AS (DELETE FROM engine_leases WHERE thread_id = %s AND o
                 "SELECT CASE WHEN EXISTS (SELECT 1 FROM r) THEN 1 ELSE engine_lease_lost(%s, %s) END")
 
 
-_CLAIM_SQL = with_audit_head(
-    "UPDATE engine_interrupts AS i SET status = 'resolved', resolved_at = %(at)s, resolved_by = %(by)s, "
-    "response = a.response, applied = false "
-    "FROM unnest(%(ids)s::text[], %(texts)s::text[]) WITH ORDINALITY AS a(id, response, n) "
-    "WHERE i.id = a.id AND i.status = 'pending' RETURNING "
-    + ", ".join(f"i.{name.strip()}" for name in INTERRUPT_COLUMNS.split(",")) + ", a.n",
-    "decided.*") + " ORDER BY decided.n"
-_CHECK_SQL = ("SELECT id, status, applied, response, resolved_by, resolved_at, payload FROM engine_interrupts "
-              "WHERE id = ANY(%(ids)s::text[]) FOR UPDATE")
-
-
 class Ownership:
     def __init__(self, connections, now) -> None:
         self._db = connections
         self._now = now
+        # (interrupt id, a run's answer) -> the decision claimed for it, found to be the same
+        # answer normalized (claim_failed): what the next claim of it expects
+        self._same: dict[tuple[str, str], str] = {}
 
     async def _holder(self, conn, thread_id: str):
         cur = await conn.execute("SELECT owner, expires_at FROM engine_leases WHERE thread_id = %s", (thread_id,))
@@ -195,31 +190,62 @@ class Ownership:
                              at: str | None = None) -> None:
         """Inside a run's first transaction: claim each answered interrupt that is still
         pending, or check it is the decision already claimed; AlreadyResolved otherwise.
-        One message: BEGIN, the queued take of the lease, the claim (with the audit head when
-        it claimed any) and the check; the audit rows and events are queued for the commit."""
+        Queued with the commit (no round trip of its own): `engine_claim` (schema.py) claims
+        and audits in SQL and raises EL004 for an answer decided otherwise, which `claim_failed`
+        turns into AlreadyResolved (or, when the decision claimed is this answer normalized, a
+        new start of the run that accepts it). Its InterruptResolved events are kept only for
+        the interrupts it claimed."""
         ids = list(answers)
-        texts = {interrupt_id: dumps(answer) for interrupt_id, answer in answers.items()}
+        texts = [dumps(answers[i]) for i in ids]
+        expected = [self._same.get((i, text), text) for i, text in zip(ids, texts)]
+        # the response as audit.audit_row writes it inside the row (keys sorted)
+        canonical = [json.dumps(answers[i], sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
+                     for i in ids]
         at = at or self._now()
         by = by or "api"
         thread_id = str(thread_id)
-        params = {"ids": ids, "texts": [texts[i] for i in ids], "at": at, "by": by}
+        events = [event_row(InterruptResolved(at=at, thread_id=thread_id, graph=graph, interrupt_id=i,
+                                              response=answers[i], by=by), if_claimed=i) for i in ids]
+        txn = self._db.current.get()
 
-        async def claim(conn):
-            claimed, current = await conn.ask([(_CLAIM_SQL, params), (_CHECK_SQL, params)])
-            for interrupt_id, status, applied, response, claimed_by, claimed_at, payload in current:
-                if status == "cancelled" or applied or not _same_answer(payload, response, texts[interrupt_id]):
-                    raise AlreadyResolved(interrupt_id, claimed_by or status, claimed_at,
-                                          loads(response) if response is not None else None)
-            if not claimed:
-                return
-            records = [interrupt_from_row(row[:-3]) for row in claimed]  # (..., ordinality, head seq, hash)
-            # A decision given straight to the run (Command(resume=...)) is audited too.
-            conn.queue(audit_statements(records, claimed[0][-2:]))
-            conn.queue_events([event_row(InterruptResolved(at=at, thread_id=thread_id, graph=graph,
-                                                           interrupt_id=record.id, response=record.response,
-                                                           by=by)) for record in records])
+        async def claim(recorder):
+            await recorder.execute("SELECT engine_claim(%s::text[], %s::text[], %s::text[], %s::text[], %s, %s)",
+                                   (ids, texts, expected, canonical, at, by))
 
-        await self._db.write(claim)
+        if txn is None:  # not inside a run's transaction: a transaction of its own
+            try:
+                async with self._db.transaction():
+                    await self.aclaim_answers(thread_id, graph, answers, by=by, at=at)
+            except psycopg.Error as exc:
+                if getattr(exc, "sqlstate", None) == CLAIMED_OTHERWISE:
+                    raise await self.claim_failed(exc) from None
+                raise
+            return
+        await self._db.write(claim, defer=True)
+        txn.event_rows.extend(events)
+
+    async def claim_failed(self, exc: Exception) -> Exception:
+        """The error for a queued claim that raised EL004 (the interrupt was decided otherwise,
+        applied, or cancelled): AlreadyResolved; or, when the decision claimed is the run's
+        answer normalized (a deadline's on_timeout answer is stored as written), ThreadMovedOn
+        after noting that it counts as the same, so the run starts again and goes on."""
+        interrupt_id, given = loads(exc.diag.message_primary)
+
+        async def row(conn):
+            cur = await conn.execute("SELECT thread_id, status, applied, response, resolved_by, resolved_at, payload "
+                                     "FROM engine_interrupts WHERE id = %s", (interrupt_id,))
+            return await cur.fetchone()
+
+        found = await self._db.separately(row)
+        if found is None:
+            return ThreadMovedOn(str(interrupt_id))
+        thread_id, status, applied, response, claimed_by, claimed_at, payload = found
+        if status != "cancelled" and not applied and (interrupt_id, given) not in self._same \
+                and _same_answer(payload, response, given):
+            self._same[(interrupt_id, given)] = response
+            return ThreadMovedOn(thread_id)
+        return AlreadyResolved(interrupt_id, claimed_by or status, claimed_at,
+                               loads(response) if response is not None else None)
 
     async def amark_applied(self, interrupt_ids: list[str]) -> None:
         if not interrupt_ids:
@@ -254,4 +280,4 @@ class Ownership:
         return decisions, orphans
 
 
-__all__ = ["Ownership", "LEASE_LOST"]
+__all__ = ["Ownership", "LEASE_LOST", "LEASE_BUSY", "MOVED_ON", "CLAIMED_OTHERWISE"]

@@ -44,7 +44,7 @@ from engine.checkpoint.postgres.dsn import is_postgres_url, redact, redact_text
 from engine.checkpoint.postgres.events import EventLog
 from engine.checkpoint.postgres.ledger import PostgresLedger
 from engine.checkpoint.postgres.listener import Listener
-from engine.checkpoint.postgres.ownership import LEASE_BUSY, LEASE_LOST, MOVED_ON, Ownership
+from engine.checkpoint.postgres.ownership import CLAIMED_OTHERWISE, LEASE_BUSY, LEASE_LOST, MOVED_ON, Ownership
 from engine.checkpoint.postgres.queries import Queries
 from engine.checkpoint.postgres.rules_store import RulesCache
 from engine.checkpoint.postgres.schema import SCHEMA_VERSION, ensure_schema
@@ -170,6 +170,8 @@ class PostgresSaver(OpenClose, BaseCheckpointSaver):
                 raise await self._lease_lost(exc) from None
             if getattr(exc, "sqlstate", None) in (LEASE_BUSY, MOVED_ON):  # a queued take of the lease
                 raise await self._ownership.take_failed(exc) from None
+            if getattr(exc, "sqlstate", None) == CLAIMED_OTHERWISE:  # a queued claim of a run's answers
+                raise await self._ownership.claim_failed(exc) from None
             raise StorageError(redact_text(f"PostgreSQL {self.conninfo}: the transaction failed and was rolled "
                                            f"back: {exc}", self.conninfo)) from None
         if outer:
