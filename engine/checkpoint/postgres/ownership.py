@@ -8,9 +8,9 @@ leases, the decisions a run claims and applies, and what is left to recover.
   into ThreadBusy, or takes over a lease left by a dead process of this host and lets the run
   start again. `alease_acquire` outside a run's step (`defer=False`) is one conditional upsert
   answered at once.
-- A resume's claim is one message with BEGIN and the queued take: the conditional UPDATE (with
-  the audit head, locked, when it claimed any) and the check of what others claimed; the audit
-  rows and events follow with the commit.
+- A resume's claim is queued in its first commit too (`engine_claim`, schema.py: claim, audit,
+  or raise EL004 when the interrupt was decided otherwise); `claim_failed` turns EL004 into
+  AlreadyResolved.
 - A step's renewal (or release) is queued in its commit's pipeline as a statement that raises
   (SQLSTATE EL001, `engine_lease_lost`) when the lease is not the run's any more, so a run that
   lost its thread commits nothing and costs no extra round trip per step.

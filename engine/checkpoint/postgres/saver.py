@@ -16,8 +16,8 @@ machines sharing one database.
   Reads are retried once after a dropped connection or a server restart; a transaction that
   fails is rolled back and raised.
 - One transaction per superstep, sent as one message with its commit (transactions.py): a run
-  of bench/compare.py's approval graph costs 4 round trips (load, three steps), a resume 4
-  (load, claim, two steps); bench/postgres_profile.py counts them.
+  of bench/compare.py's approval graph costs 4 round trips (load, three steps), a resume 3
+  (load, two steps: the claim goes with the first); bench/postgres_profile.py counts them.
 - Events ordered for every reader despite concurrent writers, with LISTEN/NOTIFY wake-ups
   (events.py, listener.py).
 - Leases and claims (ownership.py); the reviewed-tool ledger on a sync connection (ledger.py).

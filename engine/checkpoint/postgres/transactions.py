@@ -8,10 +8,10 @@ process-wide lock), the transaction a task is in, and work queued for a transact
   no answer before the commit (a step's checkpoint, writes, lease renewal, applied marks,
   events) is *queued* (`defer`) and sent, with BEGIN and COMMIT, as one message at the end
   (parameters bound client-side, simple query protocol): a superstep costs one round trip
-  and one commit. Work that needs an answer (a claim) is *asked*: it goes at once, in ONE
-  message with BEGIN and the work queued so far (`ask`), in the same transaction. A run's
-  lease is taken by queued statements that raise when it is not free (ownership.py), so a run
-  costs one round trip to load and one per superstep, and a resume one more for its claim.
+  and one commit. Work that needs an answer is *asked*: it goes at once, in ONE message with
+  BEGIN and the work queued so far (`ask`), in the same transaction. A run's lease and a
+  resume's claim are queued statements that raise when they fail (ownership.py), so a run or
+  a resume costs one round trip to load its thread and one per superstep.
   Nested blocks are savepoints.
   A failed commit surfaces as the error that failed it; nothing of the block is kept.
 - **Prepared statements** are off by default (`prepare_threshold=None`), so the saver works
@@ -126,27 +126,13 @@ class _Asking:
     """The connection a transaction's immediate work (work whose answer is needed before the
     commit) runs on. Its first statement goes in one message with BEGIN and the queued work
     (Connections.ask), so asking costs one round trip, not one for BEGIN and one for the
-    statement; `ask` sends several statements in one message."""
+    statement."""
 
     def __init__(self, connections: "Connections", txn: Txn) -> None:
         self._db, self._txn = connections, txn
 
     async def execute(self, sql: str, params: Any = None) -> _Rows:
         return _Rows((await self._db.ask(self._txn, [(sql, params)]))[0])
-
-    async def ask(self, statements: list[tuple[str, Any]]) -> list[list]:
-        return await self._db.ask(self._txn, statements)
-
-    def queue(self, statements: list[tuple[str, Any]]) -> None:
-        """Queue statements for the commit (or the next message), in order."""
-        async def record(recorder) -> None:
-            for sql, params in statements:
-                await recorder.execute(sql, params)
-        self._txn.queued.append(record)
-
-    def queue_events(self, rows: list[tuple]) -> None:
-        """Event rows for the transaction's commit (appended last: events.py)."""
-        self._txn.event_rows.extend(rows)
 
     @contextlib.asynccontextmanager
     async def cursor(self) -> AsyncIterator[psycopg.AsyncCursor]:
