@@ -4,6 +4,9 @@ database (bench/workers.py does the same on a SQLite file; the graph and checks 
     python bench/postgres_workers.py                          # 2,000 decisions, workers 1,2,4
     python bench/postgres_workers.py --decisions 500 --repeat 1 --url postgresql://postgres@/postgres
 
+`--tool-seconds S` makes each tool call wait S seconds first (standing for a real tool's I/O):
+without it the tool is pure CPU, and workers on a 2-core machine compete for the same cores.
+
 Setup (once): `--decisions` paused threads of bench/workers.py's tool agent, each with a claimed
 (not applied) accept, in a template database; each measurement runs on a fresh copy of it
 (CREATE DATABASE ... TEMPLATE). Measured per worker count N: N `inbox worker --db URL`
@@ -32,20 +35,44 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench.postgres_server import create, server, version  # noqa: E402
-from bench.workers import GRAPH_NAME, SIDE_EFFECTS_ENV, seed, spread  # noqa: E402
+from bench.workers import GRAPH_NAME, SIDE_EFFECTS_ENV, _propose, seed, spread  # noqa: E402
+from bench.workers import record as record_line  # noqa: E402
+
+
+# --- the graph with I/O in its tool (--tool-seconds; imported by the workers as
+# bench.postgres_workers:build_graph): bench/workers.py's, its tool waiting first -----------------
+TOOL_SECONDS_ENV = "BENCH_TOOL_SECONDS"
+
+
+def record(line: str) -> str:
+    """bench/workers.py's tool after a wait of $BENCH_TOOL_SECONDS, standing for the I/O of a
+    real tool (an API call, an email sent): time a worker spends waiting, not computing."""
+    seconds = float(os.environ.get(TOOL_SECONDS_ENV) or 0)
+    if seconds:
+        time.sleep(seconds)
+    return record_line(line)
+
+
+def build_graph(checkpointer=None):
+    from engine.prebuilt import ScriptedModel, add_human_in_the_loop, create_tool_agent
+
+    model = ScriptedModel([_propose, "Recorded."])
+    return create_tool_agent(model, [add_human_in_the_loop(record, description="Append a line.")],
+                             checkpointer=checkpointer, name=GRAPH_NAME)
 
 
 def drain(url: str, side_effects: str, workers: int, concurrency: int, decisions: int, workdir: str,
-          timeout: float) -> dict:
+          timeout: float, tool_seconds: float = 0.0) -> dict:
     import psycopg
 
     env = {k: v for k, v in os.environ.items() if k not in ("INBOX_DB", "DATABASE_URL")}
     env[SIDE_EFFECTS_ENV] = side_effects
+    env[TOOL_SECONDS_ENV] = str(tool_seconds)
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT)] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p])
     if os.path.exists(side_effects):
         os.remove(side_effects)
     command = [sys.executable, "-m", "inbox.cli", "worker", "--db", url,
-               "--graph", f"{GRAPH_NAME}=bench.workers:build_graph", "--concurrency", str(concurrency)]
+               "--graph", f"{GRAPH_NAME}=bench.postgres_workers:build_graph", "--concurrency", str(concurrency)]
     errs = [open(os.path.join(workdir, f"worker-{workers}-{i}.err"), "w+") for i in range(workers)]
     watch = psycopg.connect(url, autocommit=True)
     started = time.perf_counter()
@@ -109,6 +136,9 @@ def main(argv=None) -> int:
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--repeat", type=int, default=2)
     parser.add_argument("--timeout", type=float, default=600)
+    parser.add_argument("--tool-seconds", type=float, default=0.0,
+                        help="seconds each tool call waits before its work, standing for real I/O (default 0: "
+                             "the tool is pure CPU, so workers compete for the cores)")
     parser.add_argument("--url", help="an admin URL of a server to use (default: start a throwaway cluster)")
     args = parser.parse_args(argv)
     counts = [int(x) for x in args.workers.split(",") if x.strip()]
@@ -125,7 +155,7 @@ def main(argv=None) -> int:
                 for n in (counts if round_ % 2 == 0 else list(reversed(counts))):
                     create(admin, f"bench_drain_{n}", template="bench_seeded")
                     r = drain(url_for(f"bench_drain_{n}"), os.path.join(workdir, f"effects-{n}.txt"), n,
-                              args.concurrency, args.decisions, workdir, args.timeout)
+                              args.concurrency, args.decisions, workdir, args.timeout, args.tool_seconds)
                     results[n].append(r)
                     print(f"  {n} worker(s), round {round_ + 1}: {args.decisions / r['drain']:.0f}/s drain, "
                           f"duplicates {r['duplicates']}, exactly once {r['exactly_once']}/{r['threads']}"
@@ -143,7 +173,8 @@ def main(argv=None) -> int:
         load = os.getloadavg()
         print(f"\nmachine: {os.cpu_count()} cores; Python {sys.version.split()[0]}; PostgreSQL {server_version} "
               f"({where}); load average {load[0]:.2f}, {load[1]:.2f}, {load[2]:.2f}; "
-              f"inbox worker --concurrency {args.concurrency}; {args.repeat} round(s), median (min-max); "
+              f"inbox worker --concurrency {args.concurrency}; tool I/O {args.tool_seconds} s per call; "
+              f"{args.repeat} round(s), median (min-max); "
               f"total {time.perf_counter() - started:.0f} s")
         return 1 if any(r["problems"] or r["duplicates"] for rs in results.values() for r in rs) else 0
     finally:

@@ -163,6 +163,12 @@ def test_a_killed_workers_lease_is_taken_over(hosts):
     os.kill(victim.pid, signal.SIGKILL)
     victim.communicate(timeout=10)
     runs_at_kill = hosts.effects_by_key()
+    # Calls the ledger says started: those with a line, and any the kill caught between the
+    # ledger's commit and the tool's first write (no line, yet rightly in doubt: nobody can
+    # know). Comparing the doubts with the lines alone made this test fail now and then.
+    started_at_kill = {row[0] for row in hosts.query(
+        "SELECT interrupt_id FROM engine_tool_calls WHERE status = 'started'")}
+    assert set(runs_at_kill) <= started_at_kill, (runs_at_kill, started_at_kill)
     survivors = [hosts.worker() for _ in range(2)]
     hosts.wait_settled(90)
     dead = [proc for proc in survivors if proc.poll() is not None]
@@ -173,11 +179,11 @@ def test_a_killed_workers_lease_is_taken_over(hosts):
     for key, count in runs.items():
         assert count == runs_at_kill[key] if runs_at_kill[key] else count <= 1, (runs, runs_at_kill)
     in_doubt = {thread for _, thread in doubts}
-    assert in_doubt == {ids[key] for key in runs_at_kill}, (doubts, runs_at_kill)
+    assert in_doubt == {ids[key] for key in started_at_kill}, (doubts, runs_at_kill, started_at_kill)
     assert not hosts.query("SELECT 1 FROM engine_leases WHERE owner LIKE %s", f"%:{victim.pid}:%")
     for doubt_id, _thread in doubts:
         done = hosts.start("mark-done", "--graph", AGENT, "--by", "settler", doubt_id)
         out, err = done.communicate(timeout=60)
         assert done.returncode == 0 and json_line(out)["status"] == "done", (out, err)
-    assert hosts.effects_by_key() == runs_at_kill + Counter({i: 1 for i in ids if i not in runs_at_kill})
+    assert hosts.effects_by_key() == runs_at_kill + Counter({i: 1 for i in ids if i not in started_at_kill})
     hosts.check_no_forks()

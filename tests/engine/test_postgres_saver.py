@@ -251,3 +251,58 @@ def test_reads_and_writes_continue_after_a_server_restart(pg_cluster, pg_url):
         saver.put_events([RunStarted(at="2026-01-01T00:00:01+00:00", thread_id="after")])
         assert [e.thread_id for e in saver.read_events()] == ["before", "after"]
         assert time.monotonic() - started < 10
+
+
+# --- a run's own claim, queued with its first commit ----------------------------------------------
+class _Decided(TypedDict):
+    answer: str
+
+
+async def test_a_deadline_answer_written_loosely_is_applied_once(pg_url):
+    """on_timeout as the program wrote it ([{"type": "ignore"}], no args) is the claimed
+    decision; the run applies it normalized: the claim in SQL sees another text, and the saver
+    finds it is the same answer (the run starts again and goes on), not a late one."""
+    from datetime import timedelta
+
+    from engine.runtime.decisions import expire_overdue
+    from engine.types import interrupt
+
+    calls = []
+
+    def review(state):
+        [answer] = interrupt([{"action_request": {"action": "pay", "args": {}},
+                               "config": {"allow_accept": True, "allow_ignore": True}}],
+                             timeout=timedelta(seconds=1), on_timeout=[{"type": "ignore"}])
+        calls.append(answer["type"])
+        return {"answer": answer["type"]}
+
+    async with PostgresSaver.from_conn_string(pg_url) as saver:
+        graph = (StateGraph(_Decided).add_node("review", review).add_edge(START, "review").add_edge("review", END)
+                 .compile(checkpointer=saver, name="dl"))
+        await graph.ainvoke({"answer": ""}, {"configurable": {"thread_id": "t"}})
+        later = datetime.now(timezone.utc) + timedelta(minutes=1)
+        [applied] = await expire_overdue(saver, {"dl": graph}, later)
+        assert applied.status == "done" and calls == ["ignore"]
+        [record] = await saver.adecisions()
+        assert (record.status, record.resolved_by, record.applied) == ("expired", "deadline", True)
+
+
+async def test_a_runs_own_answer_is_audited_as_the_store_writes_any_decision(pg_url):
+    """The audit row of a claim made in SQL (engine_claim) is the text audit.audit_row writes,
+    whatever characters the names and the answer hold, and chains."""
+    from engine.checkpoint.audit import audit_row, verify_chain
+    from engine.events import InterruptRaised
+
+    thread, graph = 'th"re\\ad\n\t\x01é✓\u2028', 'g\x1f"'
+    async with PostgresSaver.from_conn_string(pg_url) as saver:
+        await saver.aput_events([InterruptRaised(at="2026-01-01T00:00:00+00:00", thread_id=thread, graph=graph,
+                                                 interrupt_id="i1", value={"x": 1})])
+        answer = {"b": [1, 2.5, "ü\n"], "a": None, "c": {"z": True, "y": "\x7f"}}
+        async with saver.transaction():
+            await saver.aclaim_answers(thread, graph, {"i1": answer}, by='we"ird\x02')
+        async with saver.transaction():  # the same answer again: no second decision
+            await saver.aclaim_answers(thread, graph, {"i1": answer}, by="someone else")
+        log = await saver.aaudit_log()
+        assert [entry["row"] for entry in log] == [audit_row(await saver.aget_interrupt("i1"))]
+        assert verify_chain(log) == []
+        assert [e.kind for e in await saver.aread_events()] == ["interrupt_raised", "interrupt_resolved"]

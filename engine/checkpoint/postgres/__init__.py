@@ -8,10 +8,13 @@ One job per module:
                      sent with the commit as one pipeline, retry of reads after a drop
     schema.py        the tables and their migrations (one transaction, advisory lock)
     checkpoints.py   checkpoints and pending writes (rows <-> CheckpointTuples)
+    packed.py        the JSON texts SQL never searches, stored deflated (bytea)
     events.py        the events table, ordered for every reader; how events update the index
-    listener.py      LISTEN/NOTIFY wake-ups from other processes
+    listener.py      LISTEN/NOTIFY wake-ups from other processes (events; rule changes)
     queries.py       the inbox's queries and exactly-once decisions (the store protocol)
-    ownership.py     run-ownership leases, claims of answers, recovery
+    ownership.py     run-ownership leases (taken in a run's first commit), claims, recovery
+    rules_store.py   rules, cached between steps, applied to the requests a step raises
+    audit_log.py     the hash-chained audit log
     api_records.py   `inbox serve`'s threads and runs, its thread search, the batch head read
                      (engine/checkpoint/api_store.py), shared by every replica
     ledger.py        the reviewed-tool ledger (a sync connection: tools call it synchronously)

@@ -1,5 +1,5 @@
 """PostgresSaver's Agent Server API records (engine/checkpoint/api_store.py): the
-`engine_api_threads` and `engine_api_runs` tables (schema version 3) and the thread search,
+`engine_api_threads` and `engine_api_runs` tables (schema version 4) and the thread search,
 as SQLite's api_records.py does it, in Postgres SQL.
 
 `engine_api_threads` adds what only the API has (threads that never ran, and their metadata)
@@ -16,6 +16,8 @@ from typing import Any
 
 from engine.checkpoint.api_store import ApiRun, ApiThread, check_search
 from engine.checkpoint.base import CheckpointTuple, make_config
+from engine.checkpoint.postgres.checkpoints import WRITES_OF_C
+from engine.checkpoint.postgres.packed import from_stored
 from engine.checkpoint.serde import loads
 from engine.checkpoint.sqlite.times import normalize_ts
 
@@ -28,8 +30,7 @@ _RUN_COLUMNS = ("run_id, thread_id, assistant_id, graph_id, status, created_at, 
 # statement for a page of threads (one index probe each), read as checkpoints.get_tuple reads one.
 _HEADS_SQL = (
     "SELECT c.thread_id, c.checkpoint_ns, c.checkpoint_id, c.parent_checkpoint_id, c.checkpoint, c.metadata, "
-    "(SELECT json_agg(json_build_array(w.task_id, w.channel, w.value) ORDER BY w.row_no) FROM engine_writes AS w "
-    "WHERE w.thread_id = c.thread_id AND w.checkpoint_ns = c.checkpoint_ns AND w.checkpoint_id = c.checkpoint_id) "
+    f"{WRITES_OF_C} "
     "FROM unnest(%s::text[]) AS k(thread_id) CROSS JOIN LATERAL (SELECT * FROM engine_checkpoints AS c "
     "WHERE c.thread_id = k.thread_id AND c.checkpoint_ns = '' ORDER BY c.row_no DESC LIMIT 1) AS c")
 
@@ -163,13 +164,14 @@ class PostgresApiRecords:
             return {}
         rows = await self._query(_HEADS_SQL, ([str(i) for i in thread_ids],))
         heads = {}
-        for thread_id, ns, checkpoint_id, parent_id, checkpoint, metadata, writes in rows:
+        for thread_id, ns, checkpoint_id, parent_id, checkpoint, metadata, task_ids, channels, values in rows:
             heads[thread_id] = CheckpointTuple(
                 config=make_config(thread_id, ns, checkpoint_id),
-                checkpoint=loads(checkpoint),
-                metadata=loads(metadata),
+                checkpoint=loads(from_stored(checkpoint)),
+                metadata=loads(from_stored(metadata)),
                 parent_config=make_config(thread_id, ns, parent_id) if parent_id else None,
-                pending_writes=[(task_id, channel, loads(value)) for task_id, channel, value in writes or ()])
+                pending_writes=[(task_id, channel, loads(from_stored(value)))
+                                for task_id, channel, value in zip(task_ids or (), channels or (), values or ())])
         return heads
 
     # --- runs ---------------------------------------------------------------------------------

@@ -4,7 +4,8 @@ engine/checkpoint/audit.py), and reading it.
 The chain is one total order over decisions made by any number of writers, so appending takes
 the row lock of `engine_audit_head` (the last seq and hash) and holds it to the commit: the
 next writer reads the head this one wrote. The seq comes from the head too, so a rolled-back
-decision leaves no gap (a gap is what a deleted row looks like). Callers append before their
+decision leaves no gap (a gap is what a deleted row looks like). A run's own claim builds the same row
+in SQL (`engine_claim`, schema.py). Callers append before their
 event rows, which come last in a transaction (events.py: a writer holding the events lock
 never waits for another writer)."""
 

@@ -1,6 +1,6 @@
 """LangGraph's saver protocol on PostgresSaver's tables: checkpoints and pending writes, read
-back as CheckpointTuples. A checkpoint row holds the whole checkpoint as serde JSON text
-(Postgres compresses large values itself, TOAST); pending writes are upserted by
+back as CheckpointTuples. A checkpoint row holds the whole checkpoint as serde JSON, packed
+(packed.py); pending writes are upserted by
 (task_id, channel) per checkpoint, keeping the order they were first put in."""
 
 from __future__ import annotations
@@ -8,13 +8,15 @@ from __future__ import annotations
 from typing import Any, AsyncIterator, Sequence
 
 from engine.checkpoint.base import CheckpointTuple, checkpoint_id_of, checkpoint_ns_of, make_config, thread_id_of
+from engine.checkpoint.postgres.packed import from_stored, to_stored
 from engine.checkpoint.serde import dumps, loads
 from engine.checkpoint.sqlite.times import normalize_ts
 
 _COLUMNS = "thread_id, checkpoint_ns, checkpoint_id, parent_checkpoint_id, checkpoint, metadata"
-_WRITES_OF_C = ("(SELECT json_agg(json_build_array(w.task_id, w.channel, w.value) ORDER BY w.row_no) "
-                "FROM engine_writes AS w WHERE w.thread_id = c.thread_id AND w.checkpoint_ns = c.checkpoint_ns "
-                "AND w.checkpoint_id = c.checkpoint_id)")
+WRITES_OF_C = ", ".join(
+    f"(SELECT array_agg(w.{column} ORDER BY w.row_no) FROM engine_writes AS w WHERE w.thread_id = c.thread_id "
+    f"AND w.checkpoint_ns = c.checkpoint_ns AND w.checkpoint_id = c.checkpoint_id)"
+    for column in ("task_id", "channel", "value"))
 _PUT_SQL = (
     "INSERT INTO engine_checkpoints (thread_id, checkpoint_ns, checkpoint_id, parent_checkpoint_id, checkpoint, "
     "metadata) VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (thread_id, checkpoint_ns, checkpoint_id) DO UPDATE SET "
@@ -46,11 +48,11 @@ class CheckpointRows:
             [[k[0] for k in keys], [k[1] for k in keys], [k[2] for k in keys]])
         writes: dict[tuple, list] = {}
         for thread_id, ns, checkpoint_id, task_id, channel, value in await cur.fetchall():
-            writes.setdefault((thread_id, ns, checkpoint_id), []).append((task_id, channel, loads(value)))
+            writes.setdefault((thread_id, ns, checkpoint_id), []).append((task_id, channel, loads(from_stored(value))))
         return [CheckpointTuple(
             config=make_config(thread_id, ns, checkpoint_id),
-            checkpoint=loads(checkpoint),
-            metadata=loads(metadata),
+            checkpoint=loads(from_stored(checkpoint)),
+            metadata=loads(from_stored(metadata)),
             parent_config=make_config(thread_id, ns, parent_id) if parent_id else None,
             pending_writes=writes.get((thread_id, ns, checkpoint_id), []),
         ) for thread_id, ns, checkpoint_id, parent_id, checkpoint, metadata in rows]
@@ -59,7 +61,7 @@ class CheckpointRows:
         thread_id, ns, wanted = thread_id_of(config), checkpoint_ns_of(config), checkpoint_id_of(config)
 
         # One round trip: the checkpoint row with its pending writes aggregated beside it.
-        columns = f"{_COLUMNS}, {_WRITES_OF_C}"
+        columns = f"{_COLUMNS}, {WRITES_OF_C}"
         if wanted is None:  # the latest is the last written, as in InMemorySaver
             sql, params = (f"SELECT {columns} FROM engine_checkpoints AS c WHERE thread_id = %s AND "
                            "checkpoint_ns = %s ORDER BY row_no DESC LIMIT 1", (thread_id, ns))
@@ -73,13 +75,14 @@ class CheckpointRows:
         row = await self._db.read(work)
         if row is None:
             return None
-        thread_id, ns, checkpoint_id, parent_id, checkpoint, metadata, writes = row
+        thread_id, ns, checkpoint_id, parent_id, checkpoint, metadata, task_ids, channels, values = row
+        writes = zip(task_ids, channels, values) if task_ids else ()
         return CheckpointTuple(
             config=make_config(thread_id, ns, checkpoint_id),
-            checkpoint=loads(checkpoint),
-            metadata=loads(metadata),
+            checkpoint=loads(from_stored(checkpoint)),
+            metadata=loads(from_stored(metadata)),
             parent_config=make_config(thread_id, ns, parent_id) if parent_id else None,
-            pending_writes=[(task_id, channel, loads(value)) for task_id, channel, value in writes or ()],
+            pending_writes=[(task_id, channel, loads(from_stored(value))) for task_id, channel, value in writes],
         )
 
     async def list(self, config: dict | None, *, filter: dict | None = None, before: dict | None = None,
@@ -110,7 +113,7 @@ class CheckpointRows:
         async def work(conn):
             rows = await (await conn.execute(sql, params)).fetchall()
             if filter:
-                rows = [r for r in rows if not any(loads(r[5]).get(k) != v for k, v in filter.items())]
+                rows = [r for r in rows if not any(loads(from_stored(r[5])).get(k) != v for k, v in filter.items())]
             if limit is not None:
                 rows = rows[:limit]
             return await self._materialize(conn, rows)
@@ -120,7 +123,7 @@ class CheckpointRows:
 
     async def put(self, config: dict, checkpoint: dict, metadata: dict, new_versions: dict) -> dict:
         thread_id, ns, parent_id = thread_id_of(config), checkpoint_ns_of(config), checkpoint_id_of(config)
-        text, meta = dumps(checkpoint), dumps(metadata)  # before any write: a bad value fails the call cleanly
+        text, meta = to_stored(dumps(checkpoint)), to_stored(dumps(metadata))  # before any write: a bad value fails the call cleanly
         ts = checkpoint.get("ts")
         now = normalize_ts(ts) if isinstance(ts, str) else self._now()
         graph = metadata.get("graph") if isinstance(metadata, dict) else None
@@ -128,16 +131,24 @@ class CheckpointRows:
 
         async def work(conn):
             await conn.execute(_PUT_SQL, (thread_id, ns, checkpoint["id"], parent_id, text, meta))
-            await conn.execute(_THREAD_SQL, (thread_id, graph, now, now))
 
-        await self._db.write(work, defer=True)
+        txn = self._db.current.get()
+        if txn is not None:
+            txn.at_commit.append((("thread", thread_id), _THREAD_SQL, (thread_id, graph, now, now)))
+            await self._db.write(work, defer=True)
+        else:
+            async def with_thread(conn):
+                await work(conn)
+                await conn.execute(_THREAD_SQL, (thread_id, graph, now, now))
+            await self._db.write(with_thread)
         return make_config(thread_id, ns, checkpoint["id"])
 
     async def put_writes(self, config: dict, writes: Sequence[tuple[str, Any]], task_id: str,
                          task_path: str = "") -> None:
         thread_id, ns = thread_id_of(config), checkpoint_ns_of(config)
         checkpoint_id = checkpoint_id_of(config) or ""
-        rows = [(thread_id, ns, checkpoint_id, task_id, channel, task_path, dumps(value)) for channel, value in writes]
+        rows = [(thread_id, ns, checkpoint_id, task_id, channel, task_path, to_stored(dumps(value)))
+                for channel, value in writes]
         if not rows:
             return
 
@@ -162,4 +173,4 @@ class CheckpointRows:
         await self._db.write(work)
 
 
-__all__ = ["CheckpointRows"]
+__all__ = ["WRITES_OF_C", "CheckpointRows"]

@@ -22,9 +22,11 @@ polling every `poll_interval` is the fallback.
 
 from __future__ import annotations
 
+import hashlib
 from typing import TYPE_CHECKING, Any
 
-from engine.checkpoint.postgres.rules_store import apply_rules, rules_for
+from engine.checkpoint.postgres.rules_store import RulesCache, apply_rules
+from engine.checkpoint.postgres.packed import from_stored, to_stored
 from engine.checkpoint.postgres.schema import EVENTS_LOCK
 from engine.checkpoint.serde import dumps, loads
 from engine.checkpoint.sqlite.times import normalize_ts
@@ -78,8 +80,22 @@ UPDATE engine_interrupts SET status = 'expired', overdue = true, resolved_at = %
     response = %(response)s, applied = false, reason = 'deadline passed'
 WHERE id = %(id)s AND status = 'pending'
 """
-_INSERT_SQL = ("INSERT INTO engine_events (at, thread_id, graph, kind, data) "
-               "SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::text[]) RETURNING seq")
+# An InterruptRaised event's row leaves its value (the request's payload, often the largest part
+# of a step's rows) to its interrupt's row when that row holds the same payload (it was
+# inserted by the same step, or earlier with the same text): compared by md5 in SQL, because
+# the row may predate this step (ON CONFLICT DO NOTHING). Its data is then `short`.
+VALUE_REF = "__value_in_interrupts__"
+# A row whose `if_claimed` names an interrupt is kept only if this transaction claimed it
+# (engine_claim, schema.py, lists those in the transaction's setting engine.claimed): a run's
+# InterruptResolved for a decision it made itself, not for one claimed before.
+_INSERT_SQL = (
+    "INSERT INTO engine_events (at, thread_id, graph, kind, data) "
+    "SELECT e.at, e.thread_id, e.graph, e.kind, CASE WHEN e.payload_md5 IS NOT NULL AND (SELECT md5(i.payload) "
+    "FROM engine_interrupts AS i WHERE i.id = e.interrupt_id) = e.payload_md5 THEN e.short ELSE e.data END "
+    "FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::bytea[], %s::bytea[], %s::text[], %s::text[], "
+    "%s::text[]) WITH ORDINALITY AS e(at, thread_id, graph, kind, data, short, interrupt_id, payload_md5, if_claimed, n) "
+    "WHERE e.if_claimed IS NULL OR coalesce(nullif(current_setting('engine.claimed', true), '')::jsonb "
+    "? e.if_claimed, false) ORDER BY e.n RETURNING seq")
 
 
 def _optional_json(value: Any) -> str | None:
@@ -91,13 +107,21 @@ def _raised(events: list[Event]) -> list[tuple[str, str]]:
     return [(event.interrupt_id, normalize_ts(event.at)) for event in events if isinstance(event, InterruptRaised)]
 
 
-def event_row(event: Event) -> tuple:
-    """(at, thread_id, graph, kind, data): thread_id, graph and kind have columns of their own."""
+def event_row(event: Event, *, if_claimed: str | None = None) -> tuple:
+    """(at, thread_id, graph, kind, data, short data, interrupt id, payload md5, if claimed):
+    thread_id, graph and kind have columns of their own; short data, interrupt id and payload
+    md5 only for InterruptRaised, `if_claimed` only for a run's own claim (see _INSERT_SQL)."""
     at = normalize_ts(event.at)
     data = event.model_dump(exclude=_COLUMNS | {"at"} if event.at == at else _COLUMNS)
     if data.get("response_schema", 0) is None:
         del data["response_schema"]  # most interrupts have none (the field's default when read back)
-    return (at, event.thread_id, event.graph, event.kind, dumps(data))
+    stored = to_stored(dumps(data))
+    if not isinstance(event, InterruptRaised):
+        return (at, event.thread_id, event.graph, event.kind, stored, None, None, None, if_claimed)
+    payload = dumps(data.pop("value"))  # the text _RAISED_SQL stores as the interrupt's payload
+    data[VALUE_REF] = True
+    return (at, event.thread_id, event.graph, event.kind, stored, to_stored(dumps(data)), event.interrupt_id,
+            hashlib.md5(payload.encode()).hexdigest(), if_claimed)
 
 
 def effects(event: Event) -> list[tuple[str, dict]]:
@@ -133,6 +157,15 @@ def effects(event: Event) -> list[tuple[str, dict]]:
     return found
 
 
+def batch_effects(events: list[Event]) -> list[tuple[str, dict]]:
+    """The effects of a batch of events, without the "the thread exists" inserts of threads a
+    run event of the batch upserts anyway (one statement fewer for the server per pause)."""
+    statements = [statement for event in events for statement in effects(event)]
+    upserted = {params["thread_id"] for sql, params in statements if sql is _RUN_SQL}
+    return [(sql, params) for sql, params in statements
+            if not (sql is _ENSURE_THREAD_SQL and params["thread_id"] in upserted)]
+
+
 async def apply_effects(conn, statements: list[tuple[str, dict]]) -> None:
     """Execute the statements in order, batching runs of the same SQL into one executemany."""
     index = 0
@@ -157,32 +190,43 @@ async def append_rows(conn, rows: list[tuple]) -> list[int]:
     return seqs
 
 
+# The same in one statement (the server parses and plans one instead of three): the lock's CTE
+# is scanned before the INSERT numbers its first row, and a data-modifying CTE runs whether or
+# not it is read.
+_QUEUED_INSERT_SQL = (
+    "WITH locked AS (SELECT pg_advisory_xact_lock_shared(%s)), "
+    "appended AS (" + _INSERT_SQL.replace(" RETURNING seq", "").replace(
+        " WITH ORDINALITY AS e(at, thread_id, graph, kind, data, short, interrupt_id, payload_md5, if_claimed, n) ",
+        " WITH ORDINALITY AS e(at, thread_id, graph, kind, data, short, interrupt_id, payload_md5, if_claimed, n), "
+        "locked ")
+    + f") SELECT pg_notify('{CHANNEL}', '')")
+assert "locked ORDER BY" not in _QUEUED_INSERT_SQL and ", locked WHERE" in _QUEUED_INSERT_SQL
+
+
 async def append_rows_queued(conn, rows: list[tuple]) -> None:
-    """`append_rows` for a commit's pipeline: nothing is read back, so nothing waits."""
-    await conn.execute("SELECT pg_advisory_xact_lock_shared(%s)", (EVENTS_LOCK,))
-    columns = [list(column) for column in zip(*rows)]
-    await conn.execute(_INSERT_SQL.replace(" RETURNING seq", ""), columns)
-    await conn.execute("SELECT pg_notify(%s, '')", (CHANNEL,))
+    """`append_rows` for a commit's message, in one statement: nothing is read back."""
+    await conn.execute(_QUEUED_INSERT_SQL, [EVENTS_LOCK] + [list(column) for column in zip(*rows)])
 
 
 class EventLog:
     """The events table of one saver: append (applying each event), queue for the commit,
     read in order, last seq."""
 
-    def __init__(self, connections: "Connections") -> None:
+    def __init__(self, connections: "Connections", rules: RulesCache) -> None:
         self._db = connections
+        self._rules = rules
 
     async def store(self, events: list[Event]) -> list[Event]:
         """Append the events and apply them to the threads and interrupts tables in one
         transaction (the caller's, if any). Returns them numbered."""
-        statements = [statement for event in events for statement in effects(event)]
+        statements = batch_effects(events)
         rows = [event_row(event) for event in events]  # serialised first: a bad value fails before any write
         raised = _raised(events)
 
         async def work(conn):
             await apply_effects(conn, statements)
             if raised:  # rules answer what they allow before anyone sees it (rules_store.py)
-                rules = await rules_for(conn, raised)
+                rules = await self._rules.rules_for(conn, raised)
                 if rules:
                     await apply_rules(conn, rules, raised)
             return await append_rows(conn, rows)
@@ -192,9 +236,11 @@ class EventLog:
 
     async def queue(self, events: list[Event]) -> None:
         """Inside a transaction: apply the events with the queued work, append them at the commit."""
-        statements = [statement for event in events for statement in effects(event)]
+        statements = batch_effects(events)
         rows = [event_row(event) for event in events]
         txn = self._db.current.get()
+        # the run events' upserts make the checkpoints' "thread exists" inserts needless
+        txn.covered.extend(("thread", params["thread_id"]) for sql, params in statements if sql is _RUN_SQL)
 
         async def work(conn):
             await apply_effects(conn, statements)
@@ -203,9 +249,10 @@ class EventLog:
         await self._db.write(work, defer=True)
         raised = _raised(events)
         if raised:
-            # Read on the transaction's connection without sending the queued work first: only
-            # a step a rule may answer pays for the rows to be written and read back now.
-            rules = await rules_for(txn.conn, raised)
+            # From the cache (or read on the transaction's connection without sending the queued
+            # work first): only a step a rule may answer pays for the rows to be written and
+            # read back now.
+            rules = await self._rules.rules_for(txn.conn, raised)
             if rules:
                 async def answer(conn):
                     await apply_rules(conn, rules, raised)
@@ -229,13 +276,25 @@ class EventLog:
                     "ORDER BY seq LIMIT %s", (since or 0, limit))
                 return await cur.fetchall()
 
-        events = []
+        decoded, referring = [], []
         for seq, data, thread_id, graph, kind, at in await self._db.read(work):
-            fields = loads(data)
+            fields = loads(from_stored(data))
             fields.update(seq=seq, thread_id=thread_id, graph=graph, kind=kind)
             fields.setdefault("at", at)
-            events.append(event_from_json(fields))
-        return events
+            if fields.pop(VALUE_REF, False):
+                referring.append(fields)
+            decoded.append(fields)
+        if referring:
+            ids = list({fields["interrupt_id"] for fields in referring})
+
+            async def payloads(conn):
+                return await (await conn.execute("SELECT id, payload FROM engine_interrupts WHERE id = ANY(%s)",
+                                                 (ids,))).fetchall()
+
+            found = dict(await self._db.read(payloads))
+            for fields in referring:
+                fields["value"] = loads(found[fields["interrupt_id"]])  # kept with the event: never deleted
+        return [event_from_json(fields) for fields in decoded]
 
     async def last_seq(self) -> int:
         async def work(conn):

@@ -1,9 +1,16 @@
 """PostgresSaver's half of run ownership (engine/runtime/ownership.py has the model): thread
 leases, the decisions a run claims and applies, and what is left to recover.
 
-- Taking a lease is one conditional upsert (`ON CONFLICT ... DO UPDATE ... WHERE` the lease is
-  free, expired or already ours): a racing worker blocks on the row until the first commits,
-  then finds it taken (ThreadBusy). A lease left by a dead process of this host is taken over.
+- A run takes its lease in its first commit's message (`_TAKE_SQL`, no round trip of its
+  own): a conditional upsert (the lease is free, expired or already ours) that skips a lease row
+  another transaction holds locked (`FOR UPDATE SKIP LOCKED`: a racing worker learns at once)
+  and raises EL002 when it did not take it, which rolls the step back; `take_failed` turns that
+  into ThreadBusy, or takes over a lease left by a dead process of this host and lets the run
+  start again. `alease_acquire` outside a run's step (`defer=False`) is one conditional upsert
+  answered at once.
+- A resume's claim is queued in its first commit too (`engine_claim`, schema.py: claim, audit,
+  or raise EL004 when the interrupt was decided otherwise); `claim_failed` turns EL004 into
+  AlreadyResolved.
 - A step's renewal (or release) is queued in its commit's pipeline as a statement that raises
   (SQLSTATE EL001, `engine_lease_lost`) when the lease is not the run's any more, so a run that
   lost its thread commits nothing and costs no extra round trip per step.
@@ -13,10 +20,12 @@ leases, the decisions a run claims and applies, and what is left to recover.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
+import psycopg
+
 from engine.checkpoint.base import ANY_CHECKPOINT, now_us, owner_is_dead
-from engine.checkpoint.postgres.audit_log import append_audit
 from engine.checkpoint.postgres.events import event_row
 from engine.checkpoint.postgres.records import INTERRUPT_COLUMNS, interrupt_from_row
 from engine.checkpoint.serde import dumps, loads
@@ -34,6 +43,28 @@ _ACQUIRE_SQL = (
     "RETURNING owner) "
     "SELECT (SELECT owner FROM taken), (SELECT checkpoint_id FROM engine_checkpoints WHERE thread_id = %s AND "
     "checkpoint_ns = '' ORDER BY row_no DESC LIMIT 1)")
+# A run's take, queued in its first commit (no round trip of its own). It raises EL002 when the
+# lease is not free, and never waits for it: a lease row another transaction has locked (a
+# worker taking or renewing it right now) is skipped (FOR UPDATE SKIP LOCKED) and counts as
+# taken, so workers racing for the same threads move on at once instead of queueing on the
+# row. A free row (none yet, expired, or the run's own) is then upserted. A second statement (a
+# new snapshot: it sees a checkpoint committed meanwhile) raises EL003 when the thread moved on.
+LEASE_BUSY, MOVED_ON = "EL002", "EL003"
+CLAIMED_OTHERWISE = "EL004"  # engine_claim (schema.py): the interrupt was decided otherwise
+_TAKE_SQL = (
+    "WITH current AS (SELECT owner, expires_at FROM engine_leases WHERE thread_id = %(thread)s "
+    "FOR UPDATE SKIP LOCKED), "
+    "free AS (SELECT 1 WHERE EXISTS (SELECT 1 FROM current WHERE owner = %(owner)s OR expires_at <= %(now)s) "
+    "OR NOT EXISTS (SELECT 1 FROM engine_leases WHERE thread_id = %(thread)s)), "
+    "taken AS (INSERT INTO engine_leases (thread_id, owner, expires_at, acquired_at) "
+    "SELECT %(thread)s, %(owner)s, %(expires)s, %(now)s FROM free "
+    "ON CONFLICT (thread_id) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at, "
+    "acquired_at = excluded.acquired_at WHERE engine_leases.owner = excluded.owner OR "
+    "engine_leases.expires_at <= %(now)s RETURNING 1) "
+    f"SELECT CASE WHEN EXISTS (SELECT 1 FROM taken) THEN 1 ELSE engine_raise('{LEASE_BUSY}', %(who)s) END")
+_EXPECT_SQL = (
+    "SELECT CASE WHEN (SELECT checkpoint_id FROM engine_checkpoints WHERE thread_id = %s AND checkpoint_ns = '' "
+    f"ORDER BY row_no DESC LIMIT 1) IS NOT DISTINCT FROM %s THEN 1 ELSE engine_raise('{MOVED_ON}', %s) END")
 _RENEW_SQL = ("WITH r AS (UPDATE engine_leases SET expires_at = %s WHERE thread_id = %s AND owner = %s RETURNING 1) "
               "SELECT CASE WHEN EXISTS (SELECT 1 FROM r) THEN 1 ELSE engine_lease_lost(%s, %s) END")
 _RELEASE_SQL = ("WITH r AS (DELETE FROM engine_leases WHERE thread_id = %s AND owner = %s RETURNING 1) "
@@ -44,6 +75,9 @@ class Ownership:
     def __init__(self, connections, now) -> None:
         self._db = connections
         self._now = now
+        # (interrupt id, a run's answer) -> the decision claimed for it, found to be the same
+        # answer normalized (claim_failed): what the next claim of it expects
+        self._same: dict[tuple[str, str], str] = {}
 
     async def _holder(self, conn, thread_id: str):
         cur = await conn.execute("SELECT owner, expires_at FROM engine_leases WHERE thread_id = %s", (thread_id,))
@@ -56,6 +90,20 @@ class Ownership:
         thread's latest checkpoint any more. Runs at once even with `defer` (its answer decides
         whether the run may go on)."""
         thread_id = str(thread_id)
+        if defer and self._db.current.get() is not None:
+            now = now_us()
+            who = dumps([thread_id, owner])
+            statements = [(_TAKE_SQL, {"thread": thread_id, "owner": owner, "expires": now + int(ttl * 1e6),
+                                       "now": now, "who": who})]
+            if expect is not ANY_CHECKPOINT:
+                statements.append((_EXPECT_SQL, (thread_id, expect, who)))
+
+            async def take(recorder):
+                for sql, params in statements:
+                    await recorder.execute(sql, params)
+
+            await self._db.write(take, defer=True)
+            return
 
         async def acquire(conn):
             now = now_us()
@@ -92,6 +140,30 @@ class Ownership:
                 raise await self.lease_lost(thread_id, owner) from None
             raise
 
+    async def take_failed(self, exc: Exception) -> Exception:
+        """The error for a queued take that raised (EL002, EL003). A live holder: ThreadBusy.
+        A dead process of this host, or a holder gone meanwhile: the lease is taken over for
+        the run (a transaction of its own) and ThreadMovedOn makes the run load and start
+        again, now holding it."""
+        thread_id, owner = loads(exc.diag.message_primary)
+        if exc.sqlstate == MOVED_ON:
+            return ThreadMovedOn(thread_id)
+
+        async def take_over(conn):
+            found = await self._holder(conn, thread_id)
+            now = now_us()
+            if found is not None and found[1] > now and not owner_is_dead(found[0]):
+                return found
+            if found is not None:
+                await conn.execute("UPDATE engine_leases SET owner = %s, acquired_at = %s WHERE thread_id = %s "
+                                   "AND owner = %s", (owner, now, thread_id, found[0]))
+            return None
+
+        holder = await self._db.separately(take_over)
+        if holder is not None:
+            return ThreadBusy(thread_id, holder[0], (holder[1] - now_us()) / 1e6)
+        return ThreadMovedOn(thread_id)
+
     async def lease_lost(self, thread_id: str, owner: str) -> LeaseLost:
         """The LeaseLost for a commit that failed on its fence, naming the current holder."""
         async def holder(conn):
@@ -117,42 +189,63 @@ class Ownership:
     async def aclaim_answers(self, thread_id: str, graph: str, answers: dict[str, Any], *, by: str | None,
                              at: str | None = None) -> None:
         """Inside a run's first transaction: claim each answered interrupt that is still
-        pending, or check it is the decision already claimed; AlreadyResolved otherwise."""
-        texts = {interrupt_id: dumps(answer) for interrupt_id, answer in answers.items()}
+        pending, or check it is the decision already claimed; AlreadyResolved otherwise.
+        Queued with the commit (no round trip of its own): `engine_claim` (schema.py) claims
+        and audits in SQL and raises EL004 for an answer decided otherwise, which `claim_failed`
+        turns into AlreadyResolved (or, when the decision claimed is this answer normalized, a
+        new start of the run that accepts it). Its InterruptResolved events are kept only for
+        the interrupts it claimed."""
+        ids = list(answers)
+        texts = [dumps(answers[i]) for i in ids]
+        expected = [self._same.get((i, text), text) for i, text in zip(ids, texts)]
+        # the response as audit.audit_row writes it inside the row (keys sorted)
+        canonical = [json.dumps(answers[i], sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
+                     for i in ids]
         at = at or self._now()
+        by = by or "api"
         thread_id = str(thread_id)
+        events = [event_row(InterruptResolved(at=at, thread_id=thread_id, graph=graph, interrupt_id=i,
+                                              response=answers[i], by=by), if_claimed=i) for i in ids]
         txn = self._db.current.get()
 
-        async def claim(conn):
-            rows = []
-            for interrupt_id, response_text in texts.items():
-                cur = await conn.execute("SELECT status, applied, response, resolved_by, resolved_at, payload "
-                                         "FROM engine_interrupts WHERE id = %s FOR UPDATE", (interrupt_id,))
-                row = await cur.fetchone()
-                if row is None:
-                    continue  # not in the index (written without events): nothing to claim
-                status, applied, claimed, claimed_by, claimed_at, payload = row
-                if status == "pending":
-                    cur = await conn.execute("UPDATE engine_interrupts SET status = 'resolved', resolved_at = %s, "
-                                             "resolved_by = %s, response = %s, applied = false WHERE id = %s "
-                                             f"RETURNING {INTERRUPT_COLUMNS}",
-                                             (at, by or "api", response_text, interrupt_id))
-                    # A decision given straight to the run (Command(resume=...)) is audited too.
-                    await append_audit(conn, interrupt_from_row(await cur.fetchone()))
-                    rows.append(event_row(InterruptResolved(at=at, thread_id=thread_id, graph=graph,
-                                                            interrupt_id=interrupt_id, response=loads(response_text),
-                                                            by=by or "api")))
-                elif status == "cancelled" or applied or not _same_answer(payload, claimed, response_text):
-                    raise AlreadyResolved(interrupt_id, claimed_by or status, claimed_at,
-                                          loads(claimed) if claimed is not None else None)
-            if rows:
-                if txn is not None:
-                    txn.event_rows.extend(rows)  # appended with the commit
-                else:
-                    from engine.checkpoint.postgres.events import append_rows
-                    await append_rows(conn, rows)
+        async def claim(recorder):
+            await recorder.execute("SELECT engine_claim(%s::text[], %s::text[], %s::text[], %s::text[], %s, %s)",
+                                   (ids, texts, expected, canonical, at, by))
 
-        await self._db.write(claim)
+        if txn is None:  # not inside a run's transaction: a transaction of its own
+            try:
+                async with self._db.transaction():
+                    await self.aclaim_answers(thread_id, graph, answers, by=by, at=at)
+            except psycopg.Error as exc:
+                if getattr(exc, "sqlstate", None) == CLAIMED_OTHERWISE:
+                    raise await self.claim_failed(exc) from None
+                raise
+            return
+        await self._db.write(claim, defer=True)
+        txn.event_rows.extend(events)
+
+    async def claim_failed(self, exc: Exception) -> Exception:
+        """The error for a queued claim that raised EL004 (the interrupt was decided otherwise,
+        applied, or cancelled): AlreadyResolved; or, when the decision claimed is the run's
+        answer normalized (a deadline's on_timeout answer is stored as written), ThreadMovedOn
+        after noting that it counts as the same, so the run starts again and goes on."""
+        interrupt_id, given = loads(exc.diag.message_primary)
+
+        async def row(conn):
+            cur = await conn.execute("SELECT thread_id, status, applied, response, resolved_by, resolved_at, payload "
+                                     "FROM engine_interrupts WHERE id = %s", (interrupt_id,))
+            return await cur.fetchone()
+
+        found = await self._db.separately(row)
+        if found is None:
+            return ThreadMovedOn(str(interrupt_id))
+        thread_id, status, applied, response, claimed_by, claimed_at, payload = found
+        if status != "cancelled" and not applied and (interrupt_id, given) not in self._same \
+                and _same_answer(payload, response, given):
+            self._same[(interrupt_id, given)] = response
+            return ThreadMovedOn(thread_id)
+        return AlreadyResolved(interrupt_id, claimed_by or status, claimed_at,
+                               loads(response) if response is not None else None)
 
     async def amark_applied(self, interrupt_ids: list[str]) -> None:
         if not interrupt_ids:
@@ -187,4 +280,4 @@ class Ownership:
         return decisions, orphans
 
 
-__all__ = ["Ownership", "LEASE_LOST"]
+__all__ = ["Ownership", "LEASE_LOST", "LEASE_BUSY", "MOVED_ON", "CLAIMED_OTHERWISE"]

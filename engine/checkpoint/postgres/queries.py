@@ -14,8 +14,9 @@ from typing import Any, Literal
 from engine._internal.sync import run_sync
 from engine.checkpoint.postgres.audit_log import append_audit, read_audit
 from engine.checkpoint.postgres.events import append_rows, event_row
-from engine.checkpoint.postgres.records import (INTERRUPT_COLUMNS, THREAD_COLUMNS, interrupt_from_row,
-                                                interrupts_from_rows, thread_from_row)
+from engine.checkpoint.postgres.records import (DECISION_COLUMNS, INTERRUPT_COLUMNS, PENDING_COLUMNS,
+                                                THREAD_COLUMNS, interrupt_from_row, interrupts_from_rows,
+                                                pending_from_rows, thread_from_row)
 from engine.checkpoint.postgres.rules_store import list_rules, put_rule
 from engine.checkpoint.serde import dumps, loads, to_jsonable
 from engine.checkpoint.sqlite.queries import os_identity
@@ -44,8 +45,9 @@ _PENDING_COUNT = ("(SELECT count(*) FROM engine_interrupts AS i WHERE i.thread_i
 class Queries:
     """The store protocol's listing, lookups, decisions and deadlines over one saver."""
 
-    def __init__(self, connections, when, where: str) -> None:
+    def __init__(self, connections, when, where: str, on_rules_changed=lambda: None) -> None:
         self._db = connections
+        self._on_rules_changed = on_rules_changed  # this process's rules cache (rules_store.py)
         self._when = when
         self._where = where  # the redacted DSN, for messages
 
@@ -70,15 +72,26 @@ class Queries:
             params["thread_id"] = str(thread_id)
         if action is not None:
             where.append(_ACTION_MATCH_SQL)
-        sql = f"SELECT {INTERRUPT_COLUMNS} FROM engine_interrupts WHERE {' AND '.join(where)} ORDER BY created_at, row_no"
+        sql = f"SELECT {PENDING_COLUMNS} FROM engine_interrupts WHERE {' AND '.join(where)} ORDER BY created_at, row_no"
         if text is None:
             sql += " LIMIT %(limit)s OFFSET %(offset)s"
             params.update(limit=limit, offset=offset or 0)
-            return interrupts_from_rows(await self._query(sql, params))
+            return await self._pending(await self._query(sql, params))
         needle = str(text).casefold()
         rows = [row for row in await self._query(sql, params) if needle in row[6].casefold()]
         rows = rows[offset or 0:]
-        return interrupts_from_rows(rows if limit is None else rows[:limit])
+        return await self._pending(rows if limit is None else rows[:limit])
+
+    async def _pending(self, rows: list) -> list[InterruptRecord]:
+        """Records of PENDING_COLUMNS rows, reading the decision columns of the (rare) rows
+        that have any set."""
+        decided = [row[-1] for row in rows if row[-1] is not None]
+        decisions = {}
+        if decided:
+            found = await self._query(f"SELECT {DECISION_COLUMNS} FROM engine_interrupts WHERE row_no = ANY(%s)",
+                                      (decided,))
+            decisions = {row[0]: row[1:] for row in found}
+        return pending_from_rows(rows, decisions)
 
     async def acount_by_status(self) -> dict[str, int]:
         counts = {"pending": 0, "resolved": 0, "cancelled": 0, "expired": 0}
@@ -116,7 +129,10 @@ class Queries:
         async def work(conn):
             return await put_rule(conn, dict(rule), now)
 
-        return await self._db.write(work)
+        try:
+            return await self._db.write(work)
+        finally:
+            self._on_rules_changed()
 
     async def alist_rules(self, include_revoked: bool = False) -> list[dict]:
         """The rules, oldest first (revoked ones only with include_revoked)."""

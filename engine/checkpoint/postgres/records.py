@@ -5,13 +5,23 @@ have SQLite's columns, in its order, with the same text times, so SQLite's fast 
 from __future__ import annotations
 
 from engine.checkpoint.serde import loads
-from engine.checkpoint.sqlite.records import interrupt_from_row, interrupts_from_rows
+from engine.checkpoint.sqlite.records import interrupt_from_row, interrupts_from_rows, pending_from_rows
 from engine.checkpoint.store import InterruptRecord, ThreadRecord
 
 INTERRUPT_COLUMNS = ("id, thread_id, graph, ns, node, checkpoint_id, payload, created_at, deadline, "
                      "on_timeout, status, overdue, resolved_at, resolved_by, response, applied, reason, "
                      "decided_user, decided_host, response_schema")
 THREAD_COLUMNS = "thread_id, graph, status, created_at, updated_at, metadata"
+#: What `alist_pending` reads (SQLite's PENDING_COLUMNS, so its pending_from_rows decodes them):
+#: no `status`, and instead of the seven decision columns a pending row leaves NULL, `decided`:
+#: NULL, or the row's row_no when one is set after all, to read them then (DECISION_COLUMNS).
+#: Every column costs per row in psycopg, set or NULL: 13 columns list 10k rows in about half
+#: the time of the 20 of INTERRUPT_COLUMNS (bench/postgres.py).
+PENDING_COLUMNS = ("id, thread_id, graph, ns, node, checkpoint_id, payload, created_at, deadline, on_timeout, "
+                   "response_schema, overdue, CASE WHEN resolved_at IS NULL AND resolved_by IS NULL AND response IS NULL "
+                   "AND NOT applied AND reason IS NULL AND decided_user IS NULL AND decided_host IS NULL "
+                   "THEN NULL ELSE row_no END")
+DECISION_COLUMNS = "row_no, resolved_at, resolved_by, response, applied, reason, decided_user, decided_host"
 assert tuple(name.strip() for name in INTERRUPT_COLUMNS.split(",")) == tuple(InterruptRecord.model_fields), \
     "columns and fields must match"
 
@@ -22,4 +32,5 @@ def thread_from_row(row) -> ThreadRecord:
                                         updated_at=updated_at, metadata=loads(metadata), pending=pending)
 
 
-__all__ = ["INTERRUPT_COLUMNS", "THREAD_COLUMNS", "interrupt_from_row", "interrupts_from_rows", "thread_from_row"]
+__all__ = ["INTERRUPT_COLUMNS", "PENDING_COLUMNS", "DECISION_COLUMNS", "THREAD_COLUMNS", "interrupt_from_row",
+           "interrupts_from_rows", "pending_from_rows", "thread_from_row"]

@@ -15,7 +15,9 @@ machines sharing one database.
   statements off by default, so PgBouncer in transaction mode works (`prepare_threshold=`).
   Reads are retried once after a dropped connection or a server restart; a transaction that
   fails is rolled back and raised.
-- One transaction per superstep, sent as one pipeline with its commit (transactions.py).
+- One transaction per superstep, sent as one message with its commit (transactions.py): a run
+  of bench/compare.py's approval graph costs 4 round trips (load, three steps), a resume 3
+  (load, two steps: the claim goes with the first); bench/postgres_profile.py counts them.
 - Events ordered for every reader despite concurrent writers, with LISTEN/NOTIFY wake-ups
   (events.py, listener.py).
 - Leases and claims (ownership.py); the reviewed-tool ledger on a sync connection (ledger.py).
@@ -44,8 +46,9 @@ from engine.checkpoint.postgres.dsn import is_postgres_url, redact, redact_text
 from engine.checkpoint.postgres.events import EventLog
 from engine.checkpoint.postgres.ledger import PostgresLedger
 from engine.checkpoint.postgres.listener import Listener
-from engine.checkpoint.postgres.ownership import LEASE_LOST, Ownership
+from engine.checkpoint.postgres.ownership import CLAIMED_OTHERWISE, LEASE_BUSY, LEASE_LOST, MOVED_ON, Ownership
 from engine.checkpoint.postgres.queries import Queries
+from engine.checkpoint.postgres.rules_store import RulesCache
 from engine.checkpoint.postgres.schema import SCHEMA_VERSION, ensure_schema
 from engine.checkpoint.postgres.transactions import Connections
 from engine.checkpoint.sqlite.times import normalize_ts, utc_iso
@@ -89,12 +92,14 @@ class PostgresSaver(OpenClose, BaseCheckpointSaver):
                                prepare_threshold=prepare_threshold, timeout=connect_timeout,
                                write_events=EventLog.commit_rows)
         self._rows = CheckpointRows(self._db, self._now)
-        self._events = EventLog(self._db)
-        self._queries = Queries(self._db, self._when, self.where)
+        self._listener = Listener(conninfo, self._notify_subscribers, on_rules=self._forget_rules,
+                                  on_listening=self._rules_listening)
+        self._rules = RulesCache(self._listener.ensure_started)
+        self._events = EventLog(self._db, self._rules)
+        self._queries = Queries(self._db, self._when, self.where, on_rules_changed=self._rules.invalidate)
         self._ownership = Ownership(self._db, self._now)
         self._api = PostgresApiRecords(self._db, self._now)  # `inbox serve`'s records (api_store.py)
         self._file_ledger = PostgresLedger(conninfo, prepare_threshold)
-        self._listener = Listener(conninfo, self._notify_subscribers)
         self._migrated = False
 
     def __repr__(self) -> str:
@@ -166,10 +171,20 @@ class PostgresSaver(OpenClose, BaseCheckpointSaver):
         except psycopg.Error as exc:
             if getattr(exc, "sqlstate", None) == LEASE_LOST:
                 raise await self._lease_lost(exc) from None
+            if getattr(exc, "sqlstate", None) in (LEASE_BUSY, MOVED_ON):  # a queued take of the lease
+                raise await self._ownership.take_failed(exc) from None
+            if getattr(exc, "sqlstate", None) == CLAIMED_OTHERWISE:  # a queued claim of a run's answers
+                raise await self._ownership.claim_failed(exc) from None
             raise StorageError(redact_text(f"PostgreSQL {self.conninfo}: the transaction failed and was rolled "
                                            f"back: {exc}", self.conninfo)) from None
         if outer:
             self._notify_subscribers()
+
+    def _forget_rules(self) -> None:
+        self._rules.invalidate()
+
+    def _rules_listening(self, listening: bool) -> None:
+        self._rules.listening(listening)
 
     async def _lease_lost(self, exc: psycopg.Error) -> LeaseLost:
         text = str(exc)  # "lease on thread T is not held by O"
@@ -217,7 +232,7 @@ class PostgresSaver(OpenClose, BaseCheckpointSaver):
         """As BaseCheckpointSaver.subscribe; other processes' commits wake it through
         LISTEN/NOTIFY at once, polling every `poll_interval` (at most 100 ms) is the fallback."""
         await self._ensure_open()
-        self._listener.ensure_started()
+        self._listener.ensure_started(events=True)
         async for event in super().subscribe(since, poll_interval=poll_interval):
             yield event
 

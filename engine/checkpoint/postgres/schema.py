@@ -171,10 +171,74 @@ MIGRATIONS: list[tuple[int, list[str]]] = [
             row_no     bigserial
         )""",
     ]),
-    # Version 3 (SQLite's version 6): the Agent Server API's records (api_records.py): threads
+    # Version 3: packed values, and checks a step's commit makes without a round trip of their own. A run's first
+    # step takes its lease in its commit's message: a statement that raises (SQLSTATE EL002,
+    # the lease is someone else's; EL003, the thread moved on past the checkpoint the run
+    # loaded) rolls the whole step back, and the saver turns the error into ThreadBusy or
+    # ThreadMovedOn (ownership.py). The message is JSON the saver reads back.
+    # The JSON texts nobody searches in SQL become bytea, deflated against a preset dictionary
+    # (packed.py); the rows already there are kept as their UTF-8 text, which reads back as is.
+    (3, [
+        "ALTER TABLE engine_checkpoints ALTER COLUMN checkpoint TYPE bytea USING convert_to(checkpoint, 'UTF8'), "
+        "ALTER COLUMN metadata TYPE bytea USING convert_to(metadata, 'UTF8')",
+        "ALTER TABLE engine_writes ALTER COLUMN value TYPE bytea USING convert_to(value, 'UTF8')",
+        "ALTER TABLE engine_events ALTER COLUMN data TYPE bytea USING convert_to(data, 'UTF8')",
+        # Interrupt ids compare in byte order in the primary key itself, which then serves the
+        # short-id ranges (afind_interrupt_ids) the second index of version 2 served.
+        "DROP INDEX engine_interrupts_by_id_bytes",
+        'ALTER TABLE engine_interrupts ALTER COLUMN id TYPE text COLLATE "C"',
+        # A run's claim of the answers it was given, queued in its first commit (ownership.py):
+        # each interrupt still pending is claimed and audited (the row as audit.audit_row
+        # writes it: to_json escapes a string as json.dumps(ensure_ascii=False) does), and
+        # named in the transaction's setting engine.claimed (its InterruptResolved event is
+        # kept: events.py); one decided otherwise raises EL004 unless it holds `expected`.
+        """CREATE FUNCTION engine_claim(ids text[], texts text[], expected text[], canonical text[],
+                                        at text, by text) RETURNS integer
+        LANGUAGE plpgsql AS $$
+        DECLARE
+            r record;
+            head record;
+            audit text;
+            digest text;
+        BEGIN
+            FOR n IN 1 .. coalesce(array_length(ids, 1), 0) LOOP
+                SELECT id, thread_id, graph, created_at, status, applied, response, decided_user, decided_host
+                    INTO r FROM engine_interrupts WHERE id = ids[n] FOR UPDATE;
+                CONTINUE WHEN NOT FOUND;
+                IF r.status = 'pending' THEN
+                    UPDATE engine_interrupts SET status = 'resolved', resolved_at = at, resolved_by = by,
+                        response = texts[n], applied = false WHERE id = ids[n];
+                    SELECT seq, hash INTO head FROM engine_audit_head FOR UPDATE;
+                    audit := '{"by":' || to_json(by)::text || ',"decided_at":' || to_json(at)::text
+                        || ',"graph":' || to_json(r.graph)::text
+                        || ',"host":' || coalesce(to_json(r.decided_host)::text, 'null')
+                        || ',"interrupt_id":' || to_json(r.id)::text
+                        || ',"raised_at":' || to_json(r.created_at)::text
+                        || ',"response":' || canonical[n] || ',"status":"resolved"'
+                        || ',"thread_id":' || to_json(r.thread_id)::text
+                        || ',"user":' || coalesce(to_json(r.decided_user)::text, 'null') || '}';
+                    digest := encode(sha256(convert_to(head.hash || E'\\n' || audit, 'UTF8')), 'hex');
+                    UPDATE engine_audit_head SET seq = head.seq + 1, hash = digest;
+                    INSERT INTO engine_audit_log (seq, interrupt_id, at, row, hash)
+                        VALUES (head.seq + 1, r.id, at, audit, digest);
+                    PERFORM set_config('engine.claimed', (coalesce(nullif(current_setting('engine.claimed', true), '')::jsonb,
+                        '[]'::jsonb) || to_jsonb(r.id))::text, true);
+                ELSIF r.status = 'cancelled' OR r.applied OR r.response IS DISTINCT FROM expected[n] THEN
+                    RAISE EXCEPTION USING ERRCODE = 'EL004', MESSAGE = json_build_array(r.id, texts[n])::text;
+                END IF;
+            END LOOP;
+            RETURN 0;
+        END $$""",
+        """CREATE FUNCTION engine_raise(code text, message text) RETURNS integer
+        LANGUAGE plpgsql AS $$
+        BEGIN
+            RAISE EXCEPTION USING ERRCODE = code, MESSAGE = message;
+        END $$""",
+    ]),
+    # Version 4 (SQLite's version 6): the Agent Server API's records (api_records.py): threads
     # created over the API and runs, with the server process that runs each (owner) and its
     # last heartbeat, so replicas of `inbox serve` take over only runs whose owner stopped.
-    (3, [
+    (4, [
         """CREATE TABLE engine_api_threads (
             thread_id  text PRIMARY KEY,
             created_at text NOT NULL,

@@ -8,8 +8,11 @@ process-wide lock), the transaction a task is in, and work queued for a transact
   no answer before the commit (a step's checkpoint, writes, lease renewal, applied marks,
   events) is *queued* (`defer`) and sent, with BEGIN and COMMIT, as one message at the end
   (parameters bound client-side, simple query protocol): a superstep costs one round trip
-  and one commit. Work that needs an answer (a lease
-  acquisition, a claim) runs at once, in the same transaction. Nested blocks are savepoints.
+  and one commit. Work that needs an answer is *asked*: it goes at once, in ONE message with
+  BEGIN and the work queued so far (`ask`), in the same transaction. A run's lease and a
+  resume's claim are queued statements that raise when they fail (ownership.py), so a run or
+  a resume costs one round trip to load its thread and one per superstep.
+  Nested blocks are savepoints.
   A failed commit surfaces as the error that failed it; nothing of the block is kept.
 - **Prepared statements** are off by default (`prepare_threshold=None`), so the saver works
   behind PgBouncer in transaction mode; pass `prepare_threshold=5` for a direct connection.
@@ -47,6 +50,13 @@ class Txn:
     loop: asyncio.AbstractEventLoop | None = None
     queued: list[Work] = field(default_factory=list)
     event_rows: list[tuple] = field(default_factory=list)
+    # Statements for the end of the commit, before the event rows, each (by its key) sent once:
+    # a checkpoint's "the thread exists" insert comes after the events' upserts of the same
+    # row, so it is a no-op instead of a row version the upsert then replaces.
+    at_commit: list[tuple[Any, str, Any]] = field(default_factory=list)
+    # Keys of at_commit statements the queued work makes needless (a run event's upsert of the
+    # thread row): those are not sent at all.
+    covered: list[Any] = field(default_factory=list)
     begun: bool = False
     savepoints: int = 0
 
@@ -97,6 +107,39 @@ class _Recorder:
 
     async def __aexit__(self, *exc_info) -> None:
         return None
+
+
+class _Rows:
+    """What `_Asking.execute` returns: one statement's rows and rowcount, read like a cursor's."""
+
+    def __init__(self, rows: list, rowcount: int) -> None:
+        self._rows = rows
+        self.rowcount = rowcount
+
+    async def fetchone(self):
+        return self._rows[0] if self._rows else None
+
+    async def fetchall(self) -> list:
+        return self._rows
+
+
+class _Asking:
+    """The connection a transaction's immediate work (work whose answer is needed before the
+    commit) runs on. Its first statement goes in one message with BEGIN and the queued work
+    (Connections.ask), so asking costs one round trip, not one for BEGIN and one for the
+    statement."""
+
+    def __init__(self, connections: "Connections", txn: Txn) -> None:
+        self._db, self._txn = connections, txn
+
+    async def execute(self, sql: str, params: Any = None) -> _Rows:
+        return (await self._db.ask(self._txn, [(sql, params)]))[0]
+
+    @contextlib.asynccontextmanager
+    async def cursor(self) -> AsyncIterator[psycopg.AsyncCursor]:
+        await self._db.begin(self._txn)
+        async with self._txn.conn.cursor() as cur:
+            yield cur
 
 
 class Connections:
@@ -192,12 +235,18 @@ class Connections:
             if defer:
                 txn.queued.append(work)
                 return None
-            await self.begin(txn)
-            return await work(txn.conn)
+            return await work(_Asking(self, txn))
         async with self.transaction():
-            txn = self.current.get()
-            await self.begin(txn)
-            return await work(txn.conn)
+            return await work(_Asking(self, self.current.get()))
+
+    async def separately(self, work: Work) -> Any:
+        """Run `work` in a transaction of its own on another pooled connection, whatever
+        transaction the task is in (e.g. after that one failed)."""
+        token = self.current.set(None)
+        try:
+            return await self.write(work)
+        finally:
+            self.current.reset(token)
 
     # --- transactions ------------------------------------------------------------------------------
     # Queued work is recorded, not executed: at the commit (or before a statement that must see
@@ -211,11 +260,40 @@ class Connections:
             await txn.conn.execute("BEGIN")
             txn.begun = True
 
+    async def ask(self, txn: Txn, statements: list[tuple[str, Any]]) -> list[_Rows]:
+        """Send BEGIN (if not sent yet), the queued work and `statements` as ONE message, and
+        return each statement's rows (empty for one that returns none) and rowcount."""
+        recorder = _Recorder()
+        while txn.queued:
+            await txn.queued.pop(0)(recorder)
+        cursor = psycopg.AsyncClientCursor(txn.conn)
+        parts = [] if txn.begun else ["BEGIN"]
+        parts += [sql if params is None else cursor.mogrify(sql, params) for sql, params in recorder.statements]
+        skip = len(parts)
+        parts += [sql if params is None else cursor.mogrify(sql, params) for sql, params in statements]
+        txn.begun = True  # if the message fails, the transaction is rolled back as a whole
+        await cursor.execute(";\n".join(parts))
+        for _ in range(skip):  # one result per statement sent: the queued ones' are not wanted
+            cursor.nextset()
+        results = []
+        for _ in statements:
+            results.append(_Rows(await cursor.fetchall() if cursor.description is not None else [],
+                                 cursor.rowcount))
+            cursor.nextset()
+        return results
+
     async def flush(self, txn: Txn, *, commit: bool = False) -> None:
         """Send the queued work (and, with `commit`, the event rows and COMMIT) in one message."""
         recorder = _Recorder()
         while txn.queued:
             await txn.queued.pop(0)(recorder)
+        if commit and txn.at_commit:
+            sent = set(txn.covered)
+            for key, sql, params in txn.at_commit:
+                if key not in sent:
+                    sent.add(key)
+                    await recorder.execute(sql, params)
+            txn.at_commit = []
         if commit and txn.event_rows:
             await self._write_events(txn, recorder)
         if not recorder.statements and not (commit and txn.begun):
@@ -259,13 +337,15 @@ class Connections:
         txn.savepoints += 1
         name = f"engine_sp{txn.savepoints}"
         await txn.conn.execute(f"SAVEPOINT {name}")
-        queued, rows = len(txn.queued), len(txn.event_rows)
+        queued, rows, tail, covered = len(txn.queued), len(txn.event_rows), len(txn.at_commit), len(txn.covered)
         try:
             yield
             await self.flush(txn)
         except BaseException:
             del txn.queued[queued:]
             del txn.event_rows[rows:]
+            del txn.at_commit[tail:]
+            del txn.covered[covered:]
             with contextlib.suppress(psycopg.Error):
                 await txn.conn.execute(f"ROLLBACK TO SAVEPOINT {name}")
             raise
@@ -284,12 +364,23 @@ class Connections:
                 future = asyncio.run_coroutine_threadsafe(pool.close(timeout=5), loop)
                 with contextlib.suppress(Exception):
                     await asyncio.wrap_future(future)
+            elif not loop.is_closed():
+                # An idle loop: a thread's private loop (engine/_internal/sync.py) between two
+                # sync calls, its thread now waiting for this close. Its pool's workers only run
+                # while it runs: run it (on a helper thread) until they have stopped, or they
+                # would be destroyed pending when it is garbage-collected ("Event loop is closed").
+                with contextlib.suppress(Exception):
+                    await asyncio.to_thread(loop.run_until_complete, pool.close(timeout=5))
         guards, self._guards = dict(self._guards), {}
         for loop, guard in guards.items():  # their pools are closed: let them end
             if loop is here:
                 guard.cancel()
-            elif not loop.is_closed():
+            elif not loop.is_closed() and loop.is_running():
                 loop.call_soon_threadsafe(guard.cancel)
+            elif not loop.is_closed():
+                guard.cancel()  # not running: safe to touch from here, and it ends when the loop runs
+                with contextlib.suppress(BaseException):
+                    await asyncio.to_thread(loop.run_until_complete, asyncio.wait([guard], timeout=5))
 
 
 __all__ = ["Connections", "Txn"]
