@@ -15,11 +15,13 @@ import uuid
 from collections import deque
 from typing import Any, Callable, Sequence
 
+from engine._internal.sync import loop_is_owned
 from engine.config import get_message_writer
 from engine.constants import END, START
 from engine.graph import StateGraph
 from engine.graph.message import MessagesState, add_messages
 from engine.prebuilt.tool_review import ReviewedTool
+from engine.runtime.node import call_sync
 from engine.types import Send
 
 
@@ -66,6 +68,11 @@ def _tool_name(tool: Any) -> str:
     return tool.name if isinstance(tool, ReviewedTool) else getattr(tool, "__name__", repr(tool))
 
 
+def _is_async(tool: Callable) -> bool:
+    return bool(getattr(tool, "is_async", False)) or inspect.iscoroutinefunction(tool) \
+        or inspect.iscoroutinefunction(getattr(tool, "__call__", None))
+
+
 def create_tool_agent(model: Callable, tools: Sequence[Callable], *, checkpointer: Any = None,
                       name: str = "agent", system_prompt: str | None = None, **compile_kwargs: Any):
     """A graph `agent -> tools -> agent ...` that ends when the model answers without tool calls.
@@ -99,7 +106,12 @@ def create_tool_agent(model: Callable, tools: Sequence[Callable], *, checkpointe
             return {"messages": [{**message, "content": f"Error: there is no tool named {call.get('name')!r}; "
                                                         f"available: {', '.join(by_name)}."}]}
         try:
-            result = tool(**(call.get("args") or {}))
+            if _is_async(tool):
+                result = await tool(**(call.get("args") or {}))
+            else:
+                # A sync tool (an HTTP call, an email sent) must not block a loop that other runs,
+                # a server or the TUI share: it runs on a thread unless the engine owns the loop.
+                result = await call_sync(tool, inline=loop_is_owned(), **(call.get("args") or {}))
             if inspect.isawaitable(result):
                 result = await result
         except (TypeError, ValueError) as error:

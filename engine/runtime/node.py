@@ -9,7 +9,7 @@ import functools
 import contextvars
 import inspect
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 from engine._internal.sync import call_inline, loop_is_owned
 from engine.constants import END
@@ -78,6 +78,17 @@ def _inspect_wants_config(fn: Any) -> bool:
     return len(positional) >= 2
 
 
+async def call_sync(fn: Callable, *args: Any, inline: bool, **kwargs: Any) -> Any:
+    """Call the sync `fn` in the caller's context: right here when `inline` (on a loop the
+    engine owns, where nothing else waits), otherwise on an executor thread so that a loop
+    shared with a UI, a server or other runs is never blocked by it."""
+    context = contextvars.copy_context()
+    if inline:
+        return context.run(call_inline, functools.partial(fn, **kwargs), *args)
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(NODE_EXECUTOR, lambda: context.run(fn, *args, **kwargs))
+
+
 async def call_node(runnable: Any, state: Any, config: dict, *, alone: bool = False) -> Any:
     """Call a node with its state (and config, if it takes one; and the stream writer, if it
     has a `writer` parameter, as LangGraph injects it). A sync node runs in an executor
@@ -91,12 +102,7 @@ async def call_node(runnable: Any, state: Any, config: dict, *, alone: bool = Fa
     target = runnable if inspect.isroutine(runnable) else getattr(runnable, "__call__", runnable)
     if inspect.iscoroutinefunction(target):
         return await runnable(*args, **kwargs)
-    if alone and loop_is_owned():
-        result = contextvars.copy_context().run(call_inline, functools.partial(runnable, **kwargs), *args)
-    else:
-        loop = asyncio.get_running_loop()
-        context = contextvars.copy_context()
-        result = await loop.run_in_executor(NODE_EXECUTOR, lambda: context.run(runnable, *args, **kwargs))
+    result = await call_sync(runnable, *args, inline=alone and loop_is_owned(), **kwargs)
     if inspect.isawaitable(result):
         result = await result
     return result
