@@ -356,7 +356,7 @@ def tmux_inbox(path: str, keys: int, quiet: float, filter_word: str | None) -> d
         tabs = [term.press(key, quiet=quiet) for key in ["2", "3", "4", "1"] * 2]
         result["tabs"] = summary(tabs)
         if filter_word:
-            term.press("/", quiet=quiet, ignore_rows=BLINK_ROWS)
+            term.press("/", quiet=quiet, ignore_rows=BLINK_ROWS, until=lambda lines: "search:" in lines[4])
             # Done when the status line names the query typed so far (“wi”: 1 of 200+ …).
             letters = [term.press(letter, quiet=quiet, ignore_rows=BLINK_ROWS, regions=FILTER_REGIONS,
                                   until=lambda lines, typed=filter_word[:n + 1]: f"“{typed}”" in lines[43])
