@@ -274,7 +274,8 @@ class Terminal:
         deadline = time.perf_counter() + timeout
         while not any(shows in line for line in self.model.text()):
             if time.perf_counter() > deadline or not self.alive():
-                raise TimeoutError(f"the app did not show {shows!r}")
+                screen = "\n".join(self.capture())
+                raise TimeoutError(f"the app did not show {shows!r} (alive: {self.alive()}); tmux shows:\n{screen}")
             time.sleep(0.05)
             self._catch_up()
         return self.wait_quiet(quiet, timeout) - self.started
@@ -341,9 +342,10 @@ class Terminal:
 
     def _catch_up(self) -> None:
         """Replay output that came between keys (a timer's repaint) into the model."""
-        for chunk in self.chunks[self._fed:]:
+        end = len(self.chunks)  # the reader thread may append meanwhile: those wait for the next time
+        for chunk in self.chunks[self._fed:end]:
             self.model.feed(chunk.data)
-        self._fed = len(self.chunks)
+        self._fed = end
 
     # --- looking --------------------------------------------------------------------------------
     def capture(self) -> list[str]:

@@ -410,13 +410,16 @@ def tmux_main(args) -> dict:
                     os.remove(path + suffix)
         print("seeding the demo and the big inbox…", file=sys.stderr, flush=True)
         demo_database(demo)
-        prepare(big, args.items, args.real)
+        if args.items:
+            prepare(big, args.items, args.real)
         print("demo in tmux…", file=sys.stderr, flush=True)
         results["demo"] = tmux_inbox(demo, args.keys, args.quiet, None)
         results["load_after_demo"] = os.getloadavg()
-        print(f"{args.items} items in tmux…", file=sys.stderr, flush=True)
-        results["big"] = tmux_inbox(big, args.keys, args.quiet, FILTER_WORD)
-        results["load_after_big"] = os.getloadavg()
+        print("\n".join(tmux_lines("demo (36 requests)", results["demo"])), file=sys.stderr, flush=True)
+        if args.items:  # --items 0: the demo only
+            print(f"{args.items} items in tmux…", file=sys.stderr, flush=True)
+            results["big"] = tmux_inbox(big, args.keys, args.quiet, FILTER_WORD)
+            results["load_after_big"] = os.getloadavg()
     finally:
         if not args.workdir and not args.keep:
             shutil.rmtree(workdir, ignore_errors=True)
@@ -425,8 +428,8 @@ def tmux_main(args) -> dict:
              f"{args.quiet * 1000:.0f} ms",
              *tmux_lines("demo (36 requests)", results["demo"]),
              f"  load average after: {', '.join(f'{x:.2f}' for x in results['load_after_demo'])}",
-             *tmux_lines(f"{args.items} pending", results["big"]),
-             f"  load average after: {', '.join(f'{x:.2f}' for x in results['load_after_big'])}",
+             *(tmux_lines(f"{args.items} pending", results["big"]) if args.items else []),
+             *([f"  load average after: {', '.join(f'{x:.2f}' for x in results['load_after_big'])}"] if args.items else []),
              f"machine: {results['machine']}; date {results['date']}"]
     print("\n".join(lines))
     return results
