@@ -210,12 +210,15 @@ class Terminal:
     control-mode client. Regions are named (rows, columns) ranges of the screen whose
     settling times each key reports."""
 
+    _sessions = 0  # sessions started by this process
+
     def __init__(self, command: list[str], size: tuple[int, int] = (160, 45), env: dict[str, str] | None = None,
                  regions: dict[str, tuple[range, range]] | None = None):
         self.command, self.size, self.env = command, size, env or {}
         columns, rows = size
         self.regions = regions or {"screen": (range(rows), range(columns))}
-        self.session = f"bench{os.getpid()}"
+        Terminal._sessions += 1  # one name per session: a closed one may linger in tmux for a moment
+        self.session = f"bench{os.getpid()}-{Terminal._sessions}"
         self.model = ScreenModel(columns, rows)
         self.chunks: list[Chunk] = []
         self._fed = 0  # chunks replayed into the model so far
