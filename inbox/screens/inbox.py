@@ -19,6 +19,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, replace
+from functools import partial
 from datetime import datetime
 from typing import Any, Callable
 
@@ -28,7 +29,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Input, Static, Tab, Tabs
+from textual.widgets import DataTable, Input, Static, Tab, Tabs
 from textual.worker import Worker, WorkerState
 
 from inbox import styles
@@ -50,9 +51,11 @@ from inbox.search import Query, QueryError, matches, parse_query
 from inbox.text import literal, one_line, summary, timestamp
 from inbox.widgets.detail import DetailPane
 from inbox.widgets.item_table import GROUPS, SORTS, ItemTable, age_text
+from inbox.widgets.key_footer import KeyFooter
 
 PAGE = 200  # rows fetched at a time; more are paged in as the cursor nears the end
 DETAIL_DELAY = 0.06
+MESSAGES_KEPT = 64  # threads whose messages are kept for the detail pane (until the store changes)
 NARROW = 140  # columns: below this the description column would be too narrow beside the detail pane
 FILTER_DELAY = 0.15
 SEARCH_WINDOW = 2000  # pending requests a query searches (the list shows its first PAGE matches)
@@ -127,6 +130,9 @@ class InboxScreen(Screen):
         self.monotonic: Callable[[], float] = time.monotonic
         self._refresh_scheduled = False
         self._detail_timer = None
+        self._detail_shown = 0  # times the detail pane was shown (a scheduled one checks it)
+        self._last_move = 0.0  # time.monotonic() of the cursor's last move
+        self._messages: dict[str, list] = {}  # thread id -> its messages, until the store changes
         self._filter_timer = None
         self._loaded_once = False
         self._showing_hint = True  # the status line shows the hint (not a message to read)
@@ -142,7 +148,7 @@ class InboxScreen(Screen):
             yield ItemTable(self.keys, id="items", columns=self.settings.columns)
             yield DetailPane(self.keys, id="detail")
         yield Static(id="statusline")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.query_one("#filter", Input).display = False
@@ -215,7 +221,7 @@ class InboxScreen(Screen):
             text.append("  decisions are recorded; `inbox worker` continues the runs", style=styles.WARNING)
         if self.unreachable is not None:
             text.append("  ● server unreachable, retrying", style=styles.ERROR_STRONG)
-        self.query_one("#topbar", Static).update(text)
+        self.query_one("#topbar", Static).update(text, layout=False)  # one row: its size never changes
 
     def _attention(self, what: str) -> None:
         """Bell and/or desktop notification (the config's `notify`) for new or overdue requests."""
@@ -235,7 +241,7 @@ class InboxScreen(Screen):
         line = self.query_one("#statusline", Static)
         for name in STATUS_TONES:
             line.set_class(name == tone, f"-{name}")
-        line.update(message)
+        line.update(message, layout=False)  # one row: its size never changes
 
     def _tick_ages(self) -> None:
         self.query_one(ItemTable).tick(self.clock())
@@ -349,6 +355,7 @@ class InboxScreen(Screen):
                             "Decisions cannot be sent until it answers.", "error")
 
     def on_inbox_changed(self, message: InboxChanged) -> None:
+        self._messages.clear()  # a run went on somewhere: its thread's messages may have changed
         if not self._refresh_scheduled:
             self._refresh_scheduled = True
             self.set_timer(0.05, self.live_update)
@@ -413,6 +420,7 @@ class InboxScreen(Screen):
         return self.query_one(ItemTable).current
 
     def _show_current(self) -> None:
+        self._detail_shown += 1  # a detail pane still scheduled for an earlier move is not needed now
         item = self.current
         self.query_one(DetailPane).show(item, age_text(item.record.created_at, self.clock()) if item else "",
                                         self.expanded)
@@ -421,22 +429,38 @@ class InboxScreen(Screen):
         if item is not None and item.id in self._unseen:
             self._unseen.discard(item.id)
             self._topbar()
-        if item is not None:
-            self.load_messages(item.record.thread_id)
-        else:
+        if item is None:
             self.query_one(DetailPane).show_messages([])
+        elif item.record.thread_id in self._messages:
+            self.query_one(DetailPane).show_messages(self._messages[item.record.thread_id])
+        else:
+            self.load_messages(item.record.thread_id)
 
     @on(DataTable.RowHighlighted)
     def _row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         self.expanded = False
-        self.refresh_bindings()
-        # Holding j should not render every request it passes: show the one the cursor rests on.
+        # The row moves at once; the detail pane (and the footer's enabled keys, and the hint)
+        # follow right after that frame when the cursor had been resting, and otherwise once
+        # it rests: holding j does not render every request it passes.
+        now = time.monotonic()
+        resting = now - self._last_move >= DETAIL_DELAY
+        self._last_move = now
         if self._detail_timer is not None:
             self._detail_timer.stop()
-        self._detail_timer = self.set_timer(DETAIL_DELAY, self._show_current)
+            self._detail_timer = None
+        if resting:
+            self.call_after_refresh(self._show_current_unless_shown, self._detail_shown)
+        else:
+            self._detail_timer = self.set_timer(DETAIL_DELAY, partial(self._show_current_unless_shown,
+                                                                      self._detail_shown))
         table = self.query_one(ItemTable)
         if not table.complete and event.cursor_row >= table.row_count - 25:
             self.load_more()
+
+    def _show_current_unless_shown(self, shown: int) -> None:
+        """`_show_current`, unless it ran since this was scheduled (`shown`: its count then)."""
+        if shown == self._detail_shown:
+            self._show_current()
 
     @on(DataTable.RowSelected)
     def _row_selected(self, event: DataTable.RowSelected) -> None:
@@ -458,6 +482,9 @@ class InboxScreen(Screen):
     @work(exit_on_error=False, exclusive=True, group="messages")
     async def load_messages(self, thread_id: str) -> None:
         messages = await self.service.messages(thread_id)
+        self._messages[thread_id] = messages
+        if len(self._messages) > MESSAGES_KEPT:
+            del self._messages[next(iter(self._messages))]  # the oldest
         if self.current is not None and self.current.record.thread_id == thread_id:
             self.query_one(DetailPane).show_messages(messages)
 
@@ -555,6 +582,7 @@ class InboxScreen(Screen):
         self.reload()
 
     def action_reload(self) -> None:
+        self._messages.clear()
         self.set_status("Refreshed.")
         self.reload()
 
