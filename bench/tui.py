@@ -345,6 +345,7 @@ def tmux_inbox(path: str, keys: int, quiet: float, filter_word: str | None) -> d
             return {"first_output": per_key(results, lambda r: r.first_output),
                     "cpu_to_first_output": per_key(results, lambda r: r.cpu_to_first_output and r.cpu_to_first_output / 1e9),
                     "cpu": per_key(results, lambda r: r.cpu / 1e9),
+                    "cpu_to_settled": per_key(results, lambda r: r.settled_cpu.get("screen") and r.settled_cpu["screen"] / 1e9),
                     **{f"{name}_settled": per_key(results, lambda r, n=name: r.settled(n)) for name in TMUX_REGIONS}}
 
         moves = [term.press(key, quiet=quiet) for key in ["j"] * keys + ["k"] * keys]
@@ -378,7 +379,8 @@ def tmux_lines(name: str, r: dict) -> list[str]:
     jk, tabs = r["jk"], r["tabs"]
     lines = [f"{name}: idle {r['idle_cpu_per_s'] * 1000:.1f} ms CPU/s ({r['idle_chunks']} writes in 3 s)",
              f"  j/k one at a time ({jk['cpu']['n']} keys): CPU per key {both(jk['cpu'])} "
-             f"(to the first repaint {both(jk['cpu_to_first_output'])}); first repaint {both(jk['first_output'])}; "
+             f"(to the first repaint {both(jk['cpu_to_first_output'])}; to the screen settled "
+             f"{both(jk['cpu_to_settled'])}); first repaint {both(jk['first_output'])}; "
              f"list settled {both(jk['list_settled'])}; detail settled {both(jk['detail_settled'])}; "
              f"screen settled {both(jk['screen_settled'])}",
              f"  j held (30 keys, {1 / HELD_INTERVAL:.0f}/s): CPU per key {ms(r['held']['cpu_per_key'])}; first output "
