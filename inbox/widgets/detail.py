@@ -178,6 +178,7 @@ def messages_text(messages: list) -> Text:
 
 
 SECTIONS = ("header", "allowed", "description", "args", "messages")  # in the wide layout's order
+KEPT_SECTIONS = 256  # rendered sections kept for requests shown again (about 60 requests)
 TITLES = {"allowed": "Responses", "description": "Description", "args": "Arguments", "messages": "Recent messages"}
 
 
@@ -205,6 +206,8 @@ class DetailPane(ScrollView, can_focus=True):
         self._strips: dict[str, tuple[int, list[Strip]]] = {}  # name -> (width, its rendered lines)
         self._lines: list[Strip] = []
         self._width = 0
+        self._keys: dict[str, tuple] = {}  # name -> what the shown section's lines depend on
+        self._kept: dict[tuple, list[Strip]] = {}  # (name, its key, width) -> lines, the last KEPT_SECTIONS
 
     @property
     def order(self) -> tuple[str, ...]:
@@ -217,9 +220,11 @@ class DetailPane(ScrollView, can_focus=True):
         self.narrow = narrow
         self._relayout()
 
-    def show(self, item: InboxItem | None, age: str = "", expanded: bool = False) -> None:
+    def show(self, item: InboxItem | None, age: str = "", expanded: bool = False, messages: list | None = None) -> None:
+        """Show `item` (None: the empty state) and its thread's `messages` (None: not known yet)."""
         self.scroll_to(y=0, animate=False, immediate=True)
         if item is None:
+            self._keys = {}
             self._set(header=Text("Nothing selected.\nPending requests appear on the left as agents raise them.",
                                   style=styles.MUTED), allowed=None, description=None, args=None, messages=None)
             return
@@ -231,10 +236,17 @@ class DetailPane(ScrollView, can_focus=True):
         # A question asked in words is already the description; show JSON questions as JSON.
         self.titles["args"] = Text.assemble("Question" if item.kind == "question" else "Arguments",
                                             (f"  ({self.keys.label('full_view')}: view all)", "not bold not underline"))
+        # What each section's lines depend on: the same request shown again (k after j) reuses them.
+        record = item.record
+        self._keys = {"header": (record.id, record.status, record.resolved_at, record.resolved_by, record.overdue,
+                                 item.error, item.fresh_run, age),
+                      "allowed": (record.id, record.status, record.applied, item.in_doubt),
+                      "description": (record.id,),
+                      "args": (record.id, record.status, expanded, plain_question)}
         self._set(header=header_text(item, age), allowed=allowed_lines(item, self.keys),
                   description=description_markdown(description or "_(no description)_"),
                   args=None if plain_question else args_renderable(item, expanded, self.keys),
-                  messages=None)  # the thread's, once loaded (show_messages)
+                  messages=messages_text(messages) if messages else None)
 
     def show_messages(self, messages: list) -> None:
         self._set(messages=messages_text(messages) if messages else None)
@@ -268,8 +280,16 @@ class DetailPane(ScrollView, can_focus=True):
                 continue
             cached = self._strips.get(name)
             if cached is None or cached[0] != width:
-                body = [] if name == "header" else [Strip.blank(width), *self._render(self._title(name), width)]
-                cached = self._strips[name] = (width, body + self._render(renderable, width))
+                kept = (name, self._keys.get(name), width)
+                strips = self._kept.get(kept) if kept[1] is not None else None
+                if strips is None:
+                    title = [] if name == "header" else [Strip.blank(width), *self._render(self._title(name), width)]
+                    strips = title + self._render(renderable, width)
+                    if kept[1] is not None:
+                        self._kept[kept] = strips
+                        if len(self._kept) > KEPT_SECTIONS:
+                            del self._kept[next(iter(self._kept))]  # the oldest
+                cached = self._strips[name] = (width, strips)
             lines.extend(cached[1])
         return lines
 
@@ -283,6 +303,14 @@ class DetailPane(ScrollView, can_focus=True):
         return Visual.to_strips(self, visual, width, None, self.visual_style)
 
     def on_resize(self) -> None:
+        self._relayout()
+
+    def on_mount(self) -> None:
+        self.app.theme_changed_signal.subscribe(self, self._theme_changed)
+
+    def _theme_changed(self, _theme) -> None:
+        self._kept.clear()  # drawn in the old theme's colours
+        self._strips.clear()
         self._relayout()
 
     def render_line(self, y: int) -> Strip:

@@ -6,7 +6,7 @@ such request by rebuilding itself: a new widget per key, each styled against the
 stylesheet, which was most of the CPU a `j` cost in a real terminal (bench/README.md). This
 footer rebuilds only when the keys or their words change; when only some keys became enabled
 or disabled it toggles those keys' `-disabled` class, and when nothing changed it does nothing.
-Several requests before the next refresh are one update.
+Several requests in a row are one update, made before the next frame (Textual's waits for one).
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ class KeyFooter(Footer):
             return
         if self.is_attached and screen is self.screen and not self._update_pending:
             self._update_pending = True
-            self.call_after_refresh(self._update_keys)
+            self.call_later(self._update_keys)  # before the next frame: drawn with what changed it
 
     async def _update_keys(self) -> None:
         self._update_pending = False
