@@ -295,7 +295,7 @@ class DetailPane(ScrollView, can_focus=True):
 
     def _title(self, name: str) -> Text:
         title = self.titles.get(name) or Text(TITLES[name])
-        return Text.assemble(title, style=self.get_component_rich_style("detail-pane--title", partial=True))
+        return Text.assemble(title, style=self.get_component_rich_style("detail-pane--title"))
 
     def _render(self, renderable: Any, width: int) -> list[Strip]:
         # As a Static would draw it (Textual's own rendering of Text, Rich's of the rest).
