@@ -3,7 +3,7 @@
     with Terminal(["inbox", "open", "--db", path], size=(160, 45)) as term:
         term.wait_quiet()
         key = term.press("j")          # one key, then wait until the app stops writing
-        key.first_output, key.settled("list"), key.cpu_to_settled
+        key.first_output, key.settled("list"), key.cpu    # seconds, seconds, nanoseconds
 
 Why control mode (`tmux -C attach`): tmux reports every byte the app writes to its terminal as
 an `%output` line the moment it reads it, and takes `send-keys` commands on the same pipe, so

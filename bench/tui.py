@@ -2,6 +2,12 @@
 
     python bench/tui.py                 # 10,000 pending items (about a minute)
     python bench/tui.py --items 2000 --keys 20 --json out.json
+    python bench/tui.py --tmux          # `inbox open` in a real terminal: the demo, then 10,000 items
+
+`--tmux` drives `inbox open --db FILE` in tmux at 160x45 instead (bench/terminal.py: keys sent
+through a control-mode client, the app's output timed as tmux reads it, its CPU from
+/proc/PID/task/*/schedstat): j/k one at a time and held, tab switches, and the filter at 10,000
+items. The rest of this docstring is about the headless run.
 
 Set-up: `--real` demo threads (default 90: ten of each of the nine scenarios) are seeded by
 really running the demo fleet until each pauses; the rest of the items are copies of their
