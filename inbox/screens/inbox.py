@@ -520,7 +520,7 @@ class InboxScreen(Screen):
         try:
             done, _pending = await asyncio.wait({loading}, timeout=MESSAGES_WAIT)
             detail = self.query_one(DetailPane)
-            if not done:
+            if not done and self._still_current(item):
                 detail.show(item, age, expanded)
             messages = await loading
         finally:
@@ -528,11 +528,15 @@ class InboxScreen(Screen):
         self._messages[thread_id] = messages
         if len(self._messages) > MESSAGES_KEPT:
             del self._messages[next(iter(self._messages))]  # the oldest
-        if self.current is not None and self.current.id == item.id:
+        if self._still_current(item):
             if done:
                 detail.show(item, age, expanded, messages)
             else:
                 detail.show_messages(messages)
+
+    def _still_current(self, item: InboxItem) -> bool:
+        """The cursor is still on `item` (it may have moved to a request shown from the kept messages)."""
+        return self.current is not None and self.current.id == item.id
 
     def check_action(self, action: str, parameters: tuple) -> bool | None:
         """Decision keys are shown disabled when the selected request does not allow them."""
