@@ -2,6 +2,12 @@
 
     python bench/tui.py                 # 10,000 pending items (about a minute)
     python bench/tui.py --items 2000 --keys 20 --json out.json
+    python bench/tui.py --tmux          # `inbox open` in a real terminal: the demo, then 10,000 items
+
+`--tmux` drives `inbox open --db FILE` in tmux at 160x45 instead (bench/terminal.py: keys sent
+through a control-mode client, the app's output timed as tmux reads it, its CPU from
+/proc/PID/task/*/schedstat): j/k one at a time and held, tab switches, and the filter at 10,000
+items. The rest of this docstring is about the headless run.
 
 Set-up: `--real` demo threads (default 90: ten of each of the nine scenarios) are seeded by
 really running the demo fleet until each pauses; the rest of the items are copies of their
@@ -49,7 +55,7 @@ if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
 SIZE = (160, 48)
-FILTER_WORD = "wire"
+FILTER_WORD = "wire"  # matches the wire transfers (one in nine); the list's first row is a flight
 
 
 # --- the database -------------------------------------------------------------------------------
@@ -303,6 +309,140 @@ async def measure_burst(app, pilot, frames: Frames, table, path: str, count: int
             "refreshes": refreshes, "rows": table.row_count}
 
 
+# --- in a real terminal (tmux, `--tmux`) ----------------------------------------------------------
+TMUX_SIZE = (160, 45)
+# Screen regions (0-based rows, columns) at 160x45: the list is the left 3/5 (96 columns) with
+# the tabs above it, the detail pane the right 2/5; then the status line and the footer.
+TMUX_REGIONS = {"screen": (range(45), range(160)), "list": (range(1, 43), range(0, 96)),
+                "detail": (range(3, 43), range(96, 160)), "status": (range(43, 44), range(160))}
+# With the filter box open (3 rows under the tabs) the list starts lower; its blinking cursor
+# repaints the box every 0.5 s (and parks the cursor on the tabs' row), which the quiet wait
+# ignores (BLINK_ROWS).
+FILTER_REGIONS = {"list": (range(7, 43), range(0, 96)), "detail": (range(7, 43), range(96, 160)),
+                  "status": (range(43, 44), range(160))}
+BLINK_ROWS = frozenset({1, 3, 4, 5})
+HELD_INTERVAL = 1 / 30  # a held key repeats about 30 times a second
+
+
+def demo_database(path: str, threads: int = 36) -> None:
+    """What `inbox demo` seeds on first use: 36 threads raised over the last minutes."""
+    from inbox.demo import seed
+
+    seed(path, threads=threads, start=datetime.now(timezone.utc) - timedelta(seconds=37 * threads + 60))
+
+
+def per_key(results: list, measure: Callable) -> dict:
+    values = [v for v in (measure(r) for r in results) if v is not None]
+    return stats(values) if values else {"n": 0}
+
+
+def tmux_inbox(path: str, keys: int, quiet: float, filter_word: str | None) -> dict:
+    """`inbox open --db PATH` in tmux at 160x45: keys sent one at a time (each waits until the
+    app has been quiet for `quiet` s), and a held key."""
+    from bench.terminal import Terminal
+
+    command = [sys.executable, "-m", "inbox.cli", "open", "--db", path]
+    result: dict = {}
+    with Terminal(command, TMUX_SIZE, env={"PYTHONPATH": ROOT}, regions=TMUX_REGIONS) as term:
+        result["first_screen_quiet"] = term.wait_started("waiting", quiet=1.5)  # the hint: "N requests waiting"
+        result["idle_cpu_per_s"], result["idle_chunks"] = term.idle_cpu(3.0)
+
+        def summary(results: list) -> dict:
+            return {"first_output": per_key(results, lambda r: r.first_output),
+                    "cpu_to_first_output": per_key(results, lambda r: r.cpu_to_first_output and r.cpu_to_first_output / 1e9),
+                    "cpu": per_key(results, lambda r: r.cpu / 1e9),
+                    "cpu_to_settled": per_key(results, lambda r: r.settled_cpu.get("screen") and r.settled_cpu["screen"] / 1e9),
+                    **{f"{name}_settled": per_key(results, lambda r, n=name: r.settled(n)) for name in TMUX_REGIONS}}
+
+        moves = [term.press(key, quiet=quiet) for key in ["j"] * keys + ["k"] * keys]
+        result["jk"] = summary(moves)
+        held = term.press(*["j"] * 30, interval=HELD_INTERVAL, quiet=quiet)
+        gaps = [next((c.at - at for c in held.chunks if c.at >= at), None) for at in held.sends]
+        result["held"] = {"keys": 30, "cpu_per_key": held.cpu / 1e9 / 30, "first_output_after_each": per_key(gaps, lambda g: g),
+                          "screen_settled_after_first": held.settled("screen")}
+        tabs = [term.press(key, quiet=quiet) for key in ["2", "3", "4", "1"] * 2]
+        result["tabs"] = summary(tabs)
+        if filter_word:
+            term.press("/", quiet=quiet, ignore_rows=BLINK_ROWS, until=lambda lines: "search:" in lines[4])
+            # Done when the status line names the query typed so far (“wi”: 1 of 200+ …).
+            letters = [term.press(letter, quiet=quiet, ignore_rows=BLINK_ROWS, regions=FILTER_REGIONS,
+                                  until=lambda lines, typed=filter_word[:n + 1]: f"“{typed}”" in lines[43])
+                       for n, letter in enumerate(filter_word)]
+            result["filter"] = {"word": filter_word, **summary(letters),
+                                "each_list_settled": [r.settled("list") for r in letters]}
+            # Done when the list's first row is no longer a match (the full list is oldest first).
+            result["clear_filter"] = summary([term.press("Escape", quiet=quiet, ignore_rows=BLINK_ROWS,
+                                                         until=lambda lines: FILTER_WORD not in lines[5])])
+        result["model_mismatches"] = term.check_model()
+        result["alive"] = term.alive()
+    return result
+
+
+def tmux_lines(name: str, r: dict) -> list[str]:
+    def both(s: dict) -> str:
+        return f"p50 {ms(s['p50'])} p95 {ms(s['p95'])}" if s.get("n") else "n/a"
+
+    jk, tabs = r["jk"], r["tabs"]
+    lines = [f"{name}: idle {r['idle_cpu_per_s'] * 1000:.1f} ms CPU/s ({r['idle_chunks']} writes in 3 s)",
+             f"  j/k one at a time ({jk['cpu']['n']} keys): CPU per key {both(jk['cpu'])} "
+             f"(to the first repaint {both(jk['cpu_to_first_output'])}; to the screen settled "
+             f"{both(jk['cpu_to_settled'])}); first repaint {both(jk['first_output'])}; "
+             f"list settled {both(jk['list_settled'])}; detail settled {both(jk['detail_settled'])}; "
+             f"screen settled {both(jk['screen_settled'])}",
+             f"  j held (30 keys, {1 / HELD_INTERVAL:.0f}/s): CPU per key {ms(r['held']['cpu_per_key'])}; first output "
+             f"after each key {both(r['held']['first_output_after_each'])}",
+             f"  tab switch (2 3 4 1, twice): first repaint {both(tabs['first_output'])}; list settled "
+             f"{both(tabs['list_settled'])}; screen settled {both(tabs['screen_settled'])}; CPU {both(tabs['cpu'])}"]
+    if "filter" in r:
+        f = r["filter"]
+        lines.append(f"  filter '{f['word']}' one letter at a time: first repaint {both(f['first_output'])}; rows "
+                     f"replaced (list settled) {', '.join(ms(x) if x is not None else 'n/a' for x in f['each_list_settled'])}; "
+                     f"detail settled {both(f['detail_settled'])}; esc: list settled "
+                     f"{both(r['clear_filter']['list_settled'])}")
+    if r["model_mismatches"]:
+        lines.append(f"  WARNING: the screen model disagrees with tmux on {len(r['model_mismatches'])} lines: "
+                     f"{r['model_mismatches'][:2]}")
+    return lines
+
+
+def tmux_main(args) -> dict:
+    workdir = args.workdir or tempfile.mkdtemp(prefix="bench-tui-tmux-")
+    os.makedirs(workdir, exist_ok=True)
+    results: dict = {"date": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+    try:
+        demo = os.path.join(workdir, "demo.sqlite")
+        big = os.path.join(workdir, "big.sqlite")
+        for path in (demo, big):
+            for suffix in ("", "-wal", "-shm"):
+                if os.path.exists(path + suffix):
+                    os.remove(path + suffix)
+        print("seeding the demo and the big inbox…", file=sys.stderr, flush=True)
+        demo_database(demo)
+        if args.items:
+            prepare(big, args.items, args.real)
+        print("demo in tmux…", file=sys.stderr, flush=True)
+        results["demo"] = tmux_inbox(demo, args.keys, args.quiet, None)
+        results["load_after_demo"] = os.getloadavg()
+        print("\n".join(tmux_lines("demo (36 requests)", results["demo"])), file=sys.stderr, flush=True)
+        if args.items:  # --items 0: the demo only
+            print(f"{args.items} items in tmux…", file=sys.stderr, flush=True)
+            results["big"] = tmux_inbox(big, args.keys, args.quiet, FILTER_WORD)
+            results["load_after_big"] = os.getloadavg()
+    finally:
+        if not args.workdir and not args.keep:
+            shutil.rmtree(workdir, ignore_errors=True)
+    results["machine"] = machine()
+    lines = [f"`inbox open` in tmux {TMUX_SIZE[0]}x{TMUX_SIZE[1]}; each key waits until the app has been quiet "
+             f"{args.quiet * 1000:.0f} ms",
+             *tmux_lines("demo (36 requests)", results["demo"]),
+             f"  load average after: {', '.join(f'{x:.2f}' for x in results['load_after_demo'])}",
+             *(tmux_lines(f"{args.items} pending", results["big"]) if args.items else []),
+             *([f"  load average after: {', '.join(f'{x:.2f}' for x in results['load_after_big'])}"] if args.items else []),
+             f"machine: {results['machine']}; date {results['date']}"]
+    print("\n".join(lines))
+    return results
+
+
 def machine() -> str:
     model = "?"
     try:
@@ -385,6 +525,10 @@ def parse_args(argv=None):
     parser.add_argument("--workdir", help="where to put the database (kept)")
     parser.add_argument("--keep", action="store_true")
     parser.add_argument("--json", help="also write the results as JSON here")
+    parser.add_argument("--tmux", action="store_true",
+                        help="drive `inbox open` in a real terminal (tmux, 160x45) over the demo and --items")
+    parser.add_argument("--quiet", type=float, default=0.8,
+                        help="--tmux: a key is done when the app has written nothing for this long (default 0.8 s)")
     parser.add_argument("--_burst", help=argparse.SUPPRESS)
     parser.add_argument("--_count", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--_start", type=int, default=0, help=argparse.SUPPRESS)
@@ -396,6 +540,11 @@ if __name__ == "__main__":
     options = parse_args()
     if options._burst:
         burst_writer(options._burst, options._count, options._one, options._start)
+    elif options.tmux:
+        summary = tmux_main(options)
+        if options.json:
+            with open(options.json, "w") as out:
+                json.dump(summary, out, indent=2, default=str)
     else:
         summary = asyncio.run(main(options))
         if options.json:

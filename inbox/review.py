@@ -10,6 +10,7 @@ InvalidResponse, Applied, the record types), so that screens and widgets import 
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -104,9 +105,10 @@ class InboxItem:
                                  status="pending")
         return InboxItem.of(record)
 
-    @property
+    @functools.cached_property
     def search_text(self) -> str:
-        """What `/` matches against: action, args and description, lower-cased."""
+        """What `/` matches against: action, args and description, lower-cased (built once per
+        item: each letter typed searches the same items again)."""
         parts = [self.action, self.description, self.record.thread_id, self.record.graph]
         parts += [json.dumps(i.args, ensure_ascii=False, default=str) for i in self.items]
         if self.kind == "question":

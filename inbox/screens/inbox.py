@@ -16,9 +16,11 @@ made visible); toasts go through the app's `notify`, which turns markup off for 
 
 from __future__ import annotations
 
+import asyncio
 import math
 import time
 from dataclasses import dataclass, replace
+from functools import partial
 from datetime import datetime
 from typing import Any, Callable
 
@@ -28,7 +30,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Input, Static, Tab, Tabs
+from textual.widgets import DataTable, Input, Static, Tab, Tabs
 from textual.worker import Worker, WorkerState
 
 from inbox import styles
@@ -50,9 +52,13 @@ from inbox.search import Query, QueryError, matches, parse_query
 from inbox.text import literal, one_line, summary, timestamp
 from inbox.widgets.detail import DetailPane
 from inbox.widgets.item_table import GROUPS, SORTS, ItemTable, age_text
+from inbox.widgets.instant_tabs import InstantTabs
+from inbox.widgets.key_footer import KeyFooter
 
 PAGE = 200  # rows fetched at a time; more are paged in as the cursor nears the end
 DETAIL_DELAY = 0.06
+MESSAGES_KEPT = 64  # threads whose messages are kept for the detail pane (until the store changes)
+MESSAGES_WAIT = 0.05  # the detail pane waits this long for a thread's messages before drawing without them
 NARROW = 140  # columns: below this the description column would be too narrow beside the detail pane
 FILTER_DELAY = 0.15
 SEARCH_WINDOW = 2000  # pending requests a query searches (the list shows its first PAGE matches)
@@ -127,6 +133,10 @@ class InboxScreen(Screen):
         self.monotonic: Callable[[], float] = time.monotonic
         self._refresh_scheduled = False
         self._detail_timer = None
+        self._detail_shown = 0  # times the detail pane was shown (a scheduled one checks it)
+        self._last_move = 0.0  # time.monotonic() of the cursor's last move
+        self._messages: dict[str, list] = {}  # thread id -> its messages, until the store changes
+        self._window: asyncio.Future | None = None  # the pending requests a query searches (_search_window)
         self._filter_timer = None
         self._loaded_once = False
         self._showing_hint = True  # the status line shows the hint (not a message to read)
@@ -135,14 +145,14 @@ class InboxScreen(Screen):
     # --- layout -----------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
         yield Static(id="topbar")
-        yield Tabs(*(Tab(label, id=f"tab-{key}") for key, label in TABS), id="tabs")
+        yield InstantTabs(*(Tab(label, id=f"tab-{key}") for key, label in TABS), id="tabs")
         yield Input(placeholder="search: words, graph:NAME action:NAME thread:ID status:overdue — enter keeps it, "
                                 f"{self.keys.label('clear_filter')} clears", id="filter")
         with Horizontal(id="main"):
             yield ItemTable(self.keys, id="items", columns=self.settings.columns)
             yield DetailPane(self.keys, id="detail")
         yield Static(id="statusline")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.query_one("#filter", Input).display = False
@@ -215,7 +225,7 @@ class InboxScreen(Screen):
             text.append("  decisions are recorded; `inbox worker` continues the runs", style=styles.WARNING)
         if self.unreachable is not None:
             text.append("  ● server unreachable, retrying", style=styles.ERROR_STRONG)
-        self.query_one("#topbar", Static).update(text)
+        self.query_one("#topbar", Static).update(text, layout=False)  # one row: its size never changes
 
     def _attention(self, what: str) -> None:
         """Bell and/or desktop notification (the config's `notify`) for new or overdue requests."""
@@ -235,7 +245,7 @@ class InboxScreen(Screen):
         line = self.query_one("#statusline", Static)
         for name in STATUS_TONES:
             line.set_class(name == tone, f"-{name}")
-        line.update(message)
+        line.update(message, layout=False)  # one row: its size never changes
 
     def _tick_ages(self) -> None:
         self.query_one(ItemTable).tick(self.clock())
@@ -243,7 +253,10 @@ class InboxScreen(Screen):
     def _update_tab_labels(self) -> None:
         for key, label in TABS:
             count = self.counts.get(key)
-            self.query_one(f"#tab-{key}", Tab).label = f"{label} {count}" if count is not None else label
+            tab = self.query_one(f"#tab-{key}", Tab)
+            text = f"{label} {count}" if count is not None else label
+            if tab.label_text != text:  # a new label relayouts the tabs
+                tab.label = text
         self._refresh_hint()
         self._topbar()
 
@@ -297,15 +310,33 @@ class InboxScreen(Screen):
         if self.tab == "pending":
             if self.search_query.empty:
                 return await self.service.pending(limit=PAGE + 1, offset=offset)
-            return [] if offset else self._filtered(await self.service.pending(limit=SEARCH_WINDOW))
+            return [] if offset else self._filtered(await self._search_window())
         if offset:
             return []  # the other tabs show their newest PAGE items
         if self.tab == "resolved":
             return self._filtered(await self.service.resolved(limit=PAGE))
         if self.tab == "errors":
             return self._filtered(await self.service.errors())
-        pending = await self.service.pending(limit=PAGE if self.search_query.empty else SEARCH_WINDOW)
+        pending = await (self.service.pending(limit=PAGE) if self.search_query.empty else self._search_window())
         return self._filtered(pending)[:PAGE] + self._filtered(await self.service.resolved(limit=PAGE))
+
+    async def _search_window(self) -> list[InboxItem]:
+        """The pending requests a query searches, read once for all the letters typed (and
+        started when the filter box opens); read again after the store changes."""
+        window = self._read_window()
+        try:
+            return await asyncio.shield(window)  # a reload cancelled by the next letter leaves it loading
+        except Exception:
+            if self._window is window:
+                self._window = None  # failed: the next letter reads again
+            raise
+
+    def _read_window(self) -> asyncio.Future:
+        if self._window is None:
+            self._window = asyncio.ensure_future(self.service.pending(limit=SEARCH_WINDOW))
+            # A failure is reported by the reload that awaits it; one nobody awaited is dropped.
+            self._window.add_done_callback(lambda done: done.cancelled() or done.exception())
+        return self._window
 
     def _filtered(self, items: list[InboxItem]) -> list[InboxItem]:
         if self.search_query.empty:
@@ -313,10 +344,14 @@ class InboxScreen(Screen):
         return [i for i in items if matches(i, self.search_query)]
 
     @work(exit_on_error=False, exclusive=True, group="load")
-    async def reload(self) -> None:
+    async def reload(self, counts: bool = True) -> None:
+        """The current tab's list from the store; `counts=False` keeps the counts (and the graphs
+        waiting for a worker) as the live updates left them: a tab switch or a filter changes
+        which items are listed, not how many wait."""
         items = await self._fetch()
-        self._waiting = await self.service.waiting_for_a_worker()
-        self.counts = await self.service.counts()
+        if counts or not self.counts:
+            self._waiting = await self.service.waiting_for_a_worker()
+            self.counts = await self.service.counts()
         table = self.query_one(ItemTable)
         table.load(items[:PAGE], self.clock(), complete=len(items) <= PAGE)
         self._update_tab_labels()
@@ -349,6 +384,8 @@ class InboxScreen(Screen):
                             "Decisions cannot be sent until it answers.", "error")
 
     def on_inbox_changed(self, message: InboxChanged) -> None:
+        self._messages.clear()  # a run went on somewhere: its thread's messages may have changed
+        self._window = None  # and the pending requests changed
         if not self._refresh_scheduled:
             self._refresh_scheduled = True
             self.set_timer(0.05, self.live_update)
@@ -413,30 +450,49 @@ class InboxScreen(Screen):
         return self.query_one(ItemTable).current
 
     def _show_current(self) -> None:
+        self._detail_shown += 1  # a detail pane still scheduled for an earlier move is not needed now
         item = self.current
-        self.query_one(DetailPane).show(item, age_text(item.record.created_at, self.clock()) if item else "",
-                                        self.expanded)
+        detail = self.query_one(DetailPane)
         self.refresh_bindings()
         self._refresh_hint()
         if item is not None and item.id in self._unseen:
             self._unseen.discard(item.id)
             self._topbar()
-        if item is not None:
-            self.load_messages(item.record.thread_id)
+        if item is None:
+            detail.show(None)
+            return
+        age = age_text(item.record.created_at, self.clock())
+        messages = self._messages.get(item.record.thread_id)
+        if messages is not None:
+            detail.show(item, age, self.expanded, messages)
         else:
-            self.query_one(DetailPane).show_messages([])
+            self.load_messages(item, age, self.expanded)
 
     @on(DataTable.RowHighlighted)
     def _row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         self.expanded = False
-        self.refresh_bindings()
-        # Holding j should not render every request it passes: show the one the cursor rests on.
+        # The row moves at once; the detail pane (and the footer's enabled keys, and the hint)
+        # follow right after that frame when the cursor had been resting, and otherwise once
+        # it rests: holding j does not render every request it passes.
+        now = time.monotonic()
+        resting = now - self._last_move >= DETAIL_DELAY
+        self._last_move = now
         if self._detail_timer is not None:
             self._detail_timer.stop()
-        self._detail_timer = self.set_timer(DETAIL_DELAY, self._show_current)
+            self._detail_timer = None
+        if resting:
+            self.call_after_refresh(self._show_current_unless_shown, self._detail_shown)
+        else:
+            self._detail_timer = self.set_timer(DETAIL_DELAY, partial(self._show_current_unless_shown,
+                                                                      self._detail_shown))
         table = self.query_one(ItemTable)
         if not table.complete and event.cursor_row >= table.row_count - 25:
             self.load_more()
+
+    def _show_current_unless_shown(self, shown: int) -> None:
+        """`_show_current`, unless it ran since this was scheduled (`shown`: its count then)."""
+        if shown == self._detail_shown:
+            self._show_current()
 
     @on(DataTable.RowSelected)
     def _row_selected(self, event: DataTable.RowSelected) -> None:
@@ -456,10 +512,31 @@ class InboxScreen(Screen):
         table.append(items[:PAGE], self.clock(), complete=len(items) <= PAGE)
 
     @work(exit_on_error=False, exclusive=True, group="messages")
-    async def load_messages(self, thread_id: str) -> None:
-        messages = await self.service.messages(thread_id)
-        if self.current is not None and self.current.record.thread_id == thread_id:
-            self.query_one(DetailPane).show_messages(messages)
+    async def load_messages(self, item: InboxItem, age: str, expanded: bool) -> None:
+        """Show `item` with its thread's messages: drawn once when they come within MESSAGES_WAIT
+        (a local store), else drawn now and again when they come (a slow server)."""
+        thread_id = item.record.thread_id
+        loading = asyncio.ensure_future(self.service.messages(thread_id))
+        try:
+            done, _pending = await asyncio.wait({loading}, timeout=MESSAGES_WAIT)
+            detail = self.query_one(DetailPane)
+            if not done and self._still_current(item):
+                detail.show(item, age, expanded)
+            messages = await loading
+        finally:
+            loading.cancel()  # the cursor moved on (this worker was cancelled): nobody waits for it
+        self._messages[thread_id] = messages
+        if len(self._messages) > MESSAGES_KEPT:
+            del self._messages[next(iter(self._messages))]  # the oldest
+        if self._still_current(item):
+            if done:
+                detail.show(item, age, expanded, messages)
+            else:
+                detail.show_messages(messages)
+
+    def _still_current(self, item: InboxItem) -> bool:
+        """The cursor is still on `item` (it may have moved to a request shown from the kept messages)."""
+        return self.current is not None and self.current.id == item.id
 
     def check_action(self, action: str, parameters: tuple) -> bool | None:
         """Decision keys are shown disabled when the selected request does not allow them."""
@@ -552,9 +629,11 @@ class InboxScreen(Screen):
         self.tab = event.tab.id.removeprefix("tab-")
         self.query_one(ItemTable).remove_decided = self.tab == "pending"
         self.query_one(ItemTable).focus()
-        self.reload()
+        self.reload(counts=not self.live)
 
     def action_reload(self) -> None:
+        self._messages.clear()
+        self._window = None
         self.set_status("Refreshed.")
         self.reload()
 
@@ -567,6 +646,8 @@ class InboxScreen(Screen):
         box = self.query_one("#filter", Input)
         box.display = True
         box.focus()
+        if self.tab in ("pending", "all"):
+            self._read_window()  # read while the first letter is typed
 
     @on(Input.Changed, "#filter")
     def _filter_changed(self, event: Input.Changed) -> None:
@@ -580,7 +661,7 @@ class InboxScreen(Screen):
         # Typing "refund" is one query, not six.
         if self._filter_timer is not None:
             self._filter_timer.stop()
-        self._filter_timer = self.set_timer(FILTER_DELAY, self.reload)
+        self._filter_timer = self.set_timer(FILTER_DELAY, partial(self.reload, counts=not self.live))
 
     @on(Input.Submitted, "#filter")
     def _filter_submitted(self, event: Input.Submitted) -> None:
@@ -598,6 +679,7 @@ class InboxScreen(Screen):
             box.display = False
             self.filter_text = ""
             self.search_query = Query()
+            self._window = None
             self.query_one(ItemTable).highlight = ()
             self.query_one(ItemTable).focus()
             self.set_status("Filter cleared.")

@@ -1,14 +1,26 @@
-"""The detail pane: everything about the selected request, and what each key will do to it."""
+"""The detail pane: everything about the selected request, and what each key will do to it.
+
+It is redrawn whenever the cursor comes to rest on a request, so it is one widget drawing Rich
+renderables into lines it keeps (see DetailPane), not a container of widgets: updating a
+container's children relayouts the screen once per child whose height changed, and again when
+their sizes settle. The description is Rich's `Markdown` (parsed once, drawn like any other
+text) rather than Textual's `Markdown` widget, which mounts a widget per paragraph, list item
+and code block on every update (the full view, opened on purpose, still uses that one).
+"""
 
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from rich.console import Group
+from rich.markdown import Markdown
 from rich.syntax import Syntax
 from rich.text import Text
-from textual.containers import VerticalScroll
-from textual.widgets import Markdown, Static
+from textual.geometry import Size
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+from textual.visual import Visual, visualize
 
 from inbox import styles
 from inbox.keymap import Keys
@@ -142,6 +154,12 @@ def args_renderable(item: InboxItem, expanded: bool, keys: Keys):
     return Group(*parts)
 
 
+def description_markdown(description: str) -> Markdown:
+    """Markdown is intended in a description, but terminal escapes are not; a link shows its
+    address instead of becoming a terminal hyperlink; code blocks keep the terminal's colours."""
+    return Markdown(defang(description), code_theme="ansi_dark", hyperlinks=False)
+
+
 def messages_text(messages: list) -> Text:
     text = Text()
     for message in messages[-6:]:
@@ -159,60 +177,145 @@ def messages_text(messages: list) -> Text:
     return text
 
 
-class DetailPane(VerticalScroll):
-    """Shows one InboxItem; `show(None)` shows the empty state. `keys`: the effective keys, for the hints."""
+SECTIONS = ("header", "allowed", "description", "args", "messages")  # in the wide layout's order
+KEPT_SECTIONS = 256  # rendered sections kept for requests shown again (about 60 requests)
+TITLES = {"allowed": "Responses", "description": "Description", "args": "Arguments", "messages": "Recent messages"}
+
+
+class DetailPane(ScrollView, can_focus=True):
+    """Shows one InboxItem; `show(None)` shows the empty state. `keys`: the effective keys, for the hints.
+
+    One widget whose lines are rendered when the request changes and kept (a section's lines
+    until that section changes, all of them until the width changes), so scrolling and repainting
+    render nothing, and showing another request relayouts nothing but this pane's scroll size."""
+
+    COMPONENT_CLASSES = {"detail-pane--title"}
+    DEFAULT_CSS = """
+    DetailPane > .detail-pane--title {
+        color: $text-muted;
+        text-style: bold underline;
+    }
+    """
 
     def __init__(self, keys: Keys, **kwargs):
         super().__init__(**kwargs)
         self.keys = keys
+        self.narrow = False
+        self.sections: dict[str, Any] = {}  # name -> its renderable (None: not shown)
+        self.titles: dict[str, Text] = {}  # name -> its title, for the sections that have one
+        self._strips: dict[str, tuple[int, list[Strip]]] = {}  # name -> (width, its rendered lines)
+        self._lines: list[Strip] = []
+        self._width = 0
+        self._keys: dict[str, tuple] = {}  # name -> what the shown section's lines depend on
+        self._kept: dict[tuple, list[Strip]] = {}  # (name, its key, width) -> lines, the last KEPT_SECTIONS
 
-    def compose(self):
-        yield Static(id="detail-header")
-        yield Static("Responses", classes="section-title", id="responses-title")
-        yield Static(id="detail-allowed")
-        yield Static("Description", classes="section-title", id="description-title")
-        yield Markdown(id="detail-description")
-        yield Static("Arguments", classes="section-title", id="args-title")
-        yield Static(id="detail-args")
-        yield Static("Recent messages", classes="section-title", id="messages-title")
-        yield Static(id="detail-messages")
+    @property
+    def order(self) -> tuple[str, ...]:
+        """The sections top to bottom. Narrow: the description right under the header."""
+        if self.narrow:
+            return ("header", "description", "allowed", "args", "messages")
+        return SECTIONS
 
     def set_narrow(self, narrow: bool) -> None:
-        """Narrow: the description right under the header, before the responses."""
-        first, then = (("#description-title", "#detail-description"), ("#responses-title", "#detail-allowed"))
-        if not narrow:
-            first, then = then, first
-        header = self.query_one("#detail-header")
-        for selector in reversed((*first, *then)):
-            self.move_child(self.query_one(selector), after=header)
+        self.narrow = narrow
+        self._relayout()
 
-    def show(self, item: InboxItem | None, age: str = "", expanded: bool = False) -> None:
-        header = self.query_one("#detail-header", Static)
-        for title in self.query(".section-title"):
-            title.display = item is not None
+    def show(self, item: InboxItem | None, age: str = "", expanded: bool = False, messages: list | None = None) -> None:
+        """Show `item` (None: the empty state) and its thread's `messages` (None: not known yet)."""
+        self.scroll_to(y=0, animate=False, immediate=True)
         if item is None:
-            header.update(Text("Nothing selected.\nPending requests appear on the left as agents raise them.",
-                               style=styles.MUTED))
-            for name in ("#detail-args", "#detail-allowed", "#detail-messages"):
-                self.query_one(name, Static).update("")
-            self.query_one("#detail-description", Markdown).update("")
+            self._keys = {}
+            self._set(header=Text("Nothing selected.\nPending requests appear on the left as agents raise them.",
+                                  style=styles.MUTED), allowed=None, description=None, args=None, messages=None)
             return
-        header.update(header_text(item, age))
         description = item.description if item.kind != "question" else (
             item.items[0].description or f"A question from the agent: answer it with **{self.keys.label('respond')}**.")
         if item.items[0].problem:
             description = f"{description}\n\n> {item.items[0].problem}"
-        # Markdown is intended here, but terminal escapes are not.
-        self.query_one("#detail-description", Markdown).update(defang(description or "_(no description)_"))
         plain_question = item.kind == "question" and isinstance(item.record.payload, str)
         # A question asked in words is already the description; show JSON questions as JSON.
-        self.query_one("#args-title", Static).display = not plain_question
-        self.query_one("#args-title", Static).update(Text.assemble(
-            "Question" if item.kind == "question" else "Arguments",
-            (f"  ({self.keys.label('full_view')}: view all)", "not bold not underline")))
-        self.query_one("#detail-args", Static).update("" if plain_question else args_renderable(item, expanded, self.keys))
-        self.query_one("#detail-allowed", Static).update(allowed_lines(item, self.keys))
+        self.titles["args"] = Text.assemble("Question" if item.kind == "question" else "Arguments",
+                                            (f"  ({self.keys.label('full_view')}: view all)", "not bold not underline"))
+        # What each section's lines depend on: the same request shown again (k after j) reuses them.
+        record = item.record
+        self._keys = {"header": (record.id, record.status, record.resolved_at, record.resolved_by, record.overdue,
+                                 item.error, item.fresh_run, age),
+                      "allowed": (record.id, record.status, record.applied, item.in_doubt),
+                      "description": (record.id,),
+                      "args": (record.id, record.status, expanded, plain_question)}
+        self._set(header=header_text(item, age), allowed=allowed_lines(item, self.keys),
+                  description=description_markdown(description or "_(no description)_"),
+                  args=None if plain_question else args_renderable(item, expanded, self.keys),
+                  messages=messages_text(messages) if messages else None)
 
     def show_messages(self, messages: list) -> None:
-        self.query_one("#messages-title", Static).display = bool(messages)
-        self.query_one("#detail-messages", Static).update(messages_text(messages))
+        self._set(messages=messages_text(messages) if messages else None)
+
+    # --- rendering --------------------------------------------------------------------------------
+    def _set(self, **sections: Any) -> None:
+        for name, renderable in sections.items():
+            self.sections[name] = renderable
+            self._strips.pop(name, None)
+        self._relayout()
+
+    def _relayout(self) -> None:
+        """Join the sections' lines (rendering those not rendered at this width) and size the scroll area."""
+        if not self.is_mounted or not self.size.width:
+            return
+        region = self.content_region
+        width = region.width
+        lines = self._join(width)
+        if len(lines) > region.height and width > self.styles.scrollbar_size_vertical:
+            width -= self.styles.scrollbar_size_vertical  # the scroll bar takes its columns
+            lines = self._join(width)
+        self._lines, self._width = lines, width
+        self.virtual_size = Size(width, len(lines))
+        self.refresh()
+
+    def _join(self, width: int) -> list[Strip]:
+        lines: list[Strip] = []
+        for name in self.order:
+            renderable = self.sections.get(name)
+            if renderable is None:
+                continue
+            cached = self._strips.get(name)
+            if cached is None or cached[0] != width:
+                kept = (name, self._keys.get(name), width)
+                strips = self._kept.get(kept) if kept[1] is not None else None
+                if strips is None:
+                    title = [] if name == "header" else [Strip.blank(width), *self._render(self._title(name), width)]
+                    strips = title + self._render(renderable, width)
+                    if kept[1] is not None:
+                        self._kept[kept] = strips
+                        if len(self._kept) > KEPT_SECTIONS:
+                            del self._kept[next(iter(self._kept))]  # the oldest
+                cached = self._strips[name] = (width, strips)
+            lines.extend(cached[1])
+        return lines
+
+    def _title(self, name: str) -> Text:
+        title = self.titles.get(name) or Text(TITLES[name])
+        return Text.assemble(title, style=self.get_component_rich_style("detail-pane--title"))
+
+    def _render(self, renderable: Any, width: int) -> list[Strip]:
+        # As a Static would draw it (Textual's own rendering of Text, Rich's of the rest).
+        visual = visualize(self, renderable, markup=False)
+        return Visual.to_strips(self, visual, width, None, self.visual_style)
+
+    def on_resize(self) -> None:
+        self._relayout()
+
+    def on_mount(self) -> None:
+        self.app.theme_changed_signal.subscribe(self, self._theme_changed)
+
+    def _theme_changed(self, _theme) -> None:
+        self._kept.clear()  # drawn in the old theme's colours
+        self._strips.clear()
+        self._relayout()
+
+    def render_line(self, y: int) -> Strip:
+        index = y + int(self.scroll_y)
+        style = self.rich_style
+        if index >= len(self._lines):
+            return Strip.blank(self._width, style)
+        return self._lines[index].crop_extend(0, self._width, style).apply_style(style)

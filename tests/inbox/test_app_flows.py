@@ -19,6 +19,7 @@ from inbox.app import InboxApp
 from inbox.config import InboxSettings
 from inbox.demo import GRAPHS, seed
 from inbox.review import ReviewService
+from inbox.widgets.detail import DetailPane
 from inbox.widgets.item_table import ItemTable
 
 NOW = datetime(2025, 3, 10, 9, 0, tzinfo=timezone.utc)
@@ -62,11 +63,12 @@ async def select_thread(pilot, app, thread_prefix: str) -> None:
 
 
 def plain(widget, width: int = 120) -> str:
-    """What a Static shows, as plain text (its Rich content printed without styles)."""
+    """What a Static (or a renderable, such as a detail pane's section) shows, as plain text
+    (its Rich content printed without styles)."""
     from rich.console import Console
 
     console = Console(width=width, record=True, file=open("/dev/null", "w"))
-    console.print(widget.content)
+    console.print(getattr(widget, "content", widget))
     return console.export_text()
 
 
@@ -273,12 +275,13 @@ async def test_payload_text_is_shown_literally(tmp_path):
     async with app.run_test(size=(150, 40)) as pilot:
         await wait_until(pilot, lambda: app.inbox.current is not None, what="the row")
         await pilot.pause(0.3)
-        assert "[blink]x" in plain(app.query_one("#detail-header"))
-        args_text = plain(app.query_one("#detail-args"), 200)
+        detail = app.query_one(DetailPane)
+        assert "[blink]x" in plain(detail.sections["header"])
+        args_text = plain(detail.sections["args"], 200)
         assert "[bold red]PWNED[/]" in args_text
         assert "\x1b" not in args_text
-        description = app.query_one("#detail-description")
-        assert "\x1b" not in description.source and "␛[2J" in description.source
+        description = detail.sections["description"]
+        assert "\x1b" not in description.markup and "␛[2J" in description.markup
         table_cells = [str(c) for c in app.query_one(ItemTable).get_row_at(0)]
         assert any("[blink]x" in c for c in table_cells) and not any("\x1b" in c for c in table_cells)
 
@@ -289,7 +292,7 @@ async def test_huge_args_are_truncated_with_a_key_to_expand(tmp_path):
     async with app.run_test(size=(150, 40)) as pilot:
         await wait_until(pilot, lambda: app.inbox.current is not None, what="the row")
         await pilot.pause(0.2)
-        text = plain(app.query_one("#detail-args"), 100)
+        text = plain(app.query_one(DetailPane).sections["args"], 100)
         assert "press x to expand" in text and len(text) < 20_000
         await pilot.press("x")
         await pilot.pause(0.2)

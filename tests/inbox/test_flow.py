@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from rich.text import Text
 
+from inbox.widgets.detail import DetailPane
 from inbox.widgets.item_table import ItemTable
 
 from test_app_flows import demo_db, make_app, select_thread, status_text, wait_until  # noqa: F401 - fixture
@@ -265,7 +266,7 @@ async def test_an_edit_shows_as_a_diff_in_the_detail_pane_and_the_thread_view(de
         await pilot.pause(0.3)
         row = [str(c) for c in table.get_row(item.id)]
         assert row[1] == "✎" and 'edited (subject: ' in row[6] and '"Renewal, corrected"' in row[6]
-        shown = plain(app.query_one("#detail-args"), 200)
+        shown = plain(app.query_one(DetailPane).sections["args"], 200)
         assert '+ subject: "Renewal, corrected"' in shown and "- subject:" in shown
 
 
@@ -345,9 +346,8 @@ async def test_the_narrow_layout_leads_with_the_description(demo_db):
         await wait_until(pilot, lambda: table.row_count > 0, what="rows")
         labels = [str(c.label) for c in table.ordered_columns]
         assert labels[2].startswith("Description")
-        detail = app.query_one("#detail")
-        order = [w.id for w in detail.children]
-        assert order.index("description-title") < order.index("responses-title")
+        order = app.query_one(DetailPane).order
+        assert order.index("description") < order.index("allowed")
         assert table.columns[table.ordered_columns[2].key].width > 40
         cell = table.get_row_at(0)[2]
         assert cell.overflow == "ellipsis" and cell.no_wrap
