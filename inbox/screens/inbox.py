@@ -16,6 +16,7 @@ made visible); toasts go through the app's `notify`, which turns markup off for 
 
 from __future__ import annotations
 
+import asyncio
 import math
 import time
 from dataclasses import dataclass, replace
@@ -51,7 +52,14 @@ from inbox.text import literal, one_line, summary, timestamp
 from inbox.widgets.detail import DetailPane
 from inbox.widgets.item_table import GROUPS, SORTS, ItemTable, age_text
 
-PAGE = 200  # rows fetched at a time; more are paged in as the cursor nears the end
+# Loading a long list: a screenful first (shown at once), then pages in the background up to
+# PRELOAD rows, then a page at a time as the cursor nears the end. Rows cost memory (~10 KB a
+# request with its table row) and appending them costs the event loop, so 100,000 pending
+# requests are not all loaded; the status bar says how many are ("1000 of 100000 loaded").
+FIRST_PAGE = 50  # rows in the first read: more than a tall terminal shows
+PAGE = 200  # rows per later read
+PRELOAD = 1000  # rows loaded in the background after the first screen
+APPEND_SLICE = 50  # rows appended between yields to the event loop (keys and frames go first)
 DETAIL_DELAY = 0.06
 NARROW = 140  # columns: below this the description column would be too narrow beside the detail pane
 FILTER_DELAY = 0.15
@@ -129,6 +137,7 @@ class InboxScreen(Screen):
         self._detail_timer = None
         self._filter_timer = None
         self._loaded_once = False
+        self._loading_rest: object | None = None  # the loader reading pages now (background or on demand)
         self._showing_hint = True  # the status line shows the hint (not a message to read)
         self.unreachable: str | None = None  # a remote server's fault while it does not answer
 
@@ -197,7 +206,10 @@ class InboxScreen(Screen):
             shown = [i for i in table.items.values() if i.record.status == "pending"] if self.tab == "pending" else []
             overdue = sum(1 for i in shown if i.record.overdue)
             in_doubt = sum(1 for i in shown if i.in_doubt)
-            text.append(f" {self.counts.get('pending', 0)} pending", style=styles.STRONG)
+            text.append(f" {self._pending_count()} pending", style=styles.STRONG)
+            loaded = self._loaded_note()
+            if loaded:
+                text.append(f" · {loaded}", style=styles.MUTED)
             if self._unseen:
                 text.append(f" · {len(self._unseen)} new", style=styles.OK_STRONG)
             if overdue:
@@ -216,6 +228,23 @@ class InboxScreen(Screen):
         if self.unreachable is not None:
             text.append("  ● server unreachable, retrying", style=styles.ERROR_STRONG)
         self.query_one("#topbar", Static).update(text)
+
+    def _pending_count(self) -> str:
+        """The pending count as shown: "10000+" when it is a lower bound (a remote server counts
+        interrupted threads, and a thread may wait on several requests, until all are read)."""
+        count = self.counts.get("pending", 0)
+        return f"{count}+" if not self.service.pending_count_exact() else str(count)
+
+    def _loaded_note(self) -> str:
+        """How much of a long Pending list is loaded, while not all of it is: never a list that
+        looks complete when it is not."""
+        table = self.query_one(ItemTable)
+        if self.tab != "pending" or not self.search_query.empty or table.complete:
+            return ""
+        of = f" of {self._pending_count()}" if self.counts else ""
+        if self._loading_rest is not None:
+            return f"loading… {table.row_count}{of} loaded"
+        return f"{table.row_count}{of} loaded, more as you scroll"
 
     def _attention(self, what: str) -> None:
         """Bell and/or desktop notification (the config's `notify`) for new or overdue requests."""
@@ -243,6 +272,8 @@ class InboxScreen(Screen):
     def _update_tab_labels(self) -> None:
         for key, label in TABS:
             count = self.counts.get(key)
+            if key == "pending" and count is not None:
+                count = self._pending_count()
             self.query_one(f"#tab-{key}", Tab).label = f"{label} {count}" if count is not None else label
         self._refresh_hint()
         self._topbar()
@@ -257,6 +288,7 @@ class InboxScreen(Screen):
         the keys that work on the selected request: only those its config allows. With a
         query: which match the cursor is on, of how many."""
         pending = self.counts.get("pending", 0)
+        shown_count = self._pending_count()
         item = self.current
         key = self.keys.label
         table = self.query_one(ItemTable)
@@ -270,7 +302,7 @@ class InboxScreen(Screen):
                 return text
             text.append(" · ")
         else:
-            text = Text(f"{pending} request{'s' if pending != 1 else ''} waiting" if pending else
+            text = Text(f"{shown_count} request{'s' if pending != 1 else ''} waiting" if pending else
                         "Nothing is waiting for you. New requests appear here as agents raise them.")
         if item is None:
             if pending and self.tab != "pending":
@@ -290,13 +322,14 @@ class InboxScreen(Screen):
         return text
 
     # --- loading ----------------------------------------------------------------------------------
-    async def _fetch(self, offset: int = 0) -> list[InboxItem]:
-        """Up to PAGE + 1 items from `offset` (the extra one tells whether more follow). With a
-        query, up to SEARCH_WINDOW pending requests are searched (words match thread ids and
-        graphs too, which the store's payload search does not see)."""
+    async def _fetch(self, offset: int = 0, limit: int = PAGE) -> list[InboxItem]:
+        """Up to `limit` + 1 pending items from `offset` (the extra one tells whether more
+        follow). With a query, up to SEARCH_WINDOW pending requests are searched (words match
+        thread ids and graphs too, which the store's payload search does not see). The other
+        tabs show their newest PAGE items."""
         if self.tab == "pending":
             if self.search_query.empty:
-                return await self.service.pending(limit=PAGE + 1, offset=offset)
+                return await self.service.pending(limit=limit + 1, offset=offset)
             return [] if offset else self._filtered(await self.service.pending(limit=SEARCH_WINDOW))
         if offset:
             return []  # the other tabs show their newest PAGE items
@@ -314,16 +347,57 @@ class InboxScreen(Screen):
 
     @work(exit_on_error=False, exclusive=True, group="load")
     async def reload(self) -> None:
-        items = await self._fetch()
+        """The list from the top: a screenful first, on screen before anything else is read
+        (counts, the rest of the list), then the rest in the background (_load_rest). A new
+        reload (a tab switch, a filter) cancels this one, background pages included."""
+        table = self.query_one(ItemTable)
+        items = await self._fetch(limit=FIRST_PAGE)
+        table.load(items[:FIRST_PAGE], self.clock(), complete=len(items) <= FIRST_PAGE)
+        self._show_current()
+        self._topbar()
         self._waiting = await self.service.waiting_for_a_worker()
         self.counts = await self.service.counts()
-        table = self.query_one(ItemTable)
-        table.load(items[:PAGE], self.clock(), complete=len(items) <= PAGE)
         self._update_tab_labels()
-        self._show_current()
         if not self._loaded_once:
             self._loaded_once = True
             self.set_status(self._hint(), hint=True)
+        await self._load_rest(table)
+
+    async def _load_rest(self, table: ItemTable) -> None:
+        """Pages after the first screen, in the background, up to PRELOAD rows (then load_more
+        pages as the cursor nears the end). The status bar shows how many are loaded meanwhile."""
+        token = self._loading_rest = object()
+        try:
+            while not table.complete and table.row_count < PRELOAD:
+                self._topbar()
+                await self._painted()  # the screen shows what is loaded before more is read
+                listing = table.items  # a reload replaces it: then these pages are not for it
+                items = await self._fetch(offset=table.row_count, limit=PAGE)
+                if table.items is not listing:
+                    return
+                await self._append(table, items[:PAGE], complete=len(items) <= PAGE)
+        finally:
+            if self._loading_rest is token:  # not a newer reload's
+                self._loading_rest = None
+        if not self.service.pending_count_exact() and table.complete and self.search_query.empty:
+            self.counts = await self.service.counts()  # every interrupt was read: now exact
+        self._update_tab_labels()
+
+    async def _painted(self) -> None:
+        """Return once the screen has been refreshed with what is loaded so far."""
+        await asyncio.sleep(0)  # the table's own idle step lays out the new rows first
+        await self.query_one(ItemTable).wait_for_refresh()
+
+    async def _append(self, table: ItemTable, items: list[InboxItem], complete: bool) -> None:
+        """Append a page a slice at a time, yielding between slices: appending a row costs
+        ~0.2-0.4 ms, and a key pressed meanwhile should not wait for a whole page."""
+        for start in range(0, len(items), APPEND_SLICE):
+            last = start + APPEND_SLICE >= len(items)
+            table.append(items[start:start + APPEND_SLICE], self.clock(), complete=complete if last else False)
+            if not last:
+                await asyncio.sleep(0)
+        if not items:
+            table.complete = complete
 
     @work(exit_on_error=False, exclusive=True, group="events")
     async def watch_events(self) -> None:
@@ -393,7 +467,7 @@ class InboxScreen(Screen):
                         title="New work", timeout=self.settings.toast_seconds)
 
     async def _reload_now(self) -> None:
-        items = await self._fetch()
+        items = await self._fetch()  # not the Pending tab: its newest PAGE items
         self.counts = await self.service.counts()
         self.query_one(ItemTable).load(items[:PAGE], self.clock(), complete=len(items) <= PAGE)
         self._update_tab_labels()
@@ -450,10 +524,18 @@ class InboxScreen(Screen):
     @work(exit_on_error=False, exclusive=True, group="more")
     async def load_more(self) -> None:
         table = self.query_one(ItemTable)
-        if table.complete:
+        if table.complete or self._loading_rest is not None:  # the background pages get there first
             return
-        items = await self._fetch(offset=table.row_count)
-        table.append(items[:PAGE], self.clock(), complete=len(items) <= PAGE)
+        token = self._loading_rest = object()
+        try:
+            listing = table.items
+            items = await self._fetch(offset=table.row_count)
+            if table.items is listing:  # not reloaded meanwhile (a tab switch, a filter)
+                await self._append(table, items[:PAGE], complete=len(items) <= PAGE)
+        finally:
+            if self._loading_rest is token:
+                self._loading_rest = None
+        self._topbar()
 
     @work(exit_on_error=False, exclusive=True, group="messages")
     async def load_messages(self, thread_id: str) -> None:
