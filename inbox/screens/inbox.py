@@ -10,6 +10,9 @@ Failures go to the app's error boundary (InboxApp.report_failure): every worker 
 `exit_on_error=False` and a failed one is reported by what it was doing (WORKER_TASKS); a
 message handler of this screen that raises is reported too, and the screen keeps running.
 
+The dialogs and other screens (inbox/screens/*) are imported where they are opened, not with
+this module: the first screen does not wait for modules it does not show.
+
 Agent text reaches the screen only as `Text` from inbox.text (never parsed as markup, controls
 made visible); toasts go through the app's `notify`, which turns markup off for every caller.
 """
@@ -38,14 +41,6 @@ from inbox.config import InboxSettings
 from inbox.keymap import Keys
 from inbox.review import (AlreadyResolved, Applied, DecisionNotSent, InboxItem, InvalidResponse, NeedsStore, ReviewService,
                           blocking, build_response, describe_rule)
-from inbox.screens.confirm import ConfirmScreen, bulk_listing
-from inbox.screens.edit import EditArgsScreen
-from inbox.screens.full import FullViewScreen
-from inbox.screens.rules import ProposeRuleScreen, RulesScreen
-from inbox.screens.help import HelpScreen
-from inbox.screens.respond import RespondScreen
-from inbox.screens.stepper import StepperScreen
-from inbox.screens.thread import ThreadScreen
 from inbox.attention import notify_desktop
 from inbox.search import Query, QueryError, matches, parse_query
 from inbox.text import literal, one_line, summary, timestamp
@@ -702,6 +697,8 @@ class InboxScreen(Screen):
         return item
 
     def _stepper(self, item: InboxItem) -> None:
+        from inbox.screens.stepper import StepperScreen
+
         def done(response: Any) -> None:
             if response is not None:
                 self.submit(item, response, "decided")
@@ -717,6 +714,8 @@ class InboxScreen(Screen):
         self.submit(item, build_response(item, verb), "accepted")
 
     def action_ignore(self) -> None:
+        from inbox.screens.respond import RespondScreen
+
         item = self._pending_or_explain()
         if item is None:
             return
@@ -736,6 +735,8 @@ class InboxScreen(Screen):
             presets=self.settings.reject_reasons, allow_empty=True), reasoned)
 
     def action_edit(self) -> None:
+        from inbox.screens.edit import EditArgsScreen
+
         item = self._pending_or_explain()
         if item is None:
             return
@@ -753,6 +754,8 @@ class InboxScreen(Screen):
                                             start=self._drafts.get(item.id)), edited)
 
     def action_respond(self) -> None:
+        from inbox.screens.respond import RespondScreen
+
         item = self._pending_or_explain()
         if item is None:
             return
@@ -783,6 +786,8 @@ class InboxScreen(Screen):
         table.action_cursor_down()
 
     def action_accept_marked(self) -> None:
+        from inbox.screens.confirm import ConfirmScreen, bulk_listing
+
         table = self.query_one(ItemTable)
         items = list(table.marked.values())  # marks survive tab switches: not only this tab's rows
         if not items:
@@ -873,6 +878,8 @@ class InboxScreen(Screen):
 
     def action_quit(self) -> None:
         """Quit; with decisions still in their undo window, ask (quitting drops them unsent)."""
+        from inbox.screens.confirm import ConfirmScreen
+
         if not self._held:
             self.app.exit()
             return
@@ -1002,6 +1009,8 @@ class InboxScreen(Screen):
 
     @work(exit_on_error=False, group="thread")
     async def open_thread(self, thread_id: str) -> None:
+        from inbox.screens.thread import ThreadScreen
+
         view = await self.service.thread(thread_id)
         self.app.push_screen(ThreadScreen(view, self.keys))
 
@@ -1014,6 +1023,8 @@ class InboxScreen(Screen):
 
     @work(exit_on_error=False, group="thread")
     async def open_full_view(self, item: InboxItem) -> None:
+        from inbox.screens.full import FullViewScreen
+
         messages = await self.service.messages(item.record.thread_id) if item.record.thread_id else []
         self.app.push_screen(FullViewScreen(item, messages, self.keys))
 
@@ -1031,10 +1042,14 @@ class InboxScreen(Screen):
                         title="A rule?", timeout=self.settings.toast_seconds * 2)
 
     def action_rules(self) -> None:
+        from inbox.screens.rules import RulesScreen
+
         self.app.push_screen(RulesScreen(self.service, self.keys))
 
     def action_propose_rule(self) -> None:
         """`p`: "always accept this" from the selected request (only one a person could accept)."""
+        from inbox.screens.rules import ProposeRuleScreen
+
         item = self._pending_or_explain()
         if item is None:
             return
@@ -1067,4 +1082,6 @@ class InboxScreen(Screen):
                         f"raised; this one still waits for you. {self.keys.label('rules')} lists the rules.", "ok")
 
     def action_help(self) -> None:
+        from inbox.screens.help import HelpScreen
+
         self.app.push_screen(HelpScreen(help_rows(self.keys.labels, self.keys.label), self.keys))
