@@ -123,3 +123,16 @@ def test_an_unwritable_cache_only_means_checking_every_time(tmp_path, cache, che
     opened(db)
     opened(db)
     assert len(checks) == 2
+
+
+def test_records_do_not_pile_up(tmp_path, cache, monkeypatch):
+    monkeypatch.setattr(checked_files, "MAX_RECORDS", 4)
+    files = []
+    for n in range(6):
+        db = tmp_path / f"db{n}.sqlite"
+        written(db, 1)
+        files.append(db)
+    time.sleep(0.1)
+    for db in files:
+        opened(db)
+    assert 0 < len(os.listdir(cache / "agent-inbox" / "checked")) <= 4

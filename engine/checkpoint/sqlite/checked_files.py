@@ -30,6 +30,7 @@ import time
 
 RECORD_VERSION = "1"
 RACY_SECONDS = 2.0
+MAX_RECORDS = 512  # then the older half is removed
 
 
 def cache_dir() -> str:
@@ -69,8 +70,24 @@ def remember(path: str, ident: str, st: os.stat_result) -> None:
         with open(scratch, "w", encoding="utf-8") as record:
             record.write(ident)
         os.replace(scratch, target)  # atomic: a reader sees the old record or the new one
+        _prune(os.path.dirname(target))
     except OSError:
         pass
+
+
+def _prune(folder: str) -> None:
+    """Keep the `keep` most recent records (one per database path ever opened: temporary files
+    would otherwise pile up); a pruned file is simply checked at its next open."""
+    keep = MAX_RECORDS
+    names = os.listdir(folder)
+    if len(names) <= keep:
+        return
+    paths = sorted((os.path.join(folder, n) for n in names), key=lambda p: os.stat(p).st_mtime_ns)
+    for stale in paths[:len(paths) - keep // 2]:
+        try:
+            os.remove(stale)
+        except OSError:
+            pass
 
 
 __all__ = ["identity", "passed", "remember", "cache_dir"]
