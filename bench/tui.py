@@ -172,9 +172,9 @@ def ms(value: float) -> str:
 
 def listed(app, table, items: int) -> bool:
     """The first page of rows is on screen and the Pending count shows every item."""
-    from inbox.screens.inbox import PAGE
+    from inbox.screens.inbox import FIRST_PAGE
 
-    return table.row_count >= min(items, PAGE) and app.inbox.counts.get("pending") == items
+    return table.row_count >= min(items, FIRST_PAGE) and app.inbox.counts.get("pending") == items
 
 
 async def first_screen(path: str, items: int) -> dict:
