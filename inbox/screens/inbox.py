@@ -317,11 +317,12 @@ class InboxScreen(Screen):
         return text
 
     # --- loading ----------------------------------------------------------------------------------
-    async def _fetch(self, offset: int = 0, limit: int = PAGE) -> list[InboxItem]:
+    async def _fetch(self, offset: int = 0, limit: int | None = None) -> list[InboxItem]:
         """Up to `limit` + 1 pending items from `offset` (the extra one tells whether more
         follow). With a query, up to SEARCH_WINDOW pending requests are searched (words match
         thread ids and graphs too, which the store's payload search does not see). The other
         tabs show their newest PAGE items."""
+        limit = PAGE if limit is None else limit
         if self.tab == "pending":
             if self.search_query.empty:
                 return await self.service.pending(limit=limit + 1, offset=offset)
@@ -346,37 +347,39 @@ class InboxScreen(Screen):
         (counts, the rest of the list), then the rest in the background (_load_rest). A new
         reload (a tab switch, a filter) cancels this one, background pages included."""
         table = self.query_one(ItemTable)
-        items = await self._fetch(limit=FIRST_PAGE)
-        table.load(items[:FIRST_PAGE], self.clock(), complete=len(items) <= FIRST_PAGE)
-        self._show_current()
-        self._topbar()
-        self._waiting = await self.service.waiting_for_a_worker()
-        self.counts = await self.service.counts()
-        self._update_tab_labels()
-        if not self._loaded_once:
-            self._loaded_once = True
-            self.set_status(self._hint(), hint=True)
-        await self._load_rest(table)
-
-    async def _load_rest(self, table: ItemTable) -> None:
-        """Pages after the first screen, in the background, up to PRELOAD rows (then load_more
-        pages as the cursor nears the end). The status bar shows how many are loaded meanwhile."""
-        token = self._loading_rest = object()
+        token = self._loading_rest = object()  # load_more (the cursor near the end) waits for this loader
         try:
-            while not table.complete and table.row_count < PRELOAD:
-                self._topbar()
-                await self._painted()  # the screen shows what is loaded before more is read
-                listing = table.items  # a reload replaces it: then these pages are not for it
-                items = await self._fetch(offset=table.row_count, limit=PAGE)
-                if table.items is not listing:
-                    return
-                await self._append(table, items[:PAGE], complete=len(items) <= PAGE)
+            # Only the unfiltered Pending list pages; the others show their PAGE items at once.
+            first = FIRST_PAGE if self.tab == "pending" and self.search_query.empty else PAGE
+            items = await self._fetch(limit=first)
+            table.load(items[:first], self.clock(), complete=len(items) <= first)
+            self._show_current()
+            self._topbar()
+            self._waiting = await self.service.waiting_for_a_worker()
+            self.counts = await self.service.counts()
+            self._update_tab_labels()
+            if not self._loaded_once:
+                self._loaded_once = True
+                self.set_status(self._hint(), hint=True)
+            await self._load_rest(table)
         finally:
             if self._loading_rest is token:  # not a newer reload's
                 self._loading_rest = None
         if not self.service.pending_count_exact() and table.complete and self.search_query.empty:
             self.counts = await self.service.counts()  # every interrupt was read: now exact
         self._update_tab_labels()
+
+    async def _load_rest(self, table: ItemTable) -> None:
+        """Pages after the first screen, in the background, up to PRELOAD rows (then load_more
+        pages as the cursor nears the end). The status bar shows how many are loaded meanwhile."""
+        while not table.complete and table.row_count < PRELOAD:
+            self._topbar()
+            await self._painted()  # the screen shows what is loaded before more is read
+            listing = table.items  # a reload replaces it: then these pages are not for it
+            items = await self._fetch(offset=table.row_count, limit=PAGE)
+            if table.items is not listing:
+                return  # a newer reload replaced the list
+            await self._append(table, items[:PAGE], complete=len(items) <= PAGE)
 
     async def _painted(self) -> None:
         """Return once the screen has been refreshed with what is loaded so far."""

@@ -97,7 +97,9 @@ async def test_the_first_screen_shows_before_the_rest_is_read_then_every_row_arr
         async with app.run_test(size=(160, 45)) as pilot:
             table = app.query_one(ItemTable)
             await wait_until(pilot, lambda: table.row_count > 0 and app.inbox.counts, what="the first page")
-            await pilot.pause(0.1)
+            # The background read of the next page is asked for (and held by the gate).
+            await wait_until(pilot, lambda: (inbox_screen.FIRST_PAGE, inbox_screen.PAGE + 1) in gate.reads,
+                             what="the second page's read")
             # The first screenful is on screen, oldest first, while the rest is held back.
             assert table.row_count == inbox_screen.FIRST_PAGE
             assert [row.key.value for row in table.ordered_rows] == [interrupt_id(i) for i in range(inbox_screen.FIRST_PAGE)]
@@ -164,5 +166,19 @@ async def test_a_short_list_is_complete_after_one_read(short_db):
             await pilot.pause(0.1)
             assert table.complete and all(offset == 0 for offset, _limit in gate.reads)
             assert "loaded" not in topbar(app) and "1 pending" in topbar(app)
+    finally:
+        await saver.aclose()
+
+
+async def test_a_search_shows_its_matches_at_once_not_a_first_page(long_db):
+    app, service, saver = await open_app(long_db)
+    try:
+        async with app.run_test(size=(160, 45)) as pilot:
+            table = app.query_one(ItemTable)
+            await wait_until(pilot, lambda: table.row_count > 0 and app.inbox.counts, what="the first page")
+            await pilot.press("slash", *"email")
+            await wait_until(pilot, lambda: table.row_count == inbox_screen.PAGE and app.inbox._loading_rest is None,
+                             what="the search's first PAGE matches")
+            assert "loaded" not in topbar(app)
     finally:
         await saver.aclose()

@@ -73,8 +73,10 @@ async def test_first_page_first_then_pages_resume_and_the_count_becomes_exact(cr
     service = ReviewService(backend, reviewer="dana")
     held = asyncio.Event()
     real = service.pending
+    reads: list[int] = []
 
     async def gated(**kwargs):
+        reads.append(kwargs.get("offset", 0))
         if kwargs.get("offset", 0) > 0:
             await held.wait()
         return await real(**kwargs)
@@ -84,7 +86,7 @@ async def test_first_page_first_then_pages_resume_and_the_count_becomes_exact(cr
         table = app.query_one(ItemTable)
         topbar = app.inbox.query_one("#topbar")
         await wait_until(pilot, lambda: table.row_count and app.inbox.counts, what="the first page")
-        await pilot.pause(0.1)
+        await wait_until(pilot, lambda: any(reads), what="the second page's read (held)")
         assert [row.key.value for row in table.ordered_rows] == singles[:4]
         # 13 interrupted threads; a thread not read yet may wait on more than one request.
         assert f"{SINGLE + 1}+ pending" in str(topbar.content)
