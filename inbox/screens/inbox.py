@@ -629,10 +629,12 @@ class InboxScreen(Screen):
 
     @on(Tabs.TabActivated)
     def _tab_activated(self, event: Tabs.TabActivated) -> None:
-        self.tab = event.tab.id.removeprefix("tab-")
+        tab = event.tab.id.removeprefix("tab-")
+        changed, self.tab = tab != self.tab, tab
         self.query_one(ItemTable).remove_decided = self.tab == "pending"
         self.query_one(ItemTable).focus()
-        self.reload()
+        if changed:  # the Tabs' first activation, as they mount, is the tab on_mount already loads
+            self.reload()
 
     def action_reload(self) -> None:
         self.set_status("Refreshed.")
