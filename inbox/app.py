@@ -27,16 +27,9 @@ from textual.worker import Worker, WorkerState
 from inbox.actions import bindings, palette_entries
 from inbox.config import InboxSettings
 from inbox.keymap import Keys, effective_keys
+from inbox.dialog_keys import DIALOG_BINDINGS
 from inbox.review import ReviewService
-from inbox.screens.confirm import ConfirmScreen
-from inbox.screens.edit import EditArgsScreen
-from inbox.screens.full import FullViewScreen
-from inbox.screens.rules import ProposeRuleScreen, RulesScreen
-from inbox.screens.help import HelpScreen
 from inbox.screens.inbox import InboxScreen
-from inbox.screens.respond import RespondScreen
-from inbox.screens.stepper import StepperScreen
-from inbox.screens.thread import ThreadScreen
 from inbox.text import defang, one_line
 
 
@@ -64,12 +57,10 @@ class InboxApp(App):
     @classmethod
     def key_map(cls, remap: dict[str, str]) -> Keys:
         """The effective keys of every binding id with `remap` applied (SettingsError if refused)."""
-        return effective_keys({"the list": [*cls.BINDINGS, *InboxScreen.BINDINGS], "the stepper": StepperScreen.BINDINGS,
-                               "the edit dialog": EditArgsScreen.BINDINGS, "the answer dialog": RespondScreen.BINDINGS,
-                               "the confirm dialog": ConfirmScreen.BINDINGS, "the help screen": HelpScreen.BINDINGS,
-                               "the thread view": ThreadScreen.BINDINGS, "the full view": FullViewScreen.BINDINGS,
-                               "the rules": RulesScreen.BINDINGS, "the rule dialog": ProposeRuleScreen.BINDINGS},
-                              remap)
+        # The dialogs' keys come from their table (inbox/dialog_keys.py), so checking a remap
+        # does not import every screen before the first one is painted.
+        return effective_keys({"the list": [*cls.BINDINGS, *InboxScreen.BINDINGS],
+                               **{where: keys for where, keys in DIALOG_BINDINGS.values()}}, remap)
 
     # --- the main screen ---------------------------------------------------------------------------
     @property

@@ -389,6 +389,12 @@ class ReviewService:
                 "errors": len(threads),
                 "all": sum(counts.values())}
 
+    def pending_count_exact(self) -> bool:
+        """Whether counts()["pending"] is the number of pending requests, or only a lower bound:
+        a remote server counts interrupted threads, and until every one has been read, a thread
+        waiting on several requests counts once."""
+        return bool(getattr(self.backend, "pending_count_exact", True))
+
     async def resolve_id(self, typed: str) -> str:
         """The full interrupt id for what a person typed: the id itself, or a unique prefix of
         MIN_PREFIX+ characters. UnknownInterrupt, or AmbiguousId listing the candidates."""

@@ -36,10 +36,11 @@ from engine.runtime.decisions import check_response
 from engine.runtime.ownership import Applied
 from inbox.backends.errors import DecidedElsewhere, DecisionNotSent, NeedsStore
 from inbox.backends.http import AgentServerClient, ApiError, ServerUnreachable, describe_fault
+from inbox.backends.remote_index import PendingIndex, Resume
 from inbox.backends.remote_shapes import interrupt_records, matches, now_iso, thread_record, timestamp
 
-SEARCH_PAGE = 200  # threads per threads/search request while scanning (filters, lookups)
-MAX_PAGE = 1000  # the most threads/search returns at once (its `limit` bound)
+SEARCH_PAGE = 200  # threads per threads/search request while listing with a filter
+MAX_PAGE = 1000  # the most threads/search returns at once (its `limit` bound): lookups scan by it
 KINDS = {"inbox-serve": "inbox serve"}
 
 
@@ -61,7 +62,8 @@ class RemoteBackend:
         self._decided: dict[str, InterruptRecord] = {}  # decisions made through this backend
         self._applied: dict[str, Applied] = {}
         self._runs: dict[str, tuple[str, str]] = {}  # interrupt id -> (thread id, run id)
-        self._where: dict[str, str] = {}  # interrupt id -> thread id, learnt while listing
+        self.index = PendingIndex()  # where interrupts are, learnt while listing and following
+        self._pending_exact = True  # whether the last count was exact (see pending_count_exact)
         self.online = True  # False while the server does not answer (the TUI shows it)
         self._listing: dict[tuple, asyncio.Future] = {}  # listings in flight, shared
 
@@ -75,6 +77,12 @@ class RemoteBackend:
     @property
     def runs_here(self) -> bool:
         return True  # the server continues the runs
+
+    @property
+    def pending_count_exact(self) -> bool:
+        """Whether the last count_by_status()["pending"] is exact, or a lower bound (a thread
+        not read yet may wait on more than one interrupt)."""
+        return self._pending_exact
 
     def client(self) -> AgentServerClient:
         """One client per event loop: the TUI's loop and the engine's loop (blocking calls)
@@ -107,9 +115,10 @@ class RemoteBackend:
         return response.json(), int(total) if total and total.isdigit() else None
 
     async def _interrupted(self, *, graph: str | None = None, thread_id: str | None = None,
-                           page: int = SEARCH_PAGE) -> AsyncIterator[InterruptRecord]:
-        """Pending interrupts, oldest thread first, reading `page` threads at a time."""
-        offset = 0
+                           page: int = SEARCH_PAGE, start: int = 0) -> AsyncIterator[tuple[int, int, InterruptRecord]]:
+        """Pending interrupts, oldest thread first, reading `page` threads at a time from thread
+        offset `start`: (thread offset, index within the thread, record)."""
+        offset = start
         while True:
             body: dict[str, Any] = {"status": "interrupted", "limit": page, "offset": offset,
                                     "sort_by": "created_at", "sort_order": "asc"}
@@ -118,13 +127,14 @@ class RemoteBackend:
             if thread_id:
                 body["ids"] = [thread_id]
             threads, _total = await self._search(body)
-            for thread in threads:
+            for position, thread in enumerate(threads, start=offset):
                 tasks = None
                 if not thread.get("interrupts"):
                     tasks = (await self.client().get(f"/threads/{thread['thread_id']}/state")).get("tasks")
-                for record in interrupt_records(thread, tasks):
-                    self._where[record.id] = record.thread_id
-                    yield record
+                records = interrupt_records(thread, tasks)
+                self.index.read(thread["thread_id"], [r.id for r in records])
+                for within, record in enumerate(records):
+                    yield position, within, record
             if len(threads) < page:
                 return
             offset += len(threads)
@@ -144,19 +154,30 @@ class RemoteBackend:
 
     async def _list_pending(self, *, text, limit, offset, graph, thread_id, action):
         # A thread may hold several interrupts, so pages of threads are read until `limit`
-        # interrupts after `offset` are found; the first screen reads one small page.
-        page = SEARCH_PAGE if (text or action or limit is None) else max(1, min(MAX_PAGE, offset + limit + 1))
+        # interrupts after `offset` are found. Where interrupt number `offset` starts was
+        # remembered by the page before (remote_index.Resume): a later page is read from
+        # there, not from the first thread again. The first screen reads one small page.
+        listing = (text, graph, thread_id, action)
+        resume = self.index.resume_at(listing, offset) if offset else None
+        start, skip_in_first, index = (resume.thread_offset, resume.skip, offset) if resume else (0, 0, 0)
+        wanted = offset - index + (limit if limit is not None else 0) + 1
+        page = SEARCH_PAGE if (text or action or limit is None) else max(1, min(MAX_PAGE, wanted))
         out: list[InterruptRecord] = []
-        skipped = 0
-        async for record in self._interrupted(graph=graph, thread_id=thread_id, page=page):
+        points: dict[int, Resume] = {}
+        async for position, within, record in self._interrupted(graph=graph, thread_id=thread_id, page=page,
+                                                                start=start):
+            if position == start and within < skip_in_first:
+                continue
             if not matches(record, text, action):
                 continue
-            if skipped < offset:
-                skipped += 1
-                continue
-            out.append(record)
             if limit is not None and len(out) >= limit:
+                points[index] = Resume(position, within)  # the first one after this page
                 break
+            if index >= offset:
+                points[index] = Resume(position, within)
+                out.append(record)
+            index += 1
+        self.index.remember_resume(listing, points)
         return out
 
     async def decisions(self, *, thread_id: str | None = None, limit: int | None = None):
@@ -198,12 +219,21 @@ class RemoteBackend:
         return [thread_record(t) for t in threads]
 
     async def count_by_status(self) -> dict[str, int]:
+        """The server counts interrupted threads (one request, any number of them); the
+        interrupts of threads read so far make it a count of requests (PendingIndex)."""
         threads, total = await self._search({"status": "interrupted", "limit": 1})
-        pending = total if total is not None else len(await self.list_pending())
+        if total is None:  # a server without X-Pagination-Total: read every interrupted thread
+            pending, self._pending_exact = len(await self.list_pending()), True
+        else:
+            pending, self._pending_exact = self.index.pending_count(total)
         return {"pending": pending, "resolved": len(self._decided)}
 
     async def _find(self, interrupt_id: str) -> tuple[dict, InterruptRecord | None]:
-        thread_id = self._where.get(interrupt_id)
+        """The interrupt's thread and record (None when it is not pending). Its thread is
+        known when it was listed, followed or looked up before; otherwise the interrupted
+        threads are scanned, MAX_PAGE at a time (the API has no lookup by interrupt id), and
+        every thread read on the way is remembered for the next lookup."""
+        thread_id = self.index.thread_of(interrupt_id)
         if thread_id is not None:
             try:
                 thread = await self.client().get(f"/threads/{thread_id}")
@@ -211,11 +241,13 @@ class RemoteBackend:
                 if error.status != 404:
                     raise
             else:
-                for record in interrupt_records(thread, await self._tasks(thread)):
+                records = interrupt_records(thread, await self._tasks(thread))
+                self.index.read(thread_id, [r.id for r in records])
+                for record in records:
                     if record.id == interrupt_id:
                         return thread, record
                 return thread, None
-        async for record in self._interrupted():
+        async for _position, _within, record in self._interrupted(page=MAX_PAGE):
             if record.id == interrupt_id:
                 return await self.client().get(f"/threads/{record.thread_id}"), record
         return {}, None
@@ -260,7 +292,7 @@ class RemoteBackend:
         """Ids starting with `prefix`: the API has no prefix lookup, so the pending interrupts
         are scanned (and the decisions made from here), as `interrupt()` scans for a full id."""
         found = [i for i in self._decided if i.startswith(prefix)]
-        async for record in self._interrupted():
+        async for _position, _within, record in self._interrupted(page=MAX_PAGE):
             if len(found) >= limit:
                 break
             if record.id.startswith(prefix) and record.id not in found:
@@ -337,6 +369,7 @@ class RemoteBackend:
             if not consumed:
                 raise DecidedElsewhere(interrupt_id, url=self.url)
         self._decided[interrupt_id] = decided
+        self.index.gone(interrupt_id)
         return decided
 
     async def _before_sending(self, interrupt_id: str, response: Any) -> tuple[InterruptRecord, Any, str | None]:
@@ -403,7 +436,9 @@ class RemoteBackend:
         if self.ours:
             await self._join(thread_id, run_id)
         thread = await self.client().get(f"/threads/{thread_id}")
-        interrupts = [_Raised(r.id, r.payload) for r in interrupt_records(thread, await self._tasks(thread))]
+        records = interrupt_records(thread, await self._tasks(thread))
+        self.index.read(thread_id, [r.id for r in records])
+        interrupts = [_Raised(r.id, r.payload) for r in records]
         status = thread.get("status")
         error = None
         if status == "error":

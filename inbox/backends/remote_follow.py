@@ -48,12 +48,21 @@ def _now() -> str:
 async def follow(backend: "RemoteBackend", since: int | None, called_at: str) -> AsyncIterator[Any]:
     """`called_at`: when subscribe() was called (a generator starts later, at its first step):
     what changed after it is news."""
-    if backend.ours:
-        async for event in _events(backend, since, called_at):
-            yield event
-    else:
-        async for event in _poll(backend, called_at):
-            yield event
+    source = _events(backend, since, called_at) if backend.ours else _poll(backend, called_at)
+    async for event in source:
+        _learn(backend, event)
+        yield event
+
+
+def _learn(backend: "RemoteBackend", event: Any) -> None:
+    """Keep the backend's PendingIndex current: where new requests are, which went."""
+    interrupt_id = getattr(event, "interrupt_id", None)
+    if interrupt_id is None:
+        return
+    if isinstance(event, InterruptRaised):
+        backend.index.raised(interrupt_id, event.thread_id)
+    else:  # resolved, expired, cancelled
+        backend.index.gone(interrupt_id)
 
 
 _AT = re.compile(r'"at":"([^"]*)"')
@@ -147,9 +156,7 @@ async def _poll(backend: "RemoteBackend", called_at: str) -> AsyncIterator[Any]:
     from inbox.backends.remote_shapes import interrupt_records
 
     seen_at = called_at  # threads updated after this are read at the next poll
-    known: dict[str, set[str]] = {}  # thread id -> its pending interrupt ids as last seen
-    for interrupt_id, thread_id in backend._where.items():
-        known.setdefault(thread_id, set()).add(interrupt_id)
+    known = backend.index.known()  # thread id -> its pending interrupt ids as last seen
     pause = backend.poll_interval
     while True:
         await asyncio.sleep(pause)
@@ -190,10 +197,9 @@ async def _poll(backend: "RemoteBackend", called_at: str) -> AsyncIterator[Any]:
             graph = str((thread.get("metadata") or {}).get("graph_id") or "")
             at = _now()
             for gone in sorted(before - set(now_pending)):
-                # `_where` keeps its thread: reading the decided request back goes straight there.
+                # The index keeps its thread: reading the decided request back goes straight there.
                 yield InterruptResolved(at=at, thread_id=thread_id, graph=graph, interrupt_id=gone)
             for new_id, record in now_pending.items():
-                backend._where[new_id] = thread_id
                 if new_id not in before:
                     yield InterruptRaised(at=at, thread_id=thread_id, graph=graph, interrupt_id=new_id,
                                           node=record.node, value=record.payload)

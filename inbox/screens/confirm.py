@@ -8,12 +8,12 @@ from typing import Callable
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, Static
 
 from inbox import styles
+from inbox.dialog_keys import dialog_bindings
 from inbox.keymap import Keys
 from inbox.edits import show_value
 from inbox.review import InboxItem
@@ -62,10 +62,7 @@ def ask_before_discarding(dialog: Screen, what: str, keys: Keys) -> None:
 
 
 class ConfirmScreen(ModalScreen[bool]):
-    BINDINGS = [
-        Binding("y", "yes", "Yes", id="confirm.yes"),
-        Binding("n,escape", "no", "No", id="confirm.no"),
-    ]
+    BINDINGS = dialog_bindings("confirm")  # inbox/dialog_keys.py
 
     def __init__(self, question: str, detail: str | Text, keys: Keys):
         """`detail`: a string (shown literally) or a Text built from literal parts; a long one scrolls."""

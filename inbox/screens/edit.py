@@ -9,12 +9,12 @@ import json
 
 from rich.text import Text
 from textual.app import ComposeResult, SuspendNotSupported
-from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static, TextArea
 
 from inbox import styles
+from inbox.dialog_keys import dialog_bindings
 from inbox.keymap import Keys
 from inbox.edits import diff_summary
 from inbox.external_editor import EditorError, edit_text
@@ -38,11 +38,7 @@ def check_args(text: str, schema: dict | None) -> tuple[dict | None, list[str]]:
 class EditArgsScreen(ModalScreen[dict | None]):
     """Returns the edited args, or None when cancelled."""
 
-    BINDINGS = [
-        Binding("ctrl+s", "submit", "Submit edit", id="edit.submit"),
-        Binding("escape", "cancel", "Cancel", id="edit.cancel", priority=True),
-        Binding("ctrl+o", "external_editor", "Open in $EDITOR", id="edit.external", priority=True),
-    ]
+    BINDINGS = dialog_bindings("edit")  # inbox/dialog_keys.py
 
     def __init__(self, action: str, args: dict, schema: dict | None, keys: Keys, *, start: dict | None = None):
         """`args`: what the agent asked for; `start`: where editing begins (the reviewer's earlier

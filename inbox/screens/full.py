@@ -7,12 +7,12 @@ from __future__ import annotations
 from rich.syntax import Syntax
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Markdown, Static
 
 from inbox import styles
+from inbox.dialog_keys import dialog_bindings
 from inbox.keymap import Keys
 from inbox.review import InboxItem, short_id
 from inbox.text import defang, literal, one_line, readable
@@ -37,7 +37,7 @@ def messages_in_full(messages: list) -> Text:
 
 
 class FullViewScreen(ModalScreen[None]):
-    BINDINGS = [Binding("escape,q,v", "close", "Close", id="full.close")]
+    BINDINGS = dialog_bindings("full")  # inbox/dialog_keys.py
 
     def __init__(self, item: InboxItem, messages: list, keys: Keys):
         super().__init__()

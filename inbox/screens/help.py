@@ -7,12 +7,12 @@ from pathlib import Path
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from inbox import styles
+from inbox.dialog_keys import dialog_bindings
 from inbox.config import config_path
 from inbox.keymap import Keys
 from inbox.text import literal
@@ -25,7 +25,7 @@ def _home_relative(path) -> str:
 
 
 class HelpScreen(ModalScreen[None]):
-    BINDINGS = [Binding("escape,q,question_mark", "close", "Close", id="help.close")]
+    BINDINGS = dialog_bindings("help")  # inbox/dialog_keys.py
 
     def __init__(self, rows: list[tuple[str, str, str]], keys: Keys):
         super().__init__()

@@ -10,6 +10,9 @@ Failures go to the app's error boundary (InboxApp.report_failure): every worker 
 `exit_on_error=False` and a failed one is reported by what it was doing (WORKER_TASKS); a
 message handler of this screen that raises is reported too, and the screen keeps running.
 
+The dialogs and other screens (inbox/screens/*) are imported where they are opened, not with
+this module: the first screen does not wait for modules it does not show.
+
 Agent text reaches the screen only as `Text` from inbox.text (never parsed as markup, controls
 made visible); toasts go through the app's `notify`, which turns markup off for every caller.
 """
@@ -39,14 +42,6 @@ from inbox.config import InboxSettings
 from inbox.keymap import Keys
 from inbox.review import (AlreadyResolved, Applied, DecisionNotSent, InboxItem, InvalidResponse, NeedsStore, ReviewService,
                           blocking, build_response, describe_rule)
-from inbox.screens.confirm import ConfirmScreen, bulk_listing
-from inbox.screens.edit import EditArgsScreen
-from inbox.screens.full import FullViewScreen
-from inbox.screens.rules import ProposeRuleScreen, RulesScreen
-from inbox.screens.help import HelpScreen
-from inbox.screens.respond import RespondScreen
-from inbox.screens.stepper import StepperScreen
-from inbox.screens.thread import ThreadScreen
 from inbox.attention import notify_desktop
 from inbox.search import Query, QueryError, matches, parse_query
 from inbox.text import literal, one_line, summary, timestamp
@@ -55,7 +50,14 @@ from inbox.widgets.item_table import GROUPS, SORTS, ItemTable, age_text
 from inbox.widgets.instant_tabs import InstantTabs
 from inbox.widgets.key_footer import KeyFooter
 
-PAGE = 200  # rows fetched at a time; more are paged in as the cursor nears the end
+# Loading a long list: a screenful first (shown at once), then pages in the background up to
+# PRELOAD rows, then a page at a time as the cursor nears the end. Rows cost memory (~10 KB a
+# request with its table row) and appending them costs the event loop, so 100,000 pending
+# requests are not all loaded; the status bar says how many are ("1000 of 100000 loaded").
+FIRST_PAGE = 50  # rows in the first read: more than a tall terminal shows
+PAGE = 200  # rows per later read
+PRELOAD = 1000  # rows loaded in the background after the first screen
+APPEND_SLICE = 50  # rows appended between yields to the event loop (keys and frames go first)
 DETAIL_DELAY = 0.06
 MESSAGES_KEPT = 64  # threads whose messages are kept for the detail pane (until the store changes)
 MESSAGES_WAIT = 0.05  # the detail pane waits this long for a thread's messages before drawing without them
@@ -139,6 +141,7 @@ class InboxScreen(Screen):
         self._window: asyncio.Future | None = None  # the pending requests a query searches (_search_window)
         self._filter_timer = None
         self._loaded_once = False
+        self._loading_rest: object | None = None  # the loader reading pages now (background or on demand)
         self._showing_hint = True  # the status line shows the hint (not a message to read)
         self.unreachable: str | None = None  # a remote server's fault while it does not answer
 
@@ -207,7 +210,10 @@ class InboxScreen(Screen):
             shown = [i for i in table.items.values() if i.record.status == "pending"] if self.tab == "pending" else []
             overdue = sum(1 for i in shown if i.record.overdue)
             in_doubt = sum(1 for i in shown if i.in_doubt)
-            text.append(f" {self.counts.get('pending', 0)} pending", style=styles.STRONG)
+            text.append(f" {self._pending_count()} pending", style=styles.STRONG)
+            loaded = self._loaded_note()
+            if loaded:
+                text.append(f" · {loaded}", style=styles.MUTED)
             if self._unseen:
                 text.append(f" · {len(self._unseen)} new", style=styles.OK_STRONG)
             if overdue:
@@ -226,6 +232,23 @@ class InboxScreen(Screen):
         if self.unreachable is not None:
             text.append("  ● server unreachable, retrying", style=styles.ERROR_STRONG)
         self.query_one("#topbar", Static).update(text, layout=False)  # one row: its size never changes
+
+    def _pending_count(self) -> str:
+        """The pending count as shown: "10000+" when it is a lower bound (a remote server counts
+        interrupted threads, and a thread may wait on several requests, until all are read)."""
+        count = self.counts.get("pending", 0)
+        return f"{count}+" if not self.service.pending_count_exact() else str(count)
+
+    def _loaded_note(self) -> str:
+        """How much of a long Pending list is loaded, while not all of it is: never a list that
+        looks complete when it is not."""
+        table = self.query_one(ItemTable)
+        if self.tab != "pending" or not self.search_query.empty or table.complete:
+            return ""
+        of = f" of {self._pending_count()}" if self.counts else ""
+        if self._loading_rest is not None:
+            return f"loading… {table.row_count}{of} loaded"
+        return f"{table.row_count}{of} loaded, more as you scroll"
 
     def _attention(self, what: str) -> None:
         """Bell and/or desktop notification (the config's `notify`) for new or overdue requests."""
@@ -253,6 +276,8 @@ class InboxScreen(Screen):
     def _update_tab_labels(self) -> None:
         for key, label in TABS:
             count = self.counts.get(key)
+            if key == "pending" and count is not None:
+                count = self._pending_count()
             tab = self.query_one(f"#tab-{key}", Tab)
             text = f"{label} {count}" if count is not None else label
             if tab.label_text != text:  # a new label relayouts the tabs
@@ -270,6 +295,7 @@ class InboxScreen(Screen):
         the keys that work on the selected request: only those its config allows. With a
         query: which match the cursor is on, of how many."""
         pending = self.counts.get("pending", 0)
+        shown_count = self._pending_count()
         item = self.current
         key = self.keys.label
         table = self.query_one(ItemTable)
@@ -283,7 +309,7 @@ class InboxScreen(Screen):
                 return text
             text.append(" · ")
         else:
-            text = Text(f"{pending} request{'s' if pending != 1 else ''} waiting" if pending else
+            text = Text(f"{shown_count} request{'s' if pending != 1 else ''} waiting" if pending else
                         "Nothing is waiting for you. New requests appear here as agents raise them.")
         if item is None:
             if pending and self.tab != "pending":
@@ -303,13 +329,15 @@ class InboxScreen(Screen):
         return text
 
     # --- loading ----------------------------------------------------------------------------------
-    async def _fetch(self, offset: int = 0) -> list[InboxItem]:
-        """Up to PAGE + 1 items from `offset` (the extra one tells whether more follow). With a
-        query, up to SEARCH_WINDOW pending requests are searched (words match thread ids and
-        graphs too, which the store's payload search does not see)."""
+    async def _fetch(self, offset: int = 0, limit: int | None = None) -> list[InboxItem]:
+        """Up to `limit` + 1 pending items from `offset` (the extra one tells whether more
+        follow). With a query, up to SEARCH_WINDOW pending requests are searched (words match
+        thread ids and graphs too, which the store's payload search does not see). The other
+        tabs show their newest PAGE items."""
+        limit = PAGE if limit is None else limit
         if self.tab == "pending":
             if self.search_query.empty:
-                return await self.service.pending(limit=PAGE + 1, offset=offset)
+                return await self.service.pending(limit=limit + 1, offset=offset)
             return [] if offset else self._filtered(await self._search_window())
         if offset:
             return []  # the other tabs show their newest PAGE items
@@ -345,20 +373,63 @@ class InboxScreen(Screen):
 
     @work(exit_on_error=False, exclusive=True, group="load")
     async def reload(self, counts: bool = True) -> None:
-        """The current tab's list from the store; `counts=False` keeps the counts (and the graphs
-        waiting for a worker) as the live updates left them: a tab switch or a filter changes
-        which items are listed, not how many wait."""
-        items = await self._fetch()
-        if counts or not self.counts:
-            self._waiting = await self.service.waiting_for_a_worker()
-            self.counts = await self.service.counts()
+        """The list from the top: a screenful first, on screen before anything else is read
+        (counts, the rest of the list), then the rest in the background (_load_rest). A new
+        reload (a tab switch, a filter) cancels this one, background pages included.
+        `counts=False` keeps the counts (and the graphs waiting for a worker) as the live
+        updates left them: a tab switch or a filter changes which items are listed, not how
+        many wait."""
         table = self.query_one(ItemTable)
-        table.load(items[:PAGE], self.clock(), complete=len(items) <= PAGE)
+        token = self._loading_rest = object()  # load_more (the cursor near the end) waits for this loader
+        try:
+            # Only the unfiltered Pending list pages; the others show their PAGE items at once.
+            first = FIRST_PAGE if self.tab == "pending" and self.search_query.empty else PAGE
+            items = await self._fetch(limit=first)
+            table.load(items[:first], self.clock(), complete=len(items) <= first)
+            self._show_current()
+            self._topbar()
+            if counts or not self.counts:
+                self._waiting = await self.service.waiting_for_a_worker()
+                self.counts = await self.service.counts()
+            self._update_tab_labels()
+            if not self._loaded_once:
+                self._loaded_once = True
+                self.set_status(self._hint(), hint=True)
+            await self._load_rest(table)
+        finally:
+            if self._loading_rest is token:  # not a newer reload's
+                self._loading_rest = None
+        if not self.service.pending_count_exact() and table.complete and self.search_query.empty:
+            self.counts = await self.service.counts()  # every interrupt was read: now exact
         self._update_tab_labels()
-        self._show_current()
-        if not self._loaded_once:
-            self._loaded_once = True
-            self.set_status(self._hint(), hint=True)
+
+    async def _load_rest(self, table: ItemTable) -> None:
+        """Pages after the first screen, in the background, up to PRELOAD rows (then load_more
+        pages as the cursor nears the end). The status bar shows how many are loaded meanwhile."""
+        while not table.complete and table.row_count < PRELOAD:
+            self._topbar()
+            await self._painted()  # the screen shows what is loaded before more is read
+            listing = table.items  # a reload replaces it: then these pages are not for it
+            items = await self._fetch(offset=table.row_count, limit=PAGE)
+            if table.items is not listing:
+                return  # a newer reload replaced the list
+            await self._append(table, items[:PAGE], complete=len(items) <= PAGE)
+
+    async def _painted(self) -> None:
+        """Return once the screen has been refreshed with what is loaded so far."""
+        await asyncio.sleep(0)  # the table's own idle step lays out the new rows first
+        await self.query_one(ItemTable).wait_for_refresh()
+
+    async def _append(self, table: ItemTable, items: list[InboxItem], complete: bool) -> None:
+        """Append a page a slice at a time, yielding between slices: appending a row costs
+        ~0.2-0.4 ms, and a key pressed meanwhile should not wait for a whole page."""
+        for start in range(0, len(items), APPEND_SLICE):
+            last = start + APPEND_SLICE >= len(items)
+            table.append(items[start:start + APPEND_SLICE], self.clock(), complete=complete if last else False)
+            if not last:
+                await asyncio.sleep(0)
+        if not items:
+            table.complete = complete
 
     @work(exit_on_error=False, exclusive=True, group="events")
     async def watch_events(self) -> None:
@@ -430,7 +501,7 @@ class InboxScreen(Screen):
                         title="New work", timeout=self.settings.toast_seconds)
 
     async def _reload_now(self) -> None:
-        items = await self._fetch()
+        items = await self._fetch()  # not the Pending tab: its newest PAGE items
         self.counts = await self.service.counts()
         self.query_one(ItemTable).load(items[:PAGE], self.clock(), complete=len(items) <= PAGE)
         self._update_tab_labels()
@@ -506,10 +577,18 @@ class InboxScreen(Screen):
     @work(exit_on_error=False, exclusive=True, group="more")
     async def load_more(self) -> None:
         table = self.query_one(ItemTable)
-        if table.complete:
+        if table.complete or self._loading_rest is not None:  # the background pages get there first
             return
-        items = await self._fetch(offset=table.row_count)
-        table.append(items[:PAGE], self.clock(), complete=len(items) <= PAGE)
+        token = self._loading_rest = object()
+        try:
+            listing = table.items
+            items = await self._fetch(offset=table.row_count)
+            if table.items is listing:  # not reloaded meanwhile (a tab switch, a filter)
+                await self._append(table, items[:PAGE], complete=len(items) <= PAGE)
+        finally:
+            if self._loading_rest is token:
+                self._loading_rest = None
+        self._topbar()
 
     @work(exit_on_error=False, exclusive=True, group="messages")
     async def load_messages(self, item: InboxItem, age: str, expanded: bool) -> None:
@@ -626,10 +705,12 @@ class InboxScreen(Screen):
 
     @on(Tabs.TabActivated)
     def _tab_activated(self, event: Tabs.TabActivated) -> None:
-        self.tab = event.tab.id.removeprefix("tab-")
+        tab = event.tab.id.removeprefix("tab-")
+        changed, self.tab = tab != self.tab, tab
         self.query_one(ItemTable).remove_decided = self.tab == "pending"
         self.query_one(ItemTable).focus()
-        self.reload(counts=not self.live)
+        if changed:  # the Tabs' first activation, as they mount, is the tab on_mount already loads
+            self.reload(counts=not self.live)
 
     def action_reload(self) -> None:
         self._messages.clear()
@@ -702,6 +783,8 @@ class InboxScreen(Screen):
         return item
 
     def _stepper(self, item: InboxItem) -> None:
+        from inbox.screens.stepper import StepperScreen
+
         def done(response: Any) -> None:
             if response is not None:
                 self.submit(item, response, "decided")
@@ -717,6 +800,8 @@ class InboxScreen(Screen):
         self.submit(item, build_response(item, verb), "accepted")
 
     def action_ignore(self) -> None:
+        from inbox.screens.respond import RespondScreen
+
         item = self._pending_or_explain()
         if item is None:
             return
@@ -736,6 +821,8 @@ class InboxScreen(Screen):
             presets=self.settings.reject_reasons, allow_empty=True), reasoned)
 
     def action_edit(self) -> None:
+        from inbox.screens.edit import EditArgsScreen
+
         item = self._pending_or_explain()
         if item is None:
             return
@@ -753,6 +840,8 @@ class InboxScreen(Screen):
                                             start=self._drafts.get(item.id)), edited)
 
     def action_respond(self) -> None:
+        from inbox.screens.respond import RespondScreen
+
         item = self._pending_or_explain()
         if item is None:
             return
@@ -783,6 +872,8 @@ class InboxScreen(Screen):
         table.action_cursor_down()
 
     def action_accept_marked(self) -> None:
+        from inbox.screens.confirm import ConfirmScreen, bulk_listing
+
         table = self.query_one(ItemTable)
         items = list(table.marked.values())  # marks survive tab switches: not only this tab's rows
         if not items:
@@ -873,6 +964,8 @@ class InboxScreen(Screen):
 
     def action_quit(self) -> None:
         """Quit; with decisions still in their undo window, ask (quitting drops them unsent)."""
+        from inbox.screens.confirm import ConfirmScreen
+
         if not self._held:
             self.app.exit()
             return
@@ -1002,6 +1095,8 @@ class InboxScreen(Screen):
 
     @work(exit_on_error=False, group="thread")
     async def open_thread(self, thread_id: str) -> None:
+        from inbox.screens.thread import ThreadScreen
+
         view = await self.service.thread(thread_id)
         self.app.push_screen(ThreadScreen(view, self.keys))
 
@@ -1014,6 +1109,8 @@ class InboxScreen(Screen):
 
     @work(exit_on_error=False, group="thread")
     async def open_full_view(self, item: InboxItem) -> None:
+        from inbox.screens.full import FullViewScreen
+
         messages = await self.service.messages(item.record.thread_id) if item.record.thread_id else []
         self.app.push_screen(FullViewScreen(item, messages, self.keys))
 
@@ -1031,10 +1128,14 @@ class InboxScreen(Screen):
                         title="A rule?", timeout=self.settings.toast_seconds * 2)
 
     def action_rules(self) -> None:
+        from inbox.screens.rules import RulesScreen
+
         self.app.push_screen(RulesScreen(self.service, self.keys))
 
     def action_propose_rule(self) -> None:
         """`p`: "always accept this" from the selected request (only one a person could accept)."""
+        from inbox.screens.rules import ProposeRuleScreen
+
         item = self._pending_or_explain()
         if item is None:
             return
@@ -1067,4 +1168,6 @@ class InboxScreen(Screen):
                         f"raised; this one still waits for you. {self.keys.label('rules')} lists the rules.", "ok")
 
     def action_help(self) -> None:
+        from inbox.screens.help import HelpScreen
+
         self.app.push_screen(HelpScreen(help_rows(self.keys.labels, self.keys.label), self.keys))

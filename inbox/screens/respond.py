@@ -10,12 +10,12 @@ from typing import Any
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static, Switch, TextArea
 
 from inbox import styles
+from inbox.dialog_keys import dialog_bindings
 from inbox.keymap import Keys
 from inbox.review import schema_errors
 from inbox.screens.confirm import ask_before_discarding
@@ -25,12 +25,7 @@ from inbox.text import defang, literal, one_line
 class RespondScreen(ModalScreen[Any]):
     """Returns the answer (a string, or a JSON value when "send as JSON" is on), or None."""
 
-    BINDINGS = [
-        Binding("ctrl+s", "submit", "Send", id="respond.submit"),
-        Binding("escape", "cancel", "Cancel", id="respond.cancel", priority=True),
-        Binding("ctrl+j", "toggle_json", "JSON on/off", id="respond.json"),
-        Binding("ctrl+r", "next_preset", "Next preset reason", id="respond.preset", priority=True),
-    ]
+    BINDINGS = dialog_bindings("respond")  # inbox/dialog_keys.py
 
     def __init__(self, title: str, prompt: str, allow_json: bool, keys: Keys, schema: dict | None = None, *,
                  presets: list[str] | None = None, allow_empty: bool = False):

@@ -12,12 +12,12 @@ from typing import Any
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Input, Static, Switch
 
 from inbox import styles
+from inbox.dialog_keys import dialog_bindings
 from inbox.keymap import Keys
 from inbox.review import InboxItem, NeedsStore, ReviewService, describe_rule
 from inbox.screens.confirm import ConfirmScreen, ask_before_discarding
@@ -60,8 +60,7 @@ def parse_pattern(text: str) -> tuple[str | None, str | None, Any]:
 class ProposeRuleScreen(ModalScreen[dict | None]):
     """Returns {"arg", "op", "value", "thread_id", "hours"} for a new rule, or None."""
 
-    BINDINGS = [Binding("ctrl+s", "submit", "Add rule", id="rule.submit", priority=True),
-                Binding("escape", "cancel", "Cancel", id="rule.cancel", priority=True)]
+    BINDINGS = dialog_bindings("rule")  # inbox/dialog_keys.py
 
     def __init__(self, item: InboxItem, keys: Keys):
         super().__init__()
@@ -126,8 +125,7 @@ class ProposeRuleScreen(ModalScreen[dict | None]):
 class RulesScreen(ModalScreen[None]):
     """The active rules; `d` revokes the selected one after a confirm."""
 
-    BINDINGS = [Binding("escape,q", "close", "Close", id="rules.close"),
-                Binding("d", "revoke", "Revoke", id="rules.revoke")]
+    BINDINGS = dialog_bindings("rules")
 
     def __init__(self, service: ReviewService, keys: Keys):
         super().__init__()

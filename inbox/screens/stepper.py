@@ -10,12 +10,12 @@ from rich.console import Group
 from rich.syntax import Syntax
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Markdown, Static
 
 from inbox import styles
+from inbox.dialog_keys import dialog_bindings
 from inbox.keymap import Keys
 from inbox.edits import diff_summary
 from inbox.review import OUTCOME_WORDS, InboxItem
@@ -29,19 +29,7 @@ from inbox.text import defang, literal, one_line, readable
 class StepperScreen(ModalScreen[Any]):
     """Returns the complete resume value, or None when cancelled."""
 
-    BINDINGS = [
-        # One vocabulary with the list: `a` accepts, `i` skips the tool (the multi-action format
-        # calls that "reject"), `x` is not used here (it expands arguments in the list).
-        Binding("a", "decide('approve')", "Accept", id="step.approve"),
-        Binding("e", "edit", "Edit args", id="step.edit"),
-        Binding("i", "decide('reject')", "Reject (skip the tool)", id="step.reject"),
-        Binding("r", "respond", "Respond", id="step.respond"),
-        Binding("A", "approve_all", "Accept all", id="step.approve_all"),
-        Binding("n,j,down", "move(1)", "Next", id="step.next"),
-        Binding("p,k,up", "move(-1)", "Previous", id="step.previous"),
-        Binding("ctrl+s", "submit", "Send all", id="step.submit"),
-        Binding("escape", "cancel", "Cancel", id="step.cancel"),
-    ]
+    BINDINGS = dialog_bindings("stepper")  # inbox/dialog_keys.py
 
     def __init__(self, item: InboxItem, keys: Keys, *, reject_reasons: list[str] | None = None):
         super().__init__()

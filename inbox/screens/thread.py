@@ -6,12 +6,12 @@ from __future__ import annotations
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from inbox import styles
+from inbox.dialog_keys import dialog_bindings
 from inbox.keymap import Keys
 from inbox.review import ThreadView, describe_decision, short_id
 from inbox.text import literal, one_line, pretty_json, timestamp
@@ -45,7 +45,7 @@ def _decisions_table(view: ThreadView) -> Table | Text:
 
 
 class ThreadScreen(ModalScreen[None]):
-    BINDINGS = [Binding("escape,q,t", "close", "Back", id="thread.close")]
+    BINDINGS = dialog_bindings("thread")  # inbox/dialog_keys.py
 
     def __init__(self, view: ThreadView, keys: Keys):
         super().__init__()

@@ -144,6 +144,7 @@ class ItemTable(DataTable):
         self.highlight: tuple[str, ...] = ()  # the `/` query's words, highlighted where they match
         self.held: dict[str, str] = {}  # decisions in their undo window: id -> the countdown shown
         self._slots: dict[str, int] = {}  # thread id -> the row its decided request left
+        self._ages: dict[str, str] = {}  # id -> the age shown, so `tick` touches only rows whose age changed
 
     def _update_dimensions(self, new_rows) -> None:
         # Textual measures every cell of every new row, for the columns that size to their
@@ -225,7 +226,7 @@ class ItemTable(DataTable):
         """The row's cells in the current layout's column order."""
         self._now = now
         mark = Text("●", style=styles.MARK) if item.id in self.marked else Text(" ")
-        age = age_text(item.record.created_at, now)
+        age = self._ages[item.id] = age_text(item.record.created_at, now)
         pending = item.record.status == "pending" and not item.error
         width = dict((k, w) for k, _l, w in self.layout_columns).get("action", 16)
         description = outcome_cell(item)
@@ -252,6 +253,7 @@ class ItemTable(DataTable):
         self.clear()
         self.items = {}
         self._slots = {}
+        self._ages = {}
         self.append(items, now, complete)
         if self.arranged:
             self.arrange()
@@ -344,20 +346,26 @@ class ItemTable(DataTable):
             self.replace_item(self.items[item_id], self._now)
 
     def tick(self, now: datetime) -> None:
-        """Recompute every row's age (rows are few hundred at most; only visible ones are drawn)."""
+        """Recompute every row's age; only rows whose age reads differently are updated (a
+        thousand rows a few days old change once a day, not at every tick)."""
         if "age" not in self.shown_columns:
             return
         for item_id, item in self.items.items():
-            self.update_cell(item_id, "age", Text(age_text(item.record.created_at, now),
-                                                  style=styles.WARNING_STRONG if item.record.overdue else ""))
+            age = age_text(item.record.created_at, now)
+            if self._ages.get(item_id) != age:
+                self._ages[item_id] = age
+                self.update_cell(item_id, "age", Text(age, style=styles.WARNING_STRONG if item.record.overdue else ""))
 
     def replace_item(self, item: InboxItem, now: datetime | None = None) -> None:
         """Restyle one row in place (decided by us or someone else)."""
         if item.id in self.items:
             self.items[item.id] = item
+            shown_age = self._ages.get(item.id)  # the age cell is left as it is: so is its record
             for (key, _label, _width), cell in zip(self.layout_columns, self._cells(item, now or datetime.now(timezone.utc))):
                 if key != "age":
                     self.update_cell(item.id, key, cell)
+            if shown_age is not None:
+                self._ages[item.id] = shown_age
 
     def toggle_mark(self) -> None:
         item_id = self.current_id

@@ -82,3 +82,21 @@ def ask_title(state: TitleState):
 
 
 question = StateGraph(TitleState).add_node("ask_title", ask_title).add_edge(START, "ask_title").compile()
+
+
+class PairState(TypedDict, total=False):
+    left: str
+    right: str
+
+
+def ask_left(state: PairState):
+    """Two branches of one superstep each pause: one thread waits on two interrupts."""
+    return {"left": interrupt("Left or right? (left branch)")}
+
+
+def ask_right(state: PairState):
+    return {"right": interrupt("Left or right? (right branch)")}
+
+
+pair = (StateGraph(PairState).add_node("ask_left", ask_left).add_node("ask_right", ask_right)
+        .add_edge(START, "ask_left").add_edge(START, "ask_right").compile())

@@ -24,6 +24,7 @@ from datetime import datetime, timezone
 
 import aiosqlite
 
+from engine.checkpoint.sqlite import checked_files
 from engine.checkpoint.sqlite.times import stored_time
 from engine.errors import StorageError
 
@@ -482,8 +483,12 @@ def prepare_file(path: str, adopt_empty: bool = True) -> None:
         if app_id != APPLICATION_ID:
             return  # an empty database, adopted
     # Ours: checked here, before the saver's own connection opens it (and again by ensure_schema
-    # on that connection, which is what decides, before any write).
-    check_file(path)
+    # on that connection, which is what decides, before any write). Not again while the file
+    # is exactly as it was when it last passed (checked_files.py says what "exactly" means).
+    ident = checked_files.identity(path, st, header)
+    if not checked_files.passed(path, ident):
+        check_file(path)
+        checked_files.remember(path, ident, st)
 
 
 def check_file(path: str) -> None:
@@ -495,8 +500,9 @@ def check_file(path: str) -> None:
     accept` wrote its claim into such a file). `PRAGMA quick_check` reads every page, on a
     read-only connection (it never blocks writers in WAL mode). It costs ~12 ms per 1,000
     paused demo threads with the file in the page cache (~120 ms for a 34 MB file of 10k,
-    against ~750 ms for `inbox list` to start and print), which every open pays: it is what
-    makes "nothing is written to a corrupt file" hold for every writer, not only the CLI.
+    against ~750 ms for `inbox list` to start and print): it is what makes "nothing is
+    written to a corrupt file" hold for every writer, not only the CLI. prepare_file skips it
+    for a file exactly as it was when it last passed (checked_files.py).
     (integrity_check, which also compares every index with its table, took 2-3x as long.)"""
     try:
         conn = _readonly_connect(path)
