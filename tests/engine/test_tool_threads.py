@@ -22,7 +22,8 @@ def agent_with(tool, reviewed: bool, saver):
                              name="agent")
 
 
-async def test_two_runs_on_one_loop_are_inside_their_sync_tools_at_once(tmp_path):
+def meeting_tool():
+    """A sync tool whose call returns only once a second call is inside it too."""
     barrier = threading.Barrier(2, timeout=10)
 
     def meet(text: str) -> str:
@@ -30,6 +31,11 @@ async def test_two_runs_on_one_loop_are_inside_their_sync_tools_at_once(tmp_path
         barrier.wait()
         return "met"
 
+    return meet
+
+
+async def test_two_runs_on_one_loop_are_inside_their_sync_tools_at_once(tmp_path):
+    meet = meeting_tool()
     async with SqliteSaver.from_conn_string(tmp_path / "inbox.sqlite") as saver:
         graph = agent_with(meet, False, saver)
         results = await asyncio.gather(*(graph.ainvoke({"messages": [{"role": "user", "content": "go"}]},
@@ -38,13 +44,7 @@ async def test_two_runs_on_one_loop_are_inside_their_sync_tools_at_once(tmp_path
 
 
 async def test_a_worker_applying_two_decisions_runs_their_reviewed_sync_tools_at_once(tmp_path):
-    barrier = threading.Barrier(2, timeout=10)
-
-    def meet(text: str) -> str:
-        """Waits for the other run's call."""
-        barrier.wait()
-        return "met"
-
+    meet = meeting_tool()
     async with SqliteSaver.from_conn_string(tmp_path / "inbox.sqlite") as saver:
         graph = agent_with(meet, True, saver)
         for n in range(2):
