@@ -58,6 +58,7 @@ FIRST_PAGE = 50  # rows in the first read: more than a tall terminal shows
 PAGE = 200  # rows per later read
 PRELOAD = 1000  # rows loaded in the background after the first screen
 APPEND_SLICE = 50  # rows appended between yields to the event loop (keys and frames go first)
+LOADING = "Loading…"  # the status line until the first screen is loaded
 DETAIL_DELAY = 0.06
 MESSAGES_KEPT = 64  # threads whose messages are kept for the detail pane (until the store changes)
 MESSAGES_WAIT = 0.05  # the detail pane waits this long for a thread's messages before drawing without them
@@ -143,6 +144,7 @@ class InboxScreen(Screen):
         self._loaded_once = False
         self._loading_rest: object | None = None  # the loader reading pages now (background or on demand)
         self._showing_hint = True  # the status line shows the hint (not a message to read)
+        self._status_message: str | Text = ""  # what set_status showed last
         self.unreachable: str | None = None  # a remote server's fault while it does not answer
 
     # --- layout -----------------------------------------------------------------------------------
@@ -161,7 +163,7 @@ class InboxScreen(Screen):
         self.query_one("#filter", Input).display = False
         self._fit(self.app.size.width)
         self._topbar()
-        self.set_status("Loading…")
+        self.set_status(LOADING)
         self.query_one(ItemTable).focus()
         self.reload()
         self.set_interval(AGE_TICK, self._tick_ages)
@@ -263,6 +265,7 @@ class InboxScreen(Screen):
         `tone` (ok, error, busy, or plain) is a class of the status line: app.tcss colours it from the theme.
         A message stays until the reviewer moves; then the hint (`_hint`) takes its place again."""
         self._showing_hint = hint
+        self._status_message = message
         if isinstance(message, str):
             message = literal(message.replace("\n", " "))
         line = self.query_one("#statusline", Static)
@@ -394,7 +397,8 @@ class InboxScreen(Screen):
             self._update_tab_labels()
             if not self._loaded_once:
                 self._loaded_once = True
-                self.set_status(self._hint(), hint=True)
+                if self._status_message == LOADING:  # not a message the reviewer caused meanwhile
+                    self.set_status(self._hint(), hint=True)
             await self._load_rest(table)
         finally:
             if self._loading_rest is token:  # not a newer reload's
