@@ -184,6 +184,11 @@ def test_a_killed_workers_lease_is_taken_over(hosts):
     for doubt_id, _thread in doubts:
         done = hosts.start("mark-done", "--graph", AGENT, "--by", "settler", doubt_id)
         out, err = done.communicate(timeout=60)
-        assert done.returncode == 0 and json_line(out)["status"] == "done", (out, err)
+        # "busy": a surviving worker held the thread at that moment (seen once, in CI, right
+        # after settling: see the session 5 note); the decision is recorded and that worker
+        # or the other applies it, which the settling below waits for.
+        assert done.returncode == 0 and json_line(out)["status"] in ("done", "busy"), (out, err)
+    hosts.wait_settled(90)
+    assert not hosts.query("SELECT 1 FROM engine_interrupts WHERE status = 'pending'")
     assert hosts.effects_by_key() == runs_at_kill + Counter({i: 1 for i in ids if i not in started_at_kill})
     hosts.check_no_forks()
