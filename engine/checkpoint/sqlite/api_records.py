@@ -137,9 +137,10 @@ class SqliteApiRecords:
         where_meta, meta_params, rest = _scalar_filters(metadata, _META_SQL)
         t_where += where_meta
         t_params += meta_params
-        t_from = ("FROM threads AS t " + ("INDEXED BY threads_by_status " if only_engine else "")
-                  + "LEFT JOIN api_threads AS a ON a.thread_id = t.thread_id"
-                  + (" WHERE " + " AND ".join(t_where) if t_where else ""))
+        threads = "FROM threads AS t " + ("INDEXED BY threads_by_status " if only_engine else "")
+        joined = "LEFT JOIN api_threads AS a ON a.thread_id = t.thread_id"
+        where = " WHERE " + " AND ".join(t_where) if t_where else ""
+        t_from = threads + joined + where
         t_select = (f"SELECT t.thread_id, coalesce(a.created_at, t.created_at), t.updated_at, {_STATUS_SQL}, "
                     f"{_META_SQL}, t.rowid {t_from}")
         if only_engine and not rest and sort_by == "updated_at":
@@ -148,8 +149,7 @@ class SqliteApiRecords:
 
             # the count joins api_threads only when a metadata condition reads it (a join per
             # row is most of a 10,000-row count; without it the index answers alone)
-            count_from = t_from if where_meta else t_from.replace(
-                " LEFT JOIN api_threads AS a ON a.thread_id = t.thread_id", "")
+            count_from = t_from if where_meta else threads + where
 
             def page(db, _txn):
                 total = db.execute(f"SELECT count(*) {count_from}", t_params).fetchone()[0]
