@@ -24,6 +24,7 @@ from textual.app import App, SystemCommand
 from textual.message import Message
 from textual.worker import Worker, WorkerState
 
+from inbox import gc_pauses
 from inbox.actions import bindings, palette_entries
 from inbox.config import InboxSettings
 from inbox.keymap import Keys, effective_keys
@@ -52,6 +53,7 @@ class InboxApp(App):
         self.live = live
         self.expire_every = expire_every
         self._inbox: InboxScreen | None = None
+        self._gc_thresholds: tuple[int, int, int] | None = None  # while running (inbox/gc_pauses.py)
         self.failures: list[tuple[str, BaseException]] = []  # what the error boundary reported
 
     @classmethod
@@ -73,6 +75,16 @@ class InboxApp(App):
 
     def get_default_screen(self) -> InboxScreen:
         return self.inbox
+
+    def on_load(self) -> None:
+        self._gc_thresholds = gc_pauses.calm()  # undone in on_unmount
+        # Before the screen is composed: the first page's read overlaps Textual's start.
+        self.inbox.prefetch_first_page()
+
+    def on_unmount(self) -> None:
+        if self._gc_thresholds is not None:
+            gc_pauses.restore(self._gc_thresholds)
+            self._gc_thresholds = None
 
     def on_mount(self) -> None:
         if self.settings.keys:

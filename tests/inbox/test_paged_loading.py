@@ -182,3 +182,60 @@ async def test_a_search_shows_its_matches_at_once_not_a_first_page(long_db):
             assert "loaded" not in topbar(app)
     finally:
         await saver.aclose()
+
+
+async def test_the_first_page_is_read_once_and_before_the_screen_is_composed(long_db):
+    """The app starts the first page's read as it loads (overlapping Textual's start: CSS,
+    compose, the first frames); the screen's first reload takes that read instead of asking
+    again."""
+    app, service, saver = await open_app(long_db)
+    gate = Gate(service)
+    composed_after_reads: list[int] = []
+    compose = app.inbox.compose
+
+    def counting_compose():
+        composed_after_reads.append(len(gate.reads))
+        return compose()
+    app.inbox.compose = counting_compose
+    try:
+        async with app.run_test(size=(160, 45)) as pilot:
+            table = app.query_one(ItemTable)
+            await wait_until(pilot, lambda: table.row_count > 0 and app.inbox.counts, what="the first page")
+            assert composed_after_reads == [1]  # the read was asked for before the screen was built
+            assert gate.reads.count((0, inbox_screen.FIRST_PAGE + 1)) == 1
+            gate.open.set()
+    finally:
+        await saver.aclose()
+
+
+async def test_a_first_reload_for_another_tab_does_not_show_the_prefetched_rows(long_db):
+    """A reviewer who switches tab before the first page arrives sees that tab's rows."""
+    app, service, saver = await open_app(long_db)
+    gate = Gate(service)
+    gate.open.set()
+    try:
+        async with app.run_test(size=(160, 45)) as pilot:
+            await pilot.press("2")  # Resolved, at once
+            await wait_until(pilot, lambda: app.inbox.tab == "resolved" and app.inbox._loaded_once, what="the tab")
+            await pilot.pause(0.1)
+            assert app.query_one(ItemTable).row_count == 0  # nothing decided yet
+    finally:
+        await saver.aclose()
+
+
+async def test_the_garbage_collector_settings_are_restored_when_the_app_ends(long_db):
+    import gc
+
+    from inbox import gc_pauses
+
+    before = gc.get_threshold()
+    app, service, saver = await open_app(long_db)
+    try:
+        async with app.run_test(size=(160, 45)) as pilot:
+            await wait_until(pilot, lambda: app.inbox._loaded_once, what="the first page")
+            assert gc.get_threshold()[0] == gc_pauses.YOUNG_THRESHOLD
+            assert gc.get_freeze_count() > 0
+    finally:
+        await saver.aclose()
+    assert gc.get_threshold() == before
+    assert gc.get_freeze_count() == 0
