@@ -497,7 +497,13 @@ class ReviewService:
     async def events(self, since: int | None = None) -> AsyncIterator[InboxUpdate]:
         """The store's events from `since` (default: from now on), as inbox updates."""
         if since is None:
-            since = await self.backend.last_event_seq()
+            try:
+                since = await self.backend.last_event_seq()
+            except ConnectionError:
+                # A remote server that stopped answering just now: its stream says so, retries
+                # by itself and starts after its newest event once it answers (the screen then
+                # reads the list again, so nothing raised meanwhile is missed).
+                since = -1
         async for event in self.backend.subscribe(since=since):
             if hasattr(event, "online"):  # a remote server's connection changed
                 yield InboxUpdate("connection", online=event.online, reason=event.reason)

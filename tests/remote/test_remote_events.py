@@ -70,3 +70,32 @@ async def test_the_thread_view_reads_state_history_and_answered_requests(any_ser
     assert [d.id for d in view.decisions] == [first] and view.decisions[0].status == "resolved"
     assert view.history and view.history[0]["next"] == ["second_review"]
     assert (await fresh.counts())["pending"] >= 1
+
+
+async def test_following_starts_even_when_the_server_stops_answering_at_that_moment(tmp_path):
+    """The inbox starts following with one request (where the log ends now); a server that
+    stops answering just then is shown as unreachable and followed once it is back, instead
+    of ending the follow for good (which left the screen saying "unreachable" forever)."""
+    from servers import InboxServe
+
+    from inbox.review import ReviewService
+
+    server = InboxServe(tmp_path / "restart.sqlite")
+    await asyncio.to_thread(server.start)
+    backend = await RemoteBackend(server.url, poll_interval=0.2).connect()
+    await asyncio.to_thread(server.stop)
+    updates = ReviewService(backend, reviewer="dana").events()
+    try:
+        first = await asyncio.wait_for(anext(updates), 20)
+        assert first.kind == "connection" and not first.online and "refused" in first.reason
+        await asyncio.to_thread(server.start)  # the same port
+        back = await asyncio.wait_for(anext(updates), 30)
+        assert back.kind == "connection" and back.online
+        _thread, interrupt_id = await asyncio.to_thread(seed, server.url, "agent", {"email": "after"})
+        while (update := await asyncio.wait_for(anext(updates), 20)).kind != "raised":
+            pass
+        assert update.interrupt_id == interrupt_id
+    finally:
+        await updates.aclose()
+        await backend.aclose()
+        await asyncio.to_thread(server.stop)
