@@ -110,7 +110,7 @@ class InboxApp(App):
         """The one place failures end: a status line and a toast; the app keeps running."""
         self.failures.append((task, error))
         self.log.error(task, repr(error))
-        reason = f"{type(error).__name__}: {error}"
+        reason = self.service.explain(error) or f"{type(error).__name__}: {error}"
         self.inbox.set_status(f"✗ {task} failed: {one_line(reason, 160)}", "error")
         self.notify(one_line(reason, 300), title=f"{task} failed", severity="error",
                     timeout=self.settings.toast_seconds * 2)

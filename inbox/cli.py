@@ -813,8 +813,24 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as error:  # noqa: BLE001 - one clear line, the traceback only with --debug
         if args.debug:
             traceback.print_exc()
+        damaged = _damaged(error, args)
+        if damaged is not None:
+            say(str(damaged))
+            return EXIT_USAGE  # as when the check at open finds it
         say(_redacted(f"unexpected {type(error).__name__}: {error} (rerun with --debug for details)", args))
         return EXIT_FAILED
+
+
+def _damaged(error: BaseException, args):
+    """SQLite's "malformed" met after open, explained (see damaged_while_open), or None."""
+    import sqlite3
+
+    if not isinstance(error, sqlite3.DatabaseError):
+        return None
+    from engine.checkpoint.sqlite.schema import damaged_while_open
+
+    db = getattr(args, "db", None)
+    return damaged_while_open(error, os.path.abspath(db) if isinstance(db, str) and db else None)
 
 
 def _redacted(message: str, args) -> str:

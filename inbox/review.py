@@ -389,6 +389,12 @@ class ReviewService:
                 "errors": len(threads),
                 "all": sum(counts.values())}
 
+    def explain(self, error: BaseException) -> str | None:
+        """A clearer line than the exception's own for a failure the store can explain (a
+        SQLite file damaged while open), or None."""
+        explain = getattr(self.backend, "explain", None)
+        return explain(error) if explain is not None else None
+
     def pending_count_exact(self) -> bool:
         """Whether counts()["pending"] is the number of pending requests, or only a lower bound:
         a remote server counts interrupted threads, and until every one has been read, a thread

@@ -20,6 +20,17 @@ class LocalBackend:
         self.store = store
         self.graphs: dict[str, Any] = dict(graphs or {})
 
+    def explain(self, error: BaseException) -> str | None:
+        """A SQLite page found damaged while the file is open, explained; else None."""
+        import sqlite3
+
+        if not isinstance(error, sqlite3.DatabaseError):
+            return None
+        from engine.checkpoint.sqlite.schema import damaged_while_open
+
+        damaged = damaged_while_open(error, getattr(self.store, "path", None))
+        return str(damaged) if damaged is not None else None
+
     # --- reading ------------------------------------------------------------------------------
     async def list_pending(self, *, text=None, limit=None, offset=0, graph=None, thread_id=None, action=None):
         return await self.store.alist_pending(limit=limit, offset=offset, graph=graph, thread_id=thread_id,

@@ -100,6 +100,27 @@ def test_a_corrupt_page_is_refused_by_every_command_before_anything_is_written(d
         assert folder_state(db.parent) == before, f"inbox {argv} changed the folder"
 
 
+def test_a_page_damaged_while_the_file_is_open_is_explained_not_unexpected(db):
+    """The check at open passed; then another program wrote over a page. The store's next
+    read meets it: the inbox (the TUI's failure line, the CLI) gives the same advice as at
+    open instead of "unexpected DatabaseError: database disk image is malformed"."""
+    from engine.checkpoint.sqlite import SqliteSaver
+    from inbox.backends.local import LocalBackend
+    from inbox.cli import _damaged
+
+    with SqliteSaver.from_conn_string(str(db)) as saver:
+        corrupt_page(db, "checkpoints")  # not read yet by this connection
+        with pytest.raises(sqlite3.DatabaseError) as caught:
+            list(saver.list(None))
+        explained = LocalBackend(saver).explain(caught.value)
+        assert explained is not None
+        assert str(db) in explained and "is corrupt" in explained and "malformed" in explained
+        assert ".recover" in explained and "was not written" in explained
+        assert str(_damaged(caught.value, type("Args", (), {"db": str(db)}))) == explained
+    assert LocalBackend(None).explain(sqlite3.OperationalError("database is locked")) is None
+    assert LocalBackend(None).explain(ValueError("malformed")) is None
+
+
 # ---- a missing table --------------------------------------------------------------------------
 
 

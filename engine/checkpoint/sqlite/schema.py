@@ -373,6 +373,24 @@ def _corrupt(path: str, detail: str) -> StorageError:
     return StorageError(f"{path} is an inbox database, but it is corrupt ({detail}). {_recover_hint(path)}")
 
 
+def damaged_while_open(error: BaseException, path: str | None) -> StorageError | None:
+    """The same advice as at open for a page found bad while the file is open (quick_check
+    passed at open: damaged since, by another program, a disk fault or a copy over it), in
+    place of SQLite's bare "database disk image is malformed". None for any other error."""
+    if not isinstance(error, sqlite3.DatabaseError) or isinstance(error, (sqlite3.OperationalError,
+                                                                         sqlite3.IntegrityError)):
+        return None
+    if not any(word in str(error) for word in ("malformed", "not a database")):
+        return None
+    where = path or "the database file"
+    quoted = shlex.quote(path or "FILE")
+    return StorageError(
+        f"{where} is corrupt: SQLite met a damaged page while using it ({error}), after it passed the "
+        f"check at open. The step or decision that met it was not written. Stop what uses the file, then "
+        f"restore it from a backup, or copy what SQLite can still read into a new file "
+        f"(`sqlite3 {quoted} .recover | sqlite3 recovered.sqlite`) and open that.")
+
+
 def _missing_tables(path: str, version: int, missing: list[str]) -> StorageError:
     names = ", ".join(missing)
     return StorageError(
