@@ -3,6 +3,7 @@ LangGraph's AsyncPostgresSaver), on bench/compare.py's approval graph.
 
     python bench/postgres_profile.py                   # counts per run / resume, both stacks
     python bench/postgres_profile.py --trace           # also print each round trip's SQL (engine)
+    python bench/postgres_profile.py --trace --sql     # ... all of it, not its first 160 characters
     python bench/postgres_profile.py --cprofile 300    # cProfile of 300 engine runs + resumes
 
 A round trip is one `AsyncConnection.wait()` (psycopg's one place where a client waits for
@@ -38,6 +39,7 @@ class Counter:
         self.waited = 0.0  # seconds inside waits: the server's time, the network's, and the event loop's
         self.trace: list[str] | None = None
         self._last = ""
+        self.width = 160  # characters of each traced statement shown (--sql: all of them)
 
     def install(self) -> None:
         import psycopg
@@ -83,7 +85,7 @@ class Counter:
         async def counted_execute(cur, query, params=None, **kwargs):
             text = query if isinstance(query, str) else str(query)
             counter.statements += max(1, text.count(";\n") + 1)
-            counter._last = " ".join(text.split())[:160]
+            counter._last = " ".join(text.split())[:counter.width]
             return await execute(cur, query, params, **kwargs)
 
         async def counted_executemany(cur, query, params_seq, **kwargs):
@@ -121,6 +123,8 @@ async def main(args) -> None:
 
     counter = Counter()
     counter.install()
+    if args.sql:
+        counter.width = 1 << 20
     with server(args.url) as (admin, url_for, _where):
         create(admin, "profile_engine")
         create(admin, "profile_langgraph")
@@ -161,6 +165,7 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--count", type=int, default=100)
     parser.add_argument("--trace", action="store_true")
+    parser.add_argument("--sql", action="store_true", help="with --trace: each round trip's whole SQL")
     parser.add_argument("--cprofile", type=int, default=0)
     parser.add_argument("--url")
     return parser.parse_args(argv)
