@@ -8,7 +8,9 @@ LangGraph's AsyncPostgresSaver), on bench/compare.py's approval graph.
 
 A round trip is one `AsyncConnection.wait()` (psycopg's one place where a client waits for
 the server: a whole simple-protocol message, a pipeline sync, or one extended-protocol
-statement); a statement is one SQL text sent (a `;`-joined message counts each part).
+statement); a statement is one SQL text sent (a `;`-joined message counts each part). "server
+cpu ms" is the CPU the database's backends used (from /proc: the throwaway cluster only), the
+part of a call's cost that on a shared machine is also the caller's wall time.
 """
 
 from __future__ import annotations
@@ -97,10 +99,34 @@ class Counter:
         cls.execute, cls.executemany = counted_execute, counted_executemany
 
 
-async def measure(graph, Command, prefix: str, count: int, counter: Counter) -> dict:
+def server_cpu(admin: str | None, database: str) -> float:
+    """Seconds of CPU the server's backends for `database` have used (user + system, from
+    /proc: the cluster runs on this machine), or NaN when that cannot be read."""
+    if admin is None:
+        return float("nan")
+    import os
+
+    import psycopg
+
+    with psycopg.connect(admin, autocommit=True) as conn:
+        pids = [row[0] for row in conn.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s", (database,))]
+    total = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as stat:
+                fields = stat.read().rpartition(")")[2].split()
+        except OSError:
+            return float("nan")
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+async def measure(graph, Command, prefix: str, count: int, counter: Counter, admin: str | None = None,
+                  database: str = "") -> dict:
     figures = {}
     for kind in ("run", "resume"):
         waits, statements, waited = counter.waits, counter.statements, counter.waited
+        server = server_cpu(admin, database)
         started = time.perf_counter()
         cpu = time.process_time()
         for n in range(count):
@@ -112,6 +138,7 @@ async def measure(graph, Command, prefix: str, count: int, counter: Counter) -> 
             "wall ms": (time.perf_counter() - started) * 1000 / count,
             "waiting ms": (counter.waited - waited) * 1000 / count,
             "cpu ms": (time.process_time() - cpu) * 1000 / count,
+            "server cpu ms": (server_cpu(admin, database) - server) * 1000 / count,
         }
     return figures
 
@@ -137,8 +164,11 @@ async def main(args) -> None:
             lg_graph = build_graph(LStateGraph, LSTART, LEND, linterrupt, lg_saver)
             await measure(graph, Command, "warm-", 10, counter)
             await measure(lg_graph, LCommand, "warm-", 10, counter)
-            results = {"engine": await measure(graph, Command, "p", args.count, counter),
-                       "langgraph": await measure(lg_graph, LCommand, "p", args.count, counter)}
+            local = args.url is None  # the throwaway cluster's backends are processes of this machine
+            results = {"engine": await measure(graph, Command, "p", args.count, counter,
+                                               admin if local else None, "profile_engine"),
+                       "langgraph": await measure(lg_graph, LCommand, "p", args.count, counter,
+                                                  admin if local else None, "profile_langgraph")}
             if args.trace:
                 for kind, value in (("run", run_input(0)), ("resume", Command(resume=ACCEPT))):
                     counter.trace = []
@@ -154,7 +184,7 @@ async def main(args) -> None:
                 profile.disable()
                 pstats.Stats(profile).sort_stats("cumulative").print_stats(45)
     print(f"\n{'per call':<28}{'engine run':>12}{'lg run':>10}{'engine resume':>15}{'lg resume':>11}")
-    for figure in ("round trips", "statements", "wall ms", "waiting ms", "cpu ms"):
+    for figure in ("round trips", "statements", "wall ms", "waiting ms", "cpu ms", "server cpu ms"):
         print(f"{figure:<28}{results['engine']['run'][figure]:>12.2f}{results['langgraph']['run'][figure]:>10.2f}"
               f"{results['engine']['resume'][figure]:>15.2f}{results['langgraph']['resume'][figure]:>11.2f}")
     import os

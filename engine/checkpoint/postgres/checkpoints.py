@@ -50,17 +50,11 @@ class CheckpointRows:
     async def get_tuple(self, config: dict) -> CheckpointTuple | None:
         thread_id, ns, wanted = thread_id_of(config), checkpoint_ns_of(config), checkpoint_id_of(config)
 
-        # One round trip: the checkpoint row with its pending writes aggregated beside it.
-        columns = f"{_COLUMNS}, {WRITES_OF_C}"
-        if wanted is None:  # the latest is the last written, as in InMemorySaver
-            sql, params = (f"SELECT {columns} FROM engine_checkpoints AS c WHERE thread_id = %s AND "
-                           "checkpoint_ns = %s ORDER BY row_no DESC LIMIT 1", (thread_id, ns))
-        else:
-            sql, params = (f"SELECT {columns} FROM engine_checkpoints AS c WHERE thread_id = %s AND "
-                           "checkpoint_ns = %s AND checkpoint_id = %s", (thread_id, ns, wanted))
-
+        # One round trip: the checkpoint row with its pending writes aggregated beside it
+        # (engine_checkpoint, schema.py: a call whose plans the session keeps).
         async def work(conn):
-            return await (await conn.execute(sql, params)).fetchone()
+            return await (await conn.execute("SELECT * FROM engine_checkpoint(%s, %s, %s)",
+                                             (thread_id, ns, wanted))).fetchone()
 
         row = await self._db.read(work)
         if row is None:
