@@ -322,10 +322,11 @@ class Connections:
         if not recorder.statements and not (commit and txn.begun):
             return
         cursor = psycopg.AsyncClientCursor(txn.conn)
-        parts = [] if txn.begun else ["BEGIN"]
-        parts += recorder.texts(cursor)
-        if commit:
-            parts.append("COMMIT")
+        parts = recorder.texts(cursor)
+        if txn.begun or not commit:
+            parts = ([] if txn.begun else ["BEGIN"]) + parts + (["COMMIT"] if commit else [])
+        # else: the whole transaction in one message, without BEGIN and COMMIT: the statements
+        # of one simple-protocol message are one (implicit) transaction, two statements fewer
         await cursor.execute(";\n".join(parts))
         txn.begun = not commit
 
