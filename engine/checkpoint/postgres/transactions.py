@@ -6,12 +6,15 @@ process-wide lock), the transaction a task is in, and work queued for a transact
   an idle connection was dropped by a proxy) is retried once on a fresh connection.
 - **Inside `transaction()`** every call runs on the transaction's connection. Work that needs
   no answer before the commit (a step's checkpoint, writes, lease renewal, applied marks,
-  events) is *queued* (`defer`) and sent, with BEGIN and COMMIT, as one message at the end
-  (parameters bound client-side, simple query protocol): a superstep costs one round trip
-  and one commit. Work that needs an answer is *asked*: it goes at once, in ONE message with
-  BEGIN and the work queued so far (`ask`), in the same transaction. A run's lease and a
-  resume's claim are queued statements that raise when they fail (ownership.py), so a run or
-  a resume costs one round trip to load its thread and one per superstep.
+  events) is *queued* (`defer`) and sent as one message at the end (parameters bound
+  client-side, simple query protocol): a superstep costs one round trip and one commit. The
+  queued writes are engine_step operations (step.py), so that message is ONE statement,
+  `SELECT engine_step(...)`, whose plans the server session keeps (no BEGIN or COMMIT either:
+  one message is one implicit transaction). Work that needs an answer is *asked*: it goes at
+  once, in ONE message with BEGIN and the work queued so far (`ask`), in the same
+  transaction. A run's lease and a resume's claim are queued operations that raise when they
+  fail (ownership.py), so a run or a resume costs one round trip to load its thread and one
+  per superstep.
   Nested blocks are savepoints.
   A failed commit surfaces as the error that failed it; nothing of the block is kept.
 - **Prepared statements** are off by default (`prepare_threshold=None`), so the saver works
