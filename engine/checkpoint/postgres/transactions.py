@@ -122,18 +122,6 @@ class _Recorder:
     async def execute(self, sql: str, params: Any = None) -> None:
         self.statements.append((sql, params))
 
-    def cursor(self) -> "_Recorder":
-        return self
-
-    async def executemany(self, sql: str, rows: list) -> None:
-        self.statements.extend((sql, row) for row in rows)
-
-    async def __aenter__(self) -> "_Recorder":
-        return self
-
-    async def __aexit__(self, *exc_info) -> None:
-        return None
-
 
 class _Rows:
     """What `_Asking.execute` returns: one statement's rows and rowcount, read like a cursor's."""
