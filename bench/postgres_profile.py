@@ -3,11 +3,14 @@ LangGraph's AsyncPostgresSaver), on bench/compare.py's approval graph.
 
     python bench/postgres_profile.py                   # counts per run / resume, both stacks
     python bench/postgres_profile.py --trace           # also print each round trip's SQL (engine)
+    python bench/postgres_profile.py --trace --sql     # ... all of it, not its first 160 characters
     python bench/postgres_profile.py --cprofile 300    # cProfile of 300 engine runs + resumes
 
 A round trip is one `AsyncConnection.wait()` (psycopg's one place where a client waits for
 the server: a whole simple-protocol message, a pipeline sync, or one extended-protocol
-statement); a statement is one SQL text sent (a `;`-joined message counts each part).
+statement); a statement is one SQL text sent (a `;`-joined message counts each part). "server
+cpu ms" is the CPU the database's backends used (from /proc: the throwaway cluster only), the
+part of a call's cost that on a shared machine is also the caller's wall time.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ class Counter:
         self.waited = 0.0  # seconds inside waits: the server's time, the network's, and the event loop's
         self.trace: list[str] | None = None
         self._last = ""
+        self.width = 160  # characters of each traced statement shown (--sql: all of them)
 
     def install(self) -> None:
         import psycopg
@@ -83,7 +87,7 @@ class Counter:
         async def counted_execute(cur, query, params=None, **kwargs):
             text = query if isinstance(query, str) else str(query)
             counter.statements += max(1, text.count(";\n") + 1)
-            counter._last = " ".join(text.split())[:160]
+            counter._last = " ".join(text.split())[:counter.width]
             return await execute(cur, query, params, **kwargs)
 
         async def counted_executemany(cur, query, params_seq, **kwargs):
@@ -95,10 +99,34 @@ class Counter:
         cls.execute, cls.executemany = counted_execute, counted_executemany
 
 
-async def measure(graph, Command, prefix: str, count: int, counter: Counter) -> dict:
+def server_cpu(admin: str | None, database: str) -> float:
+    """Seconds of CPU the server's backends for `database` have used (user + system, from
+    /proc: the cluster runs on this machine), or NaN when that cannot be read."""
+    if admin is None:
+        return float("nan")
+    import os
+
+    import psycopg
+
+    with psycopg.connect(admin, autocommit=True) as conn:
+        pids = [row[0] for row in conn.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s", (database,))]
+    total = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as stat:
+                fields = stat.read().rpartition(")")[2].split()
+        except OSError:
+            return float("nan")
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+async def measure(graph, Command, prefix: str, count: int, counter: Counter, admin: str | None = None,
+                  database: str = "") -> dict:
     figures = {}
     for kind in ("run", "resume"):
         waits, statements, waited = counter.waits, counter.statements, counter.waited
+        server = server_cpu(admin, database)
         started = time.perf_counter()
         cpu = time.process_time()
         for n in range(count):
@@ -110,6 +138,7 @@ async def measure(graph, Command, prefix: str, count: int, counter: Counter) -> 
             "wall ms": (time.perf_counter() - started) * 1000 / count,
             "waiting ms": (counter.waited - waited) * 1000 / count,
             "cpu ms": (time.process_time() - cpu) * 1000 / count,
+            "server cpu ms": (server_cpu(admin, database) - server) * 1000 / count,
         }
     return figures
 
@@ -121,6 +150,8 @@ async def main(args) -> None:
 
     counter = Counter()
     counter.install()
+    if args.sql:
+        counter.width = 1 << 20
     with server(args.url) as (admin, url_for, _where):
         create(admin, "profile_engine")
         create(admin, "profile_langgraph")
@@ -133,8 +164,11 @@ async def main(args) -> None:
             lg_graph = build_graph(LStateGraph, LSTART, LEND, linterrupt, lg_saver)
             await measure(graph, Command, "warm-", 10, counter)
             await measure(lg_graph, LCommand, "warm-", 10, counter)
-            results = {"engine": await measure(graph, Command, "p", args.count, counter),
-                       "langgraph": await measure(lg_graph, LCommand, "p", args.count, counter)}
+            local = args.url is None  # the throwaway cluster's backends are processes of this machine
+            results = {"engine": await measure(graph, Command, "p", args.count, counter,
+                                               admin if local else None, "profile_engine"),
+                       "langgraph": await measure(lg_graph, LCommand, "p", args.count, counter,
+                                                  admin if local else None, "profile_langgraph")}
             if args.trace:
                 for kind, value in (("run", run_input(0)), ("resume", Command(resume=ACCEPT))):
                     counter.trace = []
@@ -150,7 +184,7 @@ async def main(args) -> None:
                 profile.disable()
                 pstats.Stats(profile).sort_stats("cumulative").print_stats(45)
     print(f"\n{'per call':<28}{'engine run':>12}{'lg run':>10}{'engine resume':>15}{'lg resume':>11}")
-    for figure in ("round trips", "statements", "wall ms", "waiting ms", "cpu ms"):
+    for figure in ("round trips", "statements", "wall ms", "waiting ms", "cpu ms", "server cpu ms"):
         print(f"{figure:<28}{results['engine']['run'][figure]:>12.2f}{results['langgraph']['run'][figure]:>10.2f}"
               f"{results['engine']['resume'][figure]:>15.2f}{results['langgraph']['resume'][figure]:>11.2f}")
     import os
@@ -161,6 +195,7 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--count", type=int, default=100)
     parser.add_argument("--trace", action="store_true")
+    parser.add_argument("--sql", action="store_true", help="with --trace: each round trip's whole SQL")
     parser.add_argument("--cprofile", type=int, default=0)
     parser.add_argument("--url")
     return parser.parse_args(argv)

@@ -306,3 +306,79 @@ async def test_a_runs_own_answer_is_audited_as_the_store_writes_any_decision(pg_
         assert [entry["row"] for entry in log] == [audit_row(await saver.aget_interrupt("i1"))]
         assert verify_chain(log) == []
         assert [e.kind for e in await saver.aread_events()] == ["interrupt_raised", "interrupt_resolved"]
+
+
+# --- leases: a lock alone is not an owner ---------------------------------------------------------
+async def _checking(pg_url: str, thread: str):
+    """Another worker's transaction holding the lease row locked without changing it (as a take
+    or a renewal does for the length of its message): a second connection, its transaction open."""
+    checker = await psycopg.AsyncConnection.connect(pg_url, autocommit=True)
+    await checker.execute("BEGIN")
+    await checker.execute("SELECT owner FROM engine_leases WHERE thread_id = %s FOR UPDATE", (thread,))
+    return checker
+
+
+async def _take(saver, thread: str, owner: str) -> None:
+    """A run's take of the lease, queued in its first commit as a run's is."""
+    async with saver.transaction():
+        await saver.alease_acquire(thread, owner, 30, defer=True)
+
+
+@pytest.mark.parametrize("left", ["expired", "released by its owner while locked", "ours"])
+async def test_a_lease_row_locked_for_an_instant_is_not_busy(pg_url, left):
+    """A take that meets the lease row locked by another transaction waits for it and judges the
+    row it left: free, expired or already ours is taken, never answered "busy" (before: FOR
+    UPDATE SKIP LOCKED counted any locked row as taken)."""
+    from engine.checkpoint.base import now_us
+
+    thread, me = f"locked-{left}", "elsewhere:1:me"
+    holder = me if left == "ours" else "elsewhere:2:other"
+    expires = now_us() + (30_000_000 if left != "expired" else -1_000_000)
+    async with PostgresSaver.from_conn_string(pg_url) as saver:
+        await saver.asetup()
+        with psycopg.connect(pg_url, autocommit=True) as conn:
+            conn.execute("INSERT INTO engine_leases (thread_id, owner, expires_at, acquired_at) VALUES (%s, %s, %s, %s)",
+                         (thread, holder, expires, now_us()))
+        checker = await _checking(pg_url, thread)
+        try:
+            taking = asyncio.ensure_future(_take(saver, thread, me))
+            await asyncio.sleep(0.1)
+            assert not taking.done()  # it waits for the row instead of answering busy
+            if left.startswith("released"):
+                await checker.execute("DELETE FROM engine_leases WHERE thread_id = %s", (thread,))
+            await checker.execute("COMMIT")
+            await asyncio.wait_for(taking, 10)
+        finally:
+            await checker.close()
+        owner, _ = await saver.alease_holder(thread)
+        assert owner == me
+
+
+async def test_a_live_lease_locked_for_an_instant_is_still_busy(pg_url):
+    """The same wait ends in ThreadBusy when the row left is another owner's live lease, and at
+    once when the lock outlasts the wait (someone is committing on that thread)."""
+    from engine.checkpoint.base import now_us
+    from engine.errors import ThreadBusy
+
+    thread = "locked-live"
+    async with PostgresSaver.from_conn_string(pg_url) as saver:
+        await saver.asetup()
+        with psycopg.connect(pg_url, autocommit=True) as conn:
+            conn.execute("INSERT INTO engine_leases (thread_id, owner, expires_at, acquired_at) VALUES (%s, %s, %s, %s)",
+                         (thread, "elsewhere:2:other", now_us() + 30_000_000, now_us()))
+        checker = await _checking(pg_url, thread)
+        try:
+            taking = asyncio.ensure_future(_take(saver, thread, "elsewhere:1:me"))
+            await asyncio.sleep(0.1)
+            await checker.execute("COMMIT")
+            with pytest.raises(ThreadBusy):
+                await asyncio.wait_for(taking, 10)
+            await checker.execute("BEGIN")
+            await checker.execute("SELECT 1 FROM engine_leases WHERE thread_id = %s FOR UPDATE", (thread,))
+            started = time.monotonic()
+            with pytest.raises(ThreadBusy):  # still locked after the wait
+                await asyncio.wait_for(_take(saver, thread, "elsewhere:1:me"), 10)
+            assert time.monotonic() - started < 5
+        finally:
+            await checker.close()
+        assert (await saver.alease_holder(thread))[0] == "elsewhere:2:other"

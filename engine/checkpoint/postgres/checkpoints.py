@@ -9,6 +9,7 @@ from typing import Any, AsyncIterator, Sequence
 
 from engine.checkpoint.base import CheckpointTuple, checkpoint_id_of, checkpoint_ns_of, make_config, thread_id_of
 from engine.checkpoint.postgres.packed import from_stored, to_stored
+from engine.checkpoint.postgres.step import op, send_ops
 from engine.checkpoint.serde import dumps, loads
 from engine.checkpoint.sqlite.times import normalize_ts
 
@@ -17,17 +18,6 @@ WRITES_OF_C = ", ".join(
     f"(SELECT array_agg(w.{column} ORDER BY w.row_no) FROM engine_writes AS w WHERE w.thread_id = c.thread_id "
     f"AND w.checkpoint_ns = c.checkpoint_ns AND w.checkpoint_id = c.checkpoint_id)"
     for column in ("task_id", "channel", "value"))
-_PUT_SQL = (
-    "INSERT INTO engine_checkpoints (thread_id, checkpoint_ns, checkpoint_id, parent_checkpoint_id, checkpoint, "
-    "metadata) VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (thread_id, checkpoint_ns, checkpoint_id) DO UPDATE SET "
-    "parent_checkpoint_id = excluded.parent_checkpoint_id, checkpoint = excluded.checkpoint, "
-    "metadata = excluded.metadata")
-_THREAD_SQL = ("INSERT INTO engine_threads (thread_id, graph, created_at, updated_at) VALUES (%s, %s, %s, %s) "
-               "ON CONFLICT (thread_id) DO NOTHING")
-_WRITES_SQL = (
-    "INSERT INTO engine_writes (thread_id, checkpoint_ns, checkpoint_id, task_id, channel, task_path, value) "
-    "VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (thread_id, checkpoint_ns, checkpoint_id, task_id, channel) "
-    "DO UPDATE SET task_path = excluded.task_path, value = excluded.value")
 
 
 class CheckpointRows:
@@ -60,17 +50,11 @@ class CheckpointRows:
     async def get_tuple(self, config: dict) -> CheckpointTuple | None:
         thread_id, ns, wanted = thread_id_of(config), checkpoint_ns_of(config), checkpoint_id_of(config)
 
-        # One round trip: the checkpoint row with its pending writes aggregated beside it.
-        columns = f"{_COLUMNS}, {WRITES_OF_C}"
-        if wanted is None:  # the latest is the last written, as in InMemorySaver
-            sql, params = (f"SELECT {columns} FROM engine_checkpoints AS c WHERE thread_id = %s AND "
-                           "checkpoint_ns = %s ORDER BY row_no DESC LIMIT 1", (thread_id, ns))
-        else:
-            sql, params = (f"SELECT {columns} FROM engine_checkpoints AS c WHERE thread_id = %s AND "
-                           "checkpoint_ns = %s AND checkpoint_id = %s", (thread_id, ns, wanted))
-
+        # One round trip: the checkpoint row with its pending writes aggregated beside it
+        # (engine_checkpoint, schema.py: a call whose plans the session keeps).
         async def work(conn):
-            return await (await conn.execute(sql, params)).fetchone()
+            return await (await conn.execute("SELECT * FROM engine_checkpoint(%s, %s, %s)",
+                                             (thread_id, ns, wanted))).fetchone()
 
         row = await self._db.read(work)
         if row is None:
@@ -129,17 +113,19 @@ class CheckpointRows:
         graph = metadata.get("graph") if isinstance(metadata, dict) else None
         graph = graph if isinstance(graph, str) else ""
 
-        async def work(conn):
-            await conn.execute(_PUT_SQL, (thread_id, ns, checkpoint["id"], parent_id, text, meta))
+        put = op("checkpoint", thread_id, ns, checkpoint["id"], parent_id, blobs=(text, meta))
+        exists = op("thread", thread_id, graph, now)  # the thread's row, if it has none yet
 
         txn = self._db.current.get()
         if txn is not None:
-            txn.at_commit.append((("thread", thread_id), _THREAD_SQL, (thread_id, graph, now, now)))
+            txn.at_commit.append((("thread", thread_id), exists))
+
+            async def work(conn):
+                await send_ops(conn, [put])
             await self._db.write(work, defer=True)
         else:
             async def with_thread(conn):
-                await work(conn)
-                await conn.execute(_THREAD_SQL, (thread_id, graph, now, now))
+                await send_ops(conn, [put, exists])
             await self._db.write(with_thread)
         return make_config(thread_id, ns, checkpoint["id"])
 
@@ -147,14 +133,13 @@ class CheckpointRows:
                          task_path: str = "") -> None:
         thread_id, ns = thread_id_of(config), checkpoint_ns_of(config)
         checkpoint_id = checkpoint_id_of(config) or ""
-        rows = [(thread_id, ns, checkpoint_id, task_id, channel, task_path, to_stored(dumps(value)))
+        rows = [op("write", thread_id, ns, checkpoint_id, task_id, channel, task_path, blobs=(to_stored(dumps(value)),))
                 for channel, value in writes]
         if not rows:
             return
 
         async def work(conn):
-            async with conn.cursor() as cur:
-                await cur.executemany(_WRITES_SQL, rows)
+            await send_ops(conn, rows)
 
         await self._db.write(work, defer=True)
 

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 from engine.checkpoint.postgres.rules_store import RulesCache, apply_rules
 from engine.checkpoint.postgres.packed import from_stored, to_stored
 from engine.checkpoint.postgres.schema import EVENTS_LOCK
+from engine.checkpoint.postgres.step import Op, op, send_ops
 from engine.checkpoint.serde import dumps, loads
 from engine.checkpoint.sqlite.times import normalize_ts
 from engine.events import (Event, InterruptCancelled, InterruptExpired, InterruptRaised, InterruptResolved,
@@ -39,51 +40,10 @@ if TYPE_CHECKING:
 CHANNEL = "engine_events"
 _COLUMNS = {"seq", "thread_id", "graph", "kind"}
 
-_RUN_SQL = """
-INSERT INTO engine_threads (thread_id, graph, status, created_at, updated_at, metadata)
-VALUES (%(thread_id)s, %(graph)s, %(status)s, %(at)s, %(at)s, coalesce(%(metadata)s, '{}'))
-ON CONFLICT (thread_id) DO UPDATE SET
-    status = excluded.status,
-    updated_at = excluded.updated_at,
-    graph = CASE WHEN excluded.graph <> '' THEN excluded.graph ELSE engine_threads.graph END,
-    metadata = CASE WHEN %(metadata)s::text IS NOT NULL THEN excluded.metadata ELSE engine_threads.metadata END
-"""
-_ENSURE_THREAD_SQL = """
-INSERT INTO engine_threads (thread_id, graph, status, created_at, updated_at, metadata)
-VALUES (%(thread_id)s, %(graph)s, 'idle', %(at)s, %(at)s, '{}') ON CONFLICT (thread_id) DO NOTHING
-"""
-_RAISED_SQL = """
-INSERT INTO engine_interrupts
-    (id, thread_id, graph, ns, node, checkpoint_id, payload, created_at, deadline, on_timeout, status,
-     response_schema)
-VALUES (%(id)s, %(thread_id)s, %(graph)s, %(ns)s, %(node)s, %(checkpoint_id)s, %(payload)s, %(at)s,
-        %(deadline)s, %(on_timeout)s, 'pending', %(response_schema)s)
-ON CONFLICT (id) DO NOTHING
-"""
-_RESOLVED_SQL = """
-UPDATE engine_interrupts SET
-    resolved_at = CASE WHEN status = 'pending' THEN %(at)s ELSE resolved_at END,
-    resolved_by = CASE WHEN status = 'pending' THEN %(by)s ELSE resolved_by END,
-    response    = CASE WHEN status = 'pending' THEN %(response)s ELSE response END,
-    status      = CASE WHEN status = 'pending' THEN 'resolved' ELSE status END,
-    applied     = true
-WHERE id = %(id)s AND status <> 'cancelled'
-"""
-_CANCELLED_SQL = """
-UPDATE engine_interrupts SET status = 'cancelled', resolved_at = coalesce(resolved_at, %(at)s),
-    resolved_by = coalesce(resolved_by, 'system'), reason = %(reason)s
-WHERE id = %(id)s AND (status = 'pending' OR (status IN ('resolved', 'expired') AND NOT applied))
-"""
-_EXPIRED_FLAG_SQL = "UPDATE engine_interrupts SET overdue = true WHERE id = %(id)s AND status = 'pending'"
-_EXPIRED_RESUME_SQL = """
-UPDATE engine_interrupts SET status = 'expired', overdue = true, resolved_at = %(at)s, resolved_by = 'deadline',
-    response = %(response)s, applied = false, reason = 'deadline passed'
-WHERE id = %(id)s AND status = 'pending'
-"""
 # An InterruptRaised event's row leaves its value (the request's payload, often the largest part
 # of a step's rows) to its interrupt's row when that row holds the same payload (it was
 # inserted by the same step, or earlier with the same text): compared by md5 in SQL, because
-# the row may predate this step (ON CONFLICT DO NOTHING). Its data is then `short`.
+# the row may predate this step ('raised' is ON CONFLICT DO NOTHING). Its data is then `short`.
 VALUE_REF = "__value_in_interrupts__"
 # A row whose `if_claimed` names an interrupt is kept only if this transaction claimed it
 # (engine_claim, schema.py, lists those in the transaction's setting engine.claimed): a run's
@@ -124,10 +84,10 @@ def event_row(event: Event, *, if_claimed: str | None = None) -> tuple:
             hashlib.md5(payload.encode()).hexdigest(), if_claimed)
 
 
-def effects(event: Event) -> list[tuple[str, dict]]:
-    """The statements an event applies to the threads and interrupts tables (as SQLite's)."""
+def effects(event: Event) -> list[Op]:
+    """The engine_step operations (step.py, schema.py) an event applies to the threads and
+    interrupts tables (as SQLite's statements do)."""
     at = normalize_ts(event.at)
-    thread = {"thread_id": event.thread_id, "graph": event.graph, "at": at}
     if isinstance(event, (RunStarted, RunFinished, RunFailed)):
         if isinstance(event, RunStarted):
             status = "busy"
@@ -135,48 +95,36 @@ def effects(event: Event) -> list[tuple[str, dict]]:
             status = "done" if event.outcome == "done" else "interrupted"
         else:
             status = "error"
-        return [(_RUN_SQL, {**thread, "status": status, "metadata": _optional_json(getattr(event, "metadata", None))})]
-    found = [(_ENSURE_THREAD_SQL, thread)]
+        return [op("run", event.thread_id, event.graph, status, at,
+                   _optional_json(getattr(event, "metadata", None)))]
+    found = [op("thread", event.thread_id, event.graph, at)]
     if isinstance(event, InterruptRaised):
-        found.append((_RAISED_SQL, {
-            **thread, "id": event.interrupt_id, "ns": event.ns, "node": event.node,
-            "checkpoint_id": event.checkpoint_id or "", "payload": dumps(event.value),
-            "deadline": normalize_ts(event.deadline), "on_timeout": _optional_json(getattr(event, "on_timeout", None)),
-            "response_schema": _optional_json(event.response_schema)}))
+        found.append(op("raised", event.interrupt_id, event.thread_id, event.graph, event.ns, event.node,
+                        event.checkpoint_id or "", dumps(event.value), at, normalize_ts(event.deadline),
+                        _optional_json(getattr(event, "on_timeout", None)), _optional_json(event.response_schema)))
     elif isinstance(event, InterruptResolved):
-        found.append((_RESOLVED_SQL, {"id": event.interrupt_id, "at": at, "by": event.by or "api",
-                                      "response": dumps(event.response)}))
+        found.append(op("resolved", event.interrupt_id, at, event.by or "api", dumps(event.response)))
     elif isinstance(event, InterruptCancelled):
-        found.append((_CANCELLED_SQL, {"id": event.interrupt_id, "at": at, "reason": event.reason or None}))
+        found.append(op("cancelled", event.interrupt_id, at, event.reason or None))
     elif isinstance(event, InterruptExpired):
         if event.policy == "flag":
-            found.append((_EXPIRED_FLAG_SQL, {"id": event.interrupt_id}))
+            found.append(op("overdue", event.interrupt_id))
         else:
-            found.append((_EXPIRED_RESUME_SQL, {"id": event.interrupt_id, "at": at,
-                                                "response": dumps(event.response)}))
+            found.append(op("expired", event.interrupt_id, at, dumps(event.response)))
     return found
 
 
-def batch_effects(events: list[Event]) -> list[tuple[str, dict]]:
+def batch_effects(events: list[Event]) -> list[Op]:
     """The effects of a batch of events, without the "the thread exists" inserts of threads a
-    run event of the batch upserts anyway (one statement fewer for the server per pause)."""
-    statements = [statement for event in events for statement in effects(event)]
-    upserted = {params["thread_id"] for sql, params in statements if sql is _RUN_SQL}
-    return [(sql, params) for sql, params in statements
-            if not (sql is _ENSURE_THREAD_SQL and params["thread_id"] in upserted)]
+    run event of the batch upserts anyway (one operation fewer for the server per pause)."""
+    ops = [operation for event in events for operation in effects(event)]
+    upserted = run_threads(ops)
+    return [operation for operation in ops if not (operation[0] == "thread" and operation[1][0] in upserted)]
 
 
-async def apply_effects(conn, statements: list[tuple[str, dict]]) -> None:
-    """Execute the statements in order, batching runs of the same SQL into one executemany."""
-    index = 0
-    while index < len(statements):
-        sql = statements[index][0]
-        end = index
-        while end < len(statements) and statements[end][0] is sql:
-            end += 1
-        async with conn.cursor() as cur:
-            await cur.executemany(sql, [params for _, params in statements[index:end]])
-        index = end
+def run_threads(ops: list[Op]) -> set[str]:
+    """The threads whose row a run event's operation upserts."""
+    return {texts[0] for kind, texts, _, _ in ops if kind == "run"}
 
 
 async def append_rows(conn, rows: list[tuple]) -> list[int]:
@@ -190,22 +138,11 @@ async def append_rows(conn, rows: list[tuple]) -> list[int]:
     return seqs
 
 
-# The same in one statement (the server parses and plans one instead of three): the lock's CTE
-# is scanned before the INSERT numbers its first row, and a data-modifying CTE runs whether or
-# not it is read.
-_QUEUED_INSERT_SQL = (
-    "WITH locked AS (SELECT pg_advisory_xact_lock_shared(%s)), "
-    "appended AS (" + _INSERT_SQL.replace(" RETURNING seq", "").replace(
-        " WITH ORDINALITY AS e(at, thread_id, graph, kind, data, short, interrupt_id, payload_md5, if_claimed, n) ",
-        " WITH ORDINALITY AS e(at, thread_id, graph, kind, data, short, interrupt_id, payload_md5, if_claimed, n), "
-        "locked ")
-    + f") SELECT pg_notify('{CHANNEL}', '')")
-assert "locked ORDER BY" not in _QUEUED_INSERT_SQL and ", locked WHERE" in _QUEUED_INSERT_SQL
-
-
-async def append_rows_queued(conn, rows: list[tuple]) -> None:
-    """`append_rows` for a commit's message, in one statement: nothing is read back."""
-    await conn.execute(_QUEUED_INSERT_SQL, [EVENTS_LOCK] + [list(column) for column in zip(*rows)])
+def event_ops(rows: list[tuple]) -> list[Op]:
+    """`append_rows` for a commit's engine_step call ('event': the first takes the events lock,
+    the call ends with the wake-up): nothing is read back."""
+    return [op("event", at, thread_id, graph, kind, interrupt_id, md5, if_claimed, blobs=(data, short))
+            for at, thread_id, graph, kind, data, short, interrupt_id, md5, if_claimed in rows]
 
 
 class EventLog:
@@ -224,7 +161,7 @@ class EventLog:
         raised = _raised(events)
 
         async def work(conn):
-            await apply_effects(conn, statements)
+            await send_ops(conn, statements)
             if raised:  # rules answer what they allow before anyone sees it (rules_store.py)
                 rules = await self._rules.rules_for(conn, raised)
                 if rules:
@@ -240,10 +177,10 @@ class EventLog:
         rows = [event_row(event) for event in events]
         txn = self._db.current.get()
         # the run events' upserts make the checkpoints' "thread exists" inserts needless
-        txn.covered.extend(("thread", params["thread_id"]) for sql, params in statements if sql is _RUN_SQL)
+        txn.covered.extend(("thread", thread_id) for thread_id in run_threads(statements))
 
         async def work(conn):
-            await apply_effects(conn, statements)
+            await send_ops(conn, statements)
             txn.event_rows.extend(rows)
 
         await self._db.write(work, defer=True)
@@ -265,7 +202,7 @@ class EventLog:
         recorder of the commit's message)."""
         if txn.event_rows:
             rows, txn.event_rows = txn.event_rows, []
-            await append_rows_queued(conn, rows)
+            await send_ops(conn, event_ops(rows))
 
     async def read(self, since: int | None = None, limit: int | None = None) -> list[Event]:
         async def work(conn):
@@ -306,4 +243,4 @@ class EventLog:
         return await self._db.read(work)
 
 
-__all__ = ["EventLog", "effects", "apply_effects", "append_rows", "event_row", "CHANNEL"]
+__all__ = ["EventLog", "effects", "append_rows", "event_row", "CHANNEL"]

@@ -1,19 +1,19 @@
 """PostgresSaver's half of run ownership (engine/runtime/ownership.py has the model): thread
 leases, the decisions a run claims and applies, and what is left to recover.
 
-- A run takes its lease in its first commit's message (`_TAKE_SQL`, no round trip of its
-  own): a conditional upsert (the lease is free, expired or already ours) that skips a lease row
-  another transaction holds locked (`FOR UPDATE SKIP LOCKED`: a racing worker learns at once)
-  and raises EL002 when it did not take it, which rolls the step back; `take_failed` turns that
-  into ThreadBusy, or takes over a lease left by a dead process of this host and lets the run
-  start again. `alease_acquire` outside a run's step (`defer=False`) is one conditional upsert
-  answered at once.
-- A resume's claim is queued in its first commit too (`engine_claim`, schema.py: claim, audit,
-  or raise EL004 when the interrupt was decided otherwise); `claim_failed` turns EL004 into
-  AlreadyResolved.
-- A step's renewal (or release) is queued in its commit's pipeline as a statement that raises
-  (SQLSTATE EL001, `engine_lease_lost`) when the lease is not the run's any more, so a run that
-  lost its thread commits nothing and costs no extra round trip per step.
+- A run takes its lease in its first commit's message (engine_step's 'take', step.py and
+  schema.py; no round trip of its own): the lease is taken when it is free, expired or already
+  ours, judged from the row's values (a row another transaction holds locked for an instant is
+  waited for briefly, never counted as taken); EL002 otherwise, which rolls the step back;
+  `take_failed` turns that into ThreadBusy, or takes over a lease left by a dead process of
+  this host and lets the run start again. `alease_acquire` outside a run's step
+  (`defer=False`) is one conditional upsert answered at once.
+- A resume's claim is queued in its first commit too ('claim': `engine_claim`, schema.py:
+  claim, audit, or raise EL004 when the interrupt was decided otherwise); `claim_failed` turns
+  EL004 into AlreadyResolved.
+- A step's renewal (or release) is queued in its commit's engine_step call as an operation that
+  raises (SQLSTATE EL001, `engine_lease_lost`) when the lease is not the run's any more, so a
+  run that lost its thread commits nothing and costs no extra round trip per step.
 - Recovery lists claimed-but-unapplied decisions and orphaned busy threads on threads nobody
   holds; a worker then takes each one's lease (the door every run goes through).
 """
@@ -28,6 +28,7 @@ import psycopg
 from engine.checkpoint.base import ANY_CHECKPOINT, now_us, owner_is_dead
 from engine.checkpoint.postgres.events import event_row
 from engine.checkpoint.postgres.records import INTERRUPT_COLUMNS, interrupt_from_row
+from engine.checkpoint.postgres.step import op, send_ops
 from engine.checkpoint.serde import dumps, loads
 from engine.checkpoint.sqlite.ownership import _same_answer
 from engine.errors import AlreadyResolved, LeaseLost, ThreadBusy, ThreadMovedOn
@@ -43,32 +44,16 @@ _ACQUIRE_SQL = (
     "RETURNING owner) "
     "SELECT (SELECT owner FROM taken), (SELECT checkpoint_id FROM engine_checkpoints WHERE thread_id = %s AND "
     "checkpoint_ns = '' ORDER BY row_no DESC LIMIT 1)")
-# A run's take, queued in its first commit (no round trip of its own). It raises EL002 when the
-# lease is not free, and never waits for it: a lease row another transaction has locked (a
-# worker taking or renewing it right now) is skipped (FOR UPDATE SKIP LOCKED) and counts as
-# taken, so workers racing for the same threads move on at once instead of queueing on the
-# row. A free row (none yet, expired, or the run's own) is then upserted. A second statement (a
-# new snapshot: it sees a checkpoint committed meanwhile) raises EL003 when the thread moved on.
+# A run's take, queued in its first commit (no round trip of its own): engine_step's 'take'
+# (schema.py) raises EL002 when the lease is someone else's and live. It does not queue behind
+# a busy thread: a lease row another transaction holds locked is skipped (FOR UPDATE SKIP
+# LOCKED), then waited for briefly (a worker taking, renewing or only checking it holds it for
+# one message) and judged by its values, so a lock alone never makes a run "busy". A free row
+# (none yet, expired, or the run's own) is taken. The 'expect' that follows (a new snapshot:
+# it sees a checkpoint committed meanwhile) raises EL003 when the thread moved on. Renewals and
+# releases ('renew', 'release') raise EL001 when the lease is not the run's any more.
 LEASE_BUSY, MOVED_ON = "EL002", "EL003"
 CLAIMED_OTHERWISE = "EL004"  # engine_claim (schema.py): the interrupt was decided otherwise
-_TAKE_SQL = (
-    "WITH current AS (SELECT owner, expires_at FROM engine_leases WHERE thread_id = %(thread)s "
-    "FOR UPDATE SKIP LOCKED), "
-    "free AS (SELECT 1 WHERE EXISTS (SELECT 1 FROM current WHERE owner = %(owner)s OR expires_at <= %(now)s) "
-    "OR NOT EXISTS (SELECT 1 FROM engine_leases WHERE thread_id = %(thread)s)), "
-    "taken AS (INSERT INTO engine_leases (thread_id, owner, expires_at, acquired_at) "
-    "SELECT %(thread)s, %(owner)s, %(expires)s, %(now)s FROM free "
-    "ON CONFLICT (thread_id) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at, "
-    "acquired_at = excluded.acquired_at WHERE engine_leases.owner = excluded.owner OR "
-    "engine_leases.expires_at <= %(now)s RETURNING 1) "
-    f"SELECT CASE WHEN EXISTS (SELECT 1 FROM taken) THEN 1 ELSE engine_raise('{LEASE_BUSY}', %(who)s) END")
-_EXPECT_SQL = (
-    "SELECT CASE WHEN (SELECT checkpoint_id FROM engine_checkpoints WHERE thread_id = %s AND checkpoint_ns = '' "
-    f"ORDER BY row_no DESC LIMIT 1) IS NOT DISTINCT FROM %s THEN 1 ELSE engine_raise('{MOVED_ON}', %s) END")
-_RENEW_SQL = ("WITH r AS (UPDATE engine_leases SET expires_at = %s WHERE thread_id = %s AND owner = %s RETURNING 1) "
-              "SELECT CASE WHEN EXISTS (SELECT 1 FROM r) THEN 1 ELSE engine_lease_lost(%s, %s) END")
-_RELEASE_SQL = ("WITH r AS (DELETE FROM engine_leases WHERE thread_id = %s AND owner = %s RETURNING 1) "
-                "SELECT CASE WHEN EXISTS (SELECT 1 FROM r) THEN 1 ELSE engine_lease_lost(%s, %s) END")
 
 
 class Ownership:
@@ -93,14 +78,12 @@ class Ownership:
         if defer and self._db.current.get() is not None:
             now = now_us()
             who = dumps([thread_id, owner])
-            statements = [(_TAKE_SQL, {"thread": thread_id, "owner": owner, "expires": now + int(ttl * 1e6),
-                                       "now": now, "who": who})]
+            ops = [op("take", thread_id, owner, who, ints=(now + int(ttl * 1e6), now))]
             if expect is not ANY_CHECKPOINT:
-                statements.append((_EXPECT_SQL, (thread_id, expect, who)))
+                ops.append(op("expect", thread_id, expect, who))
 
             async def take(recorder):
-                for sql, params in statements:
-                    await recorder.execute(sql, params)
+                await send_ops(recorder, ops)
 
             await self._db.write(take, defer=True)
             return
@@ -129,9 +112,9 @@ class Ownership:
 
         async def renew(conn):
             if release:
-                await conn.execute(_RELEASE_SQL, (thread_id, owner, thread_id, owner))
+                await send_ops(conn, [op("release", thread_id, owner)])
             else:
-                await conn.execute(_RENEW_SQL, (now_us() + int(ttl * 1e6), thread_id, owner, thread_id, owner))
+                await send_ops(conn, [op("renew", thread_id, owner, ints=(now_us() + int(ttl * 1e6),))])
 
         try:
             await self._db.write(renew, defer=defer)
@@ -209,8 +192,7 @@ class Ownership:
         txn = self._db.current.get()
 
         async def claim(recorder):
-            await recorder.execute("SELECT engine_claim(%s::text[], %s::text[], %s::text[], %s::text[], %s, %s)",
-                                   (ids, texts, expected, canonical, at, by))
+            await send_ops(recorder, [op("claim", *row, at, by) for row in zip(ids, texts, expected, canonical)])
 
         if txn is None:  # not inside a run's transaction: a transaction of its own
             try:
@@ -253,8 +235,7 @@ class Ownership:
         ids = list(interrupt_ids)
 
         async def mark(conn):
-            await conn.execute("UPDATE engine_interrupts SET applied = true WHERE id = ANY(%s) "
-                               "AND status IN ('resolved', 'expired')", (ids,))
+            await send_ops(conn, [op("applied", i) for i in ids])
 
         await self._db.write(mark, defer=True)
 

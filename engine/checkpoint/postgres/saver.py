@@ -15,9 +15,11 @@ machines sharing one database.
   statements off by default, so PgBouncer in transaction mode works (`prepare_threshold=`).
   Reads are retried once after a dropped connection or a server restart; a transaction that
   fails is rolled back and raised.
-- One transaction per superstep, sent as one message with its commit (transactions.py): a run
-  of bench/compare.py's approval graph costs 4 round trips (load, three steps), a resume 3
-  (load, two steps: the claim goes with the first); bench/postgres_profile.py counts them.
+- One transaction per superstep, sent as one message with its commit (transactions.py), that
+  message one statement: `SELECT engine_step(...)`, a PL/pgSQL function applying the step's
+  writes (step.py, schema.py). A run of bench/compare.py's approval graph costs 4 round trips
+  (load, three steps), a resume 3 (load, two steps: the claim goes with the first);
+  bench/postgres_profile.py counts them and the server's CPU per call.
 - Events ordered for every reader despite concurrent writers, with LISTEN/NOTIFY wake-ups
   (events.py, listener.py).
 - Leases and claims (ownership.py); the reviewed-tool ledger on a sync connection (ledger.py).

@@ -23,6 +23,167 @@ MIGRATION_LOCK = (0x4167496E << 8) | 1
 # The events' ordering lock (events.py): writers take it shared, readers exclusive.
 EVENTS_LOCK = (0x4167496E << 8) | 2
 
+# A lease take ('take') first skips a row another transaction holds locked (no queueing behind a
+# busy thread's commit); a row that is locked but may be free (another worker's take or renewal
+# in flight, or one only checking it) is then waited for, at most TAKE_LOCK_WAIT, and judged by
+# what that transaction left: free, expired or ours is taken, so nobody is told "busy" by a lock
+# alone. Still locked after the wait: EL002 (someone is committing on that thread right now).
+TAKE_LOCK_WAIT = "500ms"
+STEP_FUNCTION = """CREATE FUNCTION engine_step(ops text[], t1 text[], t2 text[], t3 text[], t4 text[], t5 text[],
+                                   t6 text[], t7 text[], t8 text[], t9 text[], t10 text[], t11 text[],
+                                   b1 bytea[], b2 bytea[], i1 bigint[], i2 bigint[]) RETURNS integer
+LANGUAGE plpgsql AS $$
+DECLARE
+    k integer;
+    held record;
+    found_row boolean;
+    lock_wait text;
+    events boolean := false;
+BEGIN
+    FOR k IN 1 .. coalesce(array_length(ops, 1), 0) LOOP
+        CASE ops[k]
+        WHEN 'checkpoint' THEN  -- thread, ns, id, parent; checkpoint, metadata
+            INSERT INTO engine_checkpoints (thread_id, checkpoint_ns, checkpoint_id, parent_checkpoint_id, checkpoint,
+                                            metadata)
+            VALUES (t1[k], t2[k], t3[k], t4[k], b1[k], b2[k])
+            ON CONFLICT (thread_id, checkpoint_ns, checkpoint_id) DO UPDATE SET
+                parent_checkpoint_id = excluded.parent_checkpoint_id, checkpoint = excluded.checkpoint,
+                metadata = excluded.metadata;
+        WHEN 'write' THEN  -- thread, ns, checkpoint id, task id, channel, task path; value
+            INSERT INTO engine_writes (thread_id, checkpoint_ns, checkpoint_id, task_id, channel, task_path, value)
+            VALUES (t1[k], t2[k], t3[k], t4[k], t5[k], t6[k], b1[k])
+            ON CONFLICT (thread_id, checkpoint_ns, checkpoint_id, task_id, channel) DO UPDATE SET
+                task_path = excluded.task_path, value = excluded.value;
+        WHEN 'thread' THEN  -- the thread exists: thread, graph, at
+            INSERT INTO engine_threads (thread_id, graph, status, created_at, updated_at, metadata)
+            VALUES (t1[k], t2[k], 'idle', t3[k], t3[k], '{}') ON CONFLICT (thread_id) DO NOTHING;
+        WHEN 'run' THEN  -- a run's status: thread, graph, status, at, metadata (NULL: kept)
+            INSERT INTO engine_threads (thread_id, graph, status, created_at, updated_at, metadata)
+            VALUES (t1[k], t2[k], t3[k], t4[k], t4[k], coalesce(t5[k], '{}'))
+            ON CONFLICT (thread_id) DO UPDATE SET
+                status = excluded.status,
+                updated_at = excluded.updated_at,
+                graph = CASE WHEN excluded.graph <> '' THEN excluded.graph ELSE engine_threads.graph END,
+                metadata = CASE WHEN t5[k] IS NOT NULL THEN excluded.metadata ELSE engine_threads.metadata END;
+        WHEN 'raised' THEN  -- id, thread, graph, ns, node, checkpoint id, payload, at, deadline, on_timeout, schema
+            INSERT INTO engine_interrupts (id, thread_id, graph, ns, node, checkpoint_id, payload, created_at,
+                                           deadline, on_timeout, status, response_schema)
+            VALUES (t1[k], t2[k], t3[k], t4[k], t5[k], t6[k], t7[k], t8[k], t9[k], t10[k], 'pending', t11[k])
+            ON CONFLICT (id) DO NOTHING;
+        WHEN 'resolved' THEN  -- id, at, by, response
+            UPDATE engine_interrupts SET
+                resolved_at = CASE WHEN status = 'pending' THEN t2[k] ELSE resolved_at END,
+                resolved_by = CASE WHEN status = 'pending' THEN t3[k] ELSE resolved_by END,
+                response    = CASE WHEN status = 'pending' THEN t4[k] ELSE response END,
+                status      = CASE WHEN status = 'pending' THEN 'resolved' ELSE status END,
+                applied     = true
+            WHERE id = t1[k] AND status <> 'cancelled';
+        WHEN 'cancelled' THEN  -- id, at, reason
+            UPDATE engine_interrupts SET status = 'cancelled', resolved_at = coalesce(resolved_at, t2[k]),
+                resolved_by = coalesce(resolved_by, 'system'), reason = t3[k]
+            WHERE id = t1[k] AND (status = 'pending' OR (status IN ('resolved', 'expired') AND NOT applied));
+        WHEN 'overdue' THEN  -- id
+            UPDATE engine_interrupts SET overdue = true WHERE id = t1[k] AND status = 'pending';
+        WHEN 'expired' THEN  -- id, at, response
+            UPDATE engine_interrupts SET status = 'expired', overdue = true, resolved_at = t2[k],
+                resolved_by = 'deadline', response = t3[k], applied = false, reason = 'deadline passed'
+            WHERE id = t1[k] AND status = 'pending';
+        WHEN 'applied' THEN  -- id
+            UPDATE engine_interrupts SET applied = true WHERE id = t1[k] AND status IN ('resolved', 'expired');
+        WHEN 'claim' THEN  -- id, answer, expected, canonical, at, by
+            PERFORM engine_claim(ARRAY[t1[k]], ARRAY[t2[k]], ARRAY[t3[k]], ARRAY[t4[k]], t5[k], t6[k]);
+        WHEN 'take' THEN  -- thread, owner, who (EL002's message); expires, now
+            SELECT owner, expires_at INTO held FROM engine_leases WHERE thread_id = t1[k] FOR UPDATE SKIP LOCKED;
+            found_row := FOUND;
+            IF NOT found_row AND EXISTS (SELECT 1 FROM engine_leases WHERE thread_id = t1[k]) THEN
+                lock_wait := current_setting('lock_timeout');
+                PERFORM set_config('lock_timeout', 'TAKE_LOCK_WAIT', true);
+                BEGIN
+                    SELECT owner, expires_at INTO held FROM engine_leases WHERE thread_id = t1[k] FOR UPDATE;
+                    found_row := FOUND;
+                EXCEPTION WHEN lock_not_available THEN
+                    PERFORM set_config('lock_timeout', lock_wait, true);
+                    RAISE EXCEPTION USING ERRCODE = 'EL002', MESSAGE = t3[k];
+                END;
+                PERFORM set_config('lock_timeout', lock_wait, true);
+            END IF;
+            IF found_row THEN
+                IF held.owner <> t2[k] AND held.expires_at > i2[k] THEN
+                    RAISE EXCEPTION USING ERRCODE = 'EL002', MESSAGE = t3[k];
+                END IF;
+                UPDATE engine_leases SET owner = t2[k], expires_at = i1[k], acquired_at = i2[k]
+                WHERE thread_id = t1[k];
+            ELSE  -- no lease yet (or released meanwhile); a racing insert is waited for and judged
+                INSERT INTO engine_leases (thread_id, owner, expires_at, acquired_at)
+                VALUES (t1[k], t2[k], i1[k], i2[k])
+                ON CONFLICT (thread_id) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at,
+                    acquired_at = excluded.acquired_at
+                WHERE engine_leases.owner = excluded.owner OR engine_leases.expires_at <= i2[k];
+                IF NOT FOUND THEN
+                    RAISE EXCEPTION USING ERRCODE = 'EL002', MESSAGE = t3[k];
+                END IF;
+            END IF;
+        WHEN 'expect' THEN  -- thread, the checkpoint id the run loaded (NULL: none), who (EL003's message)
+            IF (SELECT checkpoint_id FROM engine_checkpoints WHERE thread_id = t1[k] AND checkpoint_ns = ''
+                ORDER BY row_no DESC LIMIT 1) IS DISTINCT FROM t2[k] THEN
+                RAISE EXCEPTION USING ERRCODE = 'EL003', MESSAGE = t3[k];
+            END IF;
+        WHEN 'renew' THEN  -- thread, owner; expires
+            UPDATE engine_leases SET expires_at = i1[k] WHERE thread_id = t1[k] AND owner = t2[k];
+            IF NOT FOUND THEN
+                PERFORM engine_lease_lost(t1[k], t2[k]);
+            END IF;
+        WHEN 'release' THEN  -- thread, owner
+            DELETE FROM engine_leases WHERE thread_id = t1[k] AND owner = t2[k];
+            IF NOT FOUND THEN
+                PERFORM engine_lease_lost(t1[k], t2[k]);
+            END IF;
+        WHEN 'event' THEN  -- at, thread, graph, kind, interrupt id, payload md5, if claimed; data, short data
+            -- events go last in a step, under the events lock taken shared (events.py)
+            IF NOT events THEN
+                PERFORM pg_advisory_xact_lock_shared(EVENTS_LOCK);
+                events := true;
+            END IF;
+            IF t7[k] IS NULL OR coalesce(nullif(current_setting('engine.claimed', true), '')::jsonb ? t7[k], false) THEN
+                INSERT INTO engine_events (at, thread_id, graph, kind, data)
+                VALUES (t1[k], t2[k], t3[k], t4[k],
+                        CASE WHEN t6[k] IS NOT NULL AND (SELECT md5(i.payload) FROM engine_interrupts AS i
+                                                         WHERE i.id = t5[k]) = t6[k] THEN b2[k] ELSE b1[k] END);
+            END IF;
+        ELSE
+            RAISE EXCEPTION 'engine_step: unknown operation %', ops[k];
+        END CASE;
+    END LOOP;
+    IF events THEN
+        PERFORM pg_notify('engine_events', '');
+    END IF;
+    RETURN 0;
+END $$""".replace("TAKE_LOCK_WAIT", TAKE_LOCK_WAIT).replace("EVENTS_LOCK", str(EVENTS_LOCK))
+# A checkpoint row (the latest of thread/ns when `wanted` is NULL) with its pending writes as
+# arrays in their order (CheckpointRows.get_tuple).
+CHECKPOINT_FUNCTION = """CREATE FUNCTION engine_checkpoint(thread text, ns text, wanted text)
+RETURNS TABLE (thread_id text, checkpoint_ns text, checkpoint_id text, parent_checkpoint_id text, checkpoint bytea,
+               metadata bytea, task_ids text[], channels text[], write_values bytea[])
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    c record;
+BEGIN
+    IF wanted IS NULL THEN  -- the latest is the last written, as in InMemorySaver
+        SELECT * INTO c FROM engine_checkpoints AS k WHERE k.thread_id = thread AND k.checkpoint_ns = ns
+        ORDER BY k.row_no DESC LIMIT 1;
+    ELSE
+        SELECT * INTO c FROM engine_checkpoints AS k WHERE k.thread_id = thread AND k.checkpoint_ns = ns
+        AND k.checkpoint_id = wanted;
+    END IF;
+    IF NOT FOUND THEN
+        RETURN;
+    END IF;
+    RETURN QUERY SELECT c.thread_id, c.checkpoint_ns, c.checkpoint_id, c.parent_checkpoint_id, c.checkpoint, c.metadata,
+        array_agg(w.task_id ORDER BY w.row_no), array_agg(w.channel ORDER BY w.row_no), array_agg(w.value ORDER BY w.row_no)
+        FROM engine_writes AS w
+        WHERE w.thread_id = c.thread_id AND w.checkpoint_ns = c.checkpoint_ns AND w.checkpoint_id = c.checkpoint_id;
+END $$"""
+
 MIGRATIONS: list[tuple[int, list[str]]] = [
     (1, [
         """CREATE TABLE engine_threads (
@@ -266,6 +427,16 @@ MIGRATIONS: list[tuple[int, list[str]]] = [
         "CREATE INDEX engine_api_runs_unfinished ON engine_api_runs (created_at, row_no) "
         "WHERE status IN ('pending', 'running')",
     ]),
+    # Version 5: a step's writes as ONE statement, `SELECT engine_step(...)` (step.py): the server
+    # parses and plans a short call instead of every statement of the step, and the function's
+    # statements keep their plans for the session (PL/pgSQL caches them; no client-side prepared
+    # statement, so PgBouncer in transaction mode still works). The step's operations come as
+    # rows of parallel arrays (`ops` names each row's kind; step.py says which column is what),
+    # applied in order: exactly the statements versions 3 and 4 sent, with the same checks and
+    # SQLSTATEs (EL001 lease lost, EL002 busy, EL003 moved on, EL004 through engine_claim).
+    # The load of a run (get_tuple) as a call too: its plans cached, the server's CPU per load
+    # halves (bench/postgres_profile.py).
+    (5, [STEP_FUNCTION, CHECKPOINT_FUNCTION]),
 ]
 
 SCHEMA_VERSION = MIGRATIONS[-1][0]

@@ -6,12 +6,15 @@ process-wide lock), the transaction a task is in, and work queued for a transact
   an idle connection was dropped by a proxy) is retried once on a fresh connection.
 - **Inside `transaction()`** every call runs on the transaction's connection. Work that needs
   no answer before the commit (a step's checkpoint, writes, lease renewal, applied marks,
-  events) is *queued* (`defer`) and sent, with BEGIN and COMMIT, as one message at the end
-  (parameters bound client-side, simple query protocol): a superstep costs one round trip
-  and one commit. Work that needs an answer is *asked*: it goes at once, in ONE message with
-  BEGIN and the work queued so far (`ask`), in the same transaction. A run's lease and a
-  resume's claim are queued statements that raise when they fail (ownership.py), so a run or
-  a resume costs one round trip to load its thread and one per superstep.
+  events) is *queued* (`defer`) and sent as one message at the end (parameters bound
+  client-side, simple query protocol): a superstep costs one round trip and one commit. The
+  queued writes are engine_step operations (step.py), so that message is ONE statement,
+  `SELECT engine_step(...)`, whose plans the server session keeps (no BEGIN or COMMIT either:
+  one message is one implicit transaction). Work that needs an answer is *asked*: it goes at
+  once, in ONE message with BEGIN and the work queued so far (`ask`), in the same
+  transaction. A run's lease and a resume's claim are queued operations that raise when they
+  fail (ownership.py), so a run or a resume costs one round trip to load its thread and one
+  per superstep.
   Nested blocks are savepoints.
   A failed commit surfaces as the error that failed it; nothing of the block is kept.
 - **Prepared statements** are off by default (`prepare_threshold=None`), so the saver works
@@ -36,6 +39,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from engine.checkpoint.base import Commit
 from engine.checkpoint.postgres.dsn import redact_text
+from engine.checkpoint.postgres.step import Op, step_statement
 from engine.errors import StorageError
 
 Work = Callable[[psycopg.AsyncConnection], Awaitable[Any]]
@@ -50,10 +54,10 @@ class Txn:
     loop: asyncio.AbstractEventLoop | None = None
     queued: list[Work] = field(default_factory=list)
     event_rows: list[tuple] = field(default_factory=list)
-    # Statements for the end of the commit, before the event rows, each (by its key) sent once:
+    # Operations for the end of the commit, before the event rows, each (by its key) sent once:
     # a checkpoint's "the thread exists" insert comes after the events' upserts of the same
     # row, so it is a no-op instead of a row version the upsert then replaces.
-    at_commit: list[tuple[Any, str, Any]] = field(default_factory=list)
+    at_commit: list[tuple[Any, Op]] = field(default_factory=list)
     # Keys of at_commit statements the queued work makes needless (a run event's upsert of the
     # thread row): those are not sent at all.
     covered: list[Any] = field(default_factory=list)
@@ -87,26 +91,36 @@ class _CurrentTxn:
         self._var.reset(token)
 
 
+_OPS = object()  # a recorded statement that is a list of engine_step operations (step.py)
+
+
 class _Recorder:
-    """What queued work runs against: it records the statements instead of sending them."""
+    """What queued work runs against: it records the statements (and engine_step operations)
+    instead of sending them."""
 
     def __init__(self) -> None:
-        self.statements: list[tuple[str, Any]] = []
+        self.statements: list[tuple[Any, Any]] = []
+
+    def record_ops(self, ops) -> None:
+        self.statements.append((_OPS, list(ops)))
+
+    def texts(self, cursor: psycopg.AsyncClientCursor) -> list[str]:
+        """The statements as SQL texts, parameters bound; each run of operations recorded one
+        after another becomes ONE engine_step call."""
+        texts, ops = [], []
+        for sql, params in self.statements + [(None, None)]:
+            if sql is _OPS:
+                ops.extend(params)
+                continue
+            if ops:
+                texts.append(cursor.mogrify(*step_statement(ops)))
+                ops = []
+            if sql is not None:
+                texts.append(sql if params is None else cursor.mogrify(sql, params))
+        return texts
 
     async def execute(self, sql: str, params: Any = None) -> None:
         self.statements.append((sql, params))
-
-    def cursor(self) -> "_Recorder":
-        return self
-
-    async def executemany(self, sql: str, rows: list) -> None:
-        self.statements.extend((sql, row) for row in rows)
-
-    async def __aenter__(self) -> "_Recorder":
-        return self
-
-    async def __aexit__(self, *exc_info) -> None:
-        return None
 
 
 class _Rows:
@@ -268,7 +282,7 @@ class Connections:
             await txn.queued.pop(0)(recorder)
         cursor = psycopg.AsyncClientCursor(txn.conn)
         parts = [] if txn.begun else ["BEGIN"]
-        parts += [sql if params is None else cursor.mogrify(sql, params) for sql, params in recorder.statements]
+        parts += recorder.texts(cursor)
         skip = len(parts)
         parts += [sql if params is None else cursor.mogrify(sql, params) for sql, params in statements]
         txn.begun = True  # if the message fails, the transaction is rolled back as a whole
@@ -289,20 +303,21 @@ class Connections:
             await txn.queued.pop(0)(recorder)
         if commit and txn.at_commit:
             sent = set(txn.covered)
-            for key, sql, params in txn.at_commit:
+            for key, operation in txn.at_commit:
                 if key not in sent:
                     sent.add(key)
-                    await recorder.execute(sql, params)
+                    recorder.record_ops([operation])
             txn.at_commit = []
         if commit and txn.event_rows:
             await self._write_events(txn, recorder)
         if not recorder.statements and not (commit and txn.begun):
             return
         cursor = psycopg.AsyncClientCursor(txn.conn)
-        parts = [] if txn.begun else ["BEGIN"]
-        parts += [sql if params is None else cursor.mogrify(sql, params) for sql, params in recorder.statements]
-        if commit:
-            parts.append("COMMIT")
+        parts = recorder.texts(cursor)
+        if txn.begun or not commit:
+            parts = ([] if txn.begun else ["BEGIN"]) + parts + (["COMMIT"] if commit else [])
+        # else: the whole transaction in one message, without BEGIN and COMMIT: the statements
+        # of one simple-protocol message are one (implicit) transaction, two statements fewer
         await cursor.execute(";\n".join(parts))
         txn.begun = not commit
 

@@ -1,0 +1,52 @@
+"""A step's writes as one statement: `SELECT engine_step(...)` (schema.py, version 5).
+
+The queued writes of a transaction (transactions.py) are recorded as *operations* and sent as
+ONE call: the server parses and plans a short statement instead of every statement of the
+step, and the function's own statements keep their plans for the session (PL/pgSQL caches
+them), which prepared statements would give but PgBouncer in transaction mode forbids.
+
+An operation is a kind and its values; the call passes the operations as rows of parallel
+arrays: `ops` (the kinds), eleven text columns, two bytea columns and two bigint columns, each
+operation filling the columns its kind reads (schema.py's STEP_FUNCTION names them per kind)
+and NULL in the others. They are applied in the order given.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+TEXTS, BLOBS, INTS = 11, 2, 2
+
+STEP_SQL = ("SELECT engine_step(%s::text[]" + ", %s::text[]" * TEXTS + ", %s::bytea[]" * BLOBS
+            + ", %s::bigint[]" * INTS + ")")
+
+Op = tuple[str, tuple, tuple, tuple]  # (kind, texts, blobs, ints)
+
+
+def op(kind: str, *texts: Any, blobs: Sequence[bytes | None] = (), ints: Sequence[int | None] = ()) -> Op:
+    assert len(texts) <= TEXTS and len(blobs) <= BLOBS and len(ints) <= INTS, kind
+    return (kind, texts, tuple(blobs), tuple(ints))
+
+
+def step_statement(ops: Sequence[Op]) -> tuple[str, list]:
+    """The one statement that applies `ops` in order, and its parameters."""
+    columns: list[list] = [[kind for kind, _, _, _ in ops]]
+    for width, part in ((TEXTS, 1), (BLOBS, 2), (INTS, 3)):
+        for column in range(width):
+            columns.append([row[part][column] if column < len(row[part]) else None for row in ops])
+    return STEP_SQL, columns
+
+
+async def send_ops(conn, ops: Sequence[Op]) -> None:
+    """Queue `ops` on a transaction's recorder (they join the commit's engine_step call), or run
+    them now on a connection."""
+    if not ops:
+        return
+    record = getattr(conn, "record_ops", None)
+    if record is not None:
+        record(ops)
+    else:
+        await conn.execute(*step_statement(ops))
+
+
+__all__ = ["Op", "op", "send_ops", "step_statement", "STEP_SQL"]
