@@ -53,7 +53,7 @@ class Txn:
     to one call. Mutated only in the connection thread or by its owning task between calls."""
 
     __slots__ = ("active", "begun", "inline", "failed", "savepoints", "pending", "new_blob_ids",
-                 "events_written", "after", "error")
+                 "events_written", "after", "error", "refs", "thread_rows")
 
     def __init__(self) -> None:
         self.active = True
@@ -71,6 +71,11 @@ class Txn:
         # one before it in the same run (`after`) failed; `error` is what made it fail.
         self.after: Txn | None = None
         self.error: BaseException | None = None
+        # What this transaction wrote and later statements of it need not read back: the
+        # value refs of its checkpoints ((thread, ns, id) -> {channel: (version, blob id)}),
+        # and the threads whose row it made sure of. Forgotten if a savepoint rolls back.
+        self.refs: dict[tuple[str, str, str], dict] = {}
+        self.thread_rows: set[str] = set()
 
 
 class _Commit(Commit):
@@ -440,6 +445,8 @@ class Transactions:
 
         def rollback_to(db, txn):
             txn.pending.clear()  # queued inside the savepoint: never run them
+            txn.refs.clear()
+            txn.thread_rows.clear()
             self._cache.discard(txn.new_blob_ids[mark:])
             del txn.new_blob_ids[mark:]
             db.execute(f"ROLLBACK TO {name}")
