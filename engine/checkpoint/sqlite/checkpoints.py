@@ -19,6 +19,7 @@ from engine.checkpoint.sqlite.compaction import expand_checkpoint
 from engine.checkpoint.sqlite.interrupt_writes import expand_interrupt_writes
 from engine.checkpoint.sqlite.packing import MAX_RELATED_CHARS, pack, pack_with, related_id, unpack
 from engine.checkpoint.sqlite.times import stored_time
+from engine.constants import INTERRUPT
 from engine.errors import StorageError
 
 if TYPE_CHECKING:
@@ -261,7 +262,13 @@ class CheckpointRows:
             self._replace(db, row, conflict)
         txn.refs[(thread_id, ns, checkpoint_id)] = {ch: (version, blob_id) for ch, version, blob_id in refs
                                                      if blob_id is not None}
-        # A thread checkpointed without run events (e.g. update_state) is still listed.
+        # A thread checkpointed without run events (e.g. update_state) is still listed: its row
+        # is made sure of at the commit, unless a run event of the transaction writes it.
+        if thread_id not in txn.thread_rows:
+            txn.at_commit.setdefault(("thread_row", thread_id), (self._ensure_thread_row, (thread_id, graph, now)))
+
+    @staticmethod
+    def _ensure_thread_row(db, txn, thread_id: str, graph: str, now: str) -> None:
         if thread_id not in txn.thread_rows:
             db.execute("INSERT OR IGNORE INTO threads (thread_id, graph, created_at, updated_at) VALUES (?, ?, ?, ?)",
                        (thread_id, graph, stored_time(now), stored_time(now)))
@@ -283,17 +290,23 @@ class CheckpointRows:
         self._delete_blobs(db, before - self._reachable_blobs(db, self._thread_blob_refs(db, thread_id)))
 
     @staticmethod
-    def _put_writes(db, _txn, rows: list) -> None:
+    def _put_writes(db, txn, rows: list) -> None:
         # Upserted by (task_id, channel) per checkpoint: an update keeps the row's rowid, so
         # readers still get first-put order. (An interrupt write is shortened by the events
         # writer, once the interrupt rows it names are there: see interrupt_writes.link_interrupt_writes.)
         for thread_id, ns, checkpoint_id, task_id, channel, task_path, value in rows:
-            inserted = db.execute(
+            cursor = db.execute(
                 "INSERT INTO writes (thread_id, checkpoint_ns, checkpoint_id, task_id, channel, task_path, value) "
                 "SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7 WHERE NOT EXISTS (SELECT 1 FROM writes WHERE thread_id = ?1 "
                 "AND checkpoint_id = ?3 AND checkpoint_ns = ?2 AND task_id = ?4 AND channel = ?5)",
-                (thread_id, ns, checkpoint_id, task_id, channel, task_path, value)).rowcount
-            if not inserted:
+                (thread_id, ns, checkpoint_id, task_id, channel, task_path, value))
+            if channel == INTERRUPT:
+                known = txn.interrupt_writes.setdefault((thread_id, checkpoint_id), [])
+                if cursor.rowcount and known is not None:
+                    known.append((cursor.lastrowid, value))
+                else:  # one replaced (its rowid unknown here): the events writer reads them back
+                    txn.interrupt_writes[(thread_id, checkpoint_id)] = None
+            if not cursor.rowcount:
                 db.execute(
                     "UPDATE writes SET task_path = ?6, value = ?7 WHERE thread_id = ?1 AND checkpoint_id = ?3 "
                     "AND checkpoint_ns = ?2 AND task_id = ?4 AND channel = ?5",

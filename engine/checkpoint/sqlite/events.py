@@ -260,7 +260,8 @@ class EventLog:
                 link_interrupt_writes(db, {(event.thread_id, event.checkpoint_id)
                                                  for _index, event, _params, _row in by_reference},
                                       known={i: (i, p["ns"], p["node"], p["payload"], p["deadline"], p["on_timeout"])
-                                             for i, p in inserted.items()})
+                                             for i, p in inserted.items()},
+                                      written=txn.interrupt_writes)
                 # Rules answer what they allow before anyone sees it (rules_store.py).
                 apply_rules(db, [(event.interrupt_id, params["at"]) for _index, event, params, _row in by_reference])
             return self._insert_events(db, txn, rows)

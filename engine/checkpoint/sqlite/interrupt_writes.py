@@ -41,13 +41,18 @@ def interrupts_by_reference(db, text: str, known: Mapping[str, tuple] | None = N
         return None
     return naming_interrupts(refs)
 
-def link_interrupt_writes(db, places: Iterable[tuple[str, str]], known: Mapping[str, tuple] | None = None) -> None:
+def link_interrupt_writes(db, places: Iterable[tuple[str, str]], known: Mapping[str, tuple] | None = None,
+                          written: Mapping[tuple[str, str], list | None] | None = None) -> None:
     """Store the interrupt writes at these (thread_id, checkpoint_id) in their short form
-    where the interrupt rows now allow it (a superstep writes them before its events)."""
+    where the interrupt rows now allow it (a superstep writes them before its events).
+    `written`: the interrupt writes the transaction inserted at a place ([(rowid, value)]),
+    not read back (None: one was replaced, read them)."""
     for thread_id, checkpoint_id in places:
-        found = db.execute(
-            "SELECT rowid, value FROM writes WHERE thread_id = ? AND checkpoint_id = ? AND channel = ?",
-            (thread_id, checkpoint_id, INTERRUPT)).fetchall()
+        found = (written or {}).get((thread_id, checkpoint_id))
+        if found is None:
+            found = db.execute(
+                "SELECT rowid, value FROM writes WHERE thread_id = ? AND checkpoint_id = ? AND channel = ?",
+                (thread_id, checkpoint_id, INTERRUPT)).fetchall()
         for rowid, value in found:
             short = interrupts_by_reference(db, unpack(value), known)
             if short is not None:

@@ -53,7 +53,7 @@ class Txn:
     to one call. Mutated only in the connection thread or by its owning task between calls."""
 
     __slots__ = ("active", "begun", "inline", "failed", "savepoints", "pending", "new_blob_ids",
-                 "events_written", "after", "error", "refs", "thread_rows")
+                 "events_written", "after", "error", "refs", "thread_rows", "at_commit", "interrupt_writes")
 
     def __init__(self) -> None:
         self.active = True
@@ -76,6 +76,12 @@ class Txn:
         # and the threads whose row it made sure of. Forgotten if a savepoint rolls back.
         self.refs: dict[tuple[str, str, str], dict] = {}
         self.thread_rows: set[str] = set()
+        # Work left for just before the COMMIT, once per key: (fn, args), run as fn(db, txn, *args)
+        # (a checkpoint's threads row, which a run event of the same transaction may write anyway).
+        self.at_commit: dict[Any, tuple[Callable, tuple]] = {}
+        # Interrupt writes this transaction inserted, by (thread_id, checkpoint_id): [(rowid,
+        # stored value)], for the events writer to shorten without reading them back.
+        self.interrupt_writes: dict[tuple[str, str], list[tuple[int, Any]]] = {}
 
 
 class _Commit(Commit):
@@ -267,7 +273,10 @@ class Transactions:
                 txn.pending.clear()
                 raise
 
-    def commit(self, db: sqlite3.Connection) -> None:
+    def commit(self, db: sqlite3.Connection, txn: Txn) -> None:
+        while txn.at_commit:
+            fn, args = txn.at_commit.pop(next(iter(txn.at_commit)))
+            fn(db, txn, *args)
         db.execute("COMMIT")
         if self.wal is not None:
             self.wal.committed()
@@ -277,7 +286,7 @@ class Transactions:
         try:
             result = fn(db, txn, *args)
             if write:
-                self.commit(db)
+                self.commit(db, txn)
             else:
                 db.execute("COMMIT")
         except BaseException:
@@ -290,7 +299,7 @@ class Transactions:
         """`fn` in the already begun `txn`, then COMMIT (ROLLBACK if it raises)."""
         try:
             result = fn(db, txn, *args)
-            self.commit(db)
+            self.commit(db, txn)
         except BaseException:
             self._cache.discard(txn.new_blob_ids)
             _rollback_quietly(db)
@@ -312,7 +321,7 @@ class Transactions:
                     raise StorageError(
                         f"a write to {self.path} failed earlier in this transaction, so none of it "
                         "was saved (the error was raised by the call that failed).")
-                self.commit(db)
+                self.commit(db, txn)
                 return
             except BaseException as exc:
                 txn.error = exc
@@ -442,11 +451,13 @@ class Transactions:
         name = f"engine_sp{txn.savepoints}"
         txn.savepoints += 1
         mark = len(txn.new_blob_ids)
+        before = (dict(txn.refs), set(txn.thread_rows), dict(txn.at_commit),
+                  {place: list(rows) for place, rows in txn.interrupt_writes.items()})
 
         def rollback_to(db, txn):
             txn.pending.clear()  # queued inside the savepoint: never run them
-            txn.refs.clear()
-            txn.thread_rows.clear()
+            # what it knew before the savepoint
+            txn.refs, txn.thread_rows, txn.at_commit, txn.interrupt_writes = before
             self._cache.discard(txn.new_blob_ids[mark:])
             del txn.new_blob_ids[mark:]
             db.execute(f"ROLLBACK TO {name}")
