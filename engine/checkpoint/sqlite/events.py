@@ -248,7 +248,7 @@ class EventLog:
             inserted = self._run_interrupt_statements(db, interrupt_statements)
             for index, event, params, short_row in by_reference:
                 if event.interrupt_id in inserted:  # this batch's row: what it holds is known
-                    found = tuple(params[name] for name in _RAISED_PARAMS)
+                    found = tuple(inserted[event.interrupt_id][name] for name in _RAISED_PARAMS)
                 else:
                     found = db.execute("SELECT ns, node, checkpoint_id, payload, deadline, on_timeout "
                                        "FROM interrupts WHERE id = ?", (event.interrupt_id,)).fetchone()

@@ -451,20 +451,25 @@ class Transactions:
         name = f"engine_sp{txn.savepoints}"
         txn.savepoints += 1
         mark = len(txn.new_blob_ids)
-        before = (dict(txn.refs), set(txn.thread_rows), dict(txn.at_commit),
-                  {place: list(rows) for place, rows in txn.interrupt_writes.items()})
+        before: list[tuple] = []  # what the transaction knew when the savepoint began
+
+        def begin(db, txn):
+            db.execute(f"SAVEPOINT {name}")  # (after the writes queued before it: `joined`)
+            before.append((dict(txn.refs), set(txn.thread_rows), dict(txn.at_commit),
+                           {place: rows if rows is None else list(rows)
+                            for place, rows in txn.interrupt_writes.items()}))
 
         def rollback_to(db, txn):
             txn.pending.clear()  # queued inside the savepoint: never run them
-            # what it knew before the savepoint
-            txn.refs, txn.thread_rows, txn.at_commit, txn.interrupt_writes = before
+            if before:
+                txn.refs, txn.thread_rows, txn.at_commit, txn.interrupt_writes = before[0]
             self._cache.discard(txn.new_blob_ids[mark:])
             del txn.new_blob_ids[mark:]
             db.execute(f"ROLLBACK TO {name}")
             db.execute(f"RELEASE {name}")
 
         try:
-            await self.in_txn(txn, self.joined, lambda db, _t: db.execute(f"SAVEPOINT {name}"), ())
+            await self.in_txn(txn, self.joined, begin, ())
             try:
                 yield
             except BaseException:
