@@ -156,10 +156,14 @@ class BaseCheckpointSaver:
                 raise ThreadBusy(thread_id, held[0], (held[1] - now) / 1e6)
             self._leases[thread_id] = (owner, now + int(ttl * 1e6))
         if expect is not ANY_CHECKPOINT:
-            latest = await self.aget_tuple(make_config(thread_id, "", None))
-            if (latest.checkpoint["id"] if latest else None) != expect:
+            if await self._alatest_checkpoint_id(thread_id) != expect:
                 await self.alease_release(thread_id, owner)
                 raise ThreadMovedOn(thread_id)
+
+    async def _alatest_checkpoint_id(self, thread_id: str) -> str | None:
+        """The id of the thread's latest checkpoint (root namespace), or None."""
+        latest = await self.aget_tuple(make_config(thread_id, "", None))
+        return latest.checkpoint["id"] if latest else None
 
     async def alease_renew(self, thread_id: str, owner: str, ttl: float, *, release: bool = False,
                            defer: bool = False) -> None:

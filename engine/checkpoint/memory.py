@@ -52,6 +52,11 @@ class InMemorySaver(BaseCheckpointSaver):
                 return None
             return self._tuple(thread_id, ns, wanted)
 
+    async def _alatest_checkpoint_id(self, thread_id: str) -> str | None:
+        with self._lock:  # without decoding the checkpoint (every run's lease checks it)
+            saved = self._checkpoints.get(thread_id, {}).get("")
+            return next(reversed(saved)) if saved else None
+
     async def alist(self, config: dict | None, *, filter: dict | None = None, before: dict | None = None,
                     limit: int | None = None) -> AsyncIterator[CheckpointTuple]:
         with self._lock:

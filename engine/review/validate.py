@@ -228,7 +228,11 @@ def validate_response(value: Any, response: Any) -> Any:
     or one decision for a one-action request, is wrapped). question: any JSON value.
     Raises InvalidResponse naming what is wrong and how to fix it.
     """
-    parsed = _parse(value)
+    return _validated(_parse(value), response)
+
+
+def _validated(parsed: _Parsed, response: Any) -> Any:
+    """`validate_response` for a request parsed already."""
     if parsed.kind == "human_interrupt":
         responses = _validate_human_responses(parsed.interrupts, response)
         # interrupt([request])[0] reads a list; interrupt(request)["type"] reads one response.
@@ -245,10 +249,11 @@ def check_answer(value: Any, response: Any, response_schema: dict | None = None,
     `validate_response`; with `any_answer`, a plain question's answer is taken as it is, as a
     program's own `Command(resume=...)` is) and then against the interrupt's `response_schema`
     when it has one. Raises InvalidResponse naming what is wrong and how to fix it."""
-    if any_answer and not is_review_request(value):
+    parsed = _parse(value)  # once: parsing a request validates its models
+    if any_answer and parsed.kind == "question":
         answer = response
     else:
-        answer = validate_response(value, response)
+        answer = _validated(parsed, response)
     if response_schema is not None:
         problems = schema_errors(answer, response_schema, "answer")
         if problems:

@@ -15,8 +15,7 @@ or a stream yields its interrupt; a write that failed is raised then.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from typing import Any, AsyncIterator, Literal
+from typing import Any, Literal
 
 from engine.errors import GraphConfigError
 
@@ -44,34 +43,11 @@ class Persistence:
         self.lease = lease  # the run's hold on its thread: every transaction takes or renews it
         self._last: Any = None  # the latest commit not waited for ("async", "exit")
 
-    @contextlib.asynccontextmanager
-    async def step(self, *, final: bool = False) -> AsyncIterator[None]:
+    def step(self, *, final: bool = False) -> "_Step":
         """Everything awaited inside is one transaction, committed as the mode says. With a
         lease, the transaction takes it (the first), renews it, or (`final`: the run stops)
         releases it, and commits only if the lease is still the run's."""
-        lease = self.lease
-        if lease is not None and not lease.held and self.mode == "exit":
-            await lease.take()  # on its own: this mode's commits come at the end, the nodes run now
-        acquiring = lease is not None and not lease.held
-        try:
-            # The transaction that takes the lease is waited for in "async" too (no node runs
-            # before the thread is the run's): it is the run's first commit, so taking the lease
-            # costs no round trip of its own.
-            if self.mode == "sync" or acquiring:
-                async with self.store.transaction(after=self._last):
-                    if lease is not None:
-                        await lease.in_step(final=final)
-                    yield
-                return
-            async with self.store.transaction(wait=False, after=self._last, carry=self.mode == "exit") as commit:
-                if lease is not None:
-                    await lease.in_step(final=final)
-                yield
-            self._last = commit
-        except BaseException:
-            if acquiring:
-                lease.abandon()  # the transaction that took it did not commit
-            raise
+        return _Step(self, final)
 
     async def settle(self) -> None:
         """Wait until every write so far is committed; raise the first that failed. If the
@@ -86,3 +62,57 @@ class Persistence:
             self._last = None  # failed for good: raised once, not again by a later settle()
             raise
         self._last = None
+
+
+class _Step:
+    """`Persistence.step()`: a class rather than a generator-based context manager, since every
+    superstep enters one (it is on the path of every run)."""
+
+    __slots__ = ("persist", "final", "acquiring", "waited", "transaction", "commit")
+
+    def __init__(self, persist: Persistence, final: bool) -> None:
+        self.persist = persist
+        self.final = final
+
+    async def __aenter__(self) -> None:
+        persist = self.persist
+        lease = persist.lease
+        if lease is not None and not lease.held and persist.mode == "exit":
+            await lease.take()  # on its own: this mode's commits come at the end, the nodes run now
+        self.acquiring = lease is not None and not lease.held
+        # The transaction that takes the lease is waited for in "async" too (no node runs
+        # before the thread is the run's): it is the run's first commit, so taking the lease
+        # costs no round trip of its own.
+        self.waited = persist.mode == "sync" or self.acquiring
+        if self.waited:
+            self.transaction = persist.store.transaction(after=persist._last)
+        else:
+            self.transaction = persist.store.transaction(wait=False, after=persist._last,
+                                                         carry=persist.mode == "exit")
+        try:
+            self.commit = await self.transaction.__aenter__()
+            if lease is not None:
+                try:
+                    await lease.in_step(final=self.final)
+                except BaseException as exc:
+                    await self.transaction.__aexit__(type(exc), exc, exc.__traceback__)
+                    raise
+        except BaseException:
+            if self.acquiring:
+                lease.abandon()  # the transaction that took it did not commit
+            raise
+
+    async def __aexit__(self, kind: Any, error: Any, traceback: Any) -> bool:
+        try:
+            await self.transaction.__aexit__(kind, error, traceback)
+        except BaseException:
+            if self.acquiring:
+                self.persist.lease.abandon()
+            raise
+        if kind is not None:
+            if self.acquiring:
+                self.persist.lease.abandon()
+            return False
+        if not self.waited:
+            self.persist._last = self.commit
+        return False

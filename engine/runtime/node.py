@@ -99,13 +99,21 @@ async def call_node(runnable: Any, state: Any, config: dict, *, alone: bool = Fa
         return await runnable.ainvoke(state, config)
     args = (state, config) if _wants_config(runnable) else (state,)
     kwargs = {"writer": get_stream_writer()} if _wants_writer(runnable) else {}
-    target = runnable if inspect.isroutine(runnable) else getattr(runnable, "__call__", runnable)
-    if inspect.iscoroutinefunction(target):
+    if is_async_callable(runnable):
         return await runnable(*args, **kwargs)
     result = await call_sync(runnable, *args, inline=alone and loop_is_owned(), **kwargs)
     if inspect.isawaitable(result):
-        result = await result
+        # In a task of its own (a copy of the context), as an async node's step runs: what it
+        # sets in context variables stays out of the run (see runner.runs_in_own_context).
+        result = await asyncio.ensure_future(result)
     return result
+
+
+def is_async_callable(runnable: Any) -> bool:
+    """Whether calling `runnable` returns a coroutine (an async function or an object whose
+    __call__ is one)."""
+    target = runnable if inspect.isroutine(runnable) else getattr(runnable, "__call__", runnable)
+    return inspect.iscoroutinefunction(target)
 
 
 def _wants_writer(fn: Any) -> bool:

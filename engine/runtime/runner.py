@@ -20,7 +20,7 @@ from engine.checkpoint.serde import check_storable
 from engine.errors import InvalidUpdateError
 from engine.runtime.algo import task_ns
 from engine.runtime import streaming
-from engine.runtime.node import TaskOutcome, TaskResult, run_task
+from engine.runtime.node import TaskOutcome, TaskResult, is_async_callable, run_task
 
 #: called with (task, its result as JSON) when a task of a step with several tasks finishes
 OnFinished = Callable[[dict, dict], Awaitable[None]]
@@ -85,7 +85,19 @@ async def run_step(scope: StepScope, tasks: Sequence[dict], step_values: dict, *
         streaming.task_finished(scope.step, outcome)
         return outcome
 
+    if not parallel and runs_in_own_context(scope.graph, tasks[0]):
+        # A lone sync node runs in a copy of the context already (engine/runtime/node.py), so
+        # it needs no task of its own to keep what it sets from the run: one task and two
+        # trips around the event loop fewer per step.
+        return [await one(tasks[0])]
     return list(await asyncio.gather(*(one(t) for t in tasks)))
+
+
+def runs_in_own_context(graph: Any, task: dict) -> bool:
+    """Whether the task's node is a plain sync callable: `call_node` runs it in a copied
+    context (and an awaitable it returns in a task of its own)."""
+    runnable = graph.builder.nodes[task["name"]].runnable
+    return not hasattr(runnable, "ainvoke") and not is_async_callable(runnable)
 
 
 __all__ = ["StepScope", "task_context", "run_step", "OnFinished"]

@@ -393,6 +393,75 @@ async def test_nested_transaction_is_a_savepoint(sqlite_saver):
     assert await sqlite_saver.aget_tuple(cfg("inner")) is None
 
 
+def _thread_rows(path: Path) -> dict[str, str]:
+    conn = sqlite3.connect(path)
+    try:
+        return dict(conn.execute("SELECT thread_id, status FROM threads").fetchall())
+    finally:
+        conn.close()
+
+
+async def test_a_rolled_back_savepoint_keeps_the_thread_rows_of_what_came_before_it(sqlite_saver, tmp_path):
+    """A checkpoint's threads row is written at the commit (unless a run event of the
+    transaction writes it): a savepoint rolled back in between forgets only its own."""
+    async with sqlite_saver.transaction():
+        await sqlite_saver.aput(cfg("outer"), ckpt("0001", {}, {}), {}, {})
+        with pytest.raises(ValueError):
+            async with sqlite_saver.transaction():
+                await sqlite_saver.aput(cfg("inner"), ckpt("0001", {}, {}), {}, {})
+                raise ValueError
+        await sqlite_saver.aput(cfg("after"), ckpt("0001", {}, {}), {}, {})
+    assert _thread_rows(tmp_path / "saver.sqlite") == {"outer": "idle", "after": "idle"}
+
+
+async def test_a_checkpoint_and_a_run_event_in_one_transaction_write_one_thread_row(sqlite_saver, tmp_path):
+    async with sqlite_saver.transaction():
+        config = await sqlite_saver.aput(cfg("t1"), ckpt("0001", {}, {}), {}, {})
+        await sqlite_saver.aput(config, ckpt("0002", {}, {}, step=1), {}, {})
+        await sqlite_saver.aqueue_events([RunStarted(at=at(0), thread_id="t1", graph="g")])
+    assert _thread_rows(tmp_path / "saver.sqlite") == {"t1": "busy"}
+    await sqlite_saver.aput(cfg("t2"), ckpt("0001", {}, {}), {}, {})  # outside a transaction
+    assert _thread_rows(tmp_path / "saver.sqlite") == {"t1": "busy", "t2": "idle"}
+
+
+async def test_a_checkpoint_put_again_under_its_id_replaces_it_and_its_blobs(sqlite_saver, tmp_path):
+    await sqlite_saver.aput(cfg("t1"), ckpt("0001", {"m": ["a"]}, {"m": 1}), {"step": 0}, {"m": 1})
+    await sqlite_saver.aput(cfg("t1"), ckpt("0001", {"m": ["b", "c"]}, {"m": 2}), {"step": 9}, {"m": 2})
+    saved = await sqlite_saver.aget_tuple(cfg("t1"))
+    assert saved.checkpoint["channel_values"] == {"m": ["b", "c"]} and saved.metadata == {"step": 9}
+    counts = await _table_counts(tmp_path / "saver.sqlite")
+    assert (counts["checkpoints"], counts["blobs"]) == (1, 1)  # the replaced row's blob is gone
+
+
+async def test_an_interrupt_raised_twice_in_one_batch_reads_back_as_raised(sqlite_saver):
+    """The row a batch inserts is not read back: the second event, whose value that row does
+    not hold, keeps its own."""
+    await sqlite_saver.aput_events([
+        InterruptRaised(at=at(0), thread_id="t", graph="g", interrupt_id="i1", value={"q": 1}),
+        InterruptRaised(at=at(1), thread_id="t", graph="g", interrupt_id="i1", value={"q": 2})])
+    events = await sqlite_saver.aread_events()
+    assert [e.value for e in events] == [{"q": 1}, {"q": 2}]
+
+
+async def test_taking_a_lease_says_busy_before_moved_on(sqlite_saver):
+    """The lease and the latest-checkpoint check are one statement when both hold; when it
+    changes nothing, a live lease of someone else's is reported first, as before."""
+    from engine.errors import ThreadBusy, ThreadMovedOn
+
+    await sqlite_saver.aput(cfg("t"), ckpt("0001", {}, {}), {}, {})
+    await sqlite_saver.alease_acquire("t", "other:1:x", 30)
+    await sqlite_saver.aput(cfg("t", checkpoint_id="0001"), ckpt("0002", {}, {}, step=1), {}, {})
+    with pytest.raises(ThreadBusy):
+        await sqlite_saver.alease_acquire("t", "me:1:x", 30, expect="0001")
+    await sqlite_saver.alease_release("t", "other:1:x")
+    with pytest.raises(ThreadMovedOn):
+        await sqlite_saver.alease_acquire("t", "me:1:x", 30, expect="0001")
+    assert await sqlite_saver.alease_holder("t") is None
+    await sqlite_saver.alease_acquire("t", "me:1:x", 30, expect="0002")
+    await sqlite_saver.alease_acquire("t", "me:1:x", 30, expect="0002")  # ours already: extended
+    assert (await sqlite_saver.alease_holder("t"))[0] == "me:1:x"
+
+
 async def test_a_failed_write_inside_a_transaction_saves_none_of_it(sqlite_saver, tmp_path):
     """aput and aput_writes inside a transaction run with its next round trip; if one of them
     fails there, the caller that triggered it sees the error and COMMIT refuses the rest."""

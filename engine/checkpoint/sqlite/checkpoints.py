@@ -19,6 +19,7 @@ from engine.checkpoint.sqlite.compaction import expand_checkpoint
 from engine.checkpoint.sqlite.interrupt_writes import expand_interrupt_writes
 from engine.checkpoint.sqlite.packing import MAX_RELATED_CHARS, pack, pack_with, related_id, unpack
 from engine.checkpoint.sqlite.times import stored_time
+from engine.constants import INTERRUPT
 from engine.errors import StorageError
 
 if TYPE_CHECKING:
@@ -226,15 +227,18 @@ class CheckpointRows:
              checkpoint_text, metadata_text, now, graph) -> None:
         parent_refs: dict[str, tuple[Any, int]] = {}
         if parent_id is not None:
-            found = db.execute(
-                "SELECT value_refs FROM checkpoints WHERE thread_id = ? AND checkpoint_ns = ? AND checkpoint_id = ?",
-                (thread_id, ns, parent_id)).fetchone()
-            if found:
-                parent_refs = {ch: (version, blob_id) for ch, version, blob_id in loads(unpack(found[0]))
-                               if blob_id is not None}
-        replaced = db.execute(
-            "SELECT value_refs FROM checkpoints WHERE thread_id = ? AND checkpoint_ns = ? AND checkpoint_id = ?",
-            (thread_id, ns, checkpoint_id)).fetchone()
+            # A parent written earlier in this transaction: its refs are at hand (the write
+            # lock is held, so its row is as this transaction wrote it).
+            known = txn.refs.get((thread_id, ns, parent_id))
+            if known is not None:
+                parent_refs = known
+            else:
+                found = db.execute(
+                    "SELECT value_refs FROM checkpoints WHERE thread_id = ? AND checkpoint_ns = ? AND checkpoint_id = ?",
+                    (thread_id, ns, parent_id)).fetchone()
+                if found:
+                    parent_refs = {ch: (version, blob_id) for ch, version, blob_id in loads(unpack(found[0]))
+                                   if blob_id is not None}
         refs: list[list] = []
         siblings: list[tuple[int, str]] = []
         for channel, value in values.items():
@@ -249,34 +253,60 @@ class CheckpointRows:
             text = texts[channel] if channel in texts else dumps(value)
             blob_id = self._write_blob(db, txn, text, parent[1] if parent is not None else None, siblings)
             refs.append([channel, version, blob_id])
-        db.execute(
-            "INSERT INTO checkpoints (thread_id, checkpoint_ns, checkpoint_id, parent_checkpoint_id, "
-            "checkpoint, metadata, value_refs) VALUES (?, ?, ?, ?, ?, ?, ?) "
-            "ON CONFLICT (thread_id, checkpoint_ns, checkpoint_id) DO UPDATE SET "
-            "parent_checkpoint_id = excluded.parent_checkpoint_id, checkpoint = excluded.checkpoint, "
-            "metadata = excluded.metadata, value_refs = excluded.value_refs",
-            (thread_id, ns, checkpoint_id, parent_id, pack(checkpoint_text), pack(metadata_text), pack(dumps(refs))))
-        if replaced is not None:
-            # Blobs are found through the checkpoints that name them: drop those no checkpoint
-            # of the thread reaches any more (written for the row just replaced).
-            before = self._reachable_blobs(db, self._blob_refs([replaced[0]]))
-            self._delete_blobs(db, before - self._reachable_blobs(db, self._thread_blob_refs(db, thread_id)))
-        # A thread checkpointed without run events (e.g. update_state) is still listed.
-        db.execute("INSERT OR IGNORE INTO threads (thread_id, graph, created_at, updated_at) VALUES (?, ?, ?, ?)",
-                   (thread_id, graph, stored_time(now), stored_time(now)))
+        row = (thread_id, ns, checkpoint_id, parent_id, pack(checkpoint_text), pack(metadata_text), pack(dumps(refs)))
+        try:
+            # A new checkpoint, nearly always: no look for a row to replace first.
+            db.execute("INSERT INTO checkpoints (thread_id, checkpoint_ns, checkpoint_id, parent_checkpoint_id, "
+                       "checkpoint, metadata, value_refs) VALUES (?, ?, ?, ?, ?, ?, ?)", row)
+        except sqlite3.IntegrityError as conflict:  # (only this statement was undone)
+            self._replace(db, row, conflict)
+        txn.refs[(thread_id, ns, checkpoint_id)] = {ch: (version, blob_id) for ch, version, blob_id in refs
+                                                     if blob_id is not None}
+        # A thread checkpointed without run events (e.g. update_state) is still listed: its row
+        # is made sure of at the commit, unless a run event of the transaction writes it.
+        if thread_id not in txn.thread_rows:
+            txn.at_commit.setdefault(("thread_row", thread_id), (self._ensure_thread_row, (thread_id, graph, now)))
 
     @staticmethod
-    def _put_writes(db, _txn, rows: list) -> None:
+    def _ensure_thread_row(db, txn, thread_id: str, graph: str, now: str) -> None:
+        if thread_id not in txn.thread_rows:
+            db.execute("INSERT OR IGNORE INTO threads (thread_id, graph, created_at, updated_at) VALUES (?, ?, ?, ?)",
+                       (thread_id, graph, stored_time(now), stored_time(now)))
+            txn.thread_rows.add(thread_id)
+
+    def _replace(self, db, row: tuple, conflict: sqlite3.IntegrityError) -> None:
+        """Put a checkpoint again under an id the thread has (the INSERT of `row` conflicted)."""
+        thread_id, ns, checkpoint_id = row[:3]
+        replaced = db.execute(
+            "SELECT value_refs FROM checkpoints WHERE thread_id = ? AND checkpoint_ns = ? AND checkpoint_id = ?",
+            (thread_id, ns, checkpoint_id)).fetchone()
+        if replaced is None:
+            raise conflict  # not a checkpoint put again: the INSERT's own error
+        db.execute("UPDATE checkpoints SET parent_checkpoint_id = ?, checkpoint = ?, metadata = ?, value_refs = ? "
+                   "WHERE thread_id = ? AND checkpoint_ns = ? AND checkpoint_id = ?", (*row[3:], *row[:3]))
+        # Blobs are found through the checkpoints that name them: drop those no checkpoint
+        # of the thread reaches any more (written for the row just replaced).
+        before = self._reachable_blobs(db, self._blob_refs([replaced[0]]))
+        self._delete_blobs(db, before - self._reachable_blobs(db, self._thread_blob_refs(db, thread_id)))
+
+    @staticmethod
+    def _put_writes(db, txn, rows: list) -> None:
         # Upserted by (task_id, channel) per checkpoint: an update keeps the row's rowid, so
         # readers still get first-put order. (An interrupt write is shortened by the events
         # writer, once the interrupt rows it names are there: see interrupt_writes.link_interrupt_writes.)
         for thread_id, ns, checkpoint_id, task_id, channel, task_path, value in rows:
-            inserted = db.execute(
+            cursor = db.execute(
                 "INSERT INTO writes (thread_id, checkpoint_ns, checkpoint_id, task_id, channel, task_path, value) "
                 "SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7 WHERE NOT EXISTS (SELECT 1 FROM writes WHERE thread_id = ?1 "
                 "AND checkpoint_id = ?3 AND checkpoint_ns = ?2 AND task_id = ?4 AND channel = ?5)",
-                (thread_id, ns, checkpoint_id, task_id, channel, task_path, value)).rowcount
-            if not inserted:
+                (thread_id, ns, checkpoint_id, task_id, channel, task_path, value))
+            if channel == INTERRUPT:
+                known = txn.interrupt_writes.setdefault((thread_id, checkpoint_id), [])
+                if cursor.rowcount and known is not None:
+                    known.append((cursor.lastrowid, value))
+                else:  # one replaced (its rowid unknown here): the events writer reads them back
+                    txn.interrupt_writes[(thread_id, checkpoint_id)] = None
+            if not cursor.rowcount:
                 db.execute(
                     "UPDATE writes SET task_path = ?6, value = ?7 WHERE thread_id = ?1 AND checkpoint_id = ?3 "
                     "AND checkpoint_ns = ?2 AND task_id = ?4 AND channel = ?5",

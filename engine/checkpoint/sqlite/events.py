@@ -153,6 +153,26 @@ class EventLog:
             db.executemany(sql, [params for _, params in statements[index:end]])
             index = end
 
+    @classmethod
+    def _run_interrupt_statements(cls, db, statements: list[tuple[str, dict]]) -> dict[str, dict]:
+        """`_run_grouped` for the interrupts table, each InterruptRaised row inserted on its own:
+        returns {id: params} of those this call inserted (not ignored for an existing id)."""
+        inserted: dict[str, dict] = {}
+        index = 0
+        while index < len(statements):
+            if statements[index][0] is _RAISED_SQL:
+                params = statements[index][1]
+                if db.execute(_RAISED_SQL, params).rowcount == 1:
+                    inserted[params["id"]] = params
+                index += 1
+                continue
+            end = index
+            while end < len(statements) and statements[end][0] is not _RAISED_SQL:
+                end += 1
+            cls._run_grouped(db, statements[index:end])
+            index = end
+        return inserted
+
     @staticmethod
     def _insert_events(db, txn: Txn, rows: list[tuple]) -> int:
         """Append event rows; returns the seq of the first. One connection holds the write lock,
@@ -218,18 +238,30 @@ class EventLog:
                 rows.append(self._event_row(event))
 
         def store(db, txn):
-            self._run_grouped(db, thread_statements)
-            self._run_grouped(db, interrupt_statements)
+            # A thread's row made sure of already in this transaction (a checkpoint's, or a run
+            # event's, in this batch or before it) needs no INSERT OR IGNORE of its own.
+            upserted = {params["thread_id"] for sql, params in thread_statements if sql is _RUN_SQL}
+            self._run_grouped(db, [(sql, params) for sql, params in thread_statements
+                                   if sql is not _ENSURE_THREAD_SQL or not (
+                                       params["thread_id"] in upserted or params["thread_id"] in txn.thread_rows)])
+            txn.thread_rows.update(params["thread_id"] for _sql, params in thread_statements)
+            inserted = self._run_interrupt_statements(db, interrupt_statements)
             for index, event, params, short_row in by_reference:
-                found = db.execute("SELECT ns, node, checkpoint_id, payload, deadline, on_timeout "
-                                   "FROM interrupts WHERE id = ?", (event.interrupt_id,)).fetchone()
+                if event.interrupt_id in inserted:  # this batch's row: what it holds is known
+                    found = tuple(inserted[event.interrupt_id][name] for name in _RAISED_PARAMS)
+                else:
+                    found = db.execute("SELECT ns, node, checkpoint_id, payload, deadline, on_timeout "
+                                       "FROM interrupts WHERE id = ?", (event.interrupt_id,)).fetchone()
                 if short_row is not None and found == tuple(params[name] for name in _RAISED_PARAMS):
                     rows[index] = short_row
                 else:
                     rows[index] = self._raised_row(event, params, found)
             if by_reference:
                 link_interrupt_writes(db, {(event.thread_id, event.checkpoint_id)
-                                                 for _index, event, _params, _row in by_reference})
+                                                 for _index, event, _params, _row in by_reference},
+                                      known={i: (i, p["ns"], p["node"], p["payload"], p["deadline"], p["on_timeout"])
+                                             for i, p in inserted.items()},
+                                      written=txn.interrupt_writes)
                 # Rules answer what they allow before anyone sees it (rules_store.py).
                 apply_rules(db, [(event.interrupt_id, params["at"]) for _index, event, params, _row in by_reference])
             return self._insert_events(db, txn, rows)

@@ -7,7 +7,7 @@ events writer (storing a step's InterruptRaised events)."""
 from __future__ import annotations
 
 import sqlite3
-from typing import Iterable
+from typing import Iterable, Mapping
 
 from engine.checkpoint.sqlite.batching import chunks
 from engine.checkpoint.sqlite.compaction import (INTERRUPT_ROW_FIELDS, INTERRUPT_ROWS_TAG, interrupt_refs,
@@ -25,25 +25,36 @@ def interrupt_rows(db, ids: Iterable[str]) -> dict[str, tuple]:
             rows[row[0]] = row
     return rows
 
-def interrupts_by_reference(db, text: str) -> str | None:
+def interrupts_by_reference(db, text: str, known: Mapping[str, tuple] | None = None) -> str | None:
     """The short form of an interrupt write's JSON text, naming each interrupt's row, when
-    those rows rebuild exactly this text; else None (the text is stored as it is)."""
+    those rows rebuild exactly this text; else None (the text is stored as it is). `known`:
+    rows (INTERRUPT_ROW_FIELDS) the caller just wrote, not read again."""
     refs = interrupt_refs(text)
     if not refs:
         return None
-    if interrupts_text(refs, interrupt_rows(db, [ref[0] for ref in refs])) != text:
+    known = known or {}
+    rows = {ref[0]: known[ref[0]] for ref in refs if ref[0] in known}
+    missing = [ref[0] for ref in refs if ref[0] not in rows]
+    if missing:
+        rows.update(interrupt_rows(db, missing))
+    if interrupts_text(refs, rows) != text:
         return None
     return naming_interrupts(refs)
 
-def link_interrupt_writes(db, places: Iterable[tuple[str, str]]) -> None:
+def link_interrupt_writes(db, places: Iterable[tuple[str, str]], known: Mapping[str, tuple] | None = None,
+                          written: Mapping[tuple[str, str], list | None] | None = None) -> None:
     """Store the interrupt writes at these (thread_id, checkpoint_id) in their short form
-    where the interrupt rows now allow it (a superstep writes them before its events)."""
+    where the interrupt rows now allow it (a superstep writes them before its events).
+    `written`: the interrupt writes the transaction inserted at a place ([(rowid, value)]),
+    not read back (None: one was replaced, read them)."""
     for thread_id, checkpoint_id in places:
-        found = db.execute(
-            "SELECT rowid, value FROM writes WHERE thread_id = ? AND checkpoint_id = ? AND channel = ?",
-            (thread_id, checkpoint_id, INTERRUPT)).fetchall()
+        found = (written or {}).get((thread_id, checkpoint_id))
+        if found is None:
+            found = db.execute(
+                "SELECT rowid, value FROM writes WHERE thread_id = ? AND checkpoint_id = ? AND channel = ?",
+                (thread_id, checkpoint_id, INTERRUPT)).fetchall()
         for rowid, value in found:
-            short = interrupts_by_reference(db, unpack(value))
+            short = interrupts_by_reference(db, unpack(value), known)
             if short is not None:
                 db.execute("UPDATE writes SET value = ? WHERE rowid = ?", (pack(short), rowid))
 

@@ -54,6 +54,18 @@ class Ownership:
 
     def _acquire(self, db, _txn, thread_id: str, owner: str, ttl: float, expect: Any) -> None:
         now = now_us()
+        if expect is not ANY_CHECKPOINT:
+            # The usual case in one statement: the lease is free, expired or ours, and `expect`
+            # is still the thread's latest checkpoint. When it changes nothing, the steps
+            # below find out which of the two it was (and make the same changes they always did).
+            if db.execute(
+                    "INSERT INTO leases (thread_id, owner, expires_at, acquired_at) SELECT ?1, ?2, ?3, ?4 "
+                    "WHERE (SELECT checkpoint_id FROM checkpoints WHERE thread_id = ?1 AND checkpoint_ns = '' "
+                    "ORDER BY rowid DESC LIMIT 1) IS ?5 "
+                    "ON CONFLICT (thread_id) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at, "
+                    "acquired_at = excluded.acquired_at WHERE leases.owner = excluded.owner OR leases.expires_at <= ?4",
+                    (thread_id, owner, now + int(ttl * 1e6), now, expect)).rowcount == 1:
+                return
         cursor = db.execute(
             "INSERT INTO leases (thread_id, owner, expires_at, acquired_at) VALUES (?, ?, ?, ?) "
             "ON CONFLICT (thread_id) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at, "
@@ -110,22 +122,25 @@ class Ownership:
     def _claim_answers(self, db, txn, thread_id: str, graph: str, answers: dict[str, str], by: str | None,
                        at: str) -> None:
         for interrupt_id, response_text in answers.items():
+            # Still pending (the usual case): claimed here, in one statement that gives back the
+            # row the audit log records.
+            claimed_row = db.execute(
+                "UPDATE interrupts SET status = 'resolved', resolved_at = ?, resolved_by = ?, response = ?, "
+                f"applied = 0 WHERE id = ? AND status = 'pending' RETURNING {INTERRUPT_COLUMNS}",
+                (at, by or "api", response_text, interrupt_id)).fetchall()
+            if claimed_row:
+                event = InterruptResolved(at=at, thread_id=thread_id, graph=graph, interrupt_id=interrupt_id,
+                                          response=loads(response_text), by=by or "api")
+                insert_events(db, txn, [event_row(event)])
+                # A decision given straight to the run (Command(resume=...)) is audited too.
+                append_audit(db, interrupt_from_row(claimed_row[0]))
+                continue
             row = db.execute("SELECT status, applied, response, resolved_by, resolved_at, payload FROM interrupts "
                              "WHERE id = ?", (interrupt_id,)).fetchone()
             if row is None:
                 continue  # not in the index (written without events): nothing to claim
             status, applied, claimed, claimed_by, claimed_at, payload = row
-            if status == "pending":
-                db.execute("UPDATE interrupts SET status = 'resolved', resolved_at = ?, resolved_by = ?, "
-                           "response = ?, applied = 0 WHERE id = ?",
-                           (at, by or "api", response_text, interrupt_id))
-                event = InterruptResolved(at=at, thread_id=thread_id, graph=graph, interrupt_id=interrupt_id,
-                                          response=loads(response_text), by=by or "api")
-                insert_events(db, txn, [event_row(event)])
-                # A decision given straight to the run (Command(resume=...)) is audited too.
-                append_audit(db, interrupt_from_row(db.execute(
-                    f"SELECT {INTERRUPT_COLUMNS} FROM interrupts WHERE id = ?", (interrupt_id,)).fetchone()))
-            elif status == "cancelled" or applied or not _same_answer(payload, claimed, response_text):
+            if status == "cancelled" or applied or not _same_answer(payload, claimed, response_text):
                 # someone else's decision, or one already applied: this answer is late
                 raise AlreadyResolved(interrupt_id, claimed_by or status, claimed_at,
                                       loads(claimed) if claimed is not None else None)

@@ -4,6 +4,7 @@ of ours)."""
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime, timedelta, timezone
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
@@ -18,6 +19,7 @@ def utc_iso(moment: datetime) -> str:
     return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
 
 
+@functools.lru_cache(maxsize=256)  # a step stores the same few times in several rows
 def stored_time(text: str) -> int | str:
     """What a column of times without text affinity (events.at) holds for a `utc_iso` text:
     microseconds since 1970 (8 bytes instead of 32); other text as it is."""

@@ -53,7 +53,7 @@ class Txn:
     to one call. Mutated only in the connection thread or by its owning task between calls."""
 
     __slots__ = ("active", "begun", "inline", "failed", "savepoints", "pending", "new_blob_ids",
-                 "events_written", "after", "error")
+                 "events_written", "after", "error", "refs", "thread_rows", "at_commit", "interrupt_writes")
 
     def __init__(self) -> None:
         self.active = True
@@ -71,6 +71,17 @@ class Txn:
         # one before it in the same run (`after`) failed; `error` is what made it fail.
         self.after: Txn | None = None
         self.error: BaseException | None = None
+        # What this transaction wrote and later statements of it need not read back: the
+        # value refs of its checkpoints ((thread, ns, id) -> {channel: (version, blob id)}),
+        # and the threads whose row it made sure of. Forgotten if a savepoint rolls back.
+        self.refs: dict[tuple[str, str, str], dict] = {}
+        self.thread_rows: set[str] = set()
+        # Work left for just before the COMMIT, once per key: (fn, args), run as fn(db, txn, *args)
+        # (a checkpoint's threads row, which a run event of the same transaction may write anyway).
+        self.at_commit: dict[Any, tuple[Callable, tuple]] = {}
+        # Interrupt writes this transaction inserted, by (thread_id, checkpoint_id): [(rowid,
+        # stored value)], for the events writer to shorten without reading them back.
+        self.interrupt_writes: dict[tuple[str, str], list[tuple[int, Any]]] = {}
 
 
 class _Commit(Commit):
@@ -262,7 +273,10 @@ class Transactions:
                 txn.pending.clear()
                 raise
 
-    def commit(self, db: sqlite3.Connection) -> None:
+    def commit(self, db: sqlite3.Connection, txn: Txn) -> None:
+        while txn.at_commit:
+            fn, args = txn.at_commit.pop(next(iter(txn.at_commit)))
+            fn(db, txn, *args)
         db.execute("COMMIT")
         if self.wal is not None:
             self.wal.committed()
@@ -272,7 +286,7 @@ class Transactions:
         try:
             result = fn(db, txn, *args)
             if write:
-                self.commit(db)
+                self.commit(db, txn)
             else:
                 db.execute("COMMIT")
         except BaseException:
@@ -285,7 +299,7 @@ class Transactions:
         """`fn` in the already begun `txn`, then COMMIT (ROLLBACK if it raises)."""
         try:
             result = fn(db, txn, *args)
-            self.commit(db)
+            self.commit(db, txn)
         except BaseException:
             self._cache.discard(txn.new_blob_ids)
             _rollback_quietly(db)
@@ -307,7 +321,7 @@ class Transactions:
                     raise StorageError(
                         f"a write to {self.path} failed earlier in this transaction, so none of it "
                         "was saved (the error was raised by the call that failed).")
-                self.commit(db)
+                self.commit(db, txn)
                 return
             except BaseException as exc:
                 txn.error = exc
@@ -437,16 +451,25 @@ class Transactions:
         name = f"engine_sp{txn.savepoints}"
         txn.savepoints += 1
         mark = len(txn.new_blob_ids)
+        before: list[tuple] = []  # what the transaction knew when the savepoint began
+
+        def begin(db, txn):
+            db.execute(f"SAVEPOINT {name}")  # (after the writes queued before it: `joined`)
+            before.append((dict(txn.refs), set(txn.thread_rows), dict(txn.at_commit),
+                           {place: rows if rows is None else list(rows)
+                            for place, rows in txn.interrupt_writes.items()}))
 
         def rollback_to(db, txn):
             txn.pending.clear()  # queued inside the savepoint: never run them
+            if before:
+                txn.refs, txn.thread_rows, txn.at_commit, txn.interrupt_writes = before[0]
             self._cache.discard(txn.new_blob_ids[mark:])
             del txn.new_blob_ids[mark:]
             db.execute(f"ROLLBACK TO {name}")
             db.execute(f"RELEASE {name}")
 
         try:
-            await self.in_txn(txn, self.joined, lambda db, _t: db.execute(f"SAVEPOINT {name}"), ())
+            await self.in_txn(txn, self.joined, begin, ())
             try:
                 yield
             except BaseException:
