@@ -120,9 +120,21 @@ class Hosts:
         raise AssertionError(f"not settled after {timeout} s: "
                              f"{self.query('SELECT id, status, applied FROM engine_interrupts')}")
 
-    def started_calls(self) -> set[str]:
-        """Interrupt ids whose tool call the ledger says started and did not finish."""
-        return {row[0] for row in self.query("SELECT interrupt_id FROM engine_tool_calls WHERE status = 'started'")}
+    def started_calls(self, pid: int | None = None) -> set[str]:
+        """Interrupt ids whose tool call the ledger says started and did not finish (in the
+        process `pid`, if given: a lease owner is host:pid:random)."""
+        return {row[0] for row in self.query("SELECT interrupt_id FROM engine_tool_calls WHERE status = 'started' "
+                                             "AND owner LIKE %s", f"%:{pid}:%" if pid else "%")}
+
+    def mark_done(self, doubt_ids) -> None:
+        """Settle in-doubt calls with `inbox mark-done`, one process each. The decision is
+        recorded; it is "done" when this process ran the thread, "busy" when a worker held the
+        thread at that moment (seen in CI right after settling) and "applied" when a worker
+        applied it first: either way a worker applies it, which `wait_settled` waits for."""
+        for doubt_id in doubt_ids:
+            done = self.start("mark-done", "--db", self.url, "--graph", AGENT, "--by", "settler", doubt_id)
+            out, err = done.communicate(timeout=60)
+            assert done.returncode == 0 and json_line(out)["status"] in ("done", "busy", "applied"), (out, err)
 
     def check_no_forks(self) -> None:
         forks = self.query("SELECT thread_id, parent_checkpoint_id, count(*) FROM engine_checkpoints "
