@@ -104,15 +104,17 @@ async def race(replicas: list[Server], raced: dict[str, str], cli: dict[str, lis
     kill the victim meanwhile. A CLI decision takes longer after the start (it opens its pool
     first): the HTTP reviewers of later requests start later, so both kinds win some."""
     async with httpx.AsyncClient(timeout=120) as http:
-        async def post(k: int, j: int, thread: str):
+        async def post(k: int, j: int, interrupt_id: str, thread: str):
             reviewer = f"h{j}"
             await asyncio.sleep(0.5 * k + 0.05 * j)
+            # answered by id, as `inbox open --url` does: a request decided meanwhile is 409 even
+            # when its thread has finished since (a bare answer would find nothing pending: 422)
+            answer = {interrupt_id: http_answer(VERBS[(k + j + 1) % 3], reviewer)}
             return await http.post(f"{replicas[(k + j) % 2].url}/threads/{thread}/runs/wait",
                                    headers={"x-api-key": HTTP_KEYS[reviewer]},
-                                   json={"assistant_id": eo.AGENT,
-                                         "command": {"resume": http_answer(VERBS[(k + j + 1) % 3], reviewer)}})
+                                   json={"assistant_id": eo.AGENT, "command": {"resume": answer}})
 
-        posts = {interrupt_id: [asyncio.create_task(post(k, j, thread)) for j in range(3)]
+        posts = {interrupt_id: [asyncio.create_task(post(k, j, interrupt_id, thread)) for j in range(3)]
                  for k, (interrupt_id, thread) in enumerate(raced.items())}
         Hosts.go([proc for procs in cli.values() for proc in procs])
         await asyncio.sleep(0.3)  # mid-race
@@ -132,8 +134,9 @@ def test_workers_replicas_and_reviewers_from_the_cli_and_over_http_apply_each_de
     raced = seed(hosts.url, RACED, prefix="r")
     threads = {**victims, **raced}
 
-    # The doomed worker takes the victims' decisions and stops inside their tool (30 s).
-    victim = hosts.worker(tool_sleep=30)
+    # The doomed worker takes the victims' decisions and stays inside their tool until it is
+    # killed (2 minutes: the reviewers' start takes long on a loaded machine).
+    victim = hosts.worker(tool_sleep=120)
     while "continuing runs" not in victim.stderr.readline():  # it is up: now give it work
         assert victim.poll() is None, victim.communicate()[1][-3000:]
     with PostgresSaver.from_conn_string(hosts.url) as saver:
@@ -141,7 +144,7 @@ def test_workers_replicas_and_reviewers_from_the_cli_and_over_http_apply_each_de
             run_sync(claim(saver, interrupt_id, [{"type": "accept", "args": None}], by="recorder"))
     wait_for(lambda: hosts.effect_lines(), 60, "the victim to enter the tool")
     held = hosts.query("SELECT thread_id, owner FROM engine_leases")
-    assert held and all(f":{victim.pid}:" in owner for _, owner in held), held
+    assert any(f":{victim.pid}:" in owner for _, owner in held), held
     workers = [hosts.worker(tool_sleep=0.1) for _ in range(3)]
 
     # Six reviewers per raced request: 3 CLI processes (one runs the graph itself, two only
@@ -176,8 +179,8 @@ def test_workers_replicas_and_reviewers_from_the_cli_and_over_http_apply_each_de
         report = ([(code, err[-500:]) for code, _, err in cli_out], [(a.status_code, a.text[:1500]) for a in answers])
         assert won == [by], (by, report)
         for code, out, err in cli_out:
-            if code == 0:  # "busy": recorded, and the thread's runner applies it (waited for below)
-                assert json_line(out)["status"] in ("done", "interrupted", "recorded", "busy"), (out, err)
+            if code == 0:  # recorded, and applied here or by a worker or replica (waited for below)
+                assert json_line(out)["status"] in ("done", "recorded", "busy", "applied"), (out, err)
             else:
                 assert code == 3 and f"already resolved by {by} " in err, (code, err)
         for answer in answers:
@@ -187,14 +190,14 @@ def test_workers_replicas_and_reviewers_from_the_cli_and_over_http_apply_each_de
         winners[interrupt_id] = (by, json.loads(response))
 
     # The victim's threads are taken over: their started calls come back as questions.
-    hosts.wait_settled(60)
+    hosts.wait_settled(90)
     hosts.check_alive(workers)
     hosts.check_alive([server.proc for server in replicas], "a replica")
     assert not hosts.query("SELECT 1 FROM engine_leases WHERE owner LIKE %s", f"%:{victim.pid}:%")
     doubts = hosts.query("SELECT id, thread_id FROM engine_interrupts WHERE status = 'pending'")
     assert {thread for _, thread in doubts} == {victims[key] for key in started_at_kill}, (doubts, started_at_kill)
     hosts.mark_done(doubt_id for doubt_id, _thread in doubts)
-    hosts.wait_settled(60)
+    hosts.wait_settled(90)
 
     # Nothing lost, nothing twice: every thread finished, every decision ran once with the
     # winner's answer, and no in-doubt call ran again.
