@@ -55,15 +55,14 @@ def hosts(tmp_path, pg_url):
 @pytest.fixture
 def replicas(hosts):
     """Two `inbox serve` processes on the database, sharing the hosts' environment (the
-    effects file, the lease TTL); every HTTP reviewer has a key, so decisions name them."""
+    effects file, the lease TTL); every HTTP reviewer has a key, so decisions name them.
+    Started, not waited for: they come up while the other processes do (`wait_ready`)."""
     env = {k: v for k, v in hosts.env.items() if k != "INBOX_DB"}  # --db given on the command line
     keys = [arg for name, key in HTTP_KEYS.items() for arg in ("--api-key", f"{name}={key}")]
     servers = [Server(hosts.url, *keys, graphs=[AGENT], env={**env, "EO_TOOL_SLEEP": "0.1"},
                       log=hosts.root / f"serve-{name}.log") for name in "ab"]
     try:
-        for server in servers:
-            server.spawn()
-        yield [server.wait_ready(60) for server in servers]
+        yield [server.spawn() for server in servers]
     finally:
         for server in servers:
             server.stop()
@@ -154,6 +153,8 @@ def test_workers_replicas_and_reviewers_from_the_cli_and_over_http_apply_each_de
                           for j in range(3)]
            for k, interrupt_id in enumerate(raced)}
     Hosts.ready([proc for procs in cli.values() for proc in procs])
+    for server in replicas:
+        server.wait_ready(60)
     http = asyncio.run(race(replicas, raced, cli, victim))
     victim.communicate(timeout=10)
     # The calls the victim started may have run (those with a line, and any the kill caught
