@@ -15,7 +15,6 @@ import os
 import subprocess
 import sys
 import time
-from collections import Counter
 from pathlib import Path
 
 import psycopg
@@ -23,10 +22,10 @@ import psycopg
 from engine.checkpoint.postgres import PostgresSaver
 
 HERE = Path(__file__).resolve().parent
-REPO = HERE.parent
 if str(HERE) not in sys.path:
     sys.path.insert(0, str(HERE))
 import exactly_once_graphs as eo  # noqa: E402
+from effects_lab import REPO, EffectsLab  # noqa: E402
 
 AGENT = f"{eo.AGENT}=exactly_once_graphs:build_agent"
 LEASE_TTL = 2  # seconds: a killed worker's threads are taken over soon after it dies
@@ -42,28 +41,17 @@ sys.exit(inbox.cli.main(sys.argv[1:]))
 """
 
 
-class Hosts:
+class Hosts(EffectsLab):
     """One database URL, one effects file, and every process started on them."""
 
     def __init__(self, root: Path, url: str) -> None:
-        self.root, self.url = root, url
-        self.effects = root / "effects.txt"
-        self.procs: list[subprocess.Popen] = []
+        super().__init__(root)
+        self.url = url
         self.env = {k: v for k, v in os.environ.items()
                     if not k.startswith(("INBOX_", "EO_", "ENGINE_")) and k != "DATABASE_URL"}
         self.env.update(PYTHONPATH=os.pathsep.join([str(REPO), str(HERE)]), INBOX_REVIEWER="hosts-test",
                         INBOX_CONFIG=str(root / "no-config.toml"), NO_COLOR="1", EO_EFFECTS=str(self.effects),
                         ENGINE_LEASE_TTL=str(LEASE_TTL), INBOX_DB=url)  # --db from the environment, as on a host
-
-    def start(self, *args, tool_sleep: float = 0.0) -> subprocess.Popen:
-        return self._popen(["-m", "inbox.cli", *map(str, args)], tool_sleep)
-
-    def _popen(self, argv: list[str], tool_sleep: float, **kwargs) -> subprocess.Popen:
-        proc = subprocess.Popen([sys.executable, *argv], cwd=self.root,
-                                env={**self.env, "EO_TOOL_SLEEP": str(tool_sleep)}, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, text=True, **kwargs)
-        self.procs.append(proc)
-        return proc
 
     def worker(self, tool_sleep: float = 0.0) -> subprocess.Popen:
         return self.start("worker", "--debug", "--graph", AGENT, "--interval", "0.05", "--concurrency", "2",
@@ -71,7 +59,7 @@ class Hosts:
 
     def reviewer_at_go(self, *args, tool_sleep: float = 0.0) -> subprocess.Popen:
         """`inbox ARGS...`, imported and waiting: `ready(procs)`, then `go(procs)`."""
-        return self._popen(["-c", _AT_GO, *map(str, args)], tool_sleep, stdin=subprocess.PIPE)
+        return self.popen(["-c", _AT_GO, *map(str, args)], tool_sleep, stdin=subprocess.PIPE)
 
     @staticmethod
     def ready(procs: list[subprocess.Popen]) -> None:
@@ -84,24 +72,6 @@ class Hosts:
         for proc in procs:
             proc.stdin.write("go\n")
             proc.stdin.flush()
-
-    def kill_all(self) -> None:
-        for proc in self.procs:
-            if proc.poll() is None:
-                proc.kill()
-        for proc in self.procs:
-            try:
-                proc.communicate(timeout=10)
-            except (subprocess.TimeoutExpired, ValueError):
-                pass
-
-    def effects_by_key(self) -> Counter:
-        if not self.effects.exists():
-            return Counter()
-        return Counter(line.split()[2] for line in self.effects.read_text().splitlines() if line.strip())
-
-    def effect_lines(self) -> list[list[str]]:
-        return [line.split() for line in self.effects.read_text().splitlines()] if self.effects.exists() else []
 
     def query(self, sql: str, *params) -> list[tuple]:
         with psycopg.connect(self.url, autocommit=True) as conn:

@@ -44,15 +44,6 @@ HTTP_KEYS = {f"h{n}": f"h{n}-key-0123456789" for n in range(3)}
 
 
 @pytest.fixture
-def hosts(tmp_path, pg_url):
-    hosts = Hosts(tmp_path, pg_url)
-    try:
-        yield hosts
-    finally:
-        hosts.kill_all()
-
-
-@pytest.fixture
 def replicas(hosts):
     """Two `inbox serve` processes on the database, sharing the hosts' environment (the
     effects file, the lease TTL); every HTTP reviewer has a key, so decisions name them.

@@ -22,16 +22,7 @@ from engine._internal.sync import run_sync  # noqa: E402
 from engine.checkpoint.postgres import PostgresSaver  # noqa: E402
 from engine.runtime.decisions import claim  # noqa: E402
 
-from many_hosts import AGENT, Hosts, seed  # noqa: E402
-
-
-@pytest.fixture
-def hosts(tmp_path, pg_url):
-    hosts = Hosts(tmp_path, pg_url)
-    try:
-        yield hosts
-    finally:
-        hosts.kill_all()
+from many_hosts import AGENT, seed  # noqa: E402
 
 
 def test_four_workers_and_six_reviewers_apply_each_decision_exactly_once(hosts):
