@@ -111,9 +111,9 @@ class Hosts(EffectsLab):
                            "WHERE checkpoint_ns = '' GROUP BY thread_id, parent_checkpoint_id HAVING count(*) > 1")
         assert forks == [], f"forked checkpoint histories: {forks}"
 
-    def check_alive(self, procs: list[subprocess.Popen], what: str = "a worker") -> None:
-        dead = [proc for proc in procs if proc.poll() is not None]
-        assert not dead, f"{what} died: {[proc.communicate()[1][-6000:] for proc in dead]}"
+    def check_alive(self, workers: list[subprocess.Popen]) -> None:
+        dead = [proc for proc in workers if proc.poll() is not None]
+        assert not dead, f"a worker died: {[proc.communicate()[1][-6000:] for proc in dead]}"
 
 
 def seed(url: str, threads: int, prefix: str = "t") -> dict[str, str]:

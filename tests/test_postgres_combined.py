@@ -34,7 +34,8 @@ from engine.runtime.decisions import claim  # noqa: E402
 
 from many_hosts import AGENT, Hosts, eo, json_line, seed  # noqa: E402
 
-sys.path.insert(0, str(Path(__file__).resolve().parent / "server"))
+if str(Path(__file__).resolve().parent / "server") not in sys.path:  # the replicas' helper
+    sys.path.append(str(Path(__file__).resolve().parent / "server"))
 from serving import Server  # noqa: E402
 
 RACED = 2  # requests six reviewers race on (3 CLI processes each: ~1 s of CPU apiece to start)
@@ -184,7 +185,8 @@ def test_workers_replicas_and_reviewers_from_the_cli_and_over_http_apply_each_de
     # The victim's threads are taken over: their started calls come back as questions.
     hosts.wait_settled(90)
     hosts.check_alive(workers)
-    hosts.check_alive([server.proc for server in replicas], "a replica")
+    for server in replicas:
+        assert server.proc.poll() is None, f"a replica died: {server.log.read_text()[-6000:]}"
     assert not hosts.query("SELECT 1 FROM engine_leases WHERE owner LIKE %s", f"%:{victim.pid}:%")
     doubts = hosts.query("SELECT id, thread_id FROM engine_interrupts WHERE status = 'pending'")
     assert {thread for _, thread in doubts} == {victims[key] for key in started_at_kill}, (doubts, started_at_kill)
