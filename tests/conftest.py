@@ -86,3 +86,16 @@ def pg_url(pg_cluster):
 def pg_empty_url(pg_cluster):
     """A fresh, empty database (no schema yet): for tests of opening and migrating."""
     yield from _pg_database(pg_cluster, "template0")
+
+
+@pytest.fixture
+def hosts(tmp_path, pg_url):
+    """Many hosts, simulated (tests/many_hosts.py): `inbox` processes on a fresh Postgres
+    database, all killed at the end of the test."""
+    from many_hosts import Hosts
+
+    started = Hosts(tmp_path, pg_url)
+    try:
+        yield started
+    finally:
+        started.kill_all()

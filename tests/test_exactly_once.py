@@ -43,6 +43,7 @@ REPO = HERE.parent
 if str(HERE) not in sys.path:
     sys.path.insert(0, str(HERE))
 import exactly_once_graphs as eo  # noqa: E402
+from effects_lab import EffectsLab  # noqa: E402
 
 AGENT = f"{eo.AGENT}=exactly_once_graphs:build_agent"
 DEADLINE = f"{eo.DEADLINE}=exactly_once_graphs:build_deadline"
@@ -58,26 +59,17 @@ def pycache(tmp_path_factory):
     return str(tmp_path_factory.mktemp("eo-pycache"))
 
 
-class Lab:
+class Lab(EffectsLab):
     """One database, one effects file, and every process started on them (all killed at the end)."""
 
     def __init__(self, root: Path, pycache: str) -> None:
-        self.root = root
+        super().__init__(root)
         self.db = root / "inbox.sqlite"
-        self.effects = root / "effects.txt"
-        self.procs: list[subprocess.Popen] = []
         self.env = {k: v for k, v in os.environ.items() if not k.startswith(("INBOX_", "EO_", "ENGINE_"))}
         self.env.update(PYTHONPATH=os.pathsep.join([str(REPO), str(HERE)]), INBOX_REVIEWER=REVIEWER,
                         INBOX_CONFIG=str(root / "no-config.toml"), NO_COLOR="1", EO_EFFECTS=str(self.effects),
                         PYTHONPYCACHEPREFIX=pycache, ENGINE_LEASE_TTL="2")
         self.env.pop("PYTHONDONTWRITEBYTECODE", None)
-
-    def start(self, *args, tool_sleep: float = 0.0) -> subprocess.Popen:
-        proc = subprocess.Popen([sys.executable, "-m", "inbox.cli", *map(str, args)], cwd=self.root,
-                                env={**self.env, "EO_TOOL_SLEEP": str(tool_sleep)}, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, text=True)
-        self.procs.append(proc)
-        return proc
 
     def accept(self, interrupt_id: str, *, graph: bool, tool_sleep: float = 0.0, by: str = REVIEWER,
                verb: str = "accept") -> subprocess.Popen:
@@ -98,25 +90,7 @@ class Lab:
         assert done.returncode == 0, done.stderr
         return done
 
-    def kill_all(self) -> None:
-        for proc in self.procs:
-            if proc.poll() is None:
-                proc.kill()
-        for proc in self.procs:
-            try:
-                proc.communicate(timeout=10)
-            except (subprocess.TimeoutExpired, ValueError):
-                pass
-
     # ---- reading what happened ----
-    def effects_by_key(self) -> Counter:
-        if not self.effects.exists():
-            return Counter()
-        return Counter(line.split()[2] for line in self.effects.read_text().splitlines() if line.strip())
-
-    def effect_lines(self) -> list[list[str]]:
-        return [line.split() for line in self.effects.read_text().splitlines()] if self.effects.exists() else []
-
     def query(self, sql: str, *params) -> list[tuple]:
         db = sqlite3.connect(self.db, timeout=30)
         try:

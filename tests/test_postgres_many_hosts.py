@@ -9,14 +9,10 @@ timed assertion on a shared 2-core machine would be a flaky test.)
 
 from __future__ import annotations
 
-import json
 import os
 import signal
-import subprocess
-import sys
 import time
 from collections import Counter
-from pathlib import Path
 
 import pytest
 
@@ -26,103 +22,7 @@ from engine._internal.sync import run_sync  # noqa: E402
 from engine.checkpoint.postgres import PostgresSaver  # noqa: E402
 from engine.runtime.decisions import claim  # noqa: E402
 
-HERE = Path(__file__).resolve().parent
-REPO = HERE.parent
-if str(HERE) not in sys.path:
-    sys.path.insert(0, str(HERE))
-import exactly_once_graphs as eo  # noqa: E402
-
-AGENT = f"{eo.AGENT}=exactly_once_graphs:build_agent"
-
-
-class Hosts:
-    """One database URL, one effects file, and every process started on them."""
-
-    def __init__(self, root: Path, url: str) -> None:
-        self.root, self.url = root, url
-        self.effects = root / "effects.txt"
-        self.procs: list[subprocess.Popen] = []
-        self.env = {k: v for k, v in os.environ.items()
-                    if not k.startswith(("INBOX_", "EO_", "ENGINE_")) and k != "DATABASE_URL"}
-        self.env.update(PYTHONPATH=os.pathsep.join([str(REPO), str(HERE)]), INBOX_REVIEWER="hosts-test",
-                        INBOX_CONFIG=str(root / "no-config.toml"), NO_COLOR="1", EO_EFFECTS=str(self.effects),
-                        ENGINE_LEASE_TTL="2", INBOX_DB=url)  # --db from the environment, as on a host
-
-    def start(self, *args, tool_sleep: float = 0.0) -> subprocess.Popen:
-        proc = subprocess.Popen([sys.executable, "-m", "inbox.cli", *map(str, args)], cwd=self.root,
-                                env={**self.env, "EO_TOOL_SLEEP": str(tool_sleep)}, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, text=True)
-        self.procs.append(proc)
-        return proc
-
-    def worker(self, tool_sleep: float = 0.0) -> subprocess.Popen:
-        return self.start("worker", "--debug", "--graph", AGENT, "--interval", "0.05", "--concurrency", "2",
-                          tool_sleep=tool_sleep)
-
-    def kill_all(self) -> None:
-        for proc in self.procs:
-            if proc.poll() is None:
-                proc.kill()
-        for proc in self.procs:
-            try:
-                proc.communicate(timeout=10)
-            except (subprocess.TimeoutExpired, ValueError):
-                pass
-
-    def effects_by_key(self) -> Counter:
-        if not self.effects.exists():
-            return Counter()
-        return Counter(line.split()[2] for line in self.effects.read_text().splitlines() if line.strip())
-
-    def effect_lines(self) -> list[list[str]]:
-        return [line.split() for line in self.effects.read_text().splitlines()] if self.effects.exists() else []
-
-    def query(self, sql: str, *params) -> list[tuple]:
-        with psycopg.connect(self.url, autocommit=True) as conn:
-            return conn.execute(sql, params).fetchall()
-
-    def settled(self) -> bool:
-        return not self.query("SELECT 1 FROM engine_interrupts WHERE status IN ('resolved', 'expired') AND NOT applied "
-                              "UNION ALL SELECT 1 FROM engine_threads WHERE status = 'busy'")
-
-    def wait_settled(self, timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.settled():
-                return
-            time.sleep(0.1)
-        raise AssertionError(f"not settled after {timeout} s: "
-                             f"{self.query('SELECT id, status, applied FROM engine_interrupts')}")
-
-    def check_no_forks(self) -> None:
-        forks = self.query("SELECT thread_id, parent_checkpoint_id, count(*) FROM engine_checkpoints "
-                           "WHERE checkpoint_ns = '' GROUP BY thread_id, parent_checkpoint_id HAVING count(*) > 1")
-        assert forks == [], f"forked checkpoint histories: {forks}"
-
-
-@pytest.fixture
-def hosts(tmp_path, pg_url):
-    hosts = Hosts(tmp_path, pg_url)
-    try:
-        yield hosts
-    finally:
-        hosts.kill_all()
-
-
-def seed(url: str, threads: int, prefix: str = "t") -> dict[str, str]:
-    """`threads` agent runs, each paused on one review: {interrupt id: thread}."""
-    ids = {}
-    with PostgresSaver.from_conn_string(url) as saver:
-        graph = eo.build_agent(saver)
-        for n in range(threads):
-            out = graph.invoke(eo.agent_input(f"{prefix}{n}-0"), {"configurable": {"thread_id": f"{prefix}{n}"}})
-            ids.update((i.id, f"{prefix}{n}") for i in out["__interrupt__"])
-    return ids
-
-
-def json_line(text: str) -> dict:
-    lines = [line for line in text.splitlines() if line.startswith("{")]
-    return json.loads(lines[-1]) if lines else {}
+from many_hosts import AGENT, seed  # noqa: E402
 
 
 def test_four_workers_and_six_reviewers_apply_each_decision_exactly_once(hosts):
@@ -138,8 +38,7 @@ def test_four_workers_and_six_reviewers_apply_each_decision_exactly_once(hosts):
         codes = sorted(code for code, _, _ in results)
         assert codes == [0, 3, 3, 3, 3, 3], [(code, err) for code, _, err in results]
     hosts.wait_settled(90)
-    dead = [proc for proc in workers if proc.poll() is not None]
-    assert not dead, f"a worker died: {[proc.communicate()[1][-6000:] for proc in dead]}"
+    hosts.check_alive(workers)
     assert hosts.effects_by_key() == Counter({i: 1 for i in ids}), hosts.effect_lines()
     applied = hosts.query("SELECT id FROM engine_interrupts WHERE status = 'resolved' AND applied")
     assert {row[0] for row in applied} >= set(ids)
@@ -166,13 +65,11 @@ def test_a_killed_workers_lease_is_taken_over(hosts):
     # Calls the ledger says started: those with a line, and any the kill caught between the
     # ledger's commit and the tool's first write (no line, yet rightly in doubt: nobody can
     # know). Comparing the doubts with the lines alone made this test fail now and then.
-    started_at_kill = {row[0] for row in hosts.query(
-        "SELECT interrupt_id FROM engine_tool_calls WHERE status = 'started'")}
+    started_at_kill = hosts.started_calls()
     assert set(runs_at_kill) <= started_at_kill, (runs_at_kill, started_at_kill)
     survivors = [hosts.worker() for _ in range(2)]
     hosts.wait_settled(90)
-    dead = [proc for proc in survivors if proc.poll() is not None]
-    assert not dead, f"a worker died: {[proc.communicate()[1][-6000:] for proc in dead]}"
+    hosts.check_alive(survivors)
     # whoever took the threads over did not run a started call again: it asks about it
     doubts = hosts.query("SELECT id, thread_id FROM engine_interrupts WHERE status = 'pending'")
     runs = hosts.effects_by_key()
@@ -181,13 +78,7 @@ def test_a_killed_workers_lease_is_taken_over(hosts):
     in_doubt = {thread for _, thread in doubts}
     assert in_doubt == {ids[key] for key in started_at_kill}, (doubts, runs_at_kill, started_at_kill)
     assert not hosts.query("SELECT 1 FROM engine_leases WHERE owner LIKE %s", f"%:{victim.pid}:%")
-    for doubt_id, _thread in doubts:
-        done = hosts.start("mark-done", "--graph", AGENT, "--by", "settler", doubt_id)
-        out, err = done.communicate(timeout=60)
-        # "busy": a surviving worker held the thread at that moment (seen once, in CI, right
-        # after settling: see the session 5 note); the decision is recorded and that worker
-        # or the other applies it, which the settling below waits for.
-        assert done.returncode == 0 and json_line(out)["status"] in ("done", "busy"), (out, err)
+    hosts.mark_done(doubt_id for doubt_id, _thread in doubts)
     hosts.wait_settled(90)
     assert not hosts.query("SELECT 1 FROM engine_interrupts WHERE status = 'pending'")
     assert hosts.effects_by_key() == runs_at_kill + Counter({i: 1 for i in ids if i not in started_at_kill})

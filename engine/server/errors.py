@@ -30,6 +30,12 @@ def already_decided(error: AlreadyResolved) -> ApiError:
                           "decided_by": error.by, "decided_at": error.at})
 
 
+def decided_by_record(record: Any) -> ApiError:
+    """409 for a decided interrupt's store record (engine.checkpoint.store.InterruptRecord)."""
+    return already_decided(AlreadyResolved(record.id, record.resolved_by or record.status, record.resolved_at,
+                                           record.response))
+
+
 def from_engine(error: Exception) -> ApiError | None:
     """The HTTP answer for an engine error a request caused, or None (a graph failure)."""
     if isinstance(error, AlreadyResolved):

@@ -31,7 +31,7 @@ from engine.checkpoint.base import owner_is_dead
 from engine.errors import ThreadBusy
 from engine.runtime.ownership import new_owner, resume_thread
 from engine.server.clock import now_iso
-from engine.server.errors import ApiError, from_engine
+from engine.server.errors import ApiError, decided_by_record, from_engine
 from engine.server.shapes import interrupt_json, jsonable
 from engine.server.streaming import EventsMode
 
@@ -244,7 +244,7 @@ class RunManager:
             failure = {"error": type(error).__name__, "message": str(error)}
             handle.publish("error", failure)
             await self._set_status(handle, "error", {"__error__": failure})
-            handle.finish({"__error__": failure})
+            handle.finish({"__error__": failure}, await self._decided_first(spec))
             return
         if values is None:
             values = (await spec.graph.aget_state({"configurable": {"thread_id": run["thread_id"]}})).values
@@ -254,7 +254,19 @@ class RunManager:
         if events is not None:
             handle.publish("events", events.end(jsonable(values)))
         await self._set_status(handle, "success", result)
-        handle.finish(result)
+        handle.finish(result, await self._decided_first(spec))
+
+    async def _decided_first(self, spec: RunSpec) -> ApiError | None:
+        """409 when another reviewer decided a pinned interrupt first with the same answer.
+        The engine's claim takes an answer equal to the decision claimed for it as that decision
+        (how a recovery applies one), so the run went on and applied it, once; but the decision
+        is theirs, and this request lost the race: it is told so, as when the answers differ."""
+        me = spec.decided_by or "api"  # as the stores record a decision without a name
+        for interrupt_id in spec.run["kwargs"].get("pinned_resume") or {}:
+            record = await self.saver.aget_interrupt(interrupt_id)
+            if record is not None and record.status != "pending" and record.resolved_by != me:
+                return decided_by_record(record)
+        return None
 
     async def _stream(self, handle: RunHandle, config: dict, modes: list[str]):
         """The run's chunks. While another process holds the thread's lease (a replica's run, a

@@ -16,10 +16,9 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import StreamingResponse
 
-from engine.errors import AlreadyResolved
 from engine.runtime.compiled import STREAM_MODES
 from engine.server.context import ServerContext, context
-from engine.server.errors import ApiError, already_decided
+from engine.server.errors import ApiError, decided_by_record
 from engine.server.manager import RunSpec
 from engine.server.clock import now_iso
 from engine.server.schemas import RunCreate, parse, read_json
@@ -39,10 +38,7 @@ def supported_modes() -> tuple[str, ...]:
 
 async def _decided(ctx: ServerContext, interrupt_id: str) -> ApiError | None:
     record = await ctx.saver.aget_interrupt(interrupt_id)
-    if record is not None and record.status != "pending":
-        return already_decided(AlreadyResolved(interrupt_id, record.resolved_by or record.status,
-                                               record.resolved_at, record.response))
-    return None
+    return decided_by_record(record) if record is not None and record.status != "pending" else None
 
 
 def unchanged_accept(payload: Any, answer: Any) -> Any:

@@ -43,16 +43,24 @@ class Server:
     def command(self) -> list[str]:
         db = [] if "INBOX_DB" in self.env else ["--db", str(self.db)]  # the environment names it
         cmd = [sys.executable, "-m", "inbox.cli", "serve", *db, "--port", str(self.port)]
-        for name in self.graphs:
-            cmd += ["--graph", f"{name}=server_graphs:{name}"]
+        for name in self.graphs:  # a name from server_graphs, or a whole NAME=module:attr
+            cmd += ["--graph", name if "=" in name else f"{name}=server_graphs:{name}"]
         return cmd + self.extra
 
     def start(self, timeout: float = 20.0) -> "Server":
+        return self.spawn().wait_ready(timeout)
+
+    def spawn(self) -> "Server":
+        """Start the process without waiting for it to answer (start several, then wait_ready)."""
         env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), str(HERE)]), **self.env}
         for leaked in ("LANGGRAPH_API_KEY", "LANGSMITH_API_KEY", "LANGCHAIN_API_KEY"):
             env.pop(leaked, None)
         self.proc = subprocess.Popen(self.command(), cwd=REPO, env=env, stdout=open(self.log, "ab"),
                                      stderr=subprocess.STDOUT)
+        return self
+
+    def wait_ready(self, timeout: float = 20.0) -> "Server":
+        assert self.proc is not None
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:

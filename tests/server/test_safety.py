@@ -4,6 +4,8 @@ status and a `detail` that says what is wrong."""
 from __future__ import annotations
 
 import asyncio
+import threading
+import time
 
 import httpx
 import pytest
@@ -81,6 +83,41 @@ def test_a_late_resume_of_a_decided_interrupt_is_409(http):
     late = http.post(f"/threads/{thread_id}/runs/wait",
                      json={"assistant_id": "agent", "command": {"resume": {interrupt_id: IGNORE}}})
     assert late.status_code == 409 and late.json()["detail"]["interrupt_id"] == interrupt_id
+
+
+def test_a_resume_equal_to_a_decision_another_process_made_first_is_409_and_applied_once(server, http):
+    """Dana records the same answer in another process (`inbox accept`, another replica) after
+    this request was accepted and before its run claims it. The engine takes an equal answer
+    as the decision claimed (how a recovery applies one), so the run applies Dana's decision,
+    once; the request lost the race all the same, and is told who won, as when answers differ."""
+    from engine._internal.sync import run_sync
+    from engine.checkpoint.stores import open_store
+    from engine.runtime.ownership import new_owner
+
+    thread_id, interrupt_id = _paused(http)
+    store, owner = open_store(str(server.db)), new_owner()
+    try:
+        run_sync(store.alease_acquire(thread_id, owner, 30))  # another process runs the thread now
+        answers = []
+        poster = threading.Thread(target=lambda: answers.append(http.post(
+            f"/threads/{thread_id}/runs/wait", json={"assistant_id": "agent", "command": {"resume": ACCEPT}})))
+        poster.start()
+        deadline = time.monotonic() + 20
+        while "running" not in [r["status"] for r in http.get(f"/threads/{thread_id}/runs").json()]:
+            assert time.monotonic() < deadline, "the run never started"
+            time.sleep(0.05)
+        store.resolve(interrupt_id, ACCEPT, by="dana")  # the run waits for the lease meanwhile
+        run_sync(store.alease_release(thread_id, owner))
+        poster.join(30)
+        record = store.get_interrupt(interrupt_id)
+    finally:
+        store.close()
+    (answer,) = answers
+    assert answer.status_code == 409, answer.text
+    assert answer.json()["detail"]["decided_by"] == "dana" and answer.json()["detail"]["interrupt_id"] == interrupt_id
+    assert (record.resolved_by, record.applied) == ("dana", True)
+    values = http.get(f"/threads/{thread_id}").json()["values"]
+    assert values["decision"] == ACCEPT and values["log"].count("reviewed") == 1
 
 
 def test_resume_map_naming_ids_not_pending_is_422(http):
