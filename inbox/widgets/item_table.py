@@ -443,6 +443,12 @@ class ItemTable(DataTable):
         except Exception:  # cursor outside the rows while the table is being rebuilt
             return None
 
+    def item_at(self, index: int) -> InboxItem | None:
+        """The request on row `index`, or None when there is no such row."""
+        if not 0 <= index < self.row_count:
+            return None
+        return self.items.get(self.ordered_rows[index].key.value)
+
     @property
     def current(self) -> InboxItem | None:
         item_id = self.current_id
