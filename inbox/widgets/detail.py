@@ -28,6 +28,7 @@ from inbox.edits import MISSING, args_diff, sent_args, show_value
 from inbox.review import InboxItem, describe_decision, short_id
 from inbox.text import defang, literal, one_line, readable, timestamp
 from inbox.widgets.item_table import response_key
+from inbox.widgets.scroll_size import set_scroll_size
 
 ARGS_PREVIEW_CHARS = 4000
 # One vocabulary: the multi-action format's "approve" is shown as "accept".
@@ -307,23 +308,8 @@ class DetailPane(ScrollView, can_focus=True):
             lines = self._join(width, self._sources, self._keys, self.titles, self._strips)
         self._lines, self._width = lines, width
         self._styled = {}
-        self._resize_scroll_area(Size(width, len(lines)))
+        set_scroll_size(self, Size(width, len(lines)))  # no layout of the screen unless a scroll bar comes or goes
         self.refresh()
-
-    def _resize_scroll_area(self, size: Size) -> None:
-        """Set the scroll height. Setting `virtual_size` lays out the whole screen; only a scroll
-        bar that appears or goes needs that (it takes columns), so otherwise the size is set
-        and the scroll bar updated in place (the layout pass was a third of a move's frame)."""
-        if size == self.virtual_size:
-            return
-        if not self.is_attached or self.styles.overflow_y != "auto":
-            self.virtual_size = size
-            return
-        had_scroll_bar = self.show_vertical_scrollbar
-        self.set_reactive(ScrollView.virtual_size, size)
-        self._scroll_update(size)
-        if self.show_vertical_scrollbar != had_scroll_bar:
-            self.refresh(layout=True)
 
     def _join(self, width: int, sources: dict, keys: dict, titles: dict, strips: dict) -> list[Strip]:
         """The sections' lines at `width`: from `strips` (the shown sections'), else the kept

@@ -27,6 +27,7 @@ from inbox.keymap import Keys
 from inbox.review import InboxItem, describe_decision, outcome
 from inbox.search import highlight
 from inbox.text import literal, one_line, summary, timestamp
+from inbox.widgets.scroll_size import set_scroll_size
 
 # (key, label, width): fixed widths, so columns do not jump between tabs or after an update.
 COLUMNS = (("mark", " ", 1), ("status", " ", 1), ("action", "Action", 16), ("thread", "Thread", 20),
@@ -159,7 +160,13 @@ class ItemTable(DataTable):
             return super()._update_dimensions(new_rows)
         header_height = self.header_height if self.show_header else 0
         width = sum(column.get_render_width(self) for column in self.columns.values()) + self._row_label_column_width
-        self.virtual_size = Size(width, self._total_row_height + header_height)
+        size, before = Size(width, self._total_row_height + header_height), self.virtual_size
+        if size.width != before.width or size.height < before.height:
+            self.virtual_size = size
+        elif not set_scroll_size(self, size) and before.height < self.scroll_y + self.scrollable_content_region.height:
+            # Rows appended (a page in the background): the list is repainted only when some
+            # of them are in view; below it only the scroll bar changes.
+            self.refresh()
 
     def _render_cell(self, row_index: int, column_index: int, base_style: Style, width: int,
                      cursor: bool = False, hover: bool = False):
