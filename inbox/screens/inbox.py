@@ -351,7 +351,11 @@ class InboxScreen(Screen):
         if self.tab == "errors":
             return self._filtered(await self.service.errors())
         pending = await (self.service.pending(limit=PAGE) if self.search_query.empty else self._search_window())
-        return self._filtered(pending)[:PAGE] + self._filtered(await self.service.resolved(limit=PAGE))
+        pending = self._filtered(pending)[:PAGE]
+        # All: pending first, then decided ones. Unfiltered, only as many as fill the page (and
+        # one more: there are more); a query searches the newest PAGE decided ones, as before.
+        decided = PAGE if not self.search_query.empty else max(PAGE - len(pending), 1)
+        return pending + self._filtered(await self.service.resolved(limit=decided))
 
     async def _search_window(self) -> list[InboxItem]:
         """The pending requests a query searches, read once for all the letters typed (and
