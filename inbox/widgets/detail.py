@@ -188,7 +188,8 @@ class DetailPane(ScrollView, can_focus=True):
 
     One widget whose lines are rendered when the request changes and kept (a section's lines
     until that section changes, all of them until the width changes), so scrolling and repainting
-    render nothing, and showing another request relayouts nothing but this pane's scroll size."""
+    render nothing, and showing another request lays nothing out (unless the scroll bar comes or
+    goes). `prepare` renders a request's lines ahead, for the cursor's neighbours."""
 
     COMPONENT_CLASSES = {"detail-pane--title"}
     DEFAULT_CSS = """
