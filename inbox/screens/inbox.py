@@ -69,7 +69,8 @@ AGE_TICK = 15.0  # seconds between recomputing the Age column
 STATUS_TONES = ("ok", "error", "busy")  # the status line's classes (-ok, -error, -busy) in app.tcss
 # What a failed worker was doing, for the status line and the toast.
 WORKER_TASKS = {"reload": "Loading the list", "live_update": "Updating the list", "load_more": "Loading more requests",
-                "load_messages": "Loading the thread's messages", "open_thread": "Opening the thread",
+                "load_messages": "Loading the thread's messages",
+                "prefetch_messages": "Loading the messages of the requests next to the cursor", "open_thread": "Opening the thread",
                 "_decide": "Sending the decision", "expire_overdue": "Expiring overdue requests",
                 "refresh_item": "Refreshing the request", "open_full_view": "Opening the full view",
                 "watch_events": "Watching for new requests (live updates stopped; R refreshes)"}
@@ -141,6 +142,7 @@ class InboxScreen(Screen):
         self._messages: dict[str, list] = {}  # thread id -> its messages, until the store changes
         self._window: asyncio.Future | None = None  # the pending requests a query searches (_search_window)
         self._filter_timer = None
+        self._last_letter = 0.0  # time.monotonic() of the filter's last change
         self._loaded_once = False
         self._first_page: asyncio.Future | None = None  # read ahead while Textual starts (prefetch_first_page)
         self._loading_rest: object | None = None  # the loader reading pages now (background or on demand)
@@ -350,7 +352,11 @@ class InboxScreen(Screen):
         if self.tab == "errors":
             return self._filtered(await self.service.errors())
         pending = await (self.service.pending(limit=PAGE) if self.search_query.empty else self._search_window())
-        return self._filtered(pending)[:PAGE] + self._filtered(await self.service.resolved(limit=PAGE))
+        pending = self._filtered(pending)[:PAGE]
+        # All: pending first, then decided ones. Unfiltered, only as many as fill the page (and
+        # one more: there are more); a query searches the newest PAGE decided ones, as before.
+        decided = PAGE if not self.search_query.empty else max(PAGE - len(pending), 1)
+        return pending + self._filtered(await self.service.resolved(limit=decided))
 
     def prefetch_first_page(self) -> None:
         """Start reading the first screen's rows now, before the screen is composed: Textual's
@@ -406,9 +412,19 @@ class InboxScreen(Screen):
             # Only the unfiltered Pending list pages; the others show their PAGE items at once.
             first = FIRST_PAGE if self.tab == "pending" and self.search_query.empty else PAGE
             items = await self._first_read(first)
-            table.load(items[:first], self.clock(), complete=len(items) <= first)
+            # A screenful of rows first (a tab switch, a filter), the rest once it is painted:
+            # adding a row costs ~0.3 ms, and only the first screenful is seen at once.
+            shown = items[:first]
+            head, rest = (shown, []) if table.arranged else (shown[:FIRST_PAGE], shown[FIRST_PAGE:])
+            table.load(head, self.clock(), complete=not rest and len(items) <= first)
             self._show_current()
             self._topbar()
+            if rest:
+                listing = table.items
+                await self._painted()
+                if table.items is not listing:
+                    return  # a newer reload replaced the list
+                await self._append(table, rest, complete=len(items) <= first)
             if counts or not self.counts:
                 self._waiting = await self.service.waiting_for_a_worker()
                 self.counts = await self.service.counts()
@@ -558,8 +574,37 @@ class InboxScreen(Screen):
         messages = self._messages.get(item.record.thread_id)
         if messages is not None:
             detail.show(item, age, self.expanded, messages)
+            self.call_after_refresh(self._prepare_neighbours, self._last_move)
         else:
             self.load_messages(item, age, self.expanded)
+
+    def _prepare_neighbours(self, moved: float) -> None:
+        """Once the selected request is on screen and the cursor rests, render the requests
+        above and below it into the detail pane's kept lines and read their threads' messages,
+        so moving to either shows it without rendering behind the key (bench/README.md)."""
+        if moved != self._last_move:
+            return  # the cursor moved on since: its new place gets its own neighbours
+        table = self.query_one(ItemTable)
+        detail = self.query_one(DetailPane)
+        now = self.clock()
+        threads = []
+        for index in (table.cursor_row + 1, table.cursor_row - 1):
+            item = table.item_at(index)
+            if item is None:
+                continue
+            detail.prepare(item, age_text(item.record.created_at, now))
+            thread_id = item.record.thread_id
+            if thread_id and thread_id not in self._messages and thread_id not in threads:
+                threads.append(thread_id)
+        if threads:
+            self.prefetch_messages(threads)
+
+    @work(exit_on_error=False, exclusive=True, group="prefetch")
+    async def prefetch_messages(self, thread_ids: list[str]) -> None:
+        """The messages of the threads next to the cursor, kept as load_messages keeps them."""
+        for thread_id in thread_ids:
+            if thread_id not in self._messages:
+                self._keep_messages(thread_id, await self.service.messages(thread_id))
 
     @on(DataTable.RowHighlighted)
     def _row_highlighted(self, event: DataTable.RowHighlighted) -> None:
@@ -626,14 +671,18 @@ class InboxScreen(Screen):
             messages = await loading
         finally:
             loading.cancel()  # the cursor moved on (this worker was cancelled): nobody waits for it
-        self._messages[thread_id] = messages
-        if len(self._messages) > MESSAGES_KEPT:
-            del self._messages[next(iter(self._messages))]  # the oldest
+        self._keep_messages(thread_id, messages)
         if self._still_current(item):
             if done:
                 detail.show(item, age, expanded, messages)
             else:
                 detail.show_messages(messages)
+            self.call_after_refresh(self._prepare_neighbours, self._last_move)
+
+    def _keep_messages(self, thread_id: str, messages: list) -> None:
+        self._messages[thread_id] = messages
+        if len(self._messages) > MESSAGES_KEPT:
+            del self._messages[next(iter(self._messages))]  # the oldest
 
     def _still_current(self, item: InboxItem) -> bool:
         """The cursor is still on `item` (it may have moved to a request shown from the kept messages)."""
@@ -761,10 +810,18 @@ class InboxScreen(Screen):
             self.set_status(f"✗ {error}", "error")
             return
         self.query_one(ItemTable).highlight = self.search_query.words
-        # Typing "refund" is one query, not six.
+        # Typing "refund" is one query, not six: a letter typed within FILTER_DELAY of the one
+        # before waits until the typing pauses. A letter after a pause (the first, or one typed
+        # while looking at the list) is searched at once.
         if self._filter_timer is not None:
             self._filter_timer.stop()
-        self._filter_timer = self.set_timer(FILTER_DELAY, partial(self.reload, counts=not self.live))
+            self._filter_timer = None
+        now = time.monotonic()
+        typing, self._last_letter = now - self._last_letter < FILTER_DELAY, now
+        if typing:
+            self._filter_timer = self.set_timer(FILTER_DELAY, partial(self.reload, counts=not self.live))
+        else:
+            self.reload(counts=not self.live)
 
     @on(Input.Submitted, "#filter")
     def _filter_submitted(self, event: Input.Submitted) -> None:

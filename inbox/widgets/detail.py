@@ -11,7 +11,7 @@ and code block on every update (the full view, opened on purpose, still uses tha
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, Callable
 
 from rich.console import Group
 from rich.markdown import Markdown
@@ -28,6 +28,7 @@ from inbox.edits import MISSING, args_diff, sent_args, show_value
 from inbox.review import InboxItem, describe_decision, short_id
 from inbox.text import defang, literal, one_line, readable, timestamp
 from inbox.widgets.item_table import response_key
+from inbox.widgets.scroll_size import set_scroll_size
 
 ARGS_PREVIEW_CHARS = 4000
 # One vocabulary: the multi-action format's "approve" is shown as "accept".
@@ -187,7 +188,8 @@ class DetailPane(ScrollView, can_focus=True):
 
     One widget whose lines are rendered when the request changes and kept (a section's lines
     until that section changes, all of them until the width changes), so scrolling and repainting
-    render nothing, and showing another request relayouts nothing but this pane's scroll size."""
+    render nothing, and showing another request lays nothing out (unless the scroll bar comes or
+    goes). `prepare` renders a request's lines ahead, for the cursor's neighbours."""
 
     COMPONENT_CLASSES = {"detail-pane--title"}
     DEFAULT_CSS = """
@@ -201,13 +203,31 @@ class DetailPane(ScrollView, can_focus=True):
         super().__init__(**kwargs)
         self.keys = keys
         self.narrow = False
-        self.sections: dict[str, Any] = {}  # name -> its renderable (None: not shown)
         self.titles: dict[str, Text] = {}  # name -> its title, for the sections that have one
+        self._sources: dict[str, Callable[[], Any] | None] = {}  # name -> what builds its renderable (None: not shown)
+        self._built: dict[str, Any] = {}  # name -> its renderable, once built
         self._strips: dict[str, tuple[int, list[Strip]]] = {}  # name -> (width, its rendered lines)
         self._lines: list[Strip] = []
         self._width = 0
         self._keys: dict[str, tuple] = {}  # name -> what the shown section's lines depend on
         self._kept: dict[tuple, list[Strip]] = {}  # (name, its key, width) -> lines, the last KEPT_SECTIONS
+        self._title_lines: dict[tuple, list[Strip]] = {}  # (title, width) -> its lines
+        self._styled: dict[int, Strip] = {}  # line index -> the line as painted, with `_styled_with`
+        self._styled_with: Any = None  # the pane's style the painted lines were made with
+        self._paint_style: Any = None  # the pane's style, read once per repaint (render_lines)
+
+    @property
+    def sections(self) -> dict[str, Any]:
+        """The shown sections: name -> its renderable (None: not shown)."""
+        return {name: self._renderable(name) for name in self._sources}
+
+    def _renderable(self, name: str) -> Any:
+        source = self._sources.get(name)
+        if source is None:
+            return None
+        if name not in self._built:
+            self._built[name] = source()
+        return self._built[name]
 
     @property
     def order(self) -> tuple[str, ...]:
@@ -225,36 +245,55 @@ class DetailPane(ScrollView, can_focus=True):
         self.scroll_to(y=0, animate=False, immediate=True)
         if item is None:
             self._keys = {}
-            self._set(header=Text("Nothing selected.\nPending requests appear on the left as agents raise them.",
-                                  style=styles.MUTED), allowed=None, description=None, args=None, messages=None)
+            empty = Text("Nothing selected.\nPending requests appear on the left as agents raise them.", style=styles.MUTED)
+            self._set(header=lambda: empty, allowed=None, description=None, args=None, messages=None)
             return
+        keys, titles, sources = self._describe(item, age, expanded)
+        self._keys = keys
+        self.titles.update(titles)
+        self._set(**sources, messages=(lambda: messages_text(messages)) if messages else None)
+
+    def show_messages(self, messages: list) -> None:
+        self._set(messages=(lambda: messages_text(messages)) if messages else None)
+
+    def prepare(self, item: InboxItem, age: str = "", expanded: bool = False) -> None:
+        """Render `item`'s sections into the kept lines without showing it: the cursor resting
+        next to it moves to it without rendering (all but its messages) behind the key."""
+        if not self.is_mounted or not self.size.width:
+            return
+        keys, titles, sources = self._describe(item, age, expanded)
+        region = self.content_region
+        lines = self._join(region.width, sources, keys, titles, {})
+        if len(lines) > region.height and region.width > self.styles.scrollbar_size_vertical:
+            self._join(region.width - self.styles.scrollbar_size_vertical, sources, keys, titles, {})
+
+    def _describe(self, item: InboxItem, age: str, expanded: bool) -> tuple[dict, dict, dict]:
+        """What `item`'s sections depend on (their keys), their titles, and what builds each."""
         description = item.description if item.kind != "question" else (
             item.items[0].description or f"A question from the agent: answer it with **{self.keys.label('respond')}**.")
         if item.items[0].problem:
             description = f"{description}\n\n> {item.items[0].problem}"
         plain_question = item.kind == "question" and isinstance(item.record.payload, str)
         # A question asked in words is already the description; show JSON questions as JSON.
-        self.titles["args"] = Text.assemble("Question" if item.kind == "question" else "Arguments",
-                                            (f"  ({self.keys.label('full_view')}: view all)", "not bold not underline"))
+        titles = {"args": Text.assemble("Question" if item.kind == "question" else "Arguments",
+                                        (f"  ({self.keys.label('full_view')}: view all)", "not bold not underline"))}
         # What each section's lines depend on: the same request shown again (k after j) reuses them.
         record = item.record
-        self._keys = {"header": (record.id, record.status, record.resolved_at, record.resolved_by, record.overdue,
-                                 item.error, item.fresh_run, age),
-                      "allowed": (record.id, record.status, record.applied, item.in_doubt),
-                      "description": (record.id,),
-                      "args": (record.id, record.status, expanded, plain_question)}
-        self._set(header=header_text(item, age), allowed=allowed_lines(item, self.keys),
-                  description=description_markdown(description or "_(no description)_"),
-                  args=None if plain_question else args_renderable(item, expanded, self.keys),
-                  messages=messages_text(messages) if messages else None)
-
-    def show_messages(self, messages: list) -> None:
-        self._set(messages=messages_text(messages) if messages else None)
+        keys = {"header": (record.id, record.status, record.resolved_at, record.resolved_by, record.overdue,
+                           item.error, item.fresh_run, age),
+                "allowed": (record.id, record.status, record.applied, item.in_doubt),
+                "description": (record.id,),
+                "args": (record.id, record.status, expanded, plain_question)}
+        sources = {"header": lambda: header_text(item, age), "allowed": lambda: allowed_lines(item, self.keys),
+                   "description": lambda: description_markdown(description or "_(no description)_"),
+                   "args": None if plain_question else (lambda: args_renderable(item, expanded, self.keys))}
+        return keys, titles, sources
 
     # --- rendering --------------------------------------------------------------------------------
-    def _set(self, **sections: Any) -> None:
-        for name, renderable in sections.items():
-            self.sections[name] = renderable
+    def _set(self, **sources: Callable[[], Any] | None) -> None:
+        for name, source in sources.items():
+            self._sources[name] = source
+            self._built.pop(name, None)
             self._strips.pop(name, None)
         self._relayout()
 
@@ -264,37 +303,48 @@ class DetailPane(ScrollView, can_focus=True):
             return
         region = self.content_region
         width = region.width
-        lines = self._join(width)
+        lines = self._join(width, self._sources, self._keys, self.titles, self._strips)
         if len(lines) > region.height and width > self.styles.scrollbar_size_vertical:
             width -= self.styles.scrollbar_size_vertical  # the scroll bar takes its columns
-            lines = self._join(width)
+            lines = self._join(width, self._sources, self._keys, self.titles, self._strips)
         self._lines, self._width = lines, width
-        self.virtual_size = Size(width, len(lines))
+        self._styled = {}
+        set_scroll_size(self, Size(width, len(lines)))  # no layout of the screen unless a scroll bar comes or goes
         self.refresh()
 
-    def _join(self, width: int) -> list[Strip]:
+    def _join(self, width: int, sources: dict, keys: dict, titles: dict, strips: dict) -> list[Strip]:
+        """The sections' lines at `width`: from `strips` (the shown sections'), else the kept
+        lines, else rendered (and kept)."""
         lines: list[Strip] = []
         for name in self.order:
-            renderable = self.sections.get(name)
-            if renderable is None:
+            if sources.get(name) is None:
                 continue
-            cached = self._strips.get(name)
+            cached = strips.get(name)
             if cached is None or cached[0] != width:
-                kept = (name, self._keys.get(name), width)
-                strips = self._kept.get(kept) if kept[1] is not None else None
-                if strips is None:
-                    title = [] if name == "header" else [Strip.blank(width), *self._render(self._title(name), width)]
-                    strips = title + self._render(renderable, width)
+                kept = (name, keys.get(name), width)
+                section = self._kept.get(kept) if kept[1] is not None else None
+                if section is None:
+                    title = [] if name == "header" else self._title_strips(name, titles.get(name), width)
+                    renderable = self._renderable(name) if sources is self._sources else sources[name]()
+                    section = title + self._render(renderable, width)
                     if kept[1] is not None:
-                        self._kept[kept] = strips
+                        self._kept[kept] = section
                         if len(self._kept) > KEPT_SECTIONS:
                             del self._kept[next(iter(self._kept))]  # the oldest
-                cached = self._strips[name] = (width, strips)
+                cached = strips[name] = (width, section)
             lines.extend(cached[1])
         return lines
 
-    def _title(self, name: str) -> Text:
-        title = self.titles.get(name) or Text(TITLES[name])
+    def _title_strips(self, name: str, title: Text | None, width: int) -> list[Strip]:
+        """A blank line and the section's title (the same few titles at every request: kept)."""
+        key = (name, title.markup if title is not None else None, width)
+        lines = self._title_lines.get(key)
+        if lines is None:
+            lines = self._title_lines[key] = [Strip.blank(width), *self._render(self._title(name, title), width)]
+        return lines
+
+    def _title(self, name: str, title: Text | None = None) -> Text:
+        title = title or Text(TITLES[name])
         return Text.assemble(title, style=self.get_component_rich_style("detail-pane--title"))
 
     def _render(self, renderable: Any, width: int) -> list[Strip]:
@@ -310,12 +360,22 @@ class DetailPane(ScrollView, can_focus=True):
 
     def _theme_changed(self, _theme) -> None:
         self._kept.clear()  # drawn in the old theme's colours
+        self._title_lines.clear()
         self._strips.clear()
         self._relayout()
 
+    def render_lines(self, crop) -> list[Strip]:
+        self._paint_style = self.rich_style  # once per repaint, not once per line
+        return super().render_lines(crop)
+
     def render_line(self, y: int) -> Strip:
         index = y + int(self.scroll_y)
-        style = self.rich_style
+        style = self._paint_style if self._paint_style is not None else self.rich_style
         if index >= len(self._lines):
             return Strip.blank(self._width, style)
-        return self._lines[index].crop_extend(0, self._width, style).apply_style(style)
+        if style != self._styled_with:
+            self._styled, self._styled_with = {}, style
+        line = self._styled.get(index)
+        if line is None:  # painted once per request shown (and style): scrolling reuses it
+            line = self._styled[index] = self._lines[index].crop_extend(0, self._width, style).apply_style(style)
+        return line

@@ -24,6 +24,34 @@ def _identity(key: FooterKey) -> tuple:
 
 class KeyFooter(Footer):
     _update_pending = False
+    _shown: tuple | None = None  # the bindings (_signature) the footer shows
+
+    def _signature(self) -> tuple:
+        """Everything Footer.compose reads from the screen's bindings (and its own options)."""
+        return (self.compact, self.show_command_palette, *(
+            (key, binding.key, binding.action, binding.description, binding.show, binding.key_display, binding.group,
+             enabled, tooltip) for key, (_node, binding, enabled, tooltip) in self.screen.active_bindings.items()))
+
+    def _only_enabled_changed(self, before: tuple, after: tuple) -> bool:
+        """When the bindings differ only in which are enabled (the usual move to another
+        request), set the shown keys' enabled state from them and say so; else False."""
+        same = len(before) == len(after) and before[:2] == after[:2] and all(
+            b[:-2] == a[:-2] and b[-1] == a[-1] for b, a in zip(before[2:], after[2:]))
+        shown = list(self.children)
+        if not same or not all(isinstance(key, FooterKey) for key in shown):
+            return False
+        enabled: dict[str, bool] = {}  # action -> enabled, of its first shown binding (as Footer.compose)
+        for _key, _binding_key, action, _description, show, _display, _group, on, _tooltip in after[2:]:
+            if show:
+                enabled.setdefault(action, on)
+        for key in shown:
+            if key.has_class("-command-palette") or key.action not in enabled:
+                continue
+            disabled = not enabled[key.action]
+            if key._disabled != disabled:
+                key._disabled = disabled
+                key.set_class(disabled, "-disabled")
+        return True
 
     def bindings_changed(self, screen) -> None:
         self._bindings_ready = True
@@ -37,7 +65,15 @@ class KeyFooter(Footer):
         self._update_pending = False
         if not self.is_attached:
             return
-        wanted = compose(self)  # what Footer.compose would mount now (not mounted: cheap)
+        # What the footer is built from; the same as last time (the next request allows the same
+        # keys): nothing to do, without composing the keys again to compare them.
+        signature, shown_signature = self._signature(), self._shown
+        if signature == shown_signature:
+            return
+        self._shown = signature
+        if shown_signature is not None and self._only_enabled_changed(shown_signature, signature):
+            return
+        wanted = compose(self)  # what Footer.compose would mount now (not mounted)
         shown = list(self.children)
         same_keys = (len(wanted) == len(shown) and all(isinstance(w, FooterKey) for w in wanted)
                      and all(isinstance(s, FooterKey) and _identity(s) == _identity(w) for s, w in zip(shown, wanted)))
