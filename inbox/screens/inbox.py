@@ -45,6 +45,7 @@ from inbox.review import (AlreadyResolved, Applied, DecisionNotSent, InboxItem, 
 from inbox.attention import notify_desktop
 from inbox.search import Query, QueryError, matches, parse_query
 from inbox.text import literal, one_line, summary, timestamp
+from inbox.widgets.filter_input import FilterInput
 from inbox.widgets.detail import DetailPane
 from inbox.widgets.item_table import GROUPS, SORTS, ItemTable, age_text
 from inbox.widgets.instant_tabs import InstantTabs
@@ -154,7 +155,7 @@ class InboxScreen(Screen):
     def compose(self) -> ComposeResult:
         yield Static(id="topbar")
         yield InstantTabs(*(Tab(label, id=f"tab-{key}") for key, label in TABS), id="tabs")
-        yield Input(placeholder="search: words, graph:NAME action:NAME thread:ID status:overdue — enter keeps it, "
+        yield FilterInput(placeholder="search: words, graph:NAME action:NAME thread:ID status:overdue — enter keeps it, "
                                 f"{self.keys.label('clear_filter')} clears", id="filter")
         with Horizontal(id="main"):
             yield ItemTable(self.keys, id="items", columns=self.settings.columns)
