@@ -48,13 +48,15 @@ HTTP_KEYS = {f"h{n}": f"h{n}-key-0123456789" for n in range(3)}
 def replicas(hosts):
     """Two `inbox serve` processes on the database, sharing the hosts' environment (the
     effects file, the lease TTL); every HTTP reviewer has a key, so decisions name them.
-    Started, not waited for: they come up while the other processes do (`wait_ready`)."""
+    Not started here: a replica applies recorded decisions as it starts, so the test starts
+    them once the victim holds its threads, and does not wait for them (`wait_ready`) before
+    starting the other processes."""
     env = {k: v for k, v in hosts.env.items() if k != "INBOX_DB"}  # --db given on the command line
     keys = [arg for name, key in HTTP_KEYS.items() for arg in ("--api-key", f"{name}={key}")]
     servers = [Server(hosts.url, *keys, graphs=[AGENT], env={**env, "EO_TOOL_SLEEP": "0.1"},
                       log=hosts.root / f"serve-{name}.log") for name in "ab"]
     try:
-        yield [server.spawn() for server in servers]
+        yield servers
     finally:
         for server in servers:
             server.stop()
@@ -136,6 +138,8 @@ def test_workers_replicas_and_reviewers_from_the_cli_and_over_http_apply_each_de
     wait_for(lambda: hosts.effect_lines(), 60, "the victim to enter the tool")
     held = hosts.query("SELECT thread_id, owner FROM engine_leases")
     assert any(f":{victim.pid}:" in owner for _, owner in held), held
+    for server in replicas:  # now: started earlier, one could apply the victims' decisions first
+        server.spawn()
     workers = [hosts.worker(tool_sleep=0.1) for _ in range(3)]
 
     # Six reviewers per raced request: 3 CLI processes (one runs the graph itself, two only
