@@ -67,6 +67,10 @@ NARROW = 140  # columns: below this the description column would be too narrow b
 FILTER_DELAY = 0.15
 SEARCH_WINDOW = 2000  # pending requests a query searches (the list shows its first PAGE matches)
 AGE_TICK = 15.0  # seconds between recomputing the Age column
+# A read that failed on a remote server is tried again after this long (reload), until one
+# succeeds; the event stream's own reconnecting cannot be relied on for it, since the stream
+# may never have dropped (a 5xx on one search).
+RETRY_SECONDS = 5.0
 STATUS_TONES = ("ok", "error", "busy")  # the status line's classes (-ok, -error, -busy) in app.tcss
 # What a failed worker was doing, for the status line and the toast.
 WORKER_TASKS = {"reload": "Loading the list", "live_update": "Updating the list", "load_more": "Loading more requests",
@@ -146,6 +150,7 @@ class InboxScreen(Screen):
         self._last_letter = 0.0  # time.monotonic() of the filter's last change
         self._loaded_once = False
         self._first_page: asyncio.Future | None = None  # read ahead while Textual starts (prefetch_first_page)
+        self._retry_timer = None  # set while a failed remote read waits to be tried again
         self._loading_rest: object | None = None  # the loader reading pages now (background or on demand)
         self._showing_hint = True  # the status line shows the hint (not a message to read)
         self._status_message: str | Text = ""  # what set_status showed last
@@ -183,6 +188,8 @@ class InboxScreen(Screen):
             # A remote server that does not answer: one steady state, not a toast per worker;
             # its event stream retries and reloads when it answers again.
             self._connection(False, getattr(event.worker.error, "reason", str(event.worker.error)))
+            if self._retry_timer is None:
+                self._retry_timer = self.set_timer(RETRY_SECONDS, self._retry)
         elif event.state == WorkerState.ERROR and event.worker.error is not None:
             self.app.report_failure(WORKER_TASKS.get(event.worker.name, event.worker.name or "A background task"),
                                     event.worker.error)
@@ -413,6 +420,7 @@ class InboxScreen(Screen):
             # Only the unfiltered Pending list pages; the others show their PAGE items at once.
             first = FIRST_PAGE if self.tab == "pending" and self.search_query.empty else PAGE
             items = await self._first_read(first)
+            self._reachable_again()  # a read after a failed one (the retry timer, R): the server answers
             # A screenful of rows first (a tab switch, a filter), the rest once it is painted:
             # adding a row costs ~0.3 ms, and only the first screenful is seen at once.
             shown = items[:first]
@@ -484,14 +492,26 @@ class InboxScreen(Screen):
 
     def _connection(self, online: bool, reason: str) -> None:
         """A remote server stopped answering (shown until it is back), or is back (reload)."""
-        self.unreachable = None if online else (reason or "no answer")
-        self._topbar()
         if online:
-            self.set_status("✓ Server reachable again; the list is up to date.", "ok")
+            self._reachable_again()
             self.reload()
-        else:
-            self.set_status(f"✗ Server unreachable ({one_line(reason, 80)}), retrying… "
-                            "Decisions cannot be sent until it answers.", "error")
+            return
+        self.unreachable = reason or "no answer"
+        self._topbar()
+        self.set_status(f"✗ Server unreachable ({one_line(reason, 80)}), retrying… "
+                        "Decisions cannot be sent until it answers.", "error")
+
+    def _reachable_again(self) -> None:
+        if self.unreachable is None:
+            return
+        self.unreachable = None
+        self._topbar()
+        self.set_status("✓ Server reachable again; the list is up to date.", "ok")
+
+    def _retry(self) -> None:
+        self._retry_timer = None
+        if self.unreachable is not None:
+            self.reload()
 
     def on_inbox_changed(self, message: InboxChanged) -> None:
         self._messages.clear()  # a run went on somewhere: its thread's messages may have changed

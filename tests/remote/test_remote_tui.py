@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 from datetime import datetime, timezone
 
+import httpx
 from servers import InboxServe, free_port, seed, thread_of
 
 from inbox.app import InboxApp
@@ -130,3 +131,43 @@ async def test_a_decision_to_a_server_gone_is_reported_not_sent(tmp_path):
             await wait_until(pilot, lambda: "unreachable" not in topbar(app), timeout=30, what="recovery")
     finally:
         await asyncio.to_thread(server.stop)
+
+
+class FailingSearches(httpx.AsyncBaseTransport):
+    """The real transport, except that the first `count` thread searches answer 503 (a server
+    whose search fails for a moment while its event stream is fine)."""
+
+    def __init__(self, count: int):
+        self.real = httpx.AsyncHTTPTransport()
+        self.left = count
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/threads/search" and self.left > 0:
+            self.left -= 1
+            return httpx.Response(503, text="Service Unavailable", request=request)
+        return await self.real.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self.real.aclose()
+
+
+async def test_a_list_that_failed_to_load_is_read_again_while_the_event_stream_is_fine(inbox_serve, monkeypatch):
+    """The first page's read fails (every retry of it answers 503) while the event stream never
+    drops, so no "back online" comes from it: the list is read again by itself and the
+    "unreachable" state ends (it used to stay, over an empty list, until the reviewer pressed R)."""
+    from inbox.screens import inbox as inbox_screen
+
+    monkeypatch.setattr(inbox_screen, "RETRY_SECONDS", 0.5)
+    _thread, interrupt_id = await asyncio.to_thread(seed, inbox_serve.url, "agent", {"email": "retried"})
+    app = await open_app(inbox_serve.url)
+    client = app.service.backend.client()
+    failing = FailingSearches(count=3)  # the client's own 3 attempts all fail
+    client.http = httpx.AsyncClient(base_url=client.url, transport=failing, timeout=10)
+    async with app.run_test(size=(150, 40)) as pilot:
+        await wait_until(pilot, lambda: "unreachable" in topbar(app), what="the failed first read")
+        assert "503" in status(app)
+        table = app.query_one(ItemTable)
+        await wait_until(pilot, lambda: interrupt_id in table.items, what="the list read again")
+        await wait_until(pilot, lambda: "unreachable" not in topbar(app), what="the state to end")
+        assert "reachable again" in status(app)
+        assert failing.left == 0
