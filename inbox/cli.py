@@ -823,10 +823,6 @@ def main(argv: list[str] | None = None) -> int:
 
 def _damaged(error: BaseException, args):
     """SQLite's "malformed" met after open, explained (see damaged_while_open), or None."""
-    import sqlite3
-
-    if not isinstance(error, sqlite3.DatabaseError):
-        return None
     from engine.checkpoint.sqlite.schema import damaged_while_open
 
     db = getattr(args, "db", None)

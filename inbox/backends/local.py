@@ -22,10 +22,6 @@ class LocalBackend:
 
     def explain(self, error: BaseException) -> str | None:
         """A SQLite page found damaged while the file is open, explained; else None."""
-        import sqlite3
-
-        if not isinstance(error, sqlite3.DatabaseError):
-            return None
         from engine.checkpoint.sqlite.schema import damaged_while_open
 
         damaged = damaged_while_open(error, getattr(self.store, "path", None))
