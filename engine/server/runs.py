@@ -3,8 +3,9 @@
 Resumes are pinned before they are queued: a `command.resume` that is one answer becomes
 `{interrupt id: answer}` for the interrupt pending when the request arrived, so an answer can
 never land on a *later* interrupt (the real server applies a late second answer to the next
-one). An interrupt someone already decided is 409 with who and when; nothing pending, ids not
-pending, and `input` with `command` are 422."""
+one). An interrupt someone already decided is 409 with who and when, and so is a bare answer to a
+thread whose last request was decided and that waits for nothing now (the answer lost a race);
+nothing ever pending, ids not pending, and `input` with `command` are 422."""
 
 from __future__ import annotations
 
@@ -80,6 +81,9 @@ async def _pin(ctx: ServerContext, snapshot: Any, thread_id: str, resume: Any) -
                                 f"on thread {thread_id!r}. Pending: {', '.join(pending) or 'none'}.")
         return dict(resume)
     if not pending:
+        last = [] if snapshot.next else await ctx.saver.adecisions(thread_id, limit=1)
+        if last:  # a reviewer who lost the race to the thread's last request: say who won
+            raise decided_by_record(last[0])
         what = f"paused at a breakpoint before {', '.join(snapshot.next)}; continue it with input null" \
             if snapshot.next else "not waiting for an answer"
         raise ApiError(422, f"command.resume was given, but thread {thread_id!r} has no pending interrupt (it is "

@@ -135,6 +135,20 @@ def test_resume_with_nothing_pending_is_422(http):
     assert answer.status_code == 422 and "no pending interrupt" in answer.json()["detail"]
 
 
+def test_bare_resume_after_the_last_request_was_decided_is_409(http):
+    """A reviewer whose bare answer arrives after another's finished the thread lost a race:
+    409 naming the winner, not 422 "nothing pending"."""
+    thread_id = _thread(http)
+    paused = http.post(f"/threads/{thread_id}/runs/wait", json={"assistant_id": "text", "input": {"some_text": "a"}})
+    interrupt_id = paused.json()["__interrupt__"][0]["id"]
+    first = http.post(f"/threads/{thread_id}/runs/wait", json={"assistant_id": "text", "command": {"resume": "b"}})
+    assert first.status_code == 200 and first.json()["some_text"] == "b", first.text
+    late = http.post(f"/threads/{thread_id}/runs/wait", json={"assistant_id": "text", "command": {"resume": "c"}})
+    assert late.status_code == 409, late.text
+    assert late.json()["detail"]["interrupt_id"] == interrupt_id and late.json()["detail"]["decided_by"]
+    assert http.get(f"/threads/{thread_id}").json()["values"]["some_text"] == "b"
+
+
 def test_input_and_command_together_is_422(http):
     thread_id, _ = _paused(http)
     answer = http.post(f"/threads/{thread_id}/runs/wait",
