@@ -37,6 +37,65 @@ def step_statement(ops: Sequence[Op]) -> tuple[str, list]:
     return STEP_SQL, columns
 
 
+def step_text(ops: Sequence[Op], cursor) -> str:
+    """`cursor.mogrify(*step_statement(ops))`, written here for the values a step holds (str,
+    bytes and int, or None), which is most of the cost psycopg's general adapters add to a
+    step: measured here, 0.3-0.5 ms of CPU per step, three steps per run. Anything else (a value of
+    another type, a NUL character, a server without standard_conforming_strings) goes to
+    psycopg's mogrify, which adapts it or raises its usual error."""
+    if cursor.connection.pgconn.parameter_status(b"standard_conforming_strings") != b"on":
+        return cursor.mogrify(*step_statement(ops))
+    try:
+        literals = [_text_array([kind for kind, _, _, _ in ops])]
+        for width, part, literal in ((TEXTS, 1, _text_array), (BLOBS, 2, _bytea_array), (INTS, 3, _bigint_array)):
+            for column in range(width):
+                literals.append(literal([row[part][column] if column < len(row[part]) else None for row in ops]))
+    except _Unusual:
+        return cursor.mogrify(*step_statement(ops))
+    return STEP_SQL % tuple(literals)
+
+
+class _Unusual(Exception):
+    """A value step_text leaves to psycopg."""
+
+
+def _text_array(values: list) -> str:
+    items = []
+    for value in values:
+        if value is None:
+            items.append("NULL")
+        elif type(value) is str and "\x00" not in value:
+            # an array element in double quotes: backslash and quote escaped (the array syntax)
+            items.append('"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"')
+        else:
+            raise _Unusual
+    return "'{" + ",".join(items).replace("'", "''") + "}'"  # a standard string literal: quotes doubled
+
+
+def _bytea_array(values: list) -> str:
+    items = []
+    for value in values:
+        if value is None:
+            items.append("NULL")
+        elif type(value) is bytes:
+            items.append('"\\\\x' + value.hex() + '"')  # \\x in the array text is bytea's \x
+        else:
+            raise _Unusual
+    return "'{" + ",".join(items) + "}'"
+
+
+def _bigint_array(values: list) -> str:
+    items = []
+    for value in values:
+        if value is None:
+            items.append("NULL")
+        elif type(value) is int:
+            items.append(str(value))
+        else:
+            raise _Unusual
+    return "'{" + ",".join(items) + "}'"
+
+
 async def send_ops(conn, ops: Sequence[Op]) -> None:
     """Queue `ops` on a transaction's recorder (they join the commit's engine_step call), or run
     them now on a connection."""
@@ -49,4 +108,4 @@ async def send_ops(conn, ops: Sequence[Op]) -> None:
         await conn.execute(*step_statement(ops))
 
 
-__all__ = ["Op", "op", "send_ops", "step_statement", "STEP_SQL"]
+__all__ = ["Op", "op", "send_ops", "step_statement", "step_text", "STEP_SQL"]

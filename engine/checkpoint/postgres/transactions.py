@@ -40,7 +40,7 @@ from psycopg_pool import AsyncConnectionPool
 from engine.checkpoint.base import Commit
 from engine.checkpoint.postgres.bulk import BulkReads
 from engine.checkpoint.postgres.dsn import redact_text
-from engine.checkpoint.postgres.step import Op, step_statement
+from engine.checkpoint.postgres.step import Op, step_text
 from engine.errors import StorageError
 
 Work = Callable[[psycopg.AsyncConnection], Awaitable[Any]]
@@ -114,7 +114,7 @@ class _Recorder:
                 ops.extend(params)
                 continue
             if ops:
-                texts.append(cursor.mogrify(*step_statement(ops)))
+                texts.append(step_text(ops, cursor))
                 ops = []
             if sql is not None:
                 texts.append(sql if params is None else cursor.mogrify(sql, params))
