@@ -13,6 +13,7 @@ and NULL in the others. They are applied in the order given.
 
 from __future__ import annotations
 
+import functools
 from typing import Any, Sequence
 
 TEXTS, BLOBS, INTS = 11, 2, 2
@@ -47,19 +48,29 @@ def step_text(ops: Sequence[Op], cursor) -> str:
         return cursor.mogrify(*step_statement(ops))
     try:
         literals = [_text_array([kind for kind, _, _, _ in ops])]
-        for width, part, literal in ((TEXTS, 1, _text_array), (BLOBS, 2, _bytea_array), (INTS, 3, _bigint_array)):
-            for column in range(width):
-                literals.append(literal([row[part][column] if column < len(row[part]) else None for row in ops]))
+        for part, width, literal in ((1, TEXTS, _text_array), (2, BLOBS, _bytea_array), (3, INTS, _bigint_array)):
+            # the operations' values padded to the width with NULLs, then read by column
+            for column in zip(*[row[part] + _NULLS[width - len(row[part])] for row in ops]):
+                literals.append(_all_null(len(ops)) if column.count(None) == len(column) else literal(column))
     except _Unusual:
         return cursor.mogrify(*step_statement(ops))
     return STEP_SQL % tuple(literals)
+
+
+_NULLS = [(None,) * n for n in range(max(TEXTS, BLOBS, INTS) + 1)]
+
+
+@functools.lru_cache(maxsize=64)
+def _all_null(count: int) -> str:
+    """An array literal of `count` NULLs (most columns of most steps: each kind fills a few)."""
+    return "'{" + ",".join(["NULL"] * count) + "}'"
 
 
 class _Unusual(Exception):
     """A value step_text leaves to psycopg."""
 
 
-def _text_array(values: list) -> str:
+def _text_array(values: Sequence) -> str:
     items = []
     for value in values:
         if value is None:
@@ -72,7 +83,7 @@ def _text_array(values: list) -> str:
     return "'{" + ",".join(items).replace("'", "''") + "}'"  # a standard string literal: quotes doubled
 
 
-def _bytea_array(values: list) -> str:
+def _bytea_array(values: Sequence) -> str:
     items = []
     for value in values:
         if value is None:
@@ -84,7 +95,7 @@ def _bytea_array(values: list) -> str:
     return "'{" + ",".join(items) + "}'"
 
 
-def _bigint_array(values: list) -> str:
+def _bigint_array(values: Sequence) -> str:
     items = []
     for value in values:
         if value is None:
