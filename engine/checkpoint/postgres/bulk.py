@@ -53,9 +53,15 @@ class BulkReads:
     """Sync connections for large reads, run on a worker thread (`await bulk.read(work)`)."""
 
     def __init__(self, dsn: str, prepare_threshold: int | None,
-                 error: Callable[[BaseException, str], StorageError], keep: int = 2) -> None:
+                 error: Callable[[BaseException, str], StorageError], *, connect_timeout: float, keep: int = 2) -> None:
         self._dsn = dsn
         self._prepare_threshold = prepare_threshold
+        # the saver's connect_timeout, as whole seconds (libpq's unit), unless the URL sets its own
+        try:
+            given = "connect_timeout" in psycopg.conninfo.conninfo_to_dict(dsn)
+        except psycopg.Error:  # a malformed URL: connecting reports it (without the password)
+            given = False
+        self._connect = {} if given else {"connect_timeout": max(1, round(connect_timeout))}
         self._error = error  # a driver error as a StorageError without the password (Connections.error)
         self._keep = keep
         self._idle: list[psycopg.Connection] = []
@@ -91,7 +97,8 @@ class BulkReads:
             if self._idle:
                 return self._idle.pop()
         try:
-            return psycopg.connect(self._dsn, autocommit=True, prepare_threshold=self._prepare_threshold)
+            return psycopg.connect(self._dsn, autocommit=True, prepare_threshold=self._prepare_threshold,
+                                   **self._connect)
         except psycopg.Error as exc:
             raise self._error(exc, "connecting") from None
 

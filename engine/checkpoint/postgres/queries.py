@@ -21,7 +21,7 @@ from engine.checkpoint.postgres.records import (DECISION_COLUMNS, INTERRUPT_COLU
 from engine.checkpoint.postgres.rules_store import list_rules, put_rule
 from engine.checkpoint.serde import dumps, loads, to_jsonable
 from engine.checkpoint.sqlite.queries import os_identity
-from engine.checkpoint.sqlite.records import _gc_paused as gc_paused
+from engine.checkpoint.sqlite.records import _gc_paused as gc_paused  # SQLite's listing pauses it too
 from engine.checkpoint.store import InterruptNotFound, InterruptRecord, ThreadRecord
 from engine.constants import reserved_decider
 from engine.errors import AlreadyResolved
@@ -64,23 +64,20 @@ def _pending_in_chunks(conn, sql: str, params: dict, needle: str | None, offset:
     collector is paused for the whole listing, not per chunk: collections between chunks walk
     the records built so far, and a listing of 10k rows set off a full collection that way."""
     with gc_paused(True):
-        return _pending_chunks(conn, chunks(conn, sql, params), needle, offset, limit)
-
-
-def _pending_chunks(conn, row_chunks, needle: str | None, offset: int | None, limit: int | None) -> list:
-    if needle is not None:  # the filter needs every row before the offset and limit apply
-        row_chunks = [_matching([row for chunk in row_chunks for row in chunk], needle, offset, limit)]
-    parts: list[tuple[bool, list]] = []  # (built, records or rows)
-    decided: list[int] = []
-    for chunk in row_chunks:
-        found = [row[-1] for row in chunk if row[-1] is not None]
-        decided += found
-        parts.append((False, chunk) if found else (True, pending_from_rows(chunk, {})))
-    decisions = _decisions(conn.execute(_DECISIONS_SQL, (decided,)).fetchall()) if decided else {}
-    records: list[InterruptRecord] = []
-    for built, part in parts:
-        records += part if built else pending_from_rows(part, decisions)
-    return records
+        row_chunks = chunks(conn, sql, params)
+        if needle is not None:  # the filter needs every row before the offset and limit apply
+            row_chunks = [_matching([row for chunk in row_chunks for row in chunk], needle, offset, limit)]
+        parts: list[tuple[bool, list]] = []  # (built, records or rows)
+        decided: list[int] = []
+        for chunk in row_chunks:
+            found = [row[-1] for row in chunk if row[-1] is not None]
+            decided += found
+            parts.append((False, chunk) if found else (True, pending_from_rows(chunk, {})))
+        decisions = _decisions(conn.execute(_DECISIONS_SQL, (decided,)).fetchall()) if decided else {}
+        records: list[InterruptRecord] = []
+        for built, part in parts:
+            records += part if built else pending_from_rows(part, decisions)
+        return records
 
 
 _PENDING_COUNT = ("(SELECT count(*) FROM engine_interrupts AS i WHERE i.thread_id = t.thread_id "

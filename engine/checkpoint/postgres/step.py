@@ -14,7 +14,7 @@ and NULL in the others. They are applied in the order given.
 from __future__ import annotations
 
 import functools
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 TEXTS, BLOBS, INTS = 11, 2, 2
 
@@ -70,41 +70,40 @@ class _Unusual(Exception):
     """A value step_text leaves to psycopg."""
 
 
+def _text(value) -> str:
+    if type(value) is not str or "\x00" in value:
+        raise _Unusual
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'  # in double quotes: \ and " escaped
+
+
+def _bytea(value) -> str:
+    if type(value) is not bytes:
+        raise _Unusual
+    return '"\\\\x' + value.hex() + '"'  # \\x in the array's text is bytea's \x
+
+
+def _bigint(value) -> str:
+    if type(value) is not int:
+        raise _Unusual
+    return str(value)
+
+
+def _array(values: Sequence, item: Callable[[Any], str]) -> str:
+    """An array literal of `values` (each written by `item`, None as NULL), as a standard SQL
+    string literal (quotes doubled)."""
+    return "'{" + ",".join(["NULL" if value is None else item(value) for value in values]).replace("'", "''") + "}'"
+
+
 def _text_array(values: Sequence) -> str:
-    items = []
-    for value in values:
-        if value is None:
-            items.append("NULL")
-        elif type(value) is str and "\x00" not in value:
-            # an array element in double quotes: backslash and quote escaped (the array syntax)
-            items.append('"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"')
-        else:
-            raise _Unusual
-    return "'{" + ",".join(items).replace("'", "''") + "}'"  # a standard string literal: quotes doubled
+    return _array(values, _text)
 
 
 def _bytea_array(values: Sequence) -> str:
-    items = []
-    for value in values:
-        if value is None:
-            items.append("NULL")
-        elif type(value) is bytes:
-            items.append('"\\\\x' + value.hex() + '"')  # \\x in the array text is bytea's \x
-        else:
-            raise _Unusual
-    return "'{" + ",".join(items) + "}'"
+    return _array(values, _bytea)
 
 
 def _bigint_array(values: Sequence) -> str:
-    items = []
-    for value in values:
-        if value is None:
-            items.append("NULL")
-        elif type(value) is int:
-            items.append(str(value))
-        else:
-            raise _Unusual
-    return "'{" + ",".join(items) + "}'"
+    return _array(values, _bigint)
 
 
 async def send_ops(conn, ops: Sequence[Op]) -> None:

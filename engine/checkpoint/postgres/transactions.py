@@ -173,7 +173,7 @@ class Connections:
         self._guards: dict[asyncio.AbstractEventLoop, asyncio.Task] = {}
         self.current = _CurrentTxn(f"postgres_txn_{id(self)}")
         self.closed = False
-        self.bulk = BulkReads(dsn, prepare_threshold, self.error)  # large reads, on a thread (bulk.py)
+        self.bulk = BulkReads(dsn, prepare_threshold, self.error, connect_timeout=timeout)  # large reads (bulk.py)
 
     def error(self, exc: BaseException, doing: str) -> StorageError:
         """A driver error as a StorageError whose text never holds the password."""
