@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 from engine._internal.sync import run_sync
 from engine.checkpoint.postgres.audit_log import append_audit, read_audit
+from engine.checkpoint.postgres.bulk import chunks
 from engine.checkpoint.postgres.events import append_rows, event_row
 from engine.checkpoint.postgres.records import (DECISION_COLUMNS, INTERRUPT_COLUMNS, PENDING_COLUMNS,
                                                 THREAD_COLUMNS, interrupt_from_row, interrupts_from_rows,
@@ -20,6 +21,7 @@ from engine.checkpoint.postgres.records import (DECISION_COLUMNS, INTERRUPT_COLU
 from engine.checkpoint.postgres.rules_store import list_rules, put_rule
 from engine.checkpoint.serde import dumps, loads, to_jsonable
 from engine.checkpoint.sqlite.queries import os_identity
+from engine.checkpoint.sqlite.records import _gc_paused as gc_paused  # SQLite's listing pauses it too
 from engine.checkpoint.store import InterruptNotFound, InterruptRecord, ThreadRecord
 from engine.constants import reserved_decider
 from engine.errors import AlreadyResolved
@@ -38,6 +40,46 @@ _ACTION_MATCH_SQL = """(CASE jsonb_typeof(payload::jsonb)
     WHEN 'array' THEN EXISTS (SELECT 1 FROM jsonb_array_elements(payload::jsonb) AS r
                               WHERE jsonb_typeof(r) = 'object' AND r #>> '{action_request,action}' = %(action)s)
     ELSE false END)"""
+_DECISIONS_SQL = f"SELECT {DECISION_COLUMNS} FROM engine_interrupts WHERE row_no = ANY(%s)"
+#: a listing that may return more rows than this is read on a sync connection on a thread (bulk.py)
+BULK_ROWS = 500
+
+
+def _matching(rows: list, needle: str, offset: int | None, limit: int | None) -> list:
+    """The rows whose payload text holds `needle` (casefolded), from `offset`, at most `limit`."""
+    rows = [row for row in rows if needle in row[6].casefold()][offset or 0:]
+    return rows if limit is None else rows[:limit]
+
+
+def _decisions(found: list) -> dict:
+    """DECISION_COLUMNS rows as pending_from_rows' `decisions`: row_no -> the other columns."""
+    return {row[0]: row[1:] for row in found}
+
+
+def _pending_in_chunks(conn, sql: str, params: dict, needle: str | None, offset: int | None,
+                       limit: int | None) -> list[InterruptRecord]:
+    """alist_pending on a sync connection (bulk.py): each chunk of rows becomes records as soon
+    as it has arrived, while the server sends the next; a chunk with a row whose decision
+    columns are set (rare: `decided`) waits for those columns, read once at the end. The garbage
+    collector is paused for the whole listing, not per chunk: collections between chunks walk
+    the records built so far, and a listing of 10k rows set off a full collection that way."""
+    with gc_paused(True):
+        row_chunks = chunks(conn, sql, params)
+        if needle is not None:  # the filter needs every row before the offset and limit apply
+            row_chunks = [_matching([row for chunk in row_chunks for row in chunk], needle, offset, limit)]
+        parts: list[tuple[bool, list]] = []  # (built, records or rows)
+        decided: list[int] = []
+        for chunk in row_chunks:
+            found = [row[-1] for row in chunk if row[-1] is not None]
+            decided += found
+            parts.append((False, chunk) if found else (True, pending_from_rows(chunk, {})))
+        decisions = _decisions(conn.execute(_DECISIONS_SQL, (decided,)).fetchall()) if decided else {}
+        records: list[InterruptRecord] = []
+        for built, part in parts:
+            records += part if built else pending_from_rows(part, decisions)
+        return records
+
+
 _PENDING_COUNT = ("(SELECT count(*) FROM engine_interrupts AS i WHERE i.thread_id = t.thread_id "
                   "AND i.status = 'pending')")
 
@@ -62,7 +104,8 @@ class Queries:
                             text: str | None = None) -> list[InterruptRecord]:
         """Pending interrupts, oldest first, from the pending index (never scans checkpoints).
         `text` is a case-insensitive substring of the payload's JSON text (Python's casefold,
-        as on SQLite, so it does not depend on the database's locale)."""
+        as on SQLite, so it does not depend on the database's locale). A listing that may
+        return more than BULK_ROWS rows is read on a sync connection on a thread (bulk.py)."""
         where, params = ["status = 'pending'"], {"action": action}
         if graph is not None:
             where.append("graph = %(graph)s")
@@ -73,24 +116,19 @@ class Queries:
         if action is not None:
             where.append(_ACTION_MATCH_SQL)
         sql = f"SELECT {PENDING_COLUMNS} FROM engine_interrupts WHERE {' AND '.join(where)} ORDER BY created_at, row_no"
-        if text is None:
+        needle = None if text is None else str(text).casefold()
+        if needle is None:
             sql += " LIMIT %(limit)s OFFSET %(offset)s"
             params.update(limit=limit, offset=offset or 0)
-            return await self._pending(await self._query(sql, params))
-        needle = str(text).casefold()
-        rows = [row for row in await self._query(sql, params) if needle in row[6].casefold()]
-        rows = rows[offset or 0:]
-        return await self._pending(rows if limit is None else rows[:limit])
-
-    async def _pending(self, rows: list) -> list[InterruptRecord]:
-        """Records of PENDING_COLUMNS rows, reading the decision columns of the (rare) rows
-        that have any set."""
+        if self._db.current.get() is None and (limit is None or limit > BULK_ROWS):
+            return await self._db.bulk.read(lambda conn: _pending_in_chunks(conn, sql, params, needle, offset, limit))
+        rows = await self._query(sql, params)
+        if needle is not None:
+            rows = _matching(rows, needle, offset, limit)
         decided = [row[-1] for row in rows if row[-1] is not None]
         decisions = {}
         if decided:
-            found = await self._query(f"SELECT {DECISION_COLUMNS} FROM engine_interrupts WHERE row_no = ANY(%s)",
-                                      (decided,))
-            decisions = {row[0]: row[1:] for row in found}
+            decisions = _decisions(await self._query(_DECISIONS_SQL, (decided,)))
         return pending_from_rows(rows, decisions)
 
     async def acount_by_status(self) -> dict[str, int]:

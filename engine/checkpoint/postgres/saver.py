@@ -22,6 +22,8 @@ machines sharing one database.
   bench/postgres_profile.py counts them and the server's CPU per call.
 - Events ordered for every reader despite concurrent writers, with LISTEN/NOTIFY wake-ups
   (events.py, listener.py).
+- Large reads (a listing of every pending interrupt) on a plain sync connection on a worker
+  thread, the rows decoded chunk by chunk as they arrive (bulk.py).
 - Leases and claims (ownership.py); the reviewed-tool ledger on a sync connection (ledger.py).
 - The Agent Server API's threads and runs, for `inbox serve` and its replicas (api_records.py).
 - The hash-chained audit log, one row per decision in the decision's transaction

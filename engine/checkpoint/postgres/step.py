@@ -13,7 +13,8 @@ and NULL in the others. They are applied in the order given.
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+import functools
+from typing import Any, Callable, Sequence
 
 TEXTS, BLOBS, INTS = 11, 2, 2
 
@@ -37,6 +38,74 @@ def step_statement(ops: Sequence[Op]) -> tuple[str, list]:
     return STEP_SQL, columns
 
 
+def step_text(ops: Sequence[Op], cursor) -> str:
+    """`cursor.mogrify(*step_statement(ops))`, written here for the values a step holds (str,
+    bytes and int, or None), which is most of the cost psycopg's general adapters add to a
+    step: measured here, 0.3-0.5 ms of CPU per step, three steps per run. Anything else (a value of
+    another type, a NUL character, a server without standard_conforming_strings) goes to
+    psycopg's mogrify, which adapts it or raises its usual error."""
+    if cursor.connection.pgconn.parameter_status(b"standard_conforming_strings") != b"on":
+        return cursor.mogrify(*step_statement(ops))
+    try:
+        literals = [_text_array([kind for kind, _, _, _ in ops])]
+        for part, width, literal in ((1, TEXTS, _text_array), (2, BLOBS, _bytea_array), (3, INTS, _bigint_array)):
+            # the operations' values padded to the width with NULLs, then read by column
+            for column in zip(*[row[part] + _NULLS[width - len(row[part])] for row in ops]):
+                literals.append(_all_null(len(ops)) if column.count(None) == len(column) else literal(column))
+    except _Unusual:
+        return cursor.mogrify(*step_statement(ops))
+    return STEP_SQL % tuple(literals)
+
+
+_NULLS = [(None,) * n for n in range(max(TEXTS, BLOBS, INTS) + 1)]
+
+
+@functools.lru_cache(maxsize=64)
+def _all_null(count: int) -> str:
+    """An array literal of `count` NULLs (most columns of most steps: each kind fills a few)."""
+    return "'{" + ",".join(["NULL"] * count) + "}'"
+
+
+class _Unusual(Exception):
+    """A value step_text leaves to psycopg."""
+
+
+def _text(value) -> str:
+    if type(value) is not str or "\x00" in value:
+        raise _Unusual
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'  # in double quotes: \ and " escaped
+
+
+def _bytea(value) -> str:
+    if type(value) is not bytes:
+        raise _Unusual
+    return '"\\\\x' + value.hex() + '"'  # \\x in the array's text is bytea's \x
+
+
+def _bigint(value) -> str:
+    if type(value) is not int:
+        raise _Unusual
+    return str(value)
+
+
+def _array(values: Sequence, item: Callable[[Any], str]) -> str:
+    """An array literal of `values` (each written by `item`, None as NULL), as a standard SQL
+    string literal (quotes doubled)."""
+    return "'{" + ",".join(["NULL" if value is None else item(value) for value in values]).replace("'", "''") + "}'"
+
+
+def _text_array(values: Sequence) -> str:
+    return _array(values, _text)
+
+
+def _bytea_array(values: Sequence) -> str:
+    return _array(values, _bytea)
+
+
+def _bigint_array(values: Sequence) -> str:
+    return _array(values, _bigint)
+
+
 async def send_ops(conn, ops: Sequence[Op]) -> None:
     """Queue `ops` on a transaction's recorder (they join the commit's engine_step call), or run
     them now on a connection."""
@@ -49,4 +118,4 @@ async def send_ops(conn, ops: Sequence[Op]) -> None:
         await conn.execute(*step_statement(ops))
 
 
-__all__ = ["Op", "op", "send_ops", "step_statement", "STEP_SQL"]
+__all__ = ["Op", "op", "send_ops", "step_statement", "step_text", "STEP_SQL"]

@@ -38,8 +38,9 @@ import psycopg
 from psycopg_pool import AsyncConnectionPool
 
 from engine.checkpoint.base import Commit
+from engine.checkpoint.postgres.bulk import BulkReads
 from engine.checkpoint.postgres.dsn import redact_text
-from engine.checkpoint.postgres.step import Op, step_statement
+from engine.checkpoint.postgres.step import Op, step_text
 from engine.errors import StorageError
 
 Work = Callable[[psycopg.AsyncConnection], Awaitable[Any]]
@@ -113,7 +114,7 @@ class _Recorder:
                 ops.extend(params)
                 continue
             if ops:
-                texts.append(cursor.mogrify(*step_statement(ops)))
+                texts.append(step_text(ops, cursor))
                 ops = []
             if sql is not None:
                 texts.append(sql if params is None else cursor.mogrify(sql, params))
@@ -172,6 +173,7 @@ class Connections:
         self._guards: dict[asyncio.AbstractEventLoop, asyncio.Task] = {}
         self.current = _CurrentTxn(f"postgres_txn_{id(self)}")
         self.closed = False
+        self.bulk = BulkReads(dsn, prepare_threshold, self.error, connect_timeout=timeout)  # large reads (bulk.py)
 
     def error(self, exc: BaseException, doing: str) -> StorageError:
         """A driver error as a StorageError whose text never holds the password."""
@@ -368,6 +370,7 @@ class Connections:
 
     async def close(self) -> None:
         self.closed = True
+        self.bulk.close()
         with self._pools_lock:
             pools, self._pools = dict(self._pools), {}
         here = asyncio.get_running_loop()
