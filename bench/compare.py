@@ -10,7 +10,10 @@ a tool call (appends an assistant message), a `review` node calls
 result, then END. Measured, both stacks in this one process, interleaved in small chunks
 (engine, langgraph async, langgraph sync, rotating) so a busy machine slows all of them alike:
 
-- runs to interrupt per second: `ainvoke(input)` on a new thread until it pauses;
+- runs to interrupt per second: `ainvoke(input)` on a new thread until it pauses. The engine's
+  lanes held to the target run inside `engine_owns_loop()` (this script owns its event loop, so
+  a step's lone sync node runs inline, as under `invoke()`); its "+executor" lanes, printed
+  beside them, hand every sync node to an executor thread, as LangGraph does under `ainvoke`;
 - bytes on disk per paused thread (after `wal_checkpoint(TRUNCATE)`: used pages x page size);
 - resumes per second: `ainvoke(Command(resume=[{"type": "accept", "args": None}]))`;
 - the runtime alone, as a floor: the same runs and resumes with each stack's InMemorySaver;
