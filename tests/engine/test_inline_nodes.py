@@ -179,8 +179,13 @@ async def test_the_mark_does_not_follow_a_copied_context_to_another_loop():
     assert dict(result["threads"])["one"] != caller
 
 
-async def test_an_inline_node_under_ainvoke_may_invoke_a_subgraph_read_state_and_pause(tmp_path):
-    async with SqliteSaver.from_conn_string(tmp_path / "nested-owned.sqlite") as saver:
+@pytest.mark.parametrize("store", ["sqlite", "postgres"])
+async def test_an_inline_node_under_ainvoke_may_invoke_a_subgraph_read_state_and_pause(request, tmp_path, store):
+    # the store opened on the caller's loop, as `inbox worker` opens it (engine.checkpoint.stores)
+    from engine.checkpoint.stores import store_for
+
+    where = str(tmp_path / "nested-owned.sqlite") if store == "sqlite" else request.getfixturevalue("pg_url")
+    async with store_for(where) as saver:
         inner = fan_out_graph()
 
         def outer_node(state):
