@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import importlib
 import json
 import os
@@ -220,6 +221,7 @@ def cmd_worker(args) -> int:
 
     async def loop() -> None:
         from engine.checkpoint.stores import is_postgres, store_for
+        from engine.runtime import engine_owns_loop
 
         if not is_postgres(args.db) and not Path(args.db).exists():
             raise UsageError(f"{args.db}: no such database.")
@@ -241,7 +243,11 @@ def cmd_worker(args) -> int:
                 # Any number of workers may run on one file: each thread is run by whoever takes
                 # its lease, so nothing is applied twice (engine/runtime/ownership.py).
                 done = await service.expire()
-                done += await service.recover(concurrency=args.concurrency)
+                with engine_owns_loop() if args.concurrency == 1 else contextlib.nullcontext():
+                    # One run at a time: nothing else waits on this loop while a sync node runs,
+                    # so it runs right here, without a hop to an executor thread. With more, runs
+                    # share the loop and a slow tool must not hold the others up.
+                    done += await service.recover(concurrency=args.concurrency)
                 for applied in done:
                     print(dumps({"thread_id": applied.thread_id, "graph": applied.graph,
                                       "interrupts": applied.interrupt_ids, "status": applied.status,
@@ -702,7 +708,8 @@ def parser() -> argparse.ArgumentParser:
     worker.add_argument("--interval", type=float, default=0.5, help="seconds between polls")
     worker.add_argument("--once", action="store_true", help="apply what is waiting, then exit")
     worker.add_argument("--concurrency", type=int, default=4,
-                        help="threads continued at once by this worker (default 4)")
+                        help="threads continued at once by this worker (default 4); with 1, sync nodes and "
+                             "tools run on the worker's own event loop, without a hop to an executor thread")
 
     listing = with_source(sub.add_parser("list", help="list pending requests"))
     listing.add_argument("--json", action="store_true", help="a JSON array")

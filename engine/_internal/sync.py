@@ -12,6 +12,11 @@ event loop of the calling thread, which the engine owns while the call lasts and
 shares, so a run's sync nodes may run right on it, without a hop to an executor thread
 (`loop_is_owned`, engine/runtime/node.py). A blocking engine call made from such a node (a
 subgraph's `invoke()`, `get_state()`) goes to the background loop, which is free.
+
+Async callers whose loop is the engine's alone (`inbox worker` with one run at a time, a
+benchmark, a batch script) say so with `engine_owns_loop()` around `ainvoke()`/`astream()`:
+inside it, sync nodes run inline on that loop exactly as under `invoke()`. It must not be used
+on a loop shared with a UI or a server: a slow node would freeze everything else on it.
 """
 
 from __future__ import annotations
@@ -27,13 +32,48 @@ T = TypeVar("T")
 
 _lock = threading.Lock()
 _loop: asyncio.AbstractEventLoop | None = None
-_owned: contextvars.ContextVar[bool] = contextvars.ContextVar("engine_owned_loop", default=False)
+# The loop the engine owns in this context (the private loop of `invoke()`/`stream()`, or the
+# caller's inside `engine_owns_loop()`); None: a shared loop, sync nodes go to executor threads.
+# A loop, not a flag, so the mark never leaks to another loop a copied context runs on.
+_owned: contextvars.ContextVar[asyncio.AbstractEventLoop | None] = contextvars.ContextVar(
+    "engine_owned_loop", default=None)
 _this_thread = threading.local()  # .loop: its private loop; .inline: sync nodes running inline on it
 
 
 def loop_is_owned() -> bool:
-    """Whether the running coroutine is on a private loop of `invoke()`/`stream()`."""
-    return _owned.get()
+    """Whether the running coroutine is on a loop the engine owns: a private loop of
+    `invoke()`/`stream()`, or a loop its caller gave the engine with `engine_owns_loop()`."""
+    owned = _owned.get()
+    return owned is not None and owned is asyncio._get_running_loop()
+
+
+@contextlib.contextmanager
+def engine_owns_loop() -> Iterator[None]:
+    """Tell the engine that the running event loop is its own while the block lasts: nothing
+    else (no UI, no server, no other concurrent work that must stay responsive) runs on it. Runs
+    started inside (`await graph.ainvoke(...)`, `graph.astream(...)`) then run a step's only sync
+    node right on the loop, as `invoke()` does, instead of handing it to an executor thread;
+    that hop costs more than most nodes. A node that calls the engine's blocking API
+    (`invoke()`, `get_state()`) still works: the call goes to the engine's background loop.
+
+        async def main():
+            with engine_owns_loop():
+                await graph.ainvoke(inputs, config)
+
+    Do not use it in a loop shared with a Textual app or an HTTP server: a slow sync node
+    would freeze them for as long as it runs."""
+    loop = asyncio._get_running_loop()
+    if loop is None:
+        raise RuntimeError(
+            "engine_owns_loop() marks the running event loop as the engine's, and no event loop "
+            "is running here. Enter it inside the async function that calls `await graph.ainvoke(...)` "
+            "or `graph.astream(...)`; the blocking `invoke()`/`stream()` already run sync nodes inline "
+            "on a loop of their own.")
+    token = _owned.set(loop)
+    try:
+        yield
+    finally:
+        _owned.reset(token)
 
 
 def call_inline(fn: Any, *args: Any) -> Any:
@@ -79,7 +119,7 @@ def _refuse_inside_running_loop(what: str) -> None:
 def _submit(coro: Coroutine[Any, Any, T]) -> concurrent.futures.Future:
     loop = engine_loop()
     context = contextvars.copy_context()
-    context.run(_owned.set, False)  # the background loop is shared: nodes never run inline there
+    context.run(_owned.set, None)  # the background loop is shared: nodes never run inline there
     result: concurrent.futures.Future = concurrent.futures.Future()
 
     def start() -> None:
@@ -152,9 +192,10 @@ def run_owned(coro: Coroutine[Any, Any, T], what: str = "this call") -> T:
         raise
     if _inside_inline_node():
         return _wait(_submit(coro))
+    loop = _private_loop()
     context = contextvars.copy_context()
-    context.run(_owned.set, True)
-    return _run_owned_step(_private_loop(), coro, context)
+    context.run(_owned.set, loop)
+    return _run_owned_step(loop, coro, context)
 
 
 def iterate_owned(agen: AsyncIterator[T], what: str = "this call") -> Iterator[T]:
@@ -165,7 +206,7 @@ def iterate_owned(agen: AsyncIterator[T], what: str = "this call") -> Iterator[T
         return
     loop = _private_loop()
     context = contextvars.copy_context()
-    context.run(_owned.set, True)
+    context.run(_owned.set, loop)
     try:
         while True:
             try:
@@ -199,5 +240,5 @@ def iterate_sync(agen: AsyncIterator[T], what: str = "this call") -> Iterator[T]
             _wait(_submit(aclose()))
 
 
-__all__ = ["run_sync", "iterate_sync", "run_owned", "iterate_owned", "loop_is_owned", "call_inline",
-           "engine_loop"]
+__all__ = ["run_sync", "iterate_sync", "run_owned", "iterate_owned", "loop_is_owned", "engine_owns_loop",
+           "call_inline", "engine_loop"]

@@ -292,8 +292,16 @@ def dumps(value: Any) -> str:
 def loads(text: str | bytes) -> Any:
     # Most stored values hold no tagged type: skip the per-object hook for them (listing
     # thousands of pending interrupts decodes a payload each).
-    tag = _TAG if isinstance(text, str) else _TAG.encode()
-    if tag not in text:
+    if isinstance(text, str):
+        if _TAG in text:
+            return json.loads(text, object_hook=_decode)
+        if _orjson is not None and _LONG_RUN not in text.encode("utf-8", "surrogatepass").translate(_DIGITS):
+            try:  # the same value, about three times faster (see _loads_batch for when it is used)
+                return _orjson.loads(text)
+            except _orjson.JSONDecodeError:
+                pass  # NaN, Infinity, a lone surrogate...: the standard parser decides
+        return json.loads(text)
+    if _TAG.encode() not in text:
         return json.loads(text)
     return json.loads(text, object_hook=_decode)
 

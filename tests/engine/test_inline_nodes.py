@@ -2,7 +2,9 @@
 `invoke()`/`stream()` run a step's only sync task on the calling thread, with no executor hop;
 parallel tasks, and every sync node under `ainvoke()` (a loop shared with a UI or a server),
 run in executor threads. A lease stays renewed while an inline node blocks its loop
-(engine/runtime/heartbeat.py). Real SQLite files."""
+(engine/runtime/heartbeat.py). A caller whose loop is the engine's alone says so with
+`engine_owns_loop()`, and `ainvoke()`/`astream()` then run sync nodes inline on it too. Real
+SQLite files."""
 
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ import pytest
 from engine.checkpoint.sqlite import SqliteSaver
 from engine.errors import ThreadBusy
 from engine.graph import END, START, StateGraph
+from engine.runtime import engine_owns_loop
 from engine.types import Command, interrupt
 
 
@@ -133,3 +136,76 @@ def test_every_durability_mode_works_with_inline_nodes(tmp_path, durability):
         out = graph.invoke({"threads": []}, cfg("t"), durability=durability)
         assert {name for name, _ in out["threads"]} == {"one", "left", "right"}
         assert graph.get_state(cfg("t")).values == out
+
+
+# ---- engine_owns_loop(): ainvoke/astream on a loop the caller gives the engine ----------------
+
+
+async def test_ainvoke_in_a_loop_the_engine_owns_runs_a_lone_sync_node_inline(tmp_path):
+    async with SqliteSaver.from_conn_string(tmp_path / "owned.sqlite") as saver:
+        graph = fan_out_graph(saver)
+        with engine_owns_loop():
+            trail = dict((await graph.ainvoke({"threads": []}, cfg("t")))["threads"])
+        assert trail["one"] == threading.get_ident()
+        assert trail["left"] != threading.get_ident() and trail["right"] != threading.get_ident()
+        # after the block, the loop is shared again: back to executor threads
+        again = dict((await graph.ainvoke({"threads": []}, cfg("u")))["threads"])
+        assert again["one"] != threading.get_ident()
+
+
+async def test_astream_in_a_loop_the_engine_owns_runs_a_lone_sync_node_inline():
+    with engine_owns_loop():
+        chunks = [c async for c in fan_out_graph().astream({"threads": []}, stream_mode="updates")]
+    assert dict(chunks[0]["one"]["threads"])["one"] == threading.get_ident()
+
+
+async def test_runs_started_inside_the_block_keep_it_in_their_tasks():
+    graph = fan_out_graph()
+    with engine_owns_loop():
+        results = await asyncio.gather(*(asyncio.ensure_future(graph.ainvoke({"threads": []})) for _ in range(3)))
+    assert all(dict(r["threads"])["one"] == threading.get_ident() for r in results)
+
+
+async def test_the_mark_does_not_follow_a_copied_context_to_another_loop():
+    graph = fan_out_graph()
+
+    def on_another_loop():
+        # asyncio.to_thread copies this context (mark included) into a thread running its own
+        # loop, which nobody gave the engine: its sync nodes must go to executor threads
+        return threading.get_ident(), asyncio.run(graph.ainvoke({"threads": []}))
+
+    with engine_owns_loop():
+        caller, result = await asyncio.to_thread(on_another_loop)
+    assert dict(result["threads"])["one"] != caller
+
+
+@pytest.mark.parametrize("store", ["sqlite", "postgres"])
+async def test_an_inline_node_under_ainvoke_may_invoke_a_subgraph_read_state_and_pause(request, tmp_path, store):
+    # the store opened on the caller's loop, as `inbox worker` opens it (engine.checkpoint.stores)
+    from engine.checkpoint.stores import store_for
+
+    where = str(tmp_path / "nested-owned.sqlite") if store == "sqlite" else request.getfixturevalue("pg_url")
+    async with store_for(where) as saver:
+        inner = fan_out_graph()
+
+        def outer_node(state):
+            result = inner.invoke({"threads": []})  # blocking calls from inside an inline node
+            assert outer.get_state(cfg("t")).values is not None
+            answer = interrupt("go?")
+            return {"threads": [("outer", threading.get_ident()), ("answer", answer), *result["threads"]]}
+
+        outer = (StateGraph(Trail).add_node("outer", outer_node).add_edge(START, "outer")
+                 .add_edge("outer", END).compile(checkpointer=saver))
+        with engine_owns_loop():
+            paused = await outer.ainvoke({"threads": []}, cfg("t"))
+            assert [i.value for i in paused["__interrupt__"]] == ["go?"]
+            trail = dict((await outer.ainvoke(Command(resume="yes"), cfg("t")))["threads"])
+    assert trail["outer"] == threading.get_ident()
+    assert trail["answer"] == "yes"
+    assert set(trail) == {"outer", "answer", "one", "left", "right"}
+
+
+def test_engine_owns_loop_without_a_running_loop_says_where_it_belongs():
+    with pytest.raises(RuntimeError, match=r"no event loop is running here.*await graph\.ainvoke"):
+        with engine_owns_loop():
+            pass  # pragma: no cover

@@ -105,6 +105,17 @@ def test_loads_many_is_loads_for_each_text(parser):
     assert loads_many([dumps({"a": (1,)}).encode(), b'{"b":2}']) == [{"a": (1,)}, {"b": 2}]
 
 
+def test_loads_of_one_text_gives_what_the_standard_parser_gives(monkeypatch):
+    # loads() takes orjson for a text without a tag or a long run of digits: the value must be
+    # the one json.loads gives, down to int/float, and what orjson refuses goes to json.loads
+    if serde._orjson is None:
+        pytest.skip("orjson is not installed")
+    texts = [dumps(v) for v in tagged_payloads() + plain_payloads()] + EDGE_TEXTS
+    fast = [exact(loads(text)) for text in texts]
+    monkeypatch.setattr(serde, "_orjson", None)
+    assert fast == [exact(loads(text)) for text in texts]
+
+
 @pytest.mark.parametrize("bad", ["", "not json", "[1,2", "1,2", '{"a":1} x', '"\\x41"'])
 def test_loads_many_refuses_what_loads_refuses(parser, bad):
     with pytest.raises(ValueError) as expected:

@@ -308,3 +308,21 @@ async def test_blobs_a_rewritten_checkpoint_leaves_behind_are_deleted_and_no_oth
         assert (await fresh.aget_tuple(cfg("other"))).checkpoint["channel_values"] == values(1, "keep")
     finally:
         await fresh.aclose()
+
+
+def test_short_texts_are_stored_raw_and_short_rows_stored_deflated_before_still_read():
+    # Below packing.MIN_CHARS a row is stored as its text: deflating it costs more CPU than the
+    # few bytes it saves. Files written when short rows were deflated (from 16 characters on)
+    # hold such rows: they read back as ever.
+    import zlib
+
+    from engine.checkpoint.sqlite import packing
+
+    short = '{"source":"loop","step":1,"parents":{}}'
+    assert len(short) < packing.MIN_CHARS and packing.pack(short) == short
+    longer = '{"role":"tool","tool_call_id":"call_1","content":"Sent the weekly report to the lead."}'
+    assert isinstance(packing.pack(longer), bytes) and unpack(packing.pack(longer)) == longer
+    old = zlib.compressobj(6, zlib.DEFLATED, -12, 4, zlib.Z_DEFAULT_STRATEGY, packing._DICTIONARY_2)
+    stored_before = bytes((2,)) + old.compress(short.encode()) + old.flush()
+    assert len(stored_before) < len(short)
+    assert unpack(stored_before) == short

@@ -41,3 +41,24 @@ def build_flaky(checkpointer):
 
 def flaky_input() -> dict:
     return {"messages": [user_message("Launch it.", launch={"target": "pad-39A"})]}
+
+
+# where-agent: a reviewed tool that says which thread it ran on, so a test can see whether
+# `inbox worker` ran it inline on its own loop (the main thread) or in an executor thread.
+WHERE = "where-agent"
+
+
+def build_where(checkpointer):
+    import threading
+
+    def locate(target: str) -> str:
+        """Say where this tool ran."""
+        return "main thread" if threading.current_thread() is threading.main_thread() else "executor thread"
+
+    tool = reviewed(locate, describe=lambda a: f"**Locate** {a['target']}")
+    model = one_call_model("locate", intro="Locating.", ran_prefix="Located")
+    return create_tool_agent(model, [tool], checkpointer=checkpointer, name=WHERE)
+
+
+def where_input() -> dict:
+    return {"messages": [user_message("Where does it run?", locate={"target": "here"})]}

@@ -549,6 +549,36 @@ def test_worker_reports_a_failing_run_and_keeps_going(db, ids, cwd):
     assert "on fire" in applied["error"]
 
 
+@pytest.mark.parametrize("store", ["sqlite", "postgres"])
+@pytest.mark.parametrize("concurrency, where", [(1, "main thread"), (2, "executor thread")])
+def test_worker_runs_sync_tools_inline_only_when_it_runs_one_thread_at_a_time(request, tmp_path, cwd, store,
+                                                                             concurrency, where):
+    # With --concurrency 1 the worker's loop is the engine's alone (engine_owns_loop): a sync
+    # tool runs on it, without a hop to an executor thread. With more, runs share the loop, and
+    # a slow tool must not hold the others up: it runs in an executor thread.
+    from engine.checkpoint.stores import store_for
+
+    db = tmp_path / "where.sqlite" if store == "sqlite" else request.getfixturevalue("pg_url")
+
+    def with_store(use):
+        async def go():
+            async with store_for(str(db)) as saver:
+                return await use(saver)
+        return asyncio.run(go())
+
+    async def pause(saver):
+        out = await cli_graphs.build_where(saver).ainvoke(cli_graphs.where_input(), cfg("where-agent-0001"))
+        return out["__interrupt__"][0].id
+
+    interrupt_id = with_store(pause)
+    decided(inbox("accept", interrupt_id, "--db", db, cwd=cwd))
+    [applied] = worker_lines(inbox("worker", "--db", db, "--graph", f"{cli_graphs.WHERE}=cli_graphs:build_where",
+                                   "--concurrency", concurrency, "--once", cwd=cwd))
+    assert applied["status"] == "done"
+    snapshot = with_store(lambda saver: cli_graphs.build_where(saver).aget_state(cfg("where-agent-0001")))
+    assert tool_results(snapshot) == [where]
+
+
 # ---- exactly once ------------------------------------------------------------------------------
 
 
