@@ -42,10 +42,11 @@ def step_text(ops: Sequence[Op], cursor) -> str:
     """`cursor.mogrify(*step_statement(ops))`, written here for the values a step holds (str,
     bytes and int, or None), which is most of the cost psycopg's general adapters add to a
     step: measured here, 0.3-0.5 ms of CPU per step, three steps per run. Anything else (a value of
-    another type, a NUL character, a server without standard_conforming_strings) goes to
-    psycopg's mogrify, which adapts it or raises its usual error."""
-    if cursor.connection.pgconn.parameter_status(b"standard_conforming_strings") != b"on":
-        return cursor.mogrify(*step_statement(ops))
+    another type, a NUL character) goes to psycopg's mogrify, which adapts it or raises its usual
+    error. A session without standard_conforming_strings gets E'...' literals (backslashes
+    doubled): psycopg's mogrify writes bytea arrays wrong there (their bytes read back as the
+    text of their hex escape), and the saver's connections turn the setting on anyway
+    (transactions.py)."""
     try:
         literals = [_text_array([kind for kind, _, _, _ in ops])]
         for part, width, literal in ((1, TEXTS, _text_array), (2, BLOBS, _bytea_array), (3, INTS, _bigint_array)):
@@ -54,6 +55,8 @@ def step_text(ops: Sequence[Op], cursor) -> str:
                 literals.append(_all_null(len(ops)) if column.count(None) == len(column) else literal(column))
     except _Unusual:
         return cursor.mogrify(*step_statement(ops))
+    if cursor.connection.pgconn.parameter_status(b"standard_conforming_strings") != b"on":
+        literals = ["E" + literal.replace("\\", "\\\\") for literal in literals]
     return STEP_SQL % tuple(literals)
 
 

@@ -92,6 +92,15 @@ class _CurrentTxn:
         self._var.reset(token)
 
 
+async def _standard_strings(conn: psycopg.AsyncConnection) -> None:
+    """Turn standard_conforming_strings on for a session whose server (or URL) turned it off:
+    statements are bound client-side (mogrify), and psycopg writes a bytea array wrong without
+    it (its bytes read back as the text of their hex escape: every event row unreadable).
+    PgBouncer keeps the setting per client, as it does client_encoding."""
+    if conn.pgconn.parameter_status(b"standard_conforming_strings") != b"on":
+        await conn.execute("SET standard_conforming_strings = on")
+
+
 _OPS = object()  # a recorded statement that is a list of engine_step operations (step.py)
 
 
@@ -196,7 +205,7 @@ class Connections:
             if pool is None:
                 pool = AsyncConnectionPool(self.dsn, min_size=self.min_size, max_size=self.max_size,
                                            kwargs=self.connect_kwargs(), open=False, timeout=self.timeout,
-                                           name="engine-postgres")
+                                           configure=_standard_strings, name="engine-postgres")
                 try:
                     await pool.open(wait=True, timeout=self.timeout)
                 except Exception as exc:
