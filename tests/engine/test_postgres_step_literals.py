@@ -165,10 +165,13 @@ def test_other_session_settings_give_the_same_values(pg_url, conn, setting):
             assert _digest(other, cursor.mogrify(*step_statement(ops))) == reference
 
 
-def test_a_server_without_standard_conforming_strings_stores_what_it_is_given(pg_url):
+@pytest.mark.parametrize("setting", ["standard_conforming_strings=off", "client_encoding=SJIS",
+                                     "client_encoding=BIG5"])
+def test_a_session_with_other_settings_stores_what_it_is_given(pg_url, setting):
     """psycopg's client-side binding writes a bytea array wrong when standard_conforming_strings
     is off (its bytes come back as the text of their hex escape): every checkpoint, write and
-    event such a server stored was unreadable. The saver's connections turn the setting on."""
+    event such a server stored was unreadable. In SJIS it writes text arrays holding 表 or ソ
+    malformed. The saver's connections use the standard settings whatever the server's."""
     from typing import TypedDict
     from urllib.parse import quote
 
@@ -187,10 +190,10 @@ def test_a_server_without_standard_conforming_strings_stores_what_it_is_given(pg
     graph.add_node("ask", ask)
     graph.add_edge(START, "ask")
     graph.add_edge("ask", END)
-    url = pg_url + ("&" if "?" in pg_url else "?") + "options=" + quote("-c standard_conforming_strings=off")
+    url = pg_url + ("&" if "?" in pg_url else "?") + "options=" + quote(f"-c {setting}")
     with PostgresSaver.from_conn_string(url) as saver:
         app = graph.compile(checkpointer=saver)
-        config = {"configurable": {"thread_id": "t\\'\""}}
+        config = {"configurable": {"thread_id": "t\\'\"表ソ"}}
         app.invoke({"text": "it's \\ \"quoted\"" * 10}, config)
         assert app.get_state(config).values == {"text": "it's \\ \"quoted\"" * 10}
         [pending] = saver.list_pending()
@@ -198,5 +201,6 @@ def test_a_server_without_standard_conforming_strings_stores_what_it_is_given(pg
         from engine.types import Command
 
         assert app.invoke(Command(resume="yes \\x00 '"), config) == {"text": "it's \\ \"quoted\"" * 10 + " yes \\x00 '"}
-        saver.put_events([RunStarted(at="2026-01-01T00:00:00+00:00", thread_id="e\\'")])
-        assert [e.thread_id for e in saver.read_events()][-1] == "e\\'"
+        saver.put_events([RunStarted(at="2026-01-01T00:00:00+00:00", thread_id="e\\'表")])
+        assert [e.thread_id for e in saver.read_events()][-1] == "e\\'表"
+        assert sorted(t.thread_id for t in saver.list_threads()) == ["e\\'表", "t\\'\"表ソ"]

@@ -46,7 +46,7 @@ def step_text(ops: Sequence[Op], cursor) -> str:
     error. A session without standard_conforming_strings gets E'...' literals (backslashes
     doubled): psycopg's mogrify writes bytea arrays wrong there (their bytes read back as the
     text of their hex escape), and the saver's connections turn the setting on anyway
-    (transactions.py)."""
+    (transactions.py, _standard_session)."""
     try:
         literals = [_text_array([kind for kind, _, _, _ in ops])]
         for part, width, literal in ((1, TEXTS, _text_array), (2, BLOBS, _bytea_array), (3, INTS, _bigint_array)):

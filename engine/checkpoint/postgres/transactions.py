@@ -92,13 +92,19 @@ class _CurrentTxn:
         self._var.reset(token)
 
 
-async def _standard_strings(conn: psycopg.AsyncConnection) -> None:
-    """Turn standard_conforming_strings on for a session whose server (or URL) turned it off:
-    statements are bound client-side (mogrify), and psycopg writes a bytea array wrong without
-    it (its bytes read back as the text of their hex escape: every event row unreadable).
-    PgBouncer keeps the setting per client, as it does client_encoding."""
+async def _standard_session(conn: psycopg.AsyncConnection) -> None:
+    """Give a session standard_conforming_strings and UTF-8 whatever the server's (or the URL's)
+    defaults: statements are bound client-side (mogrify), and psycopg writes a bytea array wrong
+    without standard strings (its bytes read back as the text of their hex escape: every event
+    row unreadable) and a text array holding 表 or ソ malformed in SJIS or BIG5. PgBouncer
+    keeps both settings per client."""
+    settings = []
     if conn.pgconn.parameter_status(b"standard_conforming_strings") != b"on":
-        await conn.execute("SET standard_conforming_strings = on")
+        settings.append("SET standard_conforming_strings = on")
+    if conn.pgconn.parameter_status(b"client_encoding") != b"UTF8":
+        settings.append("SET client_encoding = 'UTF8'")
+    if settings:
+        await conn.execute("; ".join(settings))
 
 
 _OPS = object()  # a recorded statement that is a list of engine_step operations (step.py)
@@ -205,7 +211,7 @@ class Connections:
             if pool is None:
                 pool = AsyncConnectionPool(self.dsn, min_size=self.min_size, max_size=self.max_size,
                                            kwargs=self.connect_kwargs(), open=False, timeout=self.timeout,
-                                           configure=_standard_strings, name="engine-postgres")
+                                           configure=_standard_session, name="engine-postgres")
                 try:
                     await pool.open(wait=True, timeout=self.timeout)
                 except Exception as exc:
