@@ -436,3 +436,34 @@ async def test_a_live_lease_locked_for_an_instant_is_still_busy(pg_url):
         finally:
             await checker.close()
         assert (await saver.alease_holder(thread))[0] == "elsewhere:2:other"
+
+
+def test_whole_listings_at_once_stay_within_the_pool_size(pg_url):
+    """A whole listing reads on a sync connection of its own (bulk.py): many at once must not
+    open a connection each (a role's or server's connection limit, PgBouncer's pool), but wait
+    for one as the pool's users do: at most pool_size of them, beside the pool's own."""
+    role = f"lister_{psycopg.conninfo.conninfo_to_dict(pg_url)['dbname']}"
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        conn.execute(f"CREATE ROLE {role} LOGIN CONNECTION LIMIT 4")
+        conn.execute(f"GRANT ALL ON ALL TABLES IN SCHEMA public TO {role}")
+        conn.execute(f"GRANT ALL ON ALL SEQUENCES IN SCHEMA public TO {role}")
+        conn.execute(f"GRANT ALL ON SCHEMA public TO {role}")
+        conn.execute("INSERT INTO engine_interrupts (id, thread_id, graph, ns, node, checkpoint_id, payload, created_at) "
+                     "SELECT 'i' || n, 't' || n, 'g', 'n:1', 'n', 'c', '{}', '2026-01-01T00:00:00+00:00' "
+                     "FROM generate_series(1, 3000) AS n")
+    url = psycopg.conninfo.make_conninfo(pg_url, user=role)
+
+    async def main():
+        saver = await PostgresSaver.aopen(url, pool_size=2, min_pool_size=2)
+        try:
+            listings = await asyncio.gather(*(saver.alist_pending() for _ in range(12)))
+            assert [len(listing) for listing in listings] == [3000] * 12
+        finally:
+            await saver.aclose()
+
+    try:
+        asyncio.run(main())
+    finally:
+        with psycopg.connect(pg_url, autocommit=True) as conn:
+            conn.execute(f"DROP OWNED BY {role}")
+            conn.execute(f"DROP ROLE {role}")

@@ -11,12 +11,16 @@ work (~35 ms for those 10,000 rows) overlaps the client's instead of preceding i
 A read is one call on one connection, outside any transaction (autocommit), so a dropped
 connection (a server restart, a proxy that closed an idle one) is replaced and the read tried
 once more. Idle connections are kept for the next read (at most `keep`); the first read opens
-one, so a saver that never lists everything never holds one.
+one, so a saver that never lists everything never holds one. The reads run on threads of their
+own, at most `limit` at once (the saver's pool_size): more wait their turn, as the pool's users
+wait for a connection, instead of opening a connection each (a role's or server's connection
+limit, a PgBouncer pool).
 """
 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import threading
 from typing import Callable, Iterator, TypeVar
 
@@ -53,7 +57,8 @@ class BulkReads:
     """Sync connections for large reads, run on a worker thread (`await bulk.read(work)`)."""
 
     def __init__(self, dsn: str, prepare_threshold: int | None,
-                 error: Callable[[BaseException, str], StorageError], *, connect_timeout: float, keep: int = 2) -> None:
+                 error: Callable[[BaseException, str], StorageError], *, connect_timeout: float, limit: int,
+                 keep: int = 2) -> None:
         self._dsn = dsn
         self._prepare_threshold = prepare_threshold
         # the saver's connect_timeout, as whole seconds (libpq's unit), unless the URL sets its own
@@ -63,18 +68,23 @@ class BulkReads:
             given = False
         self._connect = {} if given else {"connect_timeout": max(1, round(connect_timeout))}
         self._error = error  # a driver error as a StorageError without the password (Connections.error)
-        self._keep = keep
+        self._keep = min(keep, limit)
+        self._threads = concurrent.futures.ThreadPoolExecutor(limit, thread_name_prefix="engine-postgres-bulk")
         self._idle: list[psycopg.Connection] = []
         self._lock = threading.Lock()
         self._closed = False
 
     async def read(self, work: Callable[[psycopg.Connection], T]) -> T:
         """`work(conn)` on a worker thread with a sync connection of its own."""
+        self._refuse_closed()
+        return await asyncio.get_running_loop().run_in_executor(self._threads, self._read, work)
+
+    def _refuse_closed(self) -> None:
         if self._closed:
             raise StorageError("this PostgresSaver is closed; open a new one with PostgresSaver.from_conn_string(url).")
-        return await asyncio.to_thread(self._read, work)
 
     def _read(self, work: Callable[[psycopg.Connection], T]) -> T:
+        self._refuse_closed()  # closed while this read waited for a thread
         for attempt in (1, 2):
             conn = self._take()
             try:
@@ -120,6 +130,7 @@ class BulkReads:
         """Close the idle connections; one in use is closed when its read ends."""
         self._closed = True
         self._drop_idle()
+        self._threads.shutdown(wait=False)
 
 
 __all__ = ["BulkReads", "CHUNK_ROWS", "chunks"]

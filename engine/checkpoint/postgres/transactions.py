@@ -188,7 +188,8 @@ class Connections:
         self._guards: dict[asyncio.AbstractEventLoop, asyncio.Task] = {}
         self.current = _CurrentTxn(f"postgres_txn_{id(self)}")
         self.closed = False
-        self.bulk = BulkReads(dsn, prepare_threshold, self.error, connect_timeout=timeout)  # large reads (bulk.py)
+        # large reads (bulk.py), at most max_size at once beside the pool's
+        self.bulk = BulkReads(dsn, prepare_threshold, self.error, connect_timeout=timeout, limit=max_size)
 
     def error(self, exc: BaseException, doing: str) -> StorageError:
         """A driver error as a StorageError whose text never holds the password."""
