@@ -467,3 +467,44 @@ def test_whole_listings_at_once_stay_within_the_pool_size(pg_url):
         with psycopg.connect(pg_url, autocommit=True) as conn:
             conn.execute(f"DROP OWNED BY {role}")
             conn.execute(f"DROP ROLE {role}")
+
+
+FORKED = textwrap.dedent("""
+    import asyncio, os, sys
+    from engine.checkpoint.postgres import PostgresSaver
+
+    async def listings(saver, close=False):
+        try:
+            return [len(await saver.alist_pending()) for _ in range(20)]
+        finally:
+            if close:
+                await saver.aclose()
+
+    saver = PostgresSaver(sys.argv[1])
+    asyncio.run(saver.asetup())
+    assert asyncio.run(listings(saver)) == [600] * 20  # the parent keeps its listing connection
+    child = os.fork()
+    if child == 0:  # the child lists (and closes) at the same time as the parent lists
+        try:
+            os._exit(0 if asyncio.run(asyncio.wait_for(listings(saver, close=True), 20)) == [600] * 20 else 3)
+        except BaseException as exc:
+            print("child:", repr(exc), file=sys.stderr, flush=True)
+            os._exit(4)
+    assert asyncio.run(listings(saver)) == [600] * 20
+    _, status = os.waitpid(child, 0)
+    assert asyncio.run(listings(saver)) == [600] * 20  # after the child closed its saver too
+    print("child", os.waitstatus_to_exitcode(status))
+""")
+
+
+def test_a_forked_child_never_lists_on_the_parents_connection(pg_url):
+    """bulk.py keeps idle sync connections for the next whole listing: a child forked after a
+    listing must open its own (the parent's socket is the parent's: using it, or closing it,
+    breaks both), and its reads must not wait for threads that did not survive the fork."""
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        conn.execute("INSERT INTO engine_interrupts (id, thread_id, graph, ns, node, checkpoint_id, payload, created_at) "
+                     "SELECT 'i' || n, 't' || n, 'g', 'n:1', 'n', 'c', '{}', '2026-01-01T00:00:00+00:00' "
+                     "FROM generate_series(1, 600) AS n")
+    done = subprocess.run([sys.executable, "-c", FORKED, pg_url], capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "PYTHONPATH": str(REPO)}, cwd=REPO)
+    assert done.returncode == 0 and done.stdout.strip() == "child 0", done.stdout + done.stderr

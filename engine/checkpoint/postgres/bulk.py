@@ -14,13 +14,15 @@ once more. Idle connections are kept for the next read (at most `keep`); the fir
 one, so a saver that never lists everything never holds one. The reads run on threads of their
 own, at most `limit` at once (the saver's pool_size): more wait their turn, as the pool's users
 wait for a connection, instead of opening a connection each (a role's or server's connection
-limit, a PgBouncer pool).
+limit, a PgBouncer pool). A process forked from one that read keeps its parent's connections
+and threads in name only: its first read (or close) sets them aside and starts afresh.
 """
 
 from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import os
 import threading
 from typing import Callable, Iterator, TypeVar
 
@@ -33,6 +35,10 @@ T = TypeVar("T")
 #: rows per chunk: large enough that a chunk's per-call costs vanish, small enough that the first
 #: chunk is decoded while the server still produces the rest
 CHUNK_ROWS = 1000
+
+#: connections a forked child inherited: its parent's sessions, never used nor closed here (closing
+#: one sends the server a Terminate on the parent's socket, ending the parent's session)
+_INHERITED: list[psycopg.Connection] = []
 
 
 def chunks(conn: psycopg.Connection, sql: str, params=None) -> Iterator[list[tuple]]:
@@ -69,14 +75,27 @@ class BulkReads:
         self._connect = {} if given else {"connect_timeout": max(1, round(connect_timeout))}
         self._error = error  # a driver error as a StorageError without the password (Connections.error)
         self._keep = min(keep, limit)
-        self._threads = concurrent.futures.ThreadPoolExecutor(limit, thread_name_prefix="engine-postgres-bulk")
+        self._limit = limit
+        self._closed = False
+        self._start()
+
+    def _start(self) -> None:
+        self._pid = os.getpid()
         self._idle: list[psycopg.Connection] = []
         self._lock = threading.Lock()
-        self._closed = False
+        self._threads = concurrent.futures.ThreadPoolExecutor(self._limit, thread_name_prefix="engine-postgres-bulk")
+
+    def _forked(self) -> None:
+        """In a forked child: set the parent's idle connections aside (see _INHERITED) and use
+        new threads (a fork keeps only the thread that forked)."""
+        if self._pid != os.getpid():
+            _INHERITED.extend(self._idle)
+            self._start()
 
     async def read(self, work: Callable[[psycopg.Connection], T]) -> T:
         """`work(conn)` on a worker thread with a sync connection of its own."""
         self._refuse_closed()
+        self._forked()
         return await asyncio.get_running_loop().run_in_executor(self._threads, self._read, work)
 
     def _refuse_closed(self) -> None:
@@ -129,6 +148,7 @@ class BulkReads:
     def close(self) -> None:
         """Close the idle connections; one in use is closed when its read ends."""
         self._closed = True
+        self._forked()
         self._drop_idle()
         self._threads.shutdown(wait=False)
 
