@@ -81,9 +81,15 @@ def call_inline(fn: Any, *args: Any) -> Any:
     engine call inside it is sent to the background loop (this one waits for `fn`)."""
     depth = getattr(_this_thread, "inline", 0)
     _this_thread.inline = depth + 1
+    # The node sees no running loop, as on an executor thread or under LangGraph's invoke(): a
+    # sync tool that wraps an async client in asyncio.run() works inline too (with the loop
+    # showing, asyncio.run() refuses to start). The loop itself waits for fn either way.
+    running = asyncio._get_running_loop()
+    asyncio._set_running_loop(None)
     try:
         return fn(*args)
     finally:
+        asyncio._set_running_loop(running)
         _this_thread.inline = depth
 
 

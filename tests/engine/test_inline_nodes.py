@@ -209,3 +209,52 @@ def test_engine_owns_loop_without_a_running_loop_says_where_it_belongs():
     with pytest.raises(RuntimeError, match=r"no event loop is running here.*await graph\.ainvoke"):
         with engine_owns_loop():
             pass  # pragma: no cover
+
+
+class Count(TypedDict):
+    x: int
+
+
+def _wraps_an_async_client(state: Count) -> Count:
+    """A sync tool around an async client, as many are: asyncio.run() inside. It works on an
+    executor thread and under LangGraph's invoke(); inline, the node must see no running loop."""
+    async def fetch() -> int:
+        await asyncio.sleep(0)
+        return state["x"] + 1
+
+    return {"x": asyncio.run(fetch())}
+
+
+def _one_node(node) -> StateGraph:
+    graph = StateGraph(Count)
+    graph.add_node("n", node)
+    graph.add_edge(START, "n")
+    graph.add_edge("n", END)
+    return graph
+
+
+def test_an_inline_node_may_run_its_own_event_loop():
+    assert _one_node(_wraps_an_async_client).compile().invoke({"x": 1}) == {"x": 2}
+
+
+async def test_an_inline_node_in_a_loop_the_engine_owns_may_run_its_own_event_loop():
+    app = _one_node(_wraps_an_async_client).compile()
+    with engine_owns_loop():
+        assert await app.ainvoke({"x": 1}) == {"x": 2}
+        assert [chunk async for chunk in app.astream({"x": 5})] == [{"n": {"x": 6}}]
+    # and the caller's loop is its running loop again afterwards
+    assert asyncio.get_running_loop() is not None
+    await asyncio.sleep(0)
+
+
+async def test_an_inline_node_that_fails_leaves_the_callers_loop_running():
+    def fails(state: Count) -> Count:
+        raise ValueError("boom")
+
+    app = _one_node(fails).compile()
+    loop = asyncio.get_running_loop()
+    with engine_owns_loop():
+        with pytest.raises(ValueError, match="boom"):
+            await app.ainvoke({"x": 1})
+    assert asyncio.get_running_loop() is loop
+    await asyncio.sleep(0)
