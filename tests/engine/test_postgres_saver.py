@@ -483,15 +483,18 @@ FORKED = textwrap.dedent("""
     saver = PostgresSaver(sys.argv[1])
     asyncio.run(saver.asetup())
     assert asyncio.run(listings(saver)) == [600] * 20  # the parent keeps its listing connection
+    kept = saver._db.bulk._idle[0]  # the parent's kept connection
     child = os.fork()
     if child == 0:  # the child lists (and closes) at the same time as the parent lists
         try:
-            os._exit(0 if asyncio.run(asyncio.wait_for(listings(saver, close=True), 20)) == [600] * 20 else 3)
+            ok = asyncio.run(asyncio.wait_for(listings(saver, close=True), 20)) == [600] * 20
         except BaseException as exc:
             print("child:", repr(exc), file=sys.stderr, flush=True)
-            os._exit(4)
+            ok = None
+        sys.exit(0 if ok else 3 if ok is False else 4)  # an ordinary exit: every object collected
     assert asyncio.run(listings(saver)) == [600] * 20
     _, status = os.waitpid(child, 0)
+    assert kept.execute("SELECT 1").fetchone() == (1,)  # the child never ended the parent's session
     assert asyncio.run(listings(saver)) == [600] * 20  # after the child closed its saver too
     print("child", os.waitstatus_to_exitcode(status))
 """)

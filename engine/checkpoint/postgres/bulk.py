@@ -36,11 +36,6 @@ T = TypeVar("T")
 #: chunk is decoded while the server still produces the rest
 CHUNK_ROWS = 1000
 
-#: connections a forked child inherited: its parent's sessions, never used nor closed here (closing
-#: one sends the server a Terminate on the parent's socket, ending the parent's session)
-_INHERITED: list[psycopg.Connection] = []
-
-
 def chunks(conn: psycopg.Connection, sql: str, params=None) -> Iterator[list[tuple]]:
     """The rows of `sql` in lists of at most CHUNK_ROWS, each as soon as it has arrived."""
     cursor = conn.cursor()
@@ -86,11 +81,23 @@ class BulkReads:
         self._threads = concurrent.futures.ThreadPoolExecutor(self._limit, thread_name_prefix="engine-postgres-bulk")
 
     def _forked(self) -> None:
-        """In a forked child: set the parent's idle connections aside (see _INHERITED) and use
-        new threads (a fork keeps only the thread that forked)."""
-        if self._pid != os.getpid():
-            _INHERITED.extend(self._idle)
-            self._start()
+        """In a forked child: let go of the parent's idle connections and use new threads (a
+        fork keeps only the thread that forked). Each connection's socket is first pointed at
+        /dev/null in this process: closing it (here, or when it is collected) sends the server
+        a Terminate, which on the parent's socket would end the parent's session."""
+        if self._pid == os.getpid():
+            return
+        null = os.open(os.devnull, os.O_RDWR)
+        try:
+            for conn in self._idle:
+                try:
+                    os.dup2(null, conn.pgconn.socket)
+                except (psycopg.Error, OSError):
+                    continue  # already closed
+                conn.close()
+        finally:
+            os.close(null)
+        self._start()
 
     async def read(self, work: Callable[[psycopg.Connection], T]) -> T:
         """`work(conn)` on a worker thread with a sync connection of its own."""
