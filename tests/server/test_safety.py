@@ -149,6 +149,21 @@ def test_bare_resume_after_the_last_request_was_decided_is_409(http):
     assert http.get(f"/threads/{thread_id}").json()["values"]["some_text"] == "b"
 
 
+def test_bare_resume_at_a_breakpoint_after_a_decided_request_is_still_422(http):
+    """The 409 above is for a thread that waits for nothing: one paused at a breakpoint after an
+    earlier request was decided waits for `input: null`, and says so (422), not who decided."""
+    thread_id = _thread(http)
+    run = {"assistant_id": "text"}
+    first = http.post(f"/threads/{thread_id}/runs/wait", json={**run, "input": {"some_text": "a"}})
+    assert first.json()["__interrupt__"], first.text
+    assert http.post(f"/threads/{thread_id}/runs/wait", json={**run, "command": {"resume": "b"}}).status_code == 200
+    paused = http.post(f"/threads/{thread_id}/runs/wait",
+                       json={**run, "input": {"some_text": "c"}, "interrupt_before": ["human_node"]})
+    assert paused.status_code == 200 and "__interrupt__" not in paused.json(), paused.text
+    late = http.post(f"/threads/{thread_id}/runs/wait", json={**run, "command": {"resume": "d"}})
+    assert late.status_code == 422 and "breakpoint before human_node" in late.json()["detail"], late.text
+
+
 def test_input_and_command_together_is_422(http):
     thread_id, _ = _paused(http)
     answer = http.post(f"/threads/{thread_id}/runs/wait",
