@@ -183,8 +183,8 @@ async def test_a_version_2_file_is_upgraded_in_place_and_reads_and_resumes_as_be
         after["threads"] = [t for t in after["threads"] if t.thread_id != "odd"]
         assert after == before
         db = saver._conn
-        assert (await db.execute_fetchall("PRAGMA user_version"))[0][0] == SCHEMA_VERSION == 6
-        assert [r[0] for r in await db.execute_fetchall("SELECT version FROM schema_migrations")] == [1, 2, 3, 4, 5, 6]
+        assert (await db.execute_fetchall("PRAGMA user_version"))[0][0] == SCHEMA_VERSION == 7
+        assert [r[0] for r in await db.execute_fetchall("SELECT version FROM schema_migrations")] == [1, 2, 3, 4, 5, 6, 7]
         assert (await db.execute_fetchall("PRAGMA integrity_check"))[0][0] == "ok"
         assert await db.execute_fetchall("PRAGMA foreign_key_check") == []
         indexes = {r[0] for r in await db.execute_fetchall("SELECT name FROM sqlite_master WHERE type = 'index'")}
@@ -268,7 +268,7 @@ async def test_a_file_inbox_serve_kept_its_records_in_opens_with_them_at_version
     db.commit()
     db.close()
     async with SqliteSaver.from_conn_string(path) as saver:
-        assert (await saver._conn.execute_fetchall("PRAGMA user_version"))[0][0] == SCHEMA_VERSION == 6
+        assert (await saver._conn.execute_fetchall("PRAGMA user_version"))[0][0] == SCHEMA_VERSION == 7
         assert (await saver.aget_api_thread("t1"))["metadata"] == {"user": "dana"}
         run = await saver.aget_api_run("t1", "r1")
         assert (run["status"], run["kwargs"], run["owner"], run["heartbeat_at"]) == ("pending", {"input": 1}, None, None)
