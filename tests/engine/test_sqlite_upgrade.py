@@ -273,3 +273,36 @@ async def test_a_file_inbox_serve_kept_its_records_in_opens_with_them_at_version
         run = await saver.aget_api_run("t1", "r1")
         assert (run["status"], run["kwargs"], run["owner"], run["heartbeat_at"]) == ("pending", {"input": 1}, None, None)
         assert await saver.aclaim_api_run("r1", "me", previous=None) is True
+
+
+async def test_a_version_6_file_gains_claim_tokens_and_its_claimed_decisions_still_apply(tmp_path):
+    """Version 7 records the token of the run whose claim decided an interrupt. A decision
+    claimed before the upgrade has none, and a run given the same answer (a recovery applying
+    it) still takes it as that decision; a claim made now records its token."""
+    path = tmp_path / "version-6.sqlite"
+    db = sqlite3.connect(path)
+    db.create_function("engine_stored_time", 1, stored_time)  # version 3 converts times with it
+    for version, statements in MIGRATIONS:
+        if version <= 6:
+            for statement in statements:
+                db.execute(statement)
+            db.execute("INSERT INTO schema_migrations VALUES (?, '2026-01-01T00:00:00+00:00')", (version,))
+    db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+    db.execute("PRAGMA user_version = 6")
+    db.execute("INSERT INTO interrupts (id, thread_id, graph, payload, created_at, status, resolved_at, resolved_by, "
+               "response, applied) VALUES ('claimed', 't', 'g', '\"ok?\"', '2026-01-01T00:00:00.000000+00:00', "
+               "'resolved', '2026-01-01T00:00:01.000000+00:00', 'api', '\"yes\"', 0)")
+    db.execute("INSERT INTO interrupts (id, thread_id, graph, payload, created_at) "
+               "VALUES ('pending', 't', 'g', '\"ok?\"', '2026-01-01T00:00:00.000000+00:00')")
+    db.commit()
+    db.close()
+    async with SqliteSaver.from_conn_string(path) as saver:
+        assert (await saver._conn.execute_fetchall("PRAGMA user_version"))[0][0] == SCHEMA_VERSION == 7
+        assert await saver.aclaim_token("claimed") is None
+        async with saver.transaction():  # the recovery's claim, then a new decision
+            await saver.aclaim_answers("t", "g", {"claimed": "yes", "pending": "no"}, by=None, token="run-2")
+        claimed = await saver.aget_interrupt("claimed")
+        assert (claimed.resolved_by, claimed.resolved_at, claimed.response) == (
+            "api", "2026-01-01T00:00:01.000000+00:00", "yes")
+        assert await saver.aclaim_token("claimed") is None and await saver.aclaim_token("pending") == "run-2"
+        assert (await saver.aget_interrupt("pending")).resolved_by == "api"
