@@ -241,19 +241,25 @@ def before_latest(before: dict, thread: str) -> dict:
     return next(c for cfg, c, *_ in before["checkpoints"] if cfg["configurable"]["thread_id"] == thread)
 
 
-async def test_a_file_inbox_serve_kept_its_records_in_opens_with_them_at_version_6(tmp_path):
-    """Before version 6, `inbox serve` created api_threads and api_runs itself (without owners):
-    the migration keeps their rows and gives each run an owner column (None: taken over at once)."""
-    path = tmp_path / "served.sqlite"
+def file_at_version(path, last: int) -> sqlite3.Connection:
+    """A new file with the schema as versions 1 to `last` left it (the connection, to add rows)."""
     db = sqlite3.connect(path)
     db.create_function("engine_stored_time", 1, stored_time)  # version 3 converts times with it
     for version, statements in MIGRATIONS:
-        if version <= 5:
+        if version <= last:
             for statement in statements:
                 db.execute(statement)
             db.execute("INSERT INTO schema_migrations VALUES (?, '2026-01-01T00:00:00+00:00')", (version,))
     db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
-    db.execute("PRAGMA user_version = 5")
+    db.execute(f"PRAGMA user_version = {last}")
+    return db
+
+
+async def test_a_file_inbox_serve_kept_its_records_in_opens_with_them_at_version_6(tmp_path):
+    """Before version 6, `inbox serve` created api_threads and api_runs itself (without owners):
+    the migration keeps their rows and gives each run an owner column (None: taken over at once)."""
+    path = tmp_path / "served.sqlite"
+    db = file_at_version(path, 5)
     # the tables as engine/server/records.py created them, and a row in each
     db.execute("CREATE TABLE api_threads (thread_id TEXT PRIMARY KEY, created_at NOT NULL, updated_at NOT NULL, "
                "metadata TEXT NOT NULL DEFAULT '{}')")
@@ -280,15 +286,7 @@ async def test_a_version_6_file_gains_claim_tokens_and_its_claimed_decisions_sti
     claimed before the upgrade has none, and a run given the same answer (a recovery applying
     it) still takes it as that decision; a claim made now records its token."""
     path = tmp_path / "version-6.sqlite"
-    db = sqlite3.connect(path)
-    db.create_function("engine_stored_time", 1, stored_time)  # version 3 converts times with it
-    for version, statements in MIGRATIONS:
-        if version <= 6:
-            for statement in statements:
-                db.execute(statement)
-            db.execute("INSERT INTO schema_migrations VALUES (?, '2026-01-01T00:00:00+00:00')", (version,))
-    db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
-    db.execute("PRAGMA user_version = 6")
+    db = file_at_version(path, 6)
     db.execute("INSERT INTO interrupts (id, thread_id, graph, payload, created_at, status, resolved_at, resolved_by, "
                "response, applied) VALUES ('claimed', 't', 'g', '\"ok?\"', '2026-01-01T00:00:00.000000+00:00', "
                "'resolved', '2026-01-01T00:00:01.000000+00:00', 'api', '\"yes\"', 0)")
