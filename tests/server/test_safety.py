@@ -198,6 +198,15 @@ def test_bare_resume_after_the_last_request_was_decided_is_409(http):
     assert http.get(f"/threads/{thread_id}").json()["values"]["some_text"] == "b"
 
 
+@pytest.mark.parametrize("key", ["decided_by", "claim_token"])
+def test_who_decides_and_whose_claim_it_is_cannot_be_set_in_config_422(http, key):
+    thread_id, _ = _paused(http)
+    answer = http.post(f"/threads/{thread_id}/runs/wait", json={
+        "assistant_id": "agent", "command": {"resume": ACCEPT}, "config": {"configurable": {key: "someone"}}})
+    assert answer.status_code == 422 and key in answer.json()["detail"], answer.text
+    assert http.get(f"/threads/{thread_id}").json()["status"] == "interrupted"  # nothing was run
+
+
 def test_input_and_command_together_is_422(http):
     thread_id, _ = _paused(http)
     answer = http.post(f"/threads/{thread_id}/runs/wait",
