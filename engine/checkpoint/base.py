@@ -189,7 +189,7 @@ class BaseCheckpointSaver:
         return (held[0], (held[1] - now_us()) / 1e6) if held else None
 
     async def aclaim_answers(self, thread_id: str, graph: str, answers: dict[str, Any], *, by: str | None,
-                             at: str | None = None) -> None:
+                             at: str | None = None, token: str | None = None) -> None:
         """Inside a run's first transaction: claim the answered interrupts. A saver that keeps
         no interrupt index has nothing to claim; it records that they were answered."""
         from engine.events import InterruptResolved
@@ -197,6 +197,10 @@ class BaseCheckpointSaver:
         at = at or datetime.now(timezone.utc).isoformat()
         await self.aqueue_events([InterruptResolved(at=at, thread_id=thread_id, graph=graph, interrupt_id=i,
                                                     response=answer, by=by) for i, answer in answers.items()])
+
+    async def aclaim_token(self, interrupt_id: str) -> str | None:
+        """No interrupt index, so no claim and no token."""
+        return None
 
     async def amark_applied(self, interrupt_ids: list[str]) -> None:
         """Inside the transaction of the step that consumed them: the decisions are applied."""

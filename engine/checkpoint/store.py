@@ -156,9 +156,17 @@ class RunStore(Protocol):
 
     # --- the decisions a run applies ------------------------------------------------------------
     async def aclaim_answers(self, thread_id: str, graph: str, answers: dict[str, Any], *, by: str | None,
-                             at: str | None = None) -> None:
+                             at: str | None = None, token: str | None = None) -> None:
         """Inside a run's first transaction: claim each answered interrupt (as `aresolve`
-        would) or check it is the decision already claimed; AlreadyResolved otherwise."""
+        would) or check it is the decision already claimed; AlreadyResolved otherwise. A
+        claim records `token` (the run's, e.g. `inbox serve`'s run id; never audited): an
+        answer equal to a decision claimed before is taken as that decision (a recovery
+        re-applies one so), and the token tells whose request the decision was."""
+        ...
+
+    async def aclaim_token(self, interrupt_id: str) -> str | None:
+        """The token recorded by the claim that decided the interrupt; None when it was decided
+        without one (aresolve, a deadline, a claim before the token was kept) or is pending."""
         ...
 
     async def amark_applied(self, interrupt_ids: list[str]) -> None:

@@ -91,6 +91,8 @@ class Run:
         self.versions: dict = {}
         self.emit_events = not self.nested and self.durable
         self.decided_by = configurable.get("decided_by")
+        # recorded with this run's claims (never audited): whose request a decision was
+        self.claim_token = configurable.get("claim_token")
         self.final_interrupts: list[Interrupt] = []
         self._finish_recorded = False
         # Answers this run was given and no step has consumed yet (interrupt id -> task id),
@@ -474,7 +476,7 @@ class Run:
             if self.emit_events:  # claims them (or checks they are the decisions claimed for them)
                 await self.store.aclaim_answers(self.thread_id, self.graph.name,
                                                 {i: to_jsonable(a) for i, a in answers.items()},
-                                                by=self.decided_by, at=self.now())
+                                                by=self.decided_by, at=self.now(), token=self.claim_token)
             self.resume_map = answers
             await self._apply_resume_map(answers, save=False)
             if command.update is not None:

@@ -196,7 +196,7 @@ class RunManager:
         handle.publish("metadata", {"run_id": run["run_id"], "attempt": 1})
         user_config = run["kwargs"].get("config") or {}
         config: dict = {"configurable": {**(user_config.get("configurable") or {}), "thread_id": run["thread_id"],
-                                         "decided_by": spec.decided_by},
+                                         "decided_by": spec.decided_by, "claim_token": run["run_id"]},
                         "metadata": {"graph_id": run["graph_id"], "assistant_id": run["assistant_id"],
                                      "run_id": run["run_id"], "thread_id": run["thread_id"],
                                      **(run["metadata"] or {})}}
@@ -257,14 +257,17 @@ class RunManager:
         handle.finish(result, await self._decided_first(spec))
 
     async def _decided_first(self, spec: RunSpec) -> ApiError | None:
-        """409 when another reviewer decided a pinned interrupt first with the same answer.
-        The engine's claim takes an answer equal to the decision claimed for it as that decision
-        (how a recovery applies one), so the run went on and applied it, once; but the decision
-        is theirs, and this request lost the race: it is told so, as when the answers differ."""
-        me = spec.decided_by or "api"  # as the stores record a decision without a name
+        """409 when another request or process decided a pinned interrupt first with the same
+        answer. The engine's claim takes an answer equal to the decision claimed for it as that
+        decision (how a recovery applies one), so the run went on and applied it, once; but the
+        decision is theirs, and this request lost the race: it is told so, as when the answers
+        differ. Whose it is, is the claim's token (this run's id when this run claimed it), not
+        the reviewer's name: two requests without an API key are both "api"."""
+        run_id = spec.run["run_id"]
         for interrupt_id in spec.run["kwargs"].get("pinned_resume") or {}:
             record = await self.saver.aget_interrupt(interrupt_id)
-            if record is not None and record.status != "pending" and record.resolved_by != me:
+            if record is not None and record.status != "pending" \
+                    and await self.saver.aclaim_token(interrupt_id) != run_id:
                 return decided_by_record(record)
         return None
 

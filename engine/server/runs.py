@@ -121,11 +121,12 @@ async def prepare(request: Request, thread_id: str, *, streaming: bool) -> tuple
     if unknown_config:
         raise ApiError(422, f"config keys {', '.join(sorted(unknown_config))} are not supported "
                             "(supported: configurable, recursion_limit).")
-    reserved = {"thread_id", "checkpoint_id", "checkpoint_ns", "decided_by"} & set(
+    reserved = {"thread_id", "checkpoint_id", "checkpoint_ns", "decided_by", "claim_token"} & set(
         (body.config or {}).get("configurable") or {})
     if reserved:
         raise ApiError(422, f"config.configurable may not set {', '.join(sorted(reserved))}: the thread is the "
-                            "URL's, a checkpoint is given as checkpoint_id, and who decides is the API key's name.")
+                            "URL's, a checkpoint is given as checkpoint_id, who decides is the API key's name, "
+                            "and a decision's claim is the run's.")
     pinned = None
     run_input: Any = body.input
     if body.command is not None:

@@ -80,6 +80,43 @@ def test_a_version_1_database_is_migrated_and_keeps_its_rows(pg_empty_url):
     assert _scalar(pg_empty_url, "SELECT max(version) FROM engine_schema") == SCHEMA_VERSION
 
 
+def test_a_version_5_database_gains_claim_tokens_and_its_claimed_decisions_still_apply(pg_empty_url):
+    """Version 6 records the token of the run whose claim decided an interrupt (engine_claim and
+    engine_step's 'claim' take it). A decision claimed before the upgrade has none, and a run
+    given the same answer (a recovery applying it) still takes it as that decision; a claim
+    made now records its token."""
+    from engine.checkpoint.postgres.schema import MIGRATIONS
+
+    with psycopg.connect(pg_empty_url, autocommit=True) as conn:
+        conn.execute("CREATE TABLE engine_schema (version integer PRIMARY KEY, applied_at text NOT NULL)")
+        for version, statements in MIGRATIONS:
+            if version <= 5:
+                for statement in statements:
+                    conn.execute(statement)
+                conn.execute("INSERT INTO engine_schema VALUES (%s, 'then')", (version,))
+        conn.execute("INSERT INTO engine_interrupts (id, thread_id, graph, payload, created_at, status, resolved_at, "
+                     "resolved_by, response, applied) VALUES ('claimed', 't', 'g', '\"ok?\"', "
+                     "'2026-01-01T00:00:00.000000+00:00', 'resolved', '2026-01-01T00:00:01.000000+00:00', 'api', "
+                     "'\"yes\"', false)")
+        conn.execute("INSERT INTO engine_interrupts (id, thread_id, graph, payload, created_at, status) "
+                     "VALUES ('pending', 't', 'g', '\"ok?\"', '2026-01-01T00:00:00.000000+00:00', 'pending')")
+
+    async def claim(saver):
+        assert await saver.aclaim_token("claimed") is None
+        async with saver.transaction():  # the recovery's claim, then a new decision
+            await saver.aclaim_answers("t", "g", {"claimed": "yes", "pending": "no"}, by=None, token="run-2")
+        return await saver.aclaim_token("claimed"), await saver.aclaim_token("pending")
+
+    with PostgresSaver.from_conn_string(pg_empty_url) as saver:
+        assert run_sync(claim(saver)) == (None, "run-2")
+        claimed = saver.get_interrupt("claimed")
+        assert (claimed.resolved_by, claimed.resolved_at, claimed.response) == (
+            "api", "2026-01-01T00:00:01.000000+00:00", "yes")
+        assert saver.get_interrupt("pending").resolved_by == "api"
+    assert _scalar(pg_empty_url, "SELECT max(version) FROM engine_schema") == SCHEMA_VERSION == 6
+    assert _scalar(pg_empty_url, "SELECT count(*) FROM pg_proc WHERE proname = 'engine_claim'") == 1
+
+
 def test_prepared_statements_are_off_by_default_and_can_be_turned_on(pg_url):
     async def check(**options):
         saver = await PostgresSaver.aopen(pg_url, **options)

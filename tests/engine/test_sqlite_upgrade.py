@@ -183,8 +183,8 @@ async def test_a_version_2_file_is_upgraded_in_place_and_reads_and_resumes_as_be
         after["threads"] = [t for t in after["threads"] if t.thread_id != "odd"]
         assert after == before
         db = saver._conn
-        assert (await db.execute_fetchall("PRAGMA user_version"))[0][0] == SCHEMA_VERSION == 6
-        assert [r[0] for r in await db.execute_fetchall("SELECT version FROM schema_migrations")] == [1, 2, 3, 4, 5, 6]
+        assert (await db.execute_fetchall("PRAGMA user_version"))[0][0] == SCHEMA_VERSION == 7
+        assert [r[0] for r in await db.execute_fetchall("SELECT version FROM schema_migrations")] == [1, 2, 3, 4, 5, 6, 7]
         assert (await db.execute_fetchall("PRAGMA integrity_check"))[0][0] == "ok"
         assert await db.execute_fetchall("PRAGMA foreign_key_check") == []
         indexes = {r[0] for r in await db.execute_fetchall("SELECT name FROM sqlite_master WHERE type = 'index'")}
@@ -241,19 +241,25 @@ def before_latest(before: dict, thread: str) -> dict:
     return next(c for cfg, c, *_ in before["checkpoints"] if cfg["configurable"]["thread_id"] == thread)
 
 
-async def test_a_file_inbox_serve_kept_its_records_in_opens_with_them_at_version_6(tmp_path):
-    """Before version 6, `inbox serve` created api_threads and api_runs itself (without owners):
-    the migration keeps their rows and gives each run an owner column (None: taken over at once)."""
-    path = tmp_path / "served.sqlite"
+def file_at_version(path, last: int) -> sqlite3.Connection:
+    """A new file with the schema as versions 1 to `last` left it (the connection, to add rows)."""
     db = sqlite3.connect(path)
     db.create_function("engine_stored_time", 1, stored_time)  # version 3 converts times with it
     for version, statements in MIGRATIONS:
-        if version <= 5:
+        if version <= last:
             for statement in statements:
                 db.execute(statement)
             db.execute("INSERT INTO schema_migrations VALUES (?, '2026-01-01T00:00:00+00:00')", (version,))
     db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
-    db.execute("PRAGMA user_version = 5")
+    db.execute(f"PRAGMA user_version = {last}")
+    return db
+
+
+async def test_a_file_inbox_serve_kept_its_records_in_opens_with_them_at_version_6(tmp_path):
+    """Before version 6, `inbox serve` created api_threads and api_runs itself (without owners):
+    the migration keeps their rows and gives each run an owner column (None: taken over at once)."""
+    path = tmp_path / "served.sqlite"
+    db = file_at_version(path, 5)
     # the tables as engine/server/records.py created them, and a row in each
     db.execute("CREATE TABLE api_threads (thread_id TEXT PRIMARY KEY, created_at NOT NULL, updated_at NOT NULL, "
                "metadata TEXT NOT NULL DEFAULT '{}')")
@@ -268,8 +274,33 @@ async def test_a_file_inbox_serve_kept_its_records_in_opens_with_them_at_version
     db.commit()
     db.close()
     async with SqliteSaver.from_conn_string(path) as saver:
-        assert (await saver._conn.execute_fetchall("PRAGMA user_version"))[0][0] == SCHEMA_VERSION == 6
+        assert (await saver._conn.execute_fetchall("PRAGMA user_version"))[0][0] == SCHEMA_VERSION == 7
         assert (await saver.aget_api_thread("t1"))["metadata"] == {"user": "dana"}
         run = await saver.aget_api_run("t1", "r1")
         assert (run["status"], run["kwargs"], run["owner"], run["heartbeat_at"]) == ("pending", {"input": 1}, None, None)
         assert await saver.aclaim_api_run("r1", "me", previous=None) is True
+
+
+async def test_a_version_6_file_gains_claim_tokens_and_its_claimed_decisions_still_apply(tmp_path):
+    """Version 7 records the token of the run whose claim decided an interrupt. A decision
+    claimed before the upgrade has none, and a run given the same answer (a recovery applying
+    it) still takes it as that decision; a claim made now records its token."""
+    path = tmp_path / "version-6.sqlite"
+    db = file_at_version(path, 6)
+    db.execute("INSERT INTO interrupts (id, thread_id, graph, payload, created_at, status, resolved_at, resolved_by, "
+               "response, applied) VALUES ('claimed', 't', 'g', '\"ok?\"', '2026-01-01T00:00:00.000000+00:00', "
+               "'resolved', '2026-01-01T00:00:01.000000+00:00', 'api', '\"yes\"', 0)")
+    db.execute("INSERT INTO interrupts (id, thread_id, graph, payload, created_at) "
+               "VALUES ('pending', 't', 'g', '\"ok?\"', '2026-01-01T00:00:00.000000+00:00')")
+    db.commit()
+    db.close()
+    async with SqliteSaver.from_conn_string(path) as saver:
+        assert (await saver._conn.execute_fetchall("PRAGMA user_version"))[0][0] == SCHEMA_VERSION == 7
+        assert await saver.aclaim_token("claimed") is None
+        async with saver.transaction():  # the recovery's claim, then a new decision
+            await saver.aclaim_answers("t", "g", {"claimed": "yes", "pending": "no"}, by=None, token="run-2")
+        claimed = await saver.aget_interrupt("claimed")
+        assert (claimed.resolved_by, claimed.resolved_at, claimed.response) == (
+            "api", "2026-01-01T00:00:01.000000+00:00", "yes")
+        assert await saver.aclaim_token("claimed") is None and await saver.aclaim_token("pending") == "run-2"
+        assert (await saver.aget_interrupt("pending")).resolved_by == "api"

@@ -220,6 +220,25 @@ async def test_claimed_answers_are_recorded_as_resolved(run_store):
     assert [r.id for r in decisions] in ([], ["i1"]) and orphans == []
 
 
+async def test_a_claim_records_its_token_and_an_equal_answer_keeps_it(inbox_store):
+    """The claim's token says whose request a decision was (`inbox serve`: its run id), which
+    the reviewer's name cannot when two are both "api"; an equal answer claimed again (as a
+    recovery re-applies a decision) is taken as that decision and keeps the first token."""
+    await inbox_store.aput_events([InterruptRaised(at=at(0), thread_id="t1", graph="g", interrupt_id=i,
+                                                   value="ok?") for i in ("i1", "i2")])
+    assert await inbox_store.aclaim_token("i1") is None  # pending: nobody claimed it
+    async with inbox_store.transaction():
+        await inbox_store.aclaim_answers("t1", "g", {"i1": "yes"}, by=None, at=at(5), token="run-1")
+    async with inbox_store.transaction():  # another request with the same answer and no name
+        await inbox_store.aclaim_answers("t1", "g", {"i1": "yes"}, by=None, at=at(6), token="run-2")
+    claimed = await inbox_store.aget_interrupt("i1")
+    assert (claimed.resolved_by, claimed.resolved_at, claimed.response) == ("api", at(5), "yes")
+    assert await inbox_store.aclaim_token("i1") == "run-1"
+    assert "run-1" not in json.dumps(await inbox_store.aaudit_log())
+    await inbox_store.aresolve("i2", "no", by="dana", at=at(7))  # decided without a run
+    assert await inbox_store.aclaim_token("i2") is None and await inbox_store.aclaim_token("nope") is None
+
+
 async def test_claim_answers_then_mark_applied(inbox_store):
     await inbox_store.aput_events([InterruptRaised(at=at(0), thread_id="t1", graph="g", interrupt_id="i1",
                                                    value="ok?")])

@@ -41,7 +41,11 @@ def _wait_for(predicate, timeout=40.0, what="the condition"):
     raise AssertionError(f"timed out waiting for {what}")
 
 
-def test_reviewers_racing_through_two_replicas_apply_each_decision_once(replicas):
+@pytest.mark.parametrize("on_a_answer, on_b_answer", [(ACCEPT, IGNORE), (ACCEPT, ACCEPT)],
+                         ids=["different-answers", "same-answer"])
+def test_reviewers_racing_through_two_replicas_apply_each_decision_once(replicas, on_a_answer, on_b_answer):
+    """Reviewers without API keys ("api" both): the loser is told even when both answers are
+    the same (a decision is its claim's run's, not its reviewer name's)."""
     a, b = replicas
     paused = {}
     with httpx.Client(base_url=a.url, timeout=30) as on_a, httpx.Client(base_url=b.url, timeout=30) as on_b:
@@ -60,9 +64,9 @@ def test_reviewers_racing_through_two_replicas_apply_each_decision_once(replicas
             posts = []
             for thread_id in paused:  # every thread answered through both replicas at once
                 posts.append(on_a.post(f"/threads/{thread_id}/runs/wait",
-                                       json={"assistant_id": "agent", "command": {"resume": ACCEPT}}))
+                                       json={"assistant_id": "agent", "command": {"resume": on_a_answer}}))
                 posts.append(on_b.post(f"/threads/{thread_id}/runs/wait",
-                                       json={"assistant_id": "agent", "command": {"resume": IGNORE}}))
+                                       json={"assistant_id": "agent", "command": {"resume": on_b_answer}}))
             return await asyncio.gather(*posts)
 
     answers = asyncio.run(race())
@@ -72,13 +76,69 @@ def test_reviewers_racing_through_two_replicas_apply_each_decision_once(replicas
             assert sorted(r.status_code for r in pair) == [200, 409], [r.text[:300] for r in pair]
             lost = next(r for r in pair if r.status_code == 409).json()["detail"]
             assert lost["interrupt_id"] == interrupt_id and lost["decided_by"] == "api" and lost["decided_at"]
-            winner = ACCEPT if pair[0].status_code == 200 else IGNORE
+            winner = on_a_answer if pair[0].status_code == 200 else on_b_answer
             thread = on_b.get(f"/threads/{thread_id}").json()
             # applied once: the review node ran once after its answer, with the winner's answer,
             # and the loser's answer did not land on the next interrupt
             assert thread["status"] == "interrupted" and thread["values"]["decision"] == winner
             assert Counter(thread["values"]["log"]) == {"drafted": 1, "reviewed": 1}
             assert "decision2" not in thread["values"]
+
+
+def test_a_keyless_answer_equal_to_one_a_killed_replica_claimed_is_409_and_applied_once(replicas, pg_url):
+    """Two reviewers without API keys accept the same request through different replicas; both
+    runs wait for the thread (another process holds it). The first to take it claims the
+    decision and its replica is killed inside the node, before the decision is applied. The
+    other run takes the thread, finds the same answer claimed and applies that decision (as a
+    recovery would): once, and its reviewer is told 409 with who ("api") and when, not 200."""
+    from engine._internal.sync import run_sync
+    from engine.checkpoint.stores import open_store
+    from engine.runtime.ownership import new_owner
+
+    a, b = replicas
+    with httpx.Client(base_url=a.url, timeout=30) as on_a:
+        thread_id = on_a.post("/threads", json={}).json()["thread_id"]
+        out = on_a.post(f"/threads/{thread_id}/runs/wait",
+                        json={"assistant_id": "agent", "input": {"email": "race", "delay": 5}}).json()
+    interrupt_id = out["__interrupt__"][0]["id"]
+    store, owner = open_store(pg_url), new_owner()
+    answers: dict = {}
+
+    async def answer(server):
+        async with httpx.AsyncClient(base_url=server.url, timeout=60) as session:
+            try:
+                answers[server.url] = await session.post(f"/threads/{thread_id}/runs/wait", json={
+                    "assistant_id": "agent", "command": {"resume": ACCEPT}})
+            except httpx.HTTPError as error:  # the killed replica's
+                answers[server.url] = error
+
+    async def race():
+        posts = [asyncio.create_task(answer(server)) for server in (a, b)]
+        await asyncio.to_thread(_wait_for, lambda: len(httpx.get(f"{a.url}/threads/{thread_id}/runs").json()) == 3,
+                                what="both runs to be accepted")
+        await store.alease_release(thread_id, owner)  # the runs may go: one claims, the other waits
+        await asyncio.to_thread(_wait_for, lambda: store.get_interrupt(interrupt_id).status == "resolved",
+                                what="the claim")
+        holder = (await store.alease_holder(thread_id))[0]
+        first = next(s for s in (a, b) if holder.split(":")[1] == str(s.proc.pid))
+        first.kill9()  # inside review's 5 s sleep: claimed, not applied
+        await asyncio.gather(*posts)
+        return first, b if first is a else a
+
+    try:
+        run_sync(store.alease_acquire(thread_id, owner, 60))
+        first, other = asyncio.run(race())
+        record = store.get_interrupt(interrupt_id)
+    finally:
+        store.close()
+    assert isinstance(answers[first.url], httpx.HTTPError)
+    lost = answers[other.url]
+    assert lost.status_code == 409, lost.text
+    assert (lost.json()["detail"]["decided_by"], lost.json()["detail"]["decided_at"]) == ("api", record.resolved_at)
+    assert (record.resolved_by, record.response, record.applied) == ("api", ACCEPT, True)
+    with httpx.Client(base_url=other.url, timeout=30) as on_other:
+        values = on_other.get(f"/threads/{thread_id}").json()["values"]
+    assert values["decision"] == ACCEPT and Counter(values["log"]) == {"drafted": 1, "reviewed": 1}
 
 
 def test_a_run_created_on_one_replica_is_visible_and_joinable_on_the_other(replicas, tmp_path):

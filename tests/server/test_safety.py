@@ -85,11 +85,36 @@ def test_a_late_resume_of_a_decided_interrupt_is_409(http):
     assert late.status_code == 409 and late.json()["detail"]["interrupt_id"] == interrupt_id
 
 
-def test_a_resume_equal_to_a_decision_another_process_made_first_is_409_and_applied_once(server, http):
-    """Dana records the same answer in another process (`inbox accept`, another replica) after
-    this request was accepted and before its run claims it. The engine takes an equal answer
-    as the decision claimed (how a recovery applies one), so the run applies Dana's decision,
-    once; the request lost the race all the same, and is told who won, as when answers differ."""
+def _decided_at(server, interrupt_id: str) -> str:
+    from engine.checkpoint.stores import open_store
+
+    store = open_store(str(server.db))
+    try:
+        return store.get_interrupt(interrupt_id).resolved_at
+    finally:
+        store.close()
+
+
+def _claimed_by_a_keyless_run_elsewhere(store, thread_id, interrupt_id):
+    """What another replica's run for a reviewer without an API key commits first: its claim."""
+    async def claim():
+        async with store.transaction():
+            await store.aclaim_answers(thread_id, "agent", {interrupt_id: ACCEPT}, by=None, token="another-run")
+    return claim()
+
+
+@pytest.mark.parametrize("decide, winner", [
+    (lambda store, thread_id, interrupt_id: store.aresolve(interrupt_id, ACCEPT, by="dana"), "dana"),
+    (_claimed_by_a_keyless_run_elsewhere, "api"),
+], ids=["inbox-accept", "keyless-run"])
+def test_a_resume_equal_to_a_decision_another_process_made_first_is_409_and_applied_once(server, http, decide,
+                                                                                          winner):
+    """The same answer is recorded in another process (Dana's `inbox accept`; another replica's
+    run for a reviewer without an API key, "api" as this one is) after this request was accepted
+    and before its run claims it. The engine takes an equal answer as the decision claimed (how a
+    recovery applies one), so the run applies that decision, once; the request lost the race all
+    the same, and is told who won and when, as when answers differ: whose a decision is, is its
+    claim's token (the run id), not the reviewer's name."""
     from engine._internal.sync import run_sync
     from engine.checkpoint.stores import open_store
     from engine.runtime.ownership import new_owner
@@ -106,7 +131,7 @@ def test_a_resume_equal_to_a_decision_another_process_made_first_is_409_and_appl
         while "running" not in [r["status"] for r in http.get(f"/threads/{thread_id}/runs").json()]:
             assert time.monotonic() < deadline, "the run never started"
             time.sleep(0.05)
-        store.resolve(interrupt_id, ACCEPT, by="dana")  # the run waits for the lease meanwhile
+        run_sync(decide(store, thread_id, interrupt_id))  # the run waits for the lease meanwhile
         run_sync(store.alease_release(thread_id, owner))
         poster.join(30)
         record = store.get_interrupt(interrupt_id)
@@ -114,10 +139,34 @@ def test_a_resume_equal_to_a_decision_another_process_made_first_is_409_and_appl
         store.close()
     (answer,) = answers
     assert answer.status_code == 409, answer.text
-    assert answer.json()["detail"]["decided_by"] == "dana" and answer.json()["detail"]["interrupt_id"] == interrupt_id
-    assert (record.resolved_by, record.applied) == ("dana", True)
+    lost = answer.json()["detail"]
+    assert (lost["decided_by"], lost["decided_at"], lost["interrupt_id"]) == (winner, record.resolved_at, interrupt_id)
+    assert (record.resolved_by, record.applied) == (winner, True)
     values = http.get(f"/threads/{thread_id}").json()["values"]
     assert values["decision"] == ACCEPT and values["log"].count("reviewed") == 1
+
+
+def test_two_keyless_reviewers_sending_the_same_answer_at_once_one_is_told_it_lost(server):
+    """Both without an API key ("api"), both accepting: one 200, one 409 naming the winner and
+    when; the decision is applied once."""
+    with httpx.Client(base_url=server.url, timeout=30) as http:
+        thread_id, interrupt_id = _paused(http, delay=0.5)
+
+    async def race():
+        async with httpx.AsyncClient(base_url=server.url, timeout=30) as session:
+            return await asyncio.gather(*(
+                session.post(f"/threads/{thread_id}/runs/wait",
+                             json={"assistant_id": "agent", "command": {"resume": ACCEPT}}) for _ in range(2)))
+
+    answers = asyncio.run(race())
+    assert sorted(a.status_code for a in answers) == [200, 409], [a.text[:200] for a in answers]
+    lost = next(a for a in answers if a.status_code == 409).json()["detail"]
+    with httpx.Client(base_url=server.url) as http:
+        thread = http.get(f"/threads/{thread_id}").json()
+    assert (lost["interrupt_id"], lost["decided_by"], lost["decided_at"]) == (interrupt_id, "api", _decided_at(
+        server, interrupt_id))
+    assert thread["values"]["decision"] == ACCEPT and thread["values"]["log"].count("reviewed") == 1
+    assert "decision2" not in thread["values"]
 
 
 def test_resume_map_naming_ids_not_pending_is_422(http):
@@ -162,6 +211,15 @@ def test_bare_resume_at_a_breakpoint_after_a_decided_request_is_still_422(http):
     assert paused.status_code == 200 and "__interrupt__" not in paused.json(), paused.text
     late = http.post(f"/threads/{thread_id}/runs/wait", json={**run, "command": {"resume": "d"}})
     assert late.status_code == 422 and "breakpoint before human_node" in late.json()["detail"], late.text
+
+
+@pytest.mark.parametrize("key", ["decided_by", "claim_token"])
+def test_who_decides_and_whose_claim_it_is_cannot_be_set_in_config_422(http, key):
+    thread_id, _ = _paused(http)
+    answer = http.post(f"/threads/{thread_id}/runs/wait", json={
+        "assistant_id": "agent", "command": {"resume": ACCEPT}, "config": {"configurable": {key: "someone"}}})
+    assert answer.status_code == 422 and key in answer.json()["detail"], answer.text
+    assert http.get(f"/threads/{thread_id}").json()["status"] == "interrupted"  # nothing was run
 
 
 def test_input_and_command_together_is_422(http):

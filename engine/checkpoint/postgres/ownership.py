@@ -170,9 +170,10 @@ class Ownership:
 
     # --- the decisions a run applies -------------------------------------------------------------
     async def aclaim_answers(self, thread_id: str, graph: str, answers: dict[str, Any], *, by: str | None,
-                             at: str | None = None) -> None:
+                             at: str | None = None, token: str | None = None) -> None:
         """Inside a run's first transaction: claim each answered interrupt that is still
-        pending, or check it is the decision already claimed; AlreadyResolved otherwise.
+        pending (recording `token` with the claim), or check it is the decision already
+        claimed; AlreadyResolved otherwise.
         Queued with the commit (no round trip of its own): `engine_claim` (schema.py) claims
         and audits in SQL and raises EL004 for an answer decided otherwise, which `claim_failed`
         turns into AlreadyResolved (or, when the decision claimed is this answer normalized, a
@@ -192,12 +193,12 @@ class Ownership:
         txn = self._db.current.get()
 
         async def claim(recorder):
-            await send_ops(recorder, [op("claim", *row, at, by) for row in zip(ids, texts, expected, canonical)])
+            await send_ops(recorder, [op("claim", *row, at, by, token) for row in zip(ids, texts, expected, canonical)])
 
         if txn is None:  # not inside a run's transaction: a transaction of its own
             try:
                 async with self._db.transaction():
-                    await self.aclaim_answers(thread_id, graph, answers, by=by, at=at)
+                    await self.aclaim_answers(thread_id, graph, answers, by=by, at=at, token=token)
             except psycopg.Error as exc:
                 if getattr(exc, "sqlstate", None) == CLAIMED_OTHERWISE:
                     raise await self.claim_failed(exc) from None
@@ -205,6 +206,14 @@ class Ownership:
             return
         await self._db.write(claim, defer=True)
         txn.event_rows.extend(events)
+
+    async def aclaim_token(self, interrupt_id: str) -> str | None:
+        """The token the claim of the interrupt's decision recorded (None: none, or no claim)."""
+        async def token(conn):
+            cur = await conn.execute("SELECT claim_token FROM engine_interrupts WHERE id = %s", (str(interrupt_id),))
+            return await cur.fetchone()
+        found = await self._db.read(token)
+        return found[0] if found else None
 
     async def claim_failed(self, exc: Exception) -> Exception:
         """The error for a queued claim that raised EL004 (the interrupt was decided otherwise,

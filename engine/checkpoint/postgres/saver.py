@@ -251,7 +251,7 @@ class PostgresSaver(OpenClose, BaseCheckpointSaver):
                   "list_claimed_unapplied", "list_due", "resolve", "expire", "expire_due"):
         locals()[_name] = _delegate("_queries", _name)
     for _name in ("alease_acquire", "alease_renew", "alease_release", "alease_holder", "aclaim_answers",
-                  "amark_applied", "alist_recoverable"):
+                  "aclaim_token", "amark_applied", "alist_recoverable"):
         locals()[_name] = _delegate("_ownership", _name)
     for _name in ("acreate_api_thread", "amerge_api_thread_metadata", "aget_api_thread", "asearch_api_threads",
                   "alatest_checkpoints", "aput_api_run", "aset_api_run_status", "aget_api_run", "alist_api_runs",

@@ -184,6 +184,63 @@ BEGIN
         WHERE w.thread_id = c.thread_id AND w.checkpoint_ns = c.checkpoint_ns AND w.checkpoint_id = c.checkpoint_id;
 END $$"""
 
+
+def _replaced(text: str, *pairs: tuple[str, str]) -> str:
+    """`text` with each `old` (which occurs exactly once) replaced by its `new`: a migration's
+    function, written as the change from the version before."""
+    for old, new in pairs:
+        assert text.count(old) == 1, old
+        text = text.replace(old, new)
+    return text
+
+
+# A run's claim of the answers it was given (version 3; see its migration).
+CLAIM_FUNCTION_V3 = """CREATE FUNCTION engine_claim(ids text[], texts text[], expected text[], canonical text[],
+                                at text, by text) RETURNS integer
+LANGUAGE plpgsql AS $$
+DECLARE
+    r record;
+    head record;
+    audit text;
+    digest text;
+BEGIN
+    FOR n IN 1 .. coalesce(array_length(ids, 1), 0) LOOP
+        SELECT id, thread_id, graph, created_at, status, applied, response, decided_user, decided_host
+            INTO r FROM engine_interrupts WHERE id = ids[n] FOR UPDATE;
+        CONTINUE WHEN NOT FOUND;
+        IF r.status = 'pending' THEN
+            UPDATE engine_interrupts SET status = 'resolved', resolved_at = at, resolved_by = by,
+                response = texts[n], applied = false WHERE id = ids[n];
+            SELECT seq, hash INTO head FROM engine_audit_head FOR UPDATE;
+            audit := '{"by":' || to_json(by)::text || ',"decided_at":' || to_json(at)::text
+                || ',"graph":' || to_json(r.graph)::text
+                || ',"host":' || coalesce(to_json(r.decided_host)::text, 'null')
+                || ',"interrupt_id":' || to_json(r.id)::text
+                || ',"raised_at":' || to_json(r.created_at)::text
+                || ',"response":' || canonical[n] || ',"status":"resolved"'
+                || ',"thread_id":' || to_json(r.thread_id)::text
+                || ',"user":' || coalesce(to_json(r.decided_user)::text, 'null') || '}';
+            digest := encode(sha256(convert_to(head.hash || E'\\n' || audit, 'UTF8')), 'hex');
+            UPDATE engine_audit_head SET seq = head.seq + 1, hash = digest;
+            INSERT INTO engine_audit_log (seq, interrupt_id, at, row, hash)
+                VALUES (head.seq + 1, r.id, at, audit, digest);
+            PERFORM set_config('engine.claimed', (coalesce(nullif(current_setting('engine.claimed', true), '')::jsonb,
+                '[]'::jsonb) || to_jsonb(r.id))::text, true);
+        ELSIF r.status = 'cancelled' OR r.applied OR r.response IS DISTINCT FROM expected[n] THEN
+            RAISE EXCEPTION USING ERRCODE = 'EL004', MESSAGE = json_build_array(r.id, texts[n])::text;
+        END IF;
+    END LOOP;
+    RETURN 0;
+END $$"""
+# Version 6: the claim records the claiming run's token (engine_interrupts.claim_token).
+CLAIM_FUNCTION = _replaced(
+    CLAIM_FUNCTION_V3, ("at text, by text) RETURNS integer", "at text, by text, token text) RETURNS integer"),
+    ("response = texts[n], applied = false WHERE", "response = texts[n], applied = false, claim_token = token WHERE"))
+STEP_FUNCTION_V6 = _replaced(
+    STEP_FUNCTION, ("CREATE FUNCTION engine_step(", "CREATE OR REPLACE FUNCTION engine_step("),
+    ("-- id, answer, expected, canonical, at, by\n", "-- id, answer, expected, canonical, at, by, token\n"),
+    ("t5[k], t6[k]);", "t5[k], t6[k], t7[k]);"))
+
 MIGRATIONS: list[tuple[int, list[str]]] = [
     (1, [
         """CREATE TABLE engine_threads (
@@ -353,43 +410,7 @@ MIGRATIONS: list[tuple[int, list[str]]] = [
         # writes it: to_json escapes a string as json.dumps(ensure_ascii=False) does), and
         # named in the transaction's setting engine.claimed (its InterruptResolved event is
         # kept: events.py); one decided otherwise raises EL004 unless it holds `expected`.
-        """CREATE FUNCTION engine_claim(ids text[], texts text[], expected text[], canonical text[],
-                                        at text, by text) RETURNS integer
-        LANGUAGE plpgsql AS $$
-        DECLARE
-            r record;
-            head record;
-            audit text;
-            digest text;
-        BEGIN
-            FOR n IN 1 .. coalesce(array_length(ids, 1), 0) LOOP
-                SELECT id, thread_id, graph, created_at, status, applied, response, decided_user, decided_host
-                    INTO r FROM engine_interrupts WHERE id = ids[n] FOR UPDATE;
-                CONTINUE WHEN NOT FOUND;
-                IF r.status = 'pending' THEN
-                    UPDATE engine_interrupts SET status = 'resolved', resolved_at = at, resolved_by = by,
-                        response = texts[n], applied = false WHERE id = ids[n];
-                    SELECT seq, hash INTO head FROM engine_audit_head FOR UPDATE;
-                    audit := '{"by":' || to_json(by)::text || ',"decided_at":' || to_json(at)::text
-                        || ',"graph":' || to_json(r.graph)::text
-                        || ',"host":' || coalesce(to_json(r.decided_host)::text, 'null')
-                        || ',"interrupt_id":' || to_json(r.id)::text
-                        || ',"raised_at":' || to_json(r.created_at)::text
-                        || ',"response":' || canonical[n] || ',"status":"resolved"'
-                        || ',"thread_id":' || to_json(r.thread_id)::text
-                        || ',"user":' || coalesce(to_json(r.decided_user)::text, 'null') || '}';
-                    digest := encode(sha256(convert_to(head.hash || E'\\n' || audit, 'UTF8')), 'hex');
-                    UPDATE engine_audit_head SET seq = head.seq + 1, hash = digest;
-                    INSERT INTO engine_audit_log (seq, interrupt_id, at, row, hash)
-                        VALUES (head.seq + 1, r.id, at, audit, digest);
-                    PERFORM set_config('engine.claimed', (coalesce(nullif(current_setting('engine.claimed', true), '')::jsonb,
-                        '[]'::jsonb) || to_jsonb(r.id))::text, true);
-                ELSIF r.status = 'cancelled' OR r.applied OR r.response IS DISTINCT FROM expected[n] THEN
-                    RAISE EXCEPTION USING ERRCODE = 'EL004', MESSAGE = json_build_array(r.id, texts[n])::text;
-                END IF;
-            END LOOP;
-            RETURN 0;
-        END $$""",
+        CLAIM_FUNCTION_V3,
         """CREATE FUNCTION engine_raise(code text, message text) RETURNS integer
         LANGUAGE plpgsql AS $$
         BEGIN
@@ -437,6 +458,13 @@ MIGRATIONS: list[tuple[int, list[str]]] = [
     # The load of a run (get_tuple) as a call too: its plans cached, the server's CPU per load
     # halves (bench/postgres_profile.py).
     (5, [STEP_FUNCTION, CHECKPOINT_FUNCTION]),
+    # Version 6 (SQLite's version 7): engine_interrupts.claim_token, the token of the run whose
+    # claim decided the row ('claim' takes it in t7): a run given an answer equal to a decision
+    # claimed before takes it as that decision (how a recovery re-applies one), and the token
+    # tells `inbox serve` whether the decision was its own request's. Not audited.
+    (6, ["ALTER TABLE engine_interrupts ADD COLUMN claim_token text",
+         "DROP FUNCTION engine_claim(text[], text[], text[], text[], text, text)",
+         CLAIM_FUNCTION, STEP_FUNCTION_V6]),
 ]
 
 SCHEMA_VERSION = MIGRATIONS[-1][0]

@@ -120,14 +120,14 @@ class Ownership:
 
     # --- the decisions a run applies -------------------------------------------------------------
     def _claim_answers(self, db, txn, thread_id: str, graph: str, answers: dict[str, str], by: str | None,
-                       at: str) -> None:
+                       at: str, token: str | None) -> None:
         for interrupt_id, response_text in answers.items():
             # Still pending (the usual case): claimed here, in one statement that gives back the
             # row the audit log records.
             claimed_row = db.execute(
                 "UPDATE interrupts SET status = 'resolved', resolved_at = ?, resolved_by = ?, response = ?, "
-                f"applied = 0 WHERE id = ? AND status = 'pending' RETURNING {INTERRUPT_COLUMNS}",
-                (at, by or "api", response_text, interrupt_id)).fetchall()
+                f"applied = 0, claim_token = ? WHERE id = ? AND status = 'pending' RETURNING {INTERRUPT_COLUMNS}",
+                (at, by or "api", response_text, token, interrupt_id)).fetchall()
             if claimed_row:
                 event = InterruptResolved(at=at, thread_id=thread_id, graph=graph, interrupt_id=interrupt_id,
                                           response=loads(response_text), by=by or "api")
@@ -146,13 +146,19 @@ class Ownership:
                                       loads(claimed) if claimed is not None else None)
 
     async def aclaim_answers(self, thread_id: str, graph: str, answers: dict[str, Any], *, by: str | None,
-                             at: str | None = None) -> None:
+                             at: str | None = None, token: str | None = None) -> None:
         """Inside a run's first transaction: claim each answered interrupt that is still
-        pending (as `resolve()` would), or check it is the decision already claimed for it.
-        Raises AlreadyResolved, and the run does not start, when another answer was claimed
-        first or the decision was applied already."""
+        pending (as `resolve()` would), recording `token` with the claim, or check it is the
+        decision already claimed for it. Raises AlreadyResolved, and the run does not start,
+        when another answer was claimed first or the decision was applied already."""
         texts = {interrupt_id: dumps(answer) for interrupt_id, answer in answers.items()}
-        await self._run.write(self._claim_answers, str(thread_id), graph, texts, by, at or self._run.now(), defer=True)
+        await self._run.write(self._claim_answers, str(thread_id), graph, texts, by, at or self._run.now(), token,
+                              defer=True)
+
+    async def aclaim_token(self, interrupt_id: str) -> str | None:
+        """The token the claim of the interrupt's decision recorded (None: none, or no claim)."""
+        rows = await self._run.query("SELECT claim_token FROM interrupts WHERE id = ?", (str(interrupt_id),))
+        return rows[0][0] if rows else None
 
     async def amark_applied(self, interrupt_ids: list[str]) -> None:
         """Inside the transaction of the step that consumed them: the claimed decisions are

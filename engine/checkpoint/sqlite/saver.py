@@ -409,6 +409,7 @@ class SqliteSaver(OpenClose, BaseCheckpointSaver):
     alease_release = _delegate("_ownership", Ownership.alease_release)
     alease_holder = _delegate("_ownership", Ownership.alease_holder)
     aclaim_answers = _delegate("_ownership", Ownership.aclaim_answers)
+    aclaim_token = _delegate("_ownership", Ownership.aclaim_token)
     amark_applied = _delegate("_ownership", Ownership.amark_applied)
     alist_recoverable = _delegate("_ownership", Ownership.alist_recoverable)
 

@@ -325,6 +325,11 @@ MIGRATIONS: list[tuple[int, list[str]]] = [
         "ALTER TABLE api_runs ADD COLUMN owner TEXT",
         "ALTER TABLE api_runs ADD COLUMN heartbeat_at INTEGER",
     ]),
+    # Version 7: interrupts.claim_token, the token of the run whose claim decided the row
+    # (aclaim_answers(token=...); `inbox serve` gives its run id): a run given an answer equal
+    # to a decision claimed before takes it as that decision (how a recovery re-applies one),
+    # and the token tells the server whether the decision was its own request's. Not audited.
+    (7, ["ALTER TABLE interrupts ADD COLUMN claim_token TEXT"]),
 ]
 
 SCHEMA_VERSION = MIGRATIONS[-1][0]
