@@ -576,16 +576,29 @@ class InboxScreen(Screen):
         list follows them whether it is shown or not; another tab's list shown is read again,
         one hidden when it is shown next (on_inbox_changed marked it stale)."""
         self._refresh_scheduled = False
-        table = self._tables["pending"]
         raised, self._raised = self._raised, {}
         changed, self._changed = self._changed, set()
         follow_ups, self._follow_ups = self._follow_ups, set()
+        try:
+            await self._follow(raised, changed, follow_ups)
+        except asyncio.CancelledError:
+            # A newer update cancelled this one (exclusive) before it merged what it took: give
+            # it back, or the hidden Pending list (nothing re-reads it) would miss it for good.
+            self._raised = {**raised, **self._raised}
+            self._changed |= changed
+            self._follow_ups |= follow_ups
+            self.post_message(InboxChanged())
+            raise
+
+    async def _follow(self, raised: dict[str, InboxItem], changed: set[str], follow_ups: set[str]) -> None:
+        table = self._tables["pending"]
         new_requests = len(raised)
         if self.tab != "pending":
             await self._reload_now()
         if self.tab != "pending" and self._loaded_for.get("pending") != self.filter_text:
             self._stale.add("pending")  # loaded for another query (or never): read when shown
         else:
+            raised = dict(raised)  # given back as it was when cancelled
             for interrupt_id in follow_ups | set(raised):  # read back: a rule may have answered them
                 item = await self.service.item(interrupt_id)
                 if item.record.status == "pending":
