@@ -180,7 +180,7 @@ class InboxScreen(Screen):
                 table.marked, table.held = marked, held
                 table.remove_decided = key == "pending"
                 table.can_focus = key == self.tab
-            with Container(id="lists"):  # the shown list first; the others below it, clipped (`table`)
+            with Container(id="lists"):  # stacked, scrolled to the one shown (`table`)
                 yield from self._tables.values()
             yield DetailPane(self.keys, id="detail")
         yield Static(id="statusline")
@@ -453,8 +453,8 @@ class InboxScreen(Screen):
         return self._window
 
     async def _read_and_index(self) -> list[InboxItem]:
-        """The window, each request's search text built as it is read (~30 µs a request, a
-        slice at a time between yields), so the first letter typed does not build 2,000 of them."""
+        """The window, each request's search text built as it is read (tens of µs a request,
+        a page at a time between yields), so the first letter typed does not build 2,000 of them."""
         items = await self.service.pending(limit=SEARCH_WINDOW)
         for start in range(0, len(items), PAGE):
             for item in items[start:start + PAGE]:
@@ -486,13 +486,10 @@ class InboxScreen(Screen):
             self._loaded_for.pop(tab, None)  # until the new rows are in
             items = await self._first_read(tab, first)
             self._reachable_again()  # a read after a failed one (the retry timer, R): the server answers
-            # A screenful of rows first (a tab's list read), the rest once it is painted: adding
-            # a row costs ~0.2 ms, and only the first screenful is seen at once. A query's rows
-            # all at once: each letter typed replaces them, and a second paint (the scroll bar
-            # growing under the first) cost more than the 150 rows it waited for.
+            # A screenful of rows first (a tab switch, a filter), the rest once it is painted:
+            # adding a row costs ~0.2 ms, and only the first screenful is seen at once.
             shown = items[:first]
-            at_once = table.arranged or not self.search_query.empty
-            head, rest = (shown, []) if at_once else (shown[:FIRST_PAGE], shown[FIRST_PAGE:])
+            head, rest = (shown, []) if table.arranged else (shown[:FIRST_PAGE], shown[FIRST_PAGE:])
             table.highlight = self.search_query.words
             table.load(head, self.clock(), complete=not rest and len(items) <= first)
             self._loaded_for[tab] = query
@@ -905,12 +902,16 @@ class InboxScreen(Screen):
     def _tab_activated(self, event: Tabs.TabActivated) -> None:
         tab = event.tab.id.removeprefix("tab-")
         if tab != self.tab:  # the Tabs' first activation, as they mount, is the tab on_mount already loads
-            self._show_tab(tab)
+            # After the frame that moves the tabs' underline: the key is answered at once, and
+            # the list follows in the next frame.
+            self.call_after_refresh(self._show_tab, tab)
 
     def _show_tab(self, tab: str) -> None:
         """Show `tab`'s list in place of the current one: as it was left when it is up to date
         (loaded for this query, and the store has not changed since, or it is the Pending list,
         which follows the events while hidden); else shown and read again at once."""
+        if tab == self.tab or self.query_one(Tabs).active != f"tab-{tab}":
+            return  # another switch came first (two tab keys within a frame)
         hidden = self.table
         self._hidden_with[self.tab] = (frozenset(hidden.marked), dict(hidden.held))
         self.tab = tab
