@@ -112,6 +112,30 @@ def source_label(source: str, width: int) -> str:
     return f"{one_line(head, width - len(kind) - len(sep))}{sep}{one_line(kind, len(kind))}"
 
 
+class TabList(ItemTable):
+    """A tab's list: ItemTable that keeps its rendered rows when the focus comes or goes.
+
+    DataTable voids every rendered cell, row and line on any style update, and the focus moving
+    to the list shown at a tab switch is one: the switch drew every visible row again (60-100 ms
+    of CPU; bench/README.md, session 7). Those caches are keyed by the focus (the pseudo-class
+    state) already, so they stay while the theme is the one they were drawn in; the styles of
+    the widget itself (its tint, the cursor's colours) are recomputed as DataTable does.
+    (The list widget's own business, done here until ItemTable offers it.)"""
+
+    _drawn_in: tuple | None = None  # the theme the kept rows were drawn in
+
+    def notify_style_update(self) -> None:
+        theme = (self.app.theme, self.app.ansi_color)
+        keeps = self._drawn_in == theme and hasattr(self, "_get_styles_to_render_cell")
+        self._drawn_in = theme
+        if not keeps:
+            return super().notify_style_update()
+        super(DataTable, self).notify_style_update()  # the widget's own, without DataTable's clearing
+        self._styles_cache.clear()
+        self._get_styles_to_render_cell.cache_clear()
+        self.refresh()
+
+
 class InboxScreen(Screen):
     BINDINGS = bindings("screen")  # from the one action table (inbox/actions.py)
 
@@ -175,8 +199,8 @@ class InboxScreen(Screen):
             marked: dict[str, InboxItem] = {}  # one set of marks, whichever tab they were made on
             held: dict[str, str] = {}  # and of countdowns
             for key, _label in TABS:
-                table = self._tables[key] = ItemTable(self.keys, id=f"items-{key}", classes="items",
-                                                      columns=self.settings.columns)
+                table = self._tables[key] = TabList(self.keys, id=f"items-{key}", classes="items",
+                                                    columns=self.settings.columns)
                 table.marked, table.held = marked, held
                 table.remove_decided = key == "pending"
                 table.can_focus = key == self.tab

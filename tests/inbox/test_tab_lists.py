@@ -113,3 +113,34 @@ async def test_marks_made_on_one_tab_show_on_the_others(demo_db):
         assert str(inbox.table.get_row(marked)[0]) == " "
         assert str(inbox.table.get_row(second[0])[0]) == "●"
     await saver.aclose()
+
+
+async def test_a_list_shown_again_is_drawn_as_a_fresh_draw_would_be_also_after_a_theme_change(demo_db):
+    """TabList keeps its drawn rows when the focus comes back: they must be what drawing them
+    afresh gives (the focused cursor, the tint), and a theme change must redraw them."""
+    app, saver, graphs = await make_app(demo_db, live=True)
+    async with app.run_test(size=(150, 40)) as pilot:
+        inbox = app.inbox
+        await wait_until(pilot, lambda: inbox.table.row_count == 9 and inbox.counts, what="the first rows")
+        pending = inbox.table
+
+        def drawn() -> list:
+            return [list(pending.render_line(y)) for y in range(6)]
+
+        def fresh() -> list:
+            pending._clear_caches()
+            return drawn()
+        await pilot.press("j")
+        await pilot.pause(0.2)
+        before = drawn()
+        for theme in (app.theme, "textual-light"):
+            app.theme = theme
+            await pilot.press("2")
+            await pilot.pause(0.2)
+            await pilot.press("1")
+            await pilot.pause(0.2)
+            assert app.focused is pending
+            kept = drawn()
+            assert kept == fresh(), theme
+        assert kept != before  # the light theme's colours
+    await saver.aclose()
