@@ -233,14 +233,20 @@ async def test_someone_else_decided_first_nothing_is_sent(demo_db):
                          what="the row to leave the Pending list")
 
 
-async def test_new_interrupts_from_another_process_appear_without_a_keypress(demo_db, tmp_path):
-    app, saver, graphs = await make_app(demo_db, live=True)
+def raise_more_script(tmp_path, demo_db):
+    """A script that, run in another process, raises three more requests in `demo_db` (12 threads in all)."""
     script = tmp_path / "raise_more.py"
     script.write_text(textwrap.dedent(f"""
         from datetime import datetime, timezone
         from inbox.demo import seed
         seed({str(demo_db)!r}, threads=12, start=datetime(2025, 3, 10, 8, 30, tzinfo=timezone.utc))
     """))
+    return script
+
+
+async def test_new_interrupts_from_another_process_appear_without_a_keypress(demo_db, tmp_path):
+    app, saver, graphs = await make_app(demo_db, live=True)
+    script = raise_more_script(tmp_path, demo_db)
     async with app.run_test(size=(150, 40)) as pilot:
         table = app.inbox.table
         await wait_until(pilot, lambda: table.row_count == 9, what="the first rows")

@@ -6,10 +6,9 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import sys
-import textwrap
 
 from engine.checkpoint.sqlite import SqliteSaver
-from test_app_flows import demo_db, make_app, wait_until  # noqa: F401 - fixture
+from test_app_flows import demo_db, make_app, raise_more_script, wait_until  # noqa: F401 - fixture
 
 
 def ids(table) -> list[str]:
@@ -18,12 +17,7 @@ def ids(table) -> list[str]:
 
 async def test_lists_stay_right_when_the_store_changes_while_another_tab_is_shown(demo_db, tmp_path):
     app, saver, graphs = await make_app(demo_db, live=True)
-    script = tmp_path / "raise_more.py"
-    script.write_text(textwrap.dedent(f"""
-        from datetime import datetime, timezone
-        from inbox.demo import seed
-        seed({str(demo_db)!r}, threads=12, start=datetime(2025, 3, 10, 8, 30, tzinfo=timezone.utc))
-    """))
+    script = raise_more_script(tmp_path, demo_db)
     async with app.run_test(size=(150, 40)) as pilot:
         inbox = app.inbox
         pending = inbox.table
