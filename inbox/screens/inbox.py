@@ -31,6 +31,7 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Container, Horizontal
+from textual.widget import Widget
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Input, Static, Tab, Tabs
@@ -136,6 +137,26 @@ class TabList(ItemTable):
         self.refresh()
 
 
+class StackedLists(Container):
+    """The tabs' lists, stacked one box tall each, the box scrolled to the one shown (see
+    InboxScreen.table). Its height changes (the filter box opening or closing, a resize) move
+    the lists: it scrolls to the one shown again."""
+
+    shown: Widget | None = None
+
+    def show(self, widget: Widget) -> None:
+        self.shown = widget
+        self._scroll()
+
+    def _scroll(self) -> None:
+        if self.shown is not None and self.scroll_y != self.shown.virtual_region.y:
+            # overflow hidden: nothing but this scrolls it
+            self.scroll_to(y=self.shown.virtual_region.y, animate=False, immediate=True, force=True)
+
+    def on_resize(self, event) -> None:
+        self.call_after_refresh(self._scroll)  # once the lists are laid out at the new height
+
+
 class InboxScreen(Screen):
     BINDINGS = bindings("screen")  # from the one action table (inbox/actions.py)
 
@@ -204,7 +225,7 @@ class InboxScreen(Screen):
                 table.marked, table.held = marked, held
                 table.remove_decided = key == "pending"
                 table.can_focus = key == self.tab
-            with Container(id="lists"):  # stacked, scrolled to the one shown (`table`)
+            with StackedLists(id="lists"):  # scrolled to the one shown (`table`)
                 yield from self._tables.values()
             yield DetailPane(self.keys, id="detail")
         yield Static(id="statusline")
@@ -233,7 +254,7 @@ class InboxScreen(Screen):
         hidden; another tab's list is read again when it is shown after the store changed
         (`_stale`), or with another query.
         The lists are stacked in a box as tall as one (#lists, overflow hidden), in the tabs'
-        order, and the box is scrolled to the one shown (`_scroll_to_shown`): the others are
+        order, and the box is scrolled to the one shown (`StackedLists`): the others are
         laid out at the same size but clipped, so never drawn. Hiding them (display: none)
         would be simpler, but a list shown again gets a resize event, which voids every
         rendered cell of a DataTable, and showing it lays out the whole screen: the switch
@@ -264,7 +285,6 @@ class InboxScreen(Screen):
 
     def on_resize(self, event) -> None:
         self._fit(event.size.width)
-        self.call_after_refresh(self._scroll_to_shown)  # the lists' height changed: where the shown one is too
 
     def _fit(self, width: int) -> None:
         # Below 140 columns the detail pane goes under the list instead of beside it, the list
@@ -944,7 +964,7 @@ class InboxScreen(Screen):
             self._unarranged.discard(tab)
             table.arrange()
         self._catch_up(tab, table)
-        self._scroll_to_shown()
+        self.query_one(StackedLists).show(table)
         hidden.can_focus, table.can_focus = False, True
         table.focus(scroll_visible=False)
         if not self.live or tab in self._stale or self._loaded_for.get(tab) != self.filter_text:
@@ -952,13 +972,6 @@ class InboxScreen(Screen):
         else:
             self._show_current()
             self._update_tab_labels()  # the hint and the top bar, for this tab
-
-    def _scroll_to_shown(self) -> None:
-        """Scroll the lists' box to the current tab's list (they are stacked, each one box tall)."""
-        lists = self.query_one("#lists")
-        y = list(self._tables).index(self.tab) * lists.scrollable_content_region.height
-        if lists.scroll_y != y:
-            lists.scroll_to(y=y, animate=False, immediate=True, force=True)  # overflow hidden: only this scrolls it
 
     def _catch_up(self, tab: str, table: ItemTable) -> None:
         """Restyle the rows whose mark or undo countdown changed while `tab`'s list was hidden

@@ -75,10 +75,14 @@ async def test_a_switch_to_an_up_to_date_list_reads_nothing(demo_db):
             assert inbox.table is inbox._tables[inbox.tab]
             assert app.focused is inbox.table
         assert reads == []
-        # The list on screen is the tab's: it covers the lists' box, the others are clipped away.
+        # The list on screen is the tab's: it covers the lists' box, the others are clipped away;
+        # also after the box's height changed (the filter box opened and closed) and on return.
         lists = app.query_one("#lists")
-        assert inbox.table.region == lists.region
-        assert not any(t.region.overlaps(lists.region) for t in inbox._tables.values() if t is not inbox.table)
+        for keys in ((), ("4",), ("slash",), ("w",), ("escape",), ("1",)):
+            await pilot.press(*keys)
+            await pilot.pause(0.2)
+            assert inbox.table.region == lists.content_region, keys
+            assert not any(t.region.overlaps(lists.region) for t in inbox._tables.values() if t is not inbox.table)
     await saver.aclose()
 
 
