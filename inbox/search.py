@@ -84,6 +84,18 @@ def matches(item: InboxItem, query: Query) -> bool:
     return True
 
 
+def narrows(query: Query, than: Query) -> bool:
+    """Whether everything `query` matches is matched by `than` too (a letter or a word added,
+    a field added or made longer): then `query` need only search `than`'s matches."""
+    if not all(any(old in new for new in query.words) for old in than.words):
+        return False
+    for name, value in than.fields.items():
+        new = query.fields.get(name)
+        if new is None or (new != value if name == "status" else value not in new):
+            return False
+    return True
+
+
 def highlight(text: Text, words: tuple[str, ...], style: str) -> Text:
     """`text` with every occurrence of the words styled (case-insensitive); the words are
     matched literally, never as patterns."""

@@ -30,7 +30,8 @@ from typing import Any, Callable
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
-from textual.containers import Horizontal
+from textual.containers import Container, Horizontal
+from textual.widget import Widget
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Input, Static, Tab, Tabs
@@ -43,7 +44,7 @@ from inbox.keymap import Keys
 from inbox.review import (AlreadyResolved, Applied, DecisionNotSent, InboxItem, InvalidResponse, NeedsStore, ReviewService,
                           blocking, build_response, describe_rule)
 from inbox.attention import notify_desktop
-from inbox.search import Query, QueryError, matches, parse_query
+from inbox.search import Query, QueryError, matches, narrows, parse_query
 from inbox.text import literal, one_line, summary, timestamp
 from inbox.widgets.filter_input import FilterInput
 from inbox.widgets.detail import DetailPane
@@ -112,6 +113,50 @@ def source_label(source: str, width: int) -> str:
     return f"{one_line(head, width - len(kind) - len(sep))}{sep}{one_line(kind, len(kind))}"
 
 
+class TabList(ItemTable):
+    """A tab's list: ItemTable that keeps its rendered rows when the focus comes or goes.
+
+    DataTable voids every rendered cell, row and line on any style update, and the focus moving
+    to the list shown at a tab switch is one: the switch drew every visible row again (60-100 ms
+    of CPU; bench/README.md, session 7). Those caches are keyed by the focus (the pseudo-class
+    state) already, so they stay while the theme is the one they were drawn in; the styles of
+    the widget itself (its tint, the cursor's colours) are recomputed as DataTable does.
+    (The list widget's own business, done here until ItemTable offers it.)"""
+
+    _drawn_in: tuple | None = None  # the theme the kept rows were drawn in
+
+    def notify_style_update(self) -> None:
+        theme = (self.app.theme, self.app.ansi_color)
+        keeps = self._drawn_in == theme and hasattr(self, "_get_styles_to_render_cell")
+        self._drawn_in = theme
+        if not keeps:
+            return super().notify_style_update()
+        super(DataTable, self).notify_style_update()  # the widget's own, without DataTable's clearing
+        self._styles_cache.clear()
+        self._get_styles_to_render_cell.cache_clear()
+        self.refresh()
+
+
+class StackedLists(Container):
+    """The tabs' lists, stacked one box tall each, the box scrolled to the one shown (see
+    InboxScreen.table). Its height changes (the filter box opening or closing, a resize) move
+    the lists: it scrolls to the one shown again."""
+
+    shown: Widget | None = None
+
+    def show(self, widget: Widget) -> None:
+        self.shown = widget
+        self._scroll()
+
+    def _scroll(self) -> None:
+        if self.shown is not None and self.scroll_y != self.shown.virtual_region.y:
+            # overflow hidden: nothing but this scrolls it
+            self.scroll_to(y=self.shown.virtual_region.y, animate=False, immediate=True, force=True)
+
+    def on_resize(self, event) -> None:
+        self.call_after_refresh(self._scroll)  # once the lists are laid out at the new height
+
+
 class InboxScreen(Screen):
     BINDINGS = bindings("screen")  # from the one action table (inbox/actions.py)
 
@@ -146,6 +191,7 @@ class InboxScreen(Screen):
         self._last_move = 0.0  # time.monotonic() of the cursor's last move
         self._messages: dict[str, list] = {}  # thread id -> its messages, until the store changes
         self._window: asyncio.Future | None = None  # the pending requests a query searches (_search_window)
+        self._last_search: tuple | None = None  # (window, query, its matches): a narrower query searches those
         self._filter_timer = None
         self._last_letter = 0.0  # time.monotonic() of the filter's last change
         self._loaded_once = False
@@ -155,6 +201,14 @@ class InboxScreen(Screen):
         self._showing_hint = True  # the status line shows the hint (not a message to read)
         self._status_message: str | Text = ""  # what set_status showed last
         self.unreachable: str | None = None  # a remote server's fault while it does not answer
+        # One list per tab, kept mounted (see `table`): the query each was loaded with (a tab
+        # not in it was never loaded), the tabs the store changed under since, and the marks and
+        # countdowns each showed when it was hidden.
+        self._tables: dict[str, ItemTable] = {}
+        self._loaded_for: dict[str, str] = {}
+        self._stale: set[str] = set()
+        self._hidden_with: dict[str, tuple[frozenset, dict]] = {}
+        self._unarranged: set[str] = set()  # hidden lists sorted or grouped differently from the shown one
 
     # --- layout -----------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -163,7 +217,16 @@ class InboxScreen(Screen):
         yield FilterInput(placeholder="search: words, graph:NAME action:NAME thread:ID status:overdue — enter keeps it, "
                                 f"{self.keys.label('clear_filter')} clears", id="filter")
         with Horizontal(id="main"):
-            yield ItemTable(self.keys, id="items", columns=self.settings.columns)
+            marked: dict[str, InboxItem] = {}  # one set of marks, whichever tab they were made on
+            held: dict[str, str] = {}  # and of countdowns
+            for key, _label in TABS:
+                table = self._tables[key] = TabList(self.keys, id=f"items-{key}", classes="items",
+                                                    columns=self.settings.columns)
+                table.marked, table.held = marked, held
+                table.remove_decided = key == "pending"
+                table.can_focus = key == self.tab
+            with StackedLists(id="lists"):  # scrolled to the one shown (`table`)
+                yield from self._tables.values()
             yield DetailPane(self.keys, id="detail")
         yield Static(id="statusline")
         yield KeyFooter()
@@ -173,13 +236,31 @@ class InboxScreen(Screen):
         self._fit(self.app.size.width)
         self._topbar()
         self.set_status(LOADING)
-        self.query_one(ItemTable).focus()
+        self.table.focus()
         self.reload()
         self.set_interval(AGE_TICK, self._tick_ages)
         if self.live:
             self.watch_events()
             if self.expire_every:
                 self.set_interval(self.expire_every, self.expire_overdue)
+
+    @property
+    def table(self) -> ItemTable:
+        """The list on screen: the current tab's.
+
+        Each tab keeps its own list mounted: switching to a tab shows rows already built
+        instead of reading and building them again (a switch cost 60-550 ms of CPU that way;
+        bench/README.md, session 7). The Pending list follows the store's events while
+        hidden; another tab's list is read again when it is shown after the store changed
+        (`_stale`), or with another query.
+        The lists are stacked in a box as tall as one (#lists, overflow hidden), in the tabs'
+        order, and the box is scrolled to the one shown (`StackedLists`): the others are
+        laid out at the same size but clipped, so never drawn. Hiding them (display: none)
+        would be simpler, but a list shown again gets a resize event, which voids every
+        rendered cell of a DataTable, and showing it lays out the whole screen: the switch
+        would render everything again. Scrolling repaints the box only.
+        (`query_one(ItemTable)` finds the Pending list: use this property for the one shown.)"""
+        return self._tables[self.tab]
 
     # --- failures go to the app's error boundary ------------------------------------------------------
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
@@ -210,7 +291,8 @@ class InboxScreen(Screen):
         # leads with the description, and so does the detail pane.
         narrow = width < NARROW
         self.query_one("#main").set_class(narrow, "narrow")
-        self.query_one(ItemTable).set_narrow(narrow)
+        for table in self._tables.values():  # hidden ones too (each rebuilds its rows: only when crossing NARROW)
+            table.set_narrow(narrow)
         self.query_one(DetailPane).set_narrow(narrow)
 
     def _topbar(self) -> None:
@@ -219,7 +301,7 @@ class InboxScreen(Screen):
         text = Text()
         text.append(" Agent Inbox ", style=styles.BRAND)
         if self.counts:
-            table = self.query_one(ItemTable)
+            table = self.table
             shown = [i for i in table.items.values() if i.record.status == "pending"] if self.tab == "pending" else []
             overdue = sum(1 for i in shown if i.record.overdue)
             in_doubt = sum(1 for i in shown if i.in_doubt)
@@ -255,7 +337,7 @@ class InboxScreen(Screen):
     def _loaded_note(self) -> str:
         """How much of a long Pending list is loaded, while not all of it is: never a list that
         looks complete when it is not."""
-        table = self.query_one(ItemTable)
+        table = self.table
         if self.tab != "pending" or not self.search_query.empty or table.complete:
             return ""
         of = f" of {self._pending_count()}" if self.counts else ""
@@ -285,7 +367,9 @@ class InboxScreen(Screen):
         line.update(message, layout=False)  # one row: its size never changes
 
     def _tick_ages(self) -> None:
-        self.query_one(ItemTable).tick(self.clock())
+        now = self.clock()
+        for table in self._tables.values():  # hidden ones too: a switch shows them as they are
+            table.tick(now)
 
     def _update_tab_labels(self) -> None:
         for key, label in TABS:
@@ -312,7 +396,7 @@ class InboxScreen(Screen):
         shown_count = self._pending_count()
         item = self.current
         key = self.keys.label
-        table = self.query_one(ItemTable)
+        table = self.table
         if not self.search_query.empty:
             found = table.row_count
             more = "+" if not table.complete else ""
@@ -343,24 +427,24 @@ class InboxScreen(Screen):
         return text
 
     # --- loading ----------------------------------------------------------------------------------
-    async def _fetch(self, offset: int = 0, limit: int | None = None) -> list[InboxItem]:
-        """Up to `limit` + 1 pending items from `offset` (the extra one tells whether more
+    async def _fetch(self, tab: str, offset: int = 0, limit: int | None = None) -> list[InboxItem]:
+        """Up to `limit` + 1 of `tab`'s items from `offset` (the extra one tells whether more
         follow). With a query, up to SEARCH_WINDOW pending requests are searched (words match
         thread ids and graphs too, which the store's payload search does not see). The other
         tabs show their newest PAGE items."""
         limit = PAGE if limit is None else limit
-        if self.tab == "pending":
+        if tab == "pending":
             if self.search_query.empty:
                 return await self.service.pending(limit=limit + 1, offset=offset)
-            return [] if offset else self._filtered(await self._search_window())
+            return [] if offset else await self._window_matches()
         if offset:
             return []  # the other tabs show their newest PAGE items
-        if self.tab == "resolved":
+        if tab == "resolved":
             return self._filtered(await self.service.resolved(limit=PAGE))
-        if self.tab == "errors":
+        if tab == "errors":
             return self._filtered(await self.service.errors())
-        pending = await (self.service.pending(limit=PAGE) if self.search_query.empty else self._search_window())
-        pending = self._filtered(pending)[:PAGE]
+        pending = (await self.service.pending(limit=PAGE) if self.search_query.empty else
+                   (await self._window_matches())[:PAGE])
         # All: pending first, then decided ones. Unfiltered, only as many as fill the page (and
         # one more: there are more); a query searches the newest PAGE decided ones, as before.
         decided = PAGE if not self.search_query.empty else max(PAGE - len(pending), 1)
@@ -375,13 +459,13 @@ class InboxScreen(Screen):
             # A failure is reported by the reload that awaits it; one nobody awaited is dropped.
             self._first_page.add_done_callback(lambda done: done.cancelled() or done.exception())
 
-    async def _first_read(self, first: int) -> list[InboxItem]:
+    async def _first_read(self, tab: str, first: int) -> list[InboxItem]:
         read, self._first_page = self._first_page, None
-        if read is not None and first == FIRST_PAGE and self.tab == "pending" and self.search_query.empty:
+        if read is not None and first == FIRST_PAGE and tab == "pending" and self.search_query.empty:
             return await read
         if read is not None:
             read.cancel()  # the first reload is for another tab or a query: not these rows
-        return await self._fetch(limit=first)
+        return await self._fetch(tab, limit=first)
 
     async def _search_window(self) -> list[InboxItem]:
         """The pending requests a query searches, read once for all the letters typed (and
@@ -394,12 +478,33 @@ class InboxScreen(Screen):
                 self._window = None  # failed: the next letter reads again
             raise
 
+    async def _window_matches(self) -> list[InboxItem]:
+        """The window's requests matching the query. A query that narrows the last one (a
+        letter added, a word or field added) searches the last one's matches, not the window."""
+        window = await self._search_window()
+        query = self.search_query
+        last = self._last_search
+        searched = last[2] if last is not None and last[0] is window and narrows(query, last[1]) else window
+        found = [i for i in searched if matches(i, query)]
+        self._last_search = (window, query, found)
+        return found
+
     def _read_window(self) -> asyncio.Future:
         if self._window is None:
-            self._window = asyncio.ensure_future(self.service.pending(limit=SEARCH_WINDOW))
+            self._window = asyncio.ensure_future(self._read_and_index())
             # A failure is reported by the reload that awaits it; one nobody awaited is dropped.
             self._window.add_done_callback(lambda done: done.cancelled() or done.exception())
         return self._window
+
+    async def _read_and_index(self) -> list[InboxItem]:
+        """The window, each request's search text built as it is read (tens of µs a request,
+        a page at a time between yields), so the first letter typed does not build 2,000 of them."""
+        items = await self.service.pending(limit=SEARCH_WINDOW)
+        for start in range(0, len(items), PAGE):
+            for item in items[start:start + PAGE]:
+                item.search_text  # noqa: B018 - a cached property: built now, kept with the item
+            await asyncio.sleep(0)
+        return items
 
     def _filtered(self, items: list[InboxItem]) -> list[InboxItem]:
         if self.search_query.empty:
@@ -413,24 +518,32 @@ class InboxScreen(Screen):
         reload (a tab switch, a filter) cancels this one, background pages included.
         `counts=False` keeps the counts (and the graphs waiting for a worker) as the live
         updates left them: a tab switch or a filter changes which items are listed, not how
-        many wait."""
-        table = self.query_one(ItemTable)
+        many wait.
+        The list reloaded is the current tab's; it goes on loading its background pages when
+        another tab, whose list needs no reload, is shown meanwhile."""
+        tab, table, query = self.tab, self.table, self.filter_text
         token = self._loading_rest = object()  # load_more (the cursor near the end) waits for this loader
         try:
             # Only the unfiltered Pending list pages; the others show their PAGE items at once.
-            first = FIRST_PAGE if self.tab == "pending" and self.search_query.empty else PAGE
-            items = await self._first_read(first)
+            first = FIRST_PAGE if tab == "pending" and self.search_query.empty else PAGE
+            self._stale.discard(tab)  # an event from now on makes it stale again
+            self._loaded_for.pop(tab, None)  # until the new rows are in
+            items = await self._first_read(tab, first)
             self._reachable_again()  # a read after a failed one (the retry timer, R): the server answers
             # A screenful of rows first (a tab switch, a filter), the rest once it is painted:
-            # adding a row costs ~0.3 ms, and only the first screenful is seen at once.
+            # adding a row costs ~0.2 ms, and only the first screenful is seen at once.
             shown = items[:first]
             head, rest = (shown, []) if table.arranged else (shown[:FIRST_PAGE], shown[FIRST_PAGE:])
+            table.highlight = self.search_query.words
             table.load(head, self.clock(), complete=not rest and len(items) <= first)
-            self._show_current()
+            self._loaded_for[tab] = query
+            self._unarranged.discard(tab)  # load() arranges in the table's sort and grouping
+            if table is self.table:
+                self._show_current()
             self._topbar()
             if rest:
                 listing = table.items
-                await self._painted()
+                await self._painted(table)
                 if table.items is not listing:
                     return  # a newer reload replaced the list
                 await self._append(table, rest, complete=len(items) <= first)
@@ -442,30 +555,30 @@ class InboxScreen(Screen):
                 self._loaded_once = True
                 if self._status_message == LOADING:  # not a message the reviewer caused meanwhile
                     self.set_status(self._hint(), hint=True)
-            await self._load_rest(table)
+            await self._load_rest(tab, table)
         finally:
             if self._loading_rest is token:  # not a newer reload's
                 self._loading_rest = None
-        if not self.service.pending_count_exact() and table.complete and self.search_query.empty:
+        if not self.service.pending_count_exact() and table.complete and self.search_query.empty and tab == "pending":
             self.counts = await self.service.counts()  # every interrupt was read: now exact
         self._update_tab_labels()
 
-    async def _load_rest(self, table: ItemTable) -> None:
+    async def _load_rest(self, tab: str, table: ItemTable) -> None:
         """Pages after the first screen, in the background, up to PRELOAD rows (then load_more
         pages as the cursor nears the end). The status bar shows how many are loaded meanwhile."""
         while not table.complete and table.row_count < PRELOAD:
             self._topbar()
-            await self._painted()  # the screen shows what is loaded before more is read
+            await self._painted(table)  # the screen shows what is loaded before more is read
             listing = table.items  # a reload replaces it: then these pages are not for it
-            items = await self._fetch(offset=table.row_count, limit=PAGE)
+            items = await self._fetch(tab, offset=table.row_count, limit=PAGE)
             if table.items is not listing:
                 return  # a newer reload replaced the list
             await self._append(table, items[:PAGE], complete=len(items) <= PAGE)
 
-    async def _painted(self) -> None:
+    async def _painted(self, table: ItemTable) -> None:
         """Return once the screen has been refreshed with what is loaded so far."""
         await asyncio.sleep(0)  # the table's own idle step lays out the new rows first
-        await self.query_one(ItemTable).wait_for_refresh()
+        await table.wait_for_refresh()
 
     async def _append(self, table: ItemTable, items: list[InboxItem], complete: bool) -> None:
         """Append a page a slice at a time, yielding between slices: appending a row costs
@@ -494,6 +607,7 @@ class InboxScreen(Screen):
         """A remote server stopped answering (shown until it is back), or is back (reload)."""
         if online:
             self._reachable_again()
+            self._stale.update(self._tables)  # events may have been missed while it was away
             self.reload()
             return
         self.unreachable = reason or "no answer"
@@ -516,6 +630,7 @@ class InboxScreen(Screen):
     def on_inbox_changed(self, message: InboxChanged) -> None:
         self._messages.clear()  # a run went on somewhere: its thread's messages may have changed
         self._window = None  # and the pending requests changed
+        self._stale.update(tab for tab in self._tables if tab != "pending")  # live_update keeps Pending's
         if not self._refresh_scheduled:
             self._refresh_scheduled = True
             self.set_timer(0.05, self.live_update)
@@ -523,16 +638,33 @@ class InboxScreen(Screen):
     @work(exit_on_error=False, exclusive=True, group="live")
     async def live_update(self) -> None:
         """Apply what the events said, without re-reading the whole list: new requests come
-        from the events themselves; only requests someone decided are read back."""
+        from the events themselves; only requests someone decided are read back. The Pending
+        list follows them whether it is shown or not; another tab's list shown is read again,
+        one hidden when it is shown next (on_inbox_changed marked it stale)."""
         self._refresh_scheduled = False
-        table = self.query_one(ItemTable)
         raised, self._raised = self._raised, {}
         changed, self._changed = self._changed, set()
         follow_ups, self._follow_ups = self._follow_ups, set()
+        try:
+            await self._follow(raised, changed, follow_ups)
+        except asyncio.CancelledError:
+            # A newer update cancelled this one (exclusive) before it merged what it took: give
+            # it back, or the hidden Pending list (nothing re-reads it) would miss it for good.
+            self._raised = {**raised, **self._raised}
+            self._changed |= changed
+            self._follow_ups |= follow_ups
+            self.post_message(InboxChanged())
+            raise
+
+    async def _follow(self, raised: dict[str, InboxItem], changed: set[str], follow_ups: set[str]) -> None:
+        table = self._tables["pending"]
         new_requests = len(raised)
         if self.tab != "pending":
             await self._reload_now()
+        if self.tab != "pending" and self._loaded_for.get("pending") != self.filter_text:
+            self._stale.add("pending")  # loaded for another query (or never): read when shown
         else:
+            raised = dict(raised)  # given back as it was when cancelled
             for interrupt_id in follow_ups | set(raised):  # read back: a rule may have answered them
                 item = await self.service.item(interrupt_id)
                 if item.record.status == "pending":
@@ -551,8 +683,9 @@ class InboxScreen(Screen):
                 fresh = []  # older requests are still to be paged in: new ones come after them
             table.merge(fresh, gone, self.clock())  # rows and counts change in the same refresh
             self._update_tab_labels()
-            self._show_current()
-        self._unseen |= {i for i in raised if i in self.query_one(ItemTable).items} - set(follow_ups)
+            if table is self.table:
+                self._show_current()
+        self._unseen |= {i for i in raised if i in table.items} - set(follow_ups)
         self._topbar()
         if new_requests:
             self._attention(f"{new_requests} new request{'s' if new_requests != 1 else ''} to review")
@@ -560,9 +693,12 @@ class InboxScreen(Screen):
                         title="New work", timeout=self.settings.toast_seconds)
 
     async def _reload_now(self) -> None:
-        items = await self._fetch()  # not the Pending tab: its newest PAGE items
+        tab, table, query = self.tab, self.table, self.filter_text
+        self._stale.discard(tab)
+        items = await self._fetch(tab)  # not the Pending tab: its newest PAGE items
         self.counts = await self.service.counts()
-        self.query_one(ItemTable).load(items[:PAGE], self.clock(), complete=len(items) <= PAGE)
+        table.load(items[:PAGE], self.clock(), complete=len(items) <= PAGE)
+        self._loaded_for[tab] = query
         self._update_tab_labels()
         self._show_current()
 
@@ -577,7 +713,7 @@ class InboxScreen(Screen):
     # --- selection and detail -------------------------------------------------------------------------
     @property
     def current(self) -> InboxItem | None:
-        return self.query_one(ItemTable).current
+        return self.table.current
 
     def _show_current(self) -> None:
         self._detail_shown += 1  # a detail pane still scheduled for an earlier move is not needed now
@@ -605,7 +741,7 @@ class InboxScreen(Screen):
         so moving to either shows it without rendering behind the key (bench/README.md)."""
         if moved != self._last_move:
             return  # the cursor moved on since: its new place gets its own neighbours
-        table = self.query_one(ItemTable)
+        table = self.table
         detail = self.query_one(DetailPane)
         now = self.clock()
         threads = []
@@ -629,6 +765,8 @@ class InboxScreen(Screen):
 
     @on(DataTable.RowHighlighted)
     def _row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        if event.data_table is not self.table:
+            return  # a hidden tab's list, loading in the background
         self.expanded = False
         # The row moves at once; the detail pane (and the footer's enabled keys, and the hint)
         # follow right after that frame when the cursor had been resting, and otherwise once
@@ -644,7 +782,7 @@ class InboxScreen(Screen):
         else:
             self._detail_timer = self.set_timer(DETAIL_DELAY, partial(self._show_current_unless_shown,
                                                                       self._detail_shown))
-        table = self.query_one(ItemTable)
+        table = self.table
         if not table.complete and event.cursor_row >= table.row_count - 25:
             self.load_more()
 
@@ -656,6 +794,8 @@ class InboxScreen(Screen):
     @on(DataTable.RowSelected)
     def _row_selected(self, event: DataTable.RowSelected) -> None:
         """enter: a request with several actions opens its stepper; any other opens its thread."""
+        if event.data_table is not self.table:
+            return
         item = self.current
         if item is not None and item.needs_stepper and item.record.status == "pending":
             self._stepper(item)
@@ -664,13 +804,13 @@ class InboxScreen(Screen):
 
     @work(exit_on_error=False, exclusive=True, group="more")
     async def load_more(self) -> None:
-        table = self.query_one(ItemTable)
+        table = self.table
         if table.complete or self._loading_rest is not None:  # the background pages get there first
             return
         token = self._loading_rest = object()
         try:
             listing = table.items
-            items = await self._fetch(offset=table.row_count)
+            items = await self._fetch(self.tab, offset=table.row_count)
             if table.items is listing:  # not reloaded meanwhile (a tab switch, a filter)
                 await self._append(table, items[:PAGE], complete=len(items) <= PAGE)
         finally:
@@ -746,34 +886,41 @@ class InboxScreen(Screen):
     # Moving means the last message was read: the hint for the new request takes its place.
     def action_cursor_down(self) -> None:
         self._showing_hint = True
-        self.query_one(ItemTable).action_cursor_down()
+        self.table.action_cursor_down()
 
     def action_cursor_up(self) -> None:
         self._showing_hint = True
-        self.query_one(ItemTable).action_cursor_up()
+        self.table.action_cursor_up()
 
     def action_cursor_top(self) -> None:
         self._showing_hint = True
-        self.query_one(ItemTable).move_cursor(row=0)
+        self.table.move_cursor(row=0)
 
     def action_cursor_bottom(self) -> None:
         self._showing_hint = True
-        table = self.query_one(ItemTable)
+        table = self.table
         table.move_cursor(row=max(table.row_count - 1, 0))
 
     def action_sort(self) -> None:
-        table = self.query_one(ItemTable)
-        table.sort_key = SORTS[(SORTS.index(table.sort_key) + 1) % len(SORTS)]
-        table.arrange()
+        table = self.table
+        self._arrange_all(sort_key=SORTS[(SORTS.index(table.sort_key) + 1) % len(SORTS)])
         self.set_status(f"Sorted by {table.sort_key}" + (f", grouped by {table.group}" if table.group != "none" else "")
                         + f" — {self.keys.label('sort')} changes the order, {self.keys.label('group')} the grouping.")
 
     def action_group(self) -> None:
-        table = self.query_one(ItemTable)
-        table.group = GROUPS[(GROUPS.index(table.group) + 1) % len(GROUPS)]
-        table.arrange()
+        table = self.table
+        self._arrange_all(group=GROUPS[(GROUPS.index(table.group) + 1) % len(GROUPS)])
         self.set_status((f"Grouped by {table.group}" if table.group != "none" else "Not grouped")
                         + f", sorted by {table.sort_key} — {self.keys.label('group')} changes the grouping.")
+
+    def _arrange_all(self, **order: str) -> None:
+        """Sort or group every tab's list: the one shown now, the hidden ones when shown."""
+        for tab, table in self._tables.items():
+            for name, value in order.items():
+                setattr(table, name, value)
+            if table is not self.table:
+                self._unarranged.add(tab)
+        self.table.arrange()
 
     def action_search_next(self) -> None:
         self._jump(1)
@@ -783,7 +930,7 @@ class InboxScreen(Screen):
 
     def _jump(self, step: int) -> None:
         """n/N: the next/previous match (every row of a searched list is one), wrapping around."""
-        table = self.query_one(ItemTable)
+        table = self.table
         if self.search_query.empty:
             self.notify(f"Search first with {self.keys.label('filter')}; then {self.keys.label('search_next')} and "
                         f"{self.keys.label('search_previous')} move between the matches.", severity="warning")
@@ -798,15 +945,47 @@ class InboxScreen(Screen):
     @on(Tabs.TabActivated)
     def _tab_activated(self, event: Tabs.TabActivated) -> None:
         tab = event.tab.id.removeprefix("tab-")
-        changed, self.tab = tab != self.tab, tab
-        self.query_one(ItemTable).remove_decided = self.tab == "pending"
-        self.query_one(ItemTable).focus()
-        if changed:  # the Tabs' first activation, as they mount, is the tab on_mount already loads
+        if tab != self.tab:  # the Tabs' first activation, as they mount, is the tab on_mount already loads
+            # After the frame that moves the tabs' underline: the key is answered at once, and
+            # the list follows in the next frame.
+            self.call_after_refresh(self._show_tab, tab)
+
+    def _show_tab(self, tab: str) -> None:
+        """Show `tab`'s list in place of the current one: as it was left when it is up to date
+        (loaded for this query, and the store has not changed since, or it is the Pending list,
+        which follows the events while hidden); else shown and read again at once."""
+        if tab == self.tab or self.query_one(Tabs).active != f"tab-{tab}":
+            return  # another switch came first (two tab keys within a frame)
+        hidden = self.table
+        self._hidden_with[self.tab] = (frozenset(hidden.marked), dict(hidden.held))
+        self.tab = tab
+        table = self.table
+        if tab in self._unarranged:
+            self._unarranged.discard(tab)
+            table.arrange()
+        self._catch_up(tab, table)
+        self.query_one(StackedLists).show(table)
+        hidden.can_focus, table.can_focus = False, True
+        table.focus(scroll_visible=False)
+        if not self.live or tab in self._stale or self._loaded_for.get(tab) != self.filter_text:
             self.reload(counts=not self.live)
+        else:
+            self._show_current()
+            self._update_tab_labels()  # the hint and the top bar, for this tab
+
+    def _catch_up(self, tab: str, table: ItemTable) -> None:
+        """Restyle the rows whose mark or undo countdown changed while `tab`'s list was hidden
+        (both are shared by the lists; a row shows them as they were when it was built)."""
+        marks, held = self._hidden_with.pop(tab, (frozenset(), {}))
+        changed = (marks ^ table.marked.keys()) | {i for i in held.keys() | table.held.keys()
+                                                   if held.get(i) != table.held.get(i)}
+        for item_id in changed & table.items.keys():
+            table.replace_item(table.items[item_id], self.clock())
 
     def action_reload(self) -> None:
         self._messages.clear()
         self._window = None
+        self._stale.update(self._tables)  # the hidden lists are read again when shown
         self.set_status("Refreshed.")
         self.reload()
 
@@ -830,7 +1009,7 @@ class InboxScreen(Screen):
         except QueryError as error:
             self.set_status(f"✗ {error}", "error")
             return
-        self.query_one(ItemTable).highlight = self.search_query.words
+        self.table.highlight = self.search_query.words
         # Typing "refund" is one query, not six: a letter typed within FILTER_DELAY of the one
         # before waits until the typing pauses. A letter after a pause (the first, or one typed
         # while looking at the list) is searched at once.
@@ -846,7 +1025,7 @@ class InboxScreen(Screen):
 
     @on(Input.Submitted, "#filter")
     def _filter_submitted(self, event: Input.Submitted) -> None:
-        self.query_one(ItemTable).focus()
+        self.table.focus()
         if self.filter_text:
             self._showing_hint = True
             self._refresh_hint()
@@ -861,8 +1040,8 @@ class InboxScreen(Screen):
             self.filter_text = ""
             self.search_query = Query()
             self._window = None
-            self.query_one(ItemTable).highlight = ()
-            self.query_one(ItemTable).focus()
+            self.table.highlight = ()
+            self.table.focus()
             self.set_status("Filter cleared.")
             self.reload()
 
@@ -964,7 +1143,7 @@ class InboxScreen(Screen):
                                        schema=item.record.response_schema if question else None), answered)
 
     def action_mark(self) -> None:
-        table = self.query_one(ItemTable)
+        table = self.table
         table.toggle_mark()
         marked = len(table.marked)
         self.set_status(f"{marked} marked — {self.keys.label('accept_marked')} accepts them all (after a confirm)."
@@ -974,7 +1153,7 @@ class InboxScreen(Screen):
     def action_accept_marked(self) -> None:
         from inbox.screens.confirm import ConfirmScreen, bulk_listing
 
-        table = self.query_one(ItemTable)
+        table = self.table
         items = list(table.marked.values())  # marks survive tab switches: not only this tab's rows
         if not items:
             self.notify(f"Mark requests with {self.keys.label('mark')} first, then press "
@@ -1012,7 +1191,7 @@ class InboxScreen(Screen):
         window = self.settings.undo_seconds
         if window <= 0:
             return self._send(item, response, verb)
-        table = self.query_one(ItemTable)
+        table = self.table
         on_it = table.current_id == item.id
         self._held[item.id] = Held(item, response, verb, self.monotonic() + window)
         table.set_held(item.id, f"{verb}: sends in {countdown(window)} · {self.keys.label('undo')} undoes")
@@ -1027,7 +1206,7 @@ class InboxScreen(Screen):
     def _countdown_tick(self) -> None:
         """Send what is due; show what is left (on each row, and the newest on the status line)."""
         now = self.monotonic()
-        table = self.query_one(ItemTable)
+        table = self.table
         undo = self.keys.label("undo")
         for item_id, held in list(self._held.items()):
             left = held.due - now
@@ -1053,7 +1232,7 @@ class InboxScreen(Screen):
                    "decisions are sent when their countdown ends, and none is waiting")
             self.notify(f"Nothing to undo: {why}.", severity="warning")
             return
-        table = self.query_one(ItemTable)
+        table = self.table
         item_id = table.current_id if table.current_id in self._held else list(self._held)[-1]
         held = self._held.pop(item_id)
         table.set_held(item_id, None)
@@ -1106,17 +1285,15 @@ class InboxScreen(Screen):
         updated = replace(item, record=record)
         self._drafts.pop(item.id, None)
         self._suggest_rule(item, verb)
-        table = self.query_one(ItemTable)
+        table = self.table
         was_current = self.current is not None and self.current.id == item.id
-        if item.id in table.items:
-            if self.tab == "pending":
-                table.remove_item(item.id)
-            else:
-                table.replace_item(updated, self.clock())
-                if was_current:
-                    following = table.next_pending_row(table.cursor_row)
-                    if following is not None:
-                        table.move_cursor(row=following)
+        self._tables["pending"].remove_item(item.id)  # shown or not
+        if item.id in table.items and table is not self._tables["pending"]:
+            table.replace_item(updated, self.clock())
+            if was_current:
+                following = table.next_pending_row(table.cursor_row)
+                if following is not None:
+                    table.move_cursor(row=following)
         table.marked.pop(item.id, None)
         if self.counts:
             self.counts["pending"] = max(0, self.counts.get("pending", 0) - 1)
@@ -1180,7 +1357,7 @@ class InboxScreen(Screen):
 
     @work(exit_on_error=False, group="load")
     async def refresh_item(self, item_id: str) -> None:
-        self.query_one(ItemTable).merge([], [await self.service.item(item_id)], self.clock())
+        self.table.merge([], [await self.service.item(item_id)], self.clock())
         self.counts = await self.service.counts()
         self._update_tab_labels()
         self._show_current()

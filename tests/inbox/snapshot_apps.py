@@ -262,7 +262,7 @@ async def select_thread(pilot, thread_id: str) -> None:
     from inbox.widgets.item_table import ItemTable
 
     await settle(pilot)
-    table = pilot.app.query_one(ItemTable)
+    table = pilot.app.inbox.table
     for item in table.items.values():
         if item.record.thread_id == thread_id:
             table.move_cursor(row=table.get_row_index(item.id))
@@ -366,7 +366,7 @@ async def _resolved_elsewhere(pilot, saver) -> None:
     from inbox.widgets.item_table import ItemTable
 
     await select_thread(pilot, "travel-agent-0001")
-    item = pilot.app.query_one(ItemTable).current
+    item = pilot.app.inbox.table.current
     await saver.aresolve(item.id, [accept()], by=SOMEONE_ELSE, at=SOMEONE_ELSE_AT)
     await press(pilot, "a")
 

@@ -20,7 +20,6 @@ from inbox.config import InboxSettings
 from inbox.demo import GRAPHS, seed
 from inbox.review import ReviewService
 from inbox.widgets.detail import DetailPane
-from inbox.widgets.item_table import ItemTable
 
 NOW = datetime(2025, 3, 10, 9, 0, tzinfo=timezone.utc)
 START = datetime(2025, 3, 10, 8, 30, tzinfo=timezone.utc)
@@ -53,7 +52,7 @@ async def wait_until(pilot, predicate, timeout=15.0, what="condition"):
 
 
 async def select_thread(pilot, app, thread_prefix: str) -> None:
-    table = app.query_one(ItemTable)
+    table = app.inbox.table
     await wait_until(pilot, lambda: table.row_count > 0, what="rows")
     for _ in range(table.row_count):
         if app.inbox.current and app.inbox.current.record.thread_id.startswith(thread_prefix):
@@ -87,7 +86,7 @@ async def test_accept_runs_the_tool_once_with_the_original_args(demo_db):
         assert record.status == "resolved" and record.resolved_by == "dana" and record.applied
         calls = graphs["email-assistant"].outbox.calls("send_email")
         assert calls == [item.items[0].args]  # ran exactly once, with the args as requested
-        assert item.id not in app.query_one(ItemTable).items  # decided: it left the Pending list
+        assert item.id not in app.inbox.table.items  # decided: it left the Pending list
 
 
 async def test_edit_runs_the_tool_with_the_edited_args(demo_db):
@@ -197,7 +196,7 @@ async def test_multi_action_stepper_decides_each_then_sends_together(demo_db):
 async def test_bulk_accept_marked_after_confirm(demo_db):
     app, saver, graphs = await make_app(demo_db)
     async with app.run_test(size=(150, 40)) as pilot:
-        table = app.query_one(ItemTable)
+        table = app.inbox.table
         await wait_until(pilot, lambda: table.row_count > 0, what="rows")
         await select_thread(pilot, app, "email-assistant")
         first = app.inbox.current.id
@@ -230,20 +229,26 @@ async def test_someone_else_decided_first_nothing_is_sent(demo_db):
         assert any("already resolved by sam" in str(n.message) for n in app._notifications)
         assert graphs["sql-agent"].outbox.calls() == []
         # Decided by someone else: it leaves the Pending list (the toast and status say who).
-        await wait_until(pilot, lambda: item.id not in app.query_one(ItemTable).items,
+        await wait_until(pilot, lambda: item.id not in app.inbox.table.items,
                          what="the row to leave the Pending list")
 
 
-async def test_new_interrupts_from_another_process_appear_without_a_keypress(demo_db, tmp_path):
-    app, saver, graphs = await make_app(demo_db, live=True)
+def raise_more_script(tmp_path, demo_db):
+    """A script that, run in another process, raises three more requests in `demo_db` (12 threads in all)."""
     script = tmp_path / "raise_more.py"
     script.write_text(textwrap.dedent(f"""
         from datetime import datetime, timezone
         from inbox.demo import seed
         seed({str(demo_db)!r}, threads=12, start=datetime(2025, 3, 10, 8, 30, tzinfo=timezone.utc))
     """))
+    return script
+
+
+async def test_new_interrupts_from_another_process_appear_without_a_keypress(demo_db, tmp_path):
+    app, saver, graphs = await make_app(demo_db, live=True)
+    script = raise_more_script(tmp_path, demo_db)
     async with app.run_test(size=(150, 40)) as pilot:
-        table = app.query_one(ItemTable)
+        table = app.inbox.table
         await wait_until(pilot, lambda: table.row_count == 9, what="the first rows")
         await asyncio.to_thread(subprocess.run, [sys.executable, str(script)], check=True)
         await wait_until(pilot, lambda: table.row_count == 12, timeout=10, what="rows from the other process")
@@ -282,7 +287,7 @@ async def test_payload_text_is_shown_literally(tmp_path):
         assert "\x1b" not in args_text
         description = detail.sections["description"]
         assert "\x1b" not in description.markup and "␛[2J" in description.markup
-        table_cells = [str(c) for c in app.query_one(ItemTable).get_row_at(0)]
+        table_cells = [str(c) for c in app.inbox.table.get_row_at(0)]
         assert any("[blink]x" in c for c in table_cells) and not any("\x1b" in c for c in table_cells)
 
 

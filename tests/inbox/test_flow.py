@@ -15,7 +15,7 @@ from test_app_flows import demo_db, make_app, select_thread, status_text, wait_u
 
 
 def rows(app) -> list[str]:
-    table = app.query_one(ItemTable)
+    table = app.inbox.table
     return [row.key.value for row in table.ordered_rows]
 
 
@@ -54,7 +54,7 @@ async def test_a_follow_up_request_appears_where_its_predecessor_was(demo_db):
         def follow_up():
             ids = rows(app)
             return (decided.id not in ids and index < len(ids)
-                    and app.query_one(ItemTable).items[ids[index]].record.thread_id == decided.record.thread_id)
+                    and app.inbox.table.items[ids[index]].record.thread_id == decided.record.thread_id)
         await wait_until(pilot, follow_up, what="the follow-up in the same place")
         assert len(rows(app)) == app.inbox.counts["pending"]
 
@@ -69,7 +69,7 @@ async def test_marks_survive_a_tab_switch(demo_db):
         await pilot.pause(0.3)
         await pilot.press("1")
         await wait_until(pilot, lambda: marked in rows(app), what="the pending rows")
-        table = app.query_one(ItemTable)
+        table = app.inbox.table
         assert marked in table.marked
         assert str(table.get_row(marked)[0]) == "●"
 
@@ -77,7 +77,7 @@ async def test_marks_survive_a_tab_switch(demo_db):
 async def test_ages_tick_without_a_reload(demo_db):
     app, saver, graphs = await make_app(demo_db)
     async with app.run_test(size=(150, 40)) as pilot:
-        table = app.query_one(ItemTable)
+        table = app.inbox.table
         await wait_until(pilot, lambda: table.row_count > 0, what="rows")
         first = rows(app)[0]
         before = str(table.get_row(first)[5])
@@ -260,8 +260,8 @@ async def test_an_edit_shows_as_a_diff_in_the_detail_pane_and_the_thread_view(de
         await pilot.press("ctrl+s")
         await wait_until(pilot, lambda: "finished" in status_text(app), what="the run to finish")
         await pilot.press("2")  # Resolved
-        await wait_until(pilot, lambda: item.id in app.query_one("ItemTable").items, what="the decided row")
-        table = app.query_one("ItemTable")
+        await wait_until(pilot, lambda: item.id in app.inbox.table.items, what="the decided row")
+        table = app.inbox.table
         table.move_cursor(row=table.get_row_index(item.id))
         await pilot.pause(0.3)
         row = [str(c) for c in table.get_row(item.id)]
@@ -342,7 +342,7 @@ async def test_the_full_view_shows_everything_and_esc_closes_it(demo_db):
 async def test_the_narrow_layout_leads_with_the_description(demo_db):
     app, saver, graphs = await make_app(demo_db)
     async with app.run_test(size=(80, 24)) as pilot:
-        table = app.query_one(ItemTable)
+        table = app.inbox.table
         await wait_until(pilot, lambda: table.row_count > 0, what="rows")
         labels = [str(c.label) for c in table.ordered_columns]
         assert labels[2].startswith("Description")
@@ -398,7 +398,7 @@ async def test_a_decision_waits_out_its_undo_window_and_u_takes_it_back(demo_db)
         item = app.inbox.current
         await pilot.press("a")
         await pilot.pause(0.2)
-        table = app.query_one(ItemTable)
+        table = app.inbox.table
         assert item.id in table.held and "sends in 5 s" in table.held[item.id]
         assert app.inbox.current.id != item.id  # the cursor moved on
         assert "sends in 5 s; u takes it back" in status_text(app)
@@ -425,7 +425,7 @@ async def test_a_held_decision_is_claimed_when_its_window_ends(demo_db):
         await pilot.pause(0.2)
         clock.now += 2
         app.inbox._countdown_tick()
-        assert "sends in 3 s" in app.query_one(ItemTable).held[item.id]
+        assert "sends in 3 s" in app.inbox.table.held[item.id]
         clock.now += 3.5
         await wait_until(pilot, lambda: "finished" in status_text(app), what="the run to finish")
         record = await saver.aget_interrupt(item.id)
@@ -464,7 +464,7 @@ def test_queries_parse_words_and_field_filters():
 async def test_search_counts_highlights_and_n_moves_between_matches(demo_db):
     app, saver, graphs = await make_app(demo_db)
     async with app.run_test(size=(150, 40)) as pilot:
-        table = app.query_one(ItemTable)
+        table = app.inbox.table
         await wait_until(pilot, lambda: table.row_count > 0, what="rows")
         await pilot.press("slash", *"action:question")
         await pilot.press("enter")
@@ -501,7 +501,7 @@ async def test_sort_and_group_reorder_the_list_and_columns_can_be_chosen(demo_db
 
     app, saver, graphs = await make_app(demo_db)
     async with app.run_test(size=(150, 40)) as pilot:
-        table = app.query_one(ItemTable)
+        table = app.inbox.table
         await wait_until(pilot, lambda: table.row_count > 0, what="rows")
         await pilot.press("s")  # by graph
         await pilot.pause(0.2)
@@ -549,7 +549,7 @@ async def test_the_status_bar_counts_and_names_graphs_waiting_for_a_worker(demo_
     await service.decide(travel.id, [{"type": "accept", "args": None}])
     app = InboxApp(service, settings=InboxSettings(reviewer="dana", undo_seconds=0, notify=["bell"]), live=False)
     async with app.run_test(size=(200, 40)) as pilot:
-        table = app.query_one(ItemTable)
+        table = app.inbox.table
         await wait_until(pilot, lambda: table.row_count > 0, what="rows")
         await pilot.pause(0.2)
         bar = plain(app.query_one("#topbar"), 250)

@@ -17,7 +17,6 @@ from inbox.app import InboxApp
 from inbox.config import InboxSettings
 from inbox.review import ReviewService
 from inbox.screens import inbox as inbox_screen
-from inbox.widgets.item_table import ItemTable
 
 NOW = datetime(2025, 3, 10, 9, 0, tzinfo=timezone.utc)
 ITEMS = inbox_screen.FIRST_PAGE + inbox_screen.PAGE + 30  # a first page, a full page, a short one
@@ -95,7 +94,7 @@ async def test_the_first_screen_shows_before_the_rest_is_read_then_every_row_arr
     gate = Gate(service)
     try:
         async with app.run_test(size=(160, 45)) as pilot:
-            table = app.query_one(ItemTable)
+            table = app.inbox.table
             await wait_until(pilot, lambda: table.row_count > 0 and app.inbox.counts, what="the first page")
             # The background read of the next page is asked for (and held by the gate).
             await wait_until(pilot, lambda: (inbox_screen.FIRST_PAGE, inbox_screen.PAGE + 1) in gate.reads,
@@ -130,7 +129,7 @@ async def test_past_the_preload_the_list_pages_in_as_the_cursor_nears_its_end(lo
     app, service, saver = await open_app(long_db)
     try:
         async with app.run_test(size=(160, 45)) as pilot:
-            table = app.query_one(ItemTable)
+            table = app.inbox.table
             loaded = inbox_screen.FIRST_PAGE + inbox_screen.PAGE
             await wait_until(pilot, lambda: table.row_count == loaded and app.inbox._loading_rest is None,
                              what="the background pages")
@@ -161,7 +160,7 @@ async def test_a_short_list_is_complete_after_one_read(short_db):
     gate = Gate(service)
     try:
         async with app.run_test(size=(160, 45)) as pilot:
-            table = app.query_one(ItemTable)
+            table = app.inbox.table
             await wait_until(pilot, lambda: table.row_count == 1 and app.inbox.counts, what="the row")
             await pilot.pause(0.1)
             assert table.complete and all(offset == 0 for offset, _limit in gate.reads)
@@ -174,7 +173,7 @@ async def test_a_search_shows_its_matches_at_once_not_a_first_page(long_db):
     app, service, saver = await open_app(long_db)
     try:
         async with app.run_test(size=(160, 45)) as pilot:
-            table = app.query_one(ItemTable)
+            table = app.inbox.table
             await wait_until(pilot, lambda: table.row_count > 0 and app.inbox.counts, what="the first page")
             await pilot.press("slash", *"email")
             await wait_until(pilot, lambda: table.row_count == inbox_screen.PAGE and app.inbox._loading_rest is None,
@@ -199,7 +198,7 @@ async def test_the_first_page_is_read_once_and_before_the_screen_is_composed(lon
     app.inbox.compose = counting_compose
     try:
         async with app.run_test(size=(160, 45)) as pilot:
-            table = app.query_one(ItemTable)
+            table = app.inbox.table
             await wait_until(pilot, lambda: table.row_count > 0 and app.inbox.counts, what="the first page")
             assert composed_after_reads == [1]  # the read was asked for before the screen was built
             assert gate.reads.count((0, inbox_screen.FIRST_PAGE + 1)) == 1
@@ -218,7 +217,7 @@ async def test_a_first_reload_for_another_tab_does_not_show_the_prefetched_rows(
             await pilot.press("2")  # Resolved, at once
             await wait_until(pilot, lambda: app.inbox.tab == "resolved" and app.inbox._loaded_once, what="the tab")
             await pilot.pause(0.1)
-            assert app.query_one(ItemTable).row_count == 0  # nothing decided yet
+            assert app.inbox.table.row_count == 0  # nothing decided yet
     finally:
         await saver.aclose()
 

@@ -120,7 +120,7 @@ async def test_p_proposes_a_rule_and_the_rules_screen_revokes_it(demo_db):
         await pilot.press("p")
         await pilot.pause(0.2)
         assert any("forbids accept, so no rule" in str(n.message) for n in app._notifications)
-        app.inbox.query_one("ItemTable").move_cursor(row=0)  # travel-agent-0001: book_flight
+        app.inbox.table.move_cursor(row=0)  # travel-agent-0001: book_flight
         await pilot.pause(0.3)
         await pilot.press("p")
         await wait_until(pilot, lambda: app.screen.__class__.__name__ == "ProposeRuleScreen", what="the dialog")
@@ -149,7 +149,7 @@ async def test_three_accepts_in_a_row_suggest_a_rule(demo_db):
     app, saver, graphs = await make_app(demo_db)
     async with app.run_test(size=(150, 40)) as pilot:
         from inbox.widgets.item_table import ItemTable
-        table = app.query_one(ItemTable)
+        table = app.inbox.table
         await wait_until(pilot, lambda: table.row_count > 0, what="rows")
         first = app.inbox.current
         for _ in range(3):

@@ -28,7 +28,6 @@ from inbox.cli import main
 from inbox.config import InboxSettings, SettingsError
 from inbox.review import ReviewService
 from inbox.text import defang, json_text, literal, one_line
-from inbox.widgets.item_table import ItemTable
 
 NOW = datetime(2025, 3, 10, 9, 0, tzinfo=timezone.utc)
 MARKUP = "[reverse on red]X[/]"
@@ -104,7 +103,7 @@ async def settle(pilot, app) -> None:
 
 
 async def select(pilot, app, thread_id: str) -> None:
-    table = app.query_one(ItemTable)
+    table = app.inbox.table
     for item in table.items.values():
         if item.record.thread_id == thread_id:
             table.move_cursor(row=table.get_row_index(item.id))
@@ -245,7 +244,7 @@ async def test_a_failing_reload_is_reported_and_the_app_keeps_working(tmp_path, 
         monkeypatch.undo()  # the fault is gone: a refresh works
         await pilot.press("R")
         await settle(pilot, app)
-        assert app.query_one(ItemTable).row_count == 2
+        assert app.inbox.table.row_count == 2
         assert app.is_running
 
 
@@ -313,7 +312,7 @@ async def test_hints_show_the_remapped_keys(tmp_path):
         assert "y accept · e edit · w respond · i ignore · h all keys" in shown   # the status line
         assert " y  accept " in shown and " w  respond " in shown                  # the detail pane
         assert " a  accept" not in shown
-        row = [str(cell) for cell in app.query_one(ItemTable).get_row(app.inbox.current.id)]
+        row = [str(cell) for cell in app.inbox.table.get_row(app.inbox.current.id)]
         assert "y e w i" in row[4]                                                   # the Keys column
         for _ in range(50):  # the footer repaints on its own timer: give it a moment on a loaded machine
             if "y Accept" in screen_text(app).replace("\xa0", " "):

@@ -19,7 +19,6 @@ from inbox.backends.remote import RemoteBackend
 from inbox.config import InboxSettings
 from inbox.review import ReviewService
 from inbox.screens import inbox as inbox_screen
-from inbox.widgets.item_table import ItemTable
 
 NOW = datetime(2025, 3, 10, 9, 0, tzinfo=timezone.utc)
 SINGLE = 12  # agent threads, one interrupt each; then one `pair` thread with two
@@ -83,7 +82,7 @@ async def test_first_page_first_then_pages_resume_and_the_count_becomes_exact(cr
     service.pending = gated
     app = InboxApp(service, settings=InboxSettings(reviewer="dana"), source=server.url, clock=lambda: NOW, live=False)
     async with app.run_test(size=(160, 45)) as pilot:
-        table = app.query_one(ItemTable)
+        table = app.inbox.table
         topbar = app.inbox.query_one("#topbar")
         await wait_until(pilot, lambda: table.row_count and app.inbox.counts, what="the first page")
         await wait_until(pilot, lambda: any(reads), what="the second page's read (held)")

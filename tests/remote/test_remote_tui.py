@@ -15,7 +15,6 @@ from inbox.app import InboxApp
 from inbox.backends.remote import RemoteBackend
 from inbox.config import InboxSettings
 from inbox.review import ReviewService
-from inbox.widgets.item_table import ItemTable
 
 NOW = datetime(2025, 3, 10, 9, 0, tzinfo=timezone.utc)
 
@@ -48,7 +47,7 @@ def status(app) -> str:
 
 
 async def select(pilot, app, interrupt_id: str) -> None:
-    table = app.query_one(ItemTable)
+    table = app.inbox.table
     await wait_until(pilot, lambda: interrupt_id in table.items, what=f"row {interrupt_id}")
     for _ in range(table.row_count + 1):
         if app.inbox.current and app.inbox.current.id == interrupt_id:
@@ -70,7 +69,7 @@ async def test_accept_from_the_keyboard_and_new_requests_arrive_live(any_server)
         await wait_until(pilot, lambda: "agent now asks: confirm_send" in status(app), what="the report")
         # A request raised by another client appears without a refresh.
         _other, later = await asyncio.to_thread(seed, url, "question", {})
-        await wait_until(pilot, lambda: later in app.query_one(ItemTable).items, what="the live request")
+        await wait_until(pilot, lambda: later in app.inbox.table.items, what="the live request")
 
 
 async def test_unreachable_then_back_recovers_by_itself(tmp_path):
@@ -82,7 +81,7 @@ async def test_unreachable_then_back_recovers_by_itself(tmp_path):
         await asyncio.to_thread(server.start)
         try:
             _thread, interrupt_id = await asyncio.to_thread(seed, server.url, "agent", {"email": "back"})
-            await wait_until(pilot, lambda: interrupt_id in app.query_one(ItemTable).items, timeout=30,
+            await wait_until(pilot, lambda: interrupt_id in app.inbox.table.items, timeout=30,
                              what="the list after recovery")
             assert "unreachable" not in topbar(app)
             assert not app.failures  # nothing was reported as a crash
@@ -166,7 +165,7 @@ async def test_a_list_that_failed_to_load_is_read_again_while_the_event_stream_i
     async with app.run_test(size=(150, 40)) as pilot:
         await wait_until(pilot, lambda: "unreachable" in topbar(app), what="the failed first read")
         assert "503" in status(app)
-        table = app.query_one(ItemTable)
+        table = app.inbox.table
         await wait_until(pilot, lambda: interrupt_id in table.items, what="the list read again")
         await wait_until(pilot, lambda: "unreachable" not in topbar(app), what="the state to end")
         assert "reachable again" in status(app)
