@@ -148,8 +148,9 @@ def markdown_text(source: str) -> Text:
                 body.append(lines[index])
                 index += 1
             index += 1  # the closing fence
-            code = code_text("\n".join(body), fence.group(2).lower() or "text")
-            blocks.append(Text("\n").join(Text.assemble(" ", part) for part in code.split("\n", allow_blank=True)))
+            # Not indented: the pane wraps a long line back to its first column, and the colour
+            # already sets the block apart.
+            blocks.append(code_text("\n".join(body), fence.group(2).lower() or "text"))
             continue
         if not line.strip():
             flush()
