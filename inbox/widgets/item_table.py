@@ -184,15 +184,31 @@ class ItemTable(DataTable):
         lines = self._cell_render_cache.get(cache_key)
         if lines is not None:
             return lines
+        # The cell's own segments do not depend on the cursor: built once, styled per state.
+        segments_key = ("segments", row_key, column_key, width, self._update_count)
+        segments = self._cell_render_cache.get(segments_key)
+        if segments is None:
+            segments = self._cell_segments(row_index, column_index, row_key, width)
+            if segments is None:
+                return super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
+            self._cell_render_cache[segments_key] = segments
+        component_style, post_style = self._get_styles_to_render_cell(
+            False, False, False, hover, cursor, self.show_cursor, self._show_hover_cursor,
+            self.cursor_foreground_priority == "css", self.cursor_background_priority == "css")
+        pre_style = base_style + Style.from_meta({"row": row_index, "column": column_index}) + component_style
+        lines = [list(Segment.apply_style(segments, pre_style, post_style))]
+        self._cell_render_cache[cache_key] = lines
+        return lines
+
+    def _cell_segments(self, row_index: int, column_index: int, row_key, width: int) -> list[Segment] | None:
+        """A one-line Text cell's segments, padded to `width`, unstyled by the table; None for
+        any other cell (DataTable renders those)."""
         cell = self._get_row_renderables(row_index).cells[column_index]
         row = self.rows[row_key]
         plain = cell.plain if isinstance(cell, Text) else ""
         if (not isinstance(cell, Text) or row.height != 1 or row.auto_height or self.fixed_rows or self.fixed_columns
                 or cell.justify not in (None, "default") or "\n" in plain or "\t" in plain):
-            return super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
-        component_style, post_style = self._get_styles_to_render_cell(
-            False, False, False, hover, cursor, self.show_cursor, self._show_hover_cursor,
-            self.cursor_foreground_priority == "css", self.cursor_background_priority == "css")
+            return None
         pad = self.cell_padding
         inner = max(width - 2 * pad, 0)
         if cell.cell_len > inner:  # cut as Rich would: the cell's overflow, else "fold" (a cut)
@@ -207,10 +223,31 @@ class ItemTable(DataTable):
             segments.append(Segment(" " * room))
         if pad:
             segments.append(Segment(" " * pad))
-        pre_style = base_style + Style.from_meta({"row": row_index, "column": column_index}) + component_style
-        lines = [list(Segment.apply_style(segments, pre_style, post_style))]
-        self._cell_render_cache[cache_key] = lines
-        return lines
+        return segments
+
+    def _render_line(self, y: int, x1: int, x2: int, base_style: Style):
+        # DataTable keys its rendered lines (and rows) by where the cursor is, so a move voids
+        # every one: the row the cursor left and the row it reached are built again from their
+        # cells, ~1–2 ms a row. With a row cursor a row's line depends only on whether the
+        # cursor (or the mouse) is on that row, so it is kept under that: the row left is drawn
+        # as it was before the cursor came, and a row visited before is drawn as it was then.
+        # Kept in DataTable's own line cache, so whatever clears that clears these.
+        if self.cursor_type != "row" or self.fixed_columns or self.fixed_rows or self._labelled_row_exists:
+            return super()._render_line(y, x1, x2, base_style)
+        try:
+            row_key, line_no = self._get_offsets(y)
+        except LookupError:
+            return super()._render_line(y, x1, x2, base_style)
+        row_index = self._row_locations.get(row_key) if row_key in self._row_locations else None
+        if row_index is None or line_no:  # the header, or a row of several lines
+            return super()._render_line(y, x1, x2, base_style)
+        key = ("row", row_key, row_index, x1, x2, self.size.width, self.cursor_coordinate.row == row_index,
+               self.hover_coordinate.row == row_index, base_style, self.show_cursor, self._show_hover_cursor,
+               self._update_count, self._pseudo_class_state)
+        strip = self._line_cache.get(key)
+        if strip is None:
+            strip = self._line_cache[key] = super()._render_line(y, x1, x2, base_style)
+        return strip
 
     @property
     def layout_columns(self) -> tuple:
