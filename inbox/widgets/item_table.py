@@ -20,7 +20,7 @@ from rich.style import Style
 from rich.text import Span, Text
 from textual.geometry import Size
 from textual.widgets import DataTable
-from textual.widgets.data_table import ColumnKey
+from textual.widgets.data_table import CellDoesNotExist, ColumnKey, RowKey
 
 from inbox import styles
 from inbox.keymap import Keys
@@ -450,20 +450,51 @@ class ItemTable(DataTable):
         thousand rows a few days old change once a day, not at every tick)."""
         if "age" not in self.shown_columns:
             return
+        changes = []
         for item_id, item in self.items.items():
             age = age_text(item.record.created_at, now)
             if self._ages.get(item_id) != age:
                 self._ages[item_id] = age
-                self.update_cell(item_id, "age", Text(age, style=styles.WARNING_STRONG if item.record.overdue else ""))
+                changes.append((item_id, "age", Text(age, style=styles.WARNING_STRONG if item.record.overdue else "")))
+        self.set_cells(changes)
+
+    def set_cells(self, changes: list[tuple[str, str, Text]]) -> None:
+        """Set cells (row key, column key, value) and repaint only their rows. DataTable's
+        `update_cell` counts each as a change to the whole table, which voids every row's
+        rendered cells and lines: an age tick that changed a few rows re-rendered the whole
+        list (~1.5 ms a row), landing in whichever key was being handled (bench/README.md,
+        session 7). Here only the changed rows' kept renderings are dropped."""
+        if not changes:
+            return
+        rows: set[RowKey] = set()
+        for row_key, column_key, value in changes:
+            row, column = RowKey(row_key), ColumnKey(column_key)
+            if row not in self._row_locations or column not in self._column_locations:
+                raise CellDoesNotExist(f"No cell exists for row_key={row_key!r}, column_key={column_key!r}.")
+            self._data[row][column] = value
+            rows.add(row)
+        indexes = {self._row_locations.get(row) for row in rows}
+        # What DataTable and _render_cell/_render_line keep, by their keys' shapes: renderables
+        # by (count, row index); cells by row key (or ("segments", row key, ...)); rows by row
+        # key; lines by ("row", row key, ...) here, else by y (dropped: none for these rows).
+        drops = ((self._row_renderable_cache, lambda key: key[1] in indexes),
+                 (self._cell_render_cache, lambda key: (key[1] if key[0] == "segments" else key[0]) in rows),
+                 (self._row_render_cache, lambda key: key[0] in rows),
+                 (self._line_cache, lambda key: key[0] != "row" or key[1] in rows))
+        for cache, dropped in drops:
+            for key in [key for key in cache.keys() if dropped(key)]:
+                cache.discard(key)
+        for index in indexes:
+            self.refresh_row(index)
 
     def replace_item(self, item: InboxItem, now: datetime | None = None) -> None:
         """Restyle one row in place (decided by us or someone else)."""
         if item.id in self.items:
             self.items[item.id] = item
             shown_age = self._ages.get(item.id)  # the age cell is left as it is: so is its record
-            for (key, _label, _width), cell in zip(self.layout_columns, self._cells(item, now or datetime.now(timezone.utc))):
-                if key != "age":
-                    self.update_cell(item.id, key, cell)
+            self.set_cells([(item.id, key, cell) for (key, _label, _width), cell
+                            in zip(self.layout_columns, self._cells(item, now or datetime.now(timezone.utc)))
+                            if key != "age"])
             if shown_age is not None:
                 self._ages[item.id] = shown_age
 
@@ -476,7 +507,7 @@ class ItemTable(DataTable):
         elif self.items[item_id].record.status == "pending":
             self.marked[item_id] = self.items[item_id]
         mark = Text("●", style=styles.MARK) if item_id in self.marked else Text(" ")
-        self.update_cell(item_id, "mark", mark)
+        self.set_cells([(item_id, "mark", mark)])
 
     @property
     def current_id(self) -> str | None:
