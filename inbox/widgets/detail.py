@@ -4,8 +4,8 @@ It is redrawn whenever the cursor comes to rest on a request, so it is one widge
 `Text` into lines it keeps (see DetailPane), not a container of widgets: updating a container's
 children relayouts the screen once per child whose height changed, and again when their sizes
 settle. The description's Markdown and the arguments' JSON are styled by detail_text's few
-regular expressions, not by Rich's `Markdown` and `Syntax` (pygments), which cost 10–30 ms a
-request; the full view, opened on purpose, still renders the description with Textual's
+regular expressions, not by Rich's `Markdown` and `Syntax` (pygments), which cost about twice
+as much a request; the full view, opened on purpose, still renders the description with Textual's
 `Markdown` widget.
 """
 
@@ -159,7 +159,7 @@ def args_renderable(item: InboxItem, expanded: bool, keys: Keys) -> Text:
 def description_markdown(description: str) -> Text:
     """Markdown is intended in a description, but terminal escapes are not; a link shows its
     address instead of becoming a terminal hyperlink. Styled by detail_text, not parsed by
-    Rich's Markdown (its cost per request was most of a key's)."""
+    Rich's Markdown (drawn for every request the cursor passes or rests next to)."""
     return markdown_text(defang(description))
 
 

@@ -1,9 +1,9 @@
 """Cheap styling for the detail pane: a Markdown description and the arguments as styled `Text`.
 
 The pane is drawn each time the cursor rests on a request (and ahead, for its neighbours), so
-it cannot afford Rich's `Markdown` (a full CommonMark parse, then a renderable per block) or
-`Syntax` (pygments' lexers): 10–30 ms a request on these VMs, most of a key's CPU
-(bench/README.md, issue 16, session 7). Descriptions are short and use a handful of Markdown
+it cannot afford Rich's `Markdown` (a full CommonMark parse, then a renderable per block) and
+`Syntax` (pygments' lexers) for each: drawing a demo request ahead cost ~6 ms with them, ~3 ms
+with this, and more for long descriptions (bench/README.md, issue 16, session 7). Descriptions are short and use a handful of Markdown
 forms (emphasis, inline code, a fenced block, a list, a quote), and the arguments are JSON or
 the YAML `readable()` writes, so a few regular expressions give the look an operator needs:
 what is emphasised stands out, keys, strings and numbers read apart. Anything else shows as
