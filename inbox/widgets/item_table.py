@@ -148,6 +148,7 @@ class ItemTable(DataTable):
         self.held: dict[str, str] = {}  # decisions in their undo window: id -> the countdown shown
         self._slots: dict[str, int] = {}  # thread id -> the row its decided request left
         self._ages: dict[str, str] = {}  # id -> the age shown, so `tick` touches only rows whose age changed
+        self._row_versions: dict[RowKey, int] = {}  # row -> how many times set_cells changed it (in cache keys)
 
     def _update_dimensions(self, new_rows) -> None:
         # Textual measures every cell of every new row, for the columns that size to their
@@ -179,13 +180,14 @@ class ItemTable(DataTable):
             return super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
         row_key = self._row_locations.get_key(row_index)
         column_key = self._column_locations.get_key(column_index)
+        version = self._row_versions.get(row_key, 0)  # set_cells changed the row
         cache_key = (row_key, column_key, base_style, cursor, hover, self._show_hover_cursor, self._update_count,
-                     self._pseudo_class_state)
+                     self._pseudo_class_state, version)
         lines = self._cell_render_cache.get(cache_key)
         if lines is not None:
             return lines
         # The cell's own segments do not depend on the cursor: built once, styled per state.
-        segments_key = ("segments", row_key, column_key, width, self._update_count)
+        segments_key = ("segments", row_key, column_key, width, self._update_count, version)
         segments = self._cell_render_cache.get(segments_key)
         if segments is None:
             segments = self._cell_segments(row_index, column_index, row_key, width)
@@ -243,7 +245,7 @@ class ItemTable(DataTable):
             return super()._render_line(y, x1, x2, base_style)
         key = ("row", row_key, row_index, x1, x2, self.size.width, self.cursor_coordinate.row == row_index,
                self.hover_coordinate.row == row_index, base_style, self.show_cursor, self._show_hover_cursor,
-               self._update_count, self._pseudo_class_state)
+               self._update_count, self._pseudo_class_state, self._row_versions.get(row_key, 0))
         strip = self._line_cache.get(key)
         if strip is None:
             strip = self._line_cache[key] = super()._render_line(y, x1, x2, base_style)
@@ -463,24 +465,31 @@ class ItemTable(DataTable):
         `update_cell` counts each as a change to the whole table, which voids every row's
         rendered cells and lines: an age tick that changed a few rows re-rendered the whole
         list (~1.5 ms a row), landing in whichever key was being handled (bench/README.md,
-        session 7). Here only the changed rows' kept renderings are dropped."""
+        session 7). Here the changed rows get a new version, which _render_cell and _render_line
+        key their renderings by, and only DataTable's own per-row caches (≤ 1,000 entries) are
+        searched for them."""
         if not changes:
             return
         rows: set[RowKey] = set()
+        simple = True
         for row_key, column_key, value in changes:
             row, column = RowKey(row_key), ColumnKey(column_key)
             if row not in self._row_locations or column not in self._column_locations:
                 raise CellDoesNotExist(f"No cell exists for row_key={row_key!r}, column_key={column_key!r}.")
             self._data[row][column] = value
             rows.add(row)
+            simple = (simple and isinstance(value, Text) and value.justify in (None, "default")
+                      and "\n" not in value.plain and "\t" not in value.plain)
+        if not simple:  # a cell DataTable renders itself (keyed without the version): as update_cell does
+            self._update_count += 1
+            self.refresh()
+            return
+        for row in rows:
+            self._row_versions[row] = self._row_versions.get(row, 0) + 1
         indexes = {self._row_locations.get(row) for row in rows}
-        # What DataTable and _render_cell/_render_line keep, by their keys' shapes: renderables
-        # by (count, row index); cells by row key (or ("segments", row key, ...)); rows by row
-        # key; lines by ("row", row key, ...) here, else by y (dropped: none for these rows).
-        drops = ((self._row_renderable_cache, lambda key: key[1] in indexes),
-                 (self._cell_render_cache, lambda key: (key[1] if key[0] == "segments" else key[0]) in rows),
-                 (self._row_render_cache, lambda key: key[0] in rows),
-                 (self._line_cache, lambda key: key[0] != "row" or key[1] in rows))
+        drops = ((self._row_renderable_cache, lambda key: key[1] in indexes),  # (count, row index)
+                 (self._row_render_cache, lambda key: key[0] in rows),  # (row key, ...)
+                 (self._line_cache, lambda key: key[0] != "row"))  # DataTable's, by y: not these rows'
         for cache, dropped in drops:
             for key in [key for key in cache.keys() if dropped(key)]:
                 cache.discard(key)
