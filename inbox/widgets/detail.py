@@ -1,11 +1,12 @@
 """The detail pane: everything about the selected request, and what each key will do to it.
 
-It is redrawn whenever the cursor comes to rest on a request, so it is one widget drawing Rich
-renderables into lines it keeps (see DetailPane), not a container of widgets: updating a
-container's children relayouts the screen once per child whose height changed, and again when
-their sizes settle. The description is Rich's `Markdown` (parsed once, drawn like any other
-text) rather than Textual's `Markdown` widget, which mounts a widget per paragraph, list item
-and code block on every update (the full view, opened on purpose, still uses that one).
+It is redrawn whenever the cursor comes to rest on a request, so it is one widget drawing styled
+`Text` into lines it keeps (see DetailPane), not a container of widgets: updating a container's
+children relayouts the screen once per child whose height changed, and again when their sizes
+settle. The description's Markdown and the arguments' JSON are styled by detail_text's few
+regular expressions, not by Rich's `Markdown` and `Syntax` (pygments), which cost about twice
+as much a request; the full view, opened on purpose, still renders the description with Textual's
+`Markdown` widget.
 """
 
 from __future__ import annotations
@@ -13,11 +14,8 @@ from __future__ import annotations
 import json
 from typing import Any, Callable
 
-from rich.console import Group
-from rich.markdown import Markdown
-from rich.syntax import Syntax
 from rich.text import Text
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.visual import Visual, visualize
@@ -27,6 +25,7 @@ from inbox.keymap import Keys
 from inbox.edits import MISSING, args_diff, sent_args, show_value
 from inbox.review import InboxItem, describe_decision, short_id
 from inbox.text import defang, literal, one_line, readable, timestamp
+from inbox.widgets.detail_text import code_text, markdown_text
 from inbox.widgets.item_table import response_key
 from inbox.widgets.scroll_size import set_scroll_size
 
@@ -133,14 +132,16 @@ def diff_text(before: dict, after: dict) -> Text:
     return text
 
 
-def args_renderable(item: InboxItem, expanded: bool, keys: Keys):
-    parts = []
+def args_renderable(item: InboxItem, expanded: bool, keys: Keys) -> Text:
+    parts: list[Text] = []
     edited = sent_args(item.record.response) if item.record.status == "resolved" else {}
     for entry in item.items:
         if entry.index in edited and isinstance(entry.args, dict):
             parts.append(Text(f"{one_line(entry.action, 40)}: edited (- asked for, + sent); below, the arguments as sent:",
                               style=styles.WARNING_STRONG))
-            parts.append(diff_text(entry.args, edited[entry.index]))
+            diff = diff_text(entry.args, edited[entry.index])
+            diff.rstrip()  # its lines end in newlines; the parts are joined by one
+            parts.append(diff)
         value = entry.args if item.kind != "question" else entry.raw
         if entry.index in edited:
             value = edited[entry.index]  # the JSON below is what was sent
@@ -148,17 +149,18 @@ def args_renderable(item: InboxItem, expanded: bool, keys: Keys):
         code = full if expanded else full[:ARGS_PREVIEW_CHARS]
         if item.needs_stepper:
             parts.append(Text(f"{entry.index + 1}. {one_line(entry.action, 40)}", style=styles.STRONG))
-        parts.append(Syntax(code, lexer, theme="ansi_dark", word_wrap=True, background_color="default"))
+        parts.append(code_text(code, lexer))
         if len(code) < len(full):
             parts.append(Text(f"… {len(full) - len(code):,} more characters — press {keys.label('expand')} to expand",
                               style=styles.WARNING_STRONG))
-    return Group(*parts)
+    return Text("\n").join(parts)
 
 
-def description_markdown(description: str) -> Markdown:
+def description_markdown(description: str) -> Text:
     """Markdown is intended in a description, but terminal escapes are not; a link shows its
-    address instead of becoming a terminal hyperlink; code blocks keep the terminal's colours."""
-    return Markdown(defang(description), code_theme="ansi_dark", hyperlinks=False)
+    address instead of becoming a terminal hyperlink. Styled by detail_text, not parsed by
+    Rich's Markdown (drawn for every request the cursor passes or rests next to)."""
+    return markdown_text(defang(description))
 
 
 def messages_text(messages: list) -> Text:
@@ -188,11 +190,17 @@ class DetailPane(ScrollView, can_focus=True):
 
     One widget whose lines are rendered when the request changes and kept (a section's lines
     until that section changes, all of them until the width changes), so scrolling and repainting
-    render nothing, and showing another request lays nothing out (unless the scroll bar comes or
-    goes). `prepare` renders a request's lines ahead, for the cursor's neighbours."""
+    render nothing, and showing another request lays nothing out (its scroll bar is always
+    shown). `prepare` renders a request's lines ahead, for the cursor's neighbours."""
 
     COMPONENT_CLASSES = {"detail-pane--title"}
+    # The vertical scroll bar is always shown (an empty track when everything fits): a bar that
+    # came and went with the request's length laid out the whole screen at every such move,
+    # half the moves in the demo, and shifted the text by a column.
     DEFAULT_CSS = """
+    DetailPane {
+        overflow-y: scroll;
+    }
     DetailPane > .detail-pane--title {
         color: $text-muted;
         text-style: bold underline;
@@ -262,10 +270,7 @@ class DetailPane(ScrollView, can_focus=True):
         if not self.is_mounted or not self.size.width:
             return
         keys, titles, sources = self._describe(item, age, expanded)
-        region = self.content_region
-        lines = self._join(region.width, sources, keys, titles, {})
-        if len(lines) > region.height and region.width > self.styles.scrollbar_size_vertical:
-            self._join(region.width - self.styles.scrollbar_size_vertical, sources, keys, titles, {})
+        self._join(self.scrollable_content_region.width, sources, keys, titles, {})
 
     def _describe(self, item: InboxItem, age: str, expanded: bool) -> tuple[dict, dict, dict]:
         """What `item`'s sections depend on (their keys), their titles, and what builds each."""
@@ -301,16 +306,33 @@ class DetailPane(ScrollView, can_focus=True):
         """Join the sections' lines (rendering those not rendered at this width) and size the scroll area."""
         if not self.is_mounted or not self.size.width:
             return
-        region = self.content_region
-        width = region.width
+        width = self.scrollable_content_region.width  # the scroll bar's column is always kept (DEFAULT_CSS)
         lines = self._join(width, self._sources, self._keys, self.titles, self._strips)
-        if len(lines) > region.height and width > self.styles.scrollbar_size_vertical:
-            width -= self.styles.scrollbar_size_vertical  # the scroll bar takes its columns
-            lines = self._join(width, self._sources, self._keys, self.titles, self._strips)
+        changed = self._changed_rows(lines) if width == self._width else None
         self._lines, self._width = lines, width
-        self._styled = {}
-        set_scroll_size(self, Size(width, len(lines)))  # no layout of the screen unless a scroll bar comes or goes
-        self.refresh()
+        if changed is None:
+            self._styled = {}
+        else:  # the painted lines still shown as they were (in view, unchanged) are kept
+            top, height = int(self.scroll_y), self.scrollable_content_region.height
+            self._styled = {index: line for index, line in self._styled.items()
+                            if 0 <= index - top < height and index - top not in changed}
+        set_scroll_size(self, Size(width, len(lines)))  # the scroll bar is always there: no layout of the screen
+        if changed is None:
+            self.refresh()
+        else:  # only the rows that read differently are painted again (the titles, blank lines stay)
+            self.refresh(*(Region(0, y, width, 1) for y in changed))
+
+    def _changed_rows(self, lines: list[Strip]) -> list[int]:
+        """The rows in view whose line differs between the shown lines and `lines`."""
+        top, old = int(self.scroll_y), self._lines
+        rows = []
+        for y in range(self.scrollable_content_region.height):
+            index = top + y
+            before = old[index] if index < len(old) else None
+            after = lines[index] if index < len(lines) else None
+            if before is not after and before != after:
+                rows.append(y)
+        return rows
 
     def _join(self, width: int, sources: dict, keys: dict, titles: dict, strips: dict) -> list[Strip]:
         """The sections' lines at `width`: from `strips` (the shown sections'), else the kept
@@ -362,6 +384,7 @@ class DetailPane(ScrollView, can_focus=True):
         self._kept.clear()  # drawn in the old theme's colours
         self._title_lines.clear()
         self._strips.clear()
+        self._width = 0  # every line repainted
         self._relayout()
 
     def render_lines(self, crop) -> list[Strip]:

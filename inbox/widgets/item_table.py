@@ -20,7 +20,7 @@ from rich.style import Style
 from rich.text import Span, Text
 from textual.geometry import Size
 from textual.widgets import DataTable
-from textual.widgets.data_table import ColumnKey
+from textual.widgets.data_table import CellDoesNotExist, ColumnKey, RowKey
 
 from inbox import styles
 from inbox.keymap import Keys
@@ -148,6 +148,7 @@ class ItemTable(DataTable):
         self.held: dict[str, str] = {}  # decisions in their undo window: id -> the countdown shown
         self._slots: dict[str, int] = {}  # thread id -> the row its decided request left
         self._ages: dict[str, str] = {}  # id -> the age shown, so `tick` touches only rows whose age changed
+        self._row_versions: dict[RowKey, int] = {}  # row -> how many times set_cells changed it (in cache keys)
 
     def _update_dimensions(self, new_rows) -> None:
         # Textual measures every cell of every new row, for the columns that size to their
@@ -179,20 +180,37 @@ class ItemTable(DataTable):
             return super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
         row_key = self._row_locations.get_key(row_index)
         column_key = self._column_locations.get_key(column_index)
+        version = self._row_versions.get(row_key, 0)  # set_cells changed the row
         cache_key = (row_key, column_key, base_style, cursor, hover, self._show_hover_cursor, self._update_count,
-                     self._pseudo_class_state)
+                     self._pseudo_class_state, version)
         lines = self._cell_render_cache.get(cache_key)
         if lines is not None:
             return lines
+        # The cell's own segments do not depend on the cursor: built once, styled per state.
+        segments_key = ("segments", row_key, column_key, width, self._update_count, version)
+        segments = self._cell_render_cache.get(segments_key)
+        if segments is None:
+            segments = self._cell_segments(row_index, column_index, row_key, width)
+            if segments is None:
+                return super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
+            self._cell_render_cache[segments_key] = segments
+        component_style, post_style = self._get_styles_to_render_cell(
+            False, False, False, hover, cursor, self.show_cursor, self._show_hover_cursor,
+            self.cursor_foreground_priority == "css", self.cursor_background_priority == "css")
+        pre_style = base_style + Style.from_meta({"row": row_index, "column": column_index}) + component_style
+        lines = [list(Segment.apply_style(segments, pre_style, post_style))]
+        self._cell_render_cache[cache_key] = lines
+        return lines
+
+    def _cell_segments(self, row_index: int, column_index: int, row_key, width: int) -> list[Segment] | None:
+        """A one-line Text cell's segments, padded to `width`, unstyled by the table; None for
+        any other cell (DataTable renders those)."""
         cell = self._get_row_renderables(row_index).cells[column_index]
         row = self.rows[row_key]
         plain = cell.plain if isinstance(cell, Text) else ""
         if (not isinstance(cell, Text) or row.height != 1 or row.auto_height or self.fixed_rows or self.fixed_columns
                 or cell.justify not in (None, "default") or "\n" in plain or "\t" in plain):
-            return super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
-        component_style, post_style = self._get_styles_to_render_cell(
-            False, False, False, hover, cursor, self.show_cursor, self._show_hover_cursor,
-            self.cursor_foreground_priority == "css", self.cursor_background_priority == "css")
+            return None
         pad = self.cell_padding
         inner = max(width - 2 * pad, 0)
         if cell.cell_len > inner:  # cut as Rich would: the cell's overflow, else "fold" (a cut)
@@ -207,10 +225,31 @@ class ItemTable(DataTable):
             segments.append(Segment(" " * room))
         if pad:
             segments.append(Segment(" " * pad))
-        pre_style = base_style + Style.from_meta({"row": row_index, "column": column_index}) + component_style
-        lines = [list(Segment.apply_style(segments, pre_style, post_style))]
-        self._cell_render_cache[cache_key] = lines
-        return lines
+        return segments
+
+    def _render_line(self, y: int, x1: int, x2: int, base_style: Style):
+        # DataTable keys its rendered lines (and rows) by where the cursor is, so a move voids
+        # every one: the row the cursor left and the row it reached are built again from their
+        # cells, ~1–2 ms a row. With a row cursor a row's line depends only on whether the
+        # cursor (or the mouse) is on that row, so it is kept under that: the row left is drawn
+        # as it was before the cursor came, and a row visited before is drawn as it was then.
+        # Kept in DataTable's own line cache, so whatever clears that clears these.
+        if self.cursor_type != "row" or self.fixed_columns or self.fixed_rows or self._labelled_row_exists:
+            return super()._render_line(y, x1, x2, base_style)
+        try:
+            row_key, line_no = self._get_offsets(y)
+        except LookupError:
+            return super()._render_line(y, x1, x2, base_style)
+        row_index = self._row_locations.get(row_key) if row_key in self._row_locations else None
+        if row_index is None or line_no:  # the header, or a row of several lines
+            return super()._render_line(y, x1, x2, base_style)
+        key = ("row", row_key, row_index, x1, x2, self.size.width, self.cursor_coordinate.row == row_index,
+               self.hover_coordinate.row == row_index, base_style, self.show_cursor, self._show_hover_cursor,
+               self._update_count, self._pseudo_class_state, self._row_versions.get(row_key, 0))
+        strip = self._line_cache.get(key)
+        if strip is None:
+            strip = self._line_cache[key] = super()._render_line(y, x1, x2, base_style)
+        return strip
 
     @property
     def layout_columns(self) -> tuple:
@@ -413,20 +452,58 @@ class ItemTable(DataTable):
         thousand rows a few days old change once a day, not at every tick)."""
         if "age" not in self.shown_columns:
             return
+        changes = []
         for item_id, item in self.items.items():
             age = age_text(item.record.created_at, now)
             if self._ages.get(item_id) != age:
                 self._ages[item_id] = age
-                self.update_cell(item_id, "age", Text(age, style=styles.WARNING_STRONG if item.record.overdue else ""))
+                changes.append((item_id, "age", Text(age, style=styles.WARNING_STRONG if item.record.overdue else "")))
+        self.set_cells(changes)
+
+    def set_cells(self, changes: list[tuple[str, str, Text]]) -> None:
+        """Set cells (row key, column key, value) and repaint only their rows. DataTable's
+        `update_cell` counts each as a change to the whole table, which voids every row's
+        rendered cells and lines: an age tick that changed a few rows re-rendered the whole
+        list (~1.5 ms a row), landing in whichever key was being handled (bench/README.md,
+        session 7). Here the changed rows get a new version, which _render_cell and _render_line
+        key their renderings by, and only DataTable's own per-row caches (≤ 1,000 entries) are
+        searched for them."""
+        if not changes:
+            return
+        rows: set[RowKey] = set()
+        simple = True
+        for row_key, column_key, value in changes:
+            row, column = RowKey(row_key), ColumnKey(column_key)
+            if row not in self._row_locations or column not in self._column_locations:
+                raise CellDoesNotExist(f"No cell exists for row_key={row_key!r}, column_key={column_key!r}.")
+            self._data[row][column] = value
+            rows.add(row)
+            simple = (simple and isinstance(value, Text) and value.justify in (None, "default")
+                      and "\n" not in value.plain and "\t" not in value.plain)
+        if not simple:  # a cell DataTable renders itself (keyed without the version): as update_cell does
+            self._update_count += 1
+            self.refresh()
+            return
+        for row in rows:
+            self._row_versions[row] = self._row_versions.get(row, 0) + 1
+        indexes = {self._row_locations.get(row) for row in rows}
+        drops = ((self._row_renderable_cache, lambda key: key[1] in indexes),  # (count, row index)
+                 (self._row_render_cache, lambda key: key[0] in rows),  # (row key, ...)
+                 (self._line_cache, lambda key: key[0] != "row"))  # DataTable's, by y: not these rows'
+        for cache, dropped in drops:
+            for key in [key for key in cache.keys() if dropped(key)]:
+                cache.discard(key)
+        for index in indexes:
+            self.refresh_row(index)
 
     def replace_item(self, item: InboxItem, now: datetime | None = None) -> None:
         """Restyle one row in place (decided by us or someone else)."""
         if item.id in self.items:
             self.items[item.id] = item
             shown_age = self._ages.get(item.id)  # the age cell is left as it is: so is its record
-            for (key, _label, _width), cell in zip(self.layout_columns, self._cells(item, now or datetime.now(timezone.utc))):
-                if key != "age":
-                    self.update_cell(item.id, key, cell)
+            self.set_cells([(item.id, key, cell) for (key, _label, _width), cell
+                            in zip(self.layout_columns, self._cells(item, now or datetime.now(timezone.utc)))
+                            if key != "age"])
             if shown_age is not None:
                 self._ages[item.id] = shown_age
 
@@ -439,7 +516,7 @@ class ItemTable(DataTable):
         elif self.items[item_id].record.status == "pending":
             self.marked[item_id] = self.items[item_id]
         mark = Text("●", style=styles.MARK) if item_id in self.marked else Text(" ")
-        self.update_cell(item_id, "mark", mark)
+        self.set_cells([(item_id, "mark", mark)])
 
     @property
     def current_id(self) -> str | None:

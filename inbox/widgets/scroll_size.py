@@ -22,9 +22,31 @@ def set_scroll_size(widget: Widget, size: Size) -> bool:
         widget.virtual_size = size
         return True
     bars = widget.show_vertical_scrollbar, widget.show_horizontal_scrollbar
+    before = widget.virtual_size
     widget.set_reactive(Widget.virtual_size, size)
-    widget._scroll_update(size)  # the scroll bars' sizes and visibility (Textual's, private)
+    widget._refresh_scrollbars()  # which scroll bars are shown (Textual's, private)
     if (widget.show_vertical_scrollbar, widget.show_horizontal_scrollbar) != bars:
+        widget._scroll_update(size)  # the scroll bars' sizes (Textual's, private)
         widget.refresh(layout=True)
         return True
+    if widget.show_vertical_scrollbar and widget.styles.scrollbar_size_vertical:
+        window = widget.container_size.height - widget.scrollbar_size_horizontal
+        _set_bar(widget.vertical_scrollbar, before.height, size.height, window)
+    if widget.show_horizontal_scrollbar and widget.styles.scrollbar_size_horizontal:
+        window = widget.container_size.width - widget.scrollbar_size_vertical
+        _set_bar(widget.horizontal_scrollbar, before.width, size.width, window)
+    widget.scroll_x = widget.validate_scroll_x(widget.scroll_x)
+    widget.scroll_y = widget.validate_scroll_y(widget.scroll_y)
     return False
+
+
+def _set_bar(bar, before: int, after: int, window: int) -> None:
+    """Textual repaints a scroll bar whenever its widget's scroll size is set (2–3 ms for the
+    detail pane's 38 rows, at every move). A bar whose content fits its window, before and
+    after, is drawn as an empty track either way: its sizes are set without a repaint."""
+    if before <= window and after <= window and bar.window_size == window:
+        bar.set_reactive(type(bar).window_virtual_size, after)
+    else:
+        bar.window_virtual_size = after
+        bar.window_size = window
+        bar.refresh()

@@ -315,3 +315,24 @@ async def test_keys_can_be_remapped_by_binding_id(demo_db):
         await pilot.press("y")
         await wait_until(pilot, lambda: "finished" in status_text(app), what="the run to finish")
         assert (await saver.aget_interrupt(item.id)).status == "resolved"
+
+
+async def test_an_age_tick_repaints_only_the_rows_whose_age_changed(demo_db):
+    """ItemTable.set_cells: a changed cell voids its row's rendering only (DataTable's
+    update_cell voided every row's), and the row shows the new value."""
+    app, _saver, _graphs = await make_app(demo_db)
+    async with app.run_test(size=(160, 45)) as pilot:
+        table = app.query_one(ItemTable)
+        await wait_until(pilot, lambda: table.row_count > 4, what="the rows")
+        await pilot.pause(0.2)
+        shown_age = table._ages[table.item_at(2).id]
+        table._ages[table.item_at(2).id] = "stale"  # as if its age had changed since the last tick
+        before = [table.render_line(y) for y in range(1, 6)]  # the header is line 0
+        table.tick(table._now)
+        after = [table.render_line(y) for y in range(1, 6)]
+        assert [a is b for a, b in zip(before, after)] == [True, True, False, True, True]
+        assert after[2].text == before[2].text and shown_age in after[2].text
+        table.move_cursor(row=3)
+        await pilot.press("space")  # marks row 3 (and moves down)
+        await pilot.pause(0.1)
+        assert "●" in table.render_line(4).text and "●" not in table.render_line(3).text
