@@ -21,7 +21,7 @@ import socket
 import threading
 import time
 from datetime import datetime, timezone
-from typing import Any, AsyncIterator, Iterator, NamedTuple, Sequence
+from typing import Any, AsyncIterator, Callable, Iterator, NamedTuple, Sequence
 
 from engine.errors import GraphConfigError, LeaseLost, ThreadBusy, ThreadMovedOn
 from engine.events import Event
@@ -254,14 +254,21 @@ class BaseCheckpointSaver:
         with self._subscribers_lock:
             self._subscribers.add(entry)
         last = since if since is not None else 0
+        written_elsewhere = self._write_probe()
+        written_elsewhere()  # the baseline: what the first read below sees
         try:
             while True:
                 wake.clear()
                 for event in await self.aread_events(since=last):
                     last = event.seq
                     yield event
-                with contextlib.suppress(asyncio.TimeoutError):
-                    await asyncio.wait_for(wake.wait(), timeout=self._poll_timeout(poll_interval))
+                while True:
+                    try:
+                        await asyncio.wait_for(wake.wait(), timeout=self._poll_timeout(poll_interval))
+                        break  # a write of this process
+                    except asyncio.TimeoutError:
+                        if written_elsewhere():
+                            break
         finally:
             with self._subscribers_lock:
                 self._subscribers.discard(entry)
@@ -269,6 +276,11 @@ class BaseCheckpointSaver:
     def _poll_timeout(self, poll_interval: float) -> float | None:
         """How long a subscriber sleeps without a local wake-up. None: only local writes exist."""
         return None
+
+    def _write_probe(self) -> Callable[[], bool]:
+        """A cheap check, called between polls, of whether another process may have written
+        since the last call; a poll that it says False to reads nothing. By default: always."""
+        return lambda: True
 
     async def alast_event_seq(self) -> int:
         events = await self.aread_events(since=None)

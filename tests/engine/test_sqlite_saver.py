@@ -27,6 +27,7 @@ import pytest
 from engine.checkpoint.memory import InMemorySaver
 from engine.checkpoint.sqlite.packing import unpack
 from engine.checkpoint.sqlite import APPLICATION_ID, SCHEMA_VERSION, SqliteSaver
+from engine.checkpoint.sqlite.commit_probe import commit_probe
 from engine.errors import AlreadyResolved, StorageError
 from engine.events import InterruptRaised, RunFailed, RunFinished, RunStarted
 
@@ -836,6 +837,45 @@ async def test_subscriber_sees_an_interrupt_raised_by_another_process(tmp_path):
         print(f"\ncross-process event latency: {latency * 1000:.0f} ms")
         assert latency < 2.0
         assert [r.id for r in await saver.alist_pending()] == ["from-child"]
+
+
+async def test_an_idle_subscriber_queries_only_after_a_commit(tmp_path, monkeypatch):
+    """Between polls the subscriber looks at the wal-index header (commit_probe.py): an idle
+    inbox reads the events table once, not 20 times a second, and another process's commit
+    is still noticed."""
+    path = tmp_path / "idle.sqlite"
+    async with SqliteSaver.from_conn_string(path) as saver:
+        await saver.aput_events([RunStarted(at=at(0), thread_id="local")])
+        probe = commit_probe(saver.path)
+        assert probe() and not probe()
+        reads, seen = [], []
+        real_read = saver.aread_events
+
+        async def counted_read(*args, **kwargs):
+            reads.append(time.monotonic())
+            return await real_read(*args, **kwargs)
+
+        monkeypatch.setattr(saver, "aread_events", counted_read)
+
+        async def follow():
+            async for event in saver.subscribe(since=await saver.alast_event_seq()):
+                seen.append(event)
+
+        follower = asyncio.create_task(follow())
+        await asyncio.sleep(0.6)  # 12 polls of 50 ms with no commit anywhere
+        idle_reads = len(reads)
+        child = await asyncio.create_subprocess_exec(
+            sys.executable, "-c", _CHILD_RAISE, str(path), env=subprocess_env(),
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        _, err = await child.communicate()
+        assert child.returncode == 0, err.decode()
+        assert probe(), "another process's commit changed the wal-index header"
+        deadline = time.monotonic() + 10
+        while not seen and time.monotonic() < deadline:
+            await asyncio.sleep(0.02)
+        follower.cancel()
+    assert idle_reads == 1, reads
+    assert [event.interrupt_id for event in seen] == ["from-child"]
 
 
 _CHILD_RACE = textwrap.dedent("""

@@ -71,6 +71,7 @@ from engine.checkpoint.sqlite import connection
 from engine.checkpoint.sqlite.api_records import SqliteApiRecords
 from engine.checkpoint.sqlite.blobs import BlobCache
 from engine.checkpoint.sqlite.checkpoints import CHECKPOINT_COLUMNS, CheckpointRows
+from engine.checkpoint.sqlite.commit_probe import commit_probe
 from engine.checkpoint.sqlite.compaction import compact_checkpoint
 from engine.checkpoint.sqlite.events import EventLog
 from engine.checkpoint.sqlite.ledger import SqliteLedger
@@ -374,6 +375,9 @@ class SqliteSaver(OpenClose, BaseCheckpointSaver):
     def _poll_timeout(self, poll_interval: float) -> float | None:
         # Another process may write to the file: re-read `seq > last` at least every 50 ms.
         return None if self.is_memory else min(poll_interval, 0.05)
+
+    def _write_probe(self) -> Callable[[], bool]:
+        return super()._write_probe() if self.is_memory else commit_probe(self.path)
 
     # --- the inbox's queries and exactly-once decisions (queries.py) ---------------------------------
     alist_pending = _delegate("_queries", Queries.alist_pending)
