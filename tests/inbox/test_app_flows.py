@@ -322,7 +322,7 @@ async def test_an_age_tick_repaints_only_the_rows_whose_age_changed(demo_db):
     update_cell voided every row's), and the row shows the new value."""
     app, _saver, _graphs = await make_app(demo_db)
     async with app.run_test(size=(160, 45)) as pilot:
-        table = app.query_one(ItemTable)
+        table = app.inbox.table
         await wait_until(pilot, lambda: table.row_count > 4, what="the rows")
         await pilot.pause(0.2)
         shown_age = table._ages[table.item_at(2).id]
