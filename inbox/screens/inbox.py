@@ -403,9 +403,10 @@ class InboxScreen(Screen):
             text = Text(f"“{one_line(self.filter_text, 40)}”: " + (
                 f"{table.cursor_row + 1} of {found}{more} · {key('search_next')}/{key('search_previous')} "
                 f"next/previous · {key('clear_filter')} clears" if found else "no match"))
+            if pending > SEARCH_WINDOW and self.tab in ("pending", "all"):  # say what was not searched
+                text.append(f" · searched the oldest {SEARCH_WINDOW:,} of {pending:,} pending", style=styles.WARNING)
             if item is None:
                 return text
-            text.append(" · ")
         else:
             text = Text(f"{shown_count} request{'s' if pending != 1 else ''} waiting" if pending else
                         "Nothing is waiting for you. New requests appear here as agents raise them.")

@@ -41,3 +41,18 @@ async def test_rows_typed_letter_by_letter_are_those_of_a_fresh_search(demo_db):
                              what=f"the rows for {typed!r}")
         assert 0 < len(fresh) < 9
     await saver.aclose()
+
+
+async def test_a_query_over_more_pending_than_it_searches_says_so(demo_db, monkeypatch):
+    """A query searches the oldest SEARCH_WINDOW pending requests; with more waiting, the hint
+    says how many were searched, so a match among the newer ones is not silently missing."""
+    monkeypatch.setattr("inbox.screens.inbox.SEARCH_WINDOW", 5)
+    app, saver, graphs = await make_app(demo_db)
+    async with app.run_test(size=(150, 40)) as pilot:
+        inbox = app.inbox
+        await wait_until(pilot, lambda: inbox.table.row_count > 5 and inbox.counts, what="the first rows")
+        await pilot.press("slash", "e")
+        await wait_until(pilot, lambda: inbox._loaded_for.get("pending") == "e", what="the query's rows")
+        hint = inbox._hint().plain
+        assert f"searched the oldest 5 of {inbox.counts['pending']} pending · " in hint and "·  ·" not in hint
+    await saver.aclose()
